@@ -1,0 +1,103 @@
+//! What clients ask the broker to do.
+
+use crate::ids::{Code, PersonKey, TicketNumber, Token};
+use crate::ticket::{Appointment, Channel, TransferTarget};
+use crate::time::Day;
+
+/// A ticket named by a client: officials use the printed number, phones the token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TicketRef {
+    Number(TicketNumber),
+    Token(Token),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Close the current day (expire or carry waiting tickets) and open `day`; numbering restarts.
+    OpenDay {
+        day: Day,
+    },
+    Issue {
+        service: Code,
+        channel: Channel,
+        priority: Option<Code>,
+        /// Made by the server from a CSPRNG.
+        token: Token,
+        appointment: Option<Appointment>,
+        person: Option<PersonKey>,
+    },
+    /// The counter asks the assignment policy for the next ticket.
+    CallNext {
+        counter: Code,
+    },
+    /// The counter calls one ticket by its number.
+    CallTicket {
+        counter: Code,
+        ticket: TicketRef,
+    },
+    /// Repeat the current call.
+    Recall {
+        counter: Code,
+    },
+    /// The citizen has arrived at the counter.
+    Start {
+        counter: Code,
+    },
+    Complete {
+        counter: Code,
+    },
+    NoShow {
+        counter: Code,
+    },
+    /// A citizen marked no-show turned up within the window.
+    Return {
+        ticket: TicketRef,
+    },
+    Transfer {
+        counter: Code,
+        to: TransferTarget,
+        note: String,
+    },
+    Cancel {
+        ticket: TicketRef,
+    },
+    OpenCounter {
+        counter: Code,
+        official: Code,
+    },
+    PauseCounter {
+        counter: Code,
+        reason: String,
+    },
+    ResumeCounter {
+        counter: Code,
+    },
+    CloseCounter {
+        counter: Code,
+    },
+    Rate {
+        ticket: TicketRef,
+        score: u8,
+        reason: Option<String>,
+    },
+}
+
+impl Command {
+    /// The counter a command acts at, for authorization (officials act only at their counters).
+    pub fn counter(&self) -> Option<Code> {
+        match self {
+            Command::CallNext { counter }
+            | Command::CallTicket { counter, .. }
+            | Command::Recall { counter }
+            | Command::Start { counter }
+            | Command::Complete { counter }
+            | Command::NoShow { counter }
+            | Command::Transfer { counter, .. }
+            | Command::OpenCounter { counter, .. }
+            | Command::PauseCounter { counter, .. }
+            | Command::ResumeCounter { counter }
+            | Command::CloseCounter { counter } => Some(*counter),
+            _ => None,
+        }
+    }
+}

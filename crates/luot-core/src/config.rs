@@ -1,0 +1,173 @@
+//! The center as the core sees it: already parsed and validated (see `luot-proto::config` for the
+//! TOML format and its error messages). Plain data; no IO.
+
+use crate::ids::{Code, Prefix};
+use crate::time::{Day, Minute};
+
+/// A text in both languages the clients speak. Vietnamese is the default.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Text {
+    pub vi: String,
+    pub en: String,
+}
+
+impl Text {
+    pub fn new(vi: impl Into<String>, en: impl Into<String>) -> Text {
+        Text {
+            vi: vi.into(),
+            en: en.into(),
+        }
+    }
+}
+
+/// Opening hours for each weekday (Monday first) as half-open minute ranges `[start, end)`.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct WeekHours {
+    pub days: [Vec<(Minute, Minute)>; 7],
+}
+
+impl WeekHours {
+    /// Open every minute of every day (tests, 24-hour reception points).
+    pub fn always() -> WeekHours {
+        WeekHours {
+            days: std::array::from_fn(|_| vec![(0, crate::time::MINUTES_PER_DAY)]),
+        }
+    }
+
+    pub fn is_open(&self, weekday: u8, minute: Minute) -> bool {
+        self.days[weekday as usize]
+            .iter()
+            .any(|&(s, e)| s <= minute && minute < e)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Department {
+    pub code: Code,
+    pub name: Text,
+    pub prefix: Prefix,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Service {
+    pub code: Code,
+    pub department: Code,
+    pub name: Text,
+    /// The department's prefix unless the service has its own.
+    pub prefix: Prefix,
+    pub hours: WeekHours,
+    /// Most tickets issued for this service in one day.
+    pub daily_cap: u32,
+    /// What a counter needs on average, before there is history to learn from.
+    pub expected_service_s: u32,
+    /// Waiting tickets left at day close move to the next day instead of expiring.
+    pub carry_over: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CounterService {
+    pub service: Code,
+    /// Weighted waiting time decides between services: a ticket of a weight-2 service counts its
+    /// wait twice. Equal weights give plain first-come-first-served across services.
+    pub weight: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Counter {
+    pub code: Code,
+    /// The number announced and shown: "quầy số 4".
+    pub number: u16,
+    pub name: Text,
+    pub services: Vec<CounterService>,
+    /// A priority counter calls priority tickets before any other.
+    pub priority_first: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PriorityCategory {
+    pub code: Code,
+    pub name: Text,
+}
+
+/// The assignment policy's knobs and the limits of a day.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy {
+    /// Normal calls between two priority calls at a counter (2 means 1 priority : 2 normal).
+    pub normal_per_priority: u32,
+    /// A ticket waiting this long is called before anything but appointments and transfers.
+    pub max_wait_s: u32,
+    /// An appointment is due this long before its window opens.
+    pub appointment_early_s: u32,
+    /// A citizen marked no-show may come back within this window and wait again.
+    pub no_show_return_s: u32,
+    /// How many times a call may be repeated before the official must decide.
+    pub recall_max: u8,
+    /// A citizen may rate within this window after completion.
+    pub rating_window_s: u32,
+    /// Levels of the satisfaction scale (3 to 5); 1 is the best.
+    pub rating_levels: u8,
+    /// Most tickets a site issues in one day, all services together.
+    pub tickets_per_day_max: u32,
+    /// Most tickets waiting at once in a site; the kiosk says "full" past it.
+    pub waiting_max: u32,
+    /// Most tickets for one person (identity given) per day, and per department per day.
+    pub per_person_day_max: u8,
+    pub per_person_department_max: u8,
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy {
+            normal_per_priority: 2,
+            max_wait_s: 90 * 60,
+            appointment_early_s: 10 * 60,
+            no_show_return_s: 30 * 60,
+            recall_max: 5,
+            rating_window_s: 30 * 60,
+            rating_levels: 4,
+            tickets_per_day_max: 10_000,
+            waiting_max: 5_000,
+            per_person_day_max: 2,
+            per_person_department_max: 1,
+        }
+    }
+}
+
+/// Hard limits the configuration may not exceed, so that every collection in the core is bounded.
+pub mod limits {
+    pub const SERVICES_MAX: usize = 1_000;
+    pub const COUNTERS_MAX: usize = 200;
+    pub const DEPARTMENTS_MAX: usize = 100;
+    pub const TICKETS_PER_DAY_MAX: u32 = 100_000;
+    pub const WAITING_MAX: u32 = 50_000;
+    /// Free text (pause reason, transfer note, rating reason), in bytes.
+    pub const NOTE_LEN_MAX: usize = 500;
+}
+
+/// One site (a center or a reception point).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SiteConfig {
+    pub code: Code,
+    pub name: Text,
+    pub departments: Vec<Department>,
+    pub services: Vec<Service>,
+    pub counters: Vec<Counter>,
+    pub priority_categories: Vec<PriorityCategory>,
+    pub policy: Policy,
+    /// Closed days (public holidays).
+    pub holidays: Vec<Day>,
+}
+
+impl SiteConfig {
+    pub fn service(&self, code: Code) -> Option<&Service> {
+        self.services.iter().find(|s| s.code == code)
+    }
+
+    pub fn counter(&self, code: Code) -> Option<&Counter> {
+        self.counters.iter().find(|c| c.code == code)
+    }
+
+    pub fn department(&self, code: Code) -> Option<&Department> {
+        self.departments.iter().find(|d| d.code == code)
+    }
+}

@@ -1,0 +1,28 @@
+//! The Luot queue domain: sites, services, counters, tickets, the assignment policy, numbering,
+//! day rollover and wait estimates.
+//!
+//! This crate does no IO, reads no clock and has no dependencies. Time comes in as [`Now`], the
+//! randomness of public tokens comes in with the command, and a state change is always
+//! `decide(command, now) -> events` followed by `evolve(event)`.
+
+pub mod command;
+pub mod config;
+pub mod event;
+pub mod ids;
+pub mod queue;
+pub mod rejection;
+pub mod site;
+pub mod ticket;
+pub mod time;
+
+pub use command::{Command, TicketRef};
+pub use config::{
+    Counter, CounterService, Department, Policy, PriorityCategory, Service, SiteConfig, Text,
+    WeekHours,
+};
+pub use event::{CarriedTicket, Event};
+pub use ids::{Code, PersonKey, Prefix, TicketId, TicketNumber, Token};
+pub use rejection::Rejection;
+pub use site::{CounterState, CounterStatus, ServiceTime, Site, WaitEstimate};
+pub use ticket::{Appointment, CallReason, Channel, Ticket, TicketState, TransferTarget};
+pub use time::{Day, Minute, Now};

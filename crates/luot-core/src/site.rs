@@ -1,0 +1,1375 @@
+//! One site's live queue state: `decide` turns a command into events without changing anything,
+//! `evolve` applies an event. Live service runs both; recovery runs `evolve` alone on the stored
+//! events, so the state after a restart is the state before it by construction.
+
+use crate::command::{Command, TicketRef};
+use crate::config::{SiteConfig, limits};
+use crate::event::{CarriedTicket, Event};
+use crate::ids::{Code, PersonKey, Prefix, TICKET_SEQ_MAX, TicketId, TicketNumber, Token};
+use crate::queue::{Lane, ServiceQueue, Slot};
+use crate::rejection::Rejection;
+use crate::ticket::{CallReason, Channel, Ticket, TicketState, TransferTarget};
+use crate::time::{Day, Minute, Now};
+use std::collections::HashMap;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CounterStatus {
+    Closed,
+    Open,
+    Paused { reason: String },
+}
+
+impl CounterStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CounterStatus::Closed => "closed",
+            CounterStatus::Open => "open",
+            CounterStatus::Paused { .. } => "paused",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct CounterState {
+    pub code: Code,
+    pub status: CounterStatus,
+    pub official: Option<Code>,
+    pub current: Option<TicketId>,
+    /// Normal calls since the last priority call, for the interleave ratio.
+    pub normal_streak: u32,
+    pub served_today: u32,
+    pub service_s_today: u64,
+}
+
+/// Learned service time of one service: exponentially weighted mean and mean deviation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ServiceTime {
+    pub mean_s: f64,
+    pub dev_s: f64,
+}
+
+/// Weight of the newest observation in the learned service time.
+const SERVICE_TIME_ALPHA: f64 = 0.2;
+
+/// Waiting time as a range: the truth is uncertain and the kiosk says so.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WaitEstimate {
+    /// Tickets that will be called before this one (or waiting, for a service).
+    pub ahead: u32,
+    /// Open counters serving it right now.
+    pub counters: u32,
+    /// `None` while no counter is open for it.
+    pub range_s: Option<(u32, u32)>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct PersonTally {
+    day: u8,
+    departments: Vec<(usize, u8)>,
+}
+
+/// The live state of one site. Only the broker owns one; nothing else mutates it.
+#[derive(Clone, Debug)]
+pub struct Site {
+    cfg: SiteConfig,
+    service_ix: HashMap<Code, usize>,
+    counter_ix: HashMap<Code, usize>,
+    department_of: Vec<usize>,
+    /// For each counter, the services it serves with their weights.
+    counter_services: Vec<Vec<(usize, u32)>>,
+    /// For each service, the counters serving it.
+    service_counters: Vec<Vec<usize>>,
+
+    day: Option<Day>,
+    /// Ticket ids of the open day are `first_id..first_id + tickets.len()`.
+    first_id: u64,
+    tickets: Vec<Ticket>,
+    slots: Vec<Option<Slot>>,
+    by_number: HashMap<TicketNumber, TicketId>,
+    by_token: HashMap<Token, TicketId>,
+    next_seq: HashMap<Prefix, u16>,
+    issued_per_service: Vec<u32>,
+    issued_today: u32,
+    persons: HashMap<PersonKey, PersonTally>,
+    queues: Vec<ServiceQueue>,
+    counter_lanes: Vec<Lane>,
+    counters: Vec<CounterState>,
+    service_times: Vec<ServiceTime>,
+    waiting: u32,
+}
+
+impl Site {
+    /// A site with no day open yet. The configuration must be valid (luot-proto checks it).
+    pub fn new(cfg: SiteConfig) -> Site {
+        let service_ix: HashMap<Code, usize> = cfg
+            .services
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.code, i))
+            .collect();
+        let counter_ix: HashMap<Code, usize> = cfg
+            .counters
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.code, i))
+            .collect();
+        let department_of = cfg
+            .services
+            .iter()
+            .map(|s| {
+                cfg.departments
+                    .iter()
+                    .position(|d| d.code == s.department)
+                    .unwrap_or(0)
+            })
+            .collect();
+        let mut service_counters = vec![Vec::new(); cfg.services.len()];
+        let counter_services: Vec<Vec<(usize, u32)>> = cfg
+            .counters
+            .iter()
+            .enumerate()
+            .map(|(ci, c)| {
+                c.services
+                    .iter()
+                    .filter_map(|cs| {
+                        let si = *service_ix.get(&cs.service)?;
+                        service_counters[si].push(ci);
+                        Some((si, cs.weight.max(1)))
+                    })
+                    .collect()
+            })
+            .collect();
+        let counters = cfg
+            .counters
+            .iter()
+            .map(|c| CounterState {
+                code: c.code,
+                status: CounterStatus::Closed,
+                official: None,
+                current: None,
+                normal_streak: 0,
+                served_today: 0,
+                service_s_today: 0,
+            })
+            .collect();
+        let service_times = cfg
+            .services
+            .iter()
+            .map(|s| ServiceTime {
+                mean_s: s.expected_service_s as f64,
+                dev_s: s.expected_service_s as f64 / 3.0,
+            })
+            .collect();
+        Site {
+            queues: vec![ServiceQueue::default(); cfg.services.len()],
+            counter_lanes: vec![Lane::default(); cfg.counters.len()],
+            issued_per_service: vec![0; cfg.services.len()],
+            service_ix,
+            counter_ix,
+            department_of,
+            counter_services,
+            service_counters,
+            day: None,
+            first_id: 1,
+            tickets: Vec::new(),
+            slots: Vec::new(),
+            by_number: HashMap::new(),
+            by_token: HashMap::new(),
+            next_seq: HashMap::new(),
+            issued_today: 0,
+            persons: HashMap::new(),
+            counters,
+            service_times,
+            waiting: 0,
+            cfg,
+        }
+    }
+
+    // ----- reading -----
+
+    pub fn config(&self) -> &SiteConfig {
+        &self.cfg
+    }
+
+    pub fn day(&self) -> Option<Day> {
+        self.day
+    }
+
+    /// True when `now` is on a later day than the open one (or none is open): the broker then
+    /// sends `OpenDay` before anything else. A clock stepping backwards never reopens a day.
+    pub fn rollover_due(&self, now: &Now) -> bool {
+        self.day.is_none_or(|d| now.day > d)
+    }
+
+    /// Tickets of the open day (and those carried into it), in id order.
+    pub fn tickets(&self) -> &[Ticket] {
+        &self.tickets
+    }
+
+    pub fn ticket(&self, id: TicketId) -> Option<&Ticket> {
+        let i = id.0.checked_sub(self.first_id)?;
+        self.tickets.get(usize::try_from(i).ok()?)
+    }
+
+    pub fn resolve(&self, r: TicketRef) -> Option<&Ticket> {
+        let id = match r {
+            TicketRef::Number(n) => *self.by_number.get(&n)?,
+            TicketRef::Token(t) => *self.by_token.get(&t)?,
+        };
+        self.ticket(id)
+    }
+
+    pub fn counters(&self) -> &[CounterState] {
+        &self.counters
+    }
+
+    pub fn counter_state(&self, code: Code) -> Option<&CounterState> {
+        self.counter_ix.get(&code).map(|&i| &self.counters[i])
+    }
+
+    pub fn waiting_total(&self) -> u32 {
+        self.waiting
+    }
+
+    /// Tickets waiting for a service (all lanes).
+    pub fn waiting_for(&self, service: Code) -> u32 {
+        self.service_ix
+            .get(&service)
+            .map_or(0, |&i| self.queues[i].len() as u32)
+    }
+
+    pub fn issued_for(&self, service: Code) -> u32 {
+        self.service_ix
+            .get(&service)
+            .map_or(0, |&i| self.issued_per_service[i])
+    }
+
+    pub fn issued_today(&self) -> u32 {
+        self.issued_today
+    }
+
+    pub fn service_time(&self, service: Code) -> Option<ServiceTime> {
+        self.service_ix
+            .get(&service)
+            .map(|&i| self.service_times[i])
+    }
+
+    /// Whether a service takes tickets at `now`, and if not, why.
+    pub fn intake(&self, service: Code, now: &Now) -> Result<(), Rejection> {
+        let si = *self
+            .service_ix
+            .get(&service)
+            .ok_or(Rejection::UnknownService(service))?;
+        self.check_hours(si, now)
+    }
+
+    /// Wait estimate for a newcomer to a service.
+    pub fn estimate_service(&self, service: Code) -> Option<WaitEstimate> {
+        let si = *self.service_ix.get(&service)?;
+        Some(self.estimate(si, self.queues[si].len() as u32))
+    }
+
+    /// Wait estimate for one waiting ticket.
+    pub fn estimate_ticket(&self, id: TicketId) -> Option<WaitEstimate> {
+        let i = self.index(id)?;
+        match self.slots[i]? {
+            Slot::Normal { service, key }
+            | Slot::Priority { service, key }
+            | Slot::Appointment { service, key } => {
+                let q = &self.queues[service];
+                let ahead = q.normal.count_before(key, id)
+                    + q.priority.count_before(key, id)
+                    + q.appointments.count_before(key, id);
+                Some(self.estimate(service, ahead as u32))
+            }
+            Slot::Counter { counter, key } => {
+                let ahead = self.counter_lanes[counter].count_before(key, id) as u32;
+                let si = self
+                    .service_ix
+                    .get(&self.tickets[i].service)
+                    .copied()
+                    .unwrap_or(0);
+                let st = self.service_times[si];
+                let open = matches!(self.counters[counter].status, CounterStatus::Open);
+                Some(WaitEstimate {
+                    ahead,
+                    counters: open as u32,
+                    range_s: open.then(|| range(ahead, st, 1.0)),
+                })
+            }
+        }
+    }
+
+    fn estimate(&self, si: usize, ahead: u32) -> WaitEstimate {
+        // A counter serving several services gives each a share of its time in proportion to
+        // the weights of the services that have someone waiting.
+        let mut capacity = 0.0f64;
+        let mut counters = 0;
+        for &ci in &self.service_counters[si] {
+            if !matches!(self.counters[ci].status, CounterStatus::Open) {
+                continue;
+            }
+            counters += 1;
+            let mut own = 0u32;
+            let mut total = 0u32;
+            for &(s, w) in &self.counter_services[ci] {
+                if s == si {
+                    own = w;
+                    total += w;
+                } else if !self.queues[s].normal.is_empty() || !self.queues[s].priority.is_empty() {
+                    total += w;
+                }
+            }
+            capacity += own as f64 / total.max(1) as f64;
+        }
+        WaitEstimate {
+            ahead,
+            counters,
+            range_s: (capacity > 0.0).then(|| range(ahead, self.service_times[si], capacity)),
+        }
+    }
+
+    // ----- deciding -----
+
+    /// Decide and apply in one step: what live service does.
+    pub fn apply(&mut self, cmd: Command, now: &Now) -> Result<Vec<Event>, Rejection> {
+        let events = self.decide(&cmd, now)?;
+        for e in &events {
+            self.evolve(e, now.at_ms);
+        }
+        Ok(events)
+    }
+
+    /// The events a command would cause, or why it is refused. Changes nothing.
+    pub fn decide(&self, cmd: &Command, now: &Now) -> Result<Vec<Event>, Rejection> {
+        match cmd {
+            Command::OpenDay { day } => self.decide_open_day(*day),
+            Command::Issue {
+                service,
+                channel,
+                priority,
+                token,
+                appointment,
+                person,
+            } => {
+                let day = self.day.ok_or(Rejection::DayNotOpen)?;
+                let si = *self
+                    .service_ix
+                    .get(service)
+                    .ok_or(Rejection::UnknownService(*service))?;
+                if let Some(p) = priority {
+                    if !self.cfg.priority_categories.iter().any(|c| c.code == *p) {
+                        return Err(Rejection::UnknownPriorityCategory(*p));
+                    }
+                }
+                if *channel != Channel::Staff {
+                    if self.cfg.holidays.contains(&now.day) {
+                        return Err(Rejection::Holiday);
+                    }
+                    self.check_hours(si, now)?;
+                }
+                let svc = &self.cfg.services[si];
+                let policy = &self.cfg.policy;
+                if self.issued_per_service[si] >= svc.daily_cap {
+                    return Err(Rejection::DailyCapReached { cap: svc.daily_cap });
+                }
+                if self.issued_today >= policy.tickets_per_day_max {
+                    return Err(Rejection::SiteTicketLimit {
+                        max: policy.tickets_per_day_max,
+                    });
+                }
+                if self.waiting >= policy.waiting_max {
+                    return Err(Rejection::WaitingLimit {
+                        max: policy.waiting_max,
+                    });
+                }
+                let seq = self.next_seq.get(&svc.prefix).copied().unwrap_or(1);
+                if seq > TICKET_SEQ_MAX {
+                    return Err(Rejection::NumbersExhausted);
+                }
+                if let Some(p) = person {
+                    if let Some(t) = self.persons.get(p) {
+                        if t.day >= policy.per_person_day_max {
+                            return Err(Rejection::PersonLimit {
+                                max: policy.per_person_day_max,
+                            });
+                        }
+                        let dept = self.department_of[si];
+                        let in_dept = t
+                            .departments
+                            .iter()
+                            .find(|(d, _)| *d == dept)
+                            .map_or(0, |(_, n)| *n);
+                        if in_dept >= policy.per_person_department_max {
+                            return Err(Rejection::PersonDepartmentLimit {
+                                max: policy.per_person_department_max,
+                            });
+                        }
+                    }
+                }
+                if let Some(a) = appointment {
+                    if a.from_ms >= a.to_ms {
+                        return Err(Rejection::AppointmentInvalid);
+                    }
+                }
+                let _ = day;
+                Ok(vec![Event::TicketIssued {
+                    ticket: self.next_id(),
+                    number: TicketNumber {
+                        prefix: svc.prefix,
+                        seq,
+                    },
+                    service: *service,
+                    channel: *channel,
+                    priority: *priority,
+                    token: *token,
+                    person: *person,
+                    appointment: *appointment,
+                }])
+            }
+            Command::CallNext { counter } => {
+                let ci = self.ready_counter(*counter)?;
+                let (ticket, reason) = self.choose_next(ci, now).ok_or(Rejection::QueueEmpty)?;
+                Ok(vec![self.called(ci, ticket, reason)])
+            }
+            Command::CallTicket { counter, ticket } => {
+                let ci = self.ready_counter(*counter)?;
+                let t = self.resolve(*ticket).ok_or(Rejection::UnknownTicket)?;
+                if t.state != TicketState::Waiting {
+                    return Err(Rejection::TicketNotWaiting { state: t.state });
+                }
+                let serves = match t.target_counter {
+                    Some(c) => c == *counter,
+                    None => self
+                        .service_ix
+                        .get(&t.service)
+                        .is_some_and(|si| self.counter_services[ci].iter().any(|(s, _)| s == si)),
+                };
+                if !serves {
+                    return Err(Rejection::ServiceNotAtCounter);
+                }
+                Ok(vec![self.called(ci, t.id, CallReason::Requested)])
+            }
+            Command::Recall { counter } => {
+                let (_, t) = self.held(*counter)?;
+                if t.state != TicketState::Called {
+                    return Err(Rejection::TicketNotCalled);
+                }
+                let max = self.cfg.policy.recall_max;
+                if t.recalls >= max {
+                    return Err(Rejection::RecallLimit { max });
+                }
+                Ok(vec![Event::TicketRecalled {
+                    ticket: t.id,
+                    counter: *counter,
+                    recalls: t.recalls + 1,
+                }])
+            }
+            Command::Start { counter } => {
+                let (_, t) = self.held(*counter)?;
+                if t.state != TicketState::Called {
+                    return Err(Rejection::TicketNotCalled);
+                }
+                Ok(vec![Event::ServiceStarted {
+                    ticket: t.id,
+                    counter: *counter,
+                }])
+            }
+            Command::Complete { counter } => {
+                let (_, t) = self.held(*counter)?;
+                let since = t.started_at_ms.or(t.called_at_ms).unwrap_or(now.at_ms);
+                let service_s = ((now.at_ms - since).max(0) / 1000).min(u32::MAX as i64) as u32;
+                Ok(vec![Event::ServiceCompleted {
+                    ticket: t.id,
+                    counter: *counter,
+                    service_s,
+                }])
+            }
+            Command::NoShow { counter } => {
+                let (_, t) = self.held(*counter)?;
+                if t.state != TicketState::Called {
+                    return Err(Rejection::TicketNotCalled);
+                }
+                Ok(vec![Event::TicketNoShow {
+                    ticket: t.id,
+                    counter: *counter,
+                }])
+            }
+            Command::Return { ticket } => {
+                let t = self.resolve(*ticket).ok_or(Rejection::UnknownTicket)?;
+                if t.state != TicketState::NoShow {
+                    return Err(Rejection::TicketNotNoShow);
+                }
+                let at = t.no_show_at_ms.unwrap_or(now.at_ms);
+                if now.at_ms - at > self.cfg.policy.no_show_return_s as i64 * 1000 {
+                    return Err(Rejection::ReturnWindowPassed);
+                }
+                Ok(vec![Event::TicketReturned { ticket: t.id }])
+            }
+            Command::Transfer { counter, to, note } => {
+                let (_, t) = self.held(*counter)?;
+                check_note(note, false)?;
+                match to {
+                    TransferTarget::Service(s) => {
+                        if !self.service_ix.contains_key(s) {
+                            return Err(Rejection::UnknownService(*s));
+                        }
+                    }
+                    TransferTarget::Counter(c) => {
+                        if !self.counter_ix.contains_key(c) {
+                            return Err(Rejection::UnknownCounter(*c));
+                        }
+                        if c == counter {
+                            return Err(Rejection::TransferToSelf);
+                        }
+                    }
+                }
+                Ok(vec![Event::TicketTransferred {
+                    ticket: t.id,
+                    from_counter: *counter,
+                    to: *to,
+                    note: note.clone(),
+                }])
+            }
+            Command::Cancel { ticket } => {
+                let t = self.resolve(*ticket).ok_or(Rejection::UnknownTicket)?;
+                if t.state != TicketState::Waiting {
+                    return Err(Rejection::TicketNotWaiting { state: t.state });
+                }
+                Ok(vec![Event::TicketCancelled { ticket: t.id }])
+            }
+            Command::OpenCounter { counter, official } => {
+                let ci = self.counter_index(*counter)?;
+                if self.counters[ci].status != CounterStatus::Closed {
+                    return Err(Rejection::CounterAlreadyOpen);
+                }
+                if let Some(other) = self.counters.iter().find(|c| c.official == Some(*official)) {
+                    return Err(Rejection::OfficialElsewhere {
+                        counter: other.code,
+                    });
+                }
+                Ok(vec![Event::CounterOpened {
+                    counter: *counter,
+                    official: *official,
+                }])
+            }
+            Command::PauseCounter { counter, reason } => {
+                let ci = self.counter_index(*counter)?;
+                check_note(reason, true)?;
+                let c = &self.counters[ci];
+                match c.status {
+                    CounterStatus::Closed => return Err(Rejection::CounterClosed),
+                    CounterStatus::Paused { .. } => return Err(Rejection::CounterPaused),
+                    CounterStatus::Open => {}
+                }
+                self.not_busy(ci)?;
+                Ok(vec![Event::CounterPaused {
+                    counter: *counter,
+                    reason: reason.clone(),
+                }])
+            }
+            Command::ResumeCounter { counter } => {
+                let ci = self.counter_index(*counter)?;
+                match self.counters[ci].status {
+                    CounterStatus::Paused { .. } => {
+                        Ok(vec![Event::CounterResumed { counter: *counter }])
+                    }
+                    CounterStatus::Closed => Err(Rejection::CounterClosed),
+                    CounterStatus::Open => Err(Rejection::CounterAlreadyOpen),
+                }
+            }
+            Command::CloseCounter { counter } => {
+                let ci = self.counter_index(*counter)?;
+                if self.counters[ci].status == CounterStatus::Closed {
+                    return Err(Rejection::CounterClosed);
+                }
+                self.not_busy(ci)?;
+                Ok(vec![Event::CounterClosed { counter: *counter }])
+            }
+            Command::Rate {
+                ticket,
+                score,
+                reason,
+            } => {
+                let t = self.resolve(*ticket).ok_or(Rejection::UnknownTicket)?;
+                if t.state != TicketState::Done {
+                    return Err(Rejection::TicketNotDone);
+                }
+                if t.rating.is_some() {
+                    return Err(Rejection::AlreadyRated);
+                }
+                let levels = self.cfg.policy.rating_levels;
+                if *score < 1 || *score > levels {
+                    return Err(Rejection::ScoreOutOfRange { levels });
+                }
+                if let Some(r) = reason {
+                    check_note(r, false)?;
+                }
+                let done = t.finished_at_ms.unwrap_or(now.at_ms);
+                if now.at_ms - done > self.cfg.policy.rating_window_s as i64 * 1000 {
+                    return Err(Rejection::RatingWindowPassed);
+                }
+                Ok(vec![Event::TicketRated {
+                    ticket: t.id,
+                    score: *score,
+                    reason: reason.clone(),
+                }])
+            }
+        }
+    }
+
+    fn decide_open_day(&self, day: Day) -> Result<Vec<Event>, Rejection> {
+        let mut events = Vec::with_capacity(2);
+        let mut carried = Vec::new();
+        if let Some(open) = self.day {
+            if day <= open {
+                return Err(Rejection::DayAlreadyOpen { day: open });
+            }
+            let mut expired = Vec::new();
+            let mut carried_ids = Vec::new();
+            for t in &self.tickets {
+                match t.state {
+                    TicketState::Waiting => {
+                        let carry = t.target_counter.is_none()
+                            && self
+                                .service_ix
+                                .get(&t.service)
+                                .is_some_and(|&si| self.cfg.services[si].carry_over);
+                        if carry {
+                            carried_ids.push(t.id);
+                            carried.push(CarriedTicket {
+                                number: t.number,
+                                issued_day: t.issued_day,
+                                issued_at_ms: t.issued_at_ms,
+                                service: t.service,
+                                channel: t.channel,
+                                priority: t.priority,
+                                token: t.token,
+                                person: t.person,
+                                appointment: t.appointment,
+                            });
+                        } else {
+                            expired.push(t.id);
+                        }
+                    }
+                    TicketState::Called | TicketState::Serving => expired.push(t.id),
+                    _ => {}
+                }
+            }
+            events.push(Event::DayClosed {
+                day: open,
+                expired,
+                carried: carried_ids,
+            });
+        }
+        events.push(Event::DayOpened {
+            day,
+            first_ticket_id: self.next_id(),
+            carried,
+            service_times: self
+                .cfg
+                .services
+                .iter()
+                .zip(&self.service_times)
+                .map(|(s, t)| (s.code, t.mean_s.round() as u32, t.dev_s.round() as u32))
+                .collect(),
+        });
+        Ok(events)
+    }
+
+    /// The assignment policy. Reads one cached head per lane: O(services at the counter).
+    pub fn choose_next(&self, ci: usize, now: &Now) -> Option<(TicketId, CallReason)> {
+        if let Some((_, id)) = self.counter_lanes[ci].head() {
+            return Some((id, CallReason::Transferred));
+        }
+        let policy = &self.cfg.policy;
+        let early_ms = policy.appointment_early_s as i64 * 1000;
+        let mut appointment: Option<(i64, TicketId)> = None;
+        let mut oldest: Option<(i64, TicketId)> = None;
+        // Weighted waiting time: (score, key, id); a larger score wins, then the older ticket.
+        let mut best_normal: Option<(i64, i64, TicketId)> = None;
+        let mut best_priority: Option<(i64, i64, TicketId)> = None;
+        for &(si, weight) in &self.counter_services[ci] {
+            let q = &self.queues[si];
+            if let Some(h) = q.appointments.head() {
+                if appointment.is_none_or(|a| h < a) {
+                    appointment = Some(h);
+                }
+            }
+            for (lane, best) in [
+                (&q.normal, &mut best_normal),
+                (&q.priority, &mut best_priority),
+            ] {
+                if let Some((key, id)) = lane.head() {
+                    if oldest.is_none_or(|o| (key, id) < o) {
+                        oldest = Some((key, id));
+                    }
+                    let score = (now.at_ms - key).max(0).saturating_mul(weight as i64);
+                    let cand = (score, key, id);
+                    if best.is_none_or(|b| (cand.0, -cand.1) > (b.0, -b.1)) {
+                        *best = Some(cand);
+                    }
+                }
+            }
+        }
+        if let Some((from, id)) = appointment {
+            if from - early_ms <= now.at_ms {
+                return Some((id, CallReason::Appointment));
+            }
+        }
+        if let Some((key, id)) = oldest {
+            let waited_ms = now.at_ms - key;
+            if waited_ms >= policy.max_wait_s as i64 * 1000 {
+                return Some((
+                    id,
+                    CallReason::Aged {
+                        waited_s: (waited_ms / 1000) as u32,
+                    },
+                ));
+            }
+        }
+        let counter = &self.counters[ci];
+        match (best_priority, best_normal) {
+            (Some((_, _, p)), _) if self.cfg.counters[ci].priority_first => {
+                Some((p, CallReason::PriorityCounter))
+            }
+            (Some((_, _, p)), Some((_, _, n))) => {
+                if counter.normal_streak >= policy.normal_per_priority {
+                    Some((p, CallReason::PriorityTurn))
+                } else {
+                    Some((n, CallReason::NextInLine))
+                }
+            }
+            (Some((_, _, p)), None) => Some((p, CallReason::PriorityOnly)),
+            (None, Some((_, _, n))) => Some((n, CallReason::NextInLine)),
+            // Nothing else waits: an appointment that is not due yet may as well be served now.
+            (None, None) => appointment.map(|(_, id)| (id, CallReason::Appointment)),
+        }
+    }
+
+    /// Index of a counter by code, for `choose_next` callers (benchmarks, tools).
+    pub fn counter_index(&self, code: Code) -> Result<usize, Rejection> {
+        self.counter_ix
+            .get(&code)
+            .copied()
+            .ok_or(Rejection::UnknownCounter(code))
+    }
+
+    fn ready_counter(&self, code: Code) -> Result<usize, Rejection> {
+        let ci = self.counter_index(code)?;
+        match self.counters[ci].status {
+            CounterStatus::Closed => return Err(Rejection::CounterClosed),
+            CounterStatus::Paused { .. } => return Err(Rejection::CounterPaused),
+            CounterStatus::Open => {}
+        }
+        self.not_busy(ci)?;
+        Ok(ci)
+    }
+
+    fn not_busy(&self, ci: usize) -> Result<(), Rejection> {
+        match self.counters[ci].current.and_then(|id| self.ticket(id)) {
+            Some(t) => Err(Rejection::CounterBusy { current: t.number }),
+            None => Ok(()),
+        }
+    }
+
+    fn held(&self, code: Code) -> Result<(usize, &Ticket), Rejection> {
+        let ci = self.counter_index(code)?;
+        let id = self.counters[ci].current.ok_or(Rejection::CounterIdle)?;
+        Ok((ci, self.ticket(id).ok_or(Rejection::CounterIdle)?))
+    }
+
+    fn called(&self, ci: usize, ticket: TicketId, reason: CallReason) -> Event {
+        let c = &self.counters[ci];
+        Event::TicketCalled {
+            ticket,
+            counter: c.code,
+            official: c.official,
+            reason,
+        }
+    }
+
+    fn check_hours(&self, si: usize, now: &Now) -> Result<(), Rejection> {
+        let hours = &self.cfg.services[si].hours;
+        if hours.is_open(now.day.weekday(), now.minute) {
+            return Ok(());
+        }
+        Err(Rejection::ServiceClosed {
+            next_open: self.next_open(si, now),
+        })
+    }
+
+    /// The next opening of a service within two weeks, skipping holidays.
+    fn next_open(&self, si: usize, now: &Now) -> Option<(Day, Minute)> {
+        let hours = &self.cfg.services[si].hours;
+        (0..15).find_map(|offset| {
+            let day = Day(now.day.0 + offset);
+            if self.cfg.holidays.contains(&day) {
+                return None;
+            }
+            hours.days[day.weekday() as usize]
+                .iter()
+                .map(|&(start, _)| start)
+                .filter(|&start| offset > 0 || start > now.minute)
+                .min()
+                .map(|start| (day, start))
+        })
+    }
+
+    fn next_id(&self) -> TicketId {
+        TicketId(self.first_id + self.tickets.len() as u64)
+    }
+
+    fn index(&self, id: TicketId) -> Option<usize> {
+        let i = usize::try_from(id.0.checked_sub(self.first_id)?).ok()?;
+        (i < self.tickets.len()).then_some(i)
+    }
+
+    // ----- evolving -----
+
+    /// Apply one event. Never fails: an event was valid when it was decided. Events that refer to
+    /// something this state does not know (a service removed from the configuration since) are
+    /// applied as far as they can be.
+    pub fn evolve(&mut self, event: &Event, at_ms: i64) {
+        match event {
+            Event::DayClosed {
+                expired, carried, ..
+            } => {
+                for &id in expired {
+                    self.end_ticket(id, TicketState::Expired);
+                }
+                for &id in carried {
+                    self.end_ticket(id, TicketState::Carried);
+                }
+                for c in &mut self.counters {
+                    c.status = CounterStatus::Closed;
+                    c.official = None;
+                    c.current = None;
+                }
+            }
+            Event::DayOpened {
+                day,
+                first_ticket_id,
+                carried,
+                service_times,
+            } => {
+                self.reset_day(*day, *first_ticket_id);
+                for &(code, mean, dev) in service_times {
+                    if let Some(&si) = self.service_ix.get(&code) {
+                        self.service_times[si] = ServiceTime {
+                            mean_s: mean as f64,
+                            dev_s: dev as f64,
+                        };
+                    }
+                }
+                for c in carried {
+                    let id = self.next_id();
+                    self.push_ticket(Ticket {
+                        id,
+                        number: c.number,
+                        issued_day: c.issued_day,
+                        service: c.service,
+                        channel: c.channel,
+                        priority: c.priority,
+                        token: c.token,
+                        person: c.person,
+                        appointment: c.appointment,
+                        state: TicketState::Waiting,
+                        issued_at_ms: c.issued_at_ms,
+                        enqueued_at_ms: c.issued_at_ms,
+                        counter: None,
+                        official: None,
+                        target_counter: None,
+                        called_at_ms: None,
+                        started_at_ms: None,
+                        finished_at_ms: None,
+                        no_show_at_ms: None,
+                        recalls: 0,
+                        transfers: 0,
+                        last_reason: None,
+                        rating: None,
+                    });
+                }
+            }
+            Event::TicketIssued {
+                ticket,
+                number,
+                service,
+                channel,
+                priority,
+                token,
+                person,
+                appointment,
+            } => {
+                debug_assert_eq!(*ticket, self.next_id(), "ticket ids are dense");
+                let Some(day) = self.day else { return };
+                if let Some(&si) = self.service_ix.get(service) {
+                    self.issued_per_service[si] += 1;
+                    if let Some(p) = person {
+                        let dept = self.department_of[si];
+                        let tally = self.persons.entry(*p).or_default();
+                        tally.day += 1;
+                        match tally.departments.iter_mut().find(|(d, _)| *d == dept) {
+                            Some((_, n)) => *n += 1,
+                            None => tally.departments.push((dept, 1)),
+                        }
+                    }
+                }
+                self.issued_today += 1;
+                self.push_ticket(Ticket {
+                    id: *ticket,
+                    number: *number,
+                    issued_day: day,
+                    service: *service,
+                    channel: *channel,
+                    priority: *priority,
+                    token: *token,
+                    person: *person,
+                    appointment: *appointment,
+                    state: TicketState::Waiting,
+                    issued_at_ms: at_ms,
+                    enqueued_at_ms: at_ms,
+                    counter: None,
+                    official: None,
+                    target_counter: None,
+                    called_at_ms: None,
+                    started_at_ms: None,
+                    finished_at_ms: None,
+                    no_show_at_ms: None,
+                    recalls: 0,
+                    transfers: 0,
+                    last_reason: None,
+                    rating: None,
+                });
+            }
+            Event::TicketCalled {
+                ticket,
+                counter,
+                official,
+                reason,
+            } => {
+                let Some(i) = self.index(*ticket) else { return };
+                self.unslot(i);
+                let Some(&ci) = self.counter_ix.get(counter) else {
+                    return;
+                };
+                let t = &mut self.tickets[i];
+                t.state = TicketState::Called;
+                t.counter = Some(*counter);
+                t.official = *official;
+                t.target_counter = None;
+                t.called_at_ms = Some(at_ms);
+                t.recalls = 0;
+                t.last_reason = Some(*reason);
+                let priority = t.is_priority();
+                let c = &mut self.counters[ci];
+                c.current = Some(*ticket);
+                c.normal_streak = if priority { 0 } else { c.normal_streak + 1 };
+            }
+            Event::TicketRecalled {
+                ticket, recalls, ..
+            } => {
+                if let Some(i) = self.index(*ticket) {
+                    self.tickets[i].recalls = *recalls;
+                }
+            }
+            Event::ServiceStarted { ticket, .. } => {
+                if let Some(i) = self.index(*ticket) {
+                    let t = &mut self.tickets[i];
+                    t.state = TicketState::Serving;
+                    t.started_at_ms = Some(at_ms);
+                }
+            }
+            Event::ServiceCompleted {
+                ticket,
+                counter,
+                service_s,
+            } => {
+                let Some(i) = self.index(*ticket) else { return };
+                let t = &mut self.tickets[i];
+                t.state = TicketState::Done;
+                t.finished_at_ms = Some(at_ms);
+                if t.started_at_ms.is_none() {
+                    t.started_at_ms = t.called_at_ms;
+                }
+                let service = t.service;
+                if let Some(&ci) = self.counter_ix.get(counter) {
+                    let c = &mut self.counters[ci];
+                    c.current = None;
+                    c.served_today += 1;
+                    c.service_s_today += *service_s as u64;
+                }
+                if let Some(&si) = self.service_ix.get(&service) {
+                    let st = &mut self.service_times[si];
+                    let x = *service_s as f64;
+                    st.dev_s += SERVICE_TIME_ALPHA * ((x - st.mean_s).abs() - st.dev_s);
+                    st.mean_s += SERVICE_TIME_ALPHA * (x - st.mean_s);
+                }
+            }
+            Event::TicketNoShow { ticket, counter } => {
+                let Some(i) = self.index(*ticket) else { return };
+                let t = &mut self.tickets[i];
+                t.state = TicketState::NoShow;
+                t.no_show_at_ms = Some(at_ms);
+                self.release(*counter);
+            }
+            Event::TicketReturned { ticket } => {
+                let Some(i) = self.index(*ticket) else { return };
+                let t = &mut self.tickets[i];
+                t.state = TicketState::Waiting;
+                t.enqueued_at_ms = at_ms;
+                t.no_show_at_ms = None;
+                self.slot_in(i, None);
+            }
+            Event::TicketTransferred {
+                ticket,
+                from_counter,
+                to,
+                ..
+            } => {
+                let Some(i) = self.index(*ticket) else { return };
+                self.release(*from_counter);
+                let t = &mut self.tickets[i];
+                t.state = TicketState::Waiting;
+                t.transfers = t.transfers.saturating_add(1);
+                t.called_at_ms = None;
+                t.started_at_ms = None;
+                t.recalls = 0;
+                match to {
+                    TransferTarget::Service(s) => {
+                        t.service = *s;
+                        // Back in line at its original place: the move is not the citizen's doing.
+                        t.enqueued_at_ms = t.issued_at_ms;
+                        self.slot_in(i, None);
+                    }
+                    TransferTarget::Counter(c) => {
+                        t.target_counter = Some(*c);
+                        t.enqueued_at_ms = at_ms;
+                        let ci = self.counter_ix.get(c).copied();
+                        self.slot_in(i, ci);
+                    }
+                }
+            }
+            Event::TicketCancelled { ticket } => {
+                if let Some(i) = self.index(*ticket) {
+                    self.unslot(i);
+                    self.tickets[i].state = TicketState::Cancelled;
+                    self.tickets[i].finished_at_ms = Some(at_ms);
+                }
+            }
+            Event::TicketRated { ticket, score, .. } => {
+                if let Some(i) = self.index(*ticket) {
+                    self.tickets[i].rating = Some(*score);
+                }
+            }
+            Event::CounterOpened { counter, official } => {
+                if let Some(&ci) = self.counter_ix.get(counter) {
+                    let c = &mut self.counters[ci];
+                    c.status = CounterStatus::Open;
+                    c.official = Some(*official);
+                    c.normal_streak = 0;
+                }
+            }
+            Event::CounterPaused { counter, reason } => {
+                if let Some(&ci) = self.counter_ix.get(counter) {
+                    self.counters[ci].status = CounterStatus::Paused {
+                        reason: reason.clone(),
+                    };
+                }
+            }
+            Event::CounterResumed { counter } => {
+                if let Some(&ci) = self.counter_ix.get(counter) {
+                    self.counters[ci].status = CounterStatus::Open;
+                }
+            }
+            Event::CounterClosed { counter } => {
+                if let Some(&ci) = self.counter_ix.get(counter) {
+                    let c = &mut self.counters[ci];
+                    c.status = CounterStatus::Closed;
+                    c.official = None;
+                }
+            }
+        }
+    }
+
+    fn reset_day(&mut self, day: Day, first_id: TicketId) {
+        self.day = Some(day);
+        self.first_id = first_id.0;
+        self.tickets.clear();
+        self.slots.clear();
+        self.by_number.clear();
+        self.by_token.clear();
+        self.next_seq.clear();
+        self.issued_per_service.iter_mut().for_each(|n| *n = 0);
+        self.issued_today = 0;
+        self.persons.clear();
+        self.queues
+            .iter_mut()
+            .for_each(|q| *q = ServiceQueue::default());
+        self.counter_lanes
+            .iter_mut()
+            .for_each(|l| *l = Lane::default());
+        for c in &mut self.counters {
+            c.status = CounterStatus::Closed;
+            c.official = None;
+            c.current = None;
+            c.normal_streak = 0;
+            c.served_today = 0;
+            c.service_s_today = 0;
+        }
+        self.waiting = 0;
+    }
+
+    fn push_ticket(&mut self, t: Ticket) {
+        let next = self.next_seq.entry(t.number.prefix).or_insert(1);
+        *next = (*next).max(t.number.seq.saturating_add(1));
+        self.by_number.insert(t.number, t.id);
+        self.by_token.insert(t.token, t.id);
+        self.tickets.push(t);
+        self.slots.push(None);
+        let i = self.tickets.len() - 1;
+        if self.service_ix.contains_key(&self.tickets[i].service) {
+            self.slot_in(i, None);
+        } else {
+            self.tickets[i].state = TicketState::Expired;
+        }
+    }
+
+    /// Put a waiting ticket into its lane: a counter's lane when given, else its service's.
+    fn slot_in(&mut self, i: usize, counter: Option<usize>) {
+        let t = &self.tickets[i];
+        let slot = match counter {
+            Some(counter) => Slot::Counter {
+                counter,
+                key: t.enqueued_at_ms,
+            },
+            None => {
+                let Some(&service) = self.service_ix.get(&t.service) else {
+                    self.tickets[i].state = TicketState::Expired;
+                    return;
+                };
+                match (t.appointment, t.priority) {
+                    (Some(a), _) if t.transfers == 0 && t.no_show_at_ms.is_none() => {
+                        Slot::Appointment {
+                            service,
+                            key: a.from_ms,
+                        }
+                    }
+                    (_, Some(_)) => Slot::Priority {
+                        service,
+                        key: t.enqueued_at_ms,
+                    },
+                    _ => Slot::Normal {
+                        service,
+                        key: t.enqueued_at_ms,
+                    },
+                }
+            }
+        };
+        let id = t.id;
+        self.lane_mut(slot).insert(slot_key(slot), id);
+        self.slots[i] = Some(slot);
+        self.waiting += 1;
+    }
+
+    fn unslot(&mut self, i: usize) {
+        if let Some(slot) = self.slots[i].take() {
+            let id = self.tickets[i].id;
+            self.lane_mut(slot).remove(slot_key(slot), id);
+            self.waiting -= 1;
+        }
+    }
+
+    fn lane_mut(&mut self, slot: Slot) -> &mut Lane {
+        match slot {
+            Slot::Normal { service, .. } => &mut self.queues[service].normal,
+            Slot::Priority { service, .. } => &mut self.queues[service].priority,
+            Slot::Appointment { service, .. } => &mut self.queues[service].appointments,
+            Slot::Counter { counter, .. } => &mut self.counter_lanes[counter],
+        }
+    }
+
+    fn lane(&self, slot: Slot) -> &Lane {
+        match slot {
+            Slot::Normal { service, .. } => &self.queues[service].normal,
+            Slot::Priority { service, .. } => &self.queues[service].priority,
+            Slot::Appointment { service, .. } => &self.queues[service].appointments,
+            Slot::Counter { counter, .. } => &self.counter_lanes[counter],
+        }
+    }
+
+    fn release(&mut self, counter: Code) {
+        if let Some(&ci) = self.counter_ix.get(&counter) {
+            self.counters[ci].current = None;
+        }
+    }
+
+    fn end_ticket(&mut self, id: TicketId, state: TicketState) {
+        let Some(i) = self.index(id) else { return };
+        self.unslot(i);
+        if let Some(c) = self.tickets[i].counter {
+            if let Some(&ci) = self.counter_ix.get(&c) {
+                if self.counters[ci].current == Some(id) {
+                    self.counters[ci].current = None;
+                }
+            }
+        }
+        self.tickets[i].state = state;
+    }
+
+    // ----- invariants -----
+
+    /// Checks everything the rest of the system relies on. Cheap enough for the simulation to run
+    /// after every step; says which invariant broke and for what.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let mut waiting = 0u32;
+        let mut numbers = std::collections::HashSet::new();
+        let mut tokens = std::collections::HashSet::new();
+        for (i, t) in self.tickets.iter().enumerate() {
+            if t.id.0 != self.first_id + i as u64 {
+                return Err(format!("ticket {} stored at index {i}", t.id));
+            }
+            if !numbers.insert(t.number) {
+                return Err(format!("number {} issued twice", t.number));
+            }
+            if !tokens.insert(t.token) {
+                return Err(format!("token of {} used twice", t.number));
+            }
+            if self.by_number.get(&t.number) != Some(&t.id) {
+                return Err(format!("number index wrong for {}", t.number));
+            }
+            if self
+                .next_seq
+                .get(&t.number.prefix)
+                .is_none_or(|&n| n <= t.number.seq)
+            {
+                return Err(format!(
+                    "numbering for {} would repeat {}",
+                    t.number.prefix, t.number
+                ));
+            }
+            match (t.state, self.slots[i]) {
+                (TicketState::Waiting, Some(slot)) => {
+                    waiting += 1;
+                    if !self.lane(slot).iter().any(|e| e == (slot_key(slot), t.id)) {
+                        return Err(format!("waiting {} missing from its lane", t.number));
+                    }
+                }
+                (TicketState::Waiting, None) => {
+                    return Err(format!("waiting {} is in no lane", t.number));
+                }
+                (s, Some(_)) => {
+                    return Err(format!(
+                        "{} is {} but still in a lane",
+                        t.number,
+                        s.as_str()
+                    ));
+                }
+                (TicketState::Called | TicketState::Serving, None) => {
+                    let holders = self
+                        .counters
+                        .iter()
+                        .filter(|c| c.current == Some(t.id))
+                        .count();
+                    if holders != 1 {
+                        return Err(format!("{} held by {holders} counters", t.number));
+                    }
+                }
+                _ => {}
+            }
+        }
+        let in_lanes: usize = self.queues.iter().map(ServiceQueue::len).sum::<usize>()
+            + self.counter_lanes.iter().map(Lane::len).sum::<usize>();
+        if waiting != self.waiting || in_lanes != self.waiting as usize {
+            return Err(format!(
+                "waiting count {} but {waiting} waiting tickets and {in_lanes} in lanes",
+                self.waiting
+            ));
+        }
+        for lane in self
+            .queues
+            .iter()
+            .flat_map(|q| [&q.normal, &q.priority, &q.appointments])
+        {
+            if lane.head() != lane.iter().next() {
+                return Err("a lane's cached head is stale".into());
+            }
+        }
+        let mut officials = std::collections::HashSet::new();
+        for c in &self.counters {
+            if let Some(id) = c.current {
+                let t = self
+                    .ticket(id)
+                    .ok_or(format!("counter {} holds unknown ticket", c.code))?;
+                if !matches!(t.state, TicketState::Called | TicketState::Serving)
+                    || t.counter != Some(c.code)
+                {
+                    return Err(format!(
+                        "counter {} holds {} in state {:?}",
+                        c.code, t.number, t.state
+                    ));
+                }
+                if c.status == CounterStatus::Closed {
+                    return Err(format!("closed counter {} holds {}", c.code, t.number));
+                }
+            }
+            match (&c.status, c.official) {
+                (CounterStatus::Closed, Some(_)) => {
+                    return Err(format!("closed counter {} has an official", c.code));
+                }
+                (CounterStatus::Closed, None) => {}
+                (_, None) => return Err(format!("open counter {} has no official", c.code)),
+                (_, Some(o)) => {
+                    if !officials.insert(o) {
+                        return Err(format!("official {o} at two counters"));
+                    }
+                }
+            }
+        }
+        let issued: u32 = self.issued_per_service.iter().sum();
+        if issued != self.issued_today {
+            return Err(format!(
+                "issued {} by service but {} in all",
+                issued, self.issued_today
+            ));
+        }
+        if self.issued_today > self.cfg.policy.tickets_per_day_max {
+            return Err("more tickets than the daily maximum".into());
+        }
+        for (si, s) in self.cfg.services.iter().enumerate() {
+            if self.issued_per_service[si] > s.daily_cap {
+                return Err(format!("service {} over its daily cap", s.code));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn slot_key(slot: Slot) -> i64 {
+    match slot {
+        Slot::Normal { key, .. }
+        | Slot::Priority { key, .. }
+        | Slot::Appointment { key, .. }
+        | Slot::Counter { key, .. } => key,
+    }
+}
+
+fn range(ahead: u32, st: ServiceTime, capacity: f64) -> (u32, u32) {
+    let fast = (st.mean_s - st.dev_s).max(st.mean_s / 2.0);
+    let slow = st.mean_s + st.dev_s;
+    let low = ahead as f64 * fast / capacity;
+    let high = (ahead as f64 + 1.0) * slow / capacity;
+    (low.round() as u32, high.round().max(low.round()) as u32)
+}
+
+fn check_note(s: &str, required: bool) -> Result<(), Rejection> {
+    if s.len() > limits::NOTE_LEN_MAX {
+        return Err(Rejection::TextTooLong {
+            max: limits::NOTE_LEN_MAX,
+        });
+    }
+    if required && s.trim().is_empty() {
+        return Err(Rejection::TextEmpty);
+    }
+    Ok(())
+}

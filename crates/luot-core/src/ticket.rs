@@ -1,0 +1,165 @@
+//! Tickets and their life: waiting → called (→ recalled) → serving → done | no-show; waiting →
+//! cancelled; called/serving → transferred (waiting again, same number); no-show → waiting again
+//! within the return window; waiting at day close → carried to the next day or expired.
+
+use crate::ids::{Code, PersonKey, TicketId, TicketNumber, Token};
+use crate::time::Day;
+
+/// Where a ticket was taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Channel {
+    Kiosk,
+    Phone,
+    Appointment,
+    Staff,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 4] = [
+        Channel::Kiosk,
+        Channel::Phone,
+        Channel::Appointment,
+        Channel::Staff,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Kiosk => "kiosk",
+            Channel::Phone => "phone",
+            Channel::Appointment => "appointment",
+            Channel::Staff => "staff",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Channel> {
+        Channel::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TicketState {
+    Waiting,
+    Called,
+    Serving,
+    Done,
+    NoShow,
+    Cancelled,
+    /// Not served by day close (and not carried), or held at a counter at day close.
+    Expired,
+    /// Moved to the next day at close; the next day holds it under a new id.
+    Carried,
+}
+
+impl TicketState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TicketState::Waiting => "waiting",
+            TicketState::Called => "called",
+            TicketState::Serving => "serving",
+            TicketState::Done => "done",
+            TicketState::NoShow => "no_show",
+            TicketState::Cancelled => "cancelled",
+            TicketState::Expired => "expired",
+            TicketState::Carried => "carried",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TicketState> {
+        use TicketState::*;
+        [
+            Waiting, Called, Serving, Done, NoShow, Cancelled, Expired, Carried,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == s)
+    }
+}
+
+/// A booked time window (phone or web appointment), Unix milliseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Appointment {
+    pub from_ms: i64,
+    pub to_ms: i64,
+}
+
+/// Why the assignment policy chose a ticket. Recorded with every call ("why next").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CallReason {
+    /// The official asked for this ticket by number.
+    Requested,
+    /// Transferred to this very counter.
+    Transferred,
+    /// An appointment whose window is due.
+    Appointment,
+    /// Waited longer than the policy's maximum.
+    Aged { waited_s: u32 },
+    /// A priority counter takes priority tickets first.
+    PriorityCounter,
+    /// The 1 priority : N normal interleave gave priority its turn.
+    PriorityTurn,
+    /// Priority tickets were the only ones waiting.
+    PriorityOnly,
+    /// First come, first served (weighted across the counter's services).
+    NextInLine,
+}
+
+impl CallReason {
+    pub fn code(self) -> &'static str {
+        match self {
+            CallReason::Requested => "requested",
+            CallReason::Transferred => "transferred",
+            CallReason::Appointment => "appointment",
+            CallReason::Aged { .. } => "aged",
+            CallReason::PriorityCounter => "priority_counter",
+            CallReason::PriorityTurn => "priority_turn",
+            CallReason::PriorityOnly => "priority_only",
+            CallReason::NextInLine => "next_in_line",
+        }
+    }
+}
+
+/// Where a transfer sends a ticket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TransferTarget {
+    /// Into another service's queue (it keeps its number and its place by issue time).
+    Service(Code),
+    /// Straight to one counter, called there before anything else.
+    Counter(Code),
+}
+
+/// A ticket as the live state holds it. Every timestamp is Unix milliseconds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ticket {
+    pub id: TicketId,
+    pub number: TicketNumber,
+    /// The day the ticket was issued (a carried ticket keeps it).
+    pub issued_day: Day,
+    pub service: Code,
+    pub channel: Channel,
+    pub priority: Option<Code>,
+    pub token: Token,
+    pub person: Option<PersonKey>,
+    pub appointment: Option<Appointment>,
+    pub state: TicketState,
+    pub issued_at_ms: i64,
+    /// Sort key in its queue: issue time, or the time it came back after a no-show.
+    pub enqueued_at_ms: i64,
+    /// The counter holding it (called/serving) or last holding it.
+    pub counter: Option<Code>,
+    pub official: Option<Code>,
+    /// Set while the ticket waits for one particular counter after a transfer.
+    pub target_counter: Option<Code>,
+    pub called_at_ms: Option<i64>,
+    pub started_at_ms: Option<i64>,
+    pub finished_at_ms: Option<i64>,
+    pub no_show_at_ms: Option<i64>,
+    pub recalls: u8,
+    pub transfers: u8,
+    pub last_reason: Option<CallReason>,
+    pub rating: Option<u8>,
+}
+
+impl Ticket {
+    pub fn is_priority(&self) -> bool {
+        self.priority.is_some()
+    }
+}
