@@ -9,9 +9,11 @@
 #     digit_0.ogg .. digit_9.ogg       ticket digits
 #     letter_a.ogg .. letter_z.ogg     ticket prefix letters
 #     number_1.ogg .. number_99.ogg    counter numbers
-#   manifest.json                      clip name -> text spoken
+#   manifest.json                      clip name -> text spoken (plus the few
+#                                      espeak-only respellings, see below)
 # Every clip: mono, 22050 Hz, Ogg Vorbis (oggenc -q 3), silence trimmed at
-# both ends, peak-normalized.
+# both ends, peak-normalized. Re-runs give byte-identical files (fixed sox
+# dither seed -R, fixed Ogg serial), so regenerating makes no git noise.
 #
 # A center may replace any clip with its own recording: keep the same file
 # name, and the same format (mono Ogg Vorbis, trimmed). Re-running this script
@@ -78,7 +80,7 @@ build_chime() {
   tone 659.25 0.9 "$WORK/ding.wav"
   tone 523.25 0.75 "$WORK/dong.wav"
   sox -R -q "$WORK/dong.wav" "$WORK/dong_d.wav" pad 0.45 0
-  sox -R -q -m -v 1 "$WORK/ding.wav" -v 1 "$WORK/dong_d.wav" "$WORK/chime.wav"
+  sox -R -q -m -v 0.5 "$WORK/ding.wav" -v 0.5 "$WORK/dong_d.wav" "$WORK/chime.wav"
   sox -R -q "$WORK/chime.wav" -r "$RATE" -c 1 -b 16 "$WORK/enc.wav" norm -3
   oggenc -Q -q "$QUALITY" --serial 1 -o "$WORK/out/chime.ogg" "$WORK/enc.wav"
 }

@@ -1,1 +1,303 @@
+//! Durable storage for Luot: one SQLite file (WAL, `synchronous=FULL`) holding the append-only
+//! event log, a per-ticket projection for history and reports, accounts and devices.
+//!
+//! One connection writes (the [`Writer`] thread, committing in batches); reports open their own
+//! read-only connections and never block it.
 
+mod accounts;
+mod error;
+mod projection;
+mod writer;
+
+pub use accounts::{Accounts, Device, NewDevice, User};
+pub use error::StoreError;
+pub use writer::{Job, Writer, WriterStats};
+
+use luot_core::{Code, Day, Event};
+use luot_proto::{EventDto, Wire};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use std::path::{Path, PathBuf};
+
+/// Marks a SQLite file as Luot's (`PRAGMA application_id`): "LUOT".
+pub const APPLICATION_ID: i64 = 0x4C55_4F54;
+
+/// Numbered migrations, applied in order; never edit one that has shipped.
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_events.sql"),
+    include_str!("migrations/0002_accounts.sql"),
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// How long a connection waits for a lock held by another connection before giving up.
+const BUSY_TIMEOUT_MS: u64 = 5_000;
+
+/// One event as stored: its place in the log, its site and day, and when it happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    pub seq: u64,
+    pub site: Code,
+    /// The site's open day when the event happened.
+    pub day: Day,
+    pub at_ms: i64,
+    pub event: Event,
+}
+
+/// The writing connection.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+    last_seq: u64,
+}
+
+impl Store {
+    /// Opens (or creates) the database, refusing files that are not Luot's, are damaged or were
+    /// written by a newer version, and leaving such files exactly as they were.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let existed = path.exists();
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| StoreError::Open {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))
+            .map_err(|e| StoreError::corrupt(path, e))?;
+        // Read before writing anything: a foreign or damaged file fails here, untouched.
+        let (app_id, version): (i64, i64) = conn
+            .query_row(
+                "SELECT * FROM pragma_application_id, pragma_user_version",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(|e| StoreError::corrupt(path, e))?;
+        let tables: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
+            .map_err(|e| StoreError::corrupt(path, e))?;
+        if app_id != APPLICATION_ID && (app_id != 0 || tables > 0) {
+            return Err(StoreError::corrupt(
+                path,
+                "another program's SQLite database",
+            ));
+        }
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::TooNew {
+                path: path.display().to_string(),
+                found: version,
+                known: SCHEMA_VERSION,
+            });
+        }
+        if existed && tables > 0 {
+            let check: String = conn
+                .query_row("PRAGMA quick_check(1)", [], |r| r.get(0))
+                .map_err(|e| StoreError::corrupt(path, e))?;
+            if check != "ok" {
+                return Err(StoreError::corrupt(path, check));
+            }
+        }
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+        )?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+            last_seq: 0,
+        };
+        store.migrate(version)?;
+        store.last_seq = store.read_last_seq()?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self, from: i64) -> Result<(), StoreError> {
+        if from == SCHEMA_VERSION {
+            return Ok(());
+        }
+        let tx = self.conn.transaction()?;
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(from as usize) {
+            tx.execute_batch(sql)?;
+            tracing::info!(version = i + 1, "applied database migration");
+        }
+        tx.execute_batch(&format!(
+            "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION};"
+        ))?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Sequence number of the last durable event (0 for an empty log).
+    pub fn last_seq(&self) -> u64 {
+        self.last_seq
+    }
+
+    fn read_last_seq(&self) -> Result<u64, StoreError> {
+        let seq: Option<i64> = self
+            .conn
+            .query_row("SELECT max(seq) FROM events", [], |r| r.get(0))?;
+        Ok(seq.unwrap_or(0) as u64)
+    }
+
+    /// Appends records in one transaction: all of them are durable when this returns Ok, none
+    /// when it fails. Sequence numbers must continue the log without a gap.
+    pub fn append(&mut self, records: &[Record]) -> Result<(), StoreError> {
+        let mut expected = self.last_seq + 1;
+        for r in records {
+            if r.seq != expected {
+                return Err(StoreError::Sequence {
+                    expected,
+                    got: r.seq,
+                });
+            }
+            expected += 1;
+        }
+        let tx = self.conn.transaction()?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO events (seq, site, day, at_ms, kind, ticket, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            for r in records {
+                let body = serde_json::to_string(&r.event.to_wire())
+                    .map_err(|e| StoreError::Other(e.to_string()))?;
+                insert.execute(params![
+                    r.seq as i64,
+                    r.site.as_str(),
+                    r.day.to_string(),
+                    r.at_ms,
+                    r.event.kind(),
+                    r.event.ticket().map(|t| t.0 as i64),
+                    body
+                ])?;
+                projection::apply(&tx, r)?;
+            }
+        }
+        tx.commit()?;
+        if let Some(last) = records.last() {
+            self.last_seq = last.seq;
+        }
+        Ok(())
+    }
+
+    /// The events to replay for one site: from its last `day_opened` checkpoint on. A day's first
+    /// event holds everything carried into it, so older days are never needed.
+    pub fn load_site(&self, site: Code) -> Result<Vec<Record>, StoreError> {
+        let from: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT max(seq) FROM events WHERE site = ?1 AND kind = 'day_opened'",
+                [site.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+        let Some(from) = from else {
+            return Ok(Vec::new());
+        };
+        read_events(
+            &self.conn,
+            "site = ?1 AND seq >= ?2",
+            params![site.as_str(), from],
+            u64::MAX,
+        )
+    }
+
+    /// Rebuilds a site's live state by replaying its events from the last day checkpoint.
+    pub fn recover(&self, cfg: luot_core::SiteConfig) -> Result<luot_core::Site, StoreError> {
+        let mut site = luot_core::Site::new(cfg);
+        let code = site.config().code;
+        for r in self.load_site(code)? {
+            site.evolve(&r.event, r.at_ms);
+        }
+        Ok(site)
+    }
+
+    /// Events after `seq`, oldest first, at most `limit` (for catching up a client from disk).
+    pub fn events_after(&self, seq: u64, limit: u64) -> Result<Vec<Record>, StoreError> {
+        read_events(&self.conn, "seq > ?1", params![seq as i64], limit)
+    }
+
+    /// Records the configuration the server runs with, when it differs from the last one.
+    /// Returns its version number.
+    pub fn record_config(
+        &mut self,
+        toml: &str,
+        digest: &str,
+        at_ms: i64,
+    ) -> Result<i64, StoreError> {
+        let last: Option<(i64, String)> = self
+            .conn
+            .query_row(
+                "SELECT version, digest FROM config_versions ORDER BY version DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        match last {
+            Some((v, d)) if d == digest => Ok(v),
+            last => {
+                let v = last.map_or(1, |(v, _)| v + 1);
+                self.conn.execute(
+                    "INSERT INTO config_versions (version, at_ms, digest, toml) VALUES (?1, ?2, ?3, ?4)",
+                    params![v, at_ms, digest, toml],
+                )?;
+                Ok(v)
+            }
+        }
+    }
+
+    /// Read access for checks and tests that already hold the store.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+fn read_events(
+    conn: &Connection,
+    filter: &str,
+    args: impl rusqlite::Params,
+    limit: u64,
+) -> Result<Vec<Record>, StoreError> {
+    let sql = format!(
+        "SELECT seq, site, day, at_ms, body FROM events WHERE {filter} ORDER BY seq LIMIT {}",
+        limit.min(i64::MAX as u64)
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query(args)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let seq = row.get::<_, i64>(0)? as u64;
+        let bad = |reason: String| StoreError::BadEvent { seq, reason };
+        let site: String = row.get(1)?;
+        let day: String = row.get(2)?;
+        let body = row.get_ref(4)?.as_str().map_err(|e| bad(e.to_string()))?;
+        let dto: EventDto = serde_json::from_str(body).map_err(|e| bad(e.to_string()))?;
+        out.push(Record {
+            seq,
+            site: Code::new(&site).map_err(|e| bad(e.to_string()))?,
+            day: luot_proto::parse_day(&day).ok_or_else(|| bad(format!("bad day {day:?}")))?,
+            at_ms: row.get(3)?,
+            event: Event::from_wire(&dto).map_err(|e| bad(e.to_string()))?,
+        });
+    }
+    Ok(out)
+}
+
+/// Opens a read-only connection for reports and history: it never takes the write lock.
+pub fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| StoreError::Open {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))?;
+    conn.execute_batch("PRAGMA query_only = ON;")?;
+    Ok(conn)
+}

@@ -1,0 +1,523 @@
+//! Events on the wire and in the store. One JSON shape for both; the broadcast form is the same
+//! event with its secrets (public token, person key) removed.
+
+use crate::{Wire, WireError, code, code_opt};
+use luot_core as core;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppointmentDto {
+    pub from_ms: i64,
+    pub to_ms: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CarriedTicketDto {
+    pub number: String,
+    pub issued_day: String,
+    pub issued_at_ms: i64,
+    pub service: String,
+    pub channel: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appointment: Option<AppointmentDto>,
+}
+
+/// `{"kind": "service", "code": "khai-sinh"}` or `{"kind": "counter", "code": "quay-4"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "code", rename_all = "snake_case")]
+pub enum TargetDto {
+    Service(String),
+    Counter(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceTimeDto {
+    pub service: String,
+    pub mean_s: u32,
+    pub dev_s: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum EventDto {
+    DayClosed {
+        day: String,
+        expired: Vec<u64>,
+        carried: Vec<u64>,
+    },
+    DayOpened {
+        day: String,
+        first_ticket_id: u64,
+        carried: Vec<CarriedTicketDto>,
+        service_times: Vec<ServiceTimeDto>,
+    },
+    TicketIssued {
+        ticket: u64,
+        number: String,
+        service: String,
+        channel: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        priority: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        person: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        appointment: Option<AppointmentDto>,
+    },
+    TicketCalled {
+        ticket: u64,
+        counter: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        official: Option<String>,
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        waited_s: Option<u32>,
+    },
+    TicketRecalled {
+        ticket: u64,
+        counter: String,
+        recalls: u8,
+    },
+    ServiceStarted {
+        ticket: u64,
+        counter: String,
+    },
+    ServiceCompleted {
+        ticket: u64,
+        counter: String,
+        service_s: u32,
+    },
+    TicketNoShow {
+        ticket: u64,
+        counter: String,
+    },
+    TicketReturned {
+        ticket: u64,
+    },
+    TicketTransferred {
+        ticket: u64,
+        from_counter: String,
+        to: TargetDto,
+        note: String,
+    },
+    TicketCancelled {
+        ticket: u64,
+    },
+    TicketRated {
+        ticket: u64,
+        score: u8,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    CounterOpened {
+        counter: String,
+        official: String,
+    },
+    CounterPaused {
+        counter: String,
+        reason: String,
+    },
+    CounterResumed {
+        counter: String,
+    },
+    CounterClosed {
+        counter: String,
+    },
+}
+
+impl EventDto {
+    /// The same event without secrets, for sockets that may not see them.
+    pub fn redacted(&self) -> EventDto {
+        let mut e = self.clone();
+        match &mut e {
+            EventDto::TicketIssued { token, person, .. } => {
+                *token = None;
+                *person = None;
+            }
+            EventDto::DayOpened { carried, .. } => {
+                for c in carried {
+                    c.token = None;
+                    c.person = None;
+                }
+            }
+            _ => {}
+        }
+        e
+    }
+}
+
+fn reason_to_wire(r: core::CallReason) -> (String, Option<u32>) {
+    let waited = match r {
+        core::CallReason::Aged { waited_s } => Some(waited_s),
+        _ => None,
+    };
+    (r.code().to_string(), waited)
+}
+
+fn reason_from_wire(s: &str, waited_s: Option<u32>) -> Result<core::CallReason, WireError> {
+    use core::CallReason::*;
+    Ok(match s {
+        "requested" => Requested,
+        "transferred" => Transferred,
+        "appointment" => Appointment,
+        "aged" => Aged {
+            waited_s: waited_s.unwrap_or(0),
+        },
+        "priority_counter" => PriorityCounter,
+        "priority_turn" => PriorityTurn,
+        "priority_only" => PriorityOnly,
+        "next_in_line" => NextInLine,
+        _ => return Err(WireError::invalid("reason", s)),
+    })
+}
+
+pub(crate) fn day_from_wire(s: &str) -> Result<core::Day, WireError> {
+    parse_day(s).ok_or_else(|| WireError::invalid("day", s))
+}
+
+/// `YYYY-MM-DD`.
+pub fn parse_day(s: &str) -> Option<core::Day> {
+    let mut it = s.split('-');
+    let (y, m, d) = (it.next()?, it.next()?, it.next()?);
+    if it.next().is_some() || y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return None;
+    }
+    let (y, m, d): (i32, u32, u32) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    if !(1..=12).contains(&m) || d == 0 {
+        return None;
+    }
+    let day = core::Day::from_ymd(y, m, d);
+    (day.ymd() == (y, m, d)).then_some(day)
+}
+
+fn number(s: &str) -> Result<core::TicketNumber, WireError> {
+    core::TicketNumber::parse(s).ok_or_else(|| WireError::invalid("number", s))
+}
+
+fn channel(s: &str) -> Result<core::Channel, WireError> {
+    core::Channel::parse(s).ok_or_else(|| WireError::invalid("channel", s))
+}
+
+fn token_opt(t: &Option<String>) -> Result<core::Token, WireError> {
+    let s = t.as_deref().ok_or_else(|| WireError::missing("token"))?;
+    core::Token::from_hex(s).ok_or_else(|| WireError::invalid("token", s))
+}
+
+fn appointment(a: &Option<AppointmentDto>) -> Option<core::Appointment> {
+    a.as_ref().map(|a| core::Appointment {
+        from_ms: a.from_ms,
+        to_ms: a.to_ms,
+    })
+}
+
+fn appointment_dto(a: &Option<core::Appointment>) -> Option<AppointmentDto> {
+    a.map(|a| AppointmentDto {
+        from_ms: a.from_ms,
+        to_ms: a.to_ms,
+    })
+}
+
+impl Wire for core::Event {
+    type Dto = EventDto;
+
+    fn to_wire(&self) -> EventDto {
+        use core::Event as E;
+        let s = |c: &core::Code| c.as_str().to_string();
+        match self {
+            E::DayClosed {
+                day,
+                expired,
+                carried,
+            } => EventDto::DayClosed {
+                day: day.to_string(),
+                expired: expired.iter().map(|t| t.0).collect(),
+                carried: carried.iter().map(|t| t.0).collect(),
+            },
+            E::DayOpened {
+                day,
+                first_ticket_id,
+                carried,
+                service_times,
+            } => EventDto::DayOpened {
+                day: day.to_string(),
+                first_ticket_id: first_ticket_id.0,
+                carried: carried
+                    .iter()
+                    .map(|c| CarriedTicketDto {
+                        number: c.number.to_string(),
+                        issued_day: c.issued_day.to_string(),
+                        issued_at_ms: c.issued_at_ms,
+                        service: s(&c.service),
+                        channel: c.channel.as_str().into(),
+                        priority: c.priority.as_ref().map(s),
+                        token: Some(c.token.to_hex()),
+                        person: c.person.map(|p| p.0),
+                        appointment: appointment_dto(&c.appointment),
+                    })
+                    .collect(),
+                service_times: service_times
+                    .iter()
+                    .map(|(c, mean_s, dev_s)| ServiceTimeDto {
+                        service: s(c),
+                        mean_s: *mean_s,
+                        dev_s: *dev_s,
+                    })
+                    .collect(),
+            },
+            E::TicketIssued {
+                ticket,
+                number,
+                service,
+                channel,
+                priority,
+                token,
+                person,
+                appointment,
+            } => EventDto::TicketIssued {
+                ticket: ticket.0,
+                number: number.to_string(),
+                service: s(service),
+                channel: channel.as_str().into(),
+                priority: priority.as_ref().map(s),
+                token: Some(token.to_hex()),
+                person: person.map(|p| p.0),
+                appointment: appointment_dto(appointment),
+            },
+            E::TicketCalled {
+                ticket,
+                counter,
+                official,
+                reason,
+            } => {
+                let (reason, waited_s) = reason_to_wire(*reason);
+                EventDto::TicketCalled {
+                    ticket: ticket.0,
+                    counter: s(counter),
+                    official: official.as_ref().map(s),
+                    reason,
+                    waited_s,
+                }
+            }
+            E::TicketRecalled {
+                ticket,
+                counter,
+                recalls,
+            } => EventDto::TicketRecalled {
+                ticket: ticket.0,
+                counter: s(counter),
+                recalls: *recalls,
+            },
+            E::ServiceStarted { ticket, counter } => EventDto::ServiceStarted {
+                ticket: ticket.0,
+                counter: s(counter),
+            },
+            E::ServiceCompleted {
+                ticket,
+                counter,
+                service_s,
+            } => EventDto::ServiceCompleted {
+                ticket: ticket.0,
+                counter: s(counter),
+                service_s: *service_s,
+            },
+            E::TicketNoShow { ticket, counter } => EventDto::TicketNoShow {
+                ticket: ticket.0,
+                counter: s(counter),
+            },
+            E::TicketReturned { ticket } => EventDto::TicketReturned { ticket: ticket.0 },
+            E::TicketTransferred {
+                ticket,
+                from_counter,
+                to,
+                note,
+            } => EventDto::TicketTransferred {
+                ticket: ticket.0,
+                from_counter: s(from_counter),
+                to: match to {
+                    core::TransferTarget::Service(c) => TargetDto::Service(s(c)),
+                    core::TransferTarget::Counter(c) => TargetDto::Counter(s(c)),
+                },
+                note: note.clone(),
+            },
+            E::TicketCancelled { ticket } => EventDto::TicketCancelled { ticket: ticket.0 },
+            E::TicketRated {
+                ticket,
+                score,
+                reason,
+            } => EventDto::TicketRated {
+                ticket: ticket.0,
+                score: *score,
+                reason: reason.clone(),
+            },
+            E::CounterOpened { counter, official } => EventDto::CounterOpened {
+                counter: s(counter),
+                official: s(official),
+            },
+            E::CounterPaused { counter, reason } => EventDto::CounterPaused {
+                counter: s(counter),
+                reason: reason.clone(),
+            },
+            E::CounterResumed { counter } => EventDto::CounterResumed {
+                counter: s(counter),
+            },
+            E::CounterClosed { counter } => EventDto::CounterClosed {
+                counter: s(counter),
+            },
+        }
+    }
+
+    fn from_wire(dto: &EventDto) -> Result<core::Event, WireError> {
+        use core::Event as E;
+        let id = core::TicketId;
+        Ok(match dto {
+            EventDto::DayClosed {
+                day,
+                expired,
+                carried,
+            } => E::DayClosed {
+                day: day_from_wire(day)?,
+                expired: expired.iter().map(|&t| id(t)).collect(),
+                carried: carried.iter().map(|&t| id(t)).collect(),
+            },
+            EventDto::DayOpened {
+                day,
+                first_ticket_id,
+                carried,
+                service_times,
+            } => E::DayOpened {
+                day: day_from_wire(day)?,
+                first_ticket_id: id(*first_ticket_id),
+                carried: carried
+                    .iter()
+                    .map(|c| {
+                        Ok(core::CarriedTicket {
+                            number: number(&c.number)?,
+                            issued_day: day_from_wire(&c.issued_day)?,
+                            issued_at_ms: c.issued_at_ms,
+                            service: code("service", &c.service)?,
+                            channel: channel(&c.channel)?,
+                            priority: code_opt("priority", &c.priority)?,
+                            token: token_opt(&c.token)?,
+                            person: c.person.map(core::PersonKey),
+                            appointment: appointment(&c.appointment),
+                        })
+                    })
+                    .collect::<Result<_, WireError>>()?,
+                service_times: service_times
+                    .iter()
+                    .map(|t| Ok((code("service", &t.service)?, t.mean_s, t.dev_s)))
+                    .collect::<Result<_, WireError>>()?,
+            },
+            EventDto::TicketIssued {
+                ticket,
+                number: n,
+                service,
+                channel: ch,
+                priority,
+                token,
+                person,
+                appointment: a,
+            } => E::TicketIssued {
+                ticket: id(*ticket),
+                number: number(n)?,
+                service: code("service", service)?,
+                channel: channel(ch)?,
+                priority: code_opt("priority", priority)?,
+                token: token_opt(token)?,
+                person: person.map(core::PersonKey),
+                appointment: appointment(a),
+            },
+            EventDto::TicketCalled {
+                ticket,
+                counter,
+                official,
+                reason,
+                waited_s,
+            } => E::TicketCalled {
+                ticket: id(*ticket),
+                counter: code("counter", counter)?,
+                official: code_opt("official", official)?,
+                reason: reason_from_wire(reason, *waited_s)?,
+            },
+            EventDto::TicketRecalled {
+                ticket,
+                counter,
+                recalls,
+            } => E::TicketRecalled {
+                ticket: id(*ticket),
+                counter: code("counter", counter)?,
+                recalls: *recalls,
+            },
+            EventDto::ServiceStarted { ticket, counter } => E::ServiceStarted {
+                ticket: id(*ticket),
+                counter: code("counter", counter)?,
+            },
+            EventDto::ServiceCompleted {
+                ticket,
+                counter,
+                service_s,
+            } => E::ServiceCompleted {
+                ticket: id(*ticket),
+                counter: code("counter", counter)?,
+                service_s: *service_s,
+            },
+            EventDto::TicketNoShow { ticket, counter } => E::TicketNoShow {
+                ticket: id(*ticket),
+                counter: code("counter", counter)?,
+            },
+            EventDto::TicketReturned { ticket } => E::TicketReturned {
+                ticket: id(*ticket),
+            },
+            EventDto::TicketTransferred {
+                ticket,
+                from_counter,
+                to,
+                note,
+            } => E::TicketTransferred {
+                ticket: id(*ticket),
+                from_counter: code("from_counter", from_counter)?,
+                to: match to {
+                    TargetDto::Service(c) => core::TransferTarget::Service(code("to", c)?),
+                    TargetDto::Counter(c) => core::TransferTarget::Counter(code("to", c)?),
+                },
+                note: note.clone(),
+            },
+            EventDto::TicketCancelled { ticket } => E::TicketCancelled {
+                ticket: id(*ticket),
+            },
+            EventDto::TicketRated {
+                ticket,
+                score,
+                reason,
+            } => E::TicketRated {
+                ticket: id(*ticket),
+                score: *score,
+                reason: reason.clone(),
+            },
+            EventDto::CounterOpened { counter, official } => E::CounterOpened {
+                counter: code("counter", counter)?,
+                official: code("official", official)?,
+            },
+            EventDto::CounterPaused { counter, reason } => E::CounterPaused {
+                counter: code("counter", counter)?,
+                reason: reason.clone(),
+            },
+            EventDto::CounterResumed { counter } => E::CounterResumed {
+                counter: code("counter", counter)?,
+            },
+            EventDto::CounterClosed { counter } => E::CounterClosed {
+                counter: code("counter", counter)?,
+            },
+        })
+    }
+}

@@ -1,0 +1,274 @@
+//! Messages on the websocket (`/ws`) and the bodies of the REST API.
+
+use crate::event::{AppointmentDto, EventDto, TargetDto};
+use crate::snapshot::{ServiceStatsDto, SiteSnapshot, TicketView};
+use serde::{Deserialize, Serialize};
+
+/// Who a websocket client says it is. The server checks the claim against a device token, an
+/// official's session or a ticket token; an unproven claim gets public data only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Kiosk,
+    Display,
+    Counter,
+    Rating,
+    Phone,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Kiosk => "kiosk",
+            Role::Display => "display",
+            Role::Counter => "counter",
+            Role::Rating => "rating",
+            Role::Phone => "phone",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+/// Client → server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientMessage {
+    /// The first message on a socket.
+    Hello {
+        role: Role,
+        /// Site code; the first site when omitted.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        site: Option<String>,
+        /// The last `seq` this client applied: the server replays what came after, or sends a
+        /// fresh snapshot when that is too old.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume_from: Option<u64>,
+        /// A paired device's token (kiosk, display, rating tablet).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        device_token: Option<String>,
+        /// A phone page's ticket token.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ticket_token: Option<String>,
+    },
+    /// A command; answered by exactly one `reply` with the same `id`.
+    Command { id: String, command: CommandDto },
+}
+
+/// A command as clients send it. The server fills in what it must not trust from a client: the
+/// channel, the official, the public token.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum CommandDto {
+    Issue {
+        service: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        priority: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        appointment: Option<AppointmentDto>,
+        /// ID card number, for per-person limits; only a keyed hash of it is kept.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        person_id: Option<String>,
+    },
+    CallNext {
+        counter: String,
+    },
+    CallTicket {
+        counter: String,
+        number: String,
+    },
+    Recall {
+        counter: String,
+    },
+    Start {
+        counter: String,
+    },
+    Complete {
+        counter: String,
+    },
+    NoShow {
+        counter: String,
+    },
+    Return {
+        number: String,
+    },
+    Transfer {
+        counter: String,
+        to: TargetDto,
+        #[serde(default)]
+        note: String,
+    },
+    Cancel {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        number: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
+    },
+    OpenCounter {
+        counter: String,
+    },
+    PauseCounter {
+        counter: String,
+        reason: String,
+    },
+    ResumeCounter {
+        counter: String,
+    },
+    CloseCounter {
+        counter: String,
+    },
+    Rate {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        number: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
+        score: u8,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+}
+
+impl CommandDto {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CommandDto::Issue { .. } => "issue",
+            CommandDto::CallNext { .. } => "call_next",
+            CommandDto::CallTicket { .. } => "call_ticket",
+            CommandDto::Recall { .. } => "recall",
+            CommandDto::Start { .. } => "start",
+            CommandDto::Complete { .. } => "complete",
+            CommandDto::NoShow { .. } => "no_show",
+            CommandDto::Return { .. } => "return",
+            CommandDto::Transfer { .. } => "transfer",
+            CommandDto::Cancel { .. } => "cancel",
+            CommandDto::OpenCounter { .. } => "open_counter",
+            CommandDto::PauseCounter { .. } => "pause_counter",
+            CommandDto::ResumeCounter { .. } => "resume_counter",
+            CommandDto::CloseCounter { .. } => "close_counter",
+            CommandDto::Rate { .. } => "rate",
+        }
+    }
+
+    /// The counter the command acts at, if any (for authorization).
+    pub fn counter(&self) -> Option<&str> {
+        match self {
+            CommandDto::CallNext { counter }
+            | CommandDto::CallTicket { counter, .. }
+            | CommandDto::Recall { counter }
+            | CommandDto::Start { counter }
+            | CommandDto::Complete { counter }
+            | CommandDto::NoShow { counter }
+            | CommandDto::Transfer { counter, .. }
+            | CommandDto::OpenCounter { counter }
+            | CommandDto::PauseCounter { counter, .. }
+            | CommandDto::ResumeCounter { counter }
+            | CommandDto::CloseCounter { counter } => Some(counter),
+            _ => None,
+        }
+    }
+}
+
+/// An error with a stable code and a message in both languages.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDto {
+    pub code: String,
+    /// Vietnamese.
+    pub message: String,
+    pub message_en: String,
+    /// The field or place the error is about, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl ErrorDto {
+    pub fn new(code: &str, vi: impl Into<String>, en: impl Into<String>) -> ErrorDto {
+        ErrorDto {
+            code: code.into(),
+            message: vi.into(),
+            message_en: en.into(),
+            field: None,
+        }
+    }
+
+    pub fn with_field(mut self, field: impl Into<String>) -> ErrorDto {
+        self.field = Some(field.into());
+        self
+    }
+
+    pub fn from_rejection(r: &luot_core::Rejection) -> ErrorDto {
+        let (vi, en) = r.message();
+        ErrorDto::new(r.code(), vi, en)
+    }
+}
+
+/// What a successful command returns.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandResult {
+    /// Sequence number of the command's last event: durable when this reply is sent.
+    pub seq: u64,
+    /// The ticket the command was about (issued, called, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<TicketView>,
+    /// For `issue` only: the public token and the phone page's URL, for the QR code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// Server → client.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// Answer to `hello`: who the server takes this client for.
+    Welcome {
+        v: u32,
+        role: Role,
+        site: String,
+        /// True when the client's claim was proven (device token, session, ticket token).
+        authenticated: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user: Option<String>,
+        server_time_ms: i64,
+    },
+    /// The whole state at `seq`; events with larger `seq` follow.
+    Snapshot {
+        v: u32,
+        seq: u64,
+        snapshot: Box<SiteSnapshot>,
+    },
+    Event {
+        v: u32,
+        seq: u64,
+        site: String,
+        at_ms: i64,
+        event: EventDto,
+        /// Waiting counts and estimates of the services this event changed.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        stats: Vec<ServiceStatsDto>,
+    },
+    /// For a phone socket: its ticket as it is now.
+    Ticket {
+        v: u32,
+        seq: u64,
+        ticket: TicketView,
+    },
+    Reply {
+        v: u32,
+        id: String,
+        ok: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        result: Option<CommandResult>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<ErrorDto>,
+    },
+    /// A problem with the socket or a frame that is not about one command.
+    Error { v: u32, error: ErrorDto },
+    /// Issuing stopped (storage fault) or resumed; kiosks show "tạm ngưng cấp số".
+    Intake {
+        v: u32,
+        open: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<ErrorDto>,
+    },
+}

@@ -1,0 +1,245 @@
+//! Read models: what a client needs to draw the hall, a counter or a ticket, built from the
+//! core's live state.
+
+use luot_core as core;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketView {
+    pub id: u64,
+    pub number: String,
+    pub service: String,
+    pub state: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<String>,
+    pub channel: String,
+    pub issued_at_ms: i64,
+    pub enqueued_at_ms: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counter: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_counter: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub called_at_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at_ms: Option<i64>,
+    #[serde(default)]
+    pub recalls: u8,
+    #[serde(default)]
+    pub transfers: u8,
+    /// Why it was called (a `CallReason` code).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<u8>,
+    /// For a waiting ticket: people ahead and the wait range.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<EstimateDto>,
+}
+
+impl TicketView {
+    /// A ticket with its wait estimate (O(people ahead); for one ticket, not for lists).
+    pub fn of(t: &core::Ticket, site: &core::Site) -> TicketView {
+        let mut v = TicketView::brief(t);
+        if t.state == core::TicketState::Waiting {
+            v.estimate = site.estimate_ticket(t.id).map(EstimateDto::from);
+        }
+        v
+    }
+
+    /// A ticket without its estimate.
+    pub fn brief(t: &core::Ticket) -> TicketView {
+        TicketView {
+            id: t.id.0,
+            number: t.number.to_string(),
+            service: t.service.to_string(),
+            state: t.state.as_str().into(),
+            priority: t.priority.map(|p| p.to_string()),
+            channel: t.channel.as_str().into(),
+            issued_at_ms: t.issued_at_ms,
+            enqueued_at_ms: t.enqueued_at_ms,
+            counter: t.counter.map(|c| c.to_string()),
+            target_counter: t.target_counter.map(|c| c.to_string()),
+            called_at_ms: t.called_at_ms,
+            started_at_ms: t.started_at_ms,
+            finished_at_ms: t.finished_at_ms,
+            recalls: t.recalls,
+            transfers: t.transfers,
+            reason: t.last_reason.map(|r| r.code().to_string()),
+            rating: t.rating,
+            estimate: None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EstimateDto {
+    pub ahead: u32,
+    pub counters: u32,
+    /// Absent while no counter serving it is open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub low_s: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub high_s: Option<u32>,
+}
+
+impl From<core::WaitEstimate> for EstimateDto {
+    fn from(e: core::WaitEstimate) -> EstimateDto {
+        EstimateDto {
+            ahead: e.ahead,
+            counters: e.counters,
+            low_s: e.range_s.map(|r| r.0),
+            high_s: e.range_s.map(|r| r.1),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceStatsDto {
+    pub service: String,
+    pub waiting: u32,
+    pub issued: u32,
+    pub daily_cap: u32,
+    /// Taking tickets now (hours, holiday).
+    pub open: bool,
+    /// Why not, when closed (a rejection code) and when it opens next (`YYYY-MM-DD HH:MM`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opens_at: Option<String>,
+    pub estimate: EstimateDto,
+}
+
+impl ServiceStatsDto {
+    pub fn of(site: &core::Site, service: &core::Service, now: &core::Now) -> ServiceStatsDto {
+        let intake = if site.config().holidays.contains(&now.day) {
+            Err(core::Rejection::Holiday)
+        } else {
+            site.intake(service.code, now)
+        };
+        let issued = site.issued_for(service.code);
+        let (closed_reason, opens_at) = match &intake {
+            Ok(()) if issued >= service.daily_cap => (Some("daily_cap_reached".to_string()), None),
+            Ok(()) => (None, None),
+            Err(r) => {
+                let opens = match r {
+                    core::Rejection::ServiceClosed {
+                        next_open: Some((d, m)),
+                    } => Some(format!("{d} {:02}:{:02}", m / 60, m % 60)),
+                    _ => None,
+                };
+                (Some(r.code().to_string()), opens)
+            }
+        };
+        ServiceStatsDto {
+            service: service.code.to_string(),
+            waiting: site.waiting_for(service.code),
+            issued,
+            daily_cap: service.daily_cap,
+            open: closed_reason.is_none(),
+            closed_reason,
+            opens_at,
+            estimate: site
+                .estimate_service(service.code)
+                .map(EstimateDto::from)
+                .unwrap_or(EstimateDto {
+                    ahead: 0,
+                    counters: 0,
+                    low_s: None,
+                    high_s: None,
+                }),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CounterView {
+    pub code: String,
+    pub number: u16,
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub official: Option<String>,
+    /// The ticket being called or served.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<TicketView>,
+    pub served_today: u32,
+    pub service_s_today: u64,
+    pub services: Vec<String>,
+}
+
+/// The whole live state of one site, as of `seq`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteSnapshot {
+    pub site: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub day: Option<String>,
+    pub counters: Vec<CounterView>,
+    /// Waiting tickets in queue order per lane (the display counts them; the counter lists them).
+    pub waiting: Vec<TicketView>,
+    /// Most recent calls, newest first.
+    pub recent_calls: Vec<TicketView>,
+    pub services: Vec<ServiceStatsDto>,
+    /// Issuing stopped by a fault (storage); kiosks show "tạm ngưng cấp số".
+    pub intake_open: bool,
+}
+
+/// How many recent calls a snapshot carries.
+pub const RECENT_CALLS_MAX: usize = 12;
+
+impl SiteSnapshot {
+    pub fn of(site: &core::Site, now: &core::Now, intake_open: bool) -> SiteSnapshot {
+        let cfg = site.config();
+        let counters = site
+            .counters()
+            .iter()
+            .zip(&cfg.counters)
+            .map(|(c, def)| CounterView {
+                code: c.code.to_string(),
+                number: def.number,
+                status: c.status.as_str().into(),
+                pause_reason: match &c.status {
+                    core::CounterStatus::Paused { reason } => Some(reason.clone()),
+                    _ => None,
+                },
+                official: c.official.map(|o| o.to_string()),
+                current: c
+                    .current
+                    .and_then(|id| site.ticket(id))
+                    .map(TicketView::brief),
+                served_today: c.served_today,
+                service_s_today: c.service_s_today,
+                services: def.services.iter().map(|s| s.service.to_string()).collect(),
+            })
+            .collect();
+        let mut waiting: Vec<&core::Ticket> = site
+            .tickets()
+            .iter()
+            .filter(|t| t.state == core::TicketState::Waiting)
+            .collect();
+        waiting.sort_by_key(|t| (t.enqueued_at_ms, t.id));
+        let mut called: Vec<&core::Ticket> = site
+            .tickets()
+            .iter()
+            .filter(|t| t.called_at_ms.is_some())
+            .collect();
+        called.sort_by_key(|t| std::cmp::Reverse((t.called_at_ms, t.id)));
+        called.truncate(RECENT_CALLS_MAX);
+        SiteSnapshot {
+            site: cfg.code.to_string(),
+            day: site.day().map(|d| d.to_string()),
+            counters,
+            waiting: waiting.into_iter().map(TicketView::brief).collect(),
+            recent_calls: called.into_iter().map(TicketView::brief).collect(),
+            services: cfg
+                .services
+                .iter()
+                .map(|s| ServiceStatsDto::of(site, s, now))
+                .collect(),
+            intake_open,
+        }
+    }
+}
