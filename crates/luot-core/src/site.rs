@@ -1018,8 +1018,10 @@ impl Site {
                 let t = &mut self.tickets[i];
                 t.state = TicketState::Waiting;
                 t.enqueued_at_ms = at_ms;
-                t.no_show_at_ms = None;
+                // Slot it while it is still marked a no-show: that keeps a missed appointment
+                // out of the appointment lane, so it waits as a walk-in from its return.
                 self.slot_in(i, None);
+                self.tickets[i].no_show_at_ms = None;
             }
             Event::TicketTransferred {
                 ticket,
