@@ -4,6 +4,7 @@
 //!
 //! Every server message carries `v` (the protocol version); state updates carry `seq`.
 
+pub mod config;
 pub mod event;
 pub mod message;
 pub mod snapshot;

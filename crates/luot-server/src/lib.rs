@@ -1,1 +1,337 @@
+//! The Luot server: the broker task that owns the queues, the store's writer thread, the
+//! websocket hub, the REST API, accounts and the embedded web clients.
 
+pub mod assets;
+pub mod auth;
+pub mod broker;
+pub mod clock;
+pub mod dispatch;
+pub mod hub;
+pub mod metrics;
+pub mod rest;
+pub mod ws;
+
+use anyhow::Context;
+use auth::{LoginBackoff, RateLimiter, SessionActivity};
+use broker::{BrokerHandle, SiteRuntime};
+use clock::Clock;
+use hub::Hub;
+use luot_proto::config::CenterConfig;
+use luot_store::{Accounts, NewDevice, Store, User};
+use metrics::Metrics;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Limits on everything a client can make the server hold. Defaults suit one center; the load
+/// generator raises the issue rate.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Websocket connections at once, all kinds.
+    pub ws_connections_max: usize,
+    /// Of those, sockets that proved no identity (public displays, curious phones).
+    pub ws_anonymous_max: usize,
+    /// Messages a socket may send per second, and in a burst.
+    pub ws_messages_per_s: f64,
+    pub ws_messages_burst: f64,
+    /// Tickets one kiosk (or address) may take per second, and in a burst.
+    pub issue_per_s: f64,
+    pub issue_burst: f64,
+    /// Events a socket may fall behind before it is resynced with a snapshot.
+    pub broadcast_capacity: usize,
+    /// Events kept for clients resuming after a short disconnect.
+    pub resume_buffer: usize,
+    /// Largest REST body, in bytes.
+    pub http_body_max: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            ws_connections_max: 20_000,
+            ws_anonymous_max: 1_000,
+            ws_messages_per_s: 20.0,
+            ws_messages_burst: 60.0,
+            issue_per_s: 1.0,
+            issue_burst: 10.0,
+            broadcast_capacity: 1_024,
+            resume_buffer: 4_096,
+            http_body_max: luot_proto::CLIENT_MESSAGE_BYTES_MAX,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Options {
+    /// Folder of the database and the server's secret.
+    pub data_dir: PathBuf,
+    pub center: CenterConfig,
+    /// The configuration's text, recorded in the database's configuration history.
+    pub config_toml: String,
+    /// Serve the web clients from this folder instead of the embedded copy (development).
+    pub assets_dir: Option<PathBuf>,
+    pub limits: Limits,
+    pub clock: Arc<dyn Clock>,
+    /// Mark cookies `Secure` (only when served over HTTPS, e.g. behind a TLS proxy).
+    pub secure_cookies: bool,
+}
+
+/// Shared by every request and socket.
+#[derive(Debug)]
+pub struct App {
+    pub broker: BrokerHandle,
+    pub hub: Arc<Hub>,
+    pub metrics: Arc<Metrics>,
+    pub clock: Arc<dyn Clock>,
+    pub center: CenterConfig,
+    pub config_toml: String,
+    pub limits: Limits,
+    /// Base of the URLs in QR codes (no trailing slash).
+    pub public_url: String,
+    /// Origins allowed to open websockets besides the server's own host.
+    pub allowed_origins: Vec<String>,
+    pub db_path: PathBuf,
+    /// Accounts, sessions and devices: rare writes on their own connection. A std mutex, held
+    /// only inside `spawn_blocking`, never across an await.
+    pub accounts: Mutex<rusqlite::Connection>,
+    pub backoff: LoginBackoff,
+    pub issue_limiter: RateLimiter,
+    pub activity: SessionActivity,
+    /// Keys the hash of ID numbers (per-person limits); never leaves the data folder.
+    pub secret: [u8; 32],
+    pub assets_dir: Option<PathBuf>,
+    pub shutdown: CancellationToken,
+    pub tracker: TaskTracker,
+    pub secure_cookies: bool,
+}
+
+impl App {
+    /// Runs account work off the async threads.
+    pub async fn accounts<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&rusqlite::Connection) -> Result<T, luot_store::StoreError> + Send + 'static,
+    ) -> Result<T, luot_store::StoreError> {
+        let app = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = app.accounts.lock().expect("accounts lock");
+            f(&conn)
+        })
+        .await
+        .map_err(|e| luot_store::StoreError::Other(e.to_string()))?
+    }
+}
+
+/// What a first start created; shown once.
+#[derive(Debug, Clone)]
+pub struct FirstStart {
+    pub admin_login: String,
+    pub admin_password: String,
+    pub kiosk_token: String,
+    pub display_token: String,
+    pub rating_token: String,
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct Server {
+    pub addr: SocketAddr,
+    pub app: Arc<App>,
+    pub first_start: Option<FirstStart>,
+    tracker: TaskTracker,
+}
+
+impl Server {
+    /// Stops accepting, finishes in-flight commits, closes sockets with a close frame.
+    pub async fn shutdown(self) {
+        self.app.shutdown.cancel();
+        self.wait().await;
+    }
+
+    /// Waits until the server has stopped (after a shutdown signal).
+    pub async fn wait(self) {
+        self.tracker.close();
+        self.tracker.wait().await;
+    }
+
+    pub fn base_url(&self) -> String {
+        self.app.public_url.clone()
+    }
+}
+
+fn load_secret(path: &std::path::Path) -> anyhow::Result<[u8; 32]> {
+    match std::fs::read(path) {
+        Ok(b) if b.len() == 32 => Ok(b.try_into().expect("32 bytes")),
+        Ok(_) => anyhow::bail!("{} is damaged (expected 32 bytes)", path.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let s = auth::random_bytes::<32>();
+            std::fs::write(path, s).with_context(|| format!("writing {}", path.display()))?;
+            Ok(s)
+        }
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+/// Creates the first admin and one kiosk, hall display and rating tablet, so the printed URLs
+/// work on a fresh install.
+fn first_start(
+    conn: &rusqlite::Connection,
+    center: &CenterConfig,
+    now_ms: i64,
+) -> anyhow::Result<Option<FirstStart>> {
+    if conn.user_count()? > 0 {
+        return Ok(None);
+    }
+    let password = auth::new_password();
+    let hash = auth::hash_password(&password).map_err(anyhow::Error::msg)?;
+    conn.add_user(&User {
+        login: "admin".into(),
+        display_name: "Quản trị viên".into(),
+        role: "admin".into(),
+        password_hash: hash,
+        counters: vec![],
+        disabled: false,
+        created_at: now_ms,
+    })?;
+    let site = center.sites[0].core.code.to_string();
+    let first_counter = center.sites[0]
+        .core
+        .counters
+        .first()
+        .map(|c| c.code.to_string());
+    let pair = |kind: &str, name: &str, counter: Option<&str>| -> anyhow::Result<String> {
+        let token = auth::new_token();
+        conn.add_device(
+            &NewDevice {
+                kind,
+                name,
+                site: &site,
+                counter,
+                token_hash: &auth::token_hash(&token),
+            },
+            now_ms,
+        )?;
+        Ok(token)
+    };
+    let kiosk_token = pair("kiosk", "Kiosk 1", None)?;
+    let display_token = pair("display", "Màn hình sảnh", None)?;
+    let rating_token = pair("rating", "Máy đánh giá quầy 1", first_counter.as_deref())?;
+    conn.audit(
+        now_ms,
+        "system",
+        "first_start",
+        "created admin and default devices",
+    )?;
+    Ok(Some(FirstStart {
+        admin_login: "admin".into(),
+        admin_password: password,
+        kiosk_token,
+        display_token,
+        rating_token,
+    }))
+}
+
+/// Starts the server on a bound listener (tests bind `127.0.0.1:0`).
+pub async fn start(listener: TcpListener, opts: Options) -> anyhow::Result<Server> {
+    let addr = listener.local_addr()?;
+    std::fs::create_dir_all(&opts.data_dir)
+        .with_context(|| format!("creating the data folder {}", opts.data_dir.display()))?;
+    let db_path = opts.data_dir.join("luot.db");
+    let mut store = Store::open(&db_path)?;
+    let now_ms = opts.clock.now_ms();
+    let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+        opts.config_toml.as_bytes(),
+    ));
+    store.record_config(&opts.config_toml, &digest, now_ms)?;
+    let secret = load_secret(&opts.data_dir.join("secret.key"))?;
+    let accounts = rusqlite::Connection::open(&db_path)?;
+    accounts.busy_timeout(std::time::Duration::from_secs(5))?;
+    accounts.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;")?;
+    let first = first_start(&accounts, &opts.center, now_ms)?;
+
+    let mut runtime = Vec::new();
+    for s in &opts.center.sites {
+        let tz = jiff::tz::TimeZone::get(&s.time_zone).with_context(|| {
+            format!("site {}: unknown time zone {:?}", s.core.code, s.time_zone)
+        })?;
+        runtime.push(SiteRuntime {
+            code: s.core.code,
+            settings: s.clone(),
+            tz,
+        });
+    }
+    let shutdown = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    let metrics = Arc::new(Metrics::default());
+    let hub = Arc::new(Hub::new(
+        opts.limits.broadcast_capacity,
+        opts.limits.resume_buffer,
+    ));
+    let broker = broker::start(
+        store,
+        runtime,
+        hub.clone(),
+        opts.clock.clone(),
+        metrics.clone(),
+        shutdown.clone(),
+        &tracker,
+    )?;
+
+    let public_url = opts
+        .center
+        .public_url
+        .clone()
+        .unwrap_or_else(|| {
+            let host = if addr.ip().is_unspecified() {
+                "127.0.0.1".to_string()
+            } else {
+                addr.ip().to_string()
+            };
+            format!("http://{host}:{}", addr.port())
+        })
+        .trim_end_matches('/')
+        .to_string();
+    let app = Arc::new(App {
+        broker,
+        hub,
+        metrics,
+        clock: opts.clock,
+        allowed_origins: opts.center.allowed_origins.clone(),
+        center: opts.center,
+        config_toml: opts.config_toml,
+        issue_limiter: RateLimiter::new(opts.limits.issue_per_s, opts.limits.issue_burst),
+        limits: opts.limits,
+        public_url,
+        db_path,
+        accounts: Mutex::new(accounts),
+        backoff: LoginBackoff::default(),
+        activity: SessionActivity::default(),
+        secret,
+        assets_dir: opts.assets_dir,
+        shutdown: shutdown.clone(),
+        tracker: tracker.clone(),
+        secure_cookies: opts.secure_cookies,
+    });
+    let router = rest::router(app.clone());
+    let serve_shutdown = shutdown.clone();
+    tracker.spawn(async move {
+        let served = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(serve_shutdown.cancelled_owned())
+        .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "http server stopped");
+        }
+    });
+    tracing::info!(%addr, "listening");
+    Ok(Server {
+        addr,
+        app,
+        first_start: first,
+        tracker,
+    })
+}

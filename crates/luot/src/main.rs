@@ -1,1 +1,476 @@
-fn main() {}
+//! `luot`: the command line. `luot serve` runs the center; the other commands manage its
+//! configuration, accounts and devices.
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use luot_proto::config::{CenterConfig, DEFAULT_CONFIG_TOML, parse_config};
+use luot_server::{Limits, Options, auth};
+use luot_store::{Accounts, NewDevice, Store, User};
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "luot",
+    version,
+    about = "Luot: queue tickets and counter displays for public service centers"
+)]
+struct Cli {
+    /// Log format on standard error.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum)]
+enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Check a configuration file and print every problem with its line and column.
+    CheckConfig {
+        /// The TOML file to check.
+        file: PathBuf,
+    },
+    /// Print the built-in default configuration (a starting point for your own).
+    DefaultConfig,
+    /// Officials, managers and admins.
+    User {
+        #[command(subcommand)]
+        command: UserCmd,
+        #[arg(long, default_value = "luot-data", global = true)]
+        data: PathBuf,
+    },
+    /// Paired kiosks, displays and rating tablets.
+    Device {
+        #[command(subcommand)]
+        command: DeviceCmd,
+        #[arg(long, default_value = "luot-data", global = true)]
+        data: PathBuf,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct ServeArgs {
+    /// Center configuration (TOML). Without it, the built-in example center runs.
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// Folder for the database and the server's secret.
+    #[arg(long, default_value = "luot-data")]
+    data: PathBuf,
+    /// Address to listen on. 0.0.0.0 lets kiosks and displays in the hall connect.
+    #[arg(long, default_value = "0.0.0.0:8080")]
+    listen: String,
+    /// Serve the web clients from this folder instead of the built-in copy.
+    #[arg(long)]
+    assets: Option<PathBuf>,
+    /// Tickets one kiosk may take per second (sustained).
+    #[arg(long, default_value_t = Limits::default().issue_per_s)]
+    issue_rate: f64,
+    /// Tickets one kiosk may take in a burst.
+    #[arg(long, default_value_t = Limits::default().issue_burst)]
+    issue_burst: f64,
+    /// Most websocket connections at once.
+    #[arg(long, default_value_t = Limits::default().ws_connections_max)]
+    ws_max: usize,
+    /// Most anonymous websocket connections at once.
+    #[arg(long, default_value_t = Limits::default().ws_anonymous_max)]
+    ws_anonymous_max: usize,
+    /// Mark session cookies Secure (when served over HTTPS).
+    #[arg(long)]
+    secure_cookies: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum UserCmd {
+    /// Add a user. The password is read from standard input with --password-stdin, otherwise a
+    /// random one is made and printed once.
+    Add {
+        login: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = ["official", "manager", "admin"], default_value = "official")]
+        role: String,
+        /// Counters an official works at, comma separated (e.g. quay-1,quay-2).
+        #[arg(long, value_delimiter = ',')]
+        counters: Vec<String>,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a new password (ends the user's sessions).
+    Passwd {
+        login: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List,
+}
+
+#[derive(Subcommand, Debug)]
+enum DeviceCmd {
+    /// Pair a device and print its token and the URL to open on it (shown once).
+    Pair {
+        #[arg(long, value_parser = ["kiosk", "display", "counter_display", "rating"])]
+        kind: String,
+        #[arg(long)]
+        name: String,
+        /// Site code (the first site when omitted).
+        #[arg(long)]
+        site: Option<String>,
+        /// Counter code, for counter displays and rating tablets.
+        #[arg(long)]
+        counter: Option<String>,
+        /// The server's address as devices reach it, for the printed URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+    },
+    /// List devices.
+    List,
+    /// Revoke a device: its token stops working at once.
+    Revoke { id: i64 },
+}
+
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Human => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn load_config(path: Option<&Path>) -> anyhow::Result<(CenterConfig, String)> {
+    let (text, name) = match path {
+        Some(p) => (
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
+            p.display().to_string(),
+        ),
+        None => (
+            DEFAULT_CONFIG_TOML.to_string(),
+            "default.toml (built in)".to_string(),
+        ),
+    };
+    match parse_config(&text, &name) {
+        Ok(c) => Ok((c, text)),
+        Err(errors) => bail!("the configuration has errors:\n{errors}"),
+    }
+}
+
+fn read_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        let p = line.trim_end_matches(['\n', '\r']).to_string();
+        auth::check_password_strength(&p).map_err(anyhow::Error::msg)?;
+        Ok((p, false))
+    } else {
+        Ok((auth::new_password(), true))
+    }
+}
+
+fn open_db(data: &Path) -> anyhow::Result<Store> {
+    let path = data.join("luot.db");
+    if !path.exists() {
+        bail!(
+            "no database at {} (run `luot serve --data {}` once first)",
+            path.display(),
+            data.display()
+        );
+    }
+    Ok(Store::open(&path)?)
+}
+
+fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let (center, config_toml) = load_config(args.config.as_deref())?;
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let limits = Limits {
+        issue_per_s: args.issue_rate,
+        issue_burst: args.issue_burst,
+        ws_connections_max: args.ws_max,
+        ws_anonymous_max: args.ws_anonymous_max,
+        ..Limits::default()
+    };
+    let site_name = center.sites[0].core.name.vi.clone();
+    let server = luot_server::start(
+        listener,
+        Options {
+            data_dir: args.data.clone(),
+            center,
+            config_toml,
+            assets_dir: args.assets,
+            limits,
+            clock: Arc::new(luot_server::clock::SystemClock),
+            secure_cookies: args.secure_cookies,
+        },
+    )
+    .await?;
+    let base = server.base_url();
+    let q = |t: &Option<String>| {
+        t.as_ref()
+            .map(|t| format!("?device={t}"))
+            .unwrap_or_default()
+    };
+    let first = server.first_start.clone();
+    let (kiosk, display, rating) = match &first {
+        Some(f) => (
+            Some(f.kiosk_token.clone()),
+            Some(f.display_token.clone()),
+            Some(f.rating_token.clone()),
+        ),
+        None => (None, None, None),
+    };
+    println!("Luot listening on {base}");
+    println!();
+    println!("  {site_name}");
+    println!(
+        "  Kiosk lấy số       (kiosk)          {base}/kiosk{}",
+        q(&kiosk)
+    );
+    println!(
+        "  Màn hình sảnh      (hall display)   {base}/display{}",
+        q(&display)
+    );
+    println!("  Màn hình quầy      (counter display) {base}/counter-display?counter=quay-1");
+    println!("  Quầy giao dịch     (counter console) {base}/counter");
+    println!(
+        "  Đánh giá           (rating tablet)  {base}/rating{}",
+        q(&rating)
+    );
+    println!("  Quản lý            (manager)        {base}/admin");
+    println!("  API                                 {base}/api/v1/openapi.json");
+    match &first {
+        Some(f) => {
+            println!();
+            println!(
+                "  Lần chạy đầu · First start: admin login \"{}\", password: {}",
+                f.admin_login, f.admin_password
+            );
+            println!(
+                "  (shown once; change it with `luot user passwd admin`; the device links above work once each device has opened them)"
+            );
+        }
+        None => {
+            println!();
+            println!("  Devices keep their pairing; pair new ones with `luot device pair`.");
+        }
+    }
+    println!();
+    let app = server.app.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        app.shutdown.cancel();
+    });
+    server.wait().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("install SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+fn user_cmd(command: UserCmd, data: &Path) -> anyhow::Result<()> {
+    let store = open_db(data)?;
+    match command {
+        UserCmd::Add {
+            login,
+            name,
+            role,
+            counters,
+            password_stdin,
+        } => {
+            luot_core::Code::new(&login).with_context(|| format!("login {login:?}"))?;
+            if store.user(&login)?.is_some() {
+                bail!("a user {login:?} already exists");
+            }
+            let (password, generated) = read_password(password_stdin)?;
+            let hash = auth::hash_password(&password).map_err(anyhow::Error::msg)?;
+            store.add_user(&User {
+                login: login.clone(),
+                display_name: name,
+                role,
+                password_hash: hash,
+                counters,
+                disabled: false,
+                created_at: now_ms(),
+            })?;
+            store.audit(now_ms(), "cli", "user_add", &login)?;
+            println!("added {login}");
+            if generated {
+                println!("password: {password}");
+            }
+        }
+        UserCmd::Passwd {
+            login,
+            password_stdin,
+        } => {
+            let (password, generated) = read_password(password_stdin)?;
+            let hash = auth::hash_password(&password).map_err(anyhow::Error::msg)?;
+            if !store.set_password(&login, &hash)? {
+                bail!("no user {login:?}");
+            }
+            store.audit(now_ms(), "cli", "user_passwd", &login)?;
+            println!("password changed for {login}");
+            if generated {
+                println!("password: {password}");
+            }
+        }
+        UserCmd::List => {
+            println!("{:<20} {:<9} {:<30} counters", "login", "role", "name");
+            for u in store.users()? {
+                println!(
+                    "{:<20} {:<9} {:<30} {}",
+                    u.login,
+                    u.role,
+                    u.display_name,
+                    u.counters.join(",")
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn device_cmd(command: DeviceCmd, data: &Path) -> anyhow::Result<()> {
+    let store = open_db(data)?;
+    match command {
+        DeviceCmd::Pair {
+            kind,
+            name,
+            site,
+            counter,
+            url,
+        } => {
+            let site = site.unwrap_or_else(|| {
+                luot_proto::config::default_config().sites[0]
+                    .core
+                    .code
+                    .to_string()
+            });
+            if (kind == "rating" || kind == "counter_display") && counter.is_none() {
+                bail!("a {kind} device belongs to a counter: add --counter CODE");
+            }
+            let token = auth::new_token();
+            let id = store.add_device(
+                &NewDevice {
+                    kind: &kind,
+                    name: &name,
+                    site: &site,
+                    counter: counter.as_deref(),
+                    token_hash: &auth::token_hash(&token),
+                },
+                now_ms(),
+            )?;
+            store.audit(
+                now_ms(),
+                "cli",
+                "device_pair",
+                &format!("{id} {kind} {name}"),
+            )?;
+            let page = match kind.as_str() {
+                "counter_display" => "counter-display",
+                k => k,
+            };
+            let extra = counter.map(|c| format!("&counter={c}")).unwrap_or_default();
+            println!("paired device {id} ({kind}, {name})");
+            println!(
+                "open on the device: {}/{page}?device={token}{extra}",
+                url.trim_end_matches('/')
+            );
+        }
+        DeviceCmd::List => {
+            println!(
+                "{:<4} {:<16} {:<24} {:<12} {:<10} state",
+                "id", "kind", "name", "site", "counter"
+            );
+            for d in store.devices()? {
+                let state = if d.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
+                println!(
+                    "{:<4} {:<16} {:<24} {:<12} {:<10} {state}",
+                    d.id,
+                    d.kind,
+                    d.name,
+                    d.site,
+                    d.counter.unwrap_or_default()
+                );
+            }
+        }
+        DeviceCmd::Revoke { id } => {
+            if !store.revoke_device(id, now_ms())? {
+                bail!("no active device {id}");
+            }
+            store.audit(now_ms(), "cli", "device_revoke", &id.to_string())?;
+            println!("revoked device {id}");
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logs(cli.log_format);
+    let result = match cli.command {
+        Cmd::Serve(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(anyhow::Error::from)
+            .and_then(|rt| rt.block_on(serve(args))),
+        Cmd::CheckConfig { file } => load_config(Some(&file)).map(|(c, _)| {
+            let s: usize = c.sites.iter().map(|s| s.core.services.len()).sum();
+            let k: usize = c.sites.iter().map(|s| s.core.counters.len()).sum();
+            println!(
+                "{}: ok ({} site(s), {s} services, {k} counters)",
+                file.display(),
+                c.sites.len()
+            );
+        }),
+        Cmd::DefaultConfig => {
+            print!("{DEFAULT_CONFIG_TOML}");
+            Ok(())
+        }
+        Cmd::User { command, data } => user_cmd(command, &data),
+        Cmd::Device { command, data } => device_cmd(command, &data),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

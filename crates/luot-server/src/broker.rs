@@ -1,0 +1,505 @@
+//! The broker: one task owns the live queue state of every site. Everything else sends it
+//! messages. It decides commands on a speculative copy of the state, hands the events to the
+//! store's group-commit writer, and only when they are durable applies them to the visible copy,
+//! replies, and publishes them, in sequence order. It never waits on a client.
+
+use crate::clock::{Clock, site_now};
+use crate::hub::{Hub, Outgoing};
+use crate::metrics::Metrics;
+use jiff::tz::TimeZone;
+use luot_core::{Code, Command, Event, Now, Site};
+use luot_proto::config::SiteSettings;
+use luot_proto::{
+    CommandResult, ErrorDto, PROTOCOL_VERSION, ServerMessage, ServiceStatsDto, TicketView, Wire,
+};
+use luot_store::{Job, Record, Store, StoreError, Writer};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+/// Commands waiting for the broker. Past this, clients are told the server is busy.
+pub const COMMAND_QUEUE_MAX: usize = 8_192;
+/// Commands decided but not yet durable. Past this the broker stops taking commands until the
+/// disk catches up, which bounds memory when storage is slow.
+pub const INFLIGHT_JOBS_MAX: usize = 8_192;
+/// How often the broker looks at the clock for a new day even when nothing happens.
+const ROLLOVER_CHECK: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A site as the server runs it: settings and time zone beside the core state.
+#[derive(Debug)]
+pub struct SiteRuntime {
+    pub code: Code,
+    pub settings: SiteSettings,
+    pub tz: TimeZone,
+}
+
+pub type Reply = oneshot::Sender<Result<CommandResult, ErrorDto>>;
+type ReadFn = Box<dyn FnOnce(&View<'_>) + Send>;
+
+enum Msg {
+    Command {
+        site: usize,
+        cmd: Command,
+        reply: Reply,
+    },
+    Read(ReadFn),
+}
+
+/// What a read sees: the durable state only.
+#[derive(Debug)]
+pub struct View<'a> {
+    pub sites: &'a [Site],
+    pub runtime: &'a [SiteRuntime],
+    /// Last durable (and published) sequence number.
+    pub seq: u64,
+    /// False while storage is failing: kiosks stop issuing.
+    pub intake_open: bool,
+    pub hub: &'a Hub,
+    pub clock: &'a dyn Clock,
+}
+
+impl View<'_> {
+    pub fn now(&self, site: usize) -> Now {
+        site_now(self.clock.now_ms(), &self.runtime[site].tz)
+    }
+}
+
+/// Cheap to clone; every connection holds one.
+#[derive(Clone, Debug)]
+pub struct BrokerHandle {
+    tx: mpsc::Sender<Msg>,
+    pub runtime: Arc<Vec<SiteRuntime>>,
+}
+
+impl std::fmt::Debug for Msg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Msg::Command { site, cmd, .. } => write!(f, "Command({site}, {cmd:?})"),
+            Msg::Read(_) => write!(f, "Read"),
+        }
+    }
+}
+
+fn busy() -> ErrorDto {
+    ErrorDto::new(
+        "server_busy",
+        "Máy chủ đang quá tải, vui lòng thử lại",
+        "The server is busy, try again",
+    )
+}
+
+fn stopped() -> ErrorDto {
+    ErrorDto::new(
+        "server_stopping",
+        "Máy chủ đang dừng",
+        "The server is shutting down",
+    )
+}
+
+pub fn storage_error(e: &StoreError) -> ErrorDto {
+    ErrorDto::new(
+        e.code(),
+        "Tạm ngưng: không ghi được dữ liệu. Vui lòng báo cán bộ.",
+        format!("Paused: the data could not be saved ({e})"),
+    )
+}
+
+impl BrokerHandle {
+    pub fn site_index(&self, code: &str) -> Option<usize> {
+        self.runtime.iter().position(|s| s.code.as_str() == code)
+    }
+
+    /// Runs a command; the reply comes once its events are durable (or with why not).
+    pub async fn command(&self, site: usize, cmd: Command) -> Result<CommandResult, ErrorDto> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .try_send(Msg::Command {
+                site,
+                cmd,
+                reply: tx,
+            })
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => busy(),
+                mpsc::error::TrySendError::Closed(_) => stopped(),
+            })?;
+        rx.await.map_err(|_| stopped())?
+    }
+
+    /// Reads the durable state inside the broker task.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&View<'_>) -> T + Send + 'static,
+    ) -> Result<T, ErrorDto> {
+        let (tx, rx) = oneshot::channel();
+        let f: ReadFn = Box::new(move |v| {
+            let _ = tx.send(f(v));
+        });
+        self.tx.try_send(Msg::Read(f)).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => busy(),
+            mpsc::error::TrySendError::Closed(_) => stopped(),
+        })?;
+        rx.await.map_err(|_| stopped())
+    }
+}
+
+struct InFlight {
+    job: u64,
+    epoch: u64,
+    site: usize,
+    records: Vec<Record>,
+    reply: Option<Reply>,
+}
+
+struct Durable {
+    job: u64,
+    result: Result<(), StoreError>,
+}
+
+struct Broker {
+    /// Per site, decides commands; includes events not yet durable.
+    spec: Vec<Site>,
+    /// Per site, only durable events; everything clients see comes from here.
+    live: Vec<Site>,
+    runtime: Arc<Vec<SiteRuntime>>,
+    writer: Writer,
+    durable_tx: mpsc::UnboundedSender<Durable>,
+    epoch: u64,
+    next_seq: u64,
+    durable_seq: u64,
+    next_job: u64,
+    inflight: VecDeque<InFlight>,
+    hub: Arc<Hub>,
+    clock: Arc<dyn Clock>,
+    intake_open: bool,
+    metrics: Arc<Metrics>,
+}
+
+/// Recovers every site from the store and starts the broker task.
+pub fn start(
+    store: Store,
+    runtime: Vec<SiteRuntime>,
+    hub: Arc<Hub>,
+    clock: Arc<dyn Clock>,
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+    tracker: &tokio_util::task::TaskTracker,
+) -> Result<BrokerHandle, StoreError> {
+    let mut live_sites = Vec::with_capacity(runtime.len());
+    for rt in &runtime {
+        let live = store.recover(rt.settings.core.clone())?;
+        live.check_invariants()
+            .map_err(|e| StoreError::Other(format!("recovered state of {}: {e}", rt.code)))?;
+        tracing::info!(site = %rt.code, day = ?live.day(), tickets = live.tickets().len(), "recovered");
+        live_sites.push(live);
+    }
+    let durable_seq = store.last_seq();
+    let writer = Writer::spawn(store);
+    metrics.set_writer(writer.stats.clone());
+    let (tx, rx) = mpsc::channel(COMMAND_QUEUE_MAX);
+    let (durable_tx, durable_rx) = mpsc::unbounded_channel();
+    let runtime = Arc::new(runtime);
+    let broker = Broker {
+        spec: live_sites.clone(),
+        live: live_sites,
+        runtime: runtime.clone(),
+        writer,
+        durable_tx,
+        epoch: 0,
+        next_seq: durable_seq + 1,
+        durable_seq,
+        next_job: 0,
+        inflight: VecDeque::new(),
+        hub,
+        clock,
+        intake_open: true,
+        metrics,
+    };
+    tracker.spawn(broker.run(rx, durable_rx, shutdown));
+    Ok(BrokerHandle { tx, runtime })
+}
+
+impl Broker {
+    async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<Msg>,
+        mut durable_rx: mpsc::UnboundedReceiver<Durable>,
+        shutdown: CancellationToken,
+    ) {
+        self.rollover_all();
+        let mut tick = tokio::time::interval(ROLLOVER_CHECK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                biased;
+                Some(d) = durable_rx.recv() => self.on_durable(d),
+                _ = shutdown.cancelled() => break,
+                _ = tick.tick() => self.rollover_all(),
+                msg = rx.recv(), if self.inflight.len() < INFLIGHT_JOBS_MAX => match msg {
+                    Some(Msg::Command { site, cmd, reply }) => self.on_command(site, cmd, reply),
+                    Some(Msg::Read(f)) => f(&self.view()),
+                    None => break,
+                },
+            }
+        }
+        // Stop taking commands; finish what is in flight so every accepted command is answered.
+        rx.close();
+        while let Some(Msg::Command { reply, .. }) = rx.recv().await {
+            let _ = reply.send(Err(stopped()));
+        }
+        while !self.inflight.is_empty() {
+            match durable_rx.recv().await {
+                Some(d) => self.on_durable(d),
+                None => break,
+            }
+        }
+        if let Some(store) = self.writer.stop() {
+            tracing::info!(last_seq = store.last_seq(), "storage closed");
+        }
+    }
+
+    fn view(&self) -> View<'_> {
+        View {
+            sites: &self.live,
+            runtime: &self.runtime,
+            seq: self.durable_seq,
+            intake_open: self.intake_open,
+            hub: &self.hub,
+            clock: self.clock.as_ref(),
+        }
+    }
+
+    fn now(&self, site: usize) -> Now {
+        site_now(self.clock.now_ms(), &self.runtime[site].tz)
+    }
+
+    fn rollover_all(&mut self) {
+        for site in 0..self.spec.len() {
+            let now = self.now(site);
+            self.rollover_if_due(site, &now);
+        }
+    }
+
+    fn rollover_if_due(&mut self, site: usize, now: &Now) {
+        if !self.spec[site].rollover_due(now) {
+            return;
+        }
+        match self.spec[site].apply(Command::OpenDay { day: now.day }, now) {
+            Ok(events) => {
+                tracing::info!(site = %self.runtime[site].code, day = %now.day, "opening the day");
+                self.submit(site, now, events, None);
+            }
+            Err(r) => tracing::error!(rejection = %r, "day rollover refused"),
+        }
+    }
+
+    fn on_command(&mut self, site: usize, cmd: Command, reply: Reply) {
+        if site >= self.spec.len() {
+            let _ = reply.send(Err(ErrorDto::new(
+                "unknown_site",
+                "Không có điểm tiếp nhận này",
+                "No such site",
+            )));
+            return;
+        }
+        let now = self.now(site);
+        self.rollover_if_due(site, &now);
+        let is_issue = matches!(cmd, Command::Issue { .. });
+        match self.spec[site].apply(cmd, &now) {
+            Ok(events) => self.submit(site, &now, events, Some(reply)),
+            Err(r) => {
+                self.metrics
+                    .commands_rejected
+                    .fetch_add(1, Ordering::Relaxed);
+                if is_issue {
+                    tracing::debug!(rejection = %r, "issue refused");
+                }
+                let _ = reply.send(Err(ErrorDto::from_rejection(&r)));
+            }
+        }
+    }
+
+    fn submit(&mut self, site: usize, now: &Now, events: Vec<Event>, reply: Option<Reply>) {
+        let code = self.runtime[site].code;
+        let open_day = self.spec[site].day().unwrap_or(now.day);
+        let records: Vec<Record> = events
+            .into_iter()
+            .map(|event| {
+                let day = match &event {
+                    Event::DayClosed { day, .. } | Event::DayOpened { day, .. } => *day,
+                    _ => open_day,
+                };
+                let seq = self.next_seq;
+                self.next_seq += 1;
+                Record {
+                    seq,
+                    site: code,
+                    day,
+                    at_ms: now.at_ms,
+                    event,
+                }
+            })
+            .collect();
+        let job = self.next_job;
+        self.next_job += 1;
+        let tx = self.durable_tx.clone();
+        self.writer.submit(Job {
+            records: records.clone(),
+            epoch: self.epoch,
+            done: Box::new(move |result| {
+                let _ = tx.send(Durable { job, result });
+            }),
+        });
+        self.inflight.push_back(InFlight {
+            job,
+            epoch: self.epoch,
+            site,
+            records,
+            reply,
+        });
+    }
+
+    fn on_durable(&mut self, d: Durable) {
+        let Some(f) = self.inflight.pop_front() else {
+            tracing::error!(job = d.job, "durable notice for no job");
+            return;
+        };
+        debug_assert_eq!(f.job, d.job, "jobs complete in submission order");
+        match d.result {
+            Ok(()) => {
+                let mut result = CommandResult::default();
+                let mut about = None;
+                for r in &f.records {
+                    let before = self.affected_services(f.site, &r.event);
+                    self.live[f.site].evolve(&r.event, r.at_ms);
+                    self.durable_seq = r.seq;
+                    self.count(&r.event);
+                    self.publish_event(f.site, r, before);
+                    if let Event::TicketIssued { token, .. } = &r.event {
+                        result.token = Some(token.to_hex());
+                    }
+                    about = r.event.ticket().or(about);
+                }
+                result.seq = self.durable_seq;
+                let live = &self.live[f.site];
+                result.ticket = about
+                    .and_then(|id| live.ticket(id))
+                    .map(|t| TicketView::of(t, live));
+                if let Some(reply) = f.reply {
+                    let _ = reply.send(Ok(result));
+                }
+                if !self.intake_open {
+                    self.intake_open = true;
+                    tracing::info!("storage writable again: issuing resumed");
+                    self.publish_intake(None);
+                }
+            }
+            Err(e) => {
+                if let Some(reply) = f.reply {
+                    let _ = reply.send(Err(storage_error(&e)));
+                }
+                if f.epoch == self.epoch {
+                    // The first failure of this epoch: forget everything not durable.
+                    tracing::error!(error = %e, "storage failed: dropping undurable state, issuing paused");
+                    self.epoch += 1;
+                    self.spec = self.live.clone();
+                    self.next_seq = self.durable_seq + 1;
+                    self.intake_open = false;
+                    self.publish_intake(Some(storage_error(&e)));
+                }
+            }
+        }
+    }
+
+    fn count(&self, e: &Event) {
+        let m = &self.metrics;
+        match e {
+            Event::TicketIssued { .. } => m.tickets_issued.fetch_add(1, Ordering::Relaxed),
+            Event::TicketCalled { .. } => m.tickets_called.fetch_add(1, Ordering::Relaxed),
+            _ => 0,
+        };
+        m.events.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Services whose waiting count or estimate an event changes (looked at before and after).
+    fn affected_services(&self, site: usize, e: &Event) -> Vec<Code> {
+        let live = &self.live[site];
+        let cfg = live.config();
+        let counter_services = |c: &Code| -> Vec<Code> {
+            cfg.counter(*c)
+                .map(|c| c.services.iter().map(|s| s.service).collect())
+                .unwrap_or_default()
+        };
+        match e {
+            Event::DayClosed { .. } | Event::DayOpened { .. } => {
+                cfg.services.iter().map(|s| s.code).collect()
+            }
+            Event::TicketIssued { service, .. } => vec![*service],
+            Event::CounterOpened { counter, .. }
+            | Event::CounterPaused { counter, .. }
+            | Event::CounterResumed { counter }
+            | Event::CounterClosed { counter } => counter_services(counter),
+            Event::TicketTransferred { ticket, to, .. } => {
+                let mut v: Vec<Code> = live
+                    .ticket(*ticket)
+                    .map(|t| t.service)
+                    .into_iter()
+                    .collect();
+                if let luot_core::TransferTarget::Service(s) = to {
+                    v.push(*s);
+                }
+                v
+            }
+            other => other
+                .ticket()
+                .and_then(|id| live.ticket(id))
+                .map(|t| vec![t.service])
+                .unwrap_or_default(),
+        }
+    }
+
+    fn publish_event(&self, site: usize, r: &Record, mut services: Vec<Code>) {
+        services.sort();
+        services.dedup();
+        let live = &self.live[site];
+        let now = site_now(r.at_ms, &self.runtime[site].tz);
+        let stats = services
+            .iter()
+            .filter_map(|c| live.config().service(*c))
+            .map(|s| ServiceStatsDto::of(live, s, &now))
+            .collect();
+        let msg = ServerMessage::Event {
+            v: PROTOCOL_VERSION,
+            seq: r.seq,
+            site: self.runtime[site].code.to_string(),
+            at_ms: r.at_ms,
+            event: r.event.to_wire().redacted(),
+            stats,
+        };
+        let json = serde_json::to_string(&msg).expect("server messages serialize");
+        self.hub.publish(Outgoing {
+            seq: r.seq,
+            site,
+            ticket: r.event.ticket().map(|t| t.0),
+            json: json.into(),
+        });
+    }
+
+    fn publish_intake(&self, reason: Option<ErrorDto>) {
+        let msg = ServerMessage::Intake {
+            v: PROTOCOL_VERSION,
+            open: self.intake_open,
+            reason,
+        };
+        let json = serde_json::to_string(&msg).expect("server messages serialize");
+        for site in 0..self.spec.len() {
+            self.hub.publish(Outgoing {
+                seq: 0,
+                site,
+                ticket: None,
+                json: json.clone().into(),
+            });
+        }
+    }
+}

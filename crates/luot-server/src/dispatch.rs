@@ -1,0 +1,345 @@
+//! One way in for commands, from websockets and REST alike: authorize, validate, fill in what a
+//! client may not choose (channel, official, token), rate-limit, and hand to the broker.
+
+use crate::App;
+use crate::auth::Principal;
+use axum::http::StatusCode;
+use luot_core::{Channel, Command, PersonKey, TicketNumber, TicketRef, Token, TransferTarget};
+use luot_proto::{CommandDto, CommandResult, ErrorDto, TargetDto, code};
+use sha2::{Digest, Sha256};
+use std::net::IpAddr;
+
+/// An error with the HTTP status REST answers with (websockets send only the body).
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub error: ErrorDto,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, error: ErrorDto) -> ApiError {
+        ApiError { status, error }
+    }
+
+    pub fn bad_request(code: &str, vi: impl Into<String>, en: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, ErrorDto::new(code, vi, en))
+    }
+
+    pub fn login_required() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorDto::new("login_required", "Cần đăng nhập", "Login required"),
+        )
+    }
+
+    pub fn forbidden() -> ApiError {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorDto::new("forbidden", "Không có quyền thực hiện", "Not allowed"),
+        )
+    }
+
+    pub fn rate_limited() -> ApiError {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorDto::new(
+                "rate_limited",
+                "Thao tác quá nhanh, vui lòng chờ",
+                "Too many requests, slow down",
+            ),
+        )
+    }
+
+    pub fn not_found(code: &str, vi: &str, en: &str) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, ErrorDto::new(code, vi, en))
+    }
+}
+
+impl From<luot_proto::WireError> for ApiError {
+    fn from(e: luot_proto::WireError) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorDto::new(
+                "invalid_field",
+                format!("Dữ liệu không hợp lệ: {e}"),
+                e.to_string(),
+            )
+            .with_field(e.field()),
+        )
+    }
+}
+
+/// The status for a refusal from the queue rules or the broker.
+fn status_for(e: &ErrorDto) -> StatusCode {
+    match e.code.as_str() {
+        "unknown_service" | "unknown_counter" | "unknown_ticket" | "unknown_priority_category" => {
+            StatusCode::NOT_FOUND
+        }
+        "server_busy" | "server_stopping" => StatusCode::SERVICE_UNAVAILABLE,
+        c if c.starts_with("storage_") => StatusCode::SERVICE_UNAVAILABLE,
+        "text_too_long" | "text_empty" | "score_out_of_range" | "appointment_invalid" => {
+            StatusCode::BAD_REQUEST
+        }
+        _ => StatusCode::CONFLICT,
+    }
+}
+
+fn number(s: &str) -> Result<TicketNumber, ApiError> {
+    TicketNumber::parse(s).ok_or_else(|| luot_proto::WireError::invalid("number", s).into())
+}
+
+fn token(s: &str) -> Result<Token, ApiError> {
+    Token::from_hex(s).ok_or_else(|| luot_proto::WireError::invalid("token", s).into())
+}
+
+fn ticket_ref(number_s: &Option<String>, token_s: &Option<String>) -> Result<TicketRef, ApiError> {
+    match (number_s, token_s) {
+        (_, Some(t)) => Ok(TicketRef::Token(token(t)?)),
+        (Some(n), None) => Ok(TicketRef::Number(number(n)?)),
+        (None, None) => Err(luot_proto::WireError::missing("number").into()),
+    }
+}
+
+/// May this principal act at this counter?
+fn at_counter(p: &Principal, site_code: &str, counter: &str) -> Result<(), ApiError> {
+    match p {
+        Principal::User(u) if u.disabled => Err(ApiError::forbidden()),
+        Principal::User(u) if u.role == "manager" || u.role == "admin" => Ok(()),
+        Principal::User(u) => {
+            let qualified = format!("{site_code}/{counter}");
+            if u.counters.iter().any(|c| c == counter || *c == qualified) {
+                Ok(())
+            } else {
+                Err(ApiError::forbidden())
+            }
+        }
+        Principal::Anonymous => Err(ApiError::login_required()),
+        _ => Err(ApiError::forbidden()),
+    }
+}
+
+fn person_key(app: &App, id: &str) -> Result<PersonKey, ApiError> {
+    let id = id.trim();
+    if !(id.len() == 9 || id.len() == 12) || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::bad_request(
+            "invalid_person_id",
+            "Số định danh cá nhân phải có 12 chữ số (hoặc CMND 9 số)",
+            "The ID number must have 12 digits (or 9 for an old ID card)",
+        ));
+    }
+    let mut h = Sha256::new();
+    h.update(app.secret);
+    h.update(id.as_bytes());
+    let d = h.finalize();
+    Ok(PersonKey(u64::from_le_bytes(
+        d[..8].try_into().expect("8 bytes"),
+    )))
+}
+
+/// Runs one command for `principal` at `site`.
+pub async fn execute(
+    app: &App,
+    principal: &Principal,
+    site: usize,
+    dto: CommandDto,
+    addr: IpAddr,
+) -> Result<CommandResult, ApiError> {
+    let rt = &app.broker.runtime[site];
+    let site_code = rt.code.as_str();
+    if let Principal::Device(d) = principal {
+        if d.site != site_code {
+            return Err(ApiError::forbidden());
+        }
+    }
+    let official = match principal {
+        Principal::User(u) => Some(code("official", &u.login)?),
+        _ => None,
+    };
+    let counter_cmd = |c: &str| -> Result<luot_core::Code, ApiError> {
+        at_counter(principal, site_code, c)?;
+        Ok(code("counter", c)?)
+    };
+    let cmd = match &dto {
+        CommandDto::Issue {
+            service,
+            priority,
+            appointment,
+            person_id,
+        } => {
+            let channel = match principal {
+                Principal::Device(d) if d.kind == "kiosk" => Channel::Kiosk,
+                Principal::User(u) if !u.disabled => {
+                    if appointment.is_some() {
+                        Channel::Appointment
+                    } else {
+                        Channel::Staff
+                    }
+                }
+                Principal::Anonymous => return Err(ApiError::login_required()),
+                _ => return Err(ApiError::forbidden()),
+            };
+            let key = match principal {
+                Principal::Device(d) => format!("device:{}", d.id),
+                _ => format!("addr:{addr}"),
+            };
+            if channel == Channel::Kiosk && !app.issue_limiter.allow(&key) {
+                app.metrics
+                    .rate_limited
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                return Err(ApiError::rate_limited());
+            }
+            if let (Some(close), Channel::Kiosk) = (rt.settings.intake_close, channel) {
+                let now = crate::clock::site_now(app.clock.now_ms(), &rt.tz);
+                if now.minute >= close {
+                    return Err(ApiError::new(
+                        StatusCode::CONFLICT,
+                        ErrorDto::new(
+                            "intake_closed",
+                            format!(
+                                "Đã ngừng cấp số hôm nay (từ {:02}:{:02})",
+                                close / 60,
+                                close % 60
+                            ),
+                            format!(
+                                "No more tickets today (from {:02}:{:02})",
+                                close / 60,
+                                close % 60
+                            ),
+                        ),
+                    ));
+                }
+            }
+            Command::Issue {
+                service: code("service", service)?,
+                channel,
+                priority: luot_proto::code_opt("priority", priority)?,
+                token: Token(crate::auth::random_bytes::<16>()),
+                appointment: appointment.as_ref().map(|a| luot_core::Appointment {
+                    from_ms: a.from_ms,
+                    to_ms: a.to_ms,
+                }),
+                person: person_id
+                    .as_deref()
+                    .map(|id| person_key(app, id))
+                    .transpose()?,
+            }
+        }
+        CommandDto::CallNext { counter } => Command::CallNext {
+            counter: counter_cmd(counter)?,
+        },
+        CommandDto::CallTicket { counter, number: n } => Command::CallTicket {
+            counter: counter_cmd(counter)?,
+            ticket: TicketRef::Number(number(n)?),
+        },
+        CommandDto::Recall { counter } => Command::Recall {
+            counter: counter_cmd(counter)?,
+        },
+        CommandDto::Start { counter } => Command::Start {
+            counter: counter_cmd(counter)?,
+        },
+        CommandDto::Complete { counter } => Command::Complete {
+            counter: counter_cmd(counter)?,
+        },
+        CommandDto::NoShow { counter } => Command::NoShow {
+            counter: counter_cmd(counter)?,
+        },
+        CommandDto::Transfer { counter, to, note } => Command::Transfer {
+            counter: counter_cmd(counter)?,
+            to: match to {
+                TargetDto::Service(s) => TransferTarget::Service(code("to", s)?),
+                TargetDto::Counter(c) => TransferTarget::Counter(code("to", c)?),
+            },
+            note: note.clone(),
+        },
+        CommandDto::OpenCounter { counter } => Command::OpenCounter {
+            counter: counter_cmd(counter)?,
+            official: official.ok_or_else(ApiError::forbidden)?,
+        },
+        CommandDto::PauseCounter { counter, reason } => Command::PauseCounter {
+            counter: counter_cmd(counter)?,
+            reason: reason.clone(),
+        },
+        CommandDto::ResumeCounter { counter } => Command::ResumeCounter {
+            counter: counter_cmd(counter)?,
+        },
+        CommandDto::CloseCounter { counter } => Command::CloseCounter {
+            counter: counter_cmd(counter)?,
+        },
+        CommandDto::Return { number: n } => {
+            staff_only(principal)?;
+            Command::Return {
+                ticket: TicketRef::Number(number(n)?),
+            }
+        }
+        CommandDto::Cancel {
+            number: n,
+            token: t,
+        } => {
+            let r = ticket_ref(n, t)?;
+            own_ticket_or_staff(principal, site, &r)?;
+            Command::Cancel { ticket: r }
+        }
+        CommandDto::Rate {
+            number: n,
+            token: t,
+            score,
+            reason,
+        } => {
+            let r = ticket_ref(n, t)?;
+            match principal {
+                Principal::Phone { .. } => own_ticket_or_staff(principal, site, &r)?,
+                Principal::Device(d) if d.kind == "rating" => {
+                    // A counter's tablet rates only what was served at its counter.
+                    let counter = d.counter.clone();
+                    let served_here = app
+                        .broker
+                        .read(move |v| {
+                            v.sites[site]
+                                .resolve(r)
+                                .is_some_and(|t| t.counter.map(|c| c.to_string()) == counter)
+                        })
+                        .await
+                        .map_err(|e| ApiError::new(status_for(&e), e))?;
+                    if !served_here {
+                        return Err(ApiError::forbidden());
+                    }
+                }
+                Principal::Anonymous => return Err(ApiError::login_required()),
+                _ => return Err(ApiError::forbidden()),
+            }
+            Command::Rate {
+                ticket: r,
+                score: *score,
+                reason: reason.clone(),
+            }
+        }
+    };
+    let mut result = app
+        .broker
+        .command(site, cmd)
+        .await
+        .map_err(|e| ApiError::new(status_for(&e), e))?;
+    if let Some(t) = &result.token {
+        result.url = Some(format!("{}/t/{t}", app.public_url));
+    }
+    Ok(result)
+}
+
+fn staff_only(p: &Principal) -> Result<(), ApiError> {
+    match p {
+        Principal::User(u) if !u.disabled => Ok(()),
+        Principal::Anonymous => Err(ApiError::login_required()),
+        _ => Err(ApiError::forbidden()),
+    }
+}
+
+fn own_ticket_or_staff(p: &Principal, site: usize, r: &TicketRef) -> Result<(), ApiError> {
+    match (p, r) {
+        (Principal::Phone { site: s, token }, TicketRef::Token(t)) if *s == site && t == token => {
+            Ok(())
+        }
+        (Principal::User(_), _) => staff_only(p),
+        (Principal::Anonymous, _) => Err(ApiError::login_required()),
+        _ => Err(ApiError::forbidden()),
+    }
+}

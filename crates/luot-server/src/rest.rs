@@ -1,0 +1,989 @@
+//! The versioned REST API (`/api/v1/…`): every command and the read models, for integrations and
+//! scripts; plus `/healthz`, `/metrics` and the static pages.
+
+use crate::App;
+use crate::auth::{self, Principal, SESSION_COOKIE};
+use crate::dispatch::{self, ApiError};
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use luot_proto::{CommandDto, ErrorDto, ServiceStatsDto, SiteSnapshot, TargetDto, TicketView};
+use luot_store::{Accounts, NewDevice, User};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut res = (self.status, Json(self.error)).into_response();
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        res
+    }
+}
+
+fn store_error(e: luot_store::StoreError) -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        crate::broker::storage_error(&e),
+    )
+}
+
+fn broker_error(e: ErrorDto) -> ApiError {
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e)
+}
+
+/// Parses a JSON body with an error that says where it went wrong.
+fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::bad_request(
+            "bad_body",
+            format!(
+                "Nội dung không hợp lệ (dòng {}, cột {}): {e}",
+                e.line(),
+                e.column()
+            ),
+            format!(
+                "Malformed body (line {}, column {}): {e}",
+                e.line(),
+                e.column()
+            ),
+        )
+    })
+}
+
+pub fn router(app: Arc<App>) -> Router {
+    let api = Router::new()
+        .route("/openapi.json", get(openapi))
+        .route("/sites", get(sites))
+        .route("/sites/{site}/setup", get(setup))
+        .route("/sites/{site}/snapshot", get(snapshot))
+        .route("/sites/{site}/queues", get(queues))
+        .route("/sites/{site}/counters", get(counters))
+        .route("/sites/{site}/summary", get(summary))
+        .route("/sites/{site}/commands", post(command))
+        .route("/sites/{site}/tickets", post(issue))
+        .route(
+            "/sites/{site}/tickets/{number}/{action}",
+            post(ticket_action),
+        )
+        .route(
+            "/sites/{site}/counters/{counter}/{action}",
+            post(counter_action),
+        )
+        .route("/tickets/{token}", get(ticket))
+        .route("/tickets/{token}/qr.svg", get(qr))
+        .route("/tickets/{token}/{action}", post(phone_action))
+        .route("/login", post(login))
+        .route("/logout", post(logout))
+        .route("/me", get(me))
+        .route("/admin/users", get(users).post(add_user))
+        .route("/admin/devices", get(devices).post(pair_device))
+        .route("/admin/devices/{id}/revoke", post(revoke_device))
+        .fallback(|| async {
+            ApiError::not_found(
+                "no_route",
+                "Không có đường dẫn API này",
+                "No such API route",
+            )
+        });
+    Router::new()
+        .route("/ws", get(crate::ws::handler))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/t/{token}", get(phone_page))
+        .nest("/api/v1", api)
+        .fallback(crate::assets::serve)
+        .layer(DefaultBodyLimit::max(app.limits.http_body_max))
+        .with_state(app)
+}
+
+// ----- who is asking -----
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// The official or manager behind a session cookie, if it is valid and not expired.
+pub async fn session_principal(app: &Arc<App>, headers: &HeaderMap) -> Principal {
+    let Some(token) = cookie(headers, SESSION_COOKIE) else {
+        return Principal::Anonymous;
+    };
+    if token.len() != 64 {
+        return Principal::Anonymous;
+    }
+    let hash = auth::token_hash(token);
+    if !app.activity.touch(&hash) {
+        let h = hash.clone();
+        let _ = app.accounts(move |c| c.delete_session(&h)).await;
+        return Principal::Anonymous;
+    }
+    let h = hash.clone();
+    let Ok(Some((user, created))) = app.accounts(move |c| c.session(&h)).await else {
+        return Principal::Anonymous;
+    };
+    if app.clock.now_ms() - created > auth::SESSION_ABSOLUTE_MS || user.disabled {
+        app.activity.forget(&hash);
+        let _ = app.accounts(move |c| c.delete_session(&hash)).await;
+        return Principal::Anonymous;
+    }
+    Principal::User(user)
+}
+
+/// A session, or a device presenting `Authorization: Bearer <token>`.
+async fn principal(app: &Arc<App>, headers: &HeaderMap) -> Principal {
+    if let Some(token) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        let hash = auth::token_hash(token.trim());
+        return match app.accounts(move |c| c.device_by_token(&hash)).await {
+            Ok(Some(d)) => Principal::Device(d),
+            _ => Principal::Anonymous,
+        };
+    }
+    session_principal(app, headers).await
+}
+
+fn site_index(app: &App, code: &str) -> Result<usize, ApiError> {
+    app.broker.site_index(code).ok_or_else(|| {
+        ApiError::not_found(
+            "unknown_site",
+            "Không có điểm tiếp nhận này",
+            "No such site",
+        )
+    })
+}
+
+// ----- health and metrics -----
+
+async fn healthz(State(app): State<Arc<App>>) -> Response {
+    let r = app.broker.read(|v| (v.intake_open, v.seq)).await;
+    match r {
+        Ok((true, seq)) => Json(json!({"status": "ok", "storage": "ok", "seq": seq})).into_response(),
+        Ok((false, seq)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "degraded", "storage": "failing", "seq": seq, "message": "Tạm ngưng cấp số: không ghi được dữ liệu"})),
+        )
+            .into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "stopping", "error": e}))).into_response(),
+    }
+}
+
+async fn metrics(State(app): State<Arc<App>>) -> Response {
+    let queues = app
+        .broker
+        .read(|v| {
+            v.sites
+                .iter()
+                .flat_map(|s| {
+                    s.config().services.iter().map(move |svc| {
+                        (
+                            s.config().code.to_string(),
+                            svc.code.to_string(),
+                            s.waiting_for(svc.code),
+                        )
+                    })
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap_or_default();
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        app.metrics.render(&queues),
+    )
+        .into_response()
+}
+
+async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        include_str!("openapi.json"),
+    )
+        .into_response()
+}
+
+// ----- read models -----
+
+async fn sites(State(app): State<Arc<App>>) -> Json<Value> {
+    Json(json!(
+        app.center
+            .sites
+            .iter()
+            .map(|s| json!({
+                "code": s.core.code.as_str(),
+                "name": {"vi": s.core.name.vi, "en": s.core.name.en},
+            }))
+            .collect::<Vec<_>>()
+    ))
+}
+
+fn text(t: &luot_core::Text) -> Value {
+    json!({"vi": t.vi, "en": t.en})
+}
+
+fn hours(h: &luot_core::WeekHours) -> Value {
+    json!(
+        h.days
+            .iter()
+            .map(|d| d
+                .iter()
+                .map(|(s, e)| format!("{:02}:{:02}-{:02}:{:02}", s / 60, s % 60, e / 60, e % 60))
+                .collect::<Vec<_>>())
+            .collect::<Vec<_>>()
+    )
+}
+
+/// The public configuration a client needs to draw itself: names, prefixes, counters, scale.
+async fn setup(
+    State(app): State<Arc<App>>,
+    Path(site): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let i = site_index(&app, &site)?;
+    let s = &app.broker.runtime[i].settings;
+    let c = &s.core;
+    Ok(Json(json!({
+        "site": c.code.as_str(),
+        "name": text(&c.name),
+        "time_zone": s.time_zone,
+        "public_url": app.public_url,
+        "hours": hours(&s.hours),
+        "notice": text(&s.notice),
+        "departments": c.departments.iter().map(|d| json!({
+            "code": d.code.as_str(), "prefix": d.prefix.as_str(), "name": text(&d.name),
+        })).collect::<Vec<_>>(),
+        "services": c.services.iter().map(|v| json!({
+            "code": v.code.as_str(), "department": v.department.as_str(), "prefix": v.prefix.as_str(),
+            "name": text(&v.name), "daily_cap": v.daily_cap, "expected_service_s": v.expected_service_s,
+            "hours": hours(&v.hours),
+            "keywords": s.service_keywords.get(&v.code).cloned().unwrap_or_default(),
+            "counters": c.counters.iter().filter(|k| k.services.iter().any(|x| x.service == v.code)).map(|k| k.number).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "counters": c.counters.iter().map(|k| json!({
+            "code": k.code.as_str(), "number": k.number, "name": text(&k.name),
+            "services": k.services.iter().map(|x| x.service.as_str()).collect::<Vec<_>>(),
+            "priority_first": k.priority_first,
+        })).collect::<Vec<_>>(),
+        "priority_categories": c.priority_categories.iter().map(|p| json!({"code": p.code.as_str(), "name": text(&p.name)})).collect::<Vec<_>>(),
+        "rating": {
+            "labels": s.rating.labels.iter().map(text).collect::<Vec<_>>(),
+            "low_score_reasons": s.rating.low_score_reasons.iter().map(text).collect::<Vec<_>>(),
+            "window_s": c.policy.rating_window_s,
+        },
+        "announcement": {"vi": s.announcement.vi, "en": s.announcement.en, "repeat": s.announcement.repeat},
+        "policy": {"normal_per_priority": c.policy.normal_per_priority, "max_wait_s": c.policy.max_wait_s, "recall_max": c.policy.recall_max, "no_show_return_s": c.policy.no_show_return_s},
+    })))
+}
+
+async fn snapshot(
+    State(app): State<Arc<App>>,
+    Path(site): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let i = site_index(&app, &site)?;
+    let (snap, seq) = app
+        .broker
+        .read(move |v| {
+            (
+                SiteSnapshot::of(&v.sites[i], &v.now(i), v.intake_open),
+                v.seq,
+            )
+        })
+        .await
+        .map_err(broker_error)?;
+    Ok(Json(json!({"seq": seq, "snapshot": snap})))
+}
+
+async fn queues(
+    State(app): State<Arc<App>>,
+    Path(site): Path<String>,
+) -> Result<Json<Vec<ServiceStatsDto>>, ApiError> {
+    let i = site_index(&app, &site)?;
+    let stats = app
+        .broker
+        .read(move |v| {
+            let s = &v.sites[i];
+            let now = v.now(i);
+            s.config()
+                .services
+                .iter()
+                .map(|svc| ServiceStatsDto::of(s, svc, &now))
+                .collect()
+        })
+        .await
+        .map_err(broker_error)?;
+    Ok(Json(stats))
+}
+
+async fn counters(
+    State(app): State<Arc<App>>,
+    Path(site): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let i = site_index(&app, &site)?;
+    let snap = app
+        .broker
+        .read(move |v| SiteSnapshot::of(&v.sites[i], &v.now(i), v.intake_open))
+        .await
+        .map_err(broker_error)?;
+    Ok(Json(json!(snap.counters)))
+}
+
+/// Today so far: counts by state and channel, mean and longest wait.
+async fn summary(
+    State(app): State<Arc<App>>,
+    Path(site): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let i = site_index(&app, &site)?;
+    let v = app
+        .broker
+        .read(move |v| {
+            let s = &v.sites[i];
+            let mut by_state = std::collections::BTreeMap::<&str, u32>::new();
+            let mut by_channel = std::collections::BTreeMap::<&str, u32>::new();
+            let mut waits = Vec::new();
+            let mut services = Vec::new();
+            for t in s.tickets() {
+                *by_state.entry(t.state.as_str()).or_default() += 1;
+                *by_channel.entry(t.channel.as_str()).or_default() += 1;
+                if let Some(c) = t.called_at_ms {
+                    waits.push((c - t.issued_at_ms).max(0) / 1000);
+                }
+                if let (Some(a), Some(b)) = (t.started_at_ms, t.finished_at_ms) {
+                    services.push((b - a).max(0) / 1000);
+                }
+            }
+            let mean = |xs: &[i64]| {
+                if xs.is_empty() {
+                    None
+                } else {
+                    Some(xs.iter().sum::<i64>() / xs.len() as i64)
+                }
+            };
+            json!({
+                "site": s.config().code.as_str(),
+                "day": s.day().map(|d| d.to_string()),
+                "issued": s.issued_today(),
+                "waiting": s.waiting_total(),
+                "by_state": by_state,
+                "by_channel": by_channel,
+                "wait_s_mean": mean(&waits),
+                "wait_s_max": waits.iter().max(),
+                "service_s_mean": mean(&services),
+                "seq": v.seq,
+            })
+        })
+        .await
+        .map_err(broker_error)?;
+    Ok(Json(v))
+}
+
+async fn ticket(
+    State(app): State<Arc<App>>,
+    Path(token): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let t = luot_core::Token::from_hex(&token).ok_or_else(|| {
+        ApiError::not_found(
+            "ticket_unknown",
+            "Không tìm thấy số thứ tự",
+            "No such ticket",
+        )
+    })?;
+    let found = app
+        .broker
+        .read(move |v| {
+            v.sites.iter().enumerate().find_map(|(i, s)| {
+                s.resolve(luot_core::TicketRef::Token(t)).map(|tk| {
+                    let counter_number = tk.counter.and_then(|c| s.config().counter(c)).map(|c| c.number);
+                    json!({"site": s.config().code.as_str(), "site_index": i, "ticket": TicketView::of(tk, s), "counter_number": counter_number, "seq": v.seq})
+                })
+            })
+        })
+        .await
+        .map_err(broker_error)?;
+    found.map(Json).ok_or_else(|| {
+        ApiError::not_found(
+            "ticket_unknown",
+            "Không tìm thấy số thứ tự (có thể đã hết hạn)",
+            "No such ticket (it may have expired)",
+        )
+    })
+}
+
+async fn qr(State(app): State<Arc<App>>, Path(token): Path<String>) -> Result<Response, ApiError> {
+    if luot_core::Token::from_hex(&token).is_none() {
+        return Err(ApiError::not_found(
+            "ticket_unknown",
+            "Không tìm thấy số thứ tự",
+            "No such ticket",
+        ));
+    }
+    let url = format!("{}/t/{token}", app.public_url);
+    let code = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
+        .map_err(|e| ApiError::bad_request("qr_failed", "Không tạo được mã QR", e.to_string()))?;
+    let svg = code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(200, 200)
+        .quiet_zone(true)
+        .build();
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "private, max-age=86400"),
+        ],
+        svg,
+    )
+        .into_response())
+}
+
+async fn phone_page(State(app): State<Arc<App>>) -> Response {
+    crate::assets::file(&app, "phone.html").await
+}
+
+// ----- commands -----
+
+async fn run(
+    app: &Arc<App>,
+    headers: &HeaderMap,
+    addr: SocketAddr,
+    site: &str,
+    dto: CommandDto,
+) -> Result<Response, ApiError> {
+    let i = site_index(app, site)?;
+    let p = principal(app, headers).await;
+    let r = dispatch::execute(app, &p, i, dto, addr.ip()).await?;
+    Ok(Json(r).into_response())
+}
+
+async fn command(
+    State(app): State<Arc<App>>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(site): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let dto: CommandDto = body(&bytes)?;
+    run(&app, &headers, addr, &site, dto).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IssueBody {
+    service: String,
+    #[serde(default)]
+    priority: Option<String>,
+    #[serde(default)]
+    appointment: Option<luot_proto::AppointmentDto>,
+    #[serde(default)]
+    person_id: Option<String>,
+}
+
+async fn issue(
+    State(app): State<Arc<App>>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(site): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let b: IssueBody = body(&bytes)?;
+    let dto = CommandDto::Issue {
+        service: b.service,
+        priority: b.priority,
+        appointment: b.appointment,
+        person_id: b.person_id,
+    };
+    let mut res = run(&app, &headers, addr, &site, dto).await?;
+    *res.status_mut() = StatusCode::CREATED;
+    Ok(res)
+}
+
+async fn ticket_action(
+    State(app): State<Arc<App>>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path((site, number, action)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let dto = match action.as_str() {
+        "cancel" => CommandDto::Cancel {
+            number: Some(number),
+            token: None,
+        },
+        "return" => CommandDto::Return { number },
+        _ => {
+            return Err(ApiError::not_found(
+                "no_route",
+                "Không có thao tác này",
+                "No such action",
+            ));
+        }
+    };
+    run(&app, &headers, addr, &site, dto).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct CounterBody {
+    #[serde(default)]
+    number: Option<String>,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    to: Option<TargetDto>,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+async fn counter_action(
+    State(app): State<Arc<App>>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path((site, counter, action)): Path<(String, String, String)>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let b: CounterBody = if bytes.is_empty() {
+        CounterBody::default()
+    } else {
+        body(&bytes)?
+    };
+    let missing = |f: &'static str| -> ApiError { luot_proto::WireError::missing(f).into() };
+    let dto = match action.as_str() {
+        "call-next" => CommandDto::CallNext { counter },
+        "call" => CommandDto::CallTicket {
+            counter,
+            number: b.number.ok_or_else(|| missing("number"))?,
+        },
+        "recall" => CommandDto::Recall { counter },
+        "start" => CommandDto::Start { counter },
+        "complete" => CommandDto::Complete { counter },
+        "no-show" => CommandDto::NoShow { counter },
+        "transfer" => CommandDto::Transfer {
+            counter,
+            to: b.to.ok_or_else(|| missing("to"))?,
+            note: b.note.unwrap_or_default(),
+        },
+        "open" => CommandDto::OpenCounter { counter },
+        "pause" => CommandDto::PauseCounter {
+            counter,
+            reason: b.reason.ok_or_else(|| missing("reason"))?,
+        },
+        "resume" => CommandDto::ResumeCounter { counter },
+        "close" => CommandDto::CloseCounter { counter },
+        _ => {
+            return Err(ApiError::not_found(
+                "no_route",
+                "Không có thao tác này",
+                "No such action",
+            ));
+        }
+    };
+    run(&app, &headers, addr, &site, dto).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RateBody {
+    score: u8,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// A phone acting on its own ticket: the token in the path is its proof.
+async fn phone_action(
+    State(app): State<Arc<App>>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path((token, action)): Path<(String, String)>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let t = luot_core::Token::from_hex(&token).ok_or_else(|| {
+        ApiError::not_found(
+            "ticket_unknown",
+            "Không tìm thấy số thứ tự",
+            "No such ticket",
+        )
+    })?;
+    let site = app
+        .broker
+        .read(move |v| {
+            v.sites
+                .iter()
+                .position(|s| s.resolve(luot_core::TicketRef::Token(t)).is_some())
+        })
+        .await
+        .map_err(broker_error)?
+        .ok_or_else(|| {
+            ApiError::not_found(
+                "ticket_unknown",
+                "Không tìm thấy số thứ tự",
+                "No such ticket",
+            )
+        })?;
+    let dto = match action.as_str() {
+        "cancel" => CommandDto::Cancel {
+            number: None,
+            token: Some(token),
+        },
+        "rate" => {
+            let b: RateBody = body(&bytes)?;
+            CommandDto::Rate {
+                number: None,
+                token: Some(token),
+                score: b.score,
+                reason: b.reason,
+            }
+        }
+        _ => {
+            return Err(ApiError::not_found(
+                "no_route",
+                "Không có thao tác này",
+                "No such action",
+            ));
+        }
+    };
+    let p = Principal::Phone { site, token: t };
+    let r = dispatch::execute(&app, &p, site, dto, addr.ip()).await?;
+    Ok(Json(r).into_response())
+}
+
+// ----- accounts -----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginBody {
+    login: String,
+    password: String,
+}
+
+fn session_cookie(app: &App, value: &str, max_age_s: i64) -> HeaderValue {
+    let secure = if app.secure_cookies { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_s}{secure}"
+    ))
+    .expect("cookie is ASCII")
+}
+
+fn user_json(u: &User) -> Value {
+    json!({"login": u.login, "display_name": u.display_name, "role": u.role, "counters": u.counters, "disabled": u.disabled})
+}
+
+async fn login(
+    State(app): State<Arc<App>>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let b: LoginBody = body(&bytes)?;
+    if b.login.len() > 64 || b.password.len() > 256 {
+        return Err(ApiError::bad_request(
+            "invalid_field",
+            "Tên đăng nhập hoặc mật khẩu quá dài",
+            "Login or password too long",
+        ));
+    }
+    let keys = [format!("login:{}", b.login), format!("addr:{}", addr.ip())];
+    if let Some(wait) = keys.iter().filter_map(|k| app.backoff.wait(k)).max() {
+        app.metrics
+            .rate_limited
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut res = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorDto::new(
+                "login_backoff",
+                format!("Sai quá nhiều lần, thử lại sau {} giây", wait.as_secs() + 1),
+                format!("Too many failures, try again in {} s", wait.as_secs() + 1),
+            ),
+        )
+        .into_response();
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(wait.as_secs() + 1));
+        return Ok(res);
+    }
+    let login = b.login.clone();
+    let user = app
+        .accounts(move |c| c.user(&login))
+        .await
+        .map_err(store_error)?;
+    let password = b.password;
+    let hash = user.as_ref().map(|u| u.password_hash.clone());
+    // Verify even for unknown users, so timing does not tell which logins exist.
+    let ok = tokio::task::spawn_blocking(move || {
+        let h = hash.unwrap_or_else(|| "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0000000000000000000000000000000000000000000".into());
+        auth::verify_password(&password, &h)
+    })
+    .await
+    .unwrap_or(false);
+    let user = match user {
+        Some(u) if ok && !u.disabled => u,
+        _ => {
+            for k in &keys {
+                app.backoff.failed(k);
+            }
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                ErrorDto::new(
+                    "login_failed",
+                    "Sai tên đăng nhập hoặc mật khẩu",
+                    "Wrong login or password",
+                ),
+            ));
+        }
+    };
+    for k in &keys {
+        app.backoff.succeeded(k);
+    }
+    // A new token at every login; the old session, if any, ends.
+    if let Some(old) = cookie(&headers, SESSION_COOKIE) {
+        let h = auth::token_hash(old);
+        app.activity.forget(&h);
+        let _ = app.accounts(move |c| c.delete_session(&h)).await;
+    }
+    let token = auth::new_token();
+    let hash = auth::token_hash(&token);
+    let (login, now) = (user.login.clone(), app.clock.now_ms());
+    app.activity.touch(&hash);
+    app.accounts(move |c| {
+        c.add_session(&hash, &login, now)?;
+        c.audit(now, &login, "login", "")
+    })
+    .await
+    .map_err(store_error)?;
+    let mut res = Json(user_json(&user)).into_response();
+    res.headers_mut().insert(
+        header::SET_COOKIE,
+        session_cookie(&app, &token, auth::SESSION_ABSOLUTE_MS / 1000),
+    );
+    Ok(res)
+}
+
+async fn logout(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+        let h = auth::token_hash(token);
+        app.activity.forget(&h);
+        let _ = app.accounts(move |c| c.delete_session(&h)).await;
+    }
+    let mut res = Json(json!({"ok": true})).into_response();
+    res.headers_mut()
+        .insert(header::SET_COOKIE, session_cookie(&app, "", 0));
+    res
+}
+
+async fn me(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    match principal(&app, &headers).await {
+        Principal::User(u) => Ok(Json(user_json(&u))),
+        Principal::Device(d) => Ok(Json(
+            json!({"device": d.id, "kind": d.kind, "name": d.name, "site": d.site, "counter": d.counter}),
+        )),
+        _ => Err(ApiError::login_required()),
+    }
+}
+
+async fn require_role(
+    app: &Arc<App>,
+    headers: &HeaderMap,
+    roles: &[&str],
+) -> Result<User, ApiError> {
+    match principal(app, headers).await {
+        Principal::User(u) if roles.contains(&u.role.as_str()) && !u.disabled => Ok(u),
+        Principal::Anonymous => Err(ApiError::login_required()),
+        _ => Err(ApiError::forbidden()),
+    }
+}
+
+async fn users(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    require_role(&app, &headers, &["admin", "manager"]).await?;
+    let list = app.accounts(|c| c.users()).await.map_err(store_error)?;
+    Ok(Json(json!(list.iter().map(user_json).collect::<Vec<_>>())))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewUserBody {
+    login: String,
+    display_name: String,
+    role: String,
+    password: String,
+    #[serde(default)]
+    counters: Vec<String>,
+}
+
+async fn add_user(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let admin = require_role(&app, &headers, &["admin"]).await?;
+    let b: NewUserBody = body(&bytes)?;
+    luot_proto::code("login", &b.login)?;
+    if !["official", "manager", "admin"].contains(&b.role.as_str()) {
+        return Err(luot_proto::WireError::invalid("role", &b.role).into());
+    }
+    if b.display_name.trim().is_empty() || b.display_name.len() > 100 {
+        return Err(luot_proto::WireError::invalid("display_name", &b.display_name).into());
+    }
+    auth::check_password_strength(&b.password).map_err(|e| {
+        ApiError::bad_request("weak_password", format!("Mật khẩu yếu: {e}"), e)
+            .into_field("password")
+    })?;
+    let password = b.password.clone();
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
+        .await
+        .map_err(|e| ApiError::bad_request("hash_failed", e.to_string(), e.to_string()))?
+        .map_err(|e| ApiError::bad_request("hash_failed", e.clone(), e))?;
+    let now = app.clock.now_ms();
+    let user = User {
+        login: b.login,
+        display_name: b.display_name,
+        role: b.role,
+        password_hash: hash,
+        counters: b.counters,
+        disabled: false,
+        created_at: now,
+    };
+    let u = user.clone();
+    let actor = admin.login.clone();
+    app.accounts(move |c| {
+        if c.user(&u.login)?.is_some() {
+            return Err(luot_store::StoreError::Other(format!(
+                "login {} exists",
+                u.login
+            )));
+        }
+        c.add_user(&u)?;
+        c.audit(now, &actor, "user_add", &u.login)
+    })
+    .await
+    .map_err(|e| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            ErrorDto::new("user_exists", "Tên đăng nhập đã có", e.to_string()),
+        )
+    })?;
+    Ok((StatusCode::CREATED, Json(user_json(&user))).into_response())
+}
+
+trait IntoField {
+    fn into_field(self, f: &str) -> ApiError;
+}
+
+impl IntoField for ApiError {
+    fn into_field(mut self, f: &str) -> ApiError {
+        self.error.field = Some(f.into());
+        self
+    }
+}
+
+async fn devices(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    require_role(&app, &headers, &["admin"]).await?;
+    let list = app.accounts(|c| c.devices()).await.map_err(store_error)?;
+    Ok(Json(json!(list.iter().map(|d| json!({"id": d.id, "kind": d.kind, "name": d.name, "site": d.site, "counter": d.counter, "created_at": d.created_at, "revoked_at": d.revoked_at})).collect::<Vec<_>>())))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PairBody {
+    kind: String,
+    name: String,
+    #[serde(default)]
+    site: Option<String>,
+    #[serde(default)]
+    counter: Option<String>,
+}
+
+async fn pair_device(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let admin = require_role(&app, &headers, &["admin"]).await?;
+    let b: PairBody = body(&bytes)?;
+    if !["kiosk", "display", "counter_display", "rating"].contains(&b.kind.as_str()) {
+        return Err(luot_proto::WireError::invalid("kind", &b.kind).into());
+    }
+    if b.name.trim().is_empty() || b.name.len() > 100 {
+        return Err(luot_proto::WireError::invalid("name", &b.name).into());
+    }
+    let i = match &b.site {
+        Some(s) => site_index(&app, s)?,
+        None => 0,
+    };
+    let site = app.broker.runtime[i].code.to_string();
+    if let Some(c) = &b.counter {
+        let known = luot_core::Code::new(c)
+            .ok()
+            .and_then(|c| app.broker.runtime[i].settings.core.counter(c).map(|_| ()));
+        if known.is_none() {
+            return Err(luot_proto::WireError::invalid("counter", c).into());
+        }
+    } else if b.kind == "rating" || b.kind == "counter_display" {
+        return Err(luot_proto::WireError::missing("counter").into());
+    }
+    let token = auth::new_token();
+    let hash = auth::token_hash(&token);
+    let now = app.clock.now_ms();
+    let (kind, name, counter, actor) = (
+        b.kind.clone(),
+        b.name.clone(),
+        b.counter.clone(),
+        admin.login,
+    );
+    let id = app
+        .accounts(move |c| {
+            let id = c.add_device(
+                &NewDevice {
+                    kind: &kind,
+                    name: &name,
+                    site: &site,
+                    counter: counter.as_deref(),
+                    token_hash: &hash,
+                },
+                now,
+            )?;
+            c.audit(now, &actor, "device_pair", &format!("{id} {kind} {name}"))?;
+            Ok(id)
+        })
+        .await
+        .map_err(store_error)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": id, "token": token, "kind": b.kind, "name": b.name})),
+    )
+        .into_response())
+}
+
+async fn revoke_device(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    let admin = require_role(&app, &headers, &["admin"]).await?;
+    let now = app.clock.now_ms();
+    let done = app
+        .accounts(move |c| {
+            let done = c.revoke_device(id, now)?;
+            c.audit(now, &admin.login, "device_revoke", &id.to_string())?;
+            Ok(done)
+        })
+        .await
+        .map_err(store_error)?;
+    if !done {
+        return Err(ApiError::not_found(
+            "device_unknown",
+            "Không có thiết bị này",
+            "No such device",
+        ));
+    }
+    Ok(Json(json!({"ok": true})))
+}

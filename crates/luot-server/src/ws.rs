@@ -1,0 +1,509 @@
+//! `/ws`: hello → welcome → snapshot (or replay from `resume_from`) → events, and commands with
+//! exactly one reply each. Each socket reads the hub's bounded broadcast; one that falls behind
+//! is resynced with a snapshot. Sizes, rates and counts are capped; `Origin` is checked.
+
+use crate::App;
+use crate::auth::{Principal, RateLimiter};
+use crate::hub::Resume;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures_util::{SinkExt, StreamExt};
+use luot_proto::{
+    ClientMessage, ErrorDto, PROTOCOL_VERSION, REQUEST_ID_LEN_MAX, Role, ServerMessage,
+    SiteSnapshot, TicketView,
+};
+use luot_store::Accounts;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+use tokio::sync::broadcast::error::RecvError;
+
+/// A socket must say hello within this time.
+pub const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// The server pings a socket this often…
+pub const PING_INTERVAL: Duration = Duration::from_secs(20);
+/// …and closes it after this long without hearing anything.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Malformed messages tolerated on one socket before it is closed.
+pub const BAD_MESSAGES_MAX: u32 = 20;
+
+type Sink = futures_util::stream::SplitSink<WebSocket, Message>;
+
+fn error_msg(e: ErrorDto) -> Message {
+    text(&ServerMessage::Error {
+        v: PROTOCOL_VERSION,
+        error: e,
+    })
+}
+
+fn text(m: &ServerMessage) -> Message {
+    Message::Text(
+        serde_json::to_string(m)
+            .expect("server messages serialize")
+            .into(),
+    )
+}
+
+async fn close(sink: &mut Sink, code: u16, reason: &str) {
+    let _ = sink
+        .send(Message::Close(Some(CloseFrame {
+            code,
+            reason: Utf8Bytes::from(reason.to_string()),
+        })))
+        .await;
+}
+
+/// Origins are checked only when a browser sends one: a page from another site may not drive
+/// a kiosk's or an official's socket.
+pub fn origin_allowed(app: &App, headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get("origin").and_then(|o| o.to_str().ok()) else {
+        return true;
+    };
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let origin_host = origin.split("://").nth(1).unwrap_or("");
+    origin_host == host
+        || origin == app.public_url
+        || app.allowed_origins.iter().any(|o| o == origin)
+}
+
+pub async fn handler(
+    ws: WebSocketUpgrade,
+    State(app): State<Arc<App>>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    if !origin_allowed(&app, &headers) {
+        app.metrics.ws_refused.fetch_add(1, Ordering::Relaxed);
+        let e = ErrorDto::new(
+            "origin_refused",
+            "Nguồn kết nối không được phép",
+            "Origin not allowed",
+        );
+        return (StatusCode::FORBIDDEN, axum::Json(e)).into_response();
+    }
+    if app.metrics.ws_clients.load(Ordering::Relaxed) as usize >= app.limits.ws_connections_max {
+        app.metrics.ws_refused.fetch_add(1, Ordering::Relaxed);
+        let e = ErrorDto::new(
+            "too_many_connections",
+            "Máy chủ đã đủ kết nối",
+            "Too many connections",
+        );
+        return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(e)).into_response();
+    }
+    let session = crate::rest::session_principal(&app, &headers).await;
+    let tracker = app.tracker.clone();
+    ws.max_message_size(luot_proto::CLIENT_MESSAGE_BYTES_MAX)
+        .max_frame_size(luot_proto::CLIENT_MESSAGE_BYTES_MAX)
+        .on_upgrade(move |socket| tracker.track_future(client(socket, app, session, addr)))
+}
+
+/// Decrements a gauge when the socket ends, however it ends.
+struct Gauge<'a>(&'a std::sync::atomic::AtomicU64);
+
+impl<'a> Gauge<'a> {
+    fn up(a: &'a std::sync::atomic::AtomicU64) -> Gauge<'a> {
+        a.fetch_add(1, Ordering::Relaxed);
+        Gauge(a)
+    }
+}
+
+impl Drop for Gauge<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// What a websocket stream error means for the close code.
+fn close_for(e: &axum::Error) -> Option<(u16, &'static str)> {
+    use tokio_tungstenite::tungstenite::Error as WsError;
+    let inner = std::error::Error::source(e)
+        .and_then(|s| s.downcast_ref::<WsError>())
+        .or_else(|| (e as &dyn std::error::Error).downcast_ref::<WsError>());
+    let msg = e.to_string();
+    match inner {
+        Some(WsError::Capacity(_)) => Some((close_code::SIZE, "message too big")),
+        Some(WsError::Utf8(_)) => Some((close_code::INVALID, "invalid UTF-8")),
+        Some(WsError::Protocol(_)) => Some((close_code::PROTOCOL, "protocol error")),
+        _ if msg.contains("too long") || msg.contains("Space limit") => {
+            Some((close_code::SIZE, "message too big"))
+        }
+        _ if msg.contains("UTF-8") || msg.contains("utf-8") => {
+            Some((close_code::INVALID, "invalid UTF-8"))
+        }
+        _ => None,
+    }
+}
+
+async fn client(socket: WebSocket, app: Arc<App>, session: Principal, addr: SocketAddr) {
+    let _clients = Gauge::up(&app.metrics.ws_clients);
+    let (mut sink, mut stream) = socket.split();
+
+    // 1. Hello.
+    let hello = tokio::select! {
+        _ = app.shutdown.cancelled() => return,
+        r = tokio::time::timeout(HELLO_TIMEOUT, stream.next()) => r,
+    };
+    let hello_text = match hello {
+        Ok(Some(Ok(Message::Text(t)))) => t,
+        Ok(Some(Err(e))) => {
+            if let Some((code, why)) = close_for(&e) {
+                close(&mut sink, code, why).await;
+            }
+            return;
+        }
+        Ok(Some(Ok(Message::Binary(_)))) => {
+            return close(&mut sink, close_code::UNSUPPORTED, "text frames only").await;
+        }
+        Ok(_) => return,
+        Err(_) => return close(&mut sink, close_code::POLICY, "no hello").await,
+    };
+    let (role, site_code, resume_from, device_token, ticket_token) =
+        match serde_json::from_str::<ClientMessage>(&hello_text) {
+            Ok(ClientMessage::Hello {
+                role,
+                site,
+                resume_from,
+                device_token,
+                ticket_token,
+            }) => (role, site, resume_from, device_token, ticket_token),
+            Ok(_) => {
+                let _ = sink
+                    .send(error_msg(ErrorDto::new(
+                        "hello_first",
+                        "Cần gửi hello trước",
+                        "Send hello first",
+                    )))
+                    .await;
+                return close(&mut sink, close_code::POLICY, "hello first").await;
+            }
+            Err(e) => {
+                let _ = sink.send(error_msg(bad_json(&e))).await;
+                return close(&mut sink, close_code::POLICY, "bad hello").await;
+            }
+        };
+    let site = match site_code.as_deref() {
+        None => 0,
+        Some(c) => match app.broker.site_index(c) {
+            Some(i) => i,
+            None => {
+                let _ = sink
+                    .send(error_msg(
+                        ErrorDto::new(
+                            "unknown_site",
+                            "Không có điểm tiếp nhận này",
+                            "No such site",
+                        )
+                        .with_field("site"),
+                    ))
+                    .await;
+                return close(&mut sink, close_code::POLICY, "unknown site").await;
+            }
+        },
+    };
+
+    // 2. Who is it? A device token or a ticket token proves a claim; otherwise the session cookie.
+    let mut principal = session;
+    let mut my_ticket: Option<u64> = None;
+    if let Some(token) = device_token {
+        let hash = crate::auth::token_hash(&token);
+        let device = app
+            .accounts(move |c| c.device_by_token(&hash))
+            .await
+            .ok()
+            .flatten();
+        let site_code = app.broker.runtime[site].code.to_string();
+        match device {
+            Some(d) if d.site == site_code => principal = Principal::Device(d),
+            _ => {
+                let _ = sink
+                    .send(error_msg(
+                        ErrorDto::new(
+                            "device_unknown",
+                            "Thiết bị chưa được ghép nối hoặc đã bị thu hồi",
+                            "This device is not paired or was revoked",
+                        )
+                        .with_field("device_token"),
+                    ))
+                    .await;
+                return close(&mut sink, close_code::POLICY, "device unknown").await;
+            }
+        }
+    } else if let Some(token) = ticket_token {
+        let Some(t) = luot_core::Token::from_hex(&token) else {
+            let _ = sink
+                .send(error_msg(
+                    ErrorDto::new(
+                        "ticket_unknown",
+                        "Không tìm thấy số thứ tự",
+                        "No such ticket",
+                    )
+                    .with_field("ticket_token"),
+                ))
+                .await;
+            return close(&mut sink, close_code::POLICY, "ticket unknown").await;
+        };
+        let found = app
+            .broker
+            .read(move |v| {
+                v.sites[site]
+                    .resolve(luot_core::TicketRef::Token(t))
+                    .map(|t| t.id.0)
+            })
+            .await
+            .ok()
+            .flatten();
+        match found {
+            Some(id) => {
+                my_ticket = Some(id);
+                principal = Principal::Phone { site, token: t };
+            }
+            None => {
+                let _ = sink
+                    .send(error_msg(
+                        ErrorDto::new(
+                            "ticket_unknown",
+                            "Không tìm thấy số thứ tự (có thể đã hết hạn)",
+                            "No such ticket (it may have expired)",
+                        )
+                        .with_field("ticket_token"),
+                    ))
+                    .await;
+                return close(&mut sink, close_code::POLICY, "ticket unknown").await;
+            }
+        }
+    }
+    let _anonymous = if principal.is_anonymous() {
+        if app.metrics.ws_anonymous.load(Ordering::Relaxed) as usize >= app.limits.ws_anonymous_max
+        {
+            app.metrics.ws_refused.fetch_add(1, Ordering::Relaxed);
+            let _ = sink
+                .send(error_msg(ErrorDto::new(
+                    "too_many_anonymous",
+                    "Quá nhiều kết nối chưa xác thực",
+                    "Too many anonymous connections",
+                )))
+                .await;
+            return close(&mut sink, close_code::AGAIN, "too many anonymous").await;
+        }
+        Some(Gauge::up(&app.metrics.ws_anonymous))
+    } else {
+        None
+    };
+    let welcome = ServerMessage::Welcome {
+        v: PROTOCOL_VERSION,
+        role,
+        site: app.broker.runtime[site].code.to_string(),
+        authenticated: !principal.is_anonymous(),
+        user: match &principal {
+            Principal::User(u) => Some(u.login.clone()),
+            Principal::Device(d) => Some(d.name.clone()),
+            _ => None,
+        },
+        server_time_ms: app.clock.now_ms(),
+    };
+    if sink.send(text(&welcome)).await.is_err() {
+        return;
+    }
+
+    // 3. Catch up: subscribe first, then replay or snapshot, so nothing falls in between.
+    let mut rx = app.hub.subscribe();
+    let Some(mut last_seq) = sync(&app, &mut sink, site, resume_from).await else {
+        return;
+    };
+    if role == Role::Phone {
+        if let Some(id) = my_ticket {
+            if !send_ticket(&app, &mut sink, site, id).await {
+                return;
+            }
+        }
+    }
+
+    // 4. Live.
+    let limiter = RateLimiter::new(app.limits.ws_messages_per_s, app.limits.ws_messages_burst);
+    let mut bad = 0u32;
+    let mut ping = tokio::time::interval(PING_INTERVAL);
+    ping.tick().await;
+    let mut heard = Instant::now();
+    loop {
+        tokio::select! {
+            _ = app.shutdown.cancelled() => {
+                close(&mut sink, close_code::AWAY, "server stopping").await;
+                return;
+            }
+            incoming = stream.next() => {
+                heard = Instant::now();
+                match incoming {
+                    None | Some(Ok(Message::Close(_))) => return,
+                    Some(Err(e)) => {
+                        if let Some((code, why)) = close_for(&e) {
+                            close(&mut sink, code, why).await;
+                        }
+                        return;
+                    }
+                    Some(Ok(Message::Binary(_))) => {
+                        return close(&mut sink, close_code::UNSUPPORTED, "text frames only").await;
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                    Some(Ok(Message::Text(t))) => {
+                        if !limiter.allow("socket") {
+                            app.metrics.rate_limited.fetch_add(1, Ordering::Relaxed);
+                            bad += 1;
+                            let _ = sink.send(error_msg(crate::dispatch::ApiError::rate_limited().error)).await;
+                        } else {
+                            match serde_json::from_str::<ClientMessage>(&t) {
+                                Ok(ClientMessage::Command { id, command }) => {
+                                    let reply = if id.len() > REQUEST_ID_LEN_MAX {
+                                        ServerMessage::Reply { v: PROTOCOL_VERSION, id: id.chars().take(REQUEST_ID_LEN_MAX).collect(), ok: false, result: None, error: Some(ErrorDto::new("invalid_field", "Mã yêu cầu quá dài", "Request id too long").with_field("id")) }
+                                    } else {
+                                        match crate::dispatch::execute(&app, &principal, site, command, addr.ip()).await {
+                                            Ok(r) => ServerMessage::Reply { v: PROTOCOL_VERSION, id, ok: true, result: Some(r), error: None },
+                                            Err(e) => ServerMessage::Reply { v: PROTOCOL_VERSION, id, ok: false, result: None, error: Some(e.error) },
+                                        }
+                                    };
+                                    if sink.send(text(&reply)).await.is_err() {
+                                        return;
+                                    }
+                                }
+                                Ok(ClientMessage::Hello { .. }) => {
+                                    bad += 1;
+                                    let _ = sink.send(error_msg(ErrorDto::new("hello_twice", "Đã gửi hello", "Hello was already sent"))).await;
+                                }
+                                Err(e) => {
+                                    bad += 1;
+                                    let _ = sink.send(error_msg(bad_json(&e))).await;
+                                }
+                            }
+                        }
+                        if bad > BAD_MESSAGES_MAX {
+                            return close(&mut sink, close_code::POLICY, "too many bad messages").await;
+                        }
+                    }
+                }
+            }
+            out = rx.recv() => match out {
+                Ok(out) => {
+                    if out.site != site || (out.seq != 0 && out.seq <= last_seq) {
+                        continue;
+                    }
+                    if sink.send(Message::Text(out.json.clone())).await.is_err() {
+                        return;
+                    }
+                    if out.seq != 0 {
+                        last_seq = out.seq;
+                    }
+                    if let (Some(mine), Some(t)) = (my_ticket, out.ticket) {
+                        if mine == t && !send_ticket(&app, &mut sink, site, mine).await {
+                            return;
+                        }
+                    }
+                }
+                Err(RecvError::Lagged(n)) => {
+                    app.metrics.ws_resyncs.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(skipped = n, "socket fell behind; resyncing");
+                    match sync(&app, &mut sink, site, None).await {
+                        Some(s) => last_seq = s,
+                        None => return,
+                    }
+                }
+                Err(RecvError::Closed) => return,
+            },
+            _ = ping.tick() => {
+                if heard.elapsed() > IDLE_TIMEOUT {
+                    return close(&mut sink, close_code::AWAY, "idle").await;
+                }
+                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn bad_json(e: &serde_json::Error) -> ErrorDto {
+    ErrorDto::new(
+        "bad_message",
+        format!(
+            "Tin nhắn không hợp lệ (dòng {}, cột {}): {e}",
+            e.line(),
+            e.column()
+        ),
+        format!(
+            "Malformed message (line {}, column {}): {e}",
+            e.line(),
+            e.column()
+        ),
+    )
+}
+
+/// Brings a socket up to date: the missed events when the buffer still has them, else a
+/// snapshot. Returns the seq the socket is at.
+async fn sync(app: &App, sink: &mut Sink, site: usize, resume_from: Option<u64>) -> Option<u64> {
+    enum Catchup {
+        Replay(Vec<Arc<crate::hub::Outgoing>>, u64),
+        Snapshot(Box<SiteSnapshot>, u64),
+    }
+    let catchup = app
+        .broker
+        .read(move |v| {
+            if let Some(from) = resume_from {
+                if let Resume::Replay(list) = v.hub.resume(from, v.seq) {
+                    return Catchup::Replay(list, v.seq);
+                }
+            }
+            let now = v.now(site);
+            Catchup::Snapshot(
+                Box::new(SiteSnapshot::of(&v.sites[site], &now, v.intake_open)),
+                v.seq,
+            )
+        })
+        .await
+        .ok()?;
+    match catchup {
+        Catchup::Replay(list, seq) => {
+            for out in list.iter().filter(|o| o.site == site) {
+                sink.send(Message::Text(out.json.clone())).await.ok()?;
+            }
+            Some(seq)
+        }
+        Catchup::Snapshot(snapshot, seq) => {
+            sink.send(text(&ServerMessage::Snapshot {
+                v: PROTOCOL_VERSION,
+                seq,
+                snapshot,
+            }))
+            .await
+            .ok()?;
+            Some(seq)
+        }
+    }
+}
+
+async fn send_ticket(app: &App, sink: &mut Sink, site: usize, id: u64) -> bool {
+    let view = app
+        .broker
+        .read(move |v| {
+            let s = &v.sites[site];
+            s.ticket(luot_core::TicketId(id))
+                .map(|t| (TicketView::of(t, s), v.seq))
+        })
+        .await
+        .ok()
+        .flatten();
+    match view {
+        Some((ticket, seq)) => sink
+            .send(text(&ServerMessage::Ticket {
+                v: PROTOCOL_VERSION,
+                seq,
+                ticket,
+            }))
+            .await
+            .is_ok(),
+        None => true,
+    }
+}
