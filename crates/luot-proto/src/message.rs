@@ -243,6 +243,10 @@ pub enum ServerMessage {
         site: String,
         at_ms: i64,
         event: EventDto,
+        /// The ticket the event is about, as it is after the event (no secrets), so a client
+        /// can draw it without having seen it before.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ticket: Option<TicketView>,
         /// Waiting counts and estimates of the services this event changed.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         stats: Vec<ServiceStatsDto>,

@@ -475,6 +475,11 @@ impl Broker {
             site: self.runtime[site].code.to_string(),
             at_ms: r.at_ms,
             event: r.event.to_wire().redacted(),
+            ticket: r
+                .event
+                .ticket()
+                .and_then(|id| live.ticket(id))
+                .map(TicketView::brief),
             stats,
         };
         let json = serde_json::to_string(&msg).expect("server messages serialize");

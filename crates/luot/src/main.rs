@@ -87,6 +87,10 @@ struct ServeArgs {
     /// Mark session cookies Secure (when served over HTTPS).
     #[arg(long)]
     secure_cookies: bool,
+    /// Run the clock from this instant (RFC 3339, e.g. 2026-11-30T09:00:00+07:00) instead of
+    /// now: for training, demos outside opening hours, and tests.
+    #[arg(long, hide = true)]
+    start_clock: Option<jiff::Timestamp>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -217,7 +221,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             config_toml,
             assets_dir: args.assets,
             limits,
-            clock: Arc::new(luot_server::clock::SystemClock),
+            clock: match args.start_clock {
+                Some(t) => {
+                    let c = luot_server::clock::OffsetClock::default();
+                    c.set_offset_ms(t.as_millisecond() - now_ms());
+                    tracing::warn!(start = %t, "running on a shifted clock");
+                    Arc::new(c)
+                }
+                None => Arc::new(luot_server::clock::SystemClock),
+            },
             secure_cookies: args.secure_cookies,
         },
     )

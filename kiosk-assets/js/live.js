@@ -1,0 +1,284 @@
+// Luot live connection: hello → snapshot → events, resume after a drop, commands with replies.
+// Shared by every page. No framework; an ES module.
+//
+//   const live = connect({ role: "display", deviceToken, onChange, onStatus });
+//   live.state   // { seq, day, counters: Map, waiting: Map, recent: [], services: Map, intakeOpen }
+//   await live.send({ type: "call_next", counter: "quay-1" })   // resolves with the result or throws
+
+const RECONNECT_MIN_MS = 500;
+const RECONNECT_MAX_MS = 10_000;
+/** A command without a reply after this long fails (the socket is then probably gone). */
+const COMMAND_TIMEOUT_MS = 15_000;
+/** Recent calls kept for the hall display. */
+const RECENT_MAX = 12;
+
+export class CommandError extends Error {
+  constructor(error) {
+    super(error.message_en || error.code);
+    this.code = error.code;
+    this.vi = error.message;
+    this.en = error.message_en;
+    this.field = error.field;
+  }
+  text(lang) { return lang === "en" ? this.en : this.vi; }
+}
+
+function wsUrl() {
+  const proto = location.protocol === "https:" ? "wss:" : "ws:";
+  return `${proto}//${location.host}/ws`;
+}
+
+function emptyState() {
+  return {
+    seq: 0,
+    site: null,
+    day: null,
+    counters: new Map(), // code → CounterView
+    waiting: new Map(), // id → TicketView
+    recent: [], // newest first: TicketView with counter
+    services: new Map(), // code → ServiceStatsDto
+    intakeOpen: true,
+    ticket: null, // phone: its own ticket
+  };
+}
+
+function applySnapshot(state, snap, seq) {
+  const s = emptyState();
+  s.seq = seq;
+  s.site = snap.site;
+  s.day = snap.day ?? null;
+  for (const c of snap.counters) s.counters.set(c.code, c);
+  for (const t of snap.waiting) s.waiting.set(t.id, t);
+  s.recent = snap.recent_calls.slice(0, RECENT_MAX);
+  for (const st of snap.services) s.services.set(st.service, st);
+  s.intakeOpen = snap.intake_open;
+  s.ticket = state.ticket;
+  return s;
+}
+
+/** Applies one event to the client-side state. Returns a short description for UIs. */
+function applyEvent(state, msg) {
+  const e = msg.event;
+  const t = msg.ticket;
+  state.seq = msg.seq;
+  for (const st of msg.stats || []) state.services.set(st.service, st);
+  const counter = e.counter ? state.counters.get(e.counter) : null;
+  const setCurrent = (code, ticket) => {
+    const c = state.counters.get(code);
+    if (c) c.current = ticket;
+  };
+  if (t) {
+    if (t.state === "waiting") state.waiting.set(t.id, t);
+    else state.waiting.delete(t.id);
+  }
+  switch (e.type) {
+    case "ticket_called":
+      setCurrent(e.counter, t);
+      state.recent = [t, ...state.recent.filter((r) => r.id !== t.id)].slice(0, RECENT_MAX);
+      break;
+    case "ticket_recalled":
+    case "service_started":
+      setCurrent(e.counter, t);
+      break;
+    case "service_completed":
+      setCurrent(e.counter, null);
+      if (counter) {
+        counter.served_today += 1;
+        counter.service_s_today += e.service_s;
+      }
+      break;
+    case "ticket_no_show":
+      setCurrent(e.counter, null);
+      break;
+    case "ticket_transferred":
+      setCurrent(e.from_counter, null);
+      break;
+    case "counter_opened":
+      if (counter) Object.assign(counter, { status: "open", official: e.official, pause_reason: null });
+      break;
+    case "counter_paused":
+      if (counter) Object.assign(counter, { status: "paused", pause_reason: e.reason });
+      break;
+    case "counter_resumed":
+      if (counter) Object.assign(counter, { status: "open", pause_reason: null });
+      break;
+    case "counter_closed":
+      if (counter) Object.assign(counter, { status: "closed", official: null, current: null });
+      break;
+  }
+  if (state.ticket && t && t.id === state.ticket.id) state.ticket = { ...state.ticket, ...t };
+  return e;
+}
+
+/**
+ * Opens and keeps a live connection.
+ * options: role, site?, deviceToken?, ticketToken?,
+ *   onChange(state, why)  why: "snapshot" | event object | "ticket" | "intake"
+ *   onStatus(status)      "connecting" | "live" | "reconnecting" | "refused"
+ *   onWelcome(welcome), onError(error)
+ */
+export function connect(options) {
+  let state = emptyState();
+  let ws = null;
+  let attempt = 0;
+  let closedByUs = false;
+  let nextId = 1;
+  const pending = new Map();
+  let status = "connecting";
+
+  const setStatus = (s) => {
+    status = s;
+    options.onStatus?.(s);
+  };
+
+  const failPending = (why) => {
+    for (const [, p] of pending) {
+      clearTimeout(p.timer);
+      p.reject(new CommandError({ code: "disconnected", message: "Mất kết nối, vui lòng thử lại", message_en: why }));
+    }
+    pending.clear();
+  };
+
+  function open(resume) {
+    setStatus(attempt === 0 ? "connecting" : "reconnecting");
+    const sock = new WebSocket(wsUrl());
+    ws = sock;
+    sock.onopen = () => {
+      const hello = { type: "hello", role: options.role };
+      if (options.site) hello.site = options.site;
+      if (options.deviceToken) hello.device_token = options.deviceToken;
+      if (options.ticketToken) hello.ticket_token = options.ticketToken;
+      if (resume && state.seq > 0) hello.resume_from = state.seq;
+      sock.send(JSON.stringify(hello));
+    };
+    sock.onmessage = (ev) => {
+      let msg;
+      try { msg = JSON.parse(ev.data); } catch { return; }
+      switch (msg.type) {
+        case "welcome":
+          options.onWelcome?.(msg);
+          break;
+        case "snapshot":
+          state = applySnapshot(state, msg.snapshot, msg.seq);
+          attempt = 0;
+          setStatus("live");
+          options.onChange?.(state, "snapshot");
+          break;
+        case "event":
+          if (msg.seq <= state.seq) break; // already applied (replay overlap)
+          if (state.seq && msg.seq !== state.seq + 1) {
+            // A gap: never show a state we cannot vouch for. Start over from a snapshot.
+            state.seq = 0;
+            sock.close(4000, "gap");
+            break;
+          }
+          if (msg.event.type === "day_opened" || msg.event.type === "day_closed") {
+            state.seq = 0; // a new day: take a fresh snapshot
+            sock.close(4001, "new day");
+            break;
+          }
+          if (status !== "live") { attempt = 0; setStatus("live"); }
+          options.onChange?.(state, applyEvent(state, msg));
+          break;
+        case "ticket":
+          state.ticket = msg.ticket;
+          options.onChange?.(state, "ticket");
+          break;
+        case "intake":
+          state.intakeOpen = msg.open;
+          options.onChange?.(state, "intake");
+          break;
+        case "reply": {
+          const p = pending.get(msg.id);
+          if (!p) break;
+          pending.delete(msg.id);
+          clearTimeout(p.timer);
+          if (msg.ok) p.resolve(msg.result);
+          else p.reject(new CommandError(msg.error));
+          break;
+        }
+        case "error":
+          options.onError?.(msg.error);
+          if (["device_unknown", "ticket_unknown", "unknown_site"].includes(msg.error.code)) {
+            closedByUs = true;
+            setStatus("refused");
+          }
+          break;
+      }
+    };
+    sock.onclose = () => {
+      if (ws !== sock) return;
+      failPending("connection lost");
+      if (closedByUs) return;
+      // A resumed socket that had replayed nothing yet is fine to resume again.
+      if (status === "live") setStatus("reconnecting");
+      const delay = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** attempt) * (0.5 + Math.random() / 2);
+      attempt += 1;
+      setTimeout(() => open(true), delay);
+    };
+  }
+
+  open(false);
+
+  return {
+    get state() { return state; },
+    get status() { return status; },
+    /** Sends a command; resolves with its result, rejects with a CommandError. */
+    send(command) {
+      if (!ws || ws.readyState !== WebSocket.OPEN || status !== "live") {
+        return Promise.reject(new CommandError({ code: "disconnected", message: "Đang mất kết nối với máy chủ", message_en: "Not connected to the server" }));
+      }
+      const id = String(nextId++);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          pending.delete(id);
+          reject(new CommandError({ code: "timeout", message: "Máy chủ không trả lời", message_en: "The server did not answer" }));
+        }, COMMAND_TIMEOUT_MS);
+        pending.set(id, { resolve, reject, timer });
+        ws.send(JSON.stringify({ type: "command", id, command }));
+      });
+    },
+    close() {
+      closedByUs = true;
+      ws?.close(1000, "bye");
+    },
+    /** For tests and the "reconnect" button: drop the socket as if the network failed. */
+    drop() { ws?.close(4002, "dropped"); },
+  };
+}
+
+/** Loads the site's public setup (names, services, counters). */
+export async function loadSetup(site) {
+  let code = site;
+  if (!code) {
+    const sites = await (await fetch("/api/v1/sites")).json();
+    code = sites[0].code;
+  }
+  const res = await fetch(`/api/v1/sites/${encodeURIComponent(code)}/setup`);
+  if (!res.ok) throw new Error(`setup: HTTP ${res.status}`);
+  return res.json();
+}
+
+/** A device token from `?device=…`, remembered in localStorage so the URL can be bookmarked bare. */
+export function deviceToken(kind) {
+  const key = `luot.device.${kind}`;
+  const fromUrl = new URLSearchParams(location.search).get("device");
+  if (fromUrl) {
+    localStorage.setItem(key, fromUrl);
+    const u = new URL(location.href);
+    u.searchParams.delete("device");
+    history.replaceState(null, "", u);
+    return fromUrl;
+  }
+  return localStorage.getItem(key);
+}
+
+/** "25–40 phút" from an estimate, or null when no counter is open. */
+export function waitRange(estimate, lang = "vi") {
+  if (!estimate || estimate.low_s == null) return null;
+  const lo = Math.round(estimate.low_s / 60);
+  const hi = Math.max(lo, Math.round(estimate.high_s / 60));
+  const unit = lang === "en" ? "min" : "phút";
+  if (hi <= 1) return lang === "en" ? "under 1 min" : "dưới 1 phút";
+  return lo === hi ? `${lo} ${unit}` : `${lo}–${hi} ${unit}`;
+}
