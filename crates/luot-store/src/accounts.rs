@@ -110,13 +110,15 @@ pub trait Accounts {
     }
 
     fn set_password(&self, login: &str, hash: &str) -> Result<bool, StoreError> {
-        let n = self.conn().execute(
+        // A new password ends every session of the old one, in the same transaction: a crash
+        // or a failed delete must not leave the old sessions alive under the new password.
+        let tx = self.conn().unchecked_transaction()?;
+        let n = tx.execute(
             "UPDATE users SET password_hash = ?2 WHERE login = ?1",
             params![login, hash],
         )?;
-        // A new password ends every session of the old one.
-        self.conn()
-            .execute("DELETE FROM sessions WHERE login = ?1", [login])?;
+        tx.execute("DELETE FROM sessions WHERE login = ?1", [login])?;
+        tx.commit()?;
         Ok(n == 1)
     }
 
