@@ -6,7 +6,7 @@ use crate::ids::TicketId;
 use std::collections::BTreeSet;
 
 /// Ordered by sort key (milliseconds), then by id so that equal keys stay first-come-first-served.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Lane {
     set: BTreeSet<(i64, TicketId)>,
     head: Option<(i64, TicketId)>,
@@ -37,6 +37,10 @@ impl Lane {
         self.set.len()
     }
 
+    pub fn contains(&self, key: i64, id: TicketId) -> bool {
+        self.set.contains(&(key, id))
+    }
+
     pub fn is_empty(&self) -> bool {
         self.set.is_empty()
     }
@@ -52,7 +56,7 @@ impl Lane {
 }
 
 /// The lanes of one service.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ServiceQueue {
     pub normal: Lane,
     pub priority: Lane,

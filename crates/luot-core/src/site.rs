@@ -29,7 +29,7 @@ impl CounterStatus {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CounterState {
     pub code: Code,
     pub status: CounterStatus,
@@ -62,14 +62,17 @@ pub struct WaitEstimate {
     pub range_s: Option<(u32, u32)>,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct PersonTally {
     day: u8,
     departments: Vec<(usize, u8)>,
 }
 
 /// The live state of one site. Only the broker owns one; nothing else mutates it.
-#[derive(Clone, Debug)]
+///
+/// Equality compares the whole state, indexes included: a site rebuilt by replaying events must
+/// equal the live one (the simulation test checks this after every step).
+#[derive(Clone, Debug, PartialEq)]
 pub struct Site {
     cfg: SiteConfig,
     service_ix: HashMap<Code, usize>,
@@ -1225,20 +1228,31 @@ impl Site {
     /// after every step; says which invariant broke and for what.
     pub fn check_invariants(&self) -> Result<(), String> {
         let mut waiting = 0u32;
-        let mut numbers = std::collections::HashSet::new();
-        let mut tokens = std::collections::HashSet::new();
+        // Each ticket is found under its own number and token, and the indexes hold nothing
+        // else: so no number and no token is used twice.
+        if self.by_number.len() != self.tickets.len() || self.by_token.len() != self.tickets.len() {
+            return Err(format!(
+                "{} tickets but {} numbers and {} tokens indexed",
+                self.tickets.len(),
+                self.by_number.len(),
+                self.by_token.len()
+            ));
+        }
         for (i, t) in self.tickets.iter().enumerate() {
             if t.id.0 != self.first_id + i as u64 {
                 return Err(format!("ticket {} stored at index {i}", t.id));
             }
-            if !numbers.insert(t.number) {
-                return Err(format!("number {} issued twice", t.number));
-            }
-            if !tokens.insert(t.token) {
-                return Err(format!("token of {} used twice", t.number));
-            }
             if self.by_number.get(&t.number) != Some(&t.id) {
-                return Err(format!("number index wrong for {}", t.number));
+                return Err(format!(
+                    "number {} issued twice or its index is wrong",
+                    t.number
+                ));
+            }
+            if self.by_token.get(&t.token) != Some(&t.id) {
+                return Err(format!(
+                    "token of {} used twice or its index is wrong",
+                    t.number
+                ));
             }
             if self
                 .next_seq
@@ -1253,7 +1267,7 @@ impl Site {
             match (t.state, self.slots[i]) {
                 (TicketState::Waiting, Some(slot)) => {
                     waiting += 1;
-                    if !self.lane(slot).iter().any(|e| e == (slot_key(slot), t.id)) {
+                    if !self.lane(slot).contains(slot_key(slot), t.id) {
                         return Err(format!("waiting {} missing from its lane", t.number));
                     }
                 }
