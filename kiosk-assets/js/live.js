@@ -143,12 +143,16 @@ export function connect(options) {
     setStatus(attempt === 0 ? "connecting" : "reconnecting");
     const sock = new WebSocket(wsUrl());
     ws = sock;
+    let resumed = false;
     sock.onopen = () => {
       const hello = { type: "hello", role: options.role };
       if (options.site) hello.site = options.site;
       if (options.deviceToken) hello.device_token = options.deviceToken;
       if (options.ticketToken) hello.ticket_token = options.ticketToken;
-      if (resume && state.seq > 0) hello.resume_from = state.seq;
+      if (resume && state.seq > 0) {
+        hello.resume_from = state.seq;
+        resumed = true;
+      }
       sock.send(JSON.stringify(hello));
     };
     sock.onmessage = (ev) => {
@@ -157,6 +161,9 @@ export function connect(options) {
       switch (msg.type) {
         case "welcome":
           options.onWelcome?.(msg);
+          // A resumed socket that missed nothing gets no snapshot and no event: the welcome is
+          // all it hears. The replay (or snapshot), if any, follows on this socket in order.
+          if (resumed && status !== "live") { attempt = 0; setStatus("live"); }
           break;
         case "snapshot":
           state = applySnapshot(state, msg.snapshot, msg.seq);
