@@ -113,7 +113,8 @@ function applyEvent(state, msg) {
 /**
  * Opens and keeps a live connection.
  * options: role, site?, deviceToken?, ticketToken?,
- *   onChange(state, why)  why: "snapshot" | event object | "ticket" | "intake"
+ *   onChange(state, why, msg)  why: "snapshot" | event object | "ticket" | "intake";
+ *                         msg: for an event, the whole server message (seq, at_ms, ticket)
  *   onStatus(status)      "connecting" | "live" | "reconnecting" | "refused"
  *   onWelcome(welcome), onError(error)
  */
@@ -185,7 +186,7 @@ export function connect(options) {
             break;
           }
           if (status !== "live") { attempt = 0; setStatus("live"); }
-          options.onChange?.(state, applyEvent(state, msg));
+          options.onChange?.(state, applyEvent(state, msg), msg);
           break;
         case "ticket":
           state.ticket = msg.ticket;
