@@ -1,0 +1,1039 @@
+// Counter console: log in, choose and open a counter, call / recall / start / complete /
+// no-show / transfer / call a number / cancel / return / pause / close, with keyboard shortcuts.
+// Every command goes over the live socket and its reply (or error, in vi/en) is shown. While the
+// connection is not live every action is disabled and a banner says so.
+import { connect, loadSetup, CommandError } from "/js/live.js";
+import { createI18n } from "/js/i18n.js";
+
+const params = new URLSearchParams(location.search);
+const $ = (id) => document.getElementById(id);
+const WAITING_SHOWN = 60;
+const NOSHOWS_KEPT = 8;
+const LAST_COUNTER_KEY = "luot.counter.last";
+
+const i18n = createI18n({
+  vi: {
+    "app.title": "Bàn làm việc tại quầy",
+    "lang.aria": "Chuyển sang tiếng Anh",
+    "lang.label": "English",
+    "nav.switch": "Đổi quầy",
+    "nav.logout": "Đăng xuất",
+    "fig.served": "đã phục vụ hôm nay",
+    "fig.avg": "trung bình mỗi lượt",
+    "conn.live": "Đã kết nối",
+    "conn.connecting": "Đang kết nối…",
+    "conn.reconnecting": "Mất kết nối",
+    "banner.lost": "Mất kết nối — đang kết nối lại. Các thao tác tạm khóa cho đến khi kết nối lại.",
+    "banner.otherOfficial": "Quầy này đang do {name} phụ trách. Bạn vẫn thao tác được; hãy chắc chắn không có hai người cùng dùng một quầy.",
+    "login.title": "Đăng nhập",
+    "login.lead": "Dành cho cán bộ, công chức làm việc tại quầy.",
+    "login.login": "Tên đăng nhập",
+    "login.password": "Mật khẩu",
+    "login.submit": "Đăng nhập",
+    "login.busy": "Đang đăng nhập…",
+    "login.empty": "Nhập tên đăng nhập và mật khẩu",
+    "login.network": "Không kết nối được máy chủ",
+    "choose.title": "Chọn quầy làm việc",
+    "choose.lead": "Chọn quầy bạn ngồi hôm nay. Quầy sẽ được mở để gọi số.",
+    "choose.none": "Tài khoản chưa được phân công quầy nào. Hãy liên hệ quản trị viên.",
+    "choose.openBy": "Đang mở · {name}",
+    "choose.openMine": "Bạn đang mở quầy này",
+    "choose.closed": "Đang đóng",
+    "choose.paused": "Tạm dừng",
+    "counter.n": "Quầy {n}",
+    "status.open": "Đang mở",
+    "status.paused": "Tạm dừng",
+    "status.closed": "Đóng",
+    "current.title": "Số đang phục vụ",
+    "current.service": "Thủ tục",
+    "current.why": "Vì sao gọi số này",
+    "current.priority": "Ưu tiên",
+    "current.check": "— kiểm tra giấy tờ",
+    "current.note": "Ghi chú chuyển",
+    "current.more": "Thêm",
+    "current.none": "Chưa gọi số nào. Bấm F1 để gọi số tiếp theo.",
+    "current.called": "Đang mời",
+    "current.serving": "Đang phục vụ",
+    "current.recalls": "Đã gọi lại {n} lần",
+    "current.transfers": "Đã chuyển {n} lần",
+    "current.channel": "Kênh: {c}",
+    "channel.kiosk": "kiosk",
+    "channel.phone": "điện thoại",
+    "channel.appointment": "đặt lịch",
+    "channel.staff": "cán bộ cấp",
+    "closed.text": "Quầy đang đóng. Mở quầy để bắt đầu gọi số.",
+    "paused.title": "Quầy đang tạm dừng.",
+    "act.open": "Mở quầy",
+    "act.next": "Gọi số tiếp theo",
+    "act.recall": "Gọi lại",
+    "act.start": "Bắt đầu phục vụ",
+    "act.complete": "Hoàn thành",
+    "act.noshow": "Vắng mặt",
+    "act.transfer": "Chuyển…",
+    "act.callnum": "Gọi số cụ thể…",
+    "act.pause": "Tạm dừng…",
+    "act.resume": "Tiếp tục làm việc",
+    "act.close": "Đóng quầy",
+    "actions.title": "Thao tác",
+    "actions.keys": "Phím tắt: F1 hoặc Space gọi số tiếp theo · F2 gọi lại · F3 bắt đầu · F4 hoàn thành · F6 vắng mặt · F7 chuyển · F8 gọi số cụ thể · F9 tạm dừng/tiếp tục",
+    "services.title": "Thủ tục của quầy",
+    "waiting.title": "Đang chờ",
+    "waiting.number": "Số",
+    "waiting.service": "Thủ tục",
+    "waiting.waited": "Đã chờ",
+    "waiting.priority": "Ưu tiên",
+    "waiting.actions": "Thao tác",
+    "waiting.empty": "Không có ai đang chờ.",
+    "waiting.min": "{n} phút",
+    "waiting.call": "Gọi",
+    "waiting.cancel": "Hủy",
+    "waiting.toCounter": "chuyển đến quầy",
+    "waiting.more": "… và {n} số nữa",
+    "waiting.count": "{n} người",
+    "noshow.title": "Vắng mặt — công dân quay lại",
+    "noshow.number": "Số thứ tự",
+    "noshow.placeholder": "Ví dụ B017",
+    "noshow.return": "Đưa lại vào hàng chờ",
+    "noshow.back": "Quay lại",
+    "transfer.title": "Chuyển số",
+    "transfer.to": "Chuyển đến",
+    "transfer.service": "Thủ tục khác",
+    "transfer.counter": "Quầy khác",
+    "transfer.pickService": "Thủ tục",
+    "transfer.pickCounter": "Quầy",
+    "transfer.note": "Ghi chú cho quầy nhận (không bắt buộc)",
+    "transfer.ok": "Chuyển",
+    "callnum.title": "Gọi một số cụ thể",
+    "callnum.label": "Số thứ tự (ví dụ A012)",
+    "callnum.ok": "Gọi số này",
+    "callnum.invalid": "Số thứ tự gồm chữ cái và chữ số, ví dụ A012",
+    "pause.title": "Tạm dừng quầy",
+    "pause.reason": "Lý do (hiện trên màn hình quầy)",
+    "pause.other": "Lý do khác",
+    "pause.ok": "Tạm dừng",
+    "pause.empty": "Chọn hoặc nhập lý do",
+    "pause.r1": "Nghỉ giải lao",
+    "pause.r2": "Họp",
+    "pause.r3": "Xử lý hồ sơ",
+    "pause.r4": "Sự cố máy tính",
+    "dlg.cancel": "Thôi",
+    "dlg.no": "Không",
+    "confirm.cancelTitle": "Hủy số {n}?",
+    "confirm.cancelText": "Số {n} sẽ bị hủy và rời hàng chờ. Chỉ hủy khi công dân yêu cầu.",
+    "confirm.cancelOk": "Hủy số",
+    "confirm.closeTitle": "Đóng quầy?",
+    "confirm.closeText": "Quầy sẽ không nhận gọi số nữa cho đến khi mở lại.",
+    "confirm.closeOk": "Đóng quầy",
+    "done.open": "Đã mở quầy",
+    "done.call": "Đã gọi số {n}",
+    "done.recall": "Đã gọi lại số {n}",
+    "done.start": "Bắt đầu phục vụ số {n}",
+    "done.complete": "Đã hoàn thành số {n}",
+    "done.noshow": "Đã ghi vắng mặt số {n}",
+    "done.transfer": "Đã chuyển số {n}",
+    "done.cancel": "Đã hủy số {n}",
+    "done.return": "Số {n} đã vào lại hàng chờ",
+    "done.pause": "Quầy đã tạm dừng",
+    "done.resume": "Quầy làm việc trở lại",
+    "done.close": "Đã đóng quầy",
+    "error.prefix": "Không thực hiện được",
+    "reason.requested": "Gọi theo số do cán bộ chọn",
+    "reason.transferred": "Được chuyển đến quầy này",
+    "reason.appointment": "Lịch hẹn đến giờ",
+    "reason.aged": "Chờ quá lâu (quá {m} phút)",
+    "reason.priority_counter": "Quầy ưu tiên: người ưu tiên được gọi trước",
+    "reason.priority_turn": "Ưu tiên (1 ưu tiên : {n} thường)",
+    "reason.priority_only": "Ưu tiên (chỉ còn người ưu tiên đang chờ)",
+    "reason.next_in_line": "Đến lượt (đến trước, gọi trước)",
+  },
+  en: {
+    "app.title": "Counter console",
+    "lang.aria": "Switch to Vietnamese",
+    "lang.label": "Tiếng Việt",
+    "nav.switch": "Change counter",
+    "nav.logout": "Log out",
+    "fig.served": "served today",
+    "fig.avg": "average per citizen",
+    "conn.live": "Connected",
+    "conn.connecting": "Connecting…",
+    "conn.reconnecting": "Disconnected",
+    "banner.lost": "Connection lost — reconnecting. Actions are locked until the connection is back.",
+    "banner.otherOfficial": "{name} is signed in at this counter. You can still act; make sure two people do not use one counter.",
+    "login.title": "Log in",
+    "login.lead": "For officials working at a counter.",
+    "login.login": "Login",
+    "login.password": "Password",
+    "login.submit": "Log in",
+    "login.busy": "Logging in…",
+    "login.empty": "Enter your login and password",
+    "login.network": "Cannot reach the server",
+    "choose.title": "Choose your counter",
+    "choose.lead": "Pick the counter you work at today. It will be opened for calling.",
+    "choose.none": "Your account has no counter assigned. Ask an administrator.",
+    "choose.openBy": "Open · {name}",
+    "choose.openMine": "You have this counter open",
+    "choose.closed": "Closed",
+    "choose.paused": "Paused",
+    "counter.n": "Counter {n}",
+    "status.open": "Open",
+    "status.paused": "Paused",
+    "status.closed": "Closed",
+    "current.title": "Current ticket",
+    "current.service": "Service",
+    "current.why": "Why this ticket",
+    "current.priority": "Priority",
+    "current.check": "— check the papers",
+    "current.note": "Transfer note",
+    "current.more": "More",
+    "current.none": "No ticket yet. Press F1 to call the next one.",
+    "current.called": "Calling",
+    "current.serving": "Serving",
+    "current.recalls": "Recalled {n} times",
+    "current.transfers": "Transferred {n} times",
+    "current.channel": "Channel: {c}",
+    "channel.kiosk": "kiosk",
+    "channel.phone": "phone",
+    "channel.appointment": "appointment",
+    "channel.staff": "issued by staff",
+    "closed.text": "The counter is closed. Open it to start calling.",
+    "paused.title": "The counter is paused.",
+    "act.open": "Open counter",
+    "act.next": "Call next",
+    "act.recall": "Recall",
+    "act.start": "Start service",
+    "act.complete": "Complete",
+    "act.noshow": "No-show",
+    "act.transfer": "Transfer…",
+    "act.callnum": "Call a number…",
+    "act.pause": "Pause…",
+    "act.resume": "Resume",
+    "act.close": "Close counter",
+    "actions.title": "Actions",
+    "actions.keys": "Shortcuts: F1 or Space call next · F2 recall · F3 start · F4 complete · F6 no-show · F7 transfer · F8 call a number · F9 pause/resume",
+    "services.title": "This counter's services",
+    "waiting.title": "Waiting",
+    "waiting.number": "No.",
+    "waiting.service": "Service",
+    "waiting.waited": "Waited",
+    "waiting.priority": "Priority",
+    "waiting.actions": "Actions",
+    "waiting.empty": "Nobody is waiting.",
+    "waiting.min": "{n} min",
+    "waiting.call": "Call",
+    "waiting.cancel": "Cancel",
+    "waiting.toCounter": "transferred to counter",
+    "waiting.more": "… and {n} more",
+    "waiting.count": "{n} people",
+    "noshow.title": "No-shows — citizen came back",
+    "noshow.number": "Ticket number",
+    "noshow.placeholder": "e.g. B017",
+    "noshow.return": "Put back in the queue",
+    "noshow.back": "Came back",
+    "transfer.title": "Transfer ticket",
+    "transfer.to": "Transfer to",
+    "transfer.service": "Another service",
+    "transfer.counter": "Another counter",
+    "transfer.pickService": "Service",
+    "transfer.pickCounter": "Counter",
+    "transfer.note": "Note for the receiving counter (optional)",
+    "transfer.ok": "Transfer",
+    "callnum.title": "Call a specific ticket",
+    "callnum.label": "Ticket number (e.g. A012)",
+    "callnum.ok": "Call this ticket",
+    "callnum.invalid": "A ticket number is letters then digits, e.g. A012",
+    "pause.title": "Pause the counter",
+    "pause.reason": "Reason (shown on the counter's screen)",
+    "pause.other": "Other reason",
+    "pause.ok": "Pause",
+    "pause.empty": "Choose or type a reason",
+    "pause.r1": "Short break",
+    "pause.r2": "Meeting",
+    "pause.r3": "Processing files",
+    "pause.r4": "Computer problem",
+    "dlg.cancel": "Back",
+    "dlg.no": "No",
+    "confirm.cancelTitle": "Cancel ticket {n}?",
+    "confirm.cancelText": "Ticket {n} will be cancelled and leave the queue. Only do this when the citizen asks.",
+    "confirm.cancelOk": "Cancel ticket",
+    "confirm.closeTitle": "Close the counter?",
+    "confirm.closeText": "The counter will not call anyone until it is opened again.",
+    "confirm.closeOk": "Close counter",
+    "done.open": "Counter opened",
+    "done.call": "Called {n}",
+    "done.recall": "Recalled {n}",
+    "done.start": "Serving {n}",
+    "done.complete": "Completed {n}",
+    "done.noshow": "{n} marked as no-show",
+    "done.transfer": "Transferred {n}",
+    "done.cancel": "Cancelled {n}",
+    "done.return": "{n} is back in the queue",
+    "done.pause": "Counter paused",
+    "done.resume": "Counter resumed",
+    "done.close": "Counter closed",
+    "error.prefix": "Not done",
+    "reason.requested": "Called by number by the official",
+    "reason.transferred": "Transferred to this counter",
+    "reason.appointment": "Appointment due",
+    "reason.aged": "Waited too long (over {m} min)",
+    "reason.priority_counter": "Priority counter: priority citizens first",
+    "reason.priority_turn": "Priority turn (1 priority : {n} normal)",
+    "reason.priority_only": "Priority (only priority citizens waiting)",
+    "reason.next_in_line": "Next in line (first come, first served)",
+  },
+}, () => render());
+
+// ---------- state ----------
+let setup = null;
+let me = null; // { login, display_name, role, counters }
+let live = null;
+let status = "connecting";
+let code = null; // the counter this console works at
+let busy = false; // a command is in flight
+let clockOffset = 0;
+const notes = new Map(); // ticket id → transfer note (seen in this session)
+let noShows = []; // recent no-shows at this counter: TicketView
+const serverNow = () => Date.now() + clockOffset;
+
+/** For tests: what the console did and what the server answered. */
+const results = [];
+window.luotConsole = {
+  results,
+  get status() { return status; },
+  get counter() { return code; },
+  get busy() { return busy; },
+  drop() { live?.drop(); },
+};
+
+// ---------- helpers ----------
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text != null) e.textContent = text;
+  return e;
+}
+
+function show(screen) {
+  $("app").dataset.screen = screen;
+  for (const s of ["login", "choose", "console"]) $(`screen-${s}`).hidden = s !== screen;
+  $("logout").hidden = screen === "login" || !me;
+  $("switch-counter").hidden = screen !== "console";
+  $("user").hidden = !me;
+  $("figures").hidden = screen !== "console";
+}
+
+function serviceName(c) {
+  const s = setup?.services.find((x) => x.code === c);
+  return s ? i18n.pick(s.name) : c;
+}
+
+function counterDef(c) {
+  return setup?.counters.find((x) => x.code === c);
+}
+
+function counterLabel(c) {
+  const def = counterDef(c);
+  if (!def) return c;
+  return def.name ? i18n.pick(def.name) : i18n.t("counter.n", { n: def.number });
+}
+
+function priorityName(p) {
+  const cat = setup?.priority_categories?.find((x) => x.code === p);
+  return cat ? i18n.pick(cat.name) : p;
+}
+
+function reasonText(r) {
+  if (!r) return "–";
+  const pol = setup?.policy || {};
+  return i18n.t(`reason.${r}`, { n: pol.normal_per_priority ?? 2, m: Math.round((pol.max_wait_s ?? 5400) / 60) });
+}
+
+function mmss(s) {
+  s = Math.max(0, Math.floor(s));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = String(s % 60).padStart(2, "0");
+  return h ? `${h}:${String(m).padStart(2, "0")}:${sec}` : `${m}:${sec}`;
+}
+
+function toast(kind, text, detail) {
+  const t = el("div", `c-toast c-toast-${kind}`);
+  t.setAttribute("role", kind === "error" ? "alert" : "status");
+  t.append(el("strong", null, text));
+  if (detail) t.append(el("span", "c-toast-detail", detail));
+  const close = el("button", "c-toast-close", "×");
+  close.type = "button";
+  close.setAttribute("aria-label", i18n.lang === "en" ? "Dismiss" : "Đóng thông báo");
+  close.addEventListener("click", () => t.remove());
+  t.append(close);
+  $("toasts").prepend(t);
+  while ($("toasts").children.length > 4) $("toasts").lastChild.remove();
+  setTimeout(() => t.remove(), kind === "error" ? 9000 : 4000);
+}
+
+function errorText(e) {
+  if (e instanceof CommandError) return e.text(i18n.lang) || e.code;
+  return String(e?.message || e);
+}
+
+/**
+ * Sends one command and shows its outcome. Returns the result, or null when refused.
+ * `done(result)` gives the success text.
+ */
+async function command(cmd, done, { quietCodes = [] } = {}) {
+  if (busy) return null;
+  busy = true;
+  renderActions();
+  try {
+    const r = await live.send(cmd);
+    results.push({ type: cmd.type, ok: true, ticket: r?.ticket?.number ?? null });
+    const text = done?.(r);
+    if (text) toast("ok", text);
+    return r;
+  } catch (e) {
+    const code = e?.code || "error";
+    results.push({ type: cmd.type, ok: false, code });
+    if (code === "login_required") {
+      me = null;
+      live?.close();
+      live = null;
+      showLogin(errorText(e));
+      return null;
+    }
+    if (!quietCodes.includes(code)) toast("error", `${i18n.t("error.prefix")}: ${errorText(e)}`, code);
+    throw e;
+  } finally {
+    busy = false;
+    render();
+  }
+}
+const attempt = (p) => p.catch(() => null);
+
+// ---------- login ----------
+function showLogin(message) {
+  show("login");
+  const err = $("login-error");
+  err.hidden = !message;
+  err.textContent = message || "";
+  setTimeout(() => $("login-name").focus(), 0);
+}
+
+async function onLogin(ev) {
+  ev.preventDefault();
+  const login = $("login-name").value.trim();
+  const password = $("login-password").value;
+  const err = $("login-error");
+  if (!login || !password) {
+    err.hidden = false;
+    err.textContent = i18n.t("login.empty");
+    return;
+  }
+  const btn = $("login-submit");
+  btn.disabled = true;
+  btn.textContent = i18n.t("login.busy");
+  try {
+    const res = await fetch("/api/v1/login", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ login, password }),
+    });
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok) {
+      err.hidden = false;
+      err.textContent = (i18n.lang === "en" ? body.message_en : body.message) || `HTTP ${res.status}`;
+      $("login-password").select();
+      return;
+    }
+    $("login-password").value = "";
+    err.hidden = true;
+    me = body;
+    await afterLogin();
+  } catch {
+    err.hidden = false;
+    err.textContent = i18n.t("login.network");
+  } finally {
+    btn.disabled = false;
+    btn.textContent = i18n.t("login.submit");
+  }
+}
+
+async function logout() {
+  await fetch("/api/v1/logout", { method: "POST" }).catch(() => {});
+  live?.close();
+  live = null;
+  me = null;
+  code = null;
+  showLogin();
+}
+
+// ---------- choose a counter ----------
+function allowedCounters() {
+  if (!setup || !me) return [];
+  if (me.role === "manager" || me.role === "admin") return setup.counters;
+  const mine = new Set(me.counters || []);
+  return setup.counters.filter((c) => mine.has(c.code) || mine.has(`${setup.site}/${c.code}`));
+}
+
+function renderChoose() {
+  const list = $("counter-list");
+  const counters = allowedCounters();
+  $("choose-error").hidden = counters.length > 0;
+  $("choose-error").textContent = counters.length ? "" : i18n.t("choose.none");
+  list.replaceChildren(...counters.map((def) => {
+    const view = live?.state.counters.get(def.code);
+    const li = el("li");
+    const b = el("button", "c-counter-choice");
+    b.type = "button";
+    b.dataset.counter = def.code;
+    b.disabled = status !== "live";
+    b.append(el("span", "c-choice-name", counterLabel(def.code)));
+    const svc = def.services.map(serviceName);
+    b.append(el("span", "c-choice-services", svc.length > 3 ? `${svc.slice(0, 3).join(", ")} … (+${svc.length - 3})` : svc.join(", ")));
+    let st = i18n.t("choose.closed");
+    if (view && view.status !== "closed") {
+      st = view.official === me.login ? i18n.t("choose.openMine") : i18n.t("choose.openBy", { name: view.official || "?" });
+      if (view.status === "paused") st += ` · ${i18n.t("choose.paused")}`;
+    }
+    b.append(el("span", "c-choice-status", st));
+    b.addEventListener("click", () => chooseCounter(def.code));
+    li.append(b);
+    return li;
+  }));
+}
+
+async function chooseCounter(c) {
+  code = c;
+  localStorage.setItem(LAST_COUNTER_KEY, c);
+  const u = new URL(location.href);
+  u.searchParams.set("counter", c);
+  history.replaceState(null, "", u);
+  show("console");
+  notes.clear();
+  noShows = [];
+  await openCounter();
+  render();
+  document.activeElement?.blur?.();
+}
+
+async function openCounter() {
+  const view = live?.state.counters.get(code);
+  if (view && view.status !== "closed" && view.official === me?.login) return;
+  try {
+    await command({ type: "open_counter", counter: code }, () => i18n.t("done.open"), { quietCodes: ["counter_already_open"] });
+  } catch (e) {
+    // Open already (by us after a reload, or by a colleague): the banner says which.
+    if (e?.code !== "counter_already_open") throw e;
+  }
+}
+
+// ---------- the console ----------
+function current() {
+  return live?.state.counters.get(code) || null;
+}
+
+function waitingHere(state) {
+  const c = state.counters.get(code);
+  if (!c) return [];
+  const services = new Set(c.services);
+  const list = [];
+  for (const t of state.waiting.values()) {
+    if (t.target_counter) {
+      if (t.target_counter === code) list.push(t);
+    } else if (services.has(t.service)) list.push(t);
+  }
+  // Tickets sent to this very counter are called first: on top; then in queue order.
+  list.sort((a, b) => (b.target_counter === code) - (a.target_counter === code) || a.enqueued_at_ms - b.enqueued_at_ms || a.id - b.id);
+  return list;
+}
+
+function renderActions() {
+  const c = current();
+  const liveOk = status === "live" && !!c && !busy;
+  const cur = c?.current;
+  const open = c?.status === "open";
+  const set = (id, on) => { $(id).disabled = !(liveOk && on); };
+  set("btn-next", open && !cur);
+  set("btn-recall", cur?.state === "called");
+  set("btn-start", cur?.state === "called");
+  set("btn-complete", !!cur);
+  set("btn-noshow", cur?.state === "called");
+  set("btn-transfer", !!cur);
+  set("btn-callnum", open && !cur);
+  set("btn-pause", (open && !cur) || c?.status === "paused");
+  set("btn-close", c && c.status !== "closed" && !cur);
+  $("btn-open").disabled = !(liveOk && c?.status === "closed");
+  $("pause-label").textContent = i18n.t(c?.status === "paused" ? "act.resume" : "act.pause");
+  for (const b of document.querySelectorAll("#waiting button, #noshows button, #return-form button")) b.disabled = status !== "live" || busy;
+  for (const b of document.querySelectorAll("#waiting .c-call")) b.disabled = !(liveOk && open && !cur);
+}
+
+function renderCurrent() {
+  const c = current();
+  const cur = c?.current;
+  const box = $("current");
+  box.dataset.state = cur ? cur.state : c?.status === "closed" ? "closed" : "none";
+  $("closed-box").hidden = c?.status !== "closed";
+  $("paused-box").hidden = c?.status !== "paused";
+  $("paused-reason").textContent = c?.pause_reason || "";
+  document.querySelector(".c-current-body").hidden = c?.status === "closed";
+  if (!cur) {
+    $("cur-number").textContent = "—";
+    $("cur-state").textContent = c?.status === "open" ? i18n.t("current.none") : "";
+    $("cur-timer").textContent = "";
+    $("cur-service").textContent = "–";
+    $("cur-reason").textContent = "–";
+    $("cur-priority-row").hidden = true;
+    $("cur-note-row").hidden = true;
+    $("cur-extra-row").hidden = true;
+    return;
+  }
+  $("cur-number").textContent = cur.number;
+  $("cur-state").textContent = i18n.t(cur.state === "serving" ? "current.serving" : "current.called");
+  $("cur-service").textContent = serviceName(cur.service);
+  $("cur-reason").textContent = reasonText(cur.reason);
+  $("cur-priority-row").hidden = !cur.priority;
+  $("cur-priority").textContent = cur.priority ? priorityName(cur.priority) : "";
+  const note = notes.get(cur.id);
+  $("cur-note-row").hidden = !note;
+  $("cur-note").textContent = note || "";
+  const extra = [i18n.t("current.channel", { c: i18n.t(`channel.${cur.channel}`) })];
+  if (cur.recalls) extra.push(i18n.t("current.recalls", { n: cur.recalls }));
+  if (cur.transfers) extra.push(i18n.t("current.transfers", { n: cur.transfers }));
+  $("cur-extra-row").hidden = false;
+  $("cur-extra").textContent = extra.join(" · ");
+  tickTimer();
+}
+
+function tickTimer() {
+  const cur = current()?.current;
+  if (!cur) return;
+  const since = cur.state === "serving" ? cur.started_at_ms : cur.called_at_ms;
+  $("cur-timer").textContent = since ? mmss((serverNow() - since) / 1000) : "";
+}
+
+function renderHeader() {
+  const c = current();
+  if (setup) $("site-name").textContent = i18n.pick(setup.name);
+  const onConsole = $("app").dataset.screen === "console" && code;
+  $("counter-title").textContent = onConsole ? counterLabel(code) : i18n.t("app.title");
+  const pill = $("counter-status");
+  pill.hidden = !onConsole || !c;
+  if (c) {
+    pill.dataset.status = c.status;
+    pill.textContent = i18n.t(`status.${c.status}`);
+  }
+  $("user-name").textContent = me ? me.display_name || me.login : "";
+  const conn = $("conn");
+  conn.dataset.status = status;
+  conn.textContent = i18n.t(status === "live" ? "conn.live" : status === "connecting" ? "conn.connecting" : "conn.reconnecting");
+  $("fig-served").textContent = c ? String(c.served_today) : "0";
+  $("fig-avg").textContent = c && c.served_today ? mmss(c.service_s_today / c.served_today) : "–";
+  // Banner: the connection first, then a colleague at this counter.
+  const banner = $("banner");
+  if (me && status !== "live" && status !== "connecting") {
+    banner.hidden = false;
+    banner.dataset.kind = "lost";
+    banner.textContent = i18n.t("banner.lost");
+  } else if (onConsole && c && c.status !== "closed" && c.official && me && c.official !== me.login) {
+    banner.hidden = false;
+    banner.dataset.kind = "warn";
+    banner.textContent = i18n.t("banner.otherOfficial", { name: c.official });
+  } else {
+    banner.hidden = true;
+  }
+  $("app").dataset.status = status;
+}
+
+function renderServices(state) {
+  const c = state.counters.get(code);
+  if (!c) return;
+  let total = 0;
+  const items = c.services.map((s) => {
+    const st = state.services.get(s);
+    const n = st ? st.waiting : 0;
+    total += n;
+    const li = el("li", "c-service");
+    li.dataset.waiting = String(n);
+    li.append(el("span", "c-service-name", serviceName(s)));
+    li.append(el("span", "c-service-count tabular", String(n)));
+    return li;
+  });
+  items.sort((a, b) => Number(b.dataset.waiting) - Number(a.dataset.waiting));
+  $("services").replaceChildren(...items);
+  $("services-total").textContent = i18n.t("waiting.count", { n: total });
+}
+
+function renderWaiting(state) {
+  const list = waitingHere(state);
+  $("waiting-total").textContent = i18n.t("waiting.count", { n: list.length });
+  $("waiting-empty").hidden = list.length > 0;
+  const now = serverNow();
+  const rows = list.slice(0, WAITING_SHOWN).map((t) => {
+    const tr = el("tr");
+    tr.dataset.number = t.number;
+    if (t.priority) tr.className = "c-row-priority";
+    const num = el("th", "c-num tabular", t.number);
+    num.scope = "row";
+    tr.append(num);
+    const svc = el("td", "c-svc", serviceName(t.service));
+    if (t.target_counter === code) svc.append(el("span", "c-badge c-badge-transfer", i18n.t("waiting.toCounter")));
+    tr.append(svc);
+    tr.append(el("td", "c-waited tabular", i18n.t("waiting.min", { n: Math.max(0, Math.floor((now - t.enqueued_at_ms) / 60000)) })));
+    const pr = el("td", "c-prio");
+    if (t.priority) pr.append(el("span", "c-badge c-badge-priority", priorityName(t.priority)));
+    tr.append(pr);
+    const act = el("td", "c-row-actions");
+    const call = el("button", "c-btn c-btn-small c-call", i18n.t("waiting.call"));
+    call.type = "button";
+    call.setAttribute("aria-label", `${i18n.t("waiting.call")} ${t.number}`);
+    call.addEventListener("click", () => attempt(callNumber(t.number)));
+    const cancel = el("button", "c-btn c-btn-small c-btn-ghost c-cancel", i18n.t("waiting.cancel"));
+    cancel.type = "button";
+    cancel.setAttribute("aria-label", `${i18n.t("waiting.cancel")} ${t.number}`);
+    cancel.addEventListener("click", () => confirmCancel(t.number));
+    act.append(call, cancel);
+    tr.append(act);
+    return tr;
+  });
+  if (list.length > WAITING_SHOWN) {
+    const tr = el("tr");
+    const td = el("td", "c-muted", i18n.t("waiting.more", { n: list.length - WAITING_SHOWN }));
+    td.colSpan = 5;
+    tr.append(td);
+    rows.push(tr);
+  }
+  $("waiting").replaceChildren(...rows);
+}
+
+function renderNoShows() {
+  $("noshows").replaceChildren(...noShows.map((t) => {
+    const li = el("li");
+    li.append(el("span", "c-num tabular", t.number));
+    li.append(el("span", "c-svc", serviceName(t.service)));
+    const b = el("button", "c-btn c-btn-small c-btn-secondary", i18n.t("noshow.back"));
+    b.type = "button";
+    b.setAttribute("aria-label", `${i18n.t("noshow.back")}: ${t.number}`);
+    b.addEventListener("click", () => attempt(returnTicket(t.number)));
+    li.append(b);
+    return li;
+  }));
+}
+
+function render() {
+  i18n.apply(document);
+  $("lang").textContent = i18n.t("lang.label");
+  renderHeader();
+  const screen = $("app").dataset.screen;
+  if (screen === "choose") renderChoose();
+  if (screen === "console" && live) {
+    renderCurrent();
+    renderServices(live.state);
+    renderWaiting(live.state);
+    renderNoShows();
+  }
+  renderActions();
+}
+
+// ---------- actions ----------
+const num = (r) => r?.ticket?.number ?? "";
+
+function callNext() {
+  return command({ type: "call_next", counter: code }, (r) => i18n.t("done.call", { n: num(r) }));
+}
+function callNumber(n) {
+  return command({ type: "call_ticket", counter: code, number: n }, (r) => i18n.t("done.call", { n: num(r) || n }));
+}
+function recall() {
+  return command({ type: "recall", counter: code }, (r) => i18n.t("done.recall", { n: num(r) }));
+}
+function start() {
+  return command({ type: "start", counter: code }, (r) => i18n.t("done.start", { n: num(r) }));
+}
+function complete() {
+  return command({ type: "complete", counter: code }, (r) => i18n.t("done.complete", { n: num(r) }));
+}
+function noShow() {
+  return command({ type: "no_show", counter: code }, (r) => i18n.t("done.noshow", { n: num(r) }));
+}
+function returnTicket(n) {
+  return command({ type: "return", number: n }, () => i18n.t("done.return", { n })).then((r) => {
+    noShows = noShows.filter((t) => t.number !== n);
+    render();
+    return r;
+  });
+}
+function cancelTicket(n) {
+  return command({ type: "cancel", number: n }, () => i18n.t("done.cancel", { n }));
+}
+function resume() {
+  return command({ type: "resume_counter", counter: code }, () => i18n.t("done.resume"));
+}
+
+const NUMBER_RE = /^[A-Z]{1,3}[0-9]{1,4}$/;
+const normNumber = (s) => s.trim().toUpperCase().replace(/\s+/g, "");
+
+function openDialog(d, focus) {
+  d.showModal();
+  if (focus) setTimeout(() => focus.focus(), 0);
+}
+
+function transferDialog() {
+  const cur = current()?.current;
+  if (!cur) return;
+  $("transfer-number").textContent = cur.number;
+  const sel = $("transfer-service");
+  sel.replaceChildren();
+  for (const d of setup.departments) {
+    const g = document.createElement("optgroup");
+    g.label = `${d.prefix} · ${i18n.pick(d.name)}`;
+    for (const s of setup.services.filter((x) => x.department === d.code)) {
+      const o = new Option(i18n.pick(s.name), s.code);
+      g.append(o);
+    }
+    sel.append(g);
+  }
+  sel.value = cur.service;
+  const csel = $("transfer-counter");
+  csel.replaceChildren(...setup.counters.filter((c) => c.code !== code).map((c) => {
+    const v = live.state.counters.get(c.code);
+    const st = v ? i18n.t(`status.${v.status}`) : "";
+    return new Option(`${counterLabel(c.code)} — ${st}`, c.code);
+  }));
+  $("transfer-note").value = "";
+  document.querySelector('#transfer-form input[value="service"]').checked = true;
+  syncTransferKind();
+  openDialog($("dlg-transfer"), sel);
+}
+
+function syncTransferKind() {
+  const kind = document.querySelector('#transfer-form input[name="kind"]:checked').value;
+  $("transfer-service-field").hidden = kind !== "service";
+  $("transfer-counter-field").hidden = kind !== "counter";
+}
+
+async function submitTransfer(ev) {
+  ev.preventDefault();
+  const cur = current()?.current;
+  const kind = document.querySelector('#transfer-form input[name="kind"]:checked').value;
+  const target = kind === "service" ? $("transfer-service").value : $("transfer-counter").value;
+  const note = $("transfer-note").value.trim();
+  try {
+    await command({ type: "transfer", counter: code, to: { kind, code: target }, note }, () => i18n.t("done.transfer", { n: cur?.number ?? "" }));
+    $("dlg-transfer").close();
+  } catch { /* the toast says why; the dialog stays open to fix it */ }
+}
+
+function callNumberDialog() {
+  $("callnum-number").value = "";
+  $("callnum-error").hidden = true;
+  openDialog($("dlg-callnum"), $("callnum-number"));
+}
+
+async function submitCallNumber(ev) {
+  ev.preventDefault();
+  const n = normNumber($("callnum-number").value);
+  const err = $("callnum-error");
+  if (!NUMBER_RE.test(n)) {
+    err.hidden = false;
+    err.textContent = i18n.t("callnum.invalid");
+    return;
+  }
+  try {
+    await callNumber(n);
+    $("dlg-callnum").close();
+  } catch (e) {
+    err.hidden = false;
+    err.textContent = errorText(e);
+  }
+}
+
+const PAUSE_REASONS = ["pause.r1", "pause.r2", "pause.r3", "pause.r4"];
+
+function pauseDialog() {
+  const box = $("pause-reasons");
+  box.querySelectorAll("label").forEach((l) => l.remove());
+  PAUSE_REASONS.forEach((k, i) => {
+    const l = el("label", "c-reason");
+    const r = document.createElement("input");
+    r.type = "radio";
+    r.name = "reason";
+    r.value = i18n.t(k);
+    if (i === 0) r.checked = true;
+    l.append(r, document.createTextNode(` ${i18n.t(k)}`));
+    box.append(l);
+  });
+  $("pause-text").value = "";
+  $("pause-error").hidden = true;
+  openDialog($("dlg-pause"), box.querySelector("input"));
+}
+
+async function submitPause(ev) {
+  ev.preventDefault();
+  const text = $("pause-text").value.trim();
+  const reason = text || document.querySelector('#pause-reasons input:checked')?.value || "";
+  if (!reason) {
+    $("pause-error").hidden = false;
+    $("pause-error").textContent = i18n.t("pause.empty");
+    return;
+  }
+  try {
+    await command({ type: "pause_counter", counter: code, reason }, () => i18n.t("done.pause"));
+    $("dlg-pause").close();
+  } catch (e) {
+    $("pause-error").hidden = false;
+    $("pause-error").textContent = errorText(e);
+  }
+}
+
+let confirmAction = null;
+function confirmDialog(title, text, ok, action) {
+  $("dlg-confirm-title").textContent = title;
+  $("confirm-text").textContent = text;
+  $("confirm-ok").textContent = ok;
+  confirmAction = action;
+  openDialog($("dlg-confirm"), $("dlg-confirm").querySelector("[data-close]"));
+}
+
+function confirmCancel(n) {
+  confirmDialog(i18n.t("confirm.cancelTitle", { n }), i18n.t("confirm.cancelText", { n }), i18n.t("confirm.cancelOk"), () => cancelTicket(n));
+}
+
+function confirmClose() {
+  confirmDialog(i18n.t("confirm.closeTitle"), i18n.t("confirm.closeText"), i18n.t("confirm.closeOk"), async () => {
+    await command({ type: "close_counter", counter: code }, () => i18n.t("done.close"));
+    localStorage.removeItem(LAST_COUNTER_KEY);
+    const u = new URL(location.href);
+    u.searchParams.delete("counter");
+    history.replaceState(null, "", u);
+    code = null;
+    show("choose");
+    render();
+  });
+}
+
+function pauseOrResume() {
+  if (current()?.status === "paused") return attempt(resume());
+  pauseDialog();
+}
+
+// ---------- keyboard ----------
+const KEYS = {
+  F1: "btn-next", F2: "btn-recall", F3: "btn-start", F4: "btn-complete",
+  F6: "btn-noshow", F7: "btn-transfer", F8: "btn-callnum", F9: "btn-pause",
+};
+
+function onKey(ev) {
+  if ($("app").dataset.screen !== "console") return;
+  if (document.querySelector("dialog[open]")) return; // the dialog has the keyboard
+  let id = KEYS[ev.key];
+  if (!id && (ev.key === " " || ev.code === "Space")) {
+    // Space calls the next ticket unless the focus is on something Space already works on.
+    const t = ev.target;
+    if (t && t.closest && t.closest("button, input, textarea, select, a, [contenteditable], [role=button]")) return;
+    id = "btn-next";
+  }
+  if (!id) return;
+  ev.preventDefault();
+  const b = $(id);
+  if (!b.disabled) b.click();
+}
+
+// ---------- live ----------
+function onChange(state, why, msg) {
+  if (why && typeof why === "object") {
+    if (why.type === "ticket_transferred" && msg?.ticket) notes.set(msg.ticket.id, why.note || "");
+    if (why.type === "ticket_no_show" && why.counter === code && msg?.ticket) {
+      noShows = [msg.ticket, ...noShows.filter((t) => t.id !== msg.ticket.id)].slice(0, NOSHOWS_KEPT);
+    }
+    if (why.type === "ticket_returned" && msg?.ticket) noShows = noShows.filter((t) => t.id !== msg.ticket.id);
+  }
+  render();
+}
+
+function startLive() {
+  live?.close();
+  live = connect({
+    role: "counter",
+    site: setup.site,
+    onWelcome: (w) => { clockOffset = w.server_time_ms - Date.now(); },
+    onChange,
+    onStatus: (s) => { status = s; render(); },
+  });
+}
+
+async function afterLogin() {
+  startLive();
+  const wanted = params.get("counter");
+  const allowed = allowedCounters();
+  if (wanted && allowed.some((c) => c.code === wanted)) {
+    code = wanted;
+    show("console");
+    // Open once the socket is live.
+    await new Promise((resolve) => {
+      const check = () => (status === "live" ? resolve() : setTimeout(check, 50));
+      check();
+    });
+    await attempt(openCounter());
+  } else {
+    show("choose");
+  }
+  render();
+}
+
+async function boot() {
+  $("lang").addEventListener("click", () => i18n.set(i18n.lang === "vi" ? "en" : "vi"));
+  $("login-form").addEventListener("submit", onLogin);
+  $("logout").addEventListener("click", logout);
+  $("switch-counter").addEventListener("click", () => { code = null; show("choose"); render(); });
+  $("btn-open").addEventListener("click", () => attempt(openCounter()));
+  $("btn-next").addEventListener("click", () => attempt(callNext()));
+  $("btn-recall").addEventListener("click", () => attempt(recall()));
+  $("btn-start").addEventListener("click", () => attempt(start()));
+  $("btn-complete").addEventListener("click", () => attempt(complete()));
+  $("btn-noshow").addEventListener("click", () => attempt(noShow()));
+  $("btn-transfer").addEventListener("click", transferDialog);
+  $("btn-callnum").addEventListener("click", callNumberDialog);
+  $("btn-pause").addEventListener("click", pauseOrResume);
+  $("btn-close").addEventListener("click", confirmClose);
+  $("transfer-form").addEventListener("submit", submitTransfer);
+  $("transfer-form").addEventListener("change", syncTransferKind);
+  $("callnum-form").addEventListener("submit", submitCallNumber);
+  $("pause-form").addEventListener("submit", submitPause);
+  $("confirm-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const a = confirmAction;
+    confirmAction = null;
+    $("dlg-confirm").close();
+    if (a) await attempt(a());
+  });
+  $("return-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const n = normNumber($("return-number").value);
+    if (!NUMBER_RE.test(n)) {
+      toast("error", i18n.t("callnum.invalid"));
+      return;
+    }
+    attempt(returnTicket(n)).then((r) => { if (r) $("return-number").value = ""; });
+  });
+  for (const b of document.querySelectorAll("dialog [data-close]")) b.addEventListener("click", () => b.closest("dialog").close());
+  document.addEventListener("keydown", onKey);
+  setInterval(() => { tickTimer(); }, 1000);
+  // Waited minutes move on even when nothing happens.
+  setInterval(() => { if (live && $("app").dataset.screen === "console") renderWaiting(live.state); }, 30_000);
+
+  render();
+  for (let n = 0; !setup; n++) {
+    try { setup = await loadSetup(params.get("site") || undefined); } catch {
+      await new Promise((r) => setTimeout(r, Math.min(10_000, 1000 * 2 ** n)));
+    }
+  }
+  const res = await fetch("/api/v1/me").catch(() => null);
+  const body = res && res.ok ? await res.json() : null;
+  if (body && body.login) {
+    me = body;
+    await afterLogin();
+  } else {
+    showLogin();
+  }
+}
+
+boot();
