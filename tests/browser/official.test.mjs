@@ -1,0 +1,281 @@
+// The counter console in headless Chromium against the real server: an official logs in through
+// the form, opens a counter, calls, recalls, starts, completes, marks a no-show and takes it
+// back, transfers (dialog), calls a number, cancels, pauses and closes; errors are shown; two
+// officials calling at the same moment get different tickets; a lost connection locks the
+// actions and the console resyncs when the server is back.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startServer, launchBrowser, loginOfficial, request, shot, until, SITE } from "./harness.mjs";
+
+let server;
+let browser;
+
+/** Kiosk tickets through REST with the kiosk's device token. */
+async function issue(service, extra = {}) {
+  const res = await fetch(`${server.base}/api/v1/sites/${SITE}/tickets`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${server.kioskToken}` },
+    body: JSON.stringify({ service, ...extra }),
+  });
+  const body = await res.json();
+  assert.ok(res.ok, `issue ${service}: ${JSON.stringify(body)}`);
+  return body.ticket.number;
+}
+
+async function snapshot() {
+  return (await request(server, "GET", `/api/v1/sites/${SITE}/snapshot`)).body.snapshot;
+}
+
+async function ticketState(number) {
+  const snap = await snapshot();
+  const w = snap.waiting.find((t) => t.number === number);
+  if (w) return w;
+  for (const c of snap.counters) if (c.current?.number === number) return c.current;
+  return null;
+}
+
+/** A console page logged in as a new official (session cookie), at /counter[?counter=…]. */
+async function consolePage({ counters = ["quay-1"], open, viewport = { width: 1600, height: 900 } } = {}) {
+  const context = await browser.newContext({ viewport });
+  const official = await loginOfficial(server, { counters, context });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(`${server.base}/counter${open ? `?counter=${open}` : ""}`);
+  return { page, context, official, errors };
+}
+
+const text = (page, sel) => page.locator(sel).innerText();
+const current = (page) => text(page, "#cur-number");
+const lastResult = (page) => page.evaluate(() => window.luotConsole.results.at(-1));
+
+async function press(page, key) {
+  const before = await page.evaluate(() => window.luotConsole.results.length);
+  await page.keyboard.press(key);
+  await until(() => page.evaluate((n) => window.luotConsole.results.length > n && !window.luotConsole.busy, before), `reply to ${key}`);
+  return lastResult(page);
+}
+
+before(async () => {
+  server = await startServer({ logName: "official", args: ["--issue-rate", "200", "--issue-burst", "200"] });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop(); // the restarted server, if the reconnect test restarted it
+  await server?.cleanup();
+});
+
+test("an official logs in through the form, opens a counter and serves the queue with the keyboard", async () => {
+  const numbers = [];
+  for (const s of ["khai-sinh", "ket-hon", "khai-tu", "khai-sinh", "khai-sinh"]) numbers.push(await issue(s));
+  const prio = await issue("khai-sinh", { priority: "elderly" });
+
+  const context = await browser.newContext({ viewport: { width: 1600, height: 900 } });
+  const official = await loginOfficial(server, { counters: ["quay-1", "quay-2"] });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(`${server.base}/counter`);
+
+  // A wrong password: the server's message, in Vietnamese.
+  await page.locator("#login-form").waitFor();
+  await page.fill("#login-name", official.login);
+  await page.fill("#login-password", "wrong-password-123");
+  await page.click("#login-submit");
+  await until(async () => (await text(page, "#login-error")).includes("Sai tên đăng nhập hoặc mật khẩu"), "login error");
+  await shot(page, "counter-login-error");
+
+  await page.fill("#login-password", official.password);
+  await page.click("#login-submit");
+  // Both assigned counters, and only those.
+  await page.locator('[data-counter="quay-1"]').waitFor();
+  assert.deepEqual(await page.locator(".c-counter-choice").evaluateAll((bs) => bs.map((b) => b.dataset.counter)), ["quay-1", "quay-2"]);
+  await until(() => page.locator('[data-counter="quay-1"]').isEnabled(), "socket live");
+  await page.click('[data-counter="quay-1"]');
+  await until(async () => (await text(page, "#counter-status")) === "Đang mở", "counter open");
+  await until(async () => (await page.locator("#waiting tr").count()) === numbers.length + 1, "waiting list");
+  assert.equal((await snapshot()).counters.find((c) => c.code === "quay-1").official, official.login);
+  // The waiting list: number, service, waited, priority.
+  const prioRow = page.locator(`#waiting tr[data-number="${prio}"]`);
+  assert.match(await prioRow.innerText(), /Người cao tuổi/);
+  assert.match(await text(page, "#services"), /Đăng ký khai sinh\s+4/);
+  await page.mouse.move(0, 0);
+  await shot(page, "counter-idle");
+
+  // F1: the first ticket, and why it was next.
+  let r = await press(page, "F1");
+  assert.equal(r.ok, true, JSON.stringify(r));
+  const first = r.ticket;
+  assert.equal(await current(page), first);
+  assert.ok(numbers.includes(first) || first === prio);
+  assert.notEqual(await text(page, "#cur-reason"), "–");
+  assert.match(await text(page, "#cur-state"), /Đang mời/);
+  assert.match(await text(page, ".c-toast >> nth=0"), new RegExp(`Đã gọi số ${first}`));
+  // The timer runs.
+  const t0 = await text(page, "#cur-timer");
+  await until(async () => (await text(page, "#cur-timer")) !== t0, "timer ticks", 3000);
+
+  // F2 recall, F3 start, F4 complete.
+  r = await press(page, "F2");
+  assert.equal(r.ok, true);
+  assert.match(await text(page, "#cur-extra"), /Đã gọi lại 1 lần/);
+  r = await press(page, "F3");
+  assert.equal(r.ok, true);
+  assert.match(await text(page, "#cur-state"), /Đang phục vụ/);
+  await shot(page, "counter-serving");
+  r = await press(page, "F4");
+  assert.equal(r.ok, true);
+  assert.equal(await current(page), "—");
+  await until(async () => (await text(page, "#fig-served")) === "1", "served today = 1");
+  assert.notEqual(await text(page, "#fig-avg"), "–");
+  assert.equal((await ticketState(first)), null, "completed ticket left the queue");
+
+  // Space (focus on nothing) calls the next one; F6 no-show; it comes back from the list.
+  await page.evaluate(() => document.activeElement?.blur());
+  r = await press(page, " ");
+  assert.equal(r.type, "call_next");
+  const absent = r.ticket;
+  r = await press(page, "F6");
+  assert.equal(r.ok, true);
+  await page.locator("#noshows li").first().waitFor();
+  assert.match(await text(page, "#noshows"), new RegExp(absent));
+  await page.click(`#noshows button[aria-label$="${absent}"]`);
+  await until(async () => (await ticketState(absent))?.state === "waiting", "returned to waiting");
+  await until(() => page.locator(`#waiting tr[data-number="${absent}"]`).count(), "back in the list");
+
+  // F7: transfer to counter 2 with a note.
+  r = await press(page, "F1");
+  const moved = r.ticket;
+  await page.keyboard.press("F7");
+  await page.locator("#dlg-transfer[open]").waitFor();
+  assert.equal(await text(page, "#transfer-number"), moved);
+  await page.check('#transfer-form input[value="counter"]');
+  await page.selectOption("#transfer-counter", "quay-2");
+  await page.fill("#transfer-note", "Cần bổ sung giấy khai sinh bản gốc");
+  await shot(page, "counter-transfer-dialog");
+  await page.click("#transfer-ok");
+  await page.locator("#dlg-transfer").waitFor({ state: "hidden" });
+  assert.equal((await lastResult(page)).type, "transfer");
+  const movedView = await ticketState(moved);
+  assert.equal(movedView.state, "waiting");
+  assert.equal(movedView.target_counter, "quay-2");
+  assert.equal(await current(page), "—");
+  // Not in this counter's list any more (it waits for counter 2 only).
+  await until(async () => (await page.locator(`#waiting tr[data-number="${moved}"]`).count()) === 0, "transferred away");
+
+  // F8: call a specific number (a priority ticket issued just now), with its category shown.
+  const prio2 = await issue("ket-hon", { priority: "elderly" });
+  await until(() => page.locator(`#waiting tr[data-number="${prio2}"]`).count(), "new ticket listed");
+  await page.keyboard.press("F8");
+  await page.locator("#dlg-callnum[open]").waitFor();
+  await page.fill("#callnum-number", prio2.toLowerCase());
+  await page.keyboard.press("Enter");
+  await page.locator("#dlg-callnum").waitFor({ state: "hidden" });
+  assert.equal(await current(page), prio2);
+  assert.match(await text(page, "#cur-reason"), /Gọi theo số/);
+  assert.equal(await page.locator("#cur-priority-row").isVisible(), true);
+  assert.match(await text(page, "#cur-priority"), /Người cao tuổi/);
+  await press(page, "F4");
+
+  // Cancel a waiting ticket from the list (with a confirmation).
+  const victim = numbers.at(-1);
+  await page.click(`#waiting tr[data-number="${victim}"] .c-cancel`);
+  await page.locator("#dlg-confirm[open]").waitFor();
+  await page.click("#confirm-ok");
+  await until(async () => (await ticketState(victim)) === null, "cancelled");
+  await until(async () => (await page.locator(`#waiting tr[data-number="${victim}"]`).count()) === 0, "cancelled row gone");
+
+  // F9 pause with a reason, F9 again resumes.
+  await page.keyboard.press("F9");
+  await page.locator("#dlg-pause[open]").waitFor();
+  await page.fill("#pause-text", "Họp giao ban");
+  await page.click('#pause-form button[type="submit"]');
+  await until(async () => (await text(page, "#counter-status")) === "Tạm dừng", "paused");
+  assert.equal((await snapshot()).counters.find((c) => c.code === "quay-1").pause_reason, "Họp giao ban");
+  assert.equal(await page.locator("#btn-next").isDisabled(), true);
+  r = await press(page, "F9");
+  assert.equal(r.type, "resume_counter");
+  await until(async () => (await text(page, "#counter-status")) === "Đang mở", "resumed");
+
+  // English switch.
+  await page.click("#lang");
+  await until(async () => (await text(page, "#btn-next")).includes("Call next"), "English");
+  await page.click("#lang");
+
+  // Close the counter: back to the chooser.
+  await page.click("#btn-close");
+  await page.locator("#dlg-confirm[open]").waitFor();
+  await page.click("#confirm-ok");
+  await page.locator("#screen-choose").waitFor();
+  assert.equal((await snapshot()).counters.find((c) => c.code === "quay-1").status, "closed");
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("refusals are shown with the server's message; an already open counter is taken over quietly", async () => {
+  const { page, context, official } = await consolePage({ counters: ["quay-8"], open: "quay-8" });
+  await until(async () => (await text(page, "#counter-status")) === "Đang mở", "counter open");
+  // Nobody waits for counter 8: the server says so, in Vietnamese, and the code is shown.
+  let r = await press(page, "F1");
+  assert.equal(r.ok, false);
+  assert.equal(r.code, "queue_empty");
+  assert.match(await text(page, ".c-toast-error >> nth=0"), /Không còn ai chờ/);
+  // A number that does not exist: the error stays in the dialog.
+  await page.keyboard.press("F8");
+  await page.fill("#callnum-number", "G999");
+  await page.keyboard.press("Enter");
+  await until(async () => (await page.locator("#callnum-error").isVisible()) && (await text(page, "#callnum-error")).length > 0, "dialog error");
+  assert.match(await text(page, "#callnum-error"), /Không tìm thấy số thứ tự/);
+  await page.keyboard.press("Escape");
+  // A reload finds the counter open by this official: no error, straight back to work.
+  await page.reload();
+  await until(async () => (await text(page, "#counter-status")) === "Đang mở", "still open");
+  assert.equal(await page.locator(".c-toast-error").count(), 0);
+  assert.equal((await snapshot()).counters.find((c) => c.code === "quay-8").official, official.login);
+  await official.post(`/api/v1/sites/${SITE}/counters/quay-8/close`);
+  await context.close();
+});
+
+test("two officials calling at the same moment get different tickets", async () => {
+  for (let i = 0; i < 4; i++) await issue("chung-thuc-ban-sao");
+  // Counter 3 (chứng thực) and counter 10 (priority counter, every department) share the queue.
+  const a = await consolePage({ counters: ["quay-3"], open: "quay-3" });
+  const b = await consolePage({ counters: ["quay-10"], open: "quay-10" });
+  for (const c of [a, b]) await until(async () => (await text(c.page, "#counter-status")) === "Đang mở", "open");
+  await Promise.all([a.page.keyboard.press("F1"), b.page.keyboard.press("F1")]);
+  await until(async () => (await current(a.page)) !== "—" && (await current(b.page)) !== "—", "both called");
+  const [na, nb] = [await current(a.page), await current(b.page)];
+  assert.notEqual(na, nb);
+  const snap = await snapshot();
+  assert.equal(snap.counters.find((c) => c.code === "quay-3").current.number, na);
+  assert.equal(snap.counters.find((c) => c.code === "quay-10").current.number, nb);
+  for (const c of [a, b]) await c.context.close();
+});
+
+test("a lost connection locks the actions with a banner; the console resyncs when the server is back", async () => {
+  const svc = "thanh-lap-hkd"; // counter 6: kinh tế – hộ kinh doanh
+  const { page, context, official } = await consolePage({ counters: ["quay-6"], open: "quay-6" });
+  await until(async () => (await text(page, "#counter-status")) === "Đang mở", "open");
+  await issue(svc);
+  await until(async () => (await page.locator("#waiting tr").count()) >= 1, "a ticket waits");
+  assert.equal(await page.locator("#btn-next").isEnabled(), true);
+
+  server = await (async () => {
+    await server.kill();
+    await until(async () => (await page.locator("#banner").isVisible()) && (await text(page, "#banner")).includes("Mất kết nối"), "banner");
+    assert.equal(await page.locator("#btn-next").isDisabled(), true);
+    assert.equal(await page.locator("#btn-callnum").isDisabled(), true);
+    await shot(page, "counter-disconnected");
+    return server.restart();
+  })();
+  // Something happens at once after the restart: the console must show it after resyncing.
+  const extra = await issue(svc);
+  await until(async () => (await page.locator("#banner").isHidden()) && (await page.locator("#btn-next").isEnabled()), "live again", 20_000);
+  await until(() => page.locator(`#waiting tr[data-number="${extra}"]`).count(), "resynced list", 5000);
+  const r = await press(page, "F1");
+  assert.equal(r.ok, true);
+  await official.post(`/api/v1/sites/${SITE}/counters/quay-6/complete`);
+  await context.close();
+});
