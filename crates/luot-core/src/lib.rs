@@ -11,7 +11,9 @@ pub mod event;
 pub mod ids;
 pub mod queue;
 pub mod rejection;
+pub mod sim;
 pub mod site;
+pub mod staffing;
 pub mod ticket;
 pub mod time;
 
