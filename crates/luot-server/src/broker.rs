@@ -152,10 +152,18 @@ struct InFlight {
     reply: Option<Reply>,
 }
 
-struct Durable {
-    job: u64,
-    result: Result<(), StoreError>,
+/// What the writer thread tells the broker.
+enum Notice {
+    Durable {
+        job: u64,
+        result: Result<(), StoreError>,
+    },
+    Probe(Result<(), StoreError>),
 }
+
+/// While storage is failing, how often the broker checks whether it takes writes again, so
+/// issuing resumes by itself when the fault clears.
+const PROBE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
 
 struct Broker {
     /// Per site, decides commands; includes events not yet durable.
@@ -164,7 +172,8 @@ struct Broker {
     live: Vec<Site>,
     runtime: Arc<Vec<SiteRuntime>>,
     writer: Writer,
-    durable_tx: mpsc::UnboundedSender<Durable>,
+    durable_tx: mpsc::UnboundedSender<Notice>,
+    probing: bool,
     epoch: u64,
     next_seq: u64,
     durable_seq: u64,
@@ -211,6 +220,7 @@ pub fn start(
         durable_seq,
         next_job: 0,
         inflight: VecDeque::new(),
+        probing: false,
         hub,
         clock,
         intake_open: true,
@@ -224,18 +234,21 @@ impl Broker {
     async fn run(
         mut self,
         mut rx: mpsc::Receiver<Msg>,
-        mut durable_rx: mpsc::UnboundedReceiver<Durable>,
+        mut durable_rx: mpsc::UnboundedReceiver<Notice>,
         shutdown: CancellationToken,
     ) {
         self.rollover_all();
         let mut tick = tokio::time::interval(ROLLOVER_CHECK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut probe = tokio::time::interval(PROBE_INTERVAL);
+        probe.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 biased;
-                Some(d) = durable_rx.recv() => self.on_durable(d),
+                Some(d) = durable_rx.recv() => self.on_notice(d),
                 _ = shutdown.cancelled() => break,
                 _ = tick.tick() => self.rollover_all(),
+                _ = probe.tick(), if !self.intake_open && !self.probing => self.probe(),
                 msg = rx.recv(), if self.inflight.len() < INFLIGHT_JOBS_MAX => match msg {
                     Some(Msg::Command { site, cmd, reply }) => self.on_command(site, cmd, reply),
                     Some(Msg::Read(f)) => f(&self.view()),
@@ -250,7 +263,7 @@ impl Broker {
         }
         while !self.inflight.is_empty() {
             match durable_rx.recv().await {
-                Some(d) => self.on_durable(d),
+                Some(d) => self.on_notice(d),
                 None => break,
             }
         }
@@ -348,7 +361,7 @@ impl Broker {
             records: records.clone(),
             epoch: self.epoch,
             done: Box::new(move |result| {
-                let _ = tx.send(Durable { job, result });
+                let _ = tx.send(Notice::Durable { job, result });
             }),
         });
         self.inflight.push_back(InFlight {
@@ -360,13 +373,39 @@ impl Broker {
         });
     }
 
-    fn on_durable(&mut self, d: Durable) {
+    fn probe(&mut self) {
+        self.probing = true;
+        let tx = self.durable_tx.clone();
+        self.writer.probe(Box::new(move |r| {
+            let _ = tx.send(Notice::Probe(r));
+        }));
+    }
+
+    fn on_notice(&mut self, n: Notice) {
+        match n {
+            Notice::Durable { job, result } => self.on_durable(job, result),
+            Notice::Probe(result) => {
+                self.probing = false;
+                match result {
+                    Ok(()) if !self.intake_open => {
+                        self.intake_open = true;
+                        tracing::info!("storage writable again: issuing resumed");
+                        self.publish_intake(None);
+                    }
+                    Ok(()) => {}
+                    Err(e) => tracing::warn!(error = %e, "storage still failing"),
+                }
+            }
+        }
+    }
+
+    fn on_durable(&mut self, job: u64, result: Result<(), StoreError>) {
         let Some(f) = self.inflight.pop_front() else {
-            tracing::error!(job = d.job, "durable notice for no job");
+            tracing::error!(job, "durable notice for no job");
             return;
         };
-        debug_assert_eq!(f.job, d.job, "jobs complete in submission order");
-        match d.result {
+        debug_assert_eq!(f.job, job, "jobs complete in submission order");
+        match result {
             Ok(()) => {
                 let mut result = CommandResult::default();
                 let mut about = None;

@@ -48,6 +48,7 @@ pub struct WriterStats {
 
 enum Msg {
     Job(Job),
+    Probe(Done),
     Stop,
 }
 
@@ -82,6 +83,13 @@ impl Writer {
         }
     }
 
+    /// Asks whether the database takes writes (after a failure); see [`Store::probe`].
+    pub fn probe(&self, done: Done) {
+        if let Err(mpsc::SendError(Msg::Probe(done))) = self.tx.send(Msg::Probe(done)) {
+            done(Err(StoreError::WriterGone));
+        }
+    }
+
     /// Finishes the jobs already queued, stops the thread and gives the store back.
     pub fn stop(mut self) -> Option<Store> {
         let _ = self.tx.send(Msg::Stop);
@@ -104,8 +112,13 @@ fn run(mut store: Store, rx: mpsc::Receiver<Msg>, stats: &WriterStats) -> Store 
     let mut records: Vec<Record> = Vec::new();
     loop {
         let mut stop = false;
+        let mut probes: Vec<Done> = Vec::new();
         match rx.recv() {
             Ok(Msg::Job(job)) => batch.push(job),
+            Ok(Msg::Probe(done)) => {
+                done(store.probe());
+                continue;
+            }
             Ok(Msg::Stop) | Err(_) => return store,
         }
         let mut n = batch[0].records.len();
@@ -115,6 +128,7 @@ fn run(mut store: Store, rx: mpsc::Receiver<Msg>, stats: &WriterStats) -> Store 
                     n += job.records.len();
                     batch.push(job);
                 }
+                Ok(Msg::Probe(done)) => probes.push(done),
                 Ok(Msg::Stop) => {
                     stop = true;
                     break;
@@ -154,6 +168,9 @@ fn run(mut store: Store, rx: mpsc::Receiver<Msg>, stats: &WriterStats) -> Store 
             for j in jobs {
                 (j.done)(result.clone());
             }
+        }
+        for done in probes {
+            done(store.probe());
         }
         if stop {
             return store;
