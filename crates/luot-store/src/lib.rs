@@ -7,11 +7,12 @@
 mod accounts;
 mod error;
 mod projection;
+pub mod reports;
 mod writer;
 
 pub use accounts::{Accounts, Device, NewDevice, User};
 pub use error::StoreError;
-pub use writer::{Job, Writer, WriterStats};
+pub use writer::{BATCH_RECORDS_MAX, Job, Writer, WriterStats};
 
 use luot_core::{Code, Day, Event};
 use luot_proto::{EventDto, Wire};
@@ -25,7 +26,11 @@ pub const APPLICATION_ID: i64 = 0x4C55_4F54;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_events.sql"),
     include_str!("migrations/0002_accounts.sql"),
+    include_str!("migrations/0003_meta.sql"),
 ];
+
+/// Size of the probe row: a write that needs new pages, so a full disk or a page limit shows.
+const PROBE_BYTES: i64 = 64 * 1024;
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -183,9 +188,38 @@ impl Store {
         Ok(())
     }
 
+    /// Checks that the database takes writes again after a failure: commits a row large enough
+    /// to need new pages, then empties it. Touches no event.
+    pub fn probe(&mut self) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('probe', zeroblob(?1))",
+            [PROBE_BYTES],
+        )?;
+        tx.commit()?;
+        self.conn
+            .execute("UPDATE meta SET value = x'' WHERE key = 'probe'", [])?;
+        Ok(())
+    }
+
     /// The events to replay for one site: from its last `day_opened` checkpoint on. A day's first
     /// event holds everything carried into it, so older days are never needed.
     pub fn load_site(&self, site: Code) -> Result<Vec<Record>, StoreError> {
+        let mut out = Vec::new();
+        self.replay_site(site, |r| out.push(r))?;
+        Ok(out)
+    }
+
+    /// Rebuilds a site's live state by replaying its events from the last day checkpoint.
+    pub fn recover(&self, cfg: luot_core::SiteConfig) -> Result<luot_core::Site, StoreError> {
+        let mut site = luot_core::Site::new(cfg);
+        let code = site.config().code;
+        // Each event is applied as it is decoded: a large day never sits in memory twice.
+        self.replay_site(code, |r| site.evolve(&r.event, r.at_ms))?;
+        Ok(site)
+    }
+
+    fn replay_site(&self, site: Code, each: impl FnMut(Record)) -> Result<(), StoreError> {
         let from: Option<i64> = self
             .conn
             .query_row(
@@ -196,24 +230,18 @@ impl Store {
             .optional()?
             .flatten();
         let Some(from) = from else {
-            return Ok(Vec::new());
+            return Ok(());
         };
-        read_events(
+        // `+site`: walk the log by seq from the checkpoint and filter by site. Letting SQLite use
+        // the (site, kind, seq) index instead reads the site's whole history and sorts it in a
+        // temporary B-tree: seconds for a large day.
+        for_each_event(
             &self.conn,
-            "site = ?1 AND seq >= ?2",
+            "+site = ?1 AND seq >= ?2",
             params![site.as_str(), from],
             u64::MAX,
+            each,
         )
-    }
-
-    /// Rebuilds a site's live state by replaying its events from the last day checkpoint.
-    pub fn recover(&self, cfg: luot_core::SiteConfig) -> Result<luot_core::Site, StoreError> {
-        let mut site = luot_core::Site::new(cfg);
-        let code = site.config().code;
-        for r in self.load_site(code)? {
-            site.evolve(&r.event, r.at_ms);
-        }
-        Ok(site)
     }
 
     /// Events after `seq`, oldest first, at most `limit` (for catching up a client from disk).
@@ -262,29 +290,62 @@ fn read_events(
     args: impl rusqlite::Params,
     limit: u64,
 ) -> Result<Vec<Record>, StoreError> {
+    let mut out = Vec::new();
+    for_each_event(conn, filter, args, limit, |r| out.push(r))?;
+    Ok(out)
+}
+
+fn for_each_event(
+    conn: &Connection,
+    filter: &str,
+    args: impl rusqlite::Params,
+    limit: u64,
+    mut each: impl FnMut(Record),
+) -> Result<(), StoreError> {
     let sql = format!(
         "SELECT seq, site, day, at_ms, body FROM events WHERE {filter} ORDER BY seq LIMIT {}",
         limit.min(i64::MAX as u64)
     );
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query(args)?;
-    let mut out = Vec::new();
+    // Runs of events share their site and day: parse each once per run.
+    let mut site: Option<(String, Code)> = None;
+    let mut day: Option<(String, Day)> = None;
     while let Some(row) = rows.next()? {
         let seq = row.get::<_, i64>(0)? as u64;
         let bad = |reason: String| StoreError::BadEvent { seq, reason };
-        let site: String = row.get(1)?;
-        let day: String = row.get(2)?;
-        let body = row.get_ref(4)?.as_str().map_err(|e| bad(e.to_string()))?;
-        let dto: EventDto = serde_json::from_str(body).map_err(|e| bad(e.to_string()))?;
-        out.push(Record {
+        let text = |i: usize| -> Result<&str, StoreError> {
+            row.get_ref(i)?.as_str().map_err(|e| bad(e.to_string()))
+        };
+        let site_text = text(1)?;
+        let site = match &site {
+            Some((s, code)) if s == site_text => *code,
+            _ => {
+                let code = Code::new(site_text).map_err(|e| bad(e.to_string()))?;
+                site = Some((site_text.to_string(), code));
+                code
+            }
+        };
+        let day_text = text(2)?;
+        let day = match &day {
+            Some((s, d)) if s == day_text => *d,
+            _ => {
+                let d = luot_proto::parse_day(day_text)
+                    .ok_or_else(|| bad(format!("bad day {day_text:?}")))?;
+                day = Some((day_text.to_string(), d));
+                d
+            }
+        };
+        let dto: EventDto = serde_json::from_str(text(4)?).map_err(|e| bad(e.to_string()))?;
+        each(Record {
             seq,
-            site: Code::new(&site).map_err(|e| bad(e.to_string()))?,
-            day: luot_proto::parse_day(&day).ok_or_else(|| bad(format!("bad day {day:?}")))?,
+            site,
+            day,
             at_ms: row.get(3)?,
             event: Event::from_wire(&dto).map_err(|e| bad(e.to_string()))?,
         });
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Opens a read-only connection for reports and history: it never takes the write lock.
