@@ -1,0 +1,807 @@
+// The touch kiosk: departments → procedures → confirm → ticket (on screen and printed on 80 mm
+// paper). Live waiting counts and estimates from the shared live connection; a full-screen
+// "tạm ngưng cấp số" whenever tickets cannot be issued; locked down against leaving the page.
+//
+// URL parameters (all optional): device=<token> (pairing, kept in localStorage), lang=en,
+// idle=<s> (back home after this long untouched, default 60), ticket_idle=<s> (the ticket
+// screen, default 20), print=0 (do not print, e.g. a kiosk without a printer).
+
+import { connect, loadSetup, deviceToken, waitRange } from "/js/live.js";
+import { createI18n } from "/js/i18n.js";
+import { buildIndex, search } from "/js/search.js";
+import { createKeyboard } from "/js/keyboard.js";
+
+const params = new URLSearchParams(location.search);
+const seconds = (name, dflt) => {
+  const v = Number(params.get(name));
+  return (Number.isFinite(v) && v > 0 ? v : dflt) * 1000;
+};
+const IDLE_MS = seconds("idle", 60);
+const TICKET_IDLE_MS = seconds("ticket_idle", 20);
+const PRINT = params.get("print") !== "0";
+/** The "connecting" overlay waits this long at start-up, so a fast connection shows no flash. */
+const CONNECTING_GRACE_MS = 800;
+/** Search results shown at once. */
+const SEARCH_RESULTS_MAX = 20;
+/** How long to wait for the QR image before printing without it. */
+const QR_WAIT_MS = 3000;
+
+const dict = {
+  vi: {
+    "header.sub": "Lấy số thứ tự",
+    "lang.aria": "Switch to English",
+    "lang.button": "English",
+    "home.title": "Chọn lĩnh vực cần giải quyết",
+    "home.search": "Tìm thủ tục",
+    "home.searchHint": "Gõ tên thủ tục, không cần dấu — ví dụ: khai sinh, so do",
+    "nav.back": "Quay lại",
+    "dept.lead": "Chọn thủ tục bạn cần làm",
+    "search.title": "Tìm thủ tục",
+    "search.placeholder": "Gõ tên thủ tục (không cần dấu)",
+    "search.start": "Gõ vài chữ trong tên thủ tục, theo thứ tự bất kỳ.",
+    "search.none": "Không tìm thấy thủ tục nào. Hãy thử từ khác, hoặc hỏi cán bộ hướng dẫn.",
+    "search.count": "{n} thủ tục phù hợp",
+    "search.keyword": "từ khóa: {k}",
+    "keyboard": "Bàn phím",
+    "key.space": "Dấu cách",
+    "key.backspace": "Xóa một chữ",
+    "key.clear": "Xóa hết",
+    "confirm.eyebrow": "Thủ tục bạn chọn",
+    "confirm.issue": "Lấy số",
+    "confirm.issuing": "Đang lấy số…",
+    "fact.ahead": "Người chờ trước bạn",
+    "fact.wait": "Thời gian chờ dự kiến",
+    "fact.counters": "Quầy phục vụ",
+    "prio.legend": "Bạn có thuộc đối tượng ưu tiên không?",
+    "prio.none": "Không",
+    "prio.note": "Giấy tờ chứng minh đối tượng ưu tiên sẽ được kiểm tra tại quầy.",
+    "ticket.yours": "Số thứ tự của bạn",
+    "ticket.qr": "Quét mã QR bằng điện thoại để theo dõi lượt của bạn",
+    "ticket.printing": "Đang in phiếu — vui lòng nhận phiếu ở khe bên dưới.",
+    "ticket.noPrint": "Hãy ghi nhớ số thứ tự hoặc quét mã QR.",
+    "ticket.reprint": "In lại phiếu",
+    "ticket.done": "Xong",
+    "ticket.countdown": "Tự động quay về màn hình chính sau {n} giây",
+    "ticket.priority": "Ưu tiên: {p}",
+    "stats.waiting": "{n} người đang chờ",
+    "stats.nobody": "Không có ai đang chờ",
+    "stats.wait": "khoảng {r}",
+    "stats.noCounter": "chưa có quầy mở",
+    "people": "{n} người",
+    "wait.unknown": "Chưa ước tính được",
+    "wait.noCounter": "chưa có quầy nào đang mở",
+    "counters": "Quầy {list}",
+    "closed.service_closed": "Ngoài giờ tiếp nhận",
+    "closed.holiday": "Hôm nay nghỉ lễ",
+    "closed.daily_cap_reached": "Đã hết số hôm nay",
+    "closed.day_not_open": "Chưa bắt đầu ngày làm việc",
+    "closed.other": "Tạm ngừng tiếp nhận",
+    "opens.today": "mở lại lúc {t} hôm nay",
+    "opens.tomorrow": "mở lại lúc {t} ngày mai",
+    "opens.later": "mở lại lúc {t}, {d}",
+    "opens.nextDay": "vui lòng quay lại ngày làm việc tiếp theo",
+    "dept.allClosed": "Tạm ngừng tiếp nhận",
+    "paused.title": "Tạm ngưng cấp số",
+    "paused.reconnecting": "Mất kết nối với hệ thống. Đang tự động kết nối lại — vui lòng chờ trong giây lát hoặc hỏi cán bộ hướng dẫn.",
+    "paused.connecting": "Đang kết nối với hệ thống…",
+    "paused.intake": "Hệ thống tạm ngưng cấp số do sự cố lưu trữ dữ liệu. Vui lòng hỏi cán bộ hướng dẫn.",
+    "paused.unpaired": "Máy này chưa được ghép nối với hệ thống (hoặc đã bị thu hồi). Cán bộ quản trị: mở trang kiosk bằng đường dẫn có mã thiết bị (?device=…).",
+    "paused.retry": "Đang thử lại…",
+    "err.generic": "Chưa lấy được số. Vui lòng thử lại hoặc hỏi cán bộ hướng dẫn.",
+    "weekday": "Chủ nhật|Thứ Hai|Thứ Ba|Thứ Tư|Thứ Năm|Thứ Sáu|Thứ Bảy",
+  },
+  en: {
+    "header.sub": "Take a number",
+    "lang.aria": "Chuyển sang tiếng Việt",
+    "lang.button": "Tiếng Việt",
+    "home.title": "Choose a field",
+    "home.search": "Find a procedure",
+    "home.searchHint": "Type its name, no accents needed — e.g. birth, khai sinh",
+    "nav.back": "Back",
+    "dept.lead": "Choose the procedure you need",
+    "search.title": "Find a procedure",
+    "search.placeholder": "Type a procedure name (no accents needed)",
+    "search.start": "Type a few letters of the procedure's name, in any order.",
+    "search.none": "No procedure found. Try other words, or ask the staff for help.",
+    "search.count": "{n} matching procedures",
+    "search.keyword": "keyword: {k}",
+    "keyboard": "Keyboard",
+    "key.space": "Space",
+    "key.backspace": "Delete one letter",
+    "key.clear": "Clear",
+    "confirm.eyebrow": "You chose",
+    "confirm.issue": "Take a number",
+    "confirm.issuing": "Taking a number…",
+    "fact.ahead": "People ahead of you",
+    "fact.wait": "Estimated wait",
+    "fact.counters": "Counters",
+    "prio.legend": "Are you in a priority group?",
+    "prio.none": "No",
+    "prio.note": "Proof of priority will be checked at the counter.",
+    "ticket.yours": "Your number",
+    "ticket.qr": "Scan the QR code with your phone to follow your turn",
+    "ticket.printing": "Printing your ticket — please take it from the slot below.",
+    "ticket.noPrint": "Please remember your number or scan the QR code.",
+    "ticket.reprint": "Print again",
+    "ticket.done": "Done",
+    "ticket.countdown": "Back to the start in {n} s",
+    "ticket.priority": "Priority: {p}",
+    "stats.waiting": "{n} waiting",
+    "stats.nobody": "Nobody waiting",
+    "stats.wait": "about {r}",
+    "stats.noCounter": "no counter open yet",
+    "people": "{n}",
+    "wait.unknown": "Not known yet",
+    "wait.noCounter": "no counter is open yet",
+    "counters": "{list}",
+    "closed.service_closed": "Outside opening hours",
+    "closed.holiday": "Closed today (public holiday)",
+    "closed.daily_cap_reached": "No more numbers today",
+    "closed.day_not_open": "The working day has not started",
+    "closed.other": "Not taking numbers now",
+    "opens.today": "opens again today at {t}",
+    "opens.tomorrow": "opens tomorrow at {t}",
+    "opens.later": "opens {d} at {t}",
+    "opens.nextDay": "please come back on the next working day",
+    "dept.allClosed": "Not taking numbers now",
+    "paused.title": "Ticket issuing paused",
+    "paused.reconnecting": "Lost the connection to the system. Reconnecting automatically — please wait a moment or ask the staff.",
+    "paused.connecting": "Connecting to the system…",
+    "paused.intake": "Issuing is paused because of a data storage fault. Please ask the staff.",
+    "paused.unpaired": "This kiosk is not paired with the system (or was revoked). Administrator: open the kiosk page with its device link (?device=…).",
+    "paused.retry": "Retrying…",
+    "err.generic": "Could not take a number. Please try again or ask the staff.",
+    "weekday": "Sunday|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday",
+  },
+};
+
+const $ = (id) => document.getElementById(id);
+const el = (tag, cls, text) => {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text != null) e.textContent = text;
+  return e;
+};
+
+const i18n = createI18n(dict, () => {
+  renderAll();
+});
+const t = (k, v) => i18n.t(k, v);
+
+// ----- state -----
+let setup = null;
+let index = [];
+let live = null;
+let status = "connecting";
+let welcome = null;
+let refused = false;
+let startedAt = Date.now();
+let clockOffset = 0; // server clock − this clock
+let screen = "home";
+let dept = null; // department code on the department screen
+let service = null; // service code on the confirm screen
+let confirmFrom = "home"; // where "back" goes from the confirm screen
+let priority = null;
+let issuing = false;
+let issued = null; // { result, service, priority, at }
+let lastActivity = Date.now();
+let ticketShownAt = 0;
+const token = deviceToken("kiosk");
+
+// ----- time -----
+const serverNow = () => Date.now() + clockOffset;
+const tz = () => setup?.time_zone || "Asia/Ho_Chi_Minh";
+const fmt = (opts) => new Intl.DateTimeFormat("en-GB", { timeZone: tz(), hourCycle: "h23", ...opts });
+const hhmm = (ms) => fmt({ hour: "2-digit", minute: "2-digit" }).format(ms);
+const ddmmyyyy = (ms) => fmt({ day: "2-digit", month: "2-digit", year: "numeric" }).format(ms);
+const isoDay = (ms) => new Intl.DateTimeFormat("en-CA", { timeZone: tz(), year: "numeric", month: "2-digit", day: "2-digit" }).format(ms);
+
+/** "mở lại lúc 13:30 hôm nay" from `opens_at` ("YYYY-MM-DD HH:MM", site time). */
+function opensText(opensAt) {
+  if (!opensAt) return t("opens.nextDay");
+  const [day, time] = opensAt.split(" ");
+  const now = serverNow();
+  if (day === isoDay(now)) return t("opens.today", { t: time });
+  if (day === isoDay(now + 86_400_000)) return t("opens.tomorrow", { t: time });
+  const [y, m, d] = day.split("-").map(Number);
+  const wd = t("weekday").split("|")[new Date(Date.UTC(y, m - 1, d)).getUTCDay()];
+  return t("opens.later", { t: time, d: `${wd} ${String(d).padStart(2, "0")}/${String(m).padStart(2, "0")}` });
+}
+
+function closedText(st) {
+  const key = `closed.${st.closed_reason}`;
+  const reason = dict.vi[key] ? t(key) : t("closed.other");
+  return `${reason} · ${opensText(st.opens_at)}`;
+}
+
+// ----- what the live state says about a service or a department -----
+const serviceDef = (code) => setup.services.find((s) => s.code === code);
+const deptDef = (code) => setup.departments.find((d) => d.code === code);
+const stats = (code) => live?.state.services.get(code) || null;
+
+function countersText(numbers) {
+  if (!numbers?.length) return "—";
+  return t("counters", { list: numbers.join(", ") });
+}
+
+function waitText(estimate) {
+  const r = waitRange(estimate, i18n.lang);
+  return r;
+}
+
+/** The one-line summary of a queue: "3 người đang chờ · khoảng 10–20 phút". */
+function queueLine(waiting, estimate) {
+  const parts = [waiting > 0 ? t("stats.waiting", { n: waiting }) : t("stats.nobody")];
+  const r = waitText(estimate);
+  if (r) parts.push(t("stats.wait", { r }));
+  else if (waiting > 0 || estimate) parts.push(t("stats.noCounter"));
+  return parts.join(" · ");
+}
+
+function deptSummary(code) {
+  const list = setup.services.filter((s) => s.department === code);
+  let waiting = 0;
+  let lo = null;
+  let hi = null;
+  let anyOpen = false;
+  let firstClosed = null;
+  let earliest = null;
+  for (const s of list) {
+    const st = stats(s.code);
+    if (!st) continue;
+    waiting += st.waiting;
+    if (st.open) {
+      anyOpen = true;
+      if (st.estimate?.low_s != null) {
+        lo = lo == null ? st.estimate.low_s : Math.min(lo, st.estimate.low_s);
+        hi = hi == null ? st.estimate.high_s : Math.max(hi, st.estimate.high_s);
+      }
+    } else {
+      firstClosed ??= st;
+      if (st.opens_at && (!earliest || st.opens_at < earliest)) earliest = st.opens_at;
+    }
+  }
+  return {
+    waiting,
+    estimate: lo == null ? null : { low_s: lo, high_s: hi },
+    open: anyOpen,
+    closed: !anyOpen && firstClosed ? { ...firstClosed, opens_at: earliest } : null,
+  };
+}
+
+// ----- rendering -----
+function show(name) {
+  screen = name;
+  for (const s of document.querySelectorAll(".screen")) s.hidden = s.id !== `screen-${name}`;
+  document.body.dataset.screen = name;
+  $("main").scrollTop = 0;
+  window.scrollTo(0, 0);
+  const h = document.querySelector(`#screen-${name} h1`);
+  if (h) {
+    h.tabIndex = -1;
+    h.focus({ preventScroll: true });
+  }
+}
+
+function renderHeader() {
+  if (!setup) return;
+  $("center-name").textContent = i18n.pick(setup.name);
+  $("lang").textContent = t("lang.button");
+  $("lang").setAttribute("lang", i18n.lang === "vi" ? "en" : "vi");
+  $("notice").textContent = i18n.pick(setup.notice);
+  document.title = `${t("header.sub")} · ${i18n.pick(setup.name)}`;
+}
+
+function renderHome() {
+  const grid = $("dept-grid");
+  grid.textContent = "";
+  for (const d of setup.departments) {
+    const b = el("button", "dept-tile");
+    b.type = "button";
+    b.dataset.dept = d.code;
+    const prefix = el("span", "dept-prefix", d.prefix);
+    prefix.setAttribute("aria-hidden", "true");
+    const body = el("span", "dept-body");
+    body.append(el("span", "dept-name", i18n.pick(d.name)), el("span", "dept-stats"), el("span", "dept-closed"));
+    const chev = el("span", "chevron", "›");
+    chev.setAttribute("aria-hidden", "true");
+    b.append(prefix, body, chev);
+    grid.appendChild(b);
+  }
+  updateHome();
+}
+
+function updateHome() {
+  if (!setup || !live) return;
+  for (const b of document.querySelectorAll("#dept-grid .dept-tile")) {
+    const sum = deptSummary(b.dataset.dept);
+    const statsEl = b.querySelector(".dept-stats");
+    const closedEl = b.querySelector(".dept-closed");
+    b.classList.toggle("is-closed", !sum.open);
+    statsEl.textContent = queueLine(sum.waiting, sum.estimate);
+    statsEl.hidden = !sum.open;
+    closedEl.textContent = sum.closed ? closedText(sum.closed) : "";
+    closedEl.hidden = sum.open;
+  }
+}
+
+/** A procedure row: name, queue line, counters; or greyed with the reason it is closed. */
+function serviceRow(s, extra) {
+  const b = el("button", "svc");
+  b.type = "button";
+  b.dataset.svc = s.code;
+  b.setAttribute("role", "listitem");
+  const main = el("span", "svc-main");
+  if (extra?.dept) main.appendChild(el("span", "svc-dept", extra.dept));
+  main.appendChild(el("span", "svc-name", i18n.pick(s.name)));
+  if (extra?.keyword) main.appendChild(el("span", "svc-keyword", t("search.keyword", { k: extra.keyword })));
+  main.append(el("span", "svc-meta"), el("span", "svc-closed"));
+  const chev = el("span", "chevron", "›");
+  chev.setAttribute("aria-hidden", "true");
+  b.append(main, chev);
+  updateServiceRow(b);
+  return b;
+}
+
+function updateServiceRow(b) {
+  const s = serviceDef(b.dataset.svc);
+  const st = stats(s.code);
+  const open = !st || st.open;
+  b.classList.toggle("is-closed", !open);
+  b.setAttribute("aria-disabled", String(!open));
+  const meta = b.querySelector(".svc-meta");
+  const closed = b.querySelector(".svc-closed");
+  meta.textContent = st ? `${queueLine(st.waiting, st.estimate)} · ${countersText(s.counters)}` : countersText(s.counters);
+  meta.hidden = !open;
+  closed.textContent = open ? "" : closedText(st);
+  closed.hidden = open;
+}
+
+function renderDept() {
+  const d = deptDef(dept);
+  if (!d) return;
+  $("dept-title").textContent = i18n.pick(d.name);
+  const list = $("svc-list");
+  list.textContent = "";
+  for (const s of setup.services.filter((x) => x.department === dept)) list.appendChild(serviceRow(s));
+}
+
+function renderSearch() {
+  const q = $("search-input").value;
+  const list = $("search-results");
+  list.textContent = "";
+  const status = $("search-status");
+  if (!q.trim()) {
+    status.textContent = t("search.start");
+    return;
+  }
+  const found = search(index, q, SEARCH_RESULTS_MAX);
+  status.textContent = found.length ? t("search.count", { n: found.length }) : t("search.none");
+  for (const r of found) {
+    const d = deptDef(r.service.department);
+    list.appendChild(serviceRow(r.service, { dept: d ? i18n.pick(d.name) : "", keyword: r.via === "keyword" ? r.keyword : null }));
+  }
+}
+
+function renderPriority() {
+  const box = $("prio-options");
+  box.textContent = "";
+  const options = [{ code: null, name: null }, ...setup.priority_categories];
+  for (const p of options) {
+    const b = el("button", "prio-opt", p.code ? i18n.pick(p.name) : t("prio.none"));
+    b.type = "button";
+    b.setAttribute("role", "radio");
+    b.dataset.prio = p.code ?? "";
+    b.setAttribute("aria-checked", String((p.code ?? null) === priority));
+    box.appendChild(b);
+  }
+  $("prio").hidden = setup.priority_categories.length === 0;
+}
+
+function renderConfirm() {
+  const s = serviceDef(service);
+  if (!s) return;
+  $("confirm-title").textContent = i18n.pick(s.name);
+  const d = deptDef(s.department);
+  $("confirm-dept").textContent = d ? i18n.pick(d.name) : "";
+  renderPriority();
+  updateConfirm();
+}
+
+function updateConfirm() {
+  const s = serviceDef(service);
+  if (!s) return;
+  const st = stats(s.code);
+  const est = st?.estimate;
+  $("fact-ahead").textContent = t("people", { n: est?.ahead ?? st?.waiting ?? 0 });
+  const r = waitText(est);
+  const wait = $("fact-wait");
+  wait.textContent = "";
+  if (r) wait.textContent = r;
+  else {
+    wait.append(t("wait.unknown"), el("small", "fact-note", `(${t("wait.noCounter")})`));
+  }
+  $("fact-counters").textContent = countersText(s.counters);
+  const btn = $("issue-btn");
+  const closed = st && !st.open;
+  const err = $("confirm-error");
+  if (closed) {
+    err.textContent = closedText(st);
+    err.hidden = false;
+    err.dataset.kind = "closed";
+  } else if (err.dataset.kind === "closed") {
+    err.hidden = true;
+    err.dataset.kind = "";
+  }
+  btn.disabled = issuing || closed || !!pausedReason();
+  btn.querySelector("span").textContent = issuing ? t("confirm.issuing") : t("confirm.issue");
+}
+
+function ticketFacts(r) {
+  const s = r.service;
+  const est = r.result.ticket?.estimate;
+  return {
+    number: r.result.ticket?.number ?? "",
+    service: s,
+    counters: s.counters,
+    ahead: est?.ahead ?? 0,
+    estimate: est,
+    at: r.result.ticket?.issued_at_ms ?? serverNow(),
+    priority: r.priority ? setup.priority_categories.find((p) => p.code === r.priority) : null,
+    qr: `/api/v1/tickets/${encodeURIComponent(r.result.token)}/qr.svg`,
+  };
+}
+
+function renderTicket() {
+  if (!issued) return;
+  const f = ticketFacts(issued);
+  $("ticket-number").textContent = f.number;
+  $("ticket-service").textContent = i18n.pick(f.service.name);
+  $("ticket-counters").textContent = countersText(f.counters);
+  $("ticket-ahead").textContent = t("people", { n: f.ahead });
+  $("ticket-wait").textContent = waitText(f.estimate) || t("wait.unknown");
+  const prio = $("ticket-prio");
+  prio.hidden = !f.priority;
+  if (f.priority) prio.textContent = t("ticket.priority", { p: i18n.pick(f.priority.name) });
+  const qr = $("ticket-qr");
+  if (qr.getAttribute("src") !== f.qr) qr.src = f.qr;
+  qr.alt = t("ticket.qr");
+  $("ticket-printing").textContent = PRINT ? t("ticket.printing") : t("ticket.noPrint");
+  $("reprint-btn").hidden = !PRINT;
+}
+
+// ----- the paper ticket (80 mm) -----
+function renderPrintTicket() {
+  const f = ticketFacts(issued);
+  const p = $("print-ticket");
+  p.textContent = "";
+  const row = (label, value) => {
+    const r = el("div", "pt-row");
+    r.append(el("span", "pt-k", label), el("span", "pt-v", value));
+    return r;
+  };
+  const range = waitRange(f.estimate, "vi");
+  const rangeEn = waitRange(f.estimate, "en");
+  p.append(
+    el("div", "pt-center", setup.name.vi),
+    el("div", "pt-label", "SỐ THỨ TỰ"),
+    el("div", "pt-number", f.number),
+  );
+  if (f.priority) {
+    const pr = el("div", "pt-prio");
+    pr.append(el("div", "pt-prio-name", `ƯU TIÊN: ${f.priority.name.vi}`), el("div", "pt-prio-note", dict.vi["prio.note"]));
+    p.appendChild(pr);
+  }
+  p.append(
+    el("div", "pt-service", f.service.name.vi),
+    row("Quầy phục vụ:", f.counters.join(", ")),
+    row("Người chờ trước:", String(f.ahead)),
+    row("Dự kiến chờ:", range || "chưa ước tính (chưa có quầy mở)"),
+    row("Giờ lấy số:", `${hhmm(f.at)} · ${ddmmyyyy(f.at)}`),
+  );
+  const qr = el("img", "pt-qr");
+  qr.src = f.qr;
+  qr.alt = "";
+  p.append(qr, el("div", "pt-scan", "Quét mã QR để theo dõi lượt của bạn trên điện thoại"));
+  const counters = f.counters.length === 1 ? `counter ${f.counters[0]}` : `counters ${f.counters.join(", ")}`;
+  p.append(
+    el(
+      "div",
+      "pt-en",
+      `Ticket ${f.number} · ${f.service.name.en} · ${counters}${rangeEn ? ` · wait about ${rangeEn}` : ""}. Scan the QR code to follow your turn.`,
+    ),
+    el("div", "pt-foot", "Vui lòng giữ phiếu và chú ý nghe gọi số."),
+  );
+  return qr;
+}
+
+/** Sets the printed page to 80 mm × the ticket's own length, so no paper is wasted. */
+function fitPage() {
+  const p = $("print-ticket");
+  const mm = Math.ceil((p.getBoundingClientRect().height * 25.4) / 96) + 2;
+  let style = $("page-size");
+  if (!style) {
+    style = document.createElement("style");
+    style.id = "page-size";
+    document.head.appendChild(style);
+  }
+  style.textContent = `@page { size: 80mm ${mm}mm; margin: 0; }`;
+  document.body.dataset.ticketMm = String(mm);
+}
+
+function loaded(img) {
+  if (img.complete && img.naturalWidth > 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => resolve();
+    img.addEventListener("load", done, { once: true });
+    img.addEventListener("error", done, { once: true });
+    setTimeout(done, QR_WAIT_MS);
+  });
+}
+
+async function printTicket() {
+  if (!issued) return;
+  const qr = renderPrintTicket();
+  await loaded(qr);
+  fitPage();
+  document.body.dataset.printReady = "1";
+  if (PRINT) window.print();
+}
+
+// ----- actions -----
+function goHome(resetLanguage) {
+  dept = null;
+  service = null;
+  priority = null;
+  issued = null;
+  $("confirm-error").hidden = true;
+  $("search-input").value = "";
+  keyboard.setValue("");
+  if (resetLanguage && i18n.lang !== "vi") i18n.set("vi");
+  show("home");
+  updateHome();
+}
+
+function openDept(code) {
+  dept = code;
+  renderDept();
+  show("dept");
+}
+
+function openService(code, from) {
+  const st = stats(code);
+  if (st && !st.open) return;
+  service = code;
+  confirmFrom = from;
+  priority = null;
+  $("confirm-error").hidden = true;
+  $("confirm-error").dataset.kind = "";
+  renderConfirm();
+  show("confirm");
+}
+
+function openSearch() {
+  $("search-input").value = keyboard.value;
+  renderSearch();
+  show("search");
+  $("search-input").focus({ preventScroll: true });
+}
+
+async function issue() {
+  if (issuing || pausedReason()) return;
+  const s = serviceDef(service);
+  if (!s) return;
+  issuing = true;
+  const err = $("confirm-error");
+  err.hidden = true;
+  err.dataset.kind = "";
+  updateConfirm();
+  try {
+    const command = { type: "issue", service: s.code };
+    if (priority) command.priority = priority;
+    const result = await live.send(command);
+    issued = { result, service: s, priority };
+    issuing = false;
+    renderTicket();
+    ticketShownAt = Date.now();
+    lastActivity = Date.now();
+    show("ticket");
+    printTicket();
+  } catch (e) {
+    issuing = false;
+    err.textContent = typeof e?.text === "function" ? e.text(i18n.lang) || t("err.generic") : t("err.generic");
+    err.hidden = false;
+    err.dataset.kind = "error";
+    updateConfirm();
+  }
+}
+
+// ----- not issuing -----
+function pausedReason() {
+  if (refused || !token) return "unpaired";
+  if (!setup || !live) return "connecting";
+  if (status !== "live") return status === "connecting" ? "connecting" : "reconnecting";
+  if (welcome && !welcome.authenticated) return "unpaired";
+  if (!live.state.intakeOpen) return "intake";
+  return null;
+}
+
+function updatePaused() {
+  const why = pausedReason();
+  const grace = why === "connecting" && Date.now() - startedAt < CONNECTING_GRACE_MS;
+  const box = $("paused");
+  const on = !!why && !grace;
+  box.hidden = !on;
+  document.body.dataset.paused = why || "";
+  if (on) {
+    $("paused-title").textContent = dict.vi["paused.title"];
+    $("paused-text").textContent = dict.vi[`paused.${why}`];
+    $("paused-en").textContent = `${dict.en["paused.title"]}. ${dict.en[`paused.${why}`]}`;
+    $("paused-spinner").hidden = why === "unpaired";
+    $("paused-retry").textContent = dict.vi["paused.retry"];
+  }
+  if (screen === "confirm") updateConfirm();
+}
+
+function renderAll() {
+  if (!setup) return;
+  renderHeader();
+  keyboard.setLabels({ keyboard: t("keyboard"), space: t("key.space"), backspace: t("key.backspace"), clear: t("key.clear") });
+  renderHome();
+  if (screen === "dept") renderDept();
+  if (screen === "search") renderSearch();
+  if (screen === "confirm") renderConfirm();
+  if (screen === "ticket") renderTicket();
+  updatePaused();
+}
+
+function onLive() {
+  updateHome();
+  if (screen === "dept" || screen === "search") {
+    for (const b of document.querySelectorAll(`#screen-${screen} .svc`)) updateServiceRow(b);
+  }
+  if (screen === "confirm") updateConfirm();
+  updatePaused();
+}
+
+// ----- input -----
+const keyboard = createKeyboard($("keyboard"), {
+  onKey(value) {
+    $("search-input").value = value;
+    renderSearch();
+  },
+});
+
+// Keys keep the focus in the search field.
+$("keyboard").addEventListener("pointerdown", (e) => e.preventDefault());
+$("search-input").addEventListener("input", () => {
+  keyboard.setValue($("search-input").value);
+  renderSearch();
+});
+
+document.addEventListener("click", (e) => {
+  const target = e.target instanceof Element ? e.target : null;
+  if (!target) return;
+  if (target.closest("a")) e.preventDefault();
+  const b = target.closest("button");
+  if (!b) return;
+  if (b.id === "lang") return i18n.set(i18n.lang === "vi" ? "en" : "vi");
+  if (b.id === "search-open") return openSearch();
+  if (b.dataset.action === "home") return goHome(false);
+  if (b.id === "confirm-back") {
+    if (confirmFrom === "dept" && dept) {
+      renderDept();
+      return show("dept");
+    }
+    if (confirmFrom === "search") return openSearch();
+    return goHome(false);
+  }
+  if (b.dataset.dept) return openDept(b.dataset.dept);
+  if (b.dataset.svc) {
+    if (b.getAttribute("aria-disabled") === "true") return;
+    return openService(b.dataset.svc, screen);
+  }
+  if (b.dataset.prio !== undefined) {
+    priority = b.dataset.prio || null;
+    for (const o of document.querySelectorAll(".prio-opt")) o.setAttribute("aria-checked", String(o === b));
+    return;
+  }
+  if (b.id === "issue-btn") return issue();
+  if (b.id === "reprint-btn") {
+    ticketShownAt = Date.now();
+    return printTicket();
+  }
+  if (b.id === "done-btn") return goHome(true);
+});
+
+// ----- lockdown: no selecting, no context menu, no leaving the page, no zoom -----
+for (const type of ["contextmenu", "dragstart", "auxclick", "gesturestart"]) {
+  document.addEventListener(type, (e) => e.preventDefault());
+}
+document.addEventListener("selectstart", (e) => {
+  if (!(e.target instanceof Element && e.target.closest("input"))) e.preventDefault();
+});
+document.addEventListener("wheel", (e) => { if (e.ctrlKey) e.preventDefault(); }, { passive: false });
+document.addEventListener("touchmove", (e) => { if (e.touches.length > 1) e.preventDefault(); }, { passive: false });
+document.addEventListener("keydown", (e) => {
+  const inInput = e.target instanceof Element && e.target.closest("input");
+  const blocked =
+    (e.altKey && (e.key === "ArrowLeft" || e.key === "ArrowRight" || e.key === "Home")) ||
+    ((e.ctrlKey || e.metaKey) && ["p", "s", "o", "u", "+", "-", "=", "0", "l", "n", "t"].includes(e.key.toLowerCase())) ||
+    (e.key === "Backspace" && !inInput) ||
+    e.key === "F1" || e.key === "F3" || e.key === "F6" || e.key === "F7" || e.key === "F12" || e.key === "BrowserBack";
+  if (blocked) e.preventDefault();
+  if (e.key === "Escape" && screen !== "home") goHome(false);
+});
+history.pushState({ kiosk: true }, "", location.href);
+window.addEventListener("popstate", () => {
+  history.pushState({ kiosk: true }, "", location.href);
+  goHome(false);
+});
+
+// ----- idle -----
+for (const type of ["pointerdown", "keydown", "wheel", "touchstart"]) {
+  document.addEventListener(type, () => { lastActivity = Date.now(); }, { capture: true, passive: true });
+}
+
+function tick() {
+  const now = Date.now();
+  if (setup) $("clock").textContent = hhmm(serverNow());
+  if (screen === "ticket") {
+    const left = Math.ceil((TICKET_IDLE_MS - (now - Math.max(ticketShownAt, lastActivity))) / 1000);
+    $("ticket-countdown").textContent = t("ticket.countdown", { n: Math.max(0, left) });
+    if (left <= 0) goHome(true);
+  } else if (screen !== "home" && now - lastActivity > IDLE_MS) {
+    goHome(true);
+  } else if (screen === "home" && i18n.lang !== "vi" && now - lastActivity > IDLE_MS) {
+    i18n.set("vi");
+  }
+  if (pausedReason() === "connecting") updatePaused();
+}
+
+// ----- start -----
+async function start() {
+  updatePaused();
+  setInterval(tick, 500);
+  // The setup is needed to draw anything; keep asking while the server is away.
+  for (let delay = 500; !setup; delay = Math.min(delay * 2, 10_000)) {
+    try {
+      setup = await loadSetup(params.get("site") || undefined);
+    } catch {
+      status = "reconnecting";
+      startedAt = 0;
+      updatePaused();
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+  index = buildIndex(setup.services, setup.departments);
+  renderAll();
+  show("home");
+  if (!token) return updatePaused();
+  live = connect({
+    role: "kiosk",
+    site: setup.site,
+    deviceToken: token,
+    onWelcome(w) {
+      welcome = w;
+      clockOffset = w.server_time_ms - Date.now();
+      updatePaused();
+    },
+    onStatus(s) {
+      status = s;
+      if (s === "refused") refused = true;
+      updatePaused();
+    },
+    onError(e) {
+      if (e.code === "device_unknown") refused = true;
+      updatePaused();
+    },
+    onChange() {
+      onLive();
+    },
+  });
+  // For tests and diagnostics.
+  window.luotKiosk = { get live() { return live; }, get screen() { return screen; }, pausedReason };
+}
+
+start();
