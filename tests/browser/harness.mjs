@@ -43,7 +43,7 @@ mkdirSync(OUTPUT, { recursive: true });
 export async function startServer(options = {}) {
   if (!existsSync(BINARY)) throw new Error(`${BINARY} is missing: run \`cargo build -p luot\` first`);
   const dataDir = options.dataDir || mkdtempSync(path.join(tmpdir(), "luot-browser-"));
-  const ownsData = !options.dataDir;
+  const ownsData = options.ownsData ?? !options.dataDir;
   const startClock = options.startClock || START_CLOCK;
   const listen = `127.0.0.1:${options.port || 0}`;
   const args = ["serve", "--listen", listen, "--data", dataDir, "--start-clock", startClock, ...(options.args || [])];
@@ -116,12 +116,11 @@ export async function startServer(options = {}) {
     /** Starts the server again on the same data dir and port; keeps earlier secrets. */
     async restart() {
       await server.kill();
-      const again = await startServer({ ...options, dataDir, port: server.port, startClock: server.clockNow(), logName });
+      const again = await startServer({ ...options, dataDir, ownsData, port: server.port, startClock: server.clockNow(), logName });
       again.adminPassword = server.adminPassword;
       again.kioskToken = server.kioskToken;
       again.displayToken = server.displayToken;
       again.ratingToken = server.ratingToken;
-      again.cleanup = server.cleanup;
       return again;
     },
     /** Stops it and removes its data dir (if this harness made it). */
