@@ -354,7 +354,13 @@ async fn client(socket: WebSocket, app: Arc<App>, session: Principal, addr: Sock
                         if !limiter.allow("socket") {
                             app.metrics.rate_limited.fetch_add(1, Ordering::Relaxed);
                             bad += 1;
-                            let _ = sink.send(error_msg(crate::dispatch::ApiError::rate_limited().error)).await;
+                            // A command still gets its one reply, or the client would wait for it.
+                            let error = crate::dispatch::ApiError::rate_limited().error;
+                            let msg = match serde_json::from_str::<ClientMessage>(&t) {
+                                Ok(ClientMessage::Command { id, .. }) => text(&ServerMessage::Reply { v: PROTOCOL_VERSION, id: id.chars().take(REQUEST_ID_LEN_MAX).collect(), ok: false, result: None, error: Some(error) }),
+                                _ => error_msg(error),
+                            };
+                            let _ = sink.send(msg).await;
                         } else {
                             match serde_json::from_str::<ClientMessage>(&t) {
                                 Ok(ClientMessage::Command { id, command }) => {
