@@ -43,6 +43,14 @@ fn broker_error(e: ErrorDto) -> ApiError {
 /// Parses a JSON body with an error that says where it went wrong.
 fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| {
+        // No position is known (line 0) for errors inside tagged enums such as commands.
+        if e.line() == 0 {
+            return ApiError::bad_request(
+                "bad_body",
+                format!("Nội dung không hợp lệ: {e}"),
+                format!("Malformed body: {e}"),
+            );
+        }
         ApiError::bad_request(
             "bad_body",
             format!(

@@ -432,6 +432,15 @@ async fn client(socket: WebSocket, app: Arc<App>, session: Principal, addr: Sock
 }
 
 fn bad_json(e: &serde_json::Error) -> ErrorDto {
+    // serde_json knows no position (line 0) for errors inside tagged enums, which every
+    // message is: say what is wrong rather than "line 0, column 0".
+    if e.line() == 0 {
+        return ErrorDto::new(
+            "bad_message",
+            format!("Tin nhắn không hợp lệ: {e}"),
+            format!("Malformed message: {e}"),
+        );
+    }
     ErrorDto::new(
         "bad_message",
         format!(
