@@ -433,12 +433,26 @@ async fn ticket(
 }
 
 async fn qr(State(app): State<Arc<App>>, Path(token): Path<String>) -> Result<Response, ApiError> {
-    if luot_core::Token::from_hex(&token).is_none() {
-        return Err(ApiError::not_found(
+    let unknown = || {
+        ApiError::not_found(
             "ticket_unknown",
             "Không tìm thấy số thứ tự",
             "No such ticket",
-        ));
+        )
+    };
+    let t = luot_core::Token::from_hex(&token).ok_or_else(unknown)?;
+    // Only for tickets that exist, like every other `/tickets/{token}` route.
+    let known = app
+        .broker
+        .read(move |v| {
+            v.sites
+                .iter()
+                .any(|s| s.resolve(luot_core::TicketRef::Token(t)).is_some())
+        })
+        .await
+        .map_err(broker_error)?;
+    if !known {
+        return Err(unknown());
     }
     let url = format!("{}/t/{token}", app.public_url);
     let code = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
