@@ -65,10 +65,12 @@ const dict = {
     "ticket.priority": "Ưu tiên: {p}",
     "stats.waiting": "{n} người đang chờ",
     "stats.nobody": "Không có ai đang chờ",
-    "stats.wait": "khoảng {r}",
+    "stats.wait": "chờ khoảng {r}",
+    "stats.waitUpTo": "chờ {r}",
     "stats.noCounter": "chưa có quầy mở",
     "people": "{n} người",
     "wait.unknown": "Chưa ước tính được",
+    "wait.upTo": "dưới {m} phút",
     "wait.noCounter": "chưa có quầy nào đang mở",
     "counters": "Quầy {list}",
     "closed.service_closed": "Ngoài giờ tiếp nhận",
@@ -128,10 +130,12 @@ const dict = {
     "ticket.priority": "Priority: {p}",
     "stats.waiting": "{n} waiting",
     "stats.nobody": "Nobody waiting",
-    "stats.wait": "about {r}",
+    "stats.wait": "wait about {r}",
+    "stats.waitUpTo": "wait {r}",
     "stats.noCounter": "no counter open yet",
     "people": "{n}",
     "wait.unknown": "Not known yet",
+    "wait.upTo": "under {m} min",
     "wait.noCounter": "no counter is open yet",
     "counters": "{list}",
     "closed.service_closed": "Outside opening hours",
@@ -208,10 +212,23 @@ function opensText(opensAt) {
   return t("opens.later", { t: time, d: `${wd} ${String(d).padStart(2, "0")}/${String(m).padStart(2, "0")}` });
 }
 
-function closedText(st) {
+/** Why a procedure takes no tickets now, and when it will: two lines. */
+function closedParts(st) {
   const key = `closed.${st.closed_reason}`;
   const reason = dict.vi[key] ? t(key) : t("closed.other");
-  return `${reason} · ${opensText(st.opens_at)}`;
+  const opens = opensText(st.opens_at);
+  return [reason, opens.charAt(0).toUpperCase() + opens.slice(1)];
+}
+
+function closedText(st) {
+  return closedParts(st).join(" · ");
+}
+
+function fillClosed(node, st) {
+  node.textContent = "";
+  if (!st) return;
+  const [reason, opens] = closedParts(st);
+  node.append(el("span", "closed-reason", reason), el("span", "closed-opens", opens));
 }
 
 // ----- what the live state says about a service or a department -----
@@ -224,16 +241,26 @@ function countersText(numbers) {
   return t("counters", { list: numbers.join(", ") });
 }
 
-function waitText(estimate) {
-  const r = waitRange(estimate, i18n.lang);
-  return r;
+/** "25–40 phút", or "dưới 40 phút" when it could be right away. */
+function waitText(estimate, lang = i18n.lang) {
+  if (estimate?.low_s === 0 && estimate.high_s >= 120) {
+    return dict[lang]["wait.upTo"].replace("{m}", Math.round(estimate.high_s / 60));
+  }
+  return waitRange(estimate, lang);
 }
 
-/** The one-line summary of a queue: "3 người đang chờ · khoảng 10–20 phút". */
+/** "chờ khoảng 10–20 phút", "chờ dưới 40 phút", or null. */
+function waitLine(estimate) {
+  const r = waitText(estimate);
+  if (!r) return null;
+  return estimate.low_s === 0 && estimate.high_s >= 120 ? t("stats.waitUpTo", { r }) : t("stats.wait", { r });
+}
+
+/** The one-line summary of a queue: "3 người đang chờ · chờ khoảng 10–20 phút". */
 function queueLine(waiting, estimate) {
   const parts = [waiting > 0 ? t("stats.waiting", { n: waiting }) : t("stats.nobody")];
-  const r = waitText(estimate);
-  if (r) parts.push(t("stats.wait", { r }));
+  const w = waitLine(estimate);
+  if (w) parts.push(w);
   else if (waiting > 0 || estimate) parts.push(t("stats.noCounter"));
   return parts.join(" · ");
 }
@@ -241,8 +268,7 @@ function queueLine(waiting, estimate) {
 function deptSummary(code) {
   const list = setup.services.filter((s) => s.department === code);
   let waiting = 0;
-  let lo = null;
-  let hi = null;
+  let busiest = null;
   let anyOpen = false;
   let firstClosed = null;
   let earliest = null;
@@ -252,10 +278,7 @@ function deptSummary(code) {
     waiting += st.waiting;
     if (st.open) {
       anyOpen = true;
-      if (st.estimate?.low_s != null) {
-        lo = lo == null ? st.estimate.low_s : Math.min(lo, st.estimate.low_s);
-        hi = hi == null ? st.estimate.high_s : Math.max(hi, st.estimate.high_s);
-      }
+      if (st.waiting > 0 && (!busiest || st.waiting > busiest.waiting)) busiest = st;
     } else {
       firstClosed ??= st;
       if (st.opens_at && (!earliest || st.opens_at < earliest)) earliest = st.opens_at;
@@ -263,7 +286,8 @@ function deptSummary(code) {
   }
   return {
     waiting,
-    estimate: lo == null ? null : { low_s: lo, high_s: hi },
+    // A department has many procedures; its tile shows the wait of the busiest one.
+    estimate: busiest?.estimate ?? null,
     open: anyOpen,
     closed: !anyOpen && firstClosed ? { ...firstClosed, opens_at: earliest } : null,
   };
@@ -302,7 +326,9 @@ function renderHome() {
     const prefix = el("span", "dept-prefix", d.prefix);
     prefix.setAttribute("aria-hidden", "true");
     const body = el("span", "dept-body");
-    body.append(el("span", "dept-name", i18n.pick(d.name)), el("span", "dept-stats"), el("span", "dept-closed"));
+    const statsEl = el("span", "dept-stats");
+    statsEl.append(el("span", "dept-waiting"), el("span", "dept-wait"));
+    body.append(el("span", "dept-name", i18n.pick(d.name)), statsEl, el("span", "dept-closed"));
     const chev = el("span", "chevron", "›");
     chev.setAttribute("aria-hidden", "true");
     b.append(prefix, body, chev);
@@ -318,9 +344,10 @@ function updateHome() {
     const statsEl = b.querySelector(".dept-stats");
     const closedEl = b.querySelector(".dept-closed");
     b.classList.toggle("is-closed", !sum.open);
-    statsEl.textContent = queueLine(sum.waiting, sum.estimate);
+    b.querySelector(".dept-waiting").textContent = sum.waiting > 0 ? t("stats.waiting", { n: sum.waiting }) : t("stats.nobody");
+    b.querySelector(".dept-wait").textContent = waitLine(sum.estimate) ?? (sum.waiting > 0 ? t("stats.noCounter") : "");
     statsEl.hidden = !sum.open;
-    closedEl.textContent = sum.closed ? closedText(sum.closed) : "";
+    fillClosed(closedEl, sum.closed);
     closedEl.hidden = sum.open;
   }
 }
@@ -353,7 +380,7 @@ function updateServiceRow(b) {
   const closed = b.querySelector(".svc-closed");
   meta.textContent = st ? `${queueLine(st.waiting, st.estimate)} · ${countersText(s.counters)}` : countersText(s.counters);
   meta.hidden = !open;
-  closed.textContent = open ? "" : closedText(st);
+  fillClosed(closed, open ? null : st);
   closed.hidden = open;
 }
 
@@ -457,7 +484,7 @@ function renderTicket() {
   const f = ticketFacts(issued);
   $("ticket-number").textContent = f.number;
   $("ticket-service").textContent = i18n.pick(f.service.name);
-  $("ticket-counters").textContent = countersText(f.counters);
+  $("ticket-counters").textContent = f.counters.join(", ");
   $("ticket-ahead").textContent = t("people", { n: f.ahead });
   $("ticket-wait").textContent = waitText(f.estimate) || t("wait.unknown");
   const prio = $("ticket-prio");
@@ -480,8 +507,8 @@ function renderPrintTicket() {
     r.append(el("span", "pt-k", label), el("span", "pt-v", value));
     return r;
   };
-  const range = waitRange(f.estimate, "vi");
-  const rangeEn = waitRange(f.estimate, "en");
+  const range = waitText(f.estimate, "vi");
+  const rangeEn = waitText(f.estimate, "en");
   p.append(
     el("div", "pt-center", setup.name.vi),
     el("div", "pt-label", "SỐ THỨ TỰ"),
@@ -508,7 +535,7 @@ function renderPrintTicket() {
     el(
       "div",
       "pt-en",
-      `Ticket ${f.number} · ${f.service.name.en} · ${counters}${rangeEn ? ` · wait about ${rangeEn}` : ""}. Scan the QR code to follow your turn.`,
+      `Ticket ${f.number} · ${f.service.name.en} · ${counters}${rangeEn ? ` · wait ${rangeEn}` : ""}. Scan the QR code to follow your turn.`,
     ),
     el("div", "pt-foot", "Vui lòng giữ phiếu và chú ý nghe gọi số."),
   );

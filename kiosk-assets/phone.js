@@ -25,6 +25,7 @@ const dict = {
     "people": "{n} người",
     "counters": "Quầy {list}",
     "wait.unknown": "Chưa ước tính được (chưa có quầy mở)",
+    "wait.upTo": "dưới {m} phút",
     "state.waiting": "Đang chờ đến lượt",
     "state.waiting.ahead": "Còn {n} người trước bạn",
     "state.waiting.next": "Bạn là người tiếp theo",
@@ -80,6 +81,7 @@ const dict = {
     "people": "{n}",
     "counters": "{list}",
     "wait.unknown": "Not known yet (no counter open)",
+    "wait.upTo": "under {m} min",
     "state.waiting": "Waiting for your turn",
     "state.waiting.ahead": "{n} people ahead of you",
     "state.waiting.next": "You are next",
@@ -211,7 +213,7 @@ function render() {
   const sub = $("status-sub");
   sub.textContent = "";
   const est = ticket.estimate;
-  const w = waitRange(est, i18n.lang);
+  const w = est?.low_s === 0 && est.high_s >= 120 ? t("wait.upTo", { m: Math.round(est.high_s / 60) }) : waitRange(est, i18n.lang);
   switch (state) {
     case "waiting": {
       if (ticket.target_counter) {

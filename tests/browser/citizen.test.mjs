@@ -113,7 +113,7 @@ test("kiosk: take a ticket by touch — department, procedure, confirm, ticket A
   // "Xong" goes home, where the department now counts one person waiting.
   await page.locator("#done-btn").tap();
   await page.waitForSelector("#screen-home:not([hidden])");
-  await until(async () => (await page.textContent('.dept-tile[data-dept="ho-tich"] .dept-stats')).includes("1 người đang chờ"), "the waiting count on the tile");
+  await until(async () => (await page.textContent('.dept-tile[data-dept="ho-tich"] .dept-waiting')) === "1 người đang chờ", "the waiting count on the tile");
   assert.deepEqual(errors, []);
   await context.close();
 });
@@ -391,12 +391,13 @@ test("kiosk: outside opening hours every procedure is greyed with the reason and
   try {
     const { context, page } = await kioskPage({ server: lunch });
     await until(async () => (await page.locator(".dept-tile.is-closed").count()) === 7, "all departments closed");
-    assert.equal(await page.textContent('.dept-tile[data-dept="ho-tich"] .dept-closed'), "Ngoài giờ tiếp nhận · mở lại lúc 13:30 hôm nay");
+    assert.equal(await page.textContent('.dept-tile[data-dept="ho-tich"] .closed-reason'), "Ngoài giờ tiếp nhận");
+    assert.equal(await page.textContent('.dept-tile[data-dept="ho-tich"] .closed-opens'), "Mở lại lúc 13:30 hôm nay");
     await shot(page, "kiosk-closed");
     await page.locator('.dept-tile[data-dept="ho-tich"]').tap();
     const row = page.locator('.svc[data-svc="khai-sinh"]');
     assert.equal(await row.getAttribute("aria-disabled"), "true");
-    assert.match(await row.locator(".svc-closed").textContent(), /mở lại lúc 13:30 hôm nay/);
+    assert.equal(await row.locator(".svc-closed .closed-opens").textContent(), "Mở lại lúc 13:30 hôm nay");
     await row.tap();
     assert.ok(await page.locator("#screen-confirm").isHidden(), "a closed procedure does not open");
     await context.close();
@@ -426,14 +427,15 @@ test("kiosk: losing the server shows 'Tạm ngưng cấp số' and blocks issuin
   }
   for (const s of ["cap-gcn-lan-dau", "dang-ky-bien-dong", "tach-hop-thua", "chung-thuc-chu-ky", "thanh-lap-hkd"]) await issueAsKiosk(s);
   const { context, page, errors } = await kioskPage();
-  await until(async () => (await page.textContent('.dept-tile[data-dept="dat-dai"] .dept-stats')).startsWith("3 người đang chờ · khoảng"), "live counts and estimates");
+  await until(async () => (await page.textContent('.dept-tile[data-dept="dat-dai"] .dept-waiting')) === "3 người đang chờ", "live counts");
+  assert.match(await page.textContent('.dept-tile[data-dept="dat-dai"] .dept-wait'), /^chờ khoảng \d+–\d+ phút$/);
   await page.locator('.dept-tile[data-dept="dat-dai"]').tap();
-  await until(async () => /^1 người đang chờ · khoảng \d+–\d+ phút · Quầy 4, 5, 10$/.test(await page.textContent('.svc[data-svc="cap-gcn-lan-dau"] .svc-meta')), "a procedure's queue line");
+  await until(async () => /^1 người đang chờ · chờ khoảng \d+–\d+ phút · Quầy 4, 5, 10$/.test(await page.textContent('.svc[data-svc="cap-gcn-lan-dau"] .svc-meta')), "a procedure's queue line");
   await shot(page, "kiosk-department-live");
   await page.locator('.k-back[data-action="home"]').first().tap();
   // Live: a ticket issued elsewhere shows up on this kiosk's tile.
   await issueAsKiosk("cap-doi-gcn");
-  await until(async () => (await page.textContent('.dept-tile[data-dept="dat-dai"] .dept-stats')).startsWith("4 người đang chờ"), "the count going up live");
+  await until(async () => (await page.textContent('.dept-tile[data-dept="dat-dai"] .dept-waiting')) === "4 người đang chờ", "the count going up live");
   await shot(page, "kiosk-home-live");
   await page.locator('.dept-tile[data-dept="ho-tich"]').tap();
   await page.locator('.svc[data-svc="khai-tu"]').tap();
