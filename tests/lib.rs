@@ -1,1 +1,811 @@
+//! Harness for the end-to-end tests: the real server, started in-process on `127.0.0.1:0` with a
+//! fresh data folder, and clients that talk to it the way kiosks, displays, counters and phones
+//! do — HTTP through `reqwest`, websockets through `tokio-tungstenite`.
+//!
+//! Nothing here sleeps to wait for the server: every wait is for a message, a reply or a
+//! response, under a timeout that turns a hang into a failure that says what was awaited.
 
+use futures_util::{SinkExt, StreamExt};
+use luot_server::clock::OffsetClock;
+use luot_server::{FirstStart, Limits, Options, Server};
+use serde_json::{Value, json};
+use std::collections::VecDeque;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// The site of the built-in configuration.
+pub const SITE: &str = "sa-huynh";
+/// Monday 2026-11-30 09:00 in Asia/Ho_Chi_Minh (02:00 UTC): the center is open.
+pub const START_MS: i64 = 1_796_004_000_000;
+pub const START_RFC3339: &str = "2026-11-30T09:00:00+07:00";
+/// Longest wait for any single message or response.
+pub const WAIT: Duration = Duration::from_secs(10);
+/// A password good enough for `check_password_strength`.
+pub const PASSWORD: &str = "mat-khau-thu-nghiem-01";
+
+pub fn system_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis() as i64
+}
+
+/// A clock that reads [`START_MS`] now and runs on from there.
+pub fn clock_at_start() -> Arc<OffsetClock> {
+    let c = OffsetClock::default();
+    c.set_offset_ms(START_MS - system_now_ms());
+    Arc::new(c)
+}
+
+/// Awaits `f`, failing the test with `what` if it takes longer than [`WAIT`].
+pub async fn within<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
+    match tokio::time::timeout(WAIT, f).await {
+        Ok(v) => v,
+        Err(_) => panic!("timed out after {WAIT:?} waiting for {what}"),
+    }
+}
+
+/// How a test server is started.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    pub limits: Limits,
+    pub clock: Arc<OffsetClock>,
+    pub config_toml: String,
+}
+
+impl Default for Setup {
+    fn default() -> Setup {
+        Setup {
+            limits: Limits::default(),
+            clock: clock_at_start(),
+            config_toml: luot_proto::config::DEFAULT_CONFIG_TOML.to_string(),
+        }
+    }
+}
+
+/// The real server on a loopback port with its own data folder.
+#[derive(Debug)]
+pub struct TestServer {
+    server: Option<Server>,
+    pub dir: tempfile::TempDir,
+    /// What the first start created (admin password, device tokens).
+    pub first: FirstStart,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    setup: Setup,
+}
+
+async fn launch(dir: &Path, setup: &Setup) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
+    let center = luot_proto::config::parse_config(&setup.config_toml, "test.toml")
+        .unwrap_or_else(|e| panic!("test configuration does not parse:\n{e}"));
+    let server = luot_server::start(
+        listener,
+        Options {
+            data_dir: dir.to_path_buf(),
+            center,
+            config_toml: setup.config_toml.clone(),
+            assets_dir: None,
+            limits: setup.limits.clone(),
+            clock: setup.clock.clone(),
+            secure_cookies: false,
+        },
+    )
+    .await
+    .expect("server starts");
+    wait_day_open(&server).await;
+    server
+}
+
+/// The broker opens the day as it starts; wait until that is durable, so a test's first
+/// snapshot already has the day and no `day_opened` event arrives in the middle of it.
+async fn wait_day_open(server: &Server) {
+    let mut rx = server.app.hub.subscribe();
+    let open = server
+        .app
+        .broker
+        .read(|v| v.sites.iter().all(|s| s.day().is_some()))
+        .await
+        .expect("broker answers");
+    if open {
+        return;
+    }
+    within("the day to open", async {
+        loop {
+            let out = rx.recv().await.expect("hub open");
+            if out.json.contains("\"day_opened\"") {
+                return;
+            }
+        }
+    })
+    .await;
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        TestServer::start_with(Setup::default()).await
+    }
+
+    pub async fn start_with_limits(limits: Limits) -> TestServer {
+        TestServer::start_with(Setup {
+            limits,
+            ..Setup::default()
+        })
+        .await
+    }
+
+    pub async fn start_with(setup: Setup) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let server = launch(dir.path(), &setup).await;
+        let first = server
+            .first_start
+            .clone()
+            .expect("a fresh data folder is a first start");
+        TestServer {
+            base: server.base_url(),
+            server: Some(server),
+            dir,
+            first,
+            setup,
+        }
+    }
+
+    pub fn server(&self) -> &Server {
+        self.server.as_ref().expect("server running")
+    }
+
+    /// Stops the server the way `luot serve` does on SIGTERM, waiting until it has stopped.
+    pub async fn shutdown(&mut self) {
+        if let Some(s) = self.server.take() {
+            within("the server to shut down", s.shutdown()).await;
+        }
+    }
+
+    /// Shuts the server down and starts it again on the same data folder (on a new port).
+    pub async fn restart(&mut self) {
+        self.shutdown().await;
+        let server = launch(self.dir.path(), &self.setup).await;
+        assert!(
+            server.first_start.is_none(),
+            "a restart on an existing data folder must not be a first start"
+        );
+        self.base = server.base_url();
+        self.server = Some(server);
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("{}/ws", self.base.replacen("http://", "ws://", 1))
+    }
+
+    pub fn db_path(&self) -> std::path::PathBuf {
+        self.dir.path().join("luot.db")
+    }
+
+    /// A client with no credentials (and a cookie store, for logins).
+    pub fn http(&self) -> Http {
+        Http::new(&self.base)
+    }
+
+    /// A client presenting a device token (`Authorization: Bearer`).
+    pub fn device_http(&self, token: &str) -> Http {
+        Http::new(&self.base).with_header("authorization", &format!("Bearer {token}"))
+    }
+
+    /// A client that sends exactly this session cookie and keeps no cookie store.
+    pub fn cookie_http(&self, session_token: &str) -> Http {
+        Http::plain(&self.base).with_header("cookie", &format!("luot_session={session_token}"))
+    }
+
+    /// Logs in; panics unless it succeeds. Returns the client and the session token.
+    pub async fn login(&self, login: &str, password: &str) -> (Http, String) {
+        let http = self.http();
+        let r = http
+            .post(
+                "/api/v1/login",
+                &json!({"login": login, "password": password}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "login {login}: {}", r.text);
+        let token = r.session_cookie().expect("login sets the session cookie");
+        (http, token)
+    }
+
+    /// The first admin, logged in with the password the first start printed.
+    pub async fn admin(&self) -> Http {
+        let f = &self.first;
+        self.login(&f.admin_login, &f.admin_password).await.0
+    }
+
+    /// Creates an official for `counters` through the admin API and logs them in.
+    pub async fn add_official(&self, admin: &Http, login: &str, counters: &[&str]) -> Official {
+        let r = admin
+            .post(
+                "/api/v1/admin/users",
+                &json!({
+                    "login": login,
+                    "display_name": format!("Cán bộ {login}"),
+                    "role": "official",
+                    "password": PASSWORD,
+                    "counters": counters,
+                }),
+            )
+            .await;
+        assert_eq!(r.status, 201, "creating {login}: {}", r.text);
+        let (http, session) = self.login(login, PASSWORD).await;
+        Official {
+            login: login.to_string(),
+            http,
+            session,
+        }
+    }
+
+    /// Pairs a device through the admin API; returns (id, token).
+    pub async fn pair_device(
+        &self,
+        admin: &Http,
+        kind: &str,
+        name: &str,
+        counter: Option<&str>,
+    ) -> (i64, String) {
+        let mut body = json!({"kind": kind, "name": name});
+        if let Some(c) = counter {
+            body["counter"] = json!(c);
+        }
+        let r = admin.post("/api/v1/admin/devices", &body).await;
+        assert_eq!(r.status, 201, "pairing {kind} {name}: {}", r.text);
+        let v = r.json();
+        (
+            v["id"].as_i64().expect("device id"),
+            v["token"].as_str().expect("device token").to_string(),
+        )
+    }
+
+    /// A kiosk takes a ticket over REST; panics unless it is issued. Returns the command result
+    /// (`seq`, `ticket`, `token`, `url`).
+    pub async fn issue(&self, kiosk_token: &str, service: &str) -> Value {
+        let r = self.try_issue(kiosk_token, service).await;
+        assert_eq!(r.status, 201, "issuing {service}: {}", r.text);
+        r.json()
+    }
+
+    pub async fn try_issue(&self, kiosk_token: &str, service: &str) -> Resp {
+        self.device_http(kiosk_token)
+            .post(
+                &format!("/api/v1/sites/{SITE}/tickets"),
+                &json!({"service": service}),
+            )
+            .await
+    }
+
+    /// Opens a websocket and says hello; panics unless the server welcomes it and sends a
+    /// snapshot.
+    pub async fn ws(&self, role: &str, who: Who<'_>) -> WsClient {
+        let mut c = self.ws_hello(role, who, None).await.unwrap_or_else(|r| {
+            panic!("{role} socket refused: {r:?}");
+        });
+        c.expect_snapshot().await;
+        c
+    }
+
+    /// Opens a websocket and says hello (with `resume_from` if given). The caller reads what
+    /// follows the welcome.
+    pub async fn ws_hello(
+        &self,
+        role: &str,
+        who: Who<'_>,
+        resume_from: Option<u64>,
+    ) -> Result<WsClient, Refused> {
+        let mut headers = Vec::new();
+        let mut hello = json!({"type": "hello", "role": role});
+        match who {
+            Who::Anonymous => {}
+            Who::Device(t) => hello["device_token"] = json!(t),
+            Who::Ticket(t) => hello["ticket_token"] = json!(t),
+            Who::Session(t) => headers.push(("cookie".to_string(), format!("luot_session={t}"))),
+        }
+        if let Some(s) = resume_from {
+            hello["resume_from"] = json!(s);
+        }
+        let mut c = WsClient::connect(&self.ws_url(), &headers)
+            .await
+            .unwrap_or_else(|status| panic!("websocket upgrade refused with {status}"));
+        c.send_json(&hello).await;
+        c.welcome().await.map(|()| c)
+    }
+
+    /// Everything in the database a refused request must not have changed.
+    pub fn db_state(&self) -> DbState {
+        DbState::read(&self.db_path())
+    }
+}
+
+/// Who a websocket says it is.
+#[derive(Debug, Clone, Copy)]
+pub enum Who<'a> {
+    Anonymous,
+    /// A paired device's token in the hello.
+    Device(&'a str),
+    /// A phone's ticket token in the hello.
+    Ticket(&'a str),
+    /// An official's session cookie on the upgrade request.
+    Session(&'a str),
+}
+
+/// A logged-in official.
+#[derive(Debug, Clone)]
+pub struct Official {
+    pub login: String,
+    pub http: Http,
+    /// The session cookie's value.
+    pub session: String,
+}
+
+// ----- HTTP -----
+
+#[derive(Debug, Clone)]
+pub struct Http {
+    client: reqwest::Client,
+    base: String,
+    headers: Vec<(String, String)>,
+}
+
+/// A response, read whole.
+#[derive(Debug, Clone)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+}
+
+impl Resp {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text)
+            .unwrap_or_else(|e| panic!("response is not JSON ({e}): {}", self.text))
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().expect("ASCII header").to_string())
+    }
+
+    /// The value of the `luot_session` cookie this response sets.
+    pub fn session_cookie(&self) -> Option<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|c| c.strip_prefix("luot_session="))
+            .map(|rest| rest.split(';').next().unwrap_or("").to_string())
+    }
+
+    /// The stable error code of a JSON error body.
+    pub fn code(&self) -> String {
+        self.json()["code"].as_str().unwrap_or("").to_string()
+    }
+}
+
+impl Http {
+    pub fn new(base: &str) -> Http {
+        Http {
+            client: reqwest::Client::builder()
+                .cookie_store(true)
+                .build()
+                .expect("http client"),
+            base: base.to_string(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// Without a cookie store: only the headers given are sent.
+    pub fn plain(base: &str) -> Http {
+        Http {
+            client: reqwest::Client::new(),
+            base: base.to_string(),
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn with_header(mut self, name: &str, value: &str) -> Http {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// Points the same client (and its cookies) at a restarted server.
+    pub fn rebase(&mut self, base: &str) {
+        self.base = base.to_string();
+    }
+
+    async fn send(&self, what: &str, req: reqwest::RequestBuilder) -> Resp {
+        let mut req = req;
+        for (k, v) in &self.headers {
+            req = req.header(k, v);
+        }
+        let res = within(what, req.send())
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let text = within(what, res.text())
+            .await
+            .unwrap_or_else(|e| panic!("{what}: reading the body: {e}"));
+        Resp {
+            status,
+            headers,
+            text,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        let url = format!("{}{path}", self.base);
+        self.send(&format!("GET {path}"), self.client.get(url))
+            .await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Resp {
+        let url = format!("{}{path}", self.base);
+        self.send(&format!("POST {path}"), self.client.post(url).json(body))
+            .await
+    }
+
+    /// POSTs these exact bytes as `application/json`.
+    pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> Resp {
+        let url = format!("{}{path}", self.base);
+        self.send(
+            &format!("POST {path}"),
+            self.client
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body),
+        )
+        .await
+    }
+}
+
+// ----- websockets -----
+
+type Stream = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Why the server would not take a socket after its hello.
+#[derive(Debug, Clone)]
+pub struct Refused {
+    /// The `error` message's body, if one came.
+    pub error: Option<Value>,
+    /// The close code, if a close frame came.
+    pub close: Option<u16>,
+}
+
+impl Refused {
+    pub fn code(&self) -> &str {
+        self.error
+            .as_ref()
+            .and_then(|e| e["code"].as_str())
+            .unwrap_or("")
+    }
+}
+
+/// A websocket client: sends JSON, receives JSON with timeouts, answers commands in order and
+/// keeps whatever arrived while it waited for a reply.
+#[derive(Debug)]
+pub struct WsClient {
+    ws: Stream,
+    pending: VecDeque<Value>,
+    next_id: u64,
+    /// The `welcome` message.
+    pub welcome: Value,
+    /// The last `seq` seen (snapshot or event).
+    pub seq: u64,
+    /// The last snapshot received.
+    pub snapshot: Option<Value>,
+}
+
+/// What arrived on a socket until it closed.
+#[derive(Debug, Clone)]
+pub struct Closed {
+    pub messages: Vec<Value>,
+    /// The code of the server's close frame; `None` if the connection just ended.
+    pub code: Option<u16>,
+    pub reason: String,
+}
+
+impl WsClient {
+    /// Upgrades `/ws` with these extra headers; `Err(status)` when the server refuses the
+    /// upgrade.
+    pub async fn connect(url: &str, headers: &[(String, String)]) -> Result<WsClient, u16> {
+        let mut req = url.into_client_request().expect("websocket request");
+        for (k, v) in headers {
+            req.headers_mut().insert(
+                tungstenite::http::HeaderName::from_bytes(k.as_bytes()).expect("header name"),
+                HeaderValue::from_str(v).expect("header value"),
+            );
+        }
+        match within(
+            "the websocket upgrade",
+            tokio_tungstenite::connect_async(req),
+        )
+        .await
+        {
+            Ok((ws, _)) => Ok(WsClient {
+                ws,
+                pending: VecDeque::new(),
+                next_id: 1,
+                welcome: Value::Null,
+                seq: 0,
+                snapshot: None,
+            }),
+            Err(tungstenite::Error::Http(res)) => Err(res.status().as_u16()),
+            Err(e) => panic!("websocket upgrade failed: {e}"),
+        }
+    }
+
+    /// Reads the answer to a hello: `Ok` on `welcome`, else what the refusal looked like.
+    async fn welcome(&mut self) -> Result<(), Refused> {
+        match self.recv_frame().await {
+            Some(Frame::Json(m)) if m["type"] == "welcome" => {
+                assert_eq!(m["v"], 1, "welcome carries the protocol version: {m}");
+                self.welcome = m;
+                Ok(())
+            }
+            Some(Frame::Json(m)) if m["type"] == "error" => {
+                let closed = self.expect_close().await;
+                Err(Refused {
+                    error: Some(m["error"].clone()),
+                    close: closed.code,
+                })
+            }
+            Some(Frame::Close(code, _)) => Err(Refused {
+                error: None,
+                close: code,
+            }),
+            None => Err(Refused {
+                error: None,
+                close: None,
+            }),
+            Some(Frame::Json(m)) => panic!("expected welcome, got {m}"),
+        }
+    }
+
+    pub async fn send_json(&mut self, v: &Value) {
+        self.send(Message::text(v.to_string())).await;
+    }
+
+    pub async fn send(&mut self, m: Message) {
+        within("sending on the websocket", self.ws.send(m))
+            .await
+            .expect("websocket send");
+    }
+
+    /// Sends a text frame with these bytes, even if they are not UTF-8.
+    pub async fn send_raw_text(&mut self, bytes: &[u8]) {
+        use tungstenite::protocol::frame::Frame as RawFrame;
+        use tungstenite::protocol::frame::coding::{Data, OpCode};
+        let frame = RawFrame::message(bytes.to_vec(), OpCode::Data(Data::Text), true);
+        self.send(Message::Frame(frame)).await;
+    }
+
+    /// The next frame from the socket (pings skipped), `None` when the connection ended.
+    async fn recv_frame(&mut self) -> Option<Frame> {
+        loop {
+            let next = within("a websocket message", self.ws.next()).await;
+            match next {
+                None => return None,
+                Some(Err(tungstenite::Error::ConnectionClosed))
+                | Some(Err(tungstenite::Error::AlreadyClosed)) => return None,
+                Some(Err(tungstenite::Error::Protocol(_))) => return None,
+                Some(Err(tungstenite::Error::Io(_))) => return None,
+                Some(Err(e)) => panic!("websocket error: {e}"),
+                Some(Ok(Message::Text(t))) => {
+                    let v: Value = serde_json::from_str(&t)
+                        .unwrap_or_else(|e| panic!("server sent non-JSON text ({e}): {t}"));
+                    if let Some(s) = v["seq"].as_u64() {
+                        if s > 0 {
+                            self.seq = self.seq.max(s);
+                        }
+                    }
+                    if v["type"] == "snapshot" {
+                        self.seq = v["seq"].as_u64().expect("snapshot seq");
+                        self.snapshot = Some(v.clone());
+                    }
+                    return Some(Frame::Json(v));
+                }
+                Some(Ok(Message::Close(f))) => {
+                    return Some(Frame::Close(
+                        f.as_ref().map(|f| u16::from(f.code)),
+                        f.map(|f| f.reason.to_string()).unwrap_or_default(),
+                    ));
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
+                Some(Ok(Message::Binary(b))) => panic!("server sent a binary frame: {b:?}"),
+            }
+        }
+    }
+
+    /// The next message off the socket, ignoring what was kept back.
+    async fn recv_socket(&mut self) -> Value {
+        match self.recv_frame().await {
+            Some(Frame::Json(v)) => v,
+            Some(Frame::Close(code, reason)) => {
+                panic!(
+                    "socket closed by the server ({code:?} {reason}) while a message was awaited"
+                )
+            }
+            None => panic!("socket ended while a message was awaited"),
+        }
+    }
+
+    /// The next message (what arrived while a command waited for its reply comes first).
+    pub async fn recv(&mut self) -> Value {
+        match self.pending.pop_front() {
+            Some(v) => v,
+            None => self.recv_socket().await,
+        }
+    }
+
+    /// The next message, which must be an event.
+    pub async fn next_event(&mut self) -> Value {
+        let m = self.recv().await;
+        assert_eq!(m["type"], "event", "expected an event, got {m}");
+        m
+    }
+
+    /// The next message, which must be a snapshot.
+    pub async fn expect_snapshot(&mut self) -> Value {
+        let m = self.recv().await;
+        assert_eq!(m["type"], "snapshot", "expected a snapshot, got {m}");
+        assert_eq!(m["v"], 1, "{m}");
+        m
+    }
+
+    /// Events up to and including `seq`, in the order they came.
+    pub async fn events_until(&mut self, seq: u64) -> Vec<Value> {
+        let mut out = Vec::new();
+        loop {
+            let e = self.next_event().await;
+            let s = e["seq"].as_u64().expect("event seq");
+            out.push(e);
+            if s >= seq {
+                return out;
+            }
+        }
+    }
+
+    /// Sends a command and waits for its reply; everything else that arrives meanwhile is kept
+    /// for [`recv`](Self::recv).
+    pub async fn command(&mut self, command: Value) -> Value {
+        let id = format!("r{}", self.next_id);
+        self.next_id += 1;
+        self.send_json(&json!({"type": "command", "id": id, "command": command}))
+            .await;
+        loop {
+            let m = self.recv_socket().await;
+            if m["type"] == "reply" && m["id"] == id.as_str() {
+                assert_eq!(m["v"], 1, "{m}");
+                return m;
+            }
+            self.pending.push_back(m);
+        }
+    }
+
+    /// A command that must succeed; returns its `result`.
+    pub async fn ok(&mut self, command: Value) -> Value {
+        let r = self.command(command.clone()).await;
+        assert_eq!(r["ok"], true, "{command} was refused: {r}");
+        r["result"].clone()
+    }
+
+    /// A command that must be refused; returns the error code.
+    pub async fn refused(&mut self, command: Value) -> String {
+        let r = self.command(command.clone()).await;
+        assert_eq!(r["ok"], false, "{command} should have been refused: {r}");
+        r["error"]["code"].as_str().unwrap_or("").to_string()
+    }
+
+    /// Reads until the server closes the socket; returns what came and the close code.
+    pub async fn expect_close(&mut self) -> Closed {
+        let mut messages: Vec<Value> = self.pending.drain(..).collect();
+        loop {
+            match self.recv_frame().await {
+                Some(Frame::Json(v)) => messages.push(v),
+                Some(Frame::Close(code, reason)) => {
+                    return Closed {
+                        messages,
+                        code,
+                        reason,
+                    };
+                }
+                None => {
+                    return Closed {
+                        messages,
+                        code: None,
+                        reason: String::new(),
+                    };
+                }
+            }
+        }
+    }
+
+    /// Closes the socket from this side.
+    pub async fn close(mut self) {
+        let _ = within("closing the websocket", self.ws.close(None)).await;
+    }
+}
+
+enum Frame {
+    Json(Value),
+    Close(Option<u16>, String),
+}
+
+// ----- the database, read-only -----
+
+/// What refused requests must leave alone: the event log, the tickets, users and devices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbState {
+    pub events: i64,
+    pub max_seq: Option<i64>,
+    pub tickets: Vec<String>,
+    pub users: Vec<String>,
+    pub devices: Vec<String>,
+}
+
+impl DbState {
+    pub fn read(path: &Path) -> DbState {
+        let c = rusqlite::Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .expect("open luot.db read-only");
+        let (events, max_seq) = c
+            .query_row("SELECT count(*), max(seq) FROM events", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .expect("events");
+        DbState {
+            events,
+            max_seq,
+            tickets: rows(&c, "SELECT * FROM tickets ORDER BY site, id"),
+            users: rows(
+                &c,
+                "SELECT login, role, counters, disabled, password_hash FROM users ORDER BY login",
+            ),
+            devices: rows(&c, "SELECT * FROM devices ORDER BY id"),
+        }
+    }
+}
+
+fn rows(c: &rusqlite::Connection, sql: &str) -> Vec<String> {
+    let mut stmt = c.prepare(sql).expect(sql);
+    let n = stmt.column_count();
+    stmt.query_map([], |r| {
+        let mut cols = Vec::with_capacity(n);
+        for i in 0..n {
+            let v: rusqlite::types::Value = r.get(i)?;
+            cols.push(format!("{v:?}"));
+        }
+        Ok(cols.join("|"))
+    })
+    .expect(sql)
+    .collect::<Result<_, _>>()
+    .expect(sql)
+}
+
+/// `SELECT count(*) FROM events WHERE kind = ?`
+pub fn count_events(path: &Path, kind: &str) -> i64 {
+    let c = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .expect("open luot.db read-only");
+    c.query_row("SELECT count(*) FROM events WHERE kind = ?1", [kind], |r| {
+        r.get(0)
+    })
+    .expect("count events")
+}
