@@ -1,1 +1,18 @@
+//! End-to-end tests: the real server started in-process on a loopback port, driven the way its
+//! clients drive it — kiosks, hall displays, counter consoles and phones over websockets,
+//! scripts and the admin pages over the REST API — plus the `luot` binary itself.
+//!
+//! Run with `cargo build -p luot && cargo test -p luot-tests` (the CLI tests run the built
+//! binary).
 
+mod authorization;
+mod bad_input;
+mod calls;
+mod cli;
+mod concurrency;
+mod limits;
+mod operations;
+mod phone;
+mod restart;
+mod resume;
+mod sessions;

@@ -1,0 +1,114 @@
+//! A display that loses its connection for a moment catches up from the server's buffer; one
+//! that was away too long gets a fresh snapshot. Either way it never shows stale state.
+
+use luot_server::Limits;
+use luot_tests::{TestServer, Who};
+
+fn numbers(events: &[serde_json::Value]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| e["ticket"]["number"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn reconnecting_with_resume_from_replays_exactly_the_missed_events() {
+    let s = TestServer::start().await;
+    let kiosk = &s.first.kiosk_token;
+    let display = &s.first.display_token;
+
+    let mut d = s.ws("display", Who::Device(display)).await;
+    let first = s.issue(kiosk, "khai-sinh").await;
+    d.events_until(first["seq"].as_u64().unwrap()).await;
+    let n = d.seq;
+    d.close().await;
+
+    // While it is away: three tickets in two queues (ket-hon shares prefix A with khai-sinh).
+    s.issue(kiosk, "khai-sinh").await;
+    s.issue(kiosk, "ket-hon").await;
+    let m = s.issue(kiosk, "chung-thuc-ban-sao").await["seq"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(m, n + 3);
+
+    let mut d = s
+        .ws_hello("display", Who::Device(display), Some(n))
+        .await
+        .expect("welcomed back");
+    // `next_event` fails on anything but an event: no snapshot comes first.
+    let missed = d.events_until(m).await;
+    let seqs: Vec<u64> = missed.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, vec![n + 1, n + 2, n + 3]);
+    assert_eq!(numbers(&missed), ["A002", "A003", "B001"]);
+
+    // Nothing else was queued (no duplicates): the next message is the next live event.
+    let live = s.issue(kiosk, "khai-sinh").await;
+    let e = d.next_event().await;
+    assert_eq!(e["seq"], live["seq"]);
+    assert_eq!(e["seq"].as_u64().unwrap(), m + 1);
+    assert_eq!(e["ticket"]["number"], "A004");
+
+    // Resuming when nothing was missed: no replay, no snapshot, just what happens next.
+    let at = d.seq;
+    d.close().await;
+    let mut d = s
+        .ws_hello("display", Who::Device(display), Some(at))
+        .await
+        .expect("welcomed back");
+    let live = s.issue(kiosk, "khai-sinh").await;
+    let e = d.next_event().await;
+    assert_eq!(e["seq"], live["seq"]);
+    assert_eq!(e["seq"].as_u64().unwrap(), at + 1);
+}
+
+#[tokio::test]
+async fn resuming_from_beyond_the_buffer_gets_a_snapshot_instead() {
+    let s = TestServer::start_with_limits(Limits {
+        resume_buffer: 4,
+        ..Limits::default()
+    })
+    .await;
+    let kiosk = &s.first.kiosk_token;
+    let display = &s.first.display_token;
+
+    let d = s.ws("display", Who::Device(display)).await;
+    let n = d.seq;
+    d.close().await;
+    let mut m = 0;
+    for _ in 0..6 {
+        m = s.issue(kiosk, "khai-sinh").await["seq"].as_u64().unwrap();
+    }
+    assert_eq!(m, n + 6);
+
+    let mut d = s
+        .ws_hello("display", Who::Device(display), Some(n))
+        .await
+        .expect("welcomed back");
+    let snap = d.expect_snapshot().await;
+    assert_eq!(
+        snap["seq"].as_u64().unwrap(),
+        m,
+        "the snapshot is as of the last event"
+    );
+    let waiting: Vec<&str> = snap["snapshot"]["waiting"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["number"].as_str().unwrap())
+        .collect();
+    assert_eq!(waiting, ["A001", "A002", "A003", "A004", "A005", "A006"]);
+    // And live events continue right after it.
+    let live = s.issue(kiosk, "khai-sinh").await;
+    let e = d.next_event().await;
+    assert_eq!(e["seq"], live["seq"]);
+    assert_eq!(e["seq"].as_u64().unwrap(), m + 1);
+
+    // A client claiming a seq the server never reached (a server restored from a backup)
+    // must not be trusted either: it gets a snapshot.
+    let mut d = s
+        .ws_hello("display", Who::Device(display), Some(m + 100))
+        .await
+        .expect("welcomed");
+    let snap = d.expect_snapshot().await;
+    assert_eq!(snap["seq"].as_u64().unwrap(), m + 1);
+}
