@@ -350,7 +350,7 @@ test("phone: cancel my ticket after confirming; an unknown token says so", async
 });
 
 test("kiosk: English switch, and back to Vietnamese at home after the idle time", async () => {
-  const { context, page, errors } = await kioskPage({ query: "&idle=3" });
+  const { context, page, errors } = await kioskPage({ query: "&idle=6" });
   await page.locator("#lang").tap();
   await page.waitForSelector("text=Choose a field");
   assert.equal(await page.locator("html").getAttribute("lang"), "en");
@@ -363,7 +363,7 @@ test("kiosk: English switch, and back to Vietnamese at home after the idle time"
   assert.equal(await page.textContent("#fact-counters"), "1, 2, 10");
   assert.equal(await page.textContent("#issue-btn"), "Take a number");
   // Nobody touches it: home, in Vietnamese, for the next citizen.
-  await page.waitForSelector("#screen-home:not([hidden])", { timeout: 15_000 });
+  await page.waitForSelector("#screen-home:not([hidden])", { timeout: 20_000 });
   await page.waitForSelector("text=Chọn lĩnh vực cần giải quyết");
   assert.equal(await page.locator("html").getAttribute("lang"), "vi");
   assert.deepEqual(errors, []);
