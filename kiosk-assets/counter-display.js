@@ -48,6 +48,8 @@ window.luotCounterDisplay = {
   get state() { return $("app").dataset.state; },
   /** Every ticket number this screen showed as called, in order. */
   calls: [],
+  /** When each of `calls` was shown (ms since the epoch). */
+  callTimes: [],
   drop() { live?.drop(); },
 };
 
@@ -89,6 +91,7 @@ function render() {
   if (key && key !== lastCall) {
     lastCall = key;
     window.luotCounterDisplay.calls.push(cur.number);
+    window.luotCounterDisplay.callTimes.push(Date.now());
     const body = document.querySelector(".cd-body");
     body.style.animation = "none";
     void body.offsetWidth;

@@ -86,6 +86,8 @@ let heroTimer = null;
 const flashUntil = new Map(); // counter code → time its tile stops flashing
 /** For tests and diagnostics. */
 const shown = [];
+/** ticket number → when the board first showed it at a counter (Date.now()). */
+const boardAt = new Map();
 
 let announcer = null; // created once the site's templates are known
 
@@ -95,6 +97,8 @@ window.luotDisplay = {
   shown,
   get hero() { return hero && { ...hero }; },
   get pending() { return pending.map((p) => ({ ...p })); },
+  /** When the board first showed `number` (ms since the epoch), or null. */
+  boardAt(number) { return boardAt.get(number) ?? null; },
   /** counter code → the ticket number the board shows (or null). */
   board() {
     const out = {};
@@ -228,6 +232,10 @@ function renderTiles(state) {
     const tag = counterTag(c.code);
     if (tag) li.append(el("div", "h-tile-tag", tag));
     const ticket = el("div", "h-tile-ticket tabular", cur ? cur.number : "—");
+    if (cur && !boardAt.has(cur.number)) {
+      boardAt.set(cur.number, Date.now());
+      if (boardAt.size > 2000) boardAt.delete(boardAt.keys().next().value);
+    }
     li.append(ticket);
     let st;
     if (c.status === "closed") st = i18n.t("tile.closed");
@@ -256,9 +264,8 @@ function renderRecent(state) {
     li.append(el("span", "h-recent-counter", `➜ ${i18n.t("tile.counter", { n: counterNumber(t.counter) })}`));
     return li;
   }));
-  // As many as fit: the newest first, never a half-cut row.
-  const box = list.closest("section");
-  while (list.children.length > 1 && box.scrollHeight > box.clientHeight + 1) list.lastChild.remove();
+  // As many as fit: the newest first, never a half-cut one.
+  while (list.children.length > 1 && list.scrollWidth > list.clientWidth + 1) list.lastChild.remove();
 }
 
 function renderDepts(state) {

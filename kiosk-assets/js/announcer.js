@@ -122,6 +122,7 @@ export function createAnnouncer(options = {}) {
   const voice = options.voice ?? "vi";
   const langs = voice === "both" ? ["vi", "en"] : voice === "en" ? ["en"] : ["vi"];
   let manifest = null;
+  let loaded = false;
   let ctx = null;
   const buffers = new Map(); // url → AudioBuffer
   const queue = [];
@@ -264,6 +265,8 @@ export function createAnnouncer(options = {}) {
     get blocked() { return blocked; },
     get voice() { return voice; },
     get manifest() { return manifest; },
+    /** True once load() has fetched and decoded every clip it could. */
+    get loaded() { return loaded; },
     /** The clip URLs (and { say } items) an announcement would play, without the chime. */
     plan(ticket, counter) {
       const out = [];
@@ -280,7 +283,7 @@ export function createAnnouncer(options = {}) {
         const res = await fetch(`${base}/manifest.json`);
         manifest = res.ok ? await res.json() : null;
       } catch { manifest = null; }
-      if (voice === "off") return;
+      if (voice === "off") { loaded = true; return; }
       audioContext();
       const urls = [chimeUrl()];
       if (voice !== "tts") {
@@ -295,6 +298,7 @@ export function createAnnouncer(options = {}) {
         }
       };
       await Promise.all(Array.from({ length: 6 }, worker));
+      loaded = true;
     },
     /** Queues one call. A call for the same ticket and counter already waiting is not added twice. */
     announce(item) {
