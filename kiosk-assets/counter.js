@@ -355,19 +355,22 @@ function mmss(s) {
   return h ? `${h}:${String(m).padStart(2, "0")}:${sec}` : `${m}:${sec}`;
 }
 
+/**
+ * Shows the outcome of the last action in the result line above the buttons (never over the
+ * lists): green for done, red with the server's message and code for a refusal.
+ */
 function toast(kind, text, detail) {
-  const t = el("div", `c-toast c-toast-${kind}`);
-  t.setAttribute("role", kind === "error" ? "alert" : "status");
-  t.append(el("strong", null, text));
-  if (detail) t.append(el("span", "c-toast-detail", detail));
-  const close = el("button", "c-toast-close", "×");
-  close.type = "button";
-  close.setAttribute("aria-label", i18n.lang === "en" ? "Dismiss" : "Đóng thông báo");
-  close.addEventListener("click", () => t.remove());
-  t.append(close);
-  $("toasts").prepend(t);
-  while ($("toasts").children.length > 4) $("toasts").lastChild.remove();
-  setTimeout(() => t.remove(), kind === "error" ? 9000 : 4000);
+  const box = $("result");
+  box.hidden = false;
+  box.dataset.kind = kind;
+  box.setAttribute("aria-live", kind === "error" ? "assertive" : "polite");
+  const tz = setup?.time_zone || "Asia/Ho_Chi_Minh";
+  $("result-time").textContent = new Intl.DateTimeFormat("vi-VN", { timeZone: tz, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false }).format(new Date(serverNow()));
+  $("result-text").textContent = text;
+  $("result-code").textContent = detail || "";
+  box.classList.remove("c-result-new");
+  void box.offsetWidth;
+  box.classList.add("c-result-new");
 }
 
 function errorText(e) {

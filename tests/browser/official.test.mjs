@@ -112,7 +112,7 @@ test("an official logs in through the form, opens a counter and serves the queue
   assert.ok(numbers.includes(first) || first === prio);
   assert.notEqual(await text(page, "#cur-reason"), "–");
   assert.match(await text(page, "#cur-state"), /Đang mời/);
-  assert.match(await text(page, ".c-toast >> nth=0"), new RegExp(`Đã gọi số ${first}`));
+  assert.match(await text(page, "#result"), new RegExp(`Đã gọi số ${first}`));
   // The timer runs.
   const t0 = await text(page, "#cur-timer");
   await until(async () => (await text(page, "#cur-timer")) !== t0, "timer ticks", 3000);
@@ -221,7 +221,7 @@ test("refusals are shown with the server's message; an already open counter is t
   let r = await press(page, "F1");
   assert.equal(r.ok, false);
   assert.equal(r.code, "queue_empty");
-  assert.match(await text(page, ".c-toast-error >> nth=0"), /Không còn ai chờ/);
+  assert.match(await text(page, "#result[data-kind=error]"), /Không còn ai chờ/);
   // A number that does not exist: the error stays in the dialog.
   await page.keyboard.press("F8");
   await page.fill("#callnum-number", "G999");
@@ -232,7 +232,7 @@ test("refusals are shown with the server's message; an already open counter is t
   // A reload finds the counter open by this official: no error, straight back to work.
   await page.reload();
   await until(async () => (await text(page, "#counter-status")) === "Đang mở", "still open");
-  assert.equal(await page.locator(".c-toast-error").count(), 0);
+  assert.equal(await page.locator("#result[data-kind=error]").count(), 0);
   assert.equal((await snapshot()).counters.find((c) => c.code === "quay-8").official, official.login);
   await official.post(`/api/v1/sites/${SITE}/counters/quay-8/close`);
   await context.close();
