@@ -1,0 +1,259 @@
+// The hall display and the counter display in headless Chromium against the real server: each
+// call shows on the board (and above its counter) within a second, in order; a burst of calls
+// gives every call its own highlight turn; the voice plays the composed clip sequence (chime,
+// invite, letter, digits one by one, "đến quầy số", counter number), twice, and again on a
+// recall; a display that lost the server shows it is stale and comes back with the right board.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startServer, launchBrowser, loginOfficial, request, shot, until, SITE } from "./harness.mjs";
+
+let server;
+let browser;
+const HIGHLIGHT_MS = 4500; // display.js
+
+async function issue(service) {
+  const res = await fetch(`${server.base}/api/v1/sites/${SITE}/tickets`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${server.kioskToken}` },
+    body: JSON.stringify({ service }),
+  });
+  const body = await res.json();
+  assert.ok(res.ok, `issue ${service}: ${JSON.stringify(body)}`);
+  return body.ticket.number;
+}
+
+const officials = new Map();
+/** An official with counter `c` open (through REST). */
+async function officialAt(c) {
+  if (!officials.has(c)) {
+    const o = await loginOfficial(server, { counters: [c] });
+    await o.post(`/api/v1/sites/${SITE}/counters/${c}/open`);
+    officials.set(c, o);
+  }
+  return officials.get(c);
+}
+const act = async (c, action, body) => (await officialAt(c)).post(`/api/v1/sites/${SITE}/counters/${c}/${action}`, body);
+
+/** Leaves counter `c` with nothing called (a test before may have failed half-way). */
+async function idle(c) {
+  const counters = (await request(server, "GET", `/api/v1/sites/${SITE}/counters`)).body;
+  if (counters.find((x) => x.code === c)?.current) await act(c, "complete");
+}
+
+async function serverBoard() {
+  const counters = (await request(server, "GET", `/api/v1/sites/${SITE}/counters`)).body;
+  return Object.fromEntries(counters.map((c) => [c.code, c.current ? c.current.number : "—"]));
+}
+
+async function hallDisplay(query = "") {
+  const context = await browser.newContext({ viewport: { width: 1920, height: 1080 } });
+  const page = await context.newPage();
+  const errors = [];
+  const audio = []; // clip requests, in order, with their status
+  page.on("pageerror", (e) => errors.push(e.message));
+  page.on("response", (r) => { if (r.url().includes("/audio/")) audio.push({ path: new URL(r.url()).pathname, status: r.status() }); });
+  await page.goto(`${server.base}/display?device=${server.displayToken}${query}`);
+  await until(() => page.evaluate(() => window.luotDisplay?.status === "live"), "display live");
+  // A hall TV is up long before the first call: let it finish loading its clips.
+  await until(() => page.evaluate(() => window.luotAnnouncer?.loaded), "clips loaded", 30_000);
+  return { page, context, errors, audio };
+}
+
+async function counterDisplay(c, viewport = { width: 1280, height: 720 }) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  await page.goto(`${server.base}/counter-display?counter=${c}`);
+  await until(() => page.evaluate(() => window.luotCounterDisplay?.status === "live"), "counter display live");
+  return { page, context };
+}
+
+before(async () => {
+  server = await startServer({ logName: "display", args: ["--issue-rate", "200", "--issue-burst", "200"] });
+  // Kiosk mode: sound without a click.
+  browser = await launchBrowser({ args: ["--autoplay-policy=no-user-gesture-required"] });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  await server?.cleanup();
+});
+
+test("each call shows on the hall display and on the counter display within a second, in order", async () => {
+  const hall = await hallDisplay();
+  const above = await counterDisplay("quay-1");
+  const numbers = [];
+  for (let i = 0; i < 3; i++) numbers.push(await issue("khai-sinh"));
+  const called = [];
+  await officialAt("quay-1");
+  for (let i = 0; i < 3; i++) {
+    const r = await act("quay-1", "call-next");
+    const t0 = Date.now(); // the server has answered: the call is durable and broadcast
+    const n = r.ticket.number;
+    called.push(n);
+    await until(() => hall.page.evaluate((n) => window.luotDisplay.board()["quay-1"] === n, n), `hall shows ${n}`, 5000);
+    await until(async () => (await above.page.evaluate(() => window.luotCounterDisplay.ticket)) === n, `counter display shows ${n}`, 5000);
+    // The pages note when they drew it (same machine, same clock): from the server's answer to
+    // the screen (negative when the event beat the REST reply).
+    const tHall = (await hall.page.evaluate((n) => window.luotDisplay.boardAt(n), n)) - t0;
+    const tAbove = (await above.page.evaluate(() => window.luotCounterDisplay.callTimes.at(-1))) - t0;
+    assert.ok(tHall < 1000 && tAbove < 1000, `${n}: hall ${tHall} ms, counter display ${tAbove} ms`);
+    if (i === 0) await shot(above.page, "counter-display-calling");
+    await act("quay-1", i === 1 ? "no-show" : "complete");
+  }
+  assert.deepEqual(called, numbers);
+  // The counter display saw every call, in order; the hall gave each its highlight turn, in order.
+  assert.deepEqual(await above.page.evaluate(() => window.luotCounterDisplay.calls), called);
+  await until(() => hall.page.evaluate((k) => window.luotDisplay.shown.length >= k, called.length), "all highlighted", 3 * HIGHLIGHT_MS + 2000);
+  assert.deepEqual(await hall.page.evaluate(() => window.luotDisplay.shown.map((s) => s.number)), called);
+
+  // Serving, paused and closed, above the counter.
+  await issue("khai-sinh");
+  await act("quay-1", "call-next");
+  await act("quay-1", "start");
+  await until(async () => (await above.page.evaluate(() => window.luotCounterDisplay.state)) === "serving", "serving");
+  await shot(above.page, "counter-display-serving");
+  await act("quay-1", "complete");
+  await act("quay-1", "pause", { reason: "Nghỉ giải lao" });
+  await until(async () => (await above.page.evaluate(() => window.luotCounterDisplay.state)) === "paused", "paused");
+  assert.match(await above.page.locator("#service").innerText(), /Nghỉ giải lao/);
+  await until(async () => (await hall.page.locator('.h-tile[data-counter="quay-1"]').getAttribute("data-status")) === "paused", "hall: paused");
+  await shot(above.page, "counter-display-paused");
+  await act("quay-1", "resume");
+  await act("quay-1", "close");
+  officials.delete("quay-1");
+  await until(async () => (await above.page.evaluate(() => window.luotCounterDisplay.state)) === "closed", "closed");
+  assert.deepEqual(hall.errors, []);
+  await hall.context.close();
+  await above.context.close();
+});
+
+test("a burst of calls from many counters: every call gets its own highlight turn, in order", async () => {
+  const counters = ["quay-3", "quay-4", "quay-6", "quay-7", "quay-9"];
+  const setup = (await request(server, "GET", `/api/v1/sites/${SITE}/setup`)).body;
+  for (const c of counters) {
+    await officialAt(c);
+    const def = setup.counters.find((x) => x.code === c);
+    for (let i = 0; i < 2; i++) await issue(def.services[0]);
+  }
+  const hall = await hallDisplay();
+  const before = await hall.page.evaluate(() => window.luotDisplay.shown.length);
+  // Each call's time: when the server answered it (durable and broadcast by then).
+  const results = await Promise.all(counters.map(async (c) => {
+    const r = await act(c, "call-next");
+    return { number: r.ticket.number, at: Date.now() };
+  }));
+  const numbers = results.map((r) => r.number);
+  // All on the board within a second.
+  await until(async () => {
+    const b = await hall.page.evaluate(() => window.luotDisplay.board());
+    return counters.every((c, i) => b[c] === numbers[i]);
+  }, "the whole burst on the board", 5000);
+  const delays = [];
+  for (const r of results) delays.push((await hall.page.evaluate((n) => window.luotDisplay.boardAt(n), r.number)) - r.at);
+  assert.ok(delays.every((d) => d < 1000), `on the board after ${delays.join(", ")} ms`);
+  await hall.page.waitForTimeout(600);
+  await shot(hall.page, "display-burst");
+  // Each had its turn, in the server's order, for at least the highlight time.
+  await until(() => hall.page.evaluate((k) => window.luotDisplay.shown.length >= k, before + counters.length), "all highlighted", counters.length * HIGHLIGHT_MS + 3000);
+  const shown = (await hall.page.evaluate(() => window.luotDisplay.shown)).slice(before);
+  assert.deepEqual(new Set(shown.map((s) => s.number)), new Set(numbers));
+  const calledAt = new Map((await request(server, "GET", `/api/v1/sites/${SITE}/snapshot`)).body.snapshot.recent_calls.map((t) => [t.number, t.called_at_ms]));
+  for (let i = 1; i < shown.length; i++) assert.ok(calledAt.get(shown[i].number) >= calledAt.get(shown[i - 1].number), "highlights follow the order the server called them");
+  for (let i = 1; i < shown.length; i++) assert.ok(shown[i].at - shown[i - 1].at >= HIGHLIGHT_MS - 100, `call ${shown[i - 1].number} shown ${shown[i].at - shown[i - 1].at} ms`);
+  // After its turn a call moves into "recent calls", newest first; the last one stays big.
+  await hall.page.waitForTimeout(HIGHLIGHT_MS + 200);
+  assert.equal(await hall.page.locator("#hero-ticket").innerText(), shown.at(-1).number);
+  const recent = await hall.page.locator("#recent .h-recent-ticket").allInnerTexts();
+  assert.ok(recent.length >= 3, `recent calls shows ${recent.length}`);
+  assert.deepEqual(recent.slice(0, 3), shown.slice(0, -1).reverse().slice(0, 3).map((x) => x.number));
+  await shot(hall.page, "display-after-burst");
+  for (const c of counters) await act(c, "complete");
+  await hall.context.close();
+});
+
+test("the display speaks a call as the composed clip sequence, twice, and again on a recall", async () => {
+  await idle("quay-3");
+  const hall = await hallDisplay();
+  const n = await issue("chung-thuc-ban-sao"); // prefix B
+  await act("quay-3", "call", { number: n }).then((r) => assert.equal(r.ticket.number, n));
+  const digits = n.slice(1).split("").map((d) => `/audio/vi/digit_${d}.ogg`);
+  const once = ["/audio/vi/invite.ogg", "/audio/vi/letter_b.ogg", ...digits, "/audio/vi/to_counter.ogg", "/audio/vi/number_3.ogg"];
+  const expected = ["/audio/chime.ogg", ...once, ...once];
+  const log = () => hall.page.evaluate(() => window.luotAnnouncer.log.map((x) => x.url || `tts:${x.tts}`));
+  await until(async () => (await log()).length >= expected.length, "the announcement played", 30_000);
+  assert.deepEqual((await log()).slice(0, expected.length), expected);
+  // Every clip was fetched from the server (offline: nothing else), and the sequence's files were found.
+  for (const p of new Set(expected)) assert.ok(hall.audio.some((a) => a.path === p && a.status === 200), `${p} fetched`);
+  assert.ok(hall.audio.every((a) => a.status === 200), "no clip missing");
+  // One at a time: the queue is empty once it has played.
+  await until(() => hall.page.evaluate(() => window.luotAnnouncer.queue.length === 0 && !window.luotAnnouncer.current), "idle");
+  // A recall says it again.
+  const before = (await log()).length;
+  await act("quay-3", "recall");
+  await until(async () => (await log()).length >= before + expected.length, "the recall played", 30_000);
+  assert.deepEqual((await log()).slice(before, before + expected.length), expected);
+  await act("quay-3", "complete");
+
+  // English voice, and the composition rules (unit-level, in the page).
+  const en = await hallDisplay("&voice=en");
+  assert.deepEqual(await en.page.evaluate(() => window.luotAnnouncer.plan("K105", 10)), [
+    "/audio/en/invite.ogg", "/audio/en/letter_k.ogg", "/audio/en/digit_1.ogg", "/audio/en/digit_0.ogg", "/audio/en/digit_5.ogg", "/audio/en/to_counter.ogg", "/audio/en/number_10.ogg",
+  ]);
+  const composed = await en.page.evaluate(async () => {
+    const m = await import("/js/announcer.js");
+    const clips = window.luotAnnouncer.manifest.languages.vi.clips;
+    return {
+      custom: m.compose("Xin mời số {ticket}, đến quầy số {counter}.", clips, "AB12", 120),
+      plain: m.compose("Mời công dân có số thứ tự {ticket} đến quầy số {counter}", clips, "B017", 4),
+    };
+  });
+  assert.deepEqual(composed.plain, ["invite", "letter_b", "digit_0", "digit_1", "digit_7", "to_counter", "number_4"]);
+  // Words without a clip go to the speech engine; a counter beyond the clips is read digit by digit.
+  assert.deepEqual(composed.custom, [{ say: "xin mời số" }, "letter_a", "letter_b", "digit_1", "digit_2", "to_counter", "digit_1", "digit_2", "digit_0"]);
+  await hall.context.close();
+  await en.context.close();
+});
+
+test("a display that loses the server shows it is stale, then comes back with the right board", async () => {
+  await officialAt("quay-4");
+  await idle("quay-4");
+  const setup = (await request(server, "GET", `/api/v1/sites/${SITE}/setup`)).body;
+  const svc = setup.counters.find((x) => x.code === "quay-4").services[0];
+  for (let i = 0; i < 3; i++) await issue(svc);
+  const hall = await hallDisplay();
+  const above = await counterDisplay("quay-4");
+
+  // A dropped socket resumes by itself.
+  await hall.page.evaluate(() => window.luotDisplay.drop());
+  const first = (await act("quay-4", "call-next")).ticket.number;
+  await until(async () => (await hall.page.evaluate(() => window.luotDisplay.board()["quay-4"])) === first, "resumed after a drop", 10_000);
+
+  // The server dies: the screen says so.
+  await server.kill();
+  await until(() => hall.page.locator("#stale").isVisible(), "stale marker", 10_000);
+  assert.match(await hall.page.locator("#stale").innerText(), /Mất kết nối/);
+  assert.notEqual(await hall.page.evaluate(() => window.luotDisplay.status), "live");
+  await until(() => above.page.locator("#stale").isVisible(), "counter display stale marker", 10_000);
+  await shot(hall.page, "display-stale");
+
+  // It comes back with calls made in between: the board matches the server.
+  server = await server.restart(); // sessions survive a restart: the officials stay logged in
+  await act("quay-4", "complete");
+  const r = await act("quay-4", "call-next");
+  await until(() => hall.page.evaluate(() => window.luotDisplay.status === "live"), "live again", 20_000);
+  await until(async () => JSON.stringify(await hall.page.evaluate(() => window.luotDisplay.board())) === JSON.stringify(await serverBoard()), "the right board", 5000);
+  assert.equal((await hall.page.evaluate(() => window.luotDisplay.board()))["quay-4"], r.ticket.number);
+  assert.equal(await hall.page.locator("#stale").isVisible(), false);
+  await until(async () => (await above.page.evaluate(() => window.luotCounterDisplay.ticket)) === r.ticket.number, "counter display right", 20_000);
+  await hall.context.close();
+  await above.context.close();
+});
+
+test("English texts with ?lang=en", async () => {
+  const hall = await hallDisplay("&lang=en");
+  assert.match(await hall.page.locator("#recent-title").innerText(), /RECENT CALLS/i);
+  assert.match(await hall.page.locator("#waiting-title").innerText(), /WAITING BY DEPARTMENT/i);
+  assert.match(await hall.page.locator("#center-name").innerText(), /Sa Huynh Ward/);
+  await hall.context.close();
+});
