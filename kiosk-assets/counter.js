@@ -51,7 +51,8 @@ const i18n = createI18n({
     "current.check": "— kiểm tra giấy tờ",
     "current.note": "Ghi chú chuyển",
     "current.more": "Thêm",
-    "current.none": "Chưa gọi số nào. Bấm F1 để gọi số tiếp theo.",
+    "current.noneWaiting": "Chưa gọi số nào · {n} người đang chờ — bấm F1 để gọi số tiếp theo.",
+    "current.noneEmpty": "Chưa gọi số nào · không có ai đang chờ.",
     "current.called": "Đang mời",
     "current.serving": "Đang phục vụ",
     "current.recalls": "Đã gọi lại {n} lần",
@@ -185,7 +186,8 @@ const i18n = createI18n({
     "current.check": "— check the papers",
     "current.note": "Transfer note",
     "current.more": "More",
-    "current.none": "No ticket yet. Press F1 to call the next one.",
+    "current.noneWaiting": "No ticket called · {n} waiting — press F1 to call the next one.",
+    "current.noneEmpty": "No ticket called · nobody is waiting.",
     "current.called": "Calling",
     "current.serving": "Serving",
     "current.recalls": "Recalled {n} times",
@@ -580,7 +582,8 @@ function renderCurrent() {
   document.querySelector(".c-current-body").hidden = c?.status === "closed";
   if (!cur) {
     $("cur-number").textContent = "—";
-    $("cur-state").textContent = c?.status === "open" ? i18n.t("current.none") : "";
+    const waiting = live ? waitingHere(live.state).length : 0;
+    $("cur-state").textContent = c?.status === "open" ? (waiting ? i18n.t("current.noneWaiting", { n: waiting }) : i18n.t("current.noneEmpty")) : "";
     $("cur-timer").textContent = "";
     $("cur-service").textContent = "–";
     $("cur-reason").textContent = "–";

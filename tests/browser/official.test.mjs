@@ -47,6 +47,9 @@ async function consolePage({ counters = ["quay-1"], open, viewport = { width: 16
 
 const text = (page, sel) => page.locator(sel).innerText();
 const current = (page) => text(page, "#cur-number");
+/** The reply to a command can come before its event: wait for the screen to catch up. */
+const expectCurrent = (page, n) => until(async () => (await current(page)) === n, `current ticket ${n}`, 5000);
+const expectText = (page, sel, re) => until(async () => re.test(await text(page, sel)), `${sel} ~ ${re}`, 5000);
 const lastResult = (page) => page.evaluate(() => window.luotConsole.results.at(-1));
 
 async function press(page, key) {
@@ -108,11 +111,11 @@ test("an official logs in through the form, opens a counter and serves the queue
   let r = await press(page, "F1");
   assert.equal(r.ok, true, JSON.stringify(r));
   const first = r.ticket;
-  assert.equal(await current(page), first);
+  await expectCurrent(page, first);
   assert.ok(numbers.includes(first) || first === prio);
   assert.notEqual(await text(page, "#cur-reason"), "–");
-  assert.match(await text(page, "#cur-state"), /Đang mời/);
-  assert.match(await text(page, "#result"), new RegExp(`Đã gọi số ${first}`));
+  await expectText(page, "#cur-state", /Đang mời/);
+  await expectText(page, "#result", new RegExp(`Đã gọi số ${first}`));
   // The timer runs.
   const t0 = await text(page, "#cur-timer");
   await until(async () => (await text(page, "#cur-timer")) !== t0, "timer ticks", 3000);
@@ -120,14 +123,14 @@ test("an official logs in through the form, opens a counter and serves the queue
   // F2 recall, F3 start, F4 complete.
   r = await press(page, "F2");
   assert.equal(r.ok, true);
-  assert.match(await text(page, "#cur-extra"), /Đã gọi lại 1 lần/);
+  await expectText(page, "#cur-extra", /Đã gọi lại 1 lần/);
   r = await press(page, "F3");
   assert.equal(r.ok, true);
-  assert.match(await text(page, "#cur-state"), /Đang phục vụ/);
+  await expectText(page, "#cur-state", /Đang phục vụ/);
   await shot(page, "counter-serving");
   r = await press(page, "F4");
   assert.equal(r.ok, true);
-  assert.equal(await current(page), "—");
+  await expectCurrent(page, "—");
   await until(async () => (await text(page, "#fig-served")) === "1", "served today = 1");
   assert.notEqual(await text(page, "#fig-avg"), "–");
   assert.equal((await ticketState(first)), null, "completed ticket left the queue");
@@ -161,7 +164,7 @@ test("an official logs in through the form, opens a counter and serves the queue
   const movedView = await ticketState(moved);
   assert.equal(movedView.state, "waiting");
   assert.equal(movedView.target_counter, "quay-2");
-  assert.equal(await current(page), "—");
+  await expectCurrent(page, "—");
   // Not in this counter's list any more (it waits for counter 2 only).
   await until(async () => (await page.locator(`#waiting tr[data-number="${moved}"]`).count()) === 0, "transferred away");
 
@@ -173,10 +176,10 @@ test("an official logs in through the form, opens a counter and serves the queue
   await page.fill("#callnum-number", prio2.toLowerCase());
   await page.keyboard.press("Enter");
   await page.locator("#dlg-callnum").waitFor({ state: "hidden" });
-  assert.equal(await current(page), prio2);
-  assert.match(await text(page, "#cur-reason"), /Gọi theo số/);
+  await expectCurrent(page, prio2);
+  await expectText(page, "#cur-reason", /Gọi theo số/);
   assert.equal(await page.locator("#cur-priority-row").isVisible(), true);
-  assert.match(await text(page, "#cur-priority"), /Người cao tuổi/);
+  await expectText(page, "#cur-priority", /Người cao tuổi/);
   await press(page, "F4");
 
   // Cancel a waiting ticket from the list (with a confirmation).
