@@ -826,6 +826,13 @@ async function start() {
     onChange() {
       onLive();
     },
+    async onConfig() {
+      // A manager changed the center: new names, services or hours show without a reload.
+      setup = await loadSetup(setup.site);
+      index = buildIndex(setup.services, setup.departments);
+      renderAll();
+      if (screen !== "ticket") show("home");
+    },
   });
   // For tests and diagnostics.
   window.luotKiosk = { get live() { return live; }, get screen() { return screen; }, pausedReason };

@@ -28,6 +28,8 @@ const TTS_TIMEOUT_MS = 15_000;
 export const QUEUE_MAX = 20;
 /** When more than this many wait, each is said once instead of `repeat` times, to catch up. */
 const CATCH_UP_AFTER = 3;
+/** A call that waited longer than this (sound blocked, long queue) is dropped, not said late. */
+const STALE_MS = 90_000;
 /** Entries kept in `log` (for tests and diagnostics). */
 const LOG_MAX = 500;
 
@@ -248,6 +250,7 @@ export function createAnnouncer(options = {}) {
     try {
       while (queue.length && !blocked) {
         current = queue.shift();
+        if (Date.now() - current.queuedAt > STALE_MS) { record({ dropped: current.ticket }); current = null; continue; }
         options.onSpeaking?.(current);
         try { await say(current); } catch (e) { console.warn("announcer:", e); }
         current = null;
@@ -304,7 +307,7 @@ export function createAnnouncer(options = {}) {
     announce(item) {
       if (voice === "off") return;
       if (queue.some((q) => q.ticket === item.ticket && q.counter === item.counter)) return;
-      queue.push({ ticket: item.ticket, counter: item.counter, recall: !!item.recall });
+      queue.push({ ticket: item.ticket, counter: item.counter, recall: !!item.recall, queuedAt: Date.now() });
       while (queue.length > QUEUE_MAX) queue.shift();
       pump();
     },

@@ -117,6 +117,7 @@ function applyEvent(state, msg) {
  *                         msg: for an event, the whole server message (seq, at_ms, ticket)
  *   onStatus(status)      "connecting" | "live" | "reconnecting" | "refused"
  *   onWelcome(welcome), onError(error)
+ *   onConfig(msg)         the configuration changed: reload the setup (may return a promise)
  */
 export function connect(options) {
   let state = emptyState();
@@ -195,6 +196,14 @@ export function connect(options) {
         case "intake":
           state.intakeOpen = msg.open;
           options.onChange?.(state, "intake");
+          break;
+        case "config":
+          // The center was reconfigured: the page reloads its setup (names, services,
+          // counters) and the state is taken afresh, as on a new day.
+          Promise.resolve(options.onConfig?.(msg)).finally(() => {
+            state.seq = 0;
+            sock.close(4003, "new configuration");
+          });
           break;
         case "reply": {
           const p = pending.get(msg.id);

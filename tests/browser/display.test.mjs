@@ -250,6 +250,22 @@ test("a display that loses the server shows it is stale, then comes back with th
   await above.context.close();
 });
 
+test("without autoplay permission the display asks once for a click, then speaks", async () => {
+  const plain = await launchBrowser(); // no --autoplay-policy flag: Chromium blocks sound
+  try {
+    const context = await plain.newContext({ viewport: { width: 1920, height: 1080 } });
+    const page = await context.newPage();
+    await page.goto(`${server.base}/display`); // anonymous: no device token needed
+    await until(() => page.locator("#sound").isVisible(), "enable-sound overlay", 20_000);
+    assert.match(await page.locator("#sound-btn").innerText(), /Bật âm thanh/);
+    await shot(page, "display-enable-sound");
+    await page.click("#sound-btn");
+    await until(async () => !(await page.locator("#sound").isVisible()) && !(await page.evaluate(() => window.luotAnnouncer.blocked)), "sound enabled");
+  } finally {
+    await plain.close();
+  }
+});
+
 test("English texts with ?lang=en", async () => {
   const hall = await hallDisplay("&lang=en");
   assert.match(await hall.page.locator("#recent-title").innerText(), /RECENT CALLS/i);

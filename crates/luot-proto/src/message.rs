@@ -268,6 +268,8 @@ pub enum ServerMessage {
     },
     /// A problem with the socket or a frame that is not about one command.
     Error { v: u32, error: ErrorDto },
+    /// The center's configuration changed: reload `/api/v1/sites/{site}/setup` and resync.
+    Config { v: u32, seq: u64 },
     /// Issuing stopped (storage fault) or resumed; kiosks show "tạm ngưng cấp số".
     Intake {
         v: u32,

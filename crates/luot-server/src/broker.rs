@@ -45,6 +45,10 @@ enum Msg {
         reply: Reply,
     },
     Read(ReadFn),
+    Reconfigure {
+        sites: Vec<SiteRuntime>,
+        reply: oneshot::Sender<Result<(), ErrorDto>>,
+    },
 }
 
 /// What a read sees: the durable state only.
@@ -70,7 +74,8 @@ impl View<'_> {
 #[derive(Clone, Debug)]
 pub struct BrokerHandle {
     tx: mpsc::Sender<Msg>,
-    pub runtime: Arc<Vec<SiteRuntime>>,
+    /// Swapped whole when the configuration changes; readers clone the inner `Arc`.
+    runtime: Arc<std::sync::RwLock<Arc<Vec<SiteRuntime>>>>,
 }
 
 impl std::fmt::Debug for Msg {
@@ -78,6 +83,7 @@ impl std::fmt::Debug for Msg {
         match self {
             Msg::Command { site, cmd, .. } => write!(f, "Command({site}, {cmd:?})"),
             Msg::Read(_) => write!(f, "Read"),
+            Msg::Reconfigure { .. } => write!(f, "Reconfigure"),
         }
     }
 }
@@ -108,7 +114,24 @@ pub fn storage_error(e: &StoreError) -> ErrorDto {
 
 impl BrokerHandle {
     pub fn site_index(&self, code: &str) -> Option<usize> {
-        self.runtime.iter().position(|s| s.code.as_str() == code)
+        self.runtime().iter().position(|s| s.code.as_str() == code)
+    }
+
+    /// The sites as configured now.
+    pub fn runtime(&self) -> Arc<Vec<SiteRuntime>> {
+        self.runtime.read().expect("runtime lock").clone()
+    }
+
+    /// Applies a new configuration live. Waits for every commit in flight, rebuilds each site
+    /// from today's durable events under the new configuration, and refuses (changing nothing)
+    /// when that would strand a citizen: a removed service or counter still holding tickets.
+    pub async fn reconfigure(&self, sites: Vec<SiteRuntime>) -> Result<(), ErrorDto> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.try_send(Msg::Reconfigure { sites, reply: tx }).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => busy(),
+            mpsc::error::TrySendError::Closed(_) => stopped(),
+        })?;
+        rx.await.map_err(|_| stopped())?
     }
 
     /// Runs a command; the reply comes once its events are durable (or with why not).
@@ -171,6 +194,11 @@ struct Broker {
     /// Per site, only durable events; everything clients see comes from here.
     live: Vec<Site>,
     runtime: Arc<Vec<SiteRuntime>>,
+    /// Shared with the handles, updated on reconfiguration.
+    shared_runtime: Arc<std::sync::RwLock<Arc<Vec<SiteRuntime>>>>,
+    /// A reconfiguration waiting for the commits in flight to finish.
+    pending_config: Option<(Vec<SiteRuntime>, oneshot::Sender<Result<(), ErrorDto>>)>,
+    db_path: std::path::PathBuf,
     writer: Writer,
     durable_tx: mpsc::UnboundedSender<Notice>,
     probing: bool,
@@ -188,6 +216,7 @@ struct Broker {
 /// Recovers every site from the store and starts the broker task.
 pub fn start(
     store: Store,
+    db_path: std::path::PathBuf,
     runtime: Vec<SiteRuntime>,
     hub: Arc<Hub>,
     clock: Arc<dyn Clock>,
@@ -209,7 +238,11 @@ pub fn start(
     let (tx, rx) = mpsc::channel(COMMAND_QUEUE_MAX);
     let (durable_tx, durable_rx) = mpsc::unbounded_channel();
     let runtime = Arc::new(runtime);
+    let shared_runtime = Arc::new(std::sync::RwLock::new(runtime.clone()));
     let broker = Broker {
+        shared_runtime: shared_runtime.clone(),
+        pending_config: None,
+        db_path,
         spec: live_sites.clone(),
         live: live_sites,
         runtime: runtime.clone(),
@@ -227,7 +260,7 @@ pub fn start(
         metrics,
     };
     tracker.spawn(broker.run(rx, durable_rx, shutdown));
-    Ok(BrokerHandle { tx, runtime })
+    Ok(BrokerHandle { tx, runtime: shared_runtime })
 }
 
 impl Broker {
@@ -249,9 +282,13 @@ impl Broker {
                 _ = shutdown.cancelled() => break,
                 _ = tick.tick() => self.rollover_all(),
                 _ = probe.tick(), if !self.intake_open && !self.probing => self.probe(),
-                msg = rx.recv(), if self.inflight.len() < INFLIGHT_JOBS_MAX => match msg {
+                msg = rx.recv(), if self.inflight.len() < INFLIGHT_JOBS_MAX && self.pending_config.is_none() => match msg {
                     Some(Msg::Command { site, cmd, reply }) => self.on_command(site, cmd, reply),
                     Some(Msg::Read(f)) => f(&self.view()),
+                    Some(Msg::Reconfigure { sites, reply }) => {
+                        self.pending_config = Some((sites, reply));
+                        self.try_reconfigure();
+                    }
                     None => break,
                 },
             }
@@ -383,7 +420,12 @@ impl Broker {
 
     fn on_notice(&mut self, n: Notice) {
         match n {
-            Notice::Durable { job, result } => self.on_durable(job, result),
+            Notice::Durable { job, result } => {
+                self.on_durable(job, result);
+                if self.pending_config.is_some() {
+                    self.try_reconfigure();
+                }
+            }
             Notice::Probe(result) => {
                 self.probing = false;
                 match result {
@@ -397,6 +439,77 @@ impl Broker {
                 }
             }
         }
+    }
+
+    /// Applies a pending configuration once nothing is in flight.
+    fn try_reconfigure(&mut self) {
+        if !self.inflight.is_empty() {
+            return;
+        }
+        let Some((sites, reply)) = self.pending_config.take() else { return };
+        let _ = reply.send(self.reconfigure(sites));
+    }
+
+    fn reconfigure(&mut self, sites: Vec<SiteRuntime>) -> Result<(), ErrorDto> {
+        let refuse = |vi: String, en: String| Err(ErrorDto::new("config_refused", vi, en));
+        let old: Vec<Code> = self.runtime.iter().map(|r| r.code).collect();
+        let new: Vec<Code> = sites.iter().map(|r| r.code).collect();
+        if old != new {
+            return refuse(
+                "Thêm, bớt hay đổi mã điểm tiếp nhận cần khởi động lại máy chủ".into(),
+                "Adding, removing or renaming sites needs a server restart".into(),
+            );
+        }
+        let conn = luot_store::open_reader(&self.db_path).map_err(|e| storage_error(&e))?;
+        let mut rebuilt = Vec::with_capacity(sites.len());
+        for (i, rt) in sites.iter().enumerate() {
+            let cfg = &rt.settings.core;
+            // A ticket a citizen holds must keep a service and, when at a counter, that counter.
+            for t in self.live[i].tickets() {
+                let active = matches!(
+                    t.state,
+                    luot_core::TicketState::Waiting | luot_core::TicketState::Called | luot_core::TicketState::Serving
+                );
+                if active && cfg.service(t.service).is_none() {
+                    return refuse(
+                        format!("Thủ tục '{}' còn người chờ (số {}): chưa thể xóa", t.service, t.number),
+                        format!("Service '{}' still has tickets (e.g. {}): it cannot be removed yet", t.service, t.number),
+                    );
+                }
+                let counter = t.counter.filter(|_| active && t.state != luot_core::TicketState::Waiting).or(t.target_counter);
+                if let Some(c) = counter.filter(|c| cfg.counter(*c).is_none()) {
+                    return refuse(
+                        format!("Quầy '{c}' đang giữ số {}: chưa thể xóa", t.number),
+                        format!("Counter '{c}' holds ticket {}: it cannot be removed yet", t.number),
+                    );
+                }
+            }
+            for c in self.live[i].counters() {
+                if c.status != luot_core::CounterStatus::Closed && cfg.counter(c.code).is_none() {
+                    return refuse(
+                        format!("Quầy '{}' đang mở: hãy đóng quầy trước khi xóa", c.code),
+                        format!("Counter '{}' is open: close it before removing it", c.code),
+                    );
+                }
+            }
+            let site = luot_store::recover_site(&conn, cfg.clone()).map_err(|e| storage_error(&e))?;
+            if let Err(e) = site.check_invariants() {
+                return refuse(format!("Cấu hình mới không khớp dữ liệu hôm nay: {e}"), format!("The new configuration does not fit today's data: {e}"));
+            }
+            rebuilt.push(site);
+        }
+        self.spec = rebuilt.clone();
+        self.live = rebuilt;
+        let runtime = Arc::new(sites);
+        self.runtime = runtime.clone();
+        *self.shared_runtime.write().expect("runtime lock") = runtime;
+        tracing::info!("configuration applied live");
+        let msg = ServerMessage::Config { v: PROTOCOL_VERSION, seq: self.durable_seq };
+        let json = serde_json::to_string(&msg).expect("server messages serialize");
+        for site in 0..self.live.len() {
+            self.hub.publish(Outgoing { seq: 0, site, ticket: None, json: json.clone().into() });
+        }
+        Ok(())
     }
 
     fn on_durable(&mut self, job: u64, result: Result<(), StoreError>) {

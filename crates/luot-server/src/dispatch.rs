@@ -144,7 +144,8 @@ pub async fn execute(
     dto: CommandDto,
     addr: IpAddr,
 ) -> Result<CommandResult, ApiError> {
-    let rt = &app.broker.runtime[site];
+    let runtime = app.broker.runtime();
+    let rt = &runtime[site];
     let site_code = rt.code.as_str();
     if let Principal::Device(d) = principal {
         if d.site != site_code {

@@ -8,6 +8,7 @@ pub mod clock;
 pub mod dispatch;
 pub mod hub;
 pub mod metrics;
+pub mod report;
 pub mod rest;
 pub mod ws;
 
@@ -86,8 +87,11 @@ pub struct App {
     pub hub: Arc<Hub>,
     pub metrics: Arc<Metrics>,
     pub clock: Arc<dyn Clock>,
+    /// The configuration the server started with. Server-wide settings (public URL, origins)
+    /// come from here; sites are reconfigured live through the broker.
     pub center: CenterConfig,
-    pub config_toml: String,
+    /// The configuration's current text and version, replaced when a manager applies a new one.
+    pub config_text: std::sync::RwLock<(String, i64)>,
     pub limits: Limits,
     /// Base of the URLs in QR codes (no trailing slash).
     pub public_url: String,
@@ -244,7 +248,7 @@ pub async fn start(listener: TcpListener, opts: Options) -> anyhow::Result<Serve
     let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
         opts.config_toml.as_bytes(),
     ));
-    store.record_config(&opts.config_toml, &digest, now_ms)?;
+    let config_version = store.record_config(&opts.config_toml, &digest, now_ms)?;
     let secret = load_secret(&opts.data_dir.join("secret.key"))?;
     let accounts = rusqlite::Connection::open(&db_path)?;
     accounts.busy_timeout(std::time::Duration::from_secs(5))?;
@@ -271,6 +275,7 @@ pub async fn start(listener: TcpListener, opts: Options) -> anyhow::Result<Serve
     ));
     let broker = broker::start(
         store,
+        db_path.clone(),
         runtime,
         hub.clone(),
         opts.clock.clone(),
@@ -300,7 +305,7 @@ pub async fn start(listener: TcpListener, opts: Options) -> anyhow::Result<Serve
         clock: opts.clock,
         allowed_origins: opts.center.allowed_origins.clone(),
         center: opts.center,
-        config_toml: opts.config_toml,
+        config_text: std::sync::RwLock::new((opts.config_toml, config_version)),
         issue_limiter: RateLimiter::new(opts.limits.issue_per_s, opts.limits.issue_burst),
         limits: opts.limits,
         public_url,

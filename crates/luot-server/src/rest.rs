@@ -76,6 +76,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/sites/{site}/queues", get(queues))
         .route("/sites/{site}/counters", get(counters))
         .route("/sites/{site}/summary", get(summary))
+        .route("/sites/{site}/reports", get(crate::report::reports))
         .route("/sites/{site}/commands", post(command))
         .route("/sites/{site}/tickets", post(issue))
         .route(
@@ -92,6 +93,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/login", post(login))
         .route("/logout", post(logout))
         .route("/me", get(me))
+        .route("/sites/{site}/officials", get(officials))
         .route("/admin/users", get(users).post(add_user))
         .route("/admin/devices", get(devices).post(pair_device))
         .route("/admin/devices/{id}/revoke", post(revoke_device))
@@ -102,12 +104,17 @@ pub fn router(app: Arc<App>) -> Router {
                 "No such API route",
             )
         });
+    // Configuration texts are larger than any command: their own, larger body limit.
+    let config = Router::new()
+        .route("/admin/config", get(get_config).put(put_config))
+        .route("/admin/config/check", post(check_config))
+        .layer(DefaultBodyLimit::max(CONFIG_BODY_MAX));
     Router::new()
         .route("/ws", get(crate::ws::handler))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/t/{token}", get(phone_page))
-        .nest("/api/v1", api)
+        .nest("/api/v1", config.merge(api))
         .fallback(crate::assets::serve)
         .layer(DefaultBodyLimit::max(app.limits.http_body_max))
         .with_state(app)
@@ -231,15 +238,122 @@ async fn openapi() -> Response {
 
 async fn sites(State(app): State<Arc<App>>) -> Json<Value> {
     Json(json!(
-        app.center
-            .sites
+        app.broker
+            .runtime()
             .iter()
-            .map(|s| json!({
-                "code": s.core.code.as_str(),
-                "name": {"vi": s.core.name.vi, "en": s.core.name.en},
+            .map(|r| json!({
+                "code": r.code.as_str(),
+                "name": {"vi": r.settings.core.name.vi, "en": r.settings.core.name.en},
             }))
             .collect::<Vec<_>>()
     ))
+}
+
+/// Names of the staff, for the rating tablet ("Cán bộ: Nguyễn Văn A"). Public: the same names
+/// stand on the counters' name plates.
+async fn officials(State(app): State<Arc<App>>, Path(site): Path<String>) -> Result<Json<Value>, ApiError> {
+    site_index(&app, &site)?;
+    let users = app.accounts(|c| c.users()).await.map_err(store_error)?;
+    Ok(Json(json!(users
+        .iter()
+        .filter(|u| !u.disabled && u.role != "admin")
+        .map(|u| json!({"login": u.login, "display_name": u.display_name}))
+        .collect::<Vec<_>>())))
+}
+
+// ----- configuration, live -----
+
+/// Largest configuration text accepted over the API.
+pub const CONFIG_BODY_MAX: usize = 1024 * 1024;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigBody {
+    toml: String,
+}
+
+fn config_errors(e: &luot_proto::config::ConfigErrors) -> Response {
+    let first = e.errors.first().map(|e| e.to_string()).unwrap_or_default();
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({
+            "code": "config_invalid",
+            "message": format!("Cấu hình có {} lỗi. Lỗi đầu tiên: {first}", e.errors.len()),
+            "message_en": format!("The configuration has {} error(s). First: {first}", e.errors.len()),
+            "errors": e.errors.iter().map(|e| json!({"line": e.line, "column": e.column, "message": e.message})).collect::<Vec<_>>(),
+        })),
+    )
+        .into_response()
+}
+
+/// Parses and checks a configuration text, including the time zones against the tz database.
+fn parse_center(text: &str) -> Result<(luot_proto::config::CenterConfig, Vec<crate::broker::SiteRuntime>), Response> {
+    let center = luot_proto::config::parse_config(text, "config.toml").map_err(|e| config_errors(&e))?;
+    let mut runtime = Vec::new();
+    for s in &center.sites {
+        let tz = jiff::tz::TimeZone::get(&s.time_zone).map_err(|_| {
+            config_errors(&luot_proto::config::ConfigErrors {
+                errors: vec![luot_proto::config::ConfigError {
+                    file: "config.toml".into(),
+                    line: 1,
+                    column: 1,
+                    message: format!("site {}: unknown time zone {:?}", s.core.code, s.time_zone),
+                }],
+            })
+        })?;
+        runtime.push(crate::broker::SiteRuntime { code: s.core.code, settings: s.clone(), tz });
+    }
+    Ok((center, runtime))
+}
+
+async fn get_config(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    require_role(&app, &headers, &["manager", "admin"]).await?;
+    let (toml, version) = app.config_text.read().expect("config lock").clone();
+    Ok(Json(json!({"toml": toml, "version": version})))
+}
+
+async fn check_config(State(app): State<Arc<App>>, headers: HeaderMap, bytes: Bytes) -> Result<Response, ApiError> {
+    require_role(&app, &headers, &["manager", "admin"]).await?;
+    let b: ConfigBody = body(&bytes)?;
+    Ok(match parse_center(&b.toml) {
+        Err(res) => res,
+        Ok((c, _)) => {
+            let services: usize = c.sites.iter().map(|s| s.core.services.len()).sum();
+            let counters: usize = c.sites.iter().map(|s| s.core.counters.len()).sum();
+            Json(json!({"ok": true, "summary": {"sites": c.sites.len(), "services": services, "counters": counters}})).into_response()
+        }
+    })
+}
+
+/// Applies a configuration live: kiosks, displays and consoles reload their setup without a
+/// page reload. Audited.
+async fn put_config(State(app): State<Arc<App>>, headers: HeaderMap, bytes: Bytes) -> Result<Response, ApiError> {
+    let user = require_role(&app, &headers, &["manager", "admin"]).await?;
+    let b: ConfigBody = body(&bytes)?;
+    let (center, runtime) = match parse_center(&b.toml) {
+        Ok(x) => x,
+        Err(res) => return Ok(res),
+    };
+    // The listening address, public URL and origins are read at start only.
+    let restart_needed = center.public_url != app.center.public_url || center.allowed_origins != app.center.allowed_origins;
+    app.broker.reconfigure(runtime).await.map_err(|e| {
+        let status = if e.code == "config_refused" { StatusCode::CONFLICT } else { StatusCode::SERVICE_UNAVAILABLE };
+        ApiError::new(status, e)
+    })?;
+    let now = app.clock.now_ms();
+    let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b.toml.as_bytes()));
+    let text = b.toml.clone();
+    let actor = user.login.clone();
+    let version = app
+        .accounts(move |c| {
+            let v = luot_store::record_config(c, &text, &digest, now)?;
+            c.audit(now, &actor, "config_apply", &format!("version {v}"))?;
+            Ok(v)
+        })
+        .await
+        .map_err(store_error)?;
+    *app.config_text.write().expect("config lock") = (b.toml, version);
+    Ok(Json(json!({"version": version, "restart_needed": restart_needed})).into_response())
 }
 
 fn text(t: &luot_core::Text) -> Value {
@@ -264,7 +378,8 @@ async fn setup(
     Path(site): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let i = site_index(&app, &site)?;
-    let s = &app.broker.runtime[i].settings;
+    let runtime = app.broker.runtime();
+    let s = &runtime[i].settings;
     let c = &s.core;
     Ok(Json(json!({
         "site": c.code.as_str(),
@@ -812,7 +927,7 @@ async fn me(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Json<Valu
     }
 }
 
-async fn require_role(
+pub async fn require_role(
     app: &Arc<App>,
     headers: &HeaderMap,
     roles: &[&str],
@@ -941,11 +1056,11 @@ async fn pair_device(
         Some(s) => site_index(&app, s)?,
         None => 0,
     };
-    let site = app.broker.runtime[i].code.to_string();
+    let site = app.broker.runtime()[i].code.to_string();
     if let Some(c) = &b.counter {
         let known = luot_core::Code::new(c)
             .ok()
-            .and_then(|c| app.broker.runtime[i].settings.core.counter(c).map(|_| ()));
+            .and_then(|c| app.broker.runtime()[i].settings.core.counter(c).map(|_| ()));
         if known.is_none() {
             return Err(luot_proto::WireError::invalid("counter", c).into());
         }

@@ -217,7 +217,7 @@ async fn client(socket: WebSocket, app: Arc<App>, session: Principal, addr: Sock
             .await
             .ok()
             .flatten();
-        let site_code = app.broker.runtime[site].code.to_string();
+        let site_code = app.broker.runtime()[site].code.to_string();
         match device {
             Some(d) if d.site == site_code => principal = Principal::Device(d),
             _ => {
@@ -298,7 +298,7 @@ async fn client(socket: WebSocket, app: Arc<App>, session: Principal, addr: Sock
     let welcome = ServerMessage::Welcome {
         v: PROTOCOL_VERSION,
         role,
-        site: app.broker.runtime[site].code.to_string(),
+        site: app.broker.runtime()[site].code.to_string(),
         authenticated: !principal.is_anonymous(),
         user: match &principal {
             Principal::User(u) => Some(u.login.clone()),

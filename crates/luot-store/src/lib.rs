@@ -220,28 +220,7 @@ impl Store {
     }
 
     fn replay_site(&self, site: Code, each: impl FnMut(Record)) -> Result<(), StoreError> {
-        let from: Option<i64> = self
-            .conn
-            .query_row(
-                "SELECT max(seq) FROM events WHERE site = ?1 AND kind = 'day_opened'",
-                [site.as_str()],
-                |r| r.get(0),
-            )
-            .optional()?
-            .flatten();
-        let Some(from) = from else {
-            return Ok(());
-        };
-        // `+site`: walk the log by seq from the checkpoint and filter by site. Letting SQLite use
-        // the (site, kind, seq) index instead reads the site's whole history and sorts it in a
-        // temporary B-tree: seconds for a large day.
-        for_each_event(
-            &self.conn,
-            "+site = ?1 AND seq >= ?2",
-            params![site.as_str(), from],
-            u64::MAX,
-            each,
-        )
+        replay_site(&self.conn, site, each)
     }
 
     /// Events after `seq`, oldest first, at most `limit` (for catching up a client from disk).
@@ -257,25 +236,7 @@ impl Store {
         digest: &str,
         at_ms: i64,
     ) -> Result<i64, StoreError> {
-        let last: Option<(i64, String)> = self
-            .conn
-            .query_row(
-                "SELECT version, digest FROM config_versions ORDER BY version DESC LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        match last {
-            Some((v, d)) if d == digest => Ok(v),
-            last => {
-                let v = last.map_or(1, |(v, _)| v + 1);
-                self.conn.execute(
-                    "INSERT INTO config_versions (version, at_ms, digest, toml) VALUES (?1, ?2, ?3, ?4)",
-                    params![v, at_ms, digest, toml],
-                )?;
-                Ok(v)
-            }
-        }
+        record_config(&self.conn, toml, digest, at_ms)
     }
 
     /// Read access for checks and tests that already hold the store.
@@ -346,6 +307,74 @@ fn for_each_event(
         });
     }
     Ok(())
+}
+
+/// Calls `each` with a site's events from its last `day_opened` checkpoint on, on any
+/// connection (the writer's, or a read-only one).
+pub fn replay_site(
+    conn: &Connection,
+    site: Code,
+    each: impl FnMut(Record),
+) -> Result<(), StoreError> {
+    let from: Option<i64> = conn
+        .query_row(
+            "SELECT max(seq) FROM events WHERE site = ?1 AND kind = 'day_opened'",
+            [site.as_str()],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    let Some(from) = from else {
+        return Ok(());
+    };
+    // `+site`: walk the log by seq from the checkpoint and filter by site. Letting SQLite use
+    // the (site, kind, seq) index instead reads the site's whole history and sorts it in a
+    // temporary B-tree: seconds for a large day.
+    for_each_event(
+        conn,
+        "+site = ?1 AND seq >= ?2",
+        params![site.as_str(), from],
+        u64::MAX,
+        each,
+    )
+}
+
+/// Rebuilds a site's state from the durable log under `cfg`, on any connection.
+pub fn recover_site(
+    conn: &Connection,
+    cfg: luot_core::SiteConfig,
+) -> Result<luot_core::Site, StoreError> {
+    let mut site = luot_core::Site::new(cfg);
+    let code = site.config().code;
+    replay_site(conn, code, |r| site.evolve(&r.event, r.at_ms))?;
+    Ok(site)
+}
+
+/// Records a configuration text unless it is the latest one already; returns its version.
+pub fn record_config(
+    conn: &Connection,
+    toml: &str,
+    digest: &str,
+    at_ms: i64,
+) -> Result<i64, StoreError> {
+    let last: Option<(i64, String)> = conn
+        .query_row(
+            "SELECT version, digest FROM config_versions ORDER BY version DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    match last {
+        Some((v, d)) if d == digest => Ok(v),
+        last => {
+            let v = last.map_or(1, |(v, _)| v + 1);
+            conn.execute(
+                "INSERT INTO config_versions (version, at_ms, digest, toml) VALUES (?1, ?2, ?3, ?4)",
+                params![v, at_ms, digest, toml],
+            )?;
+            Ok(v)
+        }
+    }
 }
 
 /// Opens a read-only connection for reports and history: it never takes the write lock.

@@ -481,7 +481,7 @@ mod tests {
     #[test]
     fn local_hours_use_the_offset() {
         // 2026-11-30T02:00:00Z is 09:00 on a Monday in Vietnam.
-        let at = 1_764_468_000_000;
+        let at = 1_796_004_000_000;
         assert_eq!(local(at, 7 * 3600), (0, 9));
     }
 }

@@ -42,6 +42,10 @@ enum Cmd {
     },
     /// Print the built-in default configuration (a starting point for your own).
     DefaultConfig,
+    /// Reports from the history: counts, waits, service times, satisfaction; staffing advice.
+    Report(ReportArgs),
+    /// Write realistic synthetic days into a data folder (for trying reports and staffing advice).
+    Simulate(SimulateArgs),
     /// Officials, managers and admins.
     User {
         #[command(subcommand)]
@@ -91,6 +95,62 @@ struct ServeArgs {
     /// now: for training, demos outside opening hours, and tests.
     #[arg(long, hide = true)]
     start_clock: Option<jiff::Timestamp>,
+}
+
+#[derive(clap::Args, Debug)]
+struct ReportArgs {
+    /// First day, YYYY-MM-DD (default: today).
+    #[arg(long)]
+    from: Option<String>,
+    /// Last day, YYYY-MM-DD (default: the first day).
+    #[arg(long)]
+    to: Option<String>,
+    #[arg(long, value_parser = ["site", "department", "service", "counter", "official", "hour", "day", "weekday", "channel"], default_value = "department")]
+    by: String,
+    #[arg(long, value_parser = ["table", "csv", "xlsx", "json"], default_value = "table")]
+    format: String,
+    /// Write to this file instead of standard output (required for xlsx).
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// Print the staffing advice (counters per department and hour) instead of the report.
+    #[arg(long)]
+    staffing: bool,
+    /// The wait target, minutes.
+    #[arg(long, default_value_t = 15)]
+    target_wait_min: u32,
+    /// Share of citizens who should meet the wait target.
+    #[arg(long, default_value_t = 0.9)]
+    target_share: f64,
+    /// Site code (default: the first site).
+    #[arg(long)]
+    site: Option<String>,
+    /// The configuration the history was made with (default: the built-in one).
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    #[arg(long, default_value = "luot-data")]
+    data: PathBuf,
+}
+
+#[derive(clap::Args, Debug)]
+struct SimulateArgs {
+    /// First day to simulate, YYYY-MM-DD.
+    #[arg(long)]
+    from: String,
+    /// Number of calendar days; days when the center is closed are skipped.
+    #[arg(long, default_value_t = 20)]
+    days: u32,
+    /// Expected tickets per open day.
+    #[arg(long, default_value_t = 300.0)]
+    arrivals: f64,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Site code (default: the first site).
+    #[arg(long)]
+    site: Option<String>,
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    #[arg(long, default_value = "luot-data")]
+    data: PathBuf,
 }
 
 #[derive(Subcommand, Debug)]
@@ -453,6 +513,189 @@ fn device_cmd(command: DeviceCmd, data: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn pick_site<'a>(
+    center: &'a CenterConfig,
+    code: Option<&str>,
+) -> anyhow::Result<&'a luot_proto::config::SiteSettings> {
+    match code {
+        None => Ok(&center.sites[0]),
+        Some(c) => center
+            .sites
+            .iter()
+            .find(|s| s.core.code.as_str() == c)
+            .with_context(|| format!("no site {c:?} in the configuration")),
+    }
+}
+
+fn parse_day_arg(s: &str, what: &str) -> anyhow::Result<luot_core::Day> {
+    luot_proto::parse_day(s).with_context(|| format!("{what}: {s:?} is not a date (YYYY-MM-DD)"))
+}
+
+fn report_cmd(a: ReportArgs) -> anyhow::Result<()> {
+    use luot_server::report;
+    let (center, _) = load_config(a.config.as_deref())?;
+    let settings = pick_site(&center, a.site.as_deref())?;
+    let tz = jiff::tz::TimeZone::get(&settings.time_zone)?;
+    let now = luot_server::clock::site_now(now_ms(), &tz);
+    let from = match &a.from {
+        Some(s) => parse_day_arg(s, "--from")?,
+        None => now.day,
+    };
+    let to = match &a.to {
+        Some(s) => parse_day_arg(s, "--to")?,
+        None => from,
+    };
+    if from > to {
+        bail!("--from {from} is after --to {to}");
+    }
+    if to.0 - from.0 >= luot_store::reports::REPORT_DAYS_MAX {
+        bail!(
+            "the range is longer than {} days",
+            luot_store::reports::REPORT_DAYS_MAX
+        );
+    }
+    if !(0.5..=0.999).contains(&a.target_share) || !(1..=240).contains(&a.target_wait_min) {
+        bail!("--target-share must be 0.5–0.999 and --target-wait-min 1–240");
+    }
+    let by = luot_store::reports::GroupBy::parse(&a.by).expect("clap checked it");
+    let offset = tz.to_offset(jiff::Timestamp::now()).seconds();
+    let q = report::query(
+        settings,
+        &from.to_string(),
+        &to.to_string(),
+        by,
+        a.target_wait_min * 60,
+        offset,
+    );
+    let db = a.data.join("luot.db");
+    if !db.exists() {
+        bail!("no database at {}", db.display());
+    }
+    let conn = luot_store::open_reader(&db)?;
+    let started = std::time::Instant::now();
+    let out: Vec<u8> = if a.staffing {
+        let s = luot_store::reports::staffing(
+            &conn,
+            &q,
+            a.target_share,
+            &report::expected_service_s(settings),
+        )?;
+        match a.format.as_str() {
+            "json" => serde_json::to_vec_pretty(&s)?,
+            "table" => report::staffing_table(settings, &s).into_bytes(),
+            f => bail!("--staffing prints as table or json, not {f}"),
+        }
+    } else {
+        let mut r = luot_store::reports::report(&conn, &q)?;
+        report::order_rows(settings, &mut r);
+        match a.format.as_str() {
+            "table" => report::to_table(settings, &r).into_bytes(),
+            "csv" => report::to_csv(settings, &r).map_err(anyhow::Error::msg)?,
+            "json" => serde_json::to_vec_pretty(&r)?,
+            _ => {
+                let s = luot_store::reports::staffing(
+                    &conn,
+                    &q,
+                    a.target_share,
+                    &report::expected_service_s(settings),
+                )?;
+                report::to_xlsx(settings, &r, Some(&s)).map_err(anyhow::Error::msg)?
+            }
+        }
+    };
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, "report built");
+    match &a.output {
+        Some(p) => {
+            std::fs::write(p, &out).with_context(|| format!("writing {}", p.display()))?;
+            eprintln!("wrote {}", p.display());
+        }
+        None if a.format == "xlsx" => bail!("an xlsx report needs --output FILE"),
+        None => {
+            use std::io::Write;
+            std::io::stdout().write_all(&out)?;
+        }
+    }
+    Ok(())
+}
+
+fn simulate_cmd(a: SimulateArgs) -> anyhow::Result<()> {
+    let (center, config_toml) = load_config(a.config.as_deref())?;
+    let settings = pick_site(&center, a.site.as_deref())?;
+    let from = parse_day_arg(&a.from, "--from")?;
+    if !(1.0..=20_000.0).contains(&a.arrivals) || a.days == 0 || a.days > 366 {
+        bail!("--arrivals must be 1–20000 and --days 1–366");
+    }
+    std::fs::create_dir_all(&a.data)?;
+    let mut store = Store::open(&a.data.join("luot.db"))?;
+    let digest = format!("simulate-{}", config_toml.len());
+    store.record_config(&config_toml, &digest, now_ms())?;
+    let mut site = store.recover(settings.core.clone())?;
+    if let Some(d) = site.day() {
+        if d >= from {
+            bail!(
+                "{} already has history up to {d}; simulate into an empty folder or from a later day",
+                a.data.display()
+            );
+        }
+    }
+    let tz = jiff::tz::TimeZone::get(&settings.time_zone)?;
+    let code = settings.core.code;
+    let mut seq = store.last_seq();
+    let (mut days, mut tickets) = (0, 0);
+    for offset in 0..a.days as i32 {
+        let day = luot_core::Day(from.0 + offset);
+        let open = settings
+            .core
+            .services
+            .iter()
+            .any(|s| !s.hours.days[day.weekday() as usize].is_empty());
+        if !open || settings.core.holidays.contains(&day) {
+            continue;
+        }
+        let (y, m, d) = day.ymd();
+        let noon = jiff::civil::date(y as i16, m as i8, d as i8)
+            .at(12, 0, 0, 0)
+            .to_zoned(tz.clone())?;
+        let mut spec = luot_core::sim::DaySpec::new(
+            day,
+            a.seed.wrapping_mul(1_000_003).wrapping_add(offset as u64),
+            a.arrivals,
+        );
+        spec.utc_offset_s = noon.offset().seconds();
+        let run = luot_core::sim::run_day(&mut site, &spec);
+        let records: Vec<luot_store::Record> = run
+            .events
+            .into_iter()
+            .map(|(at_ms, event)| {
+                seq += 1;
+                let day = match &event {
+                    luot_core::Event::DayClosed { day, .. }
+                    | luot_core::Event::DayOpened { day, .. } => *day,
+                    _ => day,
+                };
+                luot_store::Record {
+                    seq,
+                    site: code,
+                    day,
+                    at_ms,
+                    event,
+                }
+            })
+            .collect();
+        for chunk in records.chunks(luot_store::BATCH_RECORDS_MAX) {
+            store.append(chunk)?;
+        }
+        days += 1;
+        tickets += run.issued;
+        eprintln!("{day}: {} tickets", run.issued);
+    }
+    println!(
+        "simulated {days} open days, {tickets} tickets, into {}",
+        a.data.display()
+    );
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logs(cli.log_format);
@@ -471,6 +714,8 @@ fn main() -> ExitCode {
                 c.sites.len()
             );
         }),
+        Cmd::Report(a) => report_cmd(a),
+        Cmd::Simulate(a) => simulate_cmd(a),
         Cmd::DefaultConfig => {
             print!("{DEFAULT_CONFIG_TOML}");
             Ok(())
