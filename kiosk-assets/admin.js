@@ -1,0 +1,1124 @@
+// Manager pages: log in (the console's form: POST /api/v1/login, a cookie session, /api/v1/me),
+// then reports (reports.js), the center's configuration (a TOML editor with line numbers, check,
+// apply live, export, import, and quick edits that change the right lines: admin-toml.js),
+// accounts and paired devices. Managers get reports, configuration and the list of accounts;
+// admins also add accounts and pair or revoke devices. An official gets a "no access" page (the
+// API refuses them anyway).
+import { loadSetup } from "/js/live.js";
+import { createI18n } from "/js/i18n.js";
+import { mountReports, REPORT_TEXT } from "/reports.js";
+import * as toml from "/admin-toml.js";
+
+const params = new URLSearchParams(location.search);
+const $ = (id) => document.getElementById(id);
+const TABS = ["reports", "config", "users", "devices"];
+
+const TEXT = {
+  vi: {
+    "app.title": "Quản lý trung tâm",
+    "lang.aria": "Chuyển sang tiếng Anh",
+    "lang.label": "English",
+    "nav.reports": "Báo cáo",
+    "nav.config": "Cấu hình",
+    "nav.users": "Tài khoản",
+    "nav.devices": "Thiết bị",
+    "nav.logout": "Đăng xuất",
+    "role.official": "Cán bộ",
+    "role.manager": "Quản lý",
+    "role.admin": "Quản trị viên",
+    "login.title": "Đăng nhập quản lý",
+    "login.lead": "Dành cho lãnh đạo, quản lý và quản trị viên của trung tâm.",
+    "login.login": "Tên đăng nhập",
+    "login.password": "Mật khẩu",
+    "login.submit": "Đăng nhập",
+    "login.busy": "Đang đăng nhập…",
+    "login.empty": "Nhập tên đăng nhập và mật khẩu",
+    "login.network": "Không kết nối được máy chủ",
+    "login.expired": "Phiên làm việc đã hết. Vui lòng đăng nhập lại.",
+    "denied.title": "Không có quyền truy cập",
+    "denied.official": "Trang quản lý chỉ dành cho quản lý và quản trị viên. Bạn đang đăng nhập bằng tài khoản cán bộ “{name}”.",
+    "denied.device": "Trang quản lý chỉ dành cho quản lý và quản trị viên; thiết bị này không mở được.",
+    "denied.manager": "Mục này chỉ dành cho quản trị viên.",
+    "denied.console": "Đến bàn làm việc tại quầy",
+    "denied.other": "Đăng nhập tài khoản khác",
+    "banner.forbidden": "Tài khoản của bạn không được làm việc này.",
+    "config.title": "Cấu hình trung tâm",
+    "config.lead": "Lĩnh vực, thủ tục, quầy, giờ làm việc, dòng thông báo, thang đánh giá… Sửa, bấm “Kiểm tra”, rồi “Áp dụng”: kiosk và màn hình cập nhật ngay, không cần tải lại.",
+    "config.version": "Phiên bản đang chạy",
+    "config.editor": "Tệp cấu hình (TOML)",
+    "config.dirty": "● chưa áp dụng",
+    "config.check": "Kiểm tra",
+    "config.apply": "Áp dụng",
+    "config.export": "Tải xuống (.toml)",
+    "config.import": "Nhập từ tệp…",
+    "config.revert": "Bỏ thay đổi",
+    "config.loading": "Đang tải cấu hình…",
+    "config.unavailable": "Máy chủ này chưa cho sửa cấu hình trên web ({code}).",
+    "config.checking": "Đang kiểm tra…",
+    "config.applying": "Đang áp dụng…",
+    "config.ok": "Hợp lệ.",
+    "config.okApply": "Hợp lệ. Bấm “Áp dụng” để các kiosk và màn hình cập nhật.",
+    "config.invalid": "Có {n} lỗi — bấm vào một lỗi để đến dòng đó:",
+    "config.applied": "Đã áp dụng phiên bản {v}. Kiosk và màn hình đang cập nhật.",
+    "config.nothing": "Không có gì thay đổi so với cấu hình đang chạy.",
+    "config.summary": "{sites} điểm tiếp nhận, {services} thủ tục, {counters} quầy",
+    "config.restart": "Địa chỉ công khai (public_url) và nguồn được phép (allowed_origins) chỉ có hiệu lực sau khi khởi động lại máy chủ.",
+    "config.imported": "Đã nạp tệp “{name}” vào ô soạn thảo. Kiểm tra rồi áp dụng.",
+    "config.importBig": "Tệp quá lớn (tối đa 2 MB).",
+    "config.revertConfirm": "Bỏ mọi thay đổi chưa áp dụng?",
+    "config.revertText": "Ô soạn thảo sẽ trở về cấu hình đang chạy (phiên bản {v}).",
+    "config.revertOk": "Bỏ thay đổi",
+    "config.leave": "Cấu hình có thay đổi chưa áp dụng.",
+    "config.pos": "Dòng {l}, cột {c}",
+    "config.errLine": "Dòng {l}, cột {c}",
+    "quick.title": "Sửa nhanh",
+    "quick.lead": "Các ô dưới đây sửa đúng dòng trong tệp cấu hình bên trái. Xem lại, rồi bấm “Áp dụng”.",
+    "quick.notice": "Dòng thông báo trên màn hình chờ",
+    "quick.vi": "Tiếng Việt",
+    "quick.en": "Tiếng Anh",
+    "quick.put": "Đưa vào cấu hình",
+    "quick.hours": "Giờ làm việc",
+    "quick.hoursHelp": "Mỗi ngày: các khoảng “giờ:phút-giờ:phút”, cách nhau bởi dấu phẩy. Để trống là ngày nghỉ.",
+    "quick.cap": "Số phiếu tối đa mỗi ngày của một thủ tục",
+    "quick.service": "Thủ tục",
+    "quick.capValue": "Số phiếu tối đa mỗi ngày",
+    "quick.counter": "Thủ tục của một quầy",
+    "quick.counterPick": "Quầy",
+    "quick.counterNow": "Đang phục vụ {n} thủ tục{d}.",
+    "quick.counterDepts": " (cả lĩnh vực: {d})",
+    "quick.add": "Thêm vào quầy",
+    "quick.remove": "Bỏ khỏi quầy",
+    "quick.done": "Đã sửa dòng {l}. {check}",
+    "quick.more": "Việc khác (thêm lĩnh vực, thủ tục, quầy, ngày nghỉ lễ, thang đánh giá, câu đọc số): sửa trực tiếp trong tệp; đầu tệp có hướng dẫn từng mục.",
+    "quick.capDefault": "(mặc định 500)",
+    "day.mon": "Thứ Hai", "day.tue": "Thứ Ba", "day.wed": "Thứ Tư", "day.thu": "Thứ Năm", "day.fri": "Thứ Sáu", "day.sat": "Thứ Bảy", "day.sun": "Chủ Nhật",
+    "edit.noSite": "Không tìm thấy điểm tiếp nhận này trong tệp.",
+    "edit.byHand": "Phần này được viết theo cách khác thường — hãy sửa trực tiếp ở dòng {line}.",
+    "edit.badSpan": "{day}: “{span}” không phải khoảng giờ hợp lệ (ví dụ 07:00-11:30).",
+    "edit.noService": "Không có thủ tục “{code}” trong tệp.",
+    "edit.noCounter": "Không có quầy “{code}” trong tệp.",
+    "edit.badCap": "Số phiếu tối đa phải là số nguyên dương.",
+    "edit.already": "Quầy này đã phục vụ thủ tục đó.",
+    "edit.notThere": "Quầy này không phục vụ thủ tục đó.",
+    "users.title": "Tài khoản",
+    "users.lead": "Cán bộ (làm việc tại quầy được giao), quản lý (cấu hình, báo cáo), quản trị viên (tài khoản, thiết bị).",
+    "users.list": "Danh sách",
+    "users.login": "Tên đăng nhập",
+    "users.name": "Họ tên",
+    "users.role": "Vai trò",
+    "users.counters": "Quầy",
+    "users.allCounters": "mọi quầy",
+    "users.disabled": "đã khóa",
+    "users.add": "Thêm tài khoản",
+    "users.adminOnly": "Chỉ quản trị viên được thêm tài khoản.",
+    "users.password": "Mật khẩu",
+    "users.passwordHint": "(ít nhất 10 ký tự)",
+    "users.generate": "Tạo ngẫu nhiên",
+    "users.countersPick": "Quầy được giao (cán bộ)",
+    "users.create": "Tạo tài khoản",
+    "users.created": "Đã tạo tài khoản “{login}”. Mật khẩu: {password} — hãy trao cho người dùng và đề nghị đổi khi đăng nhập.",
+    "users.badLogin": "Tên đăng nhập: chữ không dấu, số và . _ - (tối đa 31 ký tự)",
+    "users.badName": "Nhập họ tên",
+    "users.short": "Mật khẩu cần ít nhất 10 ký tự",
+    "users.noCounter": "Chọn ít nhất một quầy cho cán bộ",
+    "devices.title": "Thiết bị",
+    "devices.lead": "Kiosk, màn hình sảnh, màn hình quầy và máy đánh giá mở bằng đường dẫn có mã riêng. Thu hồi một mã khi máy bị mất hoặc thay.",
+    "devices.list": "Đã ghép nối",
+    "devices.kind": "Loại",
+    "devices.name": "Tên",
+    "devices.counter": "Quầy",
+    "devices.created": "Ghép nối lúc",
+    "devices.actions": "Thao tác",
+    "devices.revoke": "Thu hồi",
+    "devices.revoked": "Đã thu hồi {t}",
+    "devices.pair": "Ghép nối thiết bị mới",
+    "devices.pairOk": "Tạo mã thiết bị",
+    "devices.paired": "Đường dẫn của thiết bị",
+    "devices.once": "Chỉ hiện một lần. Mở đường dẫn này trên thiết bị (trình duyệt sẽ ghi nhớ mã), hoặc chép lại ngay.",
+    "devices.copy": "Chép đường dẫn",
+    "devices.copied": "Đã chép vào bộ nhớ tạm.",
+    "devices.copyFailed": "Không chép tự động được: hãy bôi đen đường dẫn và chép (Ctrl+C).",
+    "devices.hide": "Đã chép xong — ẩn đi",
+    "devices.needName": "Đặt tên cho thiết bị (ví dụ “Kiosk sảnh 2”)",
+    "devices.needCounter": "Chọn quầy cho thiết bị này",
+    "devices.revokeTitle": "Thu hồi thiết bị “{name}”?",
+    "devices.revokeText": "Thiết bị sẽ ngừng hoạt động ngay. Muốn dùng lại phải ghép nối mới.",
+    "devices.none": "Chưa có thiết bị nào.",
+    "kind.kiosk": "Kiosk lấy số",
+    "kind.display": "Màn hình sảnh chờ",
+    "kind.counter_display": "Màn hình tại quầy",
+    "kind.rating": "Máy đánh giá tại quầy",
+    "counter.n": "Quầy {n}",
+    "dlg.no": "Không",
+    "error.network": "Không kết nối được máy chủ",
+  },
+  en: {
+    "app.title": "Center management",
+    "lang.aria": "Switch to Vietnamese",
+    "lang.label": "Tiếng Việt",
+    "nav.reports": "Reports",
+    "nav.config": "Configuration",
+    "nav.users": "Accounts",
+    "nav.devices": "Devices",
+    "nav.logout": "Log out",
+    "role.official": "Official",
+    "role.manager": "Manager",
+    "role.admin": "Administrator",
+    "login.title": "Manager login",
+    "login.lead": "For the center's managers and administrators.",
+    "login.login": "Login",
+    "login.password": "Password",
+    "login.submit": "Log in",
+    "login.busy": "Logging in…",
+    "login.empty": "Enter your login and password",
+    "login.network": "Cannot reach the server",
+    "login.expired": "Your session has ended. Please log in again.",
+    "denied.title": "No access",
+    "denied.official": "The manager pages are for managers and administrators. You are logged in as the official “{name}”.",
+    "denied.device": "The manager pages are for managers and administrators; this device cannot open them.",
+    "denied.manager": "This part is for administrators only.",
+    "denied.console": "Go to the counter console",
+    "denied.other": "Log in as someone else",
+    "banner.forbidden": "Your account may not do this.",
+    "config.title": "Center configuration",
+    "config.lead": "Departments, services, counters, opening hours, the notice line, the rating scale… Edit, press “Check”, then “Apply”: kiosks and displays update at once, without a reload.",
+    "config.version": "Running version",
+    "config.editor": "Configuration file (TOML)",
+    "config.dirty": "● not applied",
+    "config.check": "Check",
+    "config.apply": "Apply",
+    "config.export": "Download (.toml)",
+    "config.import": "Import a file…",
+    "config.revert": "Discard changes",
+    "config.loading": "Loading the configuration…",
+    "config.unavailable": "This server does not allow editing the configuration on the web ({code}).",
+    "config.checking": "Checking…",
+    "config.applying": "Applying…",
+    "config.ok": "Valid.",
+    "config.okApply": "Valid. Press “Apply” to update kiosks and displays.",
+    "config.invalid": "{n} error(s) — click one to go to its line:",
+    "config.applied": "Version {v} applied. Kiosks and displays are updating.",
+    "config.nothing": "Nothing differs from the running configuration.",
+    "config.summary": "{sites} site(s), {services} services, {counters} counters",
+    "config.restart": "The public URL and allowed origins take effect after the server restarts.",
+    "config.imported": "Loaded “{name}” into the editor. Check, then apply.",
+    "config.importBig": "The file is too large (2 MB at most).",
+    "config.revertConfirm": "Discard every change not applied?",
+    "config.revertText": "The editor goes back to the running configuration (version {v}).",
+    "config.revertOk": "Discard",
+    "config.leave": "The configuration has changes that are not applied.",
+    "config.pos": "Line {l}, column {c}",
+    "config.errLine": "Line {l}, column {c}",
+    "quick.title": "Quick edits",
+    "quick.lead": "These forms change the right lines of the file on the left. Review, then press “Apply”.",
+    "quick.notice": "Notice line on the hall display",
+    "quick.vi": "Vietnamese",
+    "quick.en": "English",
+    "quick.put": "Put into the configuration",
+    "quick.hours": "Opening hours",
+    "quick.hoursHelp": "Each day: spans “hh:mm-hh:mm” separated by commas. Empty means closed.",
+    "quick.cap": "A service's daily ticket cap",
+    "quick.service": "Service",
+    "quick.capValue": "Most tickets per day",
+    "quick.counter": "A counter's services",
+    "quick.counterPick": "Counter",
+    "quick.counterNow": "Serves {n} services{d}.",
+    "quick.counterDepts": " (whole departments: {d})",
+    "quick.add": "Add to the counter",
+    "quick.remove": "Remove from the counter",
+    "quick.done": "Changed line {l}. {check}",
+    "quick.more": "Anything else (departments, services, counters, holidays, rating scale, the announcement): edit the file directly; its header explains every part.",
+    "quick.capDefault": "(default 500)",
+    "day.mon": "Monday", "day.tue": "Tuesday", "day.wed": "Wednesday", "day.thu": "Thursday", "day.fri": "Friday", "day.sat": "Saturday", "day.sun": "Sunday",
+    "edit.noSite": "This site is not in the file.",
+    "edit.byHand": "This part is written in an unusual way — edit it directly at line {line}.",
+    "edit.badSpan": "{day}: “{span}” is not a valid span (e.g. 07:00-11:30).",
+    "edit.noService": "No service “{code}” in the file.",
+    "edit.noCounter": "No counter “{code}” in the file.",
+    "edit.badCap": "The cap must be a positive whole number.",
+    "edit.already": "This counter already serves that service.",
+    "edit.notThere": "This counter does not serve that service.",
+    "users.title": "Accounts",
+    "users.lead": "Officials (work at their assigned counters), managers (configuration, reports), administrators (accounts, devices).",
+    "users.list": "Accounts",
+    "users.login": "Login",
+    "users.name": "Full name",
+    "users.role": "Role",
+    "users.counters": "Counters",
+    "users.allCounters": "all counters",
+    "users.disabled": "disabled",
+    "users.add": "Add an account",
+    "users.adminOnly": "Only administrators add accounts.",
+    "users.password": "Password",
+    "users.passwordHint": "(10 characters or more)",
+    "users.generate": "Generate",
+    "users.countersPick": "Assigned counters (officials)",
+    "users.create": "Create account",
+    "users.created": "Account “{login}” created. Password: {password} — give it to the user and ask them to change it.",
+    "users.badLogin": "Login: unaccented letters, digits and . _ - (31 characters at most)",
+    "users.badName": "Enter the full name",
+    "users.short": "The password needs 10 characters or more",
+    "users.noCounter": "Choose at least one counter for an official",
+    "devices.title": "Devices",
+    "devices.lead": "Kiosks, hall displays, counter displays and rating tablets open with a link holding their own code. Revoke a code when a device is lost or replaced.",
+    "devices.list": "Paired",
+    "devices.kind": "Kind",
+    "devices.name": "Name",
+    "devices.counter": "Counter",
+    "devices.created": "Paired at",
+    "devices.actions": "Actions",
+    "devices.revoke": "Revoke",
+    "devices.revoked": "Revoked {t}",
+    "devices.pair": "Pair a new device",
+    "devices.pairOk": "Make a device code",
+    "devices.paired": "The device's link",
+    "devices.once": "Shown once only. Open this link on the device (its browser remembers the code), or copy it now.",
+    "devices.copy": "Copy the link",
+    "devices.copied": "Copied to the clipboard.",
+    "devices.copyFailed": "Could not copy automatically: select the link and copy it (Ctrl+C).",
+    "devices.hide": "Copied — hide it",
+    "devices.needName": "Name the device (e.g. “Hall kiosk 2”)",
+    "devices.needCounter": "Choose the counter for this device",
+    "devices.revokeTitle": "Revoke the device “{name}”?",
+    "devices.revokeText": "It stops working at once. Using it again needs a new pairing.",
+    "devices.none": "No devices yet.",
+    "kind.kiosk": "Ticket kiosk",
+    "kind.display": "Hall display",
+    "kind.counter_display": "Counter display",
+    "kind.rating": "Counter rating tablet",
+    "counter.n": "Counter {n}",
+    "dlg.no": "No",
+    "error.network": "Cannot reach the server",
+  },
+};
+for (const l of ["vi", "en"]) Object.assign(TEXT[l], REPORT_TEXT[l]);
+const i18n = createI18n(TEXT, () => render());
+const t = (k, v) => i18n.t(k, v);
+
+// ---------- state ----------
+let setup = null;
+let me = null;
+let screen = "loading";
+let tab = "reports";
+let officials = new Map();
+let today = null;
+const config = { loaded: false, text: "", version: null, errors: [], busy: false, unavailable: null, status: null, changed: new Set() };
+let users = [];
+let devices = [];
+
+window.luotAdmin = {
+  get screen() { return screen; },
+  get tab() { return tab; },
+  get config() { return config; },
+};
+
+// ---------- helpers ----------
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text != null) e.textContent = text;
+  return e;
+}
+
+class ApiError extends Error {
+  constructor(status, body) {
+    super(body?.message_en || `HTTP ${status}`);
+    this.status = status;
+    this.code = body?.code || `http_${status}`;
+    this.body = body || {};
+  }
+  text(lang) { return (lang === "en" ? this.body.message_en : this.body.message) || this.message; }
+}
+
+/** JSON API call; a lost session shows the login form, a refusal the "no access" page. */
+async function api(path, { method = "GET", body } = {}) {
+  let res;
+  try {
+    res = await fetch(path, {
+      method,
+      headers: body === undefined ? { accept: "application/json" } : { accept: "application/json", "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, { code: "network", message: TEXT.vi["error.network"], message_en: TEXT.en["error.network"] });
+  }
+  const data = await res.json().catch(() => null);
+  if (res.status === 401) {
+    me = null;
+    showLogin(t("login.expired"));
+    throw new ApiError(401, data);
+  }
+  if (!res.ok) throw new ApiError(res.status, data);
+  return data;
+}
+
+function isAdmin() { return me?.role === "admin"; }
+function isManager() { return me?.role === "manager" || me?.role === "admin"; }
+
+function counterLabel(code) {
+  const c = setup?.counters.find((x) => x.code === code);
+  if (!c) return code;
+  return c.name && (c.name.vi || c.name.en) ? i18n.pick(c.name) : t("counter.n", { n: c.number });
+}
+
+function fmtTime(ms) {
+  if (!ms) return "";
+  return new Intl.DateTimeFormat(i18n.lang === "en" ? "en-GB" : "vi-VN", {
+    timeZone: setup?.time_zone || "Asia/Ho_Chi_Minh", day: "2-digit", month: "2-digit", year: "numeric", hour: "2-digit", minute: "2-digit", hour12: false,
+  }).format(new Date(ms));
+}
+
+function banner(text, kind = "error") {
+  const b = $("banner");
+  b.hidden = !text;
+  b.textContent = text || "";
+  b.dataset.kind = kind;
+}
+
+// ---------- screens ----------
+function show(next) {
+  screen = next;
+  $("app").dataset.screen = next;
+  for (const s of ["login", "denied", ...TABS]) $(`screen-${s}`).hidden = s !== next;
+  $("nav").hidden = !TABS.includes(next);
+  $("logout").hidden = !me && next !== "denied";
+  $("user").hidden = !me;
+  render();
+}
+
+function showLogin(message) {
+  show("login");
+  const err = $("login-error");
+  err.hidden = !message;
+  err.textContent = message || "";
+  setTimeout(() => $("login-name").focus(), 0);
+}
+
+function showDenied(text) {
+  $("denied-text").textContent = text;
+  show("denied");
+}
+
+function tabFromHash() {
+  const h = location.hash.replace(/^#/, "");
+  return TABS.includes(h) ? h : "reports";
+}
+
+function openTab(next) {
+  if (!me) return;
+  if (!isManager()) {
+    showDenied(t("denied.official", { name: me.display_name || me.login }));
+    return;
+  }
+  if (next === "devices" && !isAdmin()) next = "reports";
+  tab = next;
+  if (location.hash !== `#${next}`) history.replaceState(null, "", `#${next}`);
+  banner(null);
+  show(next);
+  if (next === "reports") reports.show();
+  if (next === "config" && !config.loaded) loadConfig();
+  if (next === "users") loadUsers();
+  if (next === "devices") loadDevices();
+}
+
+function render() {
+  i18n.apply(document);
+  $("lang").textContent = i18n.t("lang.label");
+  if (setup) $("site-name").textContent = i18n.pick(setup.name);
+  $("user-name").textContent = me ? me.display_name || me.login : "";
+  $("user-role").textContent = me ? t(`role.${me.role}`) : "";
+  for (const a of $("nav").querySelectorAll("a")) {
+    a.hidden = a.dataset.tab === "devices" && !isAdmin();
+    if (a.dataset.tab === tab) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
+  if (screen === "denied" && me) $("denied-text").textContent = me.role === "official" || !me.role ? t("denied.official", { name: me.display_name || me.login }) : $("denied-text").textContent;
+  if (screen === "reports") reports.render();
+  if (screen === "config") renderConfig();
+  if (screen === "users") renderUsers();
+  if (screen === "devices") renderDevices();
+}
+
+// ---------- login ----------
+async function onLogin(ev) {
+  ev.preventDefault();
+  const login = $("login-name").value.trim();
+  const password = $("login-password").value;
+  const err = $("login-error");
+  if (!login || !password) {
+    err.hidden = false;
+    err.textContent = t("login.empty");
+    return;
+  }
+  const btn = $("login-submit");
+  btn.disabled = true;
+  btn.textContent = t("login.busy");
+  try {
+    const res = await fetch("/api/v1/login", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ login, password }) });
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok) {
+      err.hidden = false;
+      err.textContent = (i18n.lang === "en" ? body.message_en : body.message) || `HTTP ${res.status}`;
+      $("login-password").select();
+      return;
+    }
+    $("login-password").value = "";
+    err.hidden = true;
+    me = body;
+    afterLogin();
+  } catch {
+    err.hidden = false;
+    err.textContent = t("login.network");
+  } finally {
+    btn.disabled = false;
+    btn.textContent = t("login.submit");
+  }
+}
+
+async function logout() {
+  if (config.text !== $("config-text").value && !confirm(t("config.leave"))) return;
+  await fetch("/api/v1/logout", { method: "POST" }).catch(() => {});
+  me = null;
+  config.loaded = false;
+  showLogin();
+}
+
+function afterLogin() {
+  if (!isManager()) {
+    showDenied(me.kind ? t("denied.device") : t("denied.official", { name: me.display_name || me.login }));
+    return;
+  }
+  loadOfficials();
+  openTab(tabFromHash());
+}
+
+async function loadOfficials() {
+  try {
+    const list = await (await fetch(`/api/v1/sites/${encodeURIComponent(setup.site)}/officials`)).json();
+    if (Array.isArray(list)) officials = new Map(list.map((o) => [o.login, o.display_name || o.login]));
+  } catch { /* the report shows logins then */ }
+  // An admin or manager can read the accounts: names for the report even without that endpoint.
+  if (!officials.size) {
+    try {
+      const list = await api("/api/v1/admin/users");
+      officials = new Map(list.map((u) => [u.login, u.display_name || u.login]));
+    } catch { /* fine */ }
+  }
+}
+
+// ---------- configuration ----------
+const editor = () => $("config-text");
+
+function lineStarts(text) {
+  const s = [0];
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) s.push(i + 1);
+  return s;
+}
+
+function renderGutter() {
+  const text = editor().value;
+  const n = lineStarts(text).length;
+  const errLines = new Set(config.errors.map((e) => e.line));
+  const g = $("gutter");
+  if (g.dataset.n !== String(n) || g.dataset.marks !== [...errLines, "|", ...config.changed].join(",")) {
+    const frag = document.createDocumentFragment();
+    for (let i = 1; i <= n; i++) {
+      const s = el("span", null, String(i));
+      if (errLines.has(i)) s.className = "err";
+      else if (config.changed.has(i)) s.className = "chg";
+      frag.append(s, "\n");
+    }
+    g.replaceChildren(frag);
+    g.dataset.n = String(n);
+    g.dataset.marks = [...errLines, "|", ...config.changed].join(",");
+  }
+  g.scrollTop = editor().scrollTop;
+}
+
+function cursorPos() {
+  const ta = editor();
+  const before = ta.value.slice(0, ta.selectionStart);
+  const l = before.split("\n").length;
+  const c = ta.selectionStart - before.lastIndexOf("\n");
+  $("config-pos").textContent = t("config.pos", { l, c });
+}
+
+/** Selects line `line` (1-based) and scrolls it into the middle of the editor. */
+function jumpTo(line, column = 1) {
+  const ta = editor();
+  const starts = lineStarts(ta.value);
+  const l = Math.min(Math.max(1, line), starts.length);
+  const start = starts[l - 1];
+  const end = l < starts.length ? starts[l] - 1 : ta.value.length;
+  ta.focus({ preventScroll: true });
+  const col = Math.min(start + Math.max(0, column - 1), end);
+  ta.setSelectionRange(column > 1 ? col : start, end);
+  const lh = parseFloat(getComputedStyle(ta).lineHeight) || 20;
+  ta.scrollTop = Math.max(0, (l - 1) * lh - ta.clientHeight / 3);
+  renderGutter();
+  cursorPos();
+}
+
+function dirty() { return config.loaded && editor().value !== config.text; }
+
+function setStatus(kind, text) {
+  config.status = text ? { kind, text } : null;
+  renderConfigStatus();
+}
+
+function renderConfigStatus() {
+  const s = $("config-status");
+  s.hidden = !config.status;
+  s.dataset.kind = config.status?.kind || "";
+  s.textContent = config.status?.text || "";
+  const list = $("config-errors");
+  list.hidden = !config.errors.length;
+  list.replaceChildren(...config.errors.map((e) => {
+    const li = el("li");
+    const b = el("button", "m-error-item");
+    b.type = "button";
+    b.dataset.line = String(e.line || "");
+    b.append(el("span", "m-error-pos tabular", e.line ? t("config.errLine", { l: e.line, c: e.column || 1 }) : "—"), el("span", "m-error-msg", e.message));
+    b.addEventListener("click", () => { if (e.line) jumpTo(e.line, e.column || 1); });
+    li.append(b);
+    return li;
+  }));
+}
+
+function renderConfig() {
+  $("config-version").textContent = config.version == null ? "–" : String(config.version);
+  $("config-dirty").hidden = !dirty();
+  const off = !config.loaded || config.busy;
+  for (const id of ["config-check", "config-apply", "config-export", "config-revert"]) $(id).disabled = off;
+  $("config-import").disabled = !config.loaded;
+  editor().readOnly = !config.loaded;
+  for (const b of document.querySelectorAll(".m-quick-form button")) b.disabled = off;
+  renderConfigStatus();
+  renderGutter();
+}
+
+function errorsOf(e) {
+  const list = e?.body?.errors;
+  if (Array.isArray(list) && list.length) return list.map((x) => ({ line: x.line, column: x.column, message: x.message }));
+  return [];
+}
+
+async function loadConfig() {
+  config.errors = [];
+  setStatus("info", t("config.loading"));
+  try {
+    const r = await api("/api/v1/admin/config");
+    config.text = r.toml;
+    config.version = r.version;
+    config.loaded = true;
+    config.unavailable = null;
+    config.changed.clear();
+    editor().value = r.toml;
+    setStatus(null);
+    fillQuick();
+  } catch (e) {
+    if (e.status === 401) return;
+    config.unavailable = e.code;
+    setStatus("error", e.status === 403 ? t("banner.forbidden") : t("config.unavailable", { code: e.code }));
+  }
+  renderConfig();
+}
+
+async function checkConfig({ quiet = false } = {}) {
+  config.busy = true;
+  config.errors = [];
+  if (!quiet) setStatus("info", t("config.checking"));
+  renderConfig();
+  try {
+    const r = await api("/api/v1/admin/config/check", { method: "POST", body: { toml: editor().value } });
+    const summary = summaryText(r.summary);
+    setStatus("ok", `${dirty() ? t("config.okApply") : t("config.ok")}${summary ? ` (${summary})` : ""}`);
+    return true;
+  } catch (e) {
+    if (e.status === 401) return false;
+    config.errors = errorsOf(e);
+    setStatus("error", config.errors.length ? t("config.invalid", { n: config.errors.length }) : e.text(i18n.lang));
+    return false;
+  } finally {
+    config.busy = false;
+    renderConfig();
+  }
+}
+
+function summaryText(s) {
+  if (!s) return "";
+  if (typeof s === "string") return s;
+  if (typeof s === "object" && "services" in s) return t("config.summary", { sites: s.sites ?? 1, services: s.services, counters: s.counters ?? "?" });
+  return JSON.stringify(s);
+}
+
+async function applyConfig() {
+  if (!dirty()) {
+    setStatus("info", t("config.nothing"));
+    return;
+  }
+  config.busy = true;
+  config.errors = [];
+  setStatus("info", t("config.applying"));
+  renderConfig();
+  try {
+    const text = editor().value;
+    const r = await api("/api/v1/admin/config", { method: "PUT", body: { toml: text } });
+    config.text = text;
+    config.version = r.version ?? config.version;
+    config.changed.clear();
+    setStatus("ok", `${t("config.applied", { v: config.version })}${r.restart_needed ? ` ${t("config.restart")}` : ""}`);
+    // The server may have normalised the text or another manager may have changed it: reload quietly.
+    try {
+      const fresh = await api("/api/v1/admin/config");
+      if (editor().value === text) {
+        config.text = fresh.toml;
+        config.version = fresh.version;
+        editor().value = fresh.toml;
+      }
+    } catch { /* the applied text stays */ }
+    try { setup = await loadSetup(setup.site); } catch { /* the old names stay */ }
+    fillQuick();
+  } catch (e) {
+    if (e.status === 401) return;
+    config.errors = errorsOf(e);
+    setStatus("error", config.errors.length ? t("config.invalid", { n: config.errors.length }) : e.text(i18n.lang));
+  } finally {
+    config.busy = false;
+    renderConfig();
+  }
+}
+
+function exportConfig() {
+  const blob = new Blob([editor().value], { type: "application/toml" });
+  const a = el("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = `luot-${setup.site}-v${config.version ?? "x"}${dirty() ? "-draft" : ""}.toml`;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+}
+
+async function importConfig(ev) {
+  const file = ev.target.files?.[0];
+  ev.target.value = "";
+  if (!file) return;
+  if (file.size > 2 * 1024 * 1024) {
+    setStatus("error", t("config.importBig"));
+    return;
+  }
+  editor().value = (await file.text()).replace(/\r\n/g, "\n");
+  config.changed.clear();
+  setStatus("info", t("config.imported", { name: file.name }));
+  renderConfig();
+  fillQuick();
+  await checkConfig({ quiet: true });
+}
+
+// ---------- quick edits ----------
+function editError(e) {
+  if (e instanceof toml.EditError) {
+    const vars = { ...e.vars, line: e.line ?? "" };
+    if (vars.day) vars.day = t(`day.${vars.day}`);
+    return t(e.key, vars);
+  }
+  return String(e?.message || e);
+}
+
+function quickResult(kind, text) {
+  const p = $("quick-result");
+  p.hidden = !text;
+  p.dataset.kind = kind;
+  p.textContent = text || "";
+}
+
+/** Prefills the quick-edit forms from the editor's text. */
+function fillQuick() {
+  const text = editor().value;
+  const site = setup.site;
+  try {
+    const n = toml.getNotice(text, site);
+    $("q-notice-vi").value = n.vi;
+    $("q-notice-en").value = n.en;
+  } catch { /* the form stays as it is */ }
+  try {
+    const h = toml.getHours(text, site);
+    const box = $("q-hours-days");
+    box.replaceChildren(...toml.DAYS.map((d) => {
+      const l = el("label", "m-hours-day");
+      const input = el("input");
+      input.id = `q-hours-${d}`;
+      input.dataset.day = d;
+      input.value = h[d].join(", ");
+      input.placeholder = "07:00-11:30, 13:30-17:00";
+      input.autocomplete = "off";
+      l.append(el("span", null, t(`day.${d}`)), input);
+      return l;
+    }));
+  } catch { /* idem */ }
+  try {
+    const list = toml.services(text, site);
+    const depts = setup.departments;
+    const fill = (sel, keep) => {
+      const before = sel.value;
+      sel.replaceChildren(...list.map((s) => {
+        const d = depts.find((x) => x.code === s.department);
+        const name = s.name && typeof s.name === "object" ? i18n.pick(s.name) : s.code;
+        const o = new Option(`${d ? `${d.prefix} · ` : ""}${name}`, s.code);
+        o.dataset.cap = s.daily_cap ?? "";
+        return o;
+      }));
+      if (keep && list.some((s) => s.code === before)) sel.value = before;
+    };
+    fill($("q-cap-service"), true);
+    fill($("q-counter-service"), true);
+    syncCap();
+    const cs = toml.counters(text, site);
+    const csel = $("q-counter-code");
+    const before = csel.value;
+    csel.replaceChildren(...cs.map((c) => new Option(c.name && typeof c.name === "object" ? i18n.pick(c.name) : t("counter.n", { n: c.number ?? c.code }), c.code)));
+    if (cs.some((c) => c.code === before)) csel.value = before;
+    syncCounter();
+  } catch { /* idem */ }
+}
+
+function syncCap() {
+  const o = $("q-cap-service").selectedOptions[0];
+  $("q-cap-value").value = o?.dataset.cap || "";
+  $("q-cap-value").placeholder = t("quick.capDefault");
+}
+
+function syncCounter() {
+  try {
+    const c = toml.counters(editor().value, setup.site).find((x) => x.code === $("q-counter-code").value);
+    if (!c) return;
+    const d = c.departments.length ? t("quick.counterDepts", { d: c.departments.join(", ") }) : "";
+    $("q-counter-now").textContent = t("quick.counterNow", { n: c.effective.length, d });
+  } catch { /* idem */ }
+}
+
+/** Runs one quick edit: puts the new text in the editor, marks and shows the line, checks. */
+async function quick(fn) {
+  let r;
+  try {
+    r = fn(editor().value);
+  } catch (e) {
+    quickResult("error", editError(e));
+    if (e instanceof toml.EditError && e.line) jumpTo(e.line);
+    return;
+  }
+  const ta = editor();
+  ta.value = r.text;
+  config.changed.add(r.line);
+  jumpTo(r.line);
+  renderConfig();
+  const ok = await checkConfig({ quiet: true });
+  quickResult(ok ? "ok" : "error", t("quick.done", { l: r.line, check: ok ? t("config.okApply") : t("config.invalid", { n: config.errors.length }) }));
+  fillQuick();
+}
+
+// ---------- users ----------
+async function loadUsers() {
+  try {
+    users = await api("/api/v1/admin/users");
+  } catch (e) {
+    if (e.status === 403) banner(t("banner.forbidden"));
+  }
+  renderUsers();
+}
+
+function renderUsers() {
+  $("users").replaceChildren(...users.map((u) => {
+    const tr = el("tr");
+    tr.dataset.login = u.login;
+    const th = el("th", "m-mono", u.login);
+    th.scope = "row";
+    tr.append(th, el("td", null, u.display_name));
+    const role = el("td");
+    role.append(el("span", `m-role m-role-${u.role}`, t(`role.${u.role}`)));
+    if (u.disabled) role.append(" ", el("span", "m-badge", t("users.disabled")));
+    tr.append(role);
+    const cs = u.role === "official" ? (u.counters || []).map((c) => counterLabel(c.split("/").pop())).join(", ") : t("users.allCounters");
+    tr.append(el("td", null, cs || "–"));
+    return tr;
+  }));
+  const admin = isAdmin();
+  $("users-add-note").hidden = admin;
+  $("user-form").hidden = !admin;
+  const box = $("u-counters");
+  if (setup && box.childElementCount !== setup.counters.length) {
+    box.replaceChildren(...setup.counters.map((c) => {
+      const l = el("label", "m-check");
+      const i = el("input");
+      i.type = "checkbox";
+      i.value = c.code;
+      i.name = "counter";
+      l.append(i, el("span", null, counterLabel(c.code)));
+      return l;
+    }));
+  } else if (setup) {
+    for (const l of box.querySelectorAll("label")) l.querySelector("span").textContent = counterLabel(l.querySelector("input").value);
+  }
+  $("u-counters-box").hidden = $("u-role").value !== "official";
+}
+
+function generatePassword() {
+  const alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+  const bytes = crypto.getRandomValues(new Uint8Array(14));
+  const p = [...bytes].map((b) => alphabet[b % alphabet.length]).join("");
+  return `${p.slice(0, 5)}-${p.slice(5, 10)}-${p.slice(10)}`;
+}
+
+async function addUser(ev) {
+  ev.preventDefault();
+  const err = $("user-error");
+  const ok = $("user-ok");
+  err.hidden = true;
+  ok.hidden = true;
+  const login = $("u-login").value.trim();
+  const name = $("u-name").value.trim();
+  const role = $("u-role").value;
+  const password = $("u-password").value;
+  const counters = role === "official" ? [...document.querySelectorAll('#u-counters input:checked')].map((i) => i.value) : [];
+  const fail = (m) => { err.hidden = false; err.textContent = m; };
+  if (!/^[A-Za-z0-9._@-]{1,31}$/.test(login)) return fail(t("users.badLogin"));
+  if (!name) return fail(t("users.badName"));
+  if (password.length < 10) return fail(t("users.short"));
+  if (role === "official" && !counters.length) return fail(t("users.noCounter"));
+  $("user-submit").disabled = true;
+  try {
+    await api("/api/v1/admin/users", { method: "POST", body: { login, display_name: name, role, password, counters } });
+    ok.hidden = false;
+    ok.textContent = t("users.created", { login, password });
+    $("user-form").reset();
+    $("u-counters-box").hidden = false;
+    officials.set(login, name);
+    await loadUsers();
+  } catch (e) {
+    if (e.status !== 401) fail(e.text(i18n.lang));
+  } finally {
+    $("user-submit").disabled = false;
+  }
+}
+
+// ---------- devices ----------
+const PAGES = { kiosk: "kiosk", display: "display", counter_display: "counter-display", rating: "rating" };
+
+async function loadDevices() {
+  try {
+    devices = await api("/api/v1/admin/devices");
+  } catch (e) {
+    if (e.status === 403) banner(t("denied.manager"));
+  }
+  renderDevices();
+}
+
+function renderDevices() {
+  const rows = devices.slice().sort((a, b) => (a.revoked_at ? 1 : 0) - (b.revoked_at ? 1 : 0) || a.id - b.id);
+  $("devices").replaceChildren(...(rows.length ? rows.map((d) => {
+    const tr = el("tr", d.revoked_at ? "m-revoked" : null);
+    tr.dataset.id = String(d.id);
+    const th = el("th", "tabular", String(d.id));
+    th.scope = "row";
+    tr.append(th, el("td", null, t(`kind.${d.kind}`)), el("td", null, d.name), el("td", null, d.counter ? counterLabel(d.counter) : "–"), el("td", "tabular", fmtTime(d.created_at)));
+    const act = el("td", "m-actions-cell");
+    if (d.revoked_at) act.append(el("span", "m-muted m-small", t("devices.revoked", { t: fmtTime(d.revoked_at) })));
+    else {
+      const b = el("button", "m-btn m-btn-small m-btn-ghost", t("devices.revoke"));
+      b.type = "button";
+      b.setAttribute("aria-label", `${t("devices.revoke")}: ${d.name}`);
+      b.addEventListener("click", () => confirmDialog(t("devices.revokeTitle", { name: d.name }), t("devices.revokeText"), t("devices.revoke"), () => revoke(d.id)));
+      act.append(b);
+    }
+    tr.append(act);
+    return tr;
+  }) : [(() => { const tr = el("tr"); const td = el("td", "m-muted", t("devices.none")); td.colSpan = 6; tr.append(td); return tr; })()]));
+  const sel = $("p-counter");
+  const before = sel.value;
+  if (setup) sel.replaceChildren(...setup.counters.map((c) => new Option(counterLabel(c.code), c.code)));
+  if (before) sel.value = before;
+  const kind = $("p-kind").value;
+  $("p-counter-field").hidden = !(kind === "rating" || kind === "counter_display");
+}
+
+async function revoke(id) {
+  try {
+    await api(`/api/v1/admin/devices/${id}/revoke`, { method: "POST" });
+  } catch (e) {
+    if (e.status !== 401) banner(e.text(i18n.lang));
+  }
+  await loadDevices();
+}
+
+async function pair(ev) {
+  ev.preventDefault();
+  const err = $("pair-error");
+  err.hidden = true;
+  const kind = $("p-kind").value;
+  const name = $("p-name").value.trim();
+  const needsCounter = kind === "rating" || kind === "counter_display";
+  const counter = needsCounter ? $("p-counter").value : null;
+  const fail = (m) => { err.hidden = false; err.textContent = m; };
+  if (!name) return fail(t("devices.needName"));
+  if (needsCounter && !counter) return fail(t("devices.needCounter"));
+  $("pair-submit").disabled = true;
+  try {
+    const body = { kind, name };
+    if (counter) body.counter = counter;
+    const r = await api("/api/v1/admin/devices", { method: "POST", body });
+    const base = (setup.public_url || location.origin).replace(/\/$/, "");
+    const q = new URLSearchParams();
+    if (kind === "counter_display") q.set("counter", counter);
+    q.set("device", r.token);
+    $("paired-url").textContent = `${base}/${PAGES[kind]}?${q}`;
+    $("paired").hidden = false;
+    $("paired-copied").textContent = "";
+    $("pair-form").reset();
+    renderDevices();
+    await loadDevices();
+    $("paired-url").focus();
+  } catch (e) {
+    if (e.status !== 401) fail(e.text(i18n.lang));
+  } finally {
+    $("pair-submit").disabled = false;
+  }
+}
+
+async function copyUrl() {
+  const text = $("paired-url").textContent;
+  try {
+    await navigator.clipboard.writeText(text);
+    $("paired-copied").textContent = t("devices.copied");
+  } catch {
+    const r = document.createRange();
+    r.selectNodeContents($("paired-url"));
+    const s = getSelection();
+    s.removeAllRanges();
+    s.addRange(r);
+    let ok = false;
+    try { ok = document.execCommand("copy"); } catch { /* no */ }
+    $("paired-copied").textContent = t(ok ? "devices.copied" : "devices.copyFailed");
+  }
+}
+
+// ---------- dialog ----------
+let confirmAction = null;
+function confirmDialog(title, text, ok, action) {
+  $("dlg-confirm-title").textContent = title;
+  $("confirm-text").textContent = text;
+  $("confirm-ok").textContent = ok;
+  confirmAction = action;
+  $("dlg-confirm").showModal();
+}
+
+// ---------- boot ----------
+const reports = mountReports($("screen-reports"), {
+  i18n,
+  el,
+  api: (path) => api(path),
+  setup: () => setup,
+  officials: () => officials,
+  today: () => today || new Date().toISOString().slice(0, 10),
+});
+
+async function boot() {
+  $("lang").addEventListener("click", () => i18n.set(i18n.lang === "vi" ? "en" : "vi"));
+  $("login-form").addEventListener("submit", onLogin);
+  $("logout").addEventListener("click", logout);
+  $("denied-logout").addEventListener("click", logout);
+  window.addEventListener("hashchange", () => { if (me && isManager()) openTab(tabFromHash()); });
+  // Config editor.
+  const ta = editor();
+  ta.addEventListener("scroll", () => { $("gutter").scrollTop = ta.scrollTop; });
+  ta.addEventListener("input", () => { renderGutter(); $("config-dirty").hidden = !dirty(); });
+  ta.addEventListener("keyup", cursorPos);
+  ta.addEventListener("click", cursorPos);
+  ta.addEventListener("keydown", (e) => {
+    if (e.key === "Tab" && !e.shiftKey && !e.ctrlKey && !e.altKey) {
+      // Two spaces, not a focus move (Esc then Tab leaves the editor).
+      e.preventDefault();
+      ta.setRangeText("  ", ta.selectionStart, ta.selectionEnd, "end");
+      ta.dispatchEvent(new Event("input"));
+    }
+    if ((e.ctrlKey || e.metaKey) && e.key === "s") { e.preventDefault(); checkConfig(); }
+  });
+  $("config-check").addEventListener("click", () => checkConfig());
+  $("config-apply").addEventListener("click", applyConfig);
+  $("config-export").addEventListener("click", exportConfig);
+  $("config-import").addEventListener("change", importConfig);
+  $("config-revert").addEventListener("click", () => confirmDialog(t("config.revertConfirm"), t("config.revertText", { v: config.version }), t("config.revertOk"), () => {
+    editor().value = config.text;
+    config.errors = [];
+    config.changed.clear();
+    setStatus(null);
+    quickResult(null, null);
+    fillQuick();
+    renderConfig();
+  }));
+  window.addEventListener("beforeunload", (e) => { if (dirty()) { e.preventDefault(); e.returnValue = ""; } });
+  // Quick edits.
+  const site = () => setup.site;
+  $("q-notice").addEventListener("submit", (e) => {
+    e.preventDefault();
+    quick((text) => toml.setNotice(text, site(), { vi: $("q-notice-vi").value, en: $("q-notice-en").value }));
+  });
+  $("q-hours").addEventListener("submit", (e) => {
+    e.preventDefault();
+    quick((text) => {
+      const hours = {};
+      for (const d of toml.DAYS) hours[d] = toml.parseSpans($(`q-hours-${d}`).value, d);
+      return toml.setHours(text, site(), hours);
+    });
+  });
+  $("q-cap-service").addEventListener("change", syncCap);
+  $("q-cap").addEventListener("submit", (e) => {
+    e.preventDefault();
+    quick((text) => toml.setDailyCap(text, site(), $("q-cap-service").value, Number($("q-cap-value").value)));
+  });
+  $("q-counter-code").addEventListener("change", syncCounter);
+  $("q-counter").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const remove = e.submitter?.value === "remove";
+    const c = $("q-counter-code").value;
+    const s = $("q-counter-service").value;
+    quick((text) => (remove ? toml.removeServiceFromCounter(text, site(), c, s) : toml.addServiceToCounter(text, site(), c, s)));
+  });
+  // Users and devices.
+  $("user-form").addEventListener("submit", addUser);
+  $("u-role").addEventListener("change", () => { $("u-counters-box").hidden = $("u-role").value !== "official"; });
+  $("u-generate").addEventListener("click", () => { $("u-password").value = generatePassword(); });
+  $("pair-form").addEventListener("submit", pair);
+  $("p-kind").addEventListener("change", renderDevices);
+  $("paired-copy").addEventListener("click", copyUrl);
+  $("paired-hide").addEventListener("click", () => { $("paired").hidden = true; $("paired-url").textContent = ""; });
+  $("confirm-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const a = confirmAction;
+    confirmAction = null;
+    $("dlg-confirm").close();
+    if (a) await a();
+  });
+  for (const b of document.querySelectorAll("dialog [data-close]")) b.addEventListener("click", () => b.closest("dialog").close());
+
+  render();
+  for (let n = 0; !setup; n++) {
+    try { setup = await loadSetup(params.get("site") || undefined); } catch {
+      await new Promise((r) => setTimeout(r, Math.min(10_000, 1000 * 2 ** n)));
+    }
+  }
+  try {
+    const s = await (await fetch(`/api/v1/sites/${encodeURIComponent(setup.site)}/summary`)).json();
+    if (s?.day) today = s.day;
+  } catch { /* the browser's date */ }
+  const res = await fetch("/api/v1/me").catch(() => null);
+  const body = res && res.ok ? await res.json() : null;
+  if (body && (body.login || body.kind)) {
+    me = body;
+    afterLogin();
+  } else {
+    showLogin();
+  }
+}
+
+boot();

@@ -1,0 +1,694 @@
+// The report section of the manager pages (admin.html#reports): a date range (today, this week,
+// this month, custom), a grouping and a wait target; the table (counts, waits, service time,
+// share within target, satisfaction), SVG charts (js/charts.js): arrivals by hour, weekday × hour
+// heatmap, queue length over the day, satisfaction distribution; low-score reasons; the staffing
+// advice (departments × hours, Erlang C from the history) with a sentence saying what it means;
+// CSV and Excel downloads from the same API; a print layout (A4 landscape, reports.css).
+import { barChart, heatmap, lineChart, stackedBars, scaleColors } from "/js/charts.js";
+
+export const REPORT_TEXT = {
+  vi: {
+    "rp.title": "Báo cáo",
+    "rp.lead": "Số liệu từ lịch sử cấp số: lượt đến, thời gian chờ, thời gian phục vụ, mức độ hài lòng và đề xuất bố trí quầy.",
+    "rp.period": "Khoảng thời gian",
+    "rp.today": "Hôm nay",
+    "rp.week": "Tuần này",
+    "rp.month": "Tháng này",
+    "rp.custom": "Tùy chọn",
+    "rp.from": "Từ ngày",
+    "rp.to": "Đến ngày",
+    "rp.by": "Nhóm theo",
+    "rp.target": "Mục tiêu chờ (phút)",
+    "rp.share": "Tỷ lệ đạt (%)",
+    "rp.show": "Xem báo cáo",
+    "rp.csv": "Tải CSV",
+    "rp.xlsx": "Tải Excel",
+    "rp.print": "In báo cáo",
+    "rp.loading": "Đang tổng hợp…",
+    "rp.range": "Từ {from} đến {to}",
+    "rp.oneDay": "Ngày {day}",
+    "rp.days": "{n} ngày có phục vụ",
+    "rp.empty": "Không có lượt nào trong khoảng thời gian này.",
+    "rp.failed": "Không lấy được báo cáo",
+    "by.department": "Lĩnh vực",
+    "by.service": "Thủ tục",
+    "by.counter": "Quầy",
+    "by.official": "Cán bộ",
+    "by.hour": "Giờ",
+    "by.day": "Ngày",
+    "by.weekday": "Thứ trong tuần",
+    "by.channel": "Kênh lấy số",
+    "kpi.issued": "Số phiếu đã cấp",
+    "kpi.served": "Đã phục vụ",
+    "kpi.noShow": "Vắng mặt",
+    "kpi.wait": "Chờ trung bình",
+    "kpi.within": "Được gọi trong {m} phút",
+    "kpi.satisfied": "Hài lòng",
+    "kpi.service": "Phục vụ trung bình",
+    "kpi.ofIssued": "{p} số đã cấp",
+    "kpi.rated": "{n} lượt đánh giá",
+    "kpi.p90": "90% chờ dưới {m} phút",
+    "kpi.min": "{m} phút",
+    "tbl.title": "Chi tiết theo {by}",
+    "tbl.issued": "Cấp số",
+    "tbl.served": "Phục vụ",
+    "tbl.noShow": "Vắng",
+    "tbl.cancelled": "Hủy",
+    "tbl.transferred": "Chuyển",
+    "tbl.wait": "Thời gian chờ (phút)",
+    "tbl.mean": "TB",
+    "tbl.median": "Trung vị",
+    "tbl.p90": "P90",
+    "tbl.max": "Tối đa",
+    "tbl.within": "Trong {m}′",
+    "tbl.service": "Phục vụ TB (phút)",
+    "tbl.satisfied": "Hài lòng",
+    "tbl.total": "Tổng cộng",
+    "tbl.rated": "{n} lượt",
+    "ch.arrivals": "Lượt đến theo giờ",
+    "ch.arrivalsAvg": "trung bình mỗi ngày có phục vụ; cột đỏ: giờ đông nhất",
+    "ch.arrivalsSum": "tổng trong ngày; cột đỏ: giờ đông nhất",
+    "ch.heatmap": "Lượt đến theo thứ và giờ",
+    "ch.heatmapSub": "tổng trong khoảng thời gian; ô càng đậm càng đông",
+    "ch.queue": "Số người chờ theo giờ trong ngày",
+    "ch.queueSub": "trung bình số người đang chờ",
+    "ch.satisfaction": "Mức độ hài lòng",
+    "ch.satisfactionSub": "phân bố đánh giá; bên phải: % hài lòng và số lượt",
+    "ch.noRatings": "Chưa có lượt đánh giá nào.",
+    "ch.satNote": "{p} · {n}",
+    "reasons.title": "Lý do chưa hài lòng",
+    "reasons.none": "Không có lý do nào được ghi.",
+    "reasons.other": "Ý kiến khác",
+    "wd.0": "T2", "wd.1": "T3", "wd.2": "T4", "wd.3": "T5", "wd.4": "T6", "wd.5": "T7", "wd.6": "CN",
+    "st.title": "Đề xuất số quầy cần mở",
+    "st.sentence": "Để {share}% công dân được gọi trong vòng {min} phút, mỗi lĩnh vực cần mở số quầy như bảng dưới, theo từng giờ. Con số được tính bằng mô hình hàng đợi Erlang C từ số lượt đến trung bình mỗi giờ và thời gian phục vụ trung bình của {days} ngày có phục vụ ({range}). Ô màu đỏ là giờ cao điểm; cột “Hiện có” là số quầy đang được cấu hình phục vụ lĩnh vực đó.",
+    "st.sentenceNone": "Chưa có lịch sử trong khoảng thời gian này: chưa thể đề xuất.",
+    "st.dept": "Lĩnh vực",
+    "st.service": "Phục vụ TB",
+    "st.peak": "Cao điểm",
+    "st.have": "Hiện có",
+    "st.short": "Thiếu quầy vào giờ cao điểm",
+    "st.cell": "{h}:00 — {a} lượt/giờ, cần {c} quầy",
+    "print.made": "In lúc {t}",
+  },
+  en: {
+    "rp.title": "Reports",
+    "rp.lead": "Figures from the ticket history: arrivals, waits, service times, satisfaction and a staffing suggestion.",
+    "rp.period": "Period",
+    "rp.today": "Today",
+    "rp.week": "This week",
+    "rp.month": "This month",
+    "rp.custom": "Custom",
+    "rp.from": "From",
+    "rp.to": "To",
+    "rp.by": "Group by",
+    "rp.target": "Wait target (min)",
+    "rp.share": "Share to meet (%)",
+    "rp.show": "Show report",
+    "rp.csv": "Download CSV",
+    "rp.xlsx": "Download Excel",
+    "rp.print": "Print",
+    "rp.loading": "Computing…",
+    "rp.range": "{from} to {to}",
+    "rp.oneDay": "{day}",
+    "rp.days": "{n} days with service",
+    "rp.empty": "No tickets in this period.",
+    "rp.failed": "Could not get the report",
+    "by.department": "Department",
+    "by.service": "Service",
+    "by.counter": "Counter",
+    "by.official": "Official",
+    "by.hour": "Hour",
+    "by.day": "Day",
+    "by.weekday": "Weekday",
+    "by.channel": "Channel",
+    "kpi.issued": "Tickets issued",
+    "kpi.served": "Served",
+    "kpi.noShow": "No-shows",
+    "kpi.wait": "Mean wait",
+    "kpi.within": "Called within {m} min",
+    "kpi.satisfied": "Satisfied",
+    "kpi.service": "Mean service time",
+    "kpi.ofIssued": "{p} of issued",
+    "kpi.rated": "{n} ratings",
+    "kpi.p90": "90% waited under {m} min",
+    "kpi.min": "{m} min",
+    "tbl.title": "Details by {by}",
+    "tbl.issued": "Issued",
+    "tbl.served": "Served",
+    "tbl.noShow": "No-show",
+    "tbl.cancelled": "Cancelled",
+    "tbl.transferred": "Transferred",
+    "tbl.wait": "Wait (min)",
+    "tbl.mean": "Mean",
+    "tbl.median": "Median",
+    "tbl.p90": "P90",
+    "tbl.max": "Max",
+    "tbl.within": "≤ {m}′",
+    "tbl.service": "Service mean (min)",
+    "tbl.satisfied": "Satisfied",
+    "tbl.total": "Total",
+    "tbl.rated": "{n} ratings",
+    "ch.arrivals": "Arrivals by hour",
+    "ch.arrivalsAvg": "mean per day with service; red: the busiest hour",
+    "ch.arrivalsSum": "total for the day; red: the busiest hour",
+    "ch.heatmap": "Arrivals by weekday and hour",
+    "ch.heatmapSub": "total over the period; darker is busier",
+    "ch.queue": "People waiting over the day",
+    "ch.queueSub": "mean number of people waiting",
+    "ch.satisfaction": "Satisfaction",
+    "ch.satisfactionSub": "distribution of ratings; right: % satisfied and count",
+    "ch.noRatings": "No ratings yet.",
+    "ch.satNote": "{p} · {n}",
+    "reasons.title": "Reasons given with low scores",
+    "reasons.none": "No reasons were given.",
+    "reasons.other": "Other comments",
+    "wd.0": "Mon", "wd.1": "Tue", "wd.2": "Wed", "wd.3": "Thu", "wd.4": "Fri", "wd.5": "Sat", "wd.6": "Sun",
+    "st.title": "Suggested number of open counters",
+    "st.sentence": "For {share}% of citizens to be called within {min} minutes, each department needs the counters below open, hour by hour. The figures come from an Erlang C queueing model fed with the mean arrivals per hour and the mean service time over {days} days with service ({range}). Red cells are each department's peak; “Now” is how many counters the configuration has serving that department.",
+    "st.sentenceNone": "No history in this period: no suggestion yet.",
+    "st.dept": "Department",
+    "st.service": "Service mean",
+    "st.peak": "Peak",
+    "st.have": "Now",
+    "st.short": "Too few counters at the peak",
+    "st.cell": "{h}:00 — {a} arrivals/hour, needs {c} counters",
+    "print.made": "Printed {t}",
+  },
+};
+
+/** Charts are drawn at about the size they show in a two-column layout, so their text is ~11 px. */
+const CHART_W = 620;
+const GROUPS = ["department", "service", "counter", "official", "hour", "day", "weekday", "channel"];
+const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+/**
+ * ctx: { i18n, setup(), api(path) → JSON, el(tag, cls, text), officials() → Map, today() → "YYYY-MM-DD" }
+ * Returns { show(), render() }.
+ */
+export function mountReports(root, ctx) {
+  const { i18n, el } = ctx;
+  const t = (k, v) => i18n.t(k, v);
+  const state = { period: "today", from: null, to: null, by: "department", target: 15, share: 90, data: null, loading: false, error: null, seq: 0 };
+  window.luotReports = { get state() { return state; } };
+
+  // ---------- helpers ----------
+  const fmtInt = (n) => (n ?? 0).toLocaleString(i18n.lang === "en" ? "en-GB" : "vi-VN");
+  const fmtMin = (s) => (s == null ? "–" : (s / 60).toLocaleString(i18n.lang === "en" ? "en-GB" : "vi-VN", { maximumFractionDigits: 1, minimumFractionDigits: 1 }));
+  const fmtPct = (x) => (x == null ? "–" : `${Math.round(x * 100)}%`);
+  const fmtDay = (d) => {
+    const [y, m, dd] = d.split("-");
+    if (i18n.lang === "en") return new Date(Date.UTC(+y, +m - 1, +dd)).toLocaleDateString("en-GB", { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
+    return `${dd}/${m}/${y}`;
+  };
+  const addDays = (d, n) => {
+    const x = new Date(`${d}T00:00:00Z`);
+    x.setUTCDate(x.getUTCDate() + n);
+    return x.toISOString().slice(0, 10);
+  };
+  const weekday = (d) => (new Date(`${d}T00:00:00Z`).getUTCDay() + 6) % 7; // Monday = 0
+
+  function range() {
+    const today = ctx.today();
+    switch (state.period) {
+      case "week": return [addDays(today, -weekday(today)), today];
+      case "month": return [`${today.slice(0, 8)}01`, today];
+      case "custom": return [state.from || today, state.to || today];
+      default: return [today, today];
+    }
+  }
+
+  function query(format) {
+    const [from, to] = range();
+    const q = new URLSearchParams({ from, to, by: state.by, target_wait_min: String(state.target), target_share: String(state.share / 100) });
+    if (format) q.set("format", format);
+    return `/api/v1/sites/${encodeURIComponent(ctx.setup().site)}/reports?${q}`;
+  }
+
+  function label(key) {
+    const s = ctx.setup();
+    const data = state.data;
+    switch (state.by) {
+      case "department": {
+        const d = s.departments.find((x) => x.code === key);
+        if (d) return `${d.prefix} – ${i18n.pick(d.name)}`;
+        break;
+      }
+      case "service": {
+        const v = s.services.find((x) => x.code === key);
+        if (v) return i18n.pick(v.name);
+        break;
+      }
+      case "counter": {
+        const c = s.counters.find((x) => x.code === key);
+        if (c) return c.name && (c.name.vi || c.name.en) ? i18n.pick(c.name) : (i18n.lang === "en" ? `Counter ${c.number}` : `Quầy ${c.number}`);
+        break;
+      }
+      case "official": {
+        const n = ctx.officials().get(key);
+        if (n) return n;
+        break;
+      }
+      case "weekday": {
+        const i = WEEKDAYS.indexOf(key);
+        if (i >= 0) return i18n.lang === "en" ? ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"][i] : data?.labels?.[key] || key;
+        break;
+      }
+      case "channel":
+        if (i18n.lang === "en") return { kiosk: "Kiosk", phone: "Phone", appointment: "Appointment", staff: "Issued by staff" }[key] || key;
+        break;
+      case "day":
+        return fmtDay(key);
+      case "hour":
+        return `${String(Number(key)).padStart(2, "0")}:00`;
+    }
+    return data?.labels?.[key] || key;
+  }
+
+  function deptLabel(code) {
+    const d = ctx.setup().departments.find((x) => x.code === code);
+    return d ? `${d.prefix} – ${i18n.pick(d.name)}` : state.data?.staffing?.department_labels?.[code] || state.data?.department_labels?.[code] || code;
+  }
+
+  // ---------- layout ----------
+  root.replaceChildren();
+  const head = el("div", "m-section-head");
+  const headText = el("div");
+  headText.append(el("h1", null, ""), el("p", "m-muted rp-lead", ""));
+  const actions = el("div", "m-row rp-actions");
+  const csv = el("a", "m-btn m-btn-secondary", "");
+  csv.id = "rp-csv";
+  const xlsx = el("a", "m-btn m-btn-secondary", "");
+  xlsx.id = "rp-xlsx";
+  const print = el("button", "m-btn m-btn-secondary", "");
+  print.type = "button";
+  print.id = "rp-print";
+  print.addEventListener("click", () => window.print());
+  actions.append(csv, xlsx, print);
+  head.append(headText, actions);
+
+  const printHead = el("div", "rp-print-head");
+  const form = el("form", "m-card rp-controls");
+  form.id = "rp-form";
+  form.noValidate = true;
+  form.innerHTML = `
+    <fieldset class="rp-period"><legend data-k="rp.period"></legend>
+      <div class="m-seg" role="radiogroup">
+        ${["today", "week", "month", "custom"].map((p) => `<label><input type="radio" name="period" value="${p}"><span data-k="rp.${p}"></span></label>`).join("")}
+      </div>
+    </fieldset>
+    <label class="m-field rp-date"><span data-k="rp.from"></span><input type="date" id="rp-from"></label>
+    <label class="m-field rp-date"><span data-k="rp.to"></span><input type="date" id="rp-to"></label>
+    <label class="m-field"><span data-k="rp.by"></span><select id="rp-by">${GROUPS.map((g) => `<option value="${g}" data-k="by.${g}"></option>`).join("")}</select></label>
+    <label class="m-field rp-num"><span data-k="rp.target"></span><input type="number" id="rp-target" min="1" max="240" step="1"></label>
+    <label class="m-field rp-num"><span data-k="rp.share"></span><input type="number" id="rp-share" min="50" max="99" step="1"></label>
+    <button type="submit" class="m-btn m-btn-primary" data-k="rp.show"></button>`;
+  const rangeLine = el("p", "rp-range");
+  rangeLine.id = "rp-range";
+  rangeLine.setAttribute("aria-live", "polite");
+  const body = el("div", "rp-body");
+  body.id = "rp-body";
+  root.append(head, printHead, form, rangeLine, body);
+
+  const $f = (sel) => form.querySelector(sel);
+  form.addEventListener("change", (e) => {
+    if (e.target.name === "period") {
+      state.period = e.target.value;
+      if (state.period === "custom" && !state.from) [state.from, state.to] = range();
+      if (state.period !== "custom") { const [a, b] = range(); $f("#rp-from").value = a; $f("#rp-to").value = b; }
+      syncForm();
+      load();
+    } else if (e.target.id === "rp-from" || e.target.id === "rp-to") {
+      state.period = "custom";
+      state.from = $f("#rp-from").value || null;
+      state.to = $f("#rp-to").value || null;
+      syncForm();
+      load();
+    } else if (e.target.id === "rp-by") {
+      state.by = e.target.value;
+      load();
+    } else if (e.target.id === "rp-target" || e.target.id === "rp-share") {
+      form.requestSubmit();
+    }
+  });
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    state.target = Math.min(240, Math.max(1, Math.round(Number($f("#rp-target").value) || 15)));
+    state.share = Math.min(99, Math.max(50, Math.round(Number($f("#rp-share").value) || 90)));
+    load();
+  });
+
+  function syncForm() {
+    for (const r of form.querySelectorAll('input[name="period"]')) r.checked = r.value === state.period;
+    const [a, b] = range();
+    $f("#rp-from").value = a;
+    $f("#rp-to").value = b;
+    $f("#rp-by").value = state.by;
+    if (document.activeElement !== $f("#rp-target")) $f("#rp-target").value = String(state.target);
+    if (document.activeElement !== $f("#rp-share")) $f("#rp-share").value = String(state.share);
+    csv.href = query("csv");
+    xlsx.href = query("xlsx");
+    csv.setAttribute("download", "");
+    xlsx.setAttribute("download", "");
+  }
+
+  // ---------- data ----------
+  async function load() {
+    const seq = ++state.seq;
+    state.loading = true;
+    state.error = null;
+    syncForm();
+    renderRange();
+    body.setAttribute("aria-busy", "true");
+    try {
+      const data = await ctx.api(query());
+      if (seq !== state.seq) return;
+      state.data = data;
+    } catch (e) {
+      if (seq !== state.seq) return;
+      state.error = e;
+      state.data = null;
+    } finally {
+      if (seq === state.seq) {
+        state.loading = false;
+        body.removeAttribute("aria-busy");
+        render();
+      }
+    }
+  }
+
+  // ---------- drawing ----------
+  function renderRange() {
+    const [from, to] = range();
+    const parts = [from === to ? t("rp.oneDay", { day: fmtDay(from) }) : t("rp.range", { from: fmtDay(from), to: fmtDay(to) })];
+    if (state.data?.staffing?.days && from !== to) parts.push(t("rp.days", { n: state.data.staffing.days }));
+    parts.push(`${t("rp.by")}: ${t(`by.${state.by}`).toLowerCase()}`);
+    if (state.loading) parts.push(t("rp.loading"));
+    rangeLine.textContent = parts.join(" · ");
+    const site = ctx.setup();
+    printHead.replaceChildren(
+      el("div", "rp-print-site", i18n.pick(site.name)),
+      el("div", "rp-print-title", `${t("rp.title")} — ${parts.slice(0, 2).join(" · ")}`),
+      el("div", "rp-print-made", t("print.made", { t: new Date().toLocaleString(i18n.lang === "en" ? "en-GB" : "vi-VN") })),
+    );
+  }
+
+  function card(cls, title, sub) {
+    const c = el("section", `m-card ${cls}`);
+    const h = el("h2", "m-card-title", title);
+    c.append(h);
+    if (sub) c.append(el("p", "m-muted m-small rp-sub", sub));
+    return c;
+  }
+
+  function kpi(value, labelText, note, kind) {
+    const k = el("div", "rp-kpi");
+    if (kind) k.dataset.kind = kind;
+    k.append(el("span", "rp-kpi-value tabular", value), el("span", "rp-kpi-label", labelText));
+    if (note) k.append(el("span", "rp-kpi-note", note));
+    return k;
+  }
+
+  function renderKpis(total) {
+    const box = el("div", "rp-kpis");
+    box.id = "rp-kpis";
+    const within = total.within_target;
+    const targetShare = state.share / 100;
+    box.append(
+      kpi(fmtInt(total.issued), t("kpi.issued")),
+      kpi(fmtInt(total.served), t("kpi.served"), total.issued ? t("kpi.ofIssued", { p: fmtPct(total.served / total.issued) }) : null),
+      kpi(fmtInt(total.no_show), t("kpi.noShow"), total.issued ? t("kpi.ofIssued", { p: fmtPct(total.no_show / total.issued) }) : null),
+      kpi(total.wait.mean_s == null ? "–" : t("kpi.min", { m: fmtMin(total.wait.mean_s) }), t("kpi.wait"), total.wait.p90_s == null ? null : t("kpi.p90", { m: fmtMin(total.wait.p90_s) })),
+      kpi(fmtPct(within), t("kpi.within", { m: state.target }), null, within == null ? null : within >= targetShare ? "good" : "bad"),
+      kpi(total.service.mean_s == null ? "–" : t("kpi.min", { m: fmtMin(total.service.mean_s) }), t("kpi.service")),
+      kpi(fmtPct(total.satisfied), t("kpi.satisfied"), t("kpi.rated", { n: fmtInt(total.rated) }), total.satisfied == null ? null : total.satisfied >= 0.8 ? "good" : "bad"),
+    );
+    return box;
+  }
+
+  function renderTable(report) {
+    const c = card("rp-table-card", t("tbl.title", { by: t(`by.${state.by}`).toLowerCase() }));
+    const wrap = el("div", "m-table-wrap rp-table-wrap");
+    const table = el("table", "m-table rp-table");
+    table.id = "rp-table";
+    const m = state.target;
+    table.innerHTML = `<thead>
+      <tr><th scope="col" rowspan="2" class="rp-key-col">${esc(t(`by.${state.by}`))}</th>
+        <th scope="col" rowspan="2" class="num">${esc(t("tbl.issued"))}</th><th scope="col" rowspan="2" class="num">${esc(t("tbl.served"))}</th>
+        <th scope="col" rowspan="2" class="num">${esc(t("tbl.noShow"))}</th><th scope="col" rowspan="2" class="num">${esc(t("tbl.cancelled"))}</th>
+        <th scope="col" rowspan="2" class="num">${esc(t("tbl.transferred"))}</th>
+        <th scope="colgroup" colspan="5" class="rp-group">${esc(t("tbl.wait"))}</th>
+        <th scope="col" rowspan="2" class="num">${esc(t("tbl.service"))}</th><th scope="col" rowspan="2" class="num">${esc(t("tbl.satisfied"))}</th></tr>
+      <tr><th scope="col" class="num">${esc(t("tbl.mean"))}</th><th scope="col" class="num">${esc(t("tbl.median"))}</th><th scope="col" class="num">${esc(t("tbl.p90"))}</th><th scope="col" class="num">${esc(t("tbl.max"))}</th><th scope="col" class="num">${esc(t("tbl.within", { m }))}</th></tr>
+    </thead>`;
+    const tb = el("tbody");
+    const row = (r, name, cls) => {
+      const tr = el("tr", cls);
+      tr.dataset.key = r.key;
+      const th = el("th", "rp-key", name);
+      th.scope = "row";
+      tr.append(th);
+      const cells = [
+        fmtInt(r.issued), fmtInt(r.served), fmtInt(r.no_show), fmtInt(r.cancelled), fmtInt(r.transferred),
+        fmtMin(r.wait.mean_s), fmtMin(r.wait.median_s), fmtMin(r.wait.p90_s), fmtMin(r.wait.max_s), fmtPct(r.within_target),
+        fmtMin(r.service.mean_s),
+      ];
+      for (const v of cells) tr.append(el("td", "num tabular", v));
+      const sat = el("td", "num tabular");
+      sat.append(document.createTextNode(fmtPct(r.satisfied)));
+      if (r.rated) sat.append(el("span", "rp-rated", t("tbl.rated", { n: fmtInt(r.rated) })));
+      tr.append(sat);
+      if (r.within_target != null && r.within_target < state.share / 100) tr.children[10].classList.add("rp-bad");
+      if (r.satisfied != null && r.satisfied < 0.8) sat.classList.add("rp-bad");
+      return tr;
+    };
+    for (const r of report.rows) tb.append(row(r, label(r.key)));
+    table.append(tb);
+    const tf = el("tfoot");
+    tf.append(row(report.total, t("tbl.total"), "rp-total"));
+    table.append(tf);
+    wrap.append(table);
+    c.append(wrap);
+    return c;
+  }
+
+  /** The hours worth drawing: from the first to the last with any arrivals or queue (at least 7–17). */
+  function hourSpan(report) {
+    const any = (h) => report.arrivals.some((d) => d[h] > 0) || report.queue_by_hour[h] > 0.05;
+    let lo = 7;
+    let hi = 17;
+    for (let h = 0; h < 24; h++) if (any(h)) { lo = Math.min(lo, h); break; }
+    for (let h = 23; h >= 0; h--) if (any(h)) { hi = Math.max(hi, h); break; }
+    return Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
+  }
+
+  function renderCharts(data) {
+    const report = data.report;
+    const hours = hourSpan(report);
+    const hl = hours.map((h) => `${h}h`);
+    const days = data.staffing?.days || 0;
+    const [from, to] = range();
+    const perDay = from !== to && days > 1;
+    const grid = el("div", "rp-charts");
+
+    // Arrivals by hour.
+    const byHour = hours.map((h) => report.arrivals.reduce((s, d) => s + (d[h] || 0), 0) / (perDay ? days : 1));
+    const peak = Math.max(...byHour);
+    const c1 = card("rp-chart", t("ch.arrivals"), perDay ? t("ch.arrivalsAvg") : t("ch.arrivalsSum"));
+    c1.id = "rp-chart-arrivals";
+    c1.append(barChart({
+      values: byHour, labels: hl, title: t("ch.arrivals"), width: CHART_W,
+      highlight: new Set(byHour.map((v, i) => (v === peak && v > 0 ? i : -1)).filter((i) => i >= 0)),
+      format: (v) => (perDay ? (Math.round(v * 10) / 10).toLocaleString(i18n.lang === "en" ? "en-GB" : "vi-VN") : String(Math.round(v))),
+    }));
+    grid.append(c1);
+
+    // Weekday × hour.
+    const c2 = card("rp-chart", t("ch.heatmap"), t("ch.heatmapSub"));
+    c2.id = "rp-chart-heatmap";
+    const rows = [];
+    const rowLabels = [];
+    report.arrivals.forEach((d, i) => {
+      if (d.some((v) => v > 0) || i < 5) {
+        rows.push(hours.map((h) => d[h] || 0));
+        rowLabels.push(t(`wd.${i}`));
+      }
+    });
+    c2.append(heatmap({ matrix: rows, rowLabels, colLabels: hl, title: t("ch.heatmap"), width: CHART_W, cellH: 34, format: (v) => String(Math.round(v)) }));
+    grid.append(c2);
+
+    // Queue length over the day.
+    const c3 = card("rp-chart", t("ch.queue"), t("ch.queueSub"));
+    c3.id = "rp-chart-queue";
+    c3.append(lineChart({ values: hours.map((h) => report.queue_by_hour[h] || 0), labels: hl, title: t("ch.queue"), width: CHART_W, format: (v) => (Math.round(v * 10) / 10).toLocaleString(i18n.lang === "en" ? "en-GB" : "vi-VN") }));
+    grid.append(c3);
+
+    // Satisfaction.
+    const c4 = card("rp-chart", t("ch.satisfaction"), t("ch.satisfactionSub"));
+    c4.id = "rp-chart-satisfaction";
+    const levels = report.rating_levels || ctx.setup().rating.labels.length;
+    const colors = scaleColors(levels);
+    const names = ctx.setup().rating.labels;
+    const series = Array.from({ length: levels }, (_, i) => ({ label: names[i] ? i18n.pick(names[i]) : String(i + 1), color: colors[i] }));
+    const satRows = [report.total, ...report.rows.filter((r) => r.rated > 0).slice(0, 12)].map((r, i) => ({
+      label: i === 0 ? t("tbl.total") : label(r.key),
+      strong: i === 0,
+      values: Array.from({ length: levels }, (_, k) => r.ratings?.[k] || 0),
+      note: r.rated ? t("ch.satNote", { p: fmtPct(r.satisfied), n: fmtInt(r.rated) }) : "",
+    }));
+    if (report.total.rated) c4.append(stackedBars({ rows: satRows, series, title: t("ch.satisfaction"), width: CHART_W, labelW: 190 }));
+    else c4.append(el("p", "m-muted", t("ch.noRatings")));
+    grid.append(c4);
+    return grid;
+  }
+
+  function renderReasons(report) {
+    const c = card("rp-reasons", t("reasons.title"));
+    c.id = "rp-reasons";
+    // Phone and tablet send the chosen chips joined by "; ": count each.
+    const known = new Map();
+    const other = [];
+    const chips = new Set(ctx.setup().rating.low_score_reasons.map((r) => r.vi));
+    for (const [text, n] of Object.entries(report.total.reasons || {})) {
+      for (const part of text.split(";").map((s) => s.trim()).filter(Boolean)) {
+        if (chips.has(part)) known.set(part, (known.get(part) || 0) + n);
+        else other.push([part, n]);
+      }
+    }
+    if (!known.size && !other.length) {
+      c.append(el("p", "m-muted", t("reasons.none")));
+      return c;
+    }
+    const list = el("ol", "rp-reason-list");
+    const max = Math.max(1, ...known.values());
+    for (const [text, n] of [...known].sort((a, b) => b[1] - a[1])) {
+      const li = el("li");
+      const r = ctx.setup().rating.low_score_reasons.find((x) => x.vi === text);
+      li.append(el("span", "rp-reason-text", r ? i18n.pick(r) : text), el("span", "rp-reason-bar"), el("span", "rp-reason-n tabular", fmtInt(n)));
+      li.querySelector(".rp-reason-bar").style.setProperty("--w", `${Math.round((n / max) * 100)}%`);
+      list.append(li);
+    }
+    c.append(list);
+    if (other.length) {
+      c.append(el("h3", "rp-other-title", `${t("reasons.other")} (${other.length})`));
+      const ul = el("ul", "rp-other");
+      for (const [text, n] of other.slice(0, 12)) ul.append(el("li", null, n > 1 ? `${text} (×${n})` : text));
+      c.append(ul);
+    }
+    return c;
+  }
+
+  function renderStaffing(data) {
+    const s = data.staffing;
+    const c = card("rp-staffing", t("st.title"));
+    c.id = "rp-staffing";
+    const [from, to] = range();
+    const hasHistory = s && s.days > 0 && s.rows.some((r) => r.arrivals_per_hour.some((a) => a > 0));
+    const p = el("p", "rp-sentence");
+    p.id = "rp-staffing-sentence";
+    p.textContent = hasHistory
+      ? t("st.sentence", { share: Math.round(s.target_share * 100), min: Math.round(s.target_wait_s / 60), days: s.days, range: from === to ? fmtDay(from) : `${fmtDay(from)} – ${fmtDay(to)}` })
+      : t("st.sentenceNone");
+    c.append(p);
+    if (!hasHistory) return c;
+    const hours = [];
+    for (let h = 0; h < 24; h++) if (s.rows.some((r) => r.counters[h] > 0 || r.arrivals_per_hour[h] > 0)) hours.push(h);
+    const setup = ctx.setup();
+    const have = (dept) => {
+      const svc = new Set(setup.services.filter((v) => v.department === dept).map((v) => v.code));
+      return setup.counters.filter((k) => k.services.some((x) => svc.has(x))).length;
+    };
+    const wrap = el("div", "m-table-wrap");
+    const table = el("table", "m-table rp-staff-table");
+    table.id = "rp-staff-table";
+    const thead = el("thead");
+    const hr = el("tr");
+    hr.append(el("th", "rp-key-col", t("st.dept")), el("th", "num", t("st.service")));
+    for (const h of hours) hr.append(el("th", "num rp-hour", `${h}h`));
+    hr.append(el("th", "num", t("st.peak")), el("th", "num", t("st.have")));
+    for (const th of hr.children) th.scope = "col";
+    thead.append(hr);
+    table.append(thead);
+    const tb = el("tbody");
+    const order = (code) => { const i = setup.departments.findIndex((d) => d.code === code); return i < 0 ? 999 : i; };
+    for (const r of s.rows.slice().sort((a, b) => order(a.department) - order(b.department))) {
+      const tr = el("tr");
+      tr.dataset.department = r.department;
+      const th = el("th", "rp-key", deptLabel(r.department));
+      th.scope = "row";
+      tr.append(th, el("td", "num tabular", `${fmtMin(r.mean_service_s)}′`));
+      for (const h of hours) {
+        const n = r.counters[h] || 0;
+        const td = el("td", "num tabular rp-need", n ? String(n) : "·");
+        td.dataset.level = String(Math.min(4, n));
+        if (n && n === r.peak_counters) td.classList.add("rp-peak");
+        td.title = t("st.cell", { h, a: (Math.round((r.arrivals_per_hour[h] || 0) * 10) / 10).toLocaleString(i18n.lang === "en" ? "en-GB" : "vi-VN"), c: n });
+        tr.append(td);
+      }
+      const now = have(r.department);
+      const peakTd = el("td", "num tabular rp-peak-col", String(r.peak_counters));
+      const haveTd = el("td", "num tabular", String(now));
+      if (r.peak_counters > now) {
+        haveTd.classList.add("rp-bad");
+        haveTd.title = t("st.short");
+        haveTd.textContent = `${now} ⚠`;
+      }
+      tr.append(peakTd, haveTd);
+      tb.append(tr);
+    }
+    table.append(tb);
+    wrap.append(table);
+    c.append(wrap);
+    return c;
+  }
+
+  function render() {
+    // Static texts.
+    headText.querySelector("h1").textContent = t("rp.title");
+    headText.querySelector(".rp-lead").textContent = t("rp.lead");
+    csv.textContent = t("rp.csv");
+    xlsx.textContent = t("rp.xlsx");
+    print.textContent = t("rp.print");
+    for (const e of form.querySelectorAll("[data-k]")) e.textContent = t(e.dataset.k);
+    syncForm();
+    renderRange();
+    if (state.loading && !state.data) {
+      body.replaceChildren(el("p", "m-muted rp-loading", t("rp.loading")));
+      return;
+    }
+    if (state.error) {
+      const msg = state.error.text?.(i18n.lang) || state.error.message;
+      const p = el("p", "m-form-error", `${t("rp.failed")}: ${msg}`);
+      p.id = "rp-error";
+      body.replaceChildren(p);
+      return;
+    }
+    const data = state.data;
+    if (!data) return;
+    const report = data.report;
+    if (!report.total.issued) {
+      const p = el("p", "m-card rp-empty", t("rp.empty"));
+      p.id = "rp-empty";
+      body.replaceChildren(p, renderStaffing(data));
+      return;
+    }
+    body.replaceChildren(renderKpis(report.total), renderTable(report), renderCharts(data), renderReasons(report), renderStaffing(data));
+  }
+
+  let loaded = false;
+  return {
+    show() {
+      if (!loaded) {
+        loaded = true;
+        render();
+        load();
+      } else render();
+    },
+    render,
+    reload: load,
+  };
+}
+
+function esc(s) {
+  return String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
+}
