@@ -386,7 +386,17 @@ impl Site {
                         max: policy.waiting_max,
                     });
                 }
-                let seq = self.next_seq.get(&svc.prefix).copied().unwrap_or(1);
+                // Numbering restarts at 1 each day; numbers still held by tickets carried from
+                // the day before are skipped.
+                let mut seq = self.next_seq.get(&svc.prefix).copied().unwrap_or(1);
+                while seq <= TICKET_SEQ_MAX
+                    && self.by_number.contains_key(&TicketNumber {
+                        prefix: svc.prefix,
+                        seq,
+                    })
+                {
+                    seq += 1;
+                }
                 if seq > TICKET_SEQ_MAX {
                     return Err(Rejection::NumbersExhausted);
                 }
@@ -919,6 +929,8 @@ impl Site {
                     }
                 }
                 self.issued_today += 1;
+                let next = self.next_seq.entry(number.prefix).or_insert(1);
+                *next = (*next).max(number.seq.saturating_add(1));
                 self.push_ticket(Ticket {
                     id: *ticket,
                     number: *number,
@@ -1126,8 +1138,6 @@ impl Site {
     }
 
     fn push_ticket(&mut self, t: Ticket) {
-        let next = self.next_seq.entry(t.number.prefix).or_insert(1);
-        *next = (*next).max(t.number.seq.saturating_add(1));
         self.by_number.insert(t.number, t.id);
         self.by_token.insert(t.token, t.id);
         self.tickets.push(t);
@@ -1254,10 +1264,13 @@ impl Site {
                     t.number
                 ));
             }
-            if self
-                .next_seq
-                .get(&t.number.prefix)
-                .is_none_or(|&n| n <= t.number.seq)
+            // Tickets carried from an earlier day keep their numbers; the day's own numbering
+            // runs past every number it issued.
+            if Some(t.issued_day) == self.day
+                && self
+                    .next_seq
+                    .get(&t.number.prefix)
+                    .is_none_or(|&n| n <= t.number.seq)
             {
                 return Err(format!(
                     "numbering for {} would repeat {}",
