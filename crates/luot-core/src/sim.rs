@@ -411,6 +411,52 @@ mod tests {
         assert_ne!(run(5), run(6));
     }
 
+    /// The range a citizen is promised at issue holds the wait they actually get most of the
+    /// time, and its midpoint is not far off on average.
+    #[test]
+    fn wait_ranges_promised_at_issue_hold() {
+        let mut site = Site::new(one_department(4, 600));
+        let mut spec = DaySpec::new(Day(20_000), 11, 260.0);
+        spec.no_show_share = 0.0;
+        spec.priority_share = 0.0;
+        let mut promised = std::collections::HashMap::new();
+        // Replay the day event by event, asking for each new ticket's estimate as the kiosk would.
+        let run = {
+            let mut probe = Site::new(one_department(4, 600));
+            let run = run_day(&mut site, &spec);
+            for (ms, e) in &run.events {
+                probe.evolve(e, *ms);
+                if let Event::TicketIssued { ticket, .. } = e {
+                    if let Some(est) = probe.estimate_ticket(*ticket) {
+                        if let Some(r) = est.range_s {
+                            promised.insert(*ticket, (r, *ms));
+                        }
+                    }
+                }
+            }
+            run
+        };
+        assert!(run.issued > 200);
+        let (mut inside, mut total, mut err) = (0u32, 0u32, 0f64);
+        for t in site.tickets() {
+            if let (Some(((low, high), at)), Some(called)) = (promised.get(&t.id), t.called_at_ms) {
+                let waited = ((called - at) / 1000) as u32;
+                total += 1;
+                inside += (low.saturating_sub(60) <= waited && waited <= high + 60) as u32;
+                err += ((low + high) as f64 / 2.0 - waited as f64).abs();
+            }
+        }
+        let share = inside as f64 / total as f64;
+        let mean_err_min = err / total as f64 / 60.0;
+        eprintln!(
+            "wait ranges: {inside}/{total} inside ({share:.2}), mean error of the midpoint {mean_err_min:.1} min"
+        );
+        assert!(
+            share >= 0.6,
+            "only {share:.2} of actual waits inside the promised range"
+        );
+    }
+
     /// The staffing advice holds up in simulation: with the advised counters the target is met,
     /// with one fewer it is not.
     #[test]
