@@ -10,7 +10,8 @@
 //!   second replica rebuilt from scratch from the day's `DayOpened` checkpoint (compared every
 //!   few commands and at each day's start and end; a refusal changes nothing, or they would
 //!   differ);
-//! - no ticket is held by two counters, no number is issued twice in a day, a day never reopens;
+//! - no ticket is held by two counters, no number is issued twice in a day, numbering restarts
+//!   at 1 each day (skipping only numbers carried tickets hold), a day never reopens;
 //! - the policy only calls a ticket the counter may serve, answers `queue_empty` only when there
 //!   is none, and takes a ticket transferred to the counter before anything else.
 //!
@@ -25,7 +26,7 @@ use luot_core::{
     Event, Now, PersonKey, Policy, Prefix, PriorityCategory, Service, Site, SiteConfig, Text,
     TicketNumber, TicketRef, TicketState, Token, TransferTarget, WeekHours,
 };
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 /// Vietnam is UTC+7 all year.
 const OFFSET_S: i32 = 7 * 3600;
@@ -257,6 +258,8 @@ struct Sim {
     at_ms: i64,
     /// Numbers issued or carried into the open day.
     numbers_today: HashSet<TicketNumber>,
+    /// The last number issued today for each prefix.
+    last_seq: HashMap<Prefix, u16>,
     stats: Stats,
     trace: VecDeque<String>,
 }
@@ -278,6 +281,7 @@ impl Sim {
             officials,
             at_ms: local_ms(first_day, 6 * 3600),
             numbers_today: HashSet::new(),
+            last_seq: HashMap::new(),
             stats: Stats::default(),
             trace: VecDeque::new(),
             rng,
@@ -428,6 +432,7 @@ impl Sim {
                     return Err(format!("day {day} opened again"));
                 }
                 self.numbers_today.clear();
+                self.last_seq.clear();
                 for c in carried {
                     if !self.numbers_today.insert(c.number) {
                         return Err(format!("{} carried twice into {day}", c.number));
@@ -445,6 +450,20 @@ impl Sim {
                 }
                 if !self.numbers_today.insert(*number) {
                     return Err(format!("{number} issued twice on {:?}", before.day()));
+                }
+                // Numbering restarts at 1 each day and skips only numbers already held today.
+                let last = self.last_seq.insert(number.prefix, number.seq).unwrap_or(0);
+                let expected = (last + 1..)
+                    .find(|&seq| {
+                        let n = TicketNumber {
+                            prefix: number.prefix,
+                            seq,
+                        };
+                        !self.numbers_today.contains(&n) || n == *number
+                    })
+                    .expect("a free number");
+                if number.seq != expected {
+                    return Err(format!("{number} issued where {expected} was next"));
                 }
             }
             Event::TicketCalled {
