@@ -251,7 +251,9 @@ test("a display that loses the server shows it is stale, then comes back with th
 });
 
 test("without autoplay permission the display asks once for a click, then speaks", async () => {
-  const plain = await launchBrowser(); // no --autoplay-policy flag: Chromium blocks sound
+  // A TV browser started without the kiosk flag: sound needs a user gesture (Chromium's desktop
+  // default, stated so that the headless default cannot differ).
+  const plain = await launchBrowser({ args: ["--autoplay-policy=document-user-activation-required"] });
   try {
     const context = await plain.newContext({ viewport: { width: 1920, height: 1080 } });
     const page = await context.newPage();
