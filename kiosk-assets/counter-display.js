@@ -132,6 +132,10 @@ async function start() {
     onWelcome: (w) => { clockOffset = w.server_time_ms - Date.now(); tick(); },
     onChange: () => render(),
     onStatus: (s) => { status = s; render(); },
+    async onConfig() {
+      setup = await loadSetup(setup.site);
+      render();
+    },
   });
   render();
   setInterval(tick, 1000);

@@ -963,6 +963,10 @@ function startLive() {
     onWelcome: (w) => { clockOffset = w.server_time_ms - Date.now(); },
     onChange,
     onStatus: (s) => { status = s; render(); },
+    async onConfig() {
+      setup = await loadSetup(setup.site);
+      render();
+    },
   });
 }
 

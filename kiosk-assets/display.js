@@ -370,6 +370,12 @@ async function start() {
     onWelcome: (w) => { clockOffset = w.server_time_ms - Date.now(); tick(); },
     onChange,
     onStatus,
+    // A manager changed the center (notice line, names, counters): redraw without a reload.
+    async onConfig() {
+      setup = await loadSetup(setup.site);
+      announcer.setTemplates?.(setup.announcement || {});
+      render();
+    },
   });
   setInterval(tick, 1000);
   tick();

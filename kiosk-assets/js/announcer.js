@@ -119,8 +119,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  */
 export function createAnnouncer(options = {}) {
   const base = options.base ?? "/audio";
-  const templates = options.templates ?? {};
-  const repeat = Math.max(1, Math.min(5, Number(templates.repeat) || 2));
+  let templates = options.templates ?? {};
+  let repeat = Math.max(1, Math.min(5, Number(templates.repeat) || 2));
   const voice = options.voice ?? "vi";
   const langs = voice === "both" ? ["vi", "en"] : voice === "en" ? ["en"] : ["vi"];
   let manifest = null;
@@ -263,6 +263,11 @@ export function createAnnouncer(options = {}) {
 
   return {
     log,
+    /** New templates from a live configuration change; the next call uses them. */
+    setTemplates(next) {
+      templates = next ?? {};
+      repeat = Math.max(1, Math.min(5, Number(templates.repeat) || 2));
+    },
     get queue() { return queue.slice(); },
     get current() { return current; },
     get blocked() { return blocked; },
