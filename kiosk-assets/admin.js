@@ -668,6 +668,7 @@ async function applyConfig() {
     config.version = r.version ?? config.version;
     config.changed.clear();
     setStatus("ok", `${t("config.applied", { v: config.version })}${r.restart_needed ? ` ${t("config.restart")}` : ""}`);
+    renderConfig();
     // The server may have normalised the text or another manager may have changed it: reload quietly.
     try {
       const fresh = await api("/api/v1/admin/config");

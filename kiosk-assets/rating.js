@@ -368,12 +368,35 @@ function done(kind, error) {
   after(kind === "failed" ? Math.max(DONE_MS, 15_000) : DONE_MS, sleep);
 }
 
+/** The big round mark of the last screen, drawn (no emoji font needed). */
+function markIcon(kind) {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", "0 0 48 48");
+  svg.setAttribute("aria-hidden", "true");
+  const path = (d, extra = {}) => {
+    const p = document.createElementNS(ns, "path");
+    p.setAttribute("d", d);
+    p.setAttribute("fill", "none");
+    p.setAttribute("stroke", "currentColor");
+    p.setAttribute("stroke-width", "5");
+    p.setAttribute("stroke-linecap", "round");
+    p.setAttribute("stroke-linejoin", "round");
+    for (const [k, v] of Object.entries(extra)) p.setAttribute(k, v);
+    svg.append(p);
+  };
+  if (kind === "check") path("M12 25 L21 34 L37 15");
+  else if (kind === "clock") { path("M24 6 a18 18 0 1 0 0.01 0", { "stroke-width": "4" }); path("M24 13 V24 L31 29", { "stroke-width": "4" }); }
+  else { path("M24 11 V28"); path("M24 36 V36.5", { "stroke-width": "6" }); }
+  return svg;
+}
+
 function renderDone() {
   const { kind, error } = doneState;
   const n = ask?.number ?? "";
   const mark = $("done-mark");
   mark.dataset.kind = kind;
-  mark.textContent = kind === "ok" || kind === "already" ? "✓" : kind === "late" ? "⏱" : "!";
+  mark.replaceChildren(markIcon(kind === "ok" || kind === "already" ? "check" : kind === "late" ? "clock" : "bang"));
   const [title, text] = {
     ok: ["done.thanks", "done.thanksText"],
     already: ["done.already", "done.alreadyText"],

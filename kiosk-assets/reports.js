@@ -20,7 +20,7 @@ export const REPORT_TEXT = {
     "rp.by": "Nhóm theo",
     "rp.target": "Mục tiêu chờ (phút)",
     "rp.share": "Tỷ lệ đạt (%)",
-    "rp.show": "Xem báo cáo",
+    "rp.show": "Xem",
     "rp.csv": "Tải CSV",
     "rp.xlsx": "Tải Excel",
     "rp.print": "In báo cáo",
@@ -49,6 +49,7 @@ export const REPORT_TEXT = {
     "kpi.rated": "{n} lượt đánh giá",
     "kpi.p90": "90% chờ dưới {m} phút",
     "kpi.min": "{m} phút",
+    "kpi.unit": "phút",
     "tbl.title": "Chi tiết theo {by}",
     "tbl.issued": "Cấp số",
     "tbl.served": "Phục vụ",
@@ -104,7 +105,7 @@ export const REPORT_TEXT = {
     "rp.by": "Group by",
     "rp.target": "Wait target (min)",
     "rp.share": "Share to meet (%)",
-    "rp.show": "Show report",
+    "rp.show": "Show",
     "rp.csv": "Download CSV",
     "rp.xlsx": "Download Excel",
     "rp.print": "Print",
@@ -133,6 +134,7 @@ export const REPORT_TEXT = {
     "kpi.rated": "{n} ratings",
     "kpi.p90": "90% waited under {m} min",
     "kpi.min": "{m} min",
+    "kpi.unit": "min",
     "tbl.title": "Details by {by}",
     "tbl.issued": "Issued",
     "tbl.served": "Served",
@@ -401,10 +403,12 @@ export function mountReports(root, ctx) {
     return c;
   }
 
-  function kpi(value, labelText, note, kind) {
+  function kpi(value, labelText, note, kind, unit) {
     const k = el("div", "rp-kpi");
     if (kind) k.dataset.kind = kind;
-    k.append(el("span", "rp-kpi-value tabular", value), el("span", "rp-kpi-label", labelText));
+    const v = el("span", "rp-kpi-value tabular", value);
+    if (unit && value !== "–") v.append(el("span", "rp-kpi-unit", unit));
+    k.append(v, el("span", "rp-kpi-label", labelText));
     if (note) k.append(el("span", "rp-kpi-note", note));
     return k;
   }
@@ -418,9 +422,9 @@ export function mountReports(root, ctx) {
       kpi(fmtInt(total.issued), t("kpi.issued")),
       kpi(fmtInt(total.served), t("kpi.served"), total.issued ? t("kpi.ofIssued", { p: fmtPct(total.served / total.issued) }) : null),
       kpi(fmtInt(total.no_show), t("kpi.noShow"), total.issued ? t("kpi.ofIssued", { p: fmtPct(total.no_show / total.issued) }) : null),
-      kpi(total.wait.mean_s == null ? "–" : t("kpi.min", { m: fmtMin(total.wait.mean_s) }), t("kpi.wait"), total.wait.p90_s == null ? null : t("kpi.p90", { m: fmtMin(total.wait.p90_s) })),
+      kpi(fmtMin(total.wait.mean_s), t("kpi.wait"), total.wait.p90_s == null ? null : t("kpi.p90", { m: fmtMin(total.wait.p90_s) }), null, t("kpi.unit")),
       kpi(fmtPct(within), t("kpi.within", { m: state.target }), null, within == null ? null : within >= targetShare ? "good" : "bad"),
-      kpi(total.service.mean_s == null ? "–" : t("kpi.min", { m: fmtMin(total.service.mean_s) }), t("kpi.service")),
+      kpi(fmtMin(total.service.mean_s), t("kpi.service"), null, null, t("kpi.unit")),
       kpi(fmtPct(total.satisfied), t("kpi.satisfied"), t("kpi.rated", { n: fmtInt(total.rated) }), total.satisfied == null ? null : total.satisfied >= 0.8 ? "good" : "bad"),
     );
     return box;
@@ -536,7 +540,7 @@ export function mountReports(root, ctx) {
       values: Array.from({ length: levels }, (_, k) => r.ratings?.[k] || 0),
       note: r.rated ? t("ch.satNote", { p: fmtPct(r.satisfied), n: fmtInt(r.rated) }) : "",
     }));
-    if (report.total.rated) c4.append(stackedBars({ rows: satRows, series, title: t("ch.satisfaction"), width: CHART_W, labelW: 190 }));
+    if (report.total.rated) c4.append(stackedBars({ rows: satRows, series, title: t("ch.satisfaction"), width: CHART_W, labelW: 236 }));
     else c4.append(el("p", "m-muted", t("ch.noRatings")));
     grid.append(c4);
     return grid;
@@ -614,6 +618,7 @@ export function mountReports(root, ctx) {
     for (const r of s.rows.slice().sort((a, b) => order(a.department) - order(b.department))) {
       const tr = el("tr");
       tr.dataset.department = r.department;
+      const minNeed = Math.min(...hours.map((h) => r.counters[h] || 0).filter((n) => n > 0));
       const th = el("th", "rp-key", deptLabel(r.department));
       th.scope = "row";
       tr.append(th, el("td", "num tabular", `${fmtMin(r.mean_service_s)}′`));
@@ -621,7 +626,8 @@ export function mountReports(root, ctx) {
         const n = r.counters[h] || 0;
         const td = el("td", "num tabular rp-need", n ? String(n) : "·");
         td.dataset.level = String(Math.min(4, n));
-        if (n && n === r.peak_counters) td.classList.add("rp-peak");
+        // A peak only where the need rises: a department that needs the same all day has none.
+        if (n && n === r.peak_counters && r.peak_counters > minNeed) td.classList.add("rp-peak");
         td.title = t("st.cell", { h, a: (Math.round((r.arrivals_per_hour[h] || 0) * 10) / 10).toLocaleString(i18n.lang === "en" ? "en-GB" : "vi-VN"), c: n });
         tr.append(td);
       }

@@ -197,7 +197,7 @@ export function stackedBars({ rows, series, title = "", desc, width = 720, rowH 
   const svg = frame(width, height, title, desc || rows.map((r) => `${r.label}: ${r.values.map((v, i) => `${series[i].label} ${v}`).join(", ")}`).join("; "));
   // Legend on top.
   let lx = 0;
-  const legend = svgEl("g", { transform: `translate(${m.left},14)` });
+  const legend = svgEl("g", { transform: `translate(${Math.max(4, Math.min(m.left, width - 8 - series.reduce((s, x) => s + 26 + x.label.length * 6.6, 0)))},14)` });
   for (const s of series) {
     legend.append(svgEl("rect", { x: lx, y: -9, width: 12, height: 12, rx: 2, fill: s.color }));
     const t = svgEl("text", { x: lx + 17, y: 1.5, "font-size": 12, fill: COLORS.text }, s.label);
@@ -210,7 +210,9 @@ export function stackedBars({ rows, series, title = "", desc, width = 720, rowH 
   rows.forEach((r, ri) => {
     const y = ri * (rowH + 8);
     const total = r.values.reduce((a, b) => a + b, 0);
-    const label = r.label.length > 34 ? `${r.label.slice(0, 33)}…` : r.label;
+    // About 6.4 px per character at 12 px: cut what would not fit left of the bars.
+    const fit = Math.max(8, Math.floor((labelW - 12) / 6.4));
+    const label = r.label.length > fit ? `${r.label.slice(0, fit - 1).trimEnd()}…` : r.label;
     const lt = svgEl("text", { x: -8, y: y + rowH / 2 + 4, "text-anchor": "end", "font-size": 12, fill: COLORS.text, "font-weight": r.strong ? 700 : 400 }, label);
     lt.append(svgEl("title", {}, r.label));
     g.append(lt);

@@ -126,7 +126,8 @@ test("a manager reads the month's report: table, charts, staffing advice; CSV an
   assert.match(sentence, /90% công dân được gọi trong vòng 15 phút/);
   assert.match(sentence, /Erlang C/);
   await page.mouse.move(0, 0);
-  await shot(page, "reports-month", { fullPage: true });
+  await shot(page, "reports-month");
+  await shot(page, "reports-month-full", { fullPage: true });
   await page.locator("#rp-staffing").screenshot({ path: path.join(OUTPUT, "reports-staffing.png") });
   await page.locator(".rp-charts").screenshot({ path: path.join(OUTPUT, "reports-charts.png") });
 
@@ -239,6 +240,7 @@ test("the configuration editor: errors at line:column, a click goes there; a qui
   await shot(page, "admin-config-quick");
   await page.click("#config-apply");
   await until(async () => /Đã áp dụng phiên bản \d+/.test(await page.locator("#config-status").innerText()), "applied");
+  await until(() => page.evaluate(() => !window.luotAdmin.config.busy), "apply finished");
   const now = (await request(server, "GET", "/api/v1/admin/config", undefined, manager.cookie)).body;
   assert.ok(now.version > running.version);
   assert.equal(await page.locator("#config-version").innerText(), String(now.version));
@@ -308,6 +310,9 @@ test("an admin adds an official with counters, pairs a rating tablet whose one-t
   await until(() => page.locator('#users tr[data-login="phamvanc"]').count(), "new user listed");
   assert.match(await page.locator('#users tr[data-login="phamvanc"]').innerText(), /Phạm Văn C\s+Cán bộ\s+Quầy 2, Quầy 10 – Ưu tiên/);
   assert.match(await page.locator("#user-ok").innerText(), new RegExp(password));
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.mouse.move(0, 0);
+  await shot(page, "admin-users");
   const me = await login(server, "phamvanc", password);
   const meBody = (await request(server, "GET", "/api/v1/me", undefined, me)).body;
   assert.deepEqual(meBody.counters, ["quay-2", "quay-10"]);
@@ -317,7 +322,6 @@ test("an admin adds an official with counters, pairs a rating tablet whose one-t
   await page.fill("#u-password", "short");
   await page.click("#user-submit");
   assert.match(await page.locator("#user-error").innerText(), /ít nhất 10 ký tự/);
-  await shot(page, "admin-users");
 
   // Pair a rating tablet for counter 2.
   await page.click('#nav a[data-tab="devices"]');
