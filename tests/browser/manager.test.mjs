@@ -3,7 +3,7 @@
 // access" (and the API refuses them); a manager logs in through the form and reads the month's
 // report — table, SVG charts, staffing advice — downloads CSV and Excel, prints it on A4 landscape;
 // the configuration editor shows errors with line:column and jumps to them, a quick edit of the
-// notice line applied in the browser shows on a connected kiosk without a reload, export and
+// notice line applied in the browser shows on a connected kiosk and hall display without a reload, export and
 // import; an admin adds an official and pairs a rating tablet whose one-time link opens it, then
 // revokes it. The TOML quick edits are also checked alone against the default configuration.
 // Screenshots: admin-*.png, reports-*.png.
@@ -182,13 +182,19 @@ test("a manager reads the month's report: table, charts, staffing advice; CSV an
   await context.close();
 });
 
-test("the configuration editor: errors at line:column, a click goes there; a quick edit of the notice applies live on a connected kiosk; export and import", async () => {
+test("the configuration editor: errors at line:column, a click goes there; a quick edit of the notice applies live on a connected kiosk and hall display; export and import", async () => {
   // A kiosk in the hall, connected before the change.
   const kctx = await browser.newContext({ viewport: { width: 1080, height: 1920 } });
   const kiosk = await kctx.newPage();
   await kiosk.goto(`${server.base}/kiosk?device=${server.kioskToken}`);
   await until(async () => (await kiosk.locator("#notice").innerText()).length > 10, "kiosk notice");
   await kiosk.evaluate(() => { window.notReloaded = true; });
+  // And the hall display.
+  const dctx = await browser.newContext({ viewport: { width: 1920, height: 1080 } });
+  const hall = await dctx.newPage();
+  await hall.goto(`${server.base}/display?device=${server.displayToken}`);
+  await until(async () => (await hall.locator("#notice").innerText()).length > 10, "hall display notice");
+  await hall.evaluate(() => { window.notReloaded = true; });
 
   const { page, context, errors } = await managerPage(manager, { hash: "#config" });
   await until(() => page.evaluate(() => window.luotAdmin.config.loaded), "configuration loaded");
@@ -248,6 +254,9 @@ test("the configuration editor: errors at line:column, a click goes there; a qui
   // The kiosk shows it without a reload.
   await until(async () => (await kiosk.locator("#notice").innerText()).includes("giao ban"), "kiosk shows the new notice", 10_000);
   assert.equal(await kiosk.evaluate(() => window.notReloaded), true);
+  await until(async () => (await hall.locator("#notice").innerText()).includes("giao ban"), "hall display shows the new notice", 10_000);
+  assert.equal(await hall.evaluate(() => window.notReloaded), true);
+  await shot(hall, "admin-config-applied-display");
   const setup = (await request(server, "GET", `/api/v1/sites/${SITE}/setup`)).body;
   assert.equal(setup.notice.en, notice.en);
 
@@ -292,6 +301,7 @@ test("the configuration editor: errors at line:column, a click goes there; a qui
   assert.deepEqual(errors, []);
   await context.close();
   await kctx.close();
+  await dctx.close();
 });
 
 test("an admin adds an official with counters, pairs a rating tablet whose one-time link opens it, and revokes it", async () => {
