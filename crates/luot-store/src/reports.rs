@@ -190,7 +190,7 @@ pub fn report(conn: &Connection, q: &ReportQuery) -> Result<Report, StoreError> 
     let mut stmt = conn.prepare_cached(
         "SELECT day, service, channel, priority IS NOT NULL, state, issued_at, called_at, started_at,
                 finished_at, no_show_at, counter, official, transfers, rating, rating_reason
-         FROM tickets WHERE site = ?1 AND day BETWEEN ?2 AND ?3 ORDER BY issued_at LIMIT ?4",
+         FROM tickets WHERE site = ?1 AND day BETWEEN ?2 AND ?3 LIMIT ?4",
     )?;
     let rows: Vec<Row> = stmt
         .query_map(
