@@ -321,6 +321,13 @@ pub async fn start(listener: TcpListener, opts: Options) -> anyhow::Result<Serve
     });
     let router = rest::router(app.clone());
     let serve_shutdown = shutdown.clone();
+    // Websocket traffic is many small frames each way (a reply right after an event): with
+    // Nagle's algorithm on, a frame waits for the peer's delayed ACK, up to 40 ms.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     tracker.spawn(async move {
         let served = axum::serve(
             listener,

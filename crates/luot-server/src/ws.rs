@@ -19,7 +19,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 /// A socket must say hello within this time.
 pub const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -29,6 +29,15 @@ pub const PING_INTERVAL: Duration = Duration::from_secs(20);
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Malformed messages tolerated on one socket before it is closed.
 pub const BAD_MESSAGES_MAX: u32 = 20;
+/// Read buffer of one socket. Client messages are small (commands of a few hundred bytes, at
+/// most `CLIENT_MESSAGE_BYTES_MAX`; a bigger frame still grows the buffer as needed).
+/// tungstenite's default, 128 KiB, costs 128 KiB of memory per socket and zero-fills the whole
+/// buffer on every poll of the socket: at ten thousand sockets that is over 1 GiB, and under
+/// load it was a quarter of the server's CPU (luot-bench, BENCHMARKS.md).
+pub const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Events already queued for a socket are written together, up to about this many bytes (the
+/// write buffer keeps its largest size, so this also bounds what a burst leaves behind).
+pub const FORWARD_BATCH_BYTES: usize = 8 * 1024;
 
 type Sink = futures_util::stream::SplitSink<WebSocket, Message>;
 
@@ -100,6 +109,7 @@ pub async fn handler(
     let tracker = app.tracker.clone();
     ws.max_message_size(luot_proto::CLIENT_MESSAGE_BYTES_MAX)
         .max_frame_size(luot_proto::CLIENT_MESSAGE_BYTES_MAX)
+        .read_buffer_size(READ_BUFFER_BYTES)
         .on_upgrade(move |socket| tracker.track_future(client(socket, app, session, addr)))
 }
 
@@ -325,14 +335,27 @@ async fn client(socket: WebSocket, app: Arc<App>, session: Principal, addr: Sock
     }
 
     // 4. Live.
-    let limiter = RateLimiter::new(app.limits.ws_messages_per_s, app.limits.ws_messages_burst);
+    // A kiosk's issues travel on its socket: the socket must carry as many as the issue limit
+    // allows, or a raised `--issue-rate` would be silently capped by the message rate.
+    let (rate, burst) = match &principal {
+        Principal::Device(d) if d.kind == "kiosk" => (
+            app.limits.ws_messages_per_s.max(app.limits.issue_per_s),
+            app.limits.ws_messages_burst.max(app.limits.issue_burst),
+        ),
+        _ => (app.limits.ws_messages_per_s, app.limits.ws_messages_burst),
+    };
+    let limiter = RateLimiter::new(rate, burst);
     let mut bad = 0u32;
     let mut ping = tokio::time::interval(PING_INTERVAL);
     ping.tick().await;
     let mut heard = Instant::now();
+    // Made once: a fresh `cancelled()` per turn of the loop registers with (and leaves) the
+    // token's waiter list every time an event passes, on every socket.
+    let stopping = app.shutdown.cancelled();
+    tokio::pin!(stopping);
     loop {
         tokio::select! {
-            _ = app.shutdown.cancelled() => {
+            _ = &mut stopping => {
                 close(&mut sink, close_code::AWAY, "server stopping").await;
                 return;
             }
@@ -394,18 +417,40 @@ async fn client(socket: WebSocket, app: Arc<App>, session: Principal, addr: Sock
             }
             out = rx.recv() => match out {
                 Ok(out) => {
-                    if out.site != site || (out.seq != 0 && out.seq <= last_seq) {
-                        continue;
+                    // Forward this event and those already queued behind it in one write.
+                    let mut next = Some(out);
+                    let (mut bytes, mut lagged) = (0usize, false);
+                    while let Some(out) = next.take() {
+                        if out.site == site && (out.seq == 0 || out.seq > last_seq) {
+                            bytes += out.json.len();
+                            if sink.feed(Message::Text(out.json.clone())).await.is_err() {
+                                return;
+                            }
+                            if out.seq != 0 {
+                                last_seq = out.seq;
+                            }
+                            if let (Some(mine), Some(t)) = (my_ticket, out.ticket) {
+                                if mine == t && !send_ticket(&app, &mut sink, site, mine).await {
+                                    return;
+                                }
+                            }
+                        }
+                        if bytes < FORWARD_BATCH_BYTES {
+                            match rx.try_recv() {
+                                Ok(o) => next = Some(o),
+                                Err(TryRecvError::Lagged(_)) => lagged = true,
+                                Err(TryRecvError::Empty | TryRecvError::Closed) => {}
+                            }
+                        }
                     }
-                    if sink.send(Message::Text(out.json.clone())).await.is_err() {
+                    if bytes > 0 && sink.flush().await.is_err() {
                         return;
                     }
-                    if out.seq != 0 {
-                        last_seq = out.seq;
-                    }
-                    if let (Some(mine), Some(t)) = (my_ticket, out.ticket) {
-                        if mine == t && !send_ticket(&app, &mut sink, site, mine).await {
-                            return;
+                    if lagged {
+                        app.metrics.ws_resyncs.fetch_add(1, Ordering::Relaxed);
+                        match sync(&app, &mut sink, site, None).await {
+                            Some(s) => last_seq = s,
+                            None => return,
                         }
                     }
                 }
