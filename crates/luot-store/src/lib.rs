@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_events.sql"),
     include_str!("migrations/0002_accounts.sql"),
     include_str!("migrations/0003_meta.sql"),
+    include_str!("migrations/0004_checkpoint_index.sql"),
 ];
 
 /// Size of the probe row: a write that needs new pages, so a full disk or a page limit shows.
@@ -37,6 +38,11 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// How long a connection waits for a lock held by another connection before giving up.
 const BUSY_TIMEOUT_MS: u64 = 5_000;
+
+/// Prepared statements kept by the writing connection. Appending uses 13 (the event insert and
+/// one per projection statement); rusqlite's default of 16 would start evicting them as soon
+/// as a few more were cached on the same connection.
+const STATEMENT_CACHE_CAPACITY: usize = 64;
 
 /// One event as stored: its place in the log, its site and day, and when it happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -106,6 +112,7 @@ impl Store {
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
         )?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
@@ -166,19 +173,25 @@ impl Store {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO events (seq, site, day, at_ms, kind, ticket, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?;
+            // Records of one batch nearly always share their day: format it once per run.
+            let mut day: Option<(Day, String)> = None;
             for r in records {
                 let body = serde_json::to_string(&r.event.to_wire())
                     .map_err(|e| StoreError::Other(e.to_string()))?;
+                let day_text = match &day {
+                    Some((d, text)) if *d == r.day => text.as_str(),
+                    _ => &day.insert((r.day, r.day.to_string())).1,
+                };
                 insert.execute(params![
                     r.seq as i64,
                     r.site.as_str(),
-                    r.day.to_string(),
+                    day_text,
                     r.at_ms,
                     r.event.kind(),
                     r.event.ticket().map(|t| t.0 as i64),
                     body
                 ])?;
-                projection::apply(&tx, r)?;
+                projection::apply(&tx, r, day_text)?;
             }
         }
         tx.commit()?;

@@ -5,19 +5,28 @@ use crate::Record;
 use luot_core::{Event, TransferTarget};
 use rusqlite::{Transaction, params};
 
-pub(crate) fn apply(tx: &Transaction<'_>, r: &Record) -> rusqlite::Result<()> {
+/// `UPDATE tickets SET … WHERE site = ?1 AND id = ?2`, as one literal: the statement cache
+/// finds it without building the text for every event.
+macro_rules! update_sql {
+    ($set:literal) => {
+        concat!("UPDATE tickets SET ", $set, " WHERE site = ?1 AND id = ?2")
+    };
+}
+
+/// `day` is `r.day` as stored (the caller formats it once per record).
+pub(crate) fn apply(tx: &Transaction<'_>, r: &Record, day: &str) -> rusqlite::Result<()> {
     let site = r.site.as_str();
     let at = r.at_ms;
-    let update = |sql: &str, ticket: u64, args: &[&dyn rusqlite::ToSql]| -> rusqlite::Result<()> {
-        let mut stmt = tx.prepare_cached(&format!(
-            "UPDATE tickets SET {sql} WHERE site = ?1 AND id = ?2"
-        ))?;
-        let id = ticket as i64;
-        let mut all: Vec<&dyn rusqlite::ToSql> = vec![&site, &id];
-        all.extend_from_slice(args);
-        stmt.execute(all.as_slice())?;
-        Ok(())
-    };
+    let update =
+        |sql: &'static str, ticket: u64, args: &[&dyn rusqlite::ToSql]| -> rusqlite::Result<()> {
+            let mut stmt = tx.prepare_cached(sql)?;
+            let id = ticket as i64;
+            let mut all: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(2 + args.len());
+            all.extend_from_slice(&[&site, &id]);
+            all.extend_from_slice(args);
+            stmt.execute(all.as_slice())?;
+            Ok(())
+        };
     const INSERT: &str = "INSERT INTO tickets (site, id, day, number, service, first_service, channel, priority, state, issued_day, issued_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, 'waiting', ?8, ?9)";
     match &r.event {
         Event::TicketIssued {
@@ -28,7 +37,6 @@ pub(crate) fn apply(tx: &Transaction<'_>, r: &Record) -> rusqlite::Result<()> {
             priority,
             ..
         } => {
-            let day = r.day.to_string();
             tx.prepare_cached(INSERT)?.execute(params![
                 site,
                 ticket.0 as i64,
@@ -36,7 +44,7 @@ pub(crate) fn apply(tx: &Transaction<'_>, r: &Record) -> rusqlite::Result<()> {
                 number.to_string(),
                 service.as_str(),
                 channel.as_str(),
-                priority.map(|p| p.to_string()),
+                priority.as_ref().map(|p| p.as_str()),
                 day,
                 at
             ])?;
@@ -65,10 +73,10 @@ pub(crate) fn apply(tx: &Transaction<'_>, r: &Record) -> rusqlite::Result<()> {
             expired, carried, ..
         } => {
             for t in expired {
-                update("state = 'expired'", t.0, &[])?;
+                update(update_sql!("state = 'expired'"), t.0, &[])?;
             }
             for t in carried {
-                update("state = 'carried'", t.0, &[])?;
+                update(update_sql!("state = 'carried'"), t.0, &[])?;
             }
         }
         Event::TicketCalled {
@@ -77,7 +85,9 @@ pub(crate) fn apply(tx: &Transaction<'_>, r: &Record) -> rusqlite::Result<()> {
             official,
             reason,
         } => update(
-            "state = 'called', called_at = coalesce(called_at, ?3), last_called_at = ?3, counter = ?4, official = ?5, call_reason = ?6",
+            update_sql!(
+                "state = 'called', called_at = coalesce(called_at, ?3), last_called_at = ?3, counter = ?4, official = ?5, call_reason = ?6"
+            ),
             ticket.0,
             &[
                 &at,
@@ -88,21 +98,29 @@ pub(crate) fn apply(tx: &Transaction<'_>, r: &Record) -> rusqlite::Result<()> {
         )?,
         Event::TicketRecalled {
             ticket, recalls, ..
-        } => update("recalls = ?3", ticket.0, &[&(*recalls as i64)])?,
-        Event::ServiceStarted { ticket, .. } => {
-            update("state = 'serving', started_at = ?3", ticket.0, &[&at])?
-        }
+        } => update(update_sql!("recalls = ?3"), ticket.0, &[&(*recalls as i64)])?,
+        Event::ServiceStarted { ticket, .. } => update(
+            update_sql!("state = 'serving', started_at = ?3"),
+            ticket.0,
+            &[&at],
+        )?,
         Event::ServiceCompleted {
             ticket, service_s, ..
         } => update(
-            "state = 'done', finished_at = ?3, started_at = coalesce(started_at, last_called_at), service_s = ?4",
+            update_sql!(
+                "state = 'done', finished_at = ?3, started_at = coalesce(started_at, last_called_at), service_s = ?4"
+            ),
             ticket.0,
             &[&at, &(*service_s as i64)],
         )?,
-        Event::TicketNoShow { ticket, .. } => {
-            update("state = 'no_show', no_show_at = ?3", ticket.0, &[&at])?
+        Event::TicketNoShow { ticket, .. } => update(
+            update_sql!("state = 'no_show', no_show_at = ?3"),
+            ticket.0,
+            &[&at],
+        )?,
+        Event::TicketReturned { ticket } => {
+            update(update_sql!("state = 'waiting'"), ticket.0, &[])?
         }
-        Event::TicketReturned { ticket } => update("state = 'waiting'", ticket.0, &[])?,
         Event::TicketTransferred {
             ticket, to, note, ..
         } => {
@@ -111,20 +129,24 @@ pub(crate) fn apply(tx: &Transaction<'_>, r: &Record) -> rusqlite::Result<()> {
                 TransferTarget::Counter(_) => None,
             };
             update(
-                "state = 'waiting', transfers = transfers + 1, service = coalesce(?3, service), transfer_note = ?4, started_at = NULL",
+                update_sql!(
+                    "state = 'waiting', transfers = transfers + 1, service = coalesce(?3, service), transfer_note = ?4, started_at = NULL"
+                ),
                 ticket.0,
                 &[&service, note],
             )?
         }
-        Event::TicketCancelled { ticket } => {
-            update("state = 'cancelled', finished_at = ?3", ticket.0, &[&at])?
-        }
+        Event::TicketCancelled { ticket } => update(
+            update_sql!("state = 'cancelled', finished_at = ?3"),
+            ticket.0,
+            &[&at],
+        )?,
         Event::TicketRated {
             ticket,
             score,
             reason,
         } => update(
-            "rating = ?3, rating_reason = ?4, rated_at = ?5",
+            update_sql!("rating = ?3, rating_reason = ?4, rated_at = ?5"),
             ticket.0,
             &[&(*score as i64), reason, &at],
         )?,
