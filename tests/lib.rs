@@ -809,3 +809,411 @@ pub fn count_events(path: &Path, kind: &str) -> i64 {
     })
     .expect("count events")
 }
+
+// ----- reliability tests: crash, reconnect storm, clock, soak -----
+
+/// True when the long versions of the reliability tests run: `LUOT_LONG=1`.
+pub fn long_run() -> bool {
+    std::env::var("LUOT_LONG").is_ok_and(|v| v == "1")
+}
+
+/// The seed of a randomized test: `LUOT_SEED` when set (to replay a failure), else new each run.
+/// Printed, so a failing run can be replayed.
+pub fn test_seed(test: &str) -> u64 {
+    let seed = match std::env::var("LUOT_SEED") {
+        Ok(s) => s
+            .parse()
+            .unwrap_or_else(|_| panic!("LUOT_SEED must be an integer, got {s:?}")),
+        Err(_) => {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("clock after 1970")
+                .as_nanos() as u64;
+            nanos ^ u64::from(std::process::id()).rotate_left(32)
+        }
+    };
+    println!("{test}: seed {seed} (replay with LUOT_SEED={seed})");
+    seed
+}
+
+/// A small seeded generator (SplitMix64): the same seed gives the same choices.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `lo..=hi`.
+    pub fn between(&mut self, lo: u64, hi: u64) -> u64 {
+        assert!(lo <= hi, "empty range {lo}..={hi}");
+        lo + self.next_u64() % (hi - lo + 1)
+    }
+
+    /// One of `items`.
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.between(0, items.len() as u64 - 1) as usize]
+    }
+
+    /// True with probability `p`.
+    pub fn chance(&mut self, p: f64) -> bool {
+        ((self.next_u64() >> 11) as f64 / (1u64 << 53) as f64) < p
+    }
+
+    /// An independent generator for another task, derived from this one.
+    pub fn fork(&mut self) -> Rng {
+        Rng::new(self.next_u64())
+    }
+}
+
+/// A process's resident memory in KiB (`VmRSS` in `/proc/<pid>/status`).
+pub fn rss_kib(pid: u32) -> u64 {
+    let path = format!("/proc/{pid}/status");
+    let status = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no VmRSS in {path}"))
+}
+
+/// The `luot` binary cargo built beside this test executable (`target/debug/luot`).
+pub fn luot_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/debug/deps/..");
+    let bin = dir.join(format!("luot{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "the luot binary is not built ({} is missing): run `cargo build -p luot` first",
+        bin.display()
+    );
+    bin
+}
+
+/// An instant as RFC 3339 in UTC with milliseconds, e.g. for `luot serve --start-clock`.
+pub fn rfc3339_utc(ms: i64) -> String {
+    let day = ms.div_euclid(86_400_000);
+    let in_day = ms.rem_euclid(86_400_000);
+    let (y, m, d) = luot_core::Day(day as i32).ymd();
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        in_day / 3_600_000,
+        in_day / 60_000 % 60,
+        in_day / 1000 % 60,
+        in_day % 1000
+    )
+}
+
+/// The built-in center with room for heavy runs: every service takes `daily_cap` tickets a
+/// day and the site `tickets_per_day_max` (the defaults, 500 and 10 000, are a real center's).
+pub fn roomy_config_toml(daily_cap: u32, tickets_per_day_max: u32) -> String {
+    let mut out = String::new();
+    for line in luot_proto::config::DEFAULT_CONFIG_TOML.lines() {
+        if line.starts_with("daily_cap") {
+            continue;
+        }
+        if line.starts_with("tickets_per_day_max") {
+            out.push_str(&format!("tickets_per_day_max = {tickets_per_day_max}\n"));
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+        if line == "[[site.service]]" {
+            out.push_str(&format!("daily_cap = {daily_cap}\n"));
+        }
+    }
+    out
+}
+
+/// What the database says about itself after a test: `PRAGMA integrity_check` and whether the
+/// event log runs 1, 2, … without a gap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogHealth {
+    pub integrity: String,
+    pub events: i64,
+    pub min_seq: i64,
+    pub max_seq: i64,
+}
+
+impl LogHealth {
+    pub fn read(path: &Path) -> LogHealth {
+        let c = rusqlite::Connection::open(path).expect("open luot.db");
+        let integrity: String = c
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .expect("integrity_check");
+        let (events, min_seq, max_seq) = c
+            .query_row(
+                "SELECT count(*), coalesce(min(seq), 0), coalesce(max(seq), 0) FROM events",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .expect("events");
+        LogHealth {
+            integrity,
+            events,
+            min_seq,
+            max_seq,
+        }
+    }
+
+    /// `seq` runs 1..=max with nothing missing (and, the key being unique, nothing twice).
+    pub fn gap_free(&self) -> bool {
+        self.events == 0 || (self.min_seq == 1 && self.max_seq == self.events)
+    }
+}
+
+/// The `p`-th percentile (0–100) of sorted values, nearest rank.
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// A websocket for tests that kill servers and cut connections: the end of the connection is
+/// an answer (`None`/`false`), not a panic.
+#[derive(Debug)]
+pub struct Socket<S> {
+    ws: WebSocketStream<S>,
+}
+
+/// Opens `url` with these extra headers (e.g. a session cookie).
+pub async fn open_socket(
+    url: &str,
+    headers: &[(String, String)],
+) -> Result<Socket<MaybeTlsStream<TcpStream>>, String> {
+    let mut req = url.into_client_request().map_err(|e| e.to_string())?;
+    for (k, v) in headers {
+        req.headers_mut().insert(
+            tungstenite::http::HeaderName::from_bytes(k.as_bytes()).expect("header name"),
+            HeaderValue::from_str(v).expect("header value"),
+        );
+    }
+    match tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(req)).await {
+        Ok(Ok((ws, _))) => Ok(Socket { ws }),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!("no websocket upgrade within {WAIT:?}")),
+    }
+}
+
+impl<S> Socket<S>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    pub fn new(ws: WebSocketStream<S>) -> Socket<S> {
+        Socket { ws }
+    }
+
+    /// False when the connection is gone.
+    pub async fn send_json(&mut self, v: &Value) -> bool {
+        self.ws.send(Message::text(v.to_string())).await.is_ok()
+    }
+
+    /// The next JSON message (pings skipped); `None` when the connection ended or broke.
+    pub async fn next_json(&mut self) -> Option<Value> {
+        loop {
+            match self.ws.next().await? {
+                Ok(Message::Text(t)) => {
+                    return Some(
+                        serde_json::from_str(&t)
+                            .unwrap_or_else(|e| panic!("server sent non-JSON text ({e}): {t}")),
+                    );
+                }
+                Ok(Message::Close(_)) | Err(_) => return None,
+                Ok(_) => {}
+            }
+        }
+    }
+
+    /// Sends `hello` and reads the `welcome`; `None` if the server refused or went away.
+    pub async fn hello(&mut self, hello: &Value) -> Option<Value> {
+        if !self.send_json(hello).await {
+            return None;
+        }
+        let m = self.next_json().await?;
+        (m["type"] == "welcome").then_some(m)
+    }
+
+    /// Sends a command and returns its reply, passing every other message to `other`; `None`
+    /// when the connection ended first: the command may or may not have happened.
+    pub async fn command(
+        &mut self,
+        id: &str,
+        command: Value,
+        mut other: impl FnMut(&Value),
+    ) -> Option<Value> {
+        let msg = json!({"type": "command", "id": id, "command": command});
+        if !self.send_json(&msg).await {
+            return None;
+        }
+        loop {
+            let m = self.next_json().await?;
+            if m["type"] == "reply" && m["id"] == id {
+                return Some(m);
+            }
+            other(&m);
+        }
+    }
+
+    /// Drops the connection without a close handshake, as a crashed or unplugged client does.
+    pub fn abort(self) {
+        drop(self.ws);
+    }
+}
+
+/// Tells long-running client tasks to stop (the harness has no tokio-util).
+#[derive(Debug, Clone)]
+pub struct Stop(tokio::sync::watch::Receiver<bool>);
+
+/// A stop signal: send `true` on the sender to stop every clone of the receiver.
+pub fn stop_signal() -> (tokio::sync::watch::Sender<bool>, Stop) {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    (tx, Stop(rx))
+}
+
+impl Stop {
+    pub fn is_set(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Returns once the signal is given (or its sender is gone).
+    pub async fn wait(&mut self) {
+        let _ = self.0.wait_for(|s| *s).await;
+    }
+}
+
+impl WsClient {
+    /// The next message, waiting up to `limit` instead of [`WAIT`]: for what the server does on
+    /// its own schedule (the broker looks at the clock every 10 s).
+    pub async fn recv_within(&mut self, limit: Duration) -> Value {
+        if let Some(v) = self.pending.pop_front() {
+            return v;
+        }
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let next = tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .unwrap_or_else(|_| panic!("no message within {limit:?}"));
+            match next {
+                Some(Ok(Message::Text(t))) => {
+                    let v: Value = serde_json::from_str(&t)
+                        .unwrap_or_else(|e| panic!("server sent non-JSON text ({e}): {t}"));
+                    if let Some(s) = v["seq"].as_u64().filter(|s| *s > 0) {
+                        self.seq = self.seq.max(s);
+                    }
+                    if v["type"] == "snapshot" {
+                        self.seq = v["seq"].as_u64().expect("snapshot seq");
+                        self.snapshot = Some(v.clone());
+                    }
+                    return v;
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
+                other => panic!("socket ended while a message was awaited: {other:?}"),
+            }
+        }
+    }
+}
+
+/// `luot serve` (the binary, [`luot_binary`]) as a child process on a data folder, listening on
+/// a free loopback port, its log on standard error written to a file.
+#[derive(Debug)]
+pub struct ServeProcess {
+    child: tokio::process::Child,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    /// The admin password a first start prints; `None` on a restart.
+    pub first_password: Option<String>,
+}
+
+impl ServeProcess {
+    /// Starts `luot serve --data DATA --start-clock CLOCK ARGS…` and waits until it has printed
+    /// where it listens and what it created.
+    pub async fn start(data: &Path, log: &Path, clock_ms: i64, args: &[&str]) -> ServeProcess {
+        use tokio::io::AsyncBufReadExt;
+        let stderr = std::fs::File::create(log).expect("server log file");
+        let mut child = tokio::process::Command::new(luot_binary())
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .args(["--start-clock", &rfc3339_utc(clock_ms)])
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::from(stderr))
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn luot serve");
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let mut next = async || {
+            within("a line from luot serve", lines.next_line())
+                .await
+                .expect("read stdout")
+                .unwrap_or_else(|| panic!("luot serve exited early; see {}", log.display()))
+        };
+        let first = next().await;
+        let base = first
+            .strip_prefix("Luot listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+            .to_string();
+        let mut first_password = None;
+        loop {
+            let line = next().await;
+            if let Some((_, p)) = line.split_once("password: ") {
+                first_password = Some(p.trim().to_string());
+                break;
+            }
+            if line.contains("Devices keep their pairing") {
+                break;
+            }
+        }
+        // Keep reading, so that nothing the server prints later can block it.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        ServeProcess {
+            child,
+            base,
+            first_password,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("luot serve running")
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("{}/ws", self.base.replacen("http://", "ws://", 1))
+    }
+
+    /// SIGKILL: no shutdown, no flush, no goodbye.
+    pub async fn kill(mut self) {
+        within("luot serve to die", self.child.kill())
+            .await
+            .expect("SIGKILL luot serve");
+    }
+
+    /// SIGTERM; it must exit cleanly.
+    pub async fn terminate(mut self) {
+        let pid = self.pid().to_string();
+        let ok = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill -TERM");
+        assert!(ok.success());
+        let status = within("luot serve to stop", self.child.wait())
+            .await
+            .expect("wait");
+        assert!(status.success(), "luot serve after SIGTERM: {status:?}");
+    }
+}

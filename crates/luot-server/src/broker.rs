@@ -62,11 +62,16 @@ pub struct View<'a> {
     pub intake_open: bool,
     pub hub: &'a Hub,
     pub clock: &'a dyn Clock,
+    /// The broker's event time never runs backwards (see `Broker::last_at_ms`); reads agree.
+    pub last_at_ms: i64,
 }
 
 impl View<'_> {
     pub fn now(&self, site: usize) -> Now {
-        site_now(self.clock.now_ms(), &self.runtime[site].tz)
+        site_now(
+            self.clock.now_ms().max(self.last_at_ms),
+            &self.runtime[site].tz,
+        )
     }
 }
 
@@ -127,10 +132,12 @@ impl BrokerHandle {
     /// when that would strand a citizen: a removed service or counter still holding tickets.
     pub async fn reconfigure(&self, sites: Vec<SiteRuntime>) -> Result<(), ErrorDto> {
         let (tx, rx) = oneshot::channel();
-        self.tx.try_send(Msg::Reconfigure { sites, reply: tx }).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => busy(),
-            mpsc::error::TrySendError::Closed(_) => stopped(),
-        })?;
+        self.tx
+            .try_send(Msg::Reconfigure { sites, reply: tx })
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => busy(),
+                mpsc::error::TrySendError::Closed(_) => stopped(),
+            })?;
         rx.await.map_err(|_| stopped())?
     }
 
@@ -209,6 +216,11 @@ struct Broker {
     inflight: VecDeque<InFlight>,
     hub: Arc<Hub>,
     clock: Arc<dyn Clock>,
+    /// The latest time an event was stamped with, from the log at start. Event time never runs
+    /// backwards: when the wall clock is stepped back, `now` stays here until the clock catches
+    /// up. Otherwise a ticket taken after the step would be keyed before the people already
+    /// waiting and called first, and a service in progress would end before it began.
+    last_at_ms: i64,
     intake_open: bool,
     metrics: Arc<Metrics>,
 }
@@ -233,6 +245,11 @@ pub fn start(
         live_sites.push(live);
     }
     let durable_seq = store.last_seq();
+    let last_at_ms: i64 = store.connection().query_row(
+        "SELECT coalesce((SELECT at_ms FROM events ORDER BY seq DESC LIMIT 1), 0)",
+        [],
+        |r| r.get(0),
+    )?;
     let writer = Writer::spawn(store);
     metrics.set_writer(writer.stats.clone());
     let (tx, rx) = mpsc::channel(COMMAND_QUEUE_MAX);
@@ -256,11 +273,15 @@ pub fn start(
         probing: false,
         hub,
         clock,
+        last_at_ms,
         intake_open: true,
         metrics,
     };
     tracker.spawn(broker.run(rx, durable_rx, shutdown));
-    Ok(BrokerHandle { tx, runtime: shared_runtime })
+    Ok(BrokerHandle {
+        tx,
+        runtime: shared_runtime,
+    })
 }
 
 impl Broker {
@@ -317,11 +338,15 @@ impl Broker {
             intake_open: self.intake_open,
             hub: &self.hub,
             clock: self.clock.as_ref(),
+            last_at_ms: self.last_at_ms,
         }
     }
 
     fn now(&self, site: usize) -> Now {
-        site_now(self.clock.now_ms(), &self.runtime[site].tz)
+        site_now(
+            self.clock.now_ms().max(self.last_at_ms),
+            &self.runtime[site].tz,
+        )
     }
 
     fn rollover_all(&mut self) {
@@ -372,6 +397,7 @@ impl Broker {
 
     fn submit(&mut self, site: usize, now: &Now, events: Vec<Event>, reply: Option<Reply>) {
         let code = self.runtime[site].code;
+        self.last_at_ms = self.last_at_ms.max(now.at_ms);
         let open_day = self.spec[site].day().unwrap_or(now.day);
         let records: Vec<Record> = events
             .into_iter()
@@ -446,7 +472,9 @@ impl Broker {
         if !self.inflight.is_empty() {
             return;
         }
-        let Some((sites, reply)) = self.pending_config.take() else { return };
+        let Some((sites, reply)) = self.pending_config.take() else {
+            return;
+        };
         let _ = reply.send(self.reconfigure(sites));
     }
 
@@ -468,19 +496,33 @@ impl Broker {
             for t in self.live[i].tickets() {
                 let active = matches!(
                     t.state,
-                    luot_core::TicketState::Waiting | luot_core::TicketState::Called | luot_core::TicketState::Serving
+                    luot_core::TicketState::Waiting
+                        | luot_core::TicketState::Called
+                        | luot_core::TicketState::Serving
                 );
                 if active && cfg.service(t.service).is_none() {
                     return refuse(
-                        format!("Thủ tục '{}' còn người chờ (số {}): chưa thể xóa", t.service, t.number),
-                        format!("Service '{}' still has tickets (e.g. {}): it cannot be removed yet", t.service, t.number),
+                        format!(
+                            "Thủ tục '{}' còn người chờ (số {}): chưa thể xóa",
+                            t.service, t.number
+                        ),
+                        format!(
+                            "Service '{}' still has tickets (e.g. {}): it cannot be removed yet",
+                            t.service, t.number
+                        ),
                     );
                 }
-                let counter = t.counter.filter(|_| active && t.state != luot_core::TicketState::Waiting).or(t.target_counter);
+                let counter = t
+                    .counter
+                    .filter(|_| active && t.state != luot_core::TicketState::Waiting)
+                    .or(t.target_counter);
                 if let Some(c) = counter.filter(|c| cfg.counter(*c).is_none()) {
                     return refuse(
                         format!("Quầy '{c}' đang giữ số {}: chưa thể xóa", t.number),
-                        format!("Counter '{c}' holds ticket {}: it cannot be removed yet", t.number),
+                        format!(
+                            "Counter '{c}' holds ticket {}: it cannot be removed yet",
+                            t.number
+                        ),
                     );
                 }
             }
@@ -492,9 +534,13 @@ impl Broker {
                     );
                 }
             }
-            let site = luot_store::recover_site(&conn, cfg.clone()).map_err(|e| storage_error(&e))?;
+            let site =
+                luot_store::recover_site(&conn, cfg.clone()).map_err(|e| storage_error(&e))?;
             if let Err(e) = site.check_invariants() {
-                return refuse(format!("Cấu hình mới không khớp dữ liệu hôm nay: {e}"), format!("The new configuration does not fit today's data: {e}"));
+                return refuse(
+                    format!("Cấu hình mới không khớp dữ liệu hôm nay: {e}"),
+                    format!("The new configuration does not fit today's data: {e}"),
+                );
             }
             rebuilt.push(site);
         }
@@ -504,10 +550,18 @@ impl Broker {
         self.runtime = runtime.clone();
         *self.shared_runtime.write().expect("runtime lock") = runtime;
         tracing::info!("configuration applied live");
-        let msg = ServerMessage::Config { v: PROTOCOL_VERSION, seq: self.durable_seq };
+        let msg = ServerMessage::Config {
+            v: PROTOCOL_VERSION,
+            seq: self.durable_seq,
+        };
         let json = serde_json::to_string(&msg).expect("server messages serialize");
         for site in 0..self.live.len() {
-            self.hub.publish(Outgoing { seq: 0, site, ticket: None, json: json.clone().into() });
+            self.hub.publish(Outgoing {
+                seq: 0,
+                site,
+                ticket: None,
+                json: json.clone().into(),
+            });
         }
         Ok(())
     }
