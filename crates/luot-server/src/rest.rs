@@ -251,14 +251,19 @@ async fn sites(State(app): State<Arc<App>>) -> Json<Value> {
 
 /// Names of the staff, for the rating tablet ("Cán bộ: Nguyễn Văn A"). Public: the same names
 /// stand on the counters' name plates.
-async fn officials(State(app): State<Arc<App>>, Path(site): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn officials(
+    State(app): State<Arc<App>>,
+    Path(site): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     site_index(&app, &site)?;
     let users = app.accounts(|c| c.users()).await.map_err(store_error)?;
-    Ok(Json(json!(users
-        .iter()
-        .filter(|u| !u.disabled && u.role != "admin")
-        .map(|u| json!({"login": u.login, "display_name": u.display_name}))
-        .collect::<Vec<_>>())))
+    Ok(Json(json!(
+        users
+            .iter()
+            .filter(|u| !u.disabled && u.role != "admin")
+            .map(|u| json!({"login": u.login, "display_name": u.display_name}))
+            .collect::<Vec<_>>()
+    )))
 }
 
 // ----- configuration, live -----
@@ -287,8 +292,17 @@ fn config_errors(e: &luot_proto::config::ConfigErrors) -> Response {
 }
 
 /// Parses and checks a configuration text, including the time zones against the tz database.
-fn parse_center(text: &str) -> Result<(luot_proto::config::CenterConfig, Vec<crate::broker::SiteRuntime>), Response> {
-    let center = luot_proto::config::parse_config(text, "config.toml").map_err(|e| config_errors(&e))?;
+fn parse_center(
+    text: &str,
+) -> Result<
+    (
+        luot_proto::config::CenterConfig,
+        Vec<crate::broker::SiteRuntime>,
+    ),
+    Response,
+> {
+    let center =
+        luot_proto::config::parse_config(text, "config.toml").map_err(|e| config_errors(&e))?;
     let mut runtime = Vec::new();
     for s in &center.sites {
         let tz = jiff::tz::TimeZone::get(&s.time_zone).map_err(|_| {
@@ -301,18 +315,29 @@ fn parse_center(text: &str) -> Result<(luot_proto::config::CenterConfig, Vec<cra
                 }],
             })
         })?;
-        runtime.push(crate::broker::SiteRuntime { code: s.core.code, settings: s.clone(), tz });
+        runtime.push(crate::broker::SiteRuntime {
+            code: s.core.code,
+            settings: s.clone(),
+            tz,
+        });
     }
     Ok((center, runtime))
 }
 
-async fn get_config(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+async fn get_config(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
     require_role(&app, &headers, &["manager", "admin"]).await?;
     let (toml, version) = app.config_text.read().expect("config lock").clone();
     Ok(Json(json!({"toml": toml, "version": version})))
 }
 
-async fn check_config(State(app): State<Arc<App>>, headers: HeaderMap, bytes: Bytes) -> Result<Response, ApiError> {
+async fn check_config(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
     require_role(&app, &headers, &["manager", "admin"]).await?;
     let b: ConfigBody = body(&bytes)?;
     Ok(match parse_center(&b.toml) {
@@ -327,7 +352,11 @@ async fn check_config(State(app): State<Arc<App>>, headers: HeaderMap, bytes: By
 
 /// Applies a configuration live: kiosks, displays and consoles reload their setup without a
 /// page reload. Audited.
-async fn put_config(State(app): State<Arc<App>>, headers: HeaderMap, bytes: Bytes) -> Result<Response, ApiError> {
+async fn put_config(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
     let user = require_role(&app, &headers, &["manager", "admin"]).await?;
     let b: ConfigBody = body(&bytes)?;
     let (center, runtime) = match parse_center(&b.toml) {
@@ -335,9 +364,14 @@ async fn put_config(State(app): State<Arc<App>>, headers: HeaderMap, bytes: Byte
         Err(res) => return Ok(res),
     };
     // The listening address, public URL and origins are read at start only.
-    let restart_needed = center.public_url != app.center.public_url || center.allowed_origins != app.center.allowed_origins;
+    let restart_needed = center.public_url != app.center.public_url
+        || center.allowed_origins != app.center.allowed_origins;
     app.broker.reconfigure(runtime).await.map_err(|e| {
-        let status = if e.code == "config_refused" { StatusCode::CONFLICT } else { StatusCode::SERVICE_UNAVAILABLE };
+        let status = if e.code == "config_refused" {
+            StatusCode::CONFLICT
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        };
         ApiError::new(status, e)
     })?;
     let now = app.clock.now_ms();

@@ -31,9 +31,15 @@ async fn start(dir: &std::path::Path) -> luot_server::Server {
     .unwrap()
 }
 
-async fn next_json(ws: &mut (impl StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin)) -> Value {
+async fn next_json(
+    ws: &mut (impl StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin),
+) -> Value {
     loop {
-        let m = tokio::time::timeout(Duration::from_secs(5), ws.next()).await.expect("a message in time").unwrap().unwrap();
+        let m = tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .expect("a message in time")
+            .unwrap()
+            .unwrap();
         if let Message::Text(t) = m {
             return serde_json::from_str(&t).unwrap();
         }
@@ -46,32 +52,79 @@ async fn a_live_configuration_change_reaches_clients_and_never_strands_a_ticket(
     let server = start(dir.path()).await;
     let base = server.base_url();
     let first = server.first_start.clone().unwrap();
-    let admin = reqwest::Client::builder().cookie_store(true).build().unwrap();
-    let r = admin.post(format!("{base}/api/v1/login")).json(&json!({"login": "admin", "password": first.admin_password})).send().await.unwrap();
+    let admin = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let r = admin
+        .post(format!("{base}/api/v1/login"))
+        .json(&json!({"login": "admin", "password": first.admin_password}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
 
     // A hall display is connected.
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", server.addr)).await.unwrap();
-    ws.send(Message::Text(json!({"type": "hello", "role": "display"}).to_string().into())).await.unwrap();
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", server.addr))
+        .await
+        .unwrap();
+    ws.send(Message::Text(
+        json!({"type": "hello", "role": "display"})
+            .to_string()
+            .into(),
+    ))
+    .await
+    .unwrap();
     assert_eq!(next_json(&mut ws).await["type"], "welcome");
     assert_eq!(next_json(&mut ws).await["type"], "snapshot");
 
-    let current: Value = admin.get(format!("{base}/api/v1/admin/config")).send().await.unwrap().json().await.unwrap();
+    let current: Value = admin
+        .get(format!("{base}/api/v1/admin/config"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(current["toml"], DEFAULT_CONFIG_TOML);
     let version = current["version"].as_i64().unwrap();
 
     // Change the hall's notice line.
     let old_notice = default_config().sites[0].notice.vi.clone();
     assert!(!old_notice.is_empty() && DEFAULT_CONFIG_TOML.contains(&old_notice));
-    let changed = DEFAULT_CONFIG_TOML.replacen(&old_notice, "Hôm nay trung tâm làm việc đến 17 giờ", 1);
-    let r = admin.put(format!("{base}/api/v1/admin/config")).json(&json!({"toml": changed})).send().await.unwrap();
+    let changed =
+        DEFAULT_CONFIG_TOML.replacen(&old_notice, "Hôm nay trung tâm làm việc đến 17 giờ", 1);
+    let r = admin
+        .put(format!("{base}/api/v1/admin/config"))
+        .json(&json!({"toml": changed}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
-    let applied: Value = admin.get(format!("{base}/api/v1/admin/config")).send().await.unwrap().json().await.unwrap();
+    let applied: Value = admin
+        .get(format!("{base}/api/v1/admin/config"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(applied["version"].as_i64().unwrap(), version + 1);
     let msg = next_json(&mut ws).await;
-    assert_eq!(msg["type"], "config", "the display hears of the change: {msg}");
-    let setup: Value = reqwest::get(format!("{base}/api/v1/sites/sa-huynh/setup")).await.unwrap().json().await.unwrap();
-    assert_eq!(setup["notice"]["vi"], "Hôm nay trung tâm làm việc đến 17 giờ");
+    assert_eq!(
+        msg["type"], "config",
+        "the display hears of the change: {msg}"
+    );
+    let setup: Value = reqwest::get(format!("{base}/api/v1/sites/sa-huynh/setup"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        setup["notice"]["vi"],
+        "Hôm nay trung tâm làm việc đến 17 giờ"
+    );
 
     // A citizen holds A001 for khai-sinh: a configuration without that service is refused.
     let r = reqwest::Client::new()
@@ -84,27 +137,58 @@ async fn a_live_configuration_change_reaches_clients_and_never_strands_a_ticket(
     assert_eq!(r.status(), 201);
     let without = changed.replace("code = \"khai-sinh\"\n", "code = \"khai-sinh-moi\"\n");
     assert_ne!(without, changed);
-    let r = admin.put(format!("{base}/api/v1/admin/config")).json(&json!({"toml": without})).send().await.unwrap();
+    let r = admin
+        .put(format!("{base}/api/v1/admin/config"))
+        .json(&json!({"toml": without}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 409);
     let e: Value = r.json().await.unwrap();
     assert_eq!(e["code"], "config_refused");
     assert!(e["message"].as_str().unwrap().contains("A001"), "{e}");
-    let still: Value = admin.get(format!("{base}/api/v1/admin/config")).send().await.unwrap().json().await.unwrap();
+    let still: Value = admin
+        .get(format!("{base}/api/v1/admin/config"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(still["version"], applied["version"], "nothing changed");
-    let snap: Value = reqwest::get(format!("{base}/api/v1/sites/sa-huynh/snapshot")).await.unwrap().json().await.unwrap();
+    let snap: Value = reqwest::get(format!("{base}/api/v1/sites/sa-huynh/snapshot"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(snap["snapshot"]["waiting"][0]["number"], "A001");
 
     // Broken TOML: every error with its line and column, nothing applied.
-    let r = admin.post(format!("{base}/api/v1/admin/config/check")).json(&json!({"toml": "[[site]]\ncode = \"x y\"\n"})).send().await.unwrap();
+    let r = admin
+        .post(format!("{base}/api/v1/admin/config/check"))
+        .json(&json!({"toml": "[[site]]\ncode = \"x y\"\n"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
     let e: Value = r.json().await.unwrap();
     assert_eq!(e["code"], "config_invalid");
     assert!(e["errors"][0]["line"].as_u64().unwrap() >= 1);
-    let r = admin.post(format!("{base}/api/v1/admin/config/check")).json(&json!({"toml": changed})).send().await.unwrap();
+    let r = admin
+        .post(format!("{base}/api/v1/admin/config/check"))
+        .json(&json!({"toml": changed}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
 
     // Officials may not read or change the configuration; nobody anonymous either.
-    let r = reqwest::Client::new().get(format!("{base}/api/v1/admin/config")).send().await.unwrap();
+    let r = reqwest::Client::new()
+        .get(format!("{base}/api/v1/admin/config"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
     let r = admin
         .post(format!("{base}/api/v1/admin/users"))
@@ -113,11 +197,35 @@ async fn a_live_configuration_change_reaches_clients_and_never_strands_a_ticket(
         .await
         .unwrap();
     assert_eq!(r.status(), 201);
-    let official = reqwest::Client::builder().cookie_store(true).build().unwrap();
-    official.post(format!("{base}/api/v1/login")).json(&json!({"login": "can-bo-1", "password": "mat-khau-dai-1"})).send().await.unwrap();
-    let r = official.put(format!("{base}/api/v1/admin/config")).json(&json!({"toml": changed})).send().await.unwrap();
+    let official = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    official
+        .post(format!("{base}/api/v1/login"))
+        .json(&json!({"login": "can-bo-1", "password": "mat-khau-dai-1"}))
+        .send()
+        .await
+        .unwrap();
+    let r = official
+        .put(format!("{base}/api/v1/admin/config"))
+        .json(&json!({"toml": changed}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
-    let names: Value = reqwest::get(format!("{base}/api/v1/sites/sa-huynh/officials")).await.unwrap().json().await.unwrap();
-    assert!(names.as_array().unwrap().iter().any(|u| u["display_name"] == "Cán bộ 1"));
+    let names: Value = reqwest::get(format!("{base}/api/v1/sites/sa-huynh/officials"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        names
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["display_name"] == "Cán bộ 1")
+    );
     server.shutdown().await;
 }

@@ -31,12 +31,20 @@ fn history(dir: &std::path::Path) -> SiteSettings {
     let mut seq = 0;
     let day = Day::from_ymd(2026, 11, 30);
     let mut run = |site: &mut Site, ms: i64, cmd: Command| {
-        let events = site.apply(cmd.clone(), &Now::from_offset(ms, OFFSET_S)).unwrap_or_else(|r| panic!("{cmd:?}: {r}"));
+        let events = site
+            .apply(cmd.clone(), &Now::from_offset(ms, OFFSET_S))
+            .unwrap_or_else(|r| panic!("{cmd:?}: {r}"));
         let records: Vec<Record> = events
             .into_iter()
             .map(|event| {
                 seq += 1;
-                Record { seq, site: code("sa-huynh"), day, at_ms: ms, event }
+                Record {
+                    seq,
+                    site: code("sa-huynh"),
+                    day,
+                    at_ms: ms,
+                    event,
+                }
             })
             .collect();
         store.append(&records).unwrap();
@@ -51,21 +59,99 @@ fn history(dir: &std::path::Path) -> SiteSettings {
     };
     let number = |s: &str| TicketRef::Number(luot_core::TicketNumber::parse(s).unwrap());
     run(&mut site, at(6, 0, 0), Command::OpenDay { day });
-    run(&mut site, at(7, 30, 0), Command::OpenCounter { counter: code("quay-1"), official: code("can-bo-1") });
-    run(&mut site, at(7, 30, 0), Command::OpenCounter { counter: code("quay-3"), official: code("can-bo-3") });
+    run(
+        &mut site,
+        at(7, 30, 0),
+        Command::OpenCounter {
+            counter: code("quay-1"),
+            official: code("can-bo-1"),
+        },
+    );
+    run(
+        &mut site,
+        at(7, 30, 0),
+        Command::OpenCounter {
+            counter: code("quay-3"),
+            official: code("can-bo-3"),
+        },
+    );
     run(&mut site, at(8, 0, 0), issue("khai-sinh", 1));
     run(&mut site, at(8, 1, 0), issue("khai-sinh", 2));
-    run(&mut site, at(8, 1, 0), Command::CallNext { counter: code("quay-1") });
-    run(&mut site, at(8, 1, 30), Command::Start { counter: code("quay-1") });
+    run(
+        &mut site,
+        at(8, 1, 0),
+        Command::CallNext {
+            counter: code("quay-1"),
+        },
+    );
+    run(
+        &mut site,
+        at(8, 1, 30),
+        Command::Start {
+            counter: code("quay-1"),
+        },
+    );
     run(&mut site, at(8, 2, 0), issue("chung-thuc-ban-sao", 3));
-    run(&mut site, at(8, 4, 0), Command::CallNext { counter: code("quay-3") });
-    run(&mut site, at(8, 4, 0), Command::Start { counter: code("quay-3") });
-    run(&mut site, at(8, 6, 30), Command::Complete { counter: code("quay-1") });
-    run(&mut site, at(8, 6, 40), Command::Rate { ticket: number("A001"), score: 1, reason: None });
-    run(&mut site, at(8, 6, 30), Command::CallNext { counter: code("quay-1") });
-    run(&mut site, at(8, 8, 0), Command::NoShow { counter: code("quay-1") });
-    run(&mut site, at(8, 12, 20), Command::Complete { counter: code("quay-3") });
-    run(&mut site, at(8, 13, 0), Command::Rate { ticket: number("B001"), score: 4, reason: Some("Chờ lâu".into()) });
+    run(
+        &mut site,
+        at(8, 4, 0),
+        Command::CallNext {
+            counter: code("quay-3"),
+        },
+    );
+    run(
+        &mut site,
+        at(8, 4, 0),
+        Command::Start {
+            counter: code("quay-3"),
+        },
+    );
+    run(
+        &mut site,
+        at(8, 6, 30),
+        Command::Complete {
+            counter: code("quay-1"),
+        },
+    );
+    run(
+        &mut site,
+        at(8, 6, 40),
+        Command::Rate {
+            ticket: number("A001"),
+            score: 1,
+            reason: None,
+        },
+    );
+    run(
+        &mut site,
+        at(8, 6, 30),
+        Command::CallNext {
+            counter: code("quay-1"),
+        },
+    );
+    run(
+        &mut site,
+        at(8, 8, 0),
+        Command::NoShow {
+            counter: code("quay-1"),
+        },
+    );
+    run(
+        &mut site,
+        at(8, 12, 20),
+        Command::Complete {
+            counter: code("quay-3"),
+        },
+    );
+    run(
+        &mut site,
+        at(8, 13, 0),
+        Command::Rate {
+            ticket: number("B001"),
+            score: 4,
+            reason: Some("Chờ lâu".into()),
+        },
+    );
     settings
 }
 
@@ -83,7 +169,11 @@ fn figures_by_department_match_the_hand_computed_ones() {
     let settings = history(dir.path());
     let r = build(dir.path(), &settings, GroupBy::Department);
     let keys: Vec<&str> = r.rows.iter().map(|r| r.key.as_str()).collect();
-    assert_eq!(keys, ["ho-tich", "chung-thuc"], "departments in configuration order");
+    assert_eq!(
+        keys,
+        ["ho-tich", "chung-thuc"],
+        "departments in configuration order"
+    );
 
     let ho_tich = &r.rows[0];
     assert_eq!((ho_tich.issued, ho_tich.served, ho_tich.no_show), (2, 1, 1));
@@ -91,7 +181,11 @@ fn figures_by_department_match_the_hand_computed_ones() {
     assert_eq!(ho_tich.wait.mean_s, Some(195.0));
     assert_eq!(ho_tich.wait.median_s, Some(60.0), "nearest rank of two");
     assert_eq!(ho_tich.wait.p90_s, Some(330.0));
-    assert_eq!(ho_tich.within_target, Some(0.5), "60 s within 300 s, 330 s not");
+    assert_eq!(
+        ho_tich.within_target,
+        Some(0.5),
+        "60 s within 300 s, 330 s not"
+    );
     assert_eq!(ho_tich.service.mean_s, Some(300.0));
     assert_eq!(ho_tich.ratings, vec![1, 0, 0, 0]);
     assert_eq!(ho_tich.satisfied, Some(1.0));
@@ -122,7 +216,14 @@ fn figures_by_counter_official_and_hour() {
     assert_eq!(keys, ["quay-1", "quay-3"]);
     assert_eq!(by_counter.rows[0].served, 1);
     let by_official = build(dir.path(), &settings, GroupBy::Official);
-    assert_eq!(by_official.rows.iter().map(|r| (r.key.as_str(), r.issued)).collect::<Vec<_>>(), [("can-bo-1", 2), ("can-bo-3", 1)]);
+    assert_eq!(
+        by_official
+            .rows
+            .iter()
+            .map(|r| (r.key.as_str(), r.issued))
+            .collect::<Vec<_>>(),
+        [("can-bo-1", 2), ("can-bo-3", 1)]
+    );
     let by_hour = build(dir.path(), &settings, GroupBy::Hour);
     assert_eq!(by_hour.rows.len(), 1);
     assert_eq!(by_hour.rows[0].key, "08");
@@ -138,7 +239,10 @@ fn csv_export_reads_back_with_the_same_figures() {
     let settings = history(dir.path());
     let r = build(dir.path(), &settings, GroupBy::Department);
     let bytes = report::to_csv(&settings, &r).unwrap();
-    assert!(bytes.starts_with(&[0xEF, 0xBB, 0xBF]), "a BOM so Excel reads UTF-8");
+    assert!(
+        bytes.starts_with(&[0xEF, 0xBB, 0xBF]),
+        "a BOM so Excel reads UTF-8"
+    );
     let mut reader = csv::Reader::from_reader(&bytes[3..]);
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
     assert_eq!(header[..4], ["key", "name", "issued", "served"]);
@@ -158,20 +262,51 @@ fn xlsx_export_reads_back_with_the_same_figures() {
     let dir = tempfile::tempdir().unwrap();
     let settings = history(dir.path());
     let r = build(dir.path(), &settings, GroupBy::Department);
-    let q = report::query(&settings, "2026-11-30", "2026-11-30", GroupBy::Department, 300, OFFSET_S);
+    let q = report::query(
+        &settings,
+        "2026-11-30",
+        "2026-11-30",
+        GroupBy::Department,
+        300,
+        OFFSET_S,
+    );
     let conn = luot_store::open_reader(&dir.path().join("luot.db")).unwrap();
-    let staffing = luot_store::reports::staffing(&conn, &q, 0.9, &report::expected_service_s(&settings)).unwrap();
+    let staffing =
+        luot_store::reports::staffing(&conn, &q, 0.9, &report::expected_service_s(&settings))
+            .unwrap();
     let bytes = report::to_xlsx(&settings, &r, Some(&staffing)).unwrap();
     let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
-    assert_eq!(book.sheet_names(), ["Báo cáo", "Giờ đến", "Hàng chờ theo giờ", "Bố trí cán bộ"]);
+    assert_eq!(
+        book.sheet_names(),
+        ["Báo cáo", "Giờ đến", "Hàng chờ theo giờ", "Bố trí cán bộ"]
+    );
     let sheet = book.worksheet_range("Báo cáo").unwrap();
     let cell = |r: u32, c: u32| sheet.get_value((r, c)).cloned();
-    assert_eq!(cell(3, 1), Some(Data::String("A – Tư pháp – Hộ tịch".into())));
-    assert_eq!(cell(3, 2), Some(Data::Float(2.0)), "issued is a number, not text");
+    assert_eq!(
+        cell(3, 1),
+        Some(Data::String("A – Tư pháp – Hộ tịch".into()))
+    );
+    assert_eq!(
+        cell(3, 2),
+        Some(Data::Float(2.0)),
+        "issued is a number, not text"
+    );
     assert_eq!(cell(5, 1), Some(Data::String("Tổng cộng".into())));
-    assert_eq!(cell(5, 19), Some(Data::Float(0.5)), "satisfied as a fraction");
+    assert_eq!(
+        cell(5, 19),
+        Some(Data::Float(0.5)),
+        "satisfied as a fraction"
+    );
     let arrivals = book.worksheet_range("Giờ đến").unwrap();
-    assert_eq!(arrivals.get_value((1, 9)), Some(&Data::Float(3.0)), "Monday 08h");
+    assert_eq!(
+        arrivals.get_value((1, 9)),
+        Some(&Data::Float(3.0)),
+        "Monday 08h"
+    );
     let staff = book.worksheet_range("Bố trí cán bộ").unwrap();
-    assert_eq!(staff.get_value((2, 9)), Some(&Data::Float(1.0)), "one counter is enough at 8 h");
+    assert_eq!(
+        staff.get_value((2, 9)),
+        Some(&Data::Float(1.0)),
+        "one counter is enough at 8 h"
+    );
 }
