@@ -50,6 +50,11 @@ impl ApiError {
         )
     }
 
+    /// An action word in a path that no route knows (`…/counters/{c}/{action}`).
+    pub fn no_action() -> ApiError {
+        ApiError::not_found("no_route", "Không có thao tác này", "No such action")
+    }
+
     pub fn not_found(code: &str, vi: &str, en: &str) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, ErrorDto::new(code, vi, en))
     }

@@ -694,13 +694,7 @@ async fn ticket_action(
             token: None,
         },
         "return" => CommandDto::Return { number },
-        _ => {
-            return Err(ApiError::not_found(
-                "no_route",
-                "Không có thao tác này",
-                "No such action",
-            ));
-        }
+        _ => return Err(ApiError::no_action()),
     };
     run(&app, &headers, addr, &site, dto).await
 }
@@ -753,13 +747,7 @@ async fn counter_action(
         },
         "resume" => CommandDto::ResumeCounter { counter },
         "close" => CommandDto::CloseCounter { counter },
-        _ => {
-            return Err(ApiError::not_found(
-                "no_route",
-                "Không có thao tác này",
-                "No such action",
-            ));
-        }
+        _ => return Err(ApiError::no_action()),
     };
     run(&app, &headers, addr, &site, dto).await
 }
@@ -816,13 +804,7 @@ async fn phone_action(
                 reason: b.reason,
             }
         }
-        _ => {
-            return Err(ApiError::not_found(
-                "no_route",
-                "Không có thao tác này",
-                "No such action",
-            ));
-        }
+        _ => return Err(ApiError::no_action()),
     };
     let p = Principal::Phone { site, token: t };
     let r = dispatch::execute(&app, &p, site, dto, addr.ip()).await?;
