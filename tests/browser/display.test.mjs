@@ -258,7 +258,12 @@ test("without autoplay permission the display asks once for a click, then speaks
     const context = await plain.newContext({ viewport: { width: 1920, height: 1080 } });
     const page = await context.newPage();
     await page.goto(`${server.base}/display`); // anonymous: no device token needed
-    await until(() => page.locator("#sound").isVisible(), "enable-sound overlay", 20_000);
+    // Watch through CDP without a user gesture: Playwright's own queries (isVisible, evaluate)
+    // count as user activation, which would let the page start its audio and never need the click.
+    const cdp = await context.newCDPSession(page);
+    const look = async (expression) => (await cdp.send("Runtime.evaluate", { expression, returnByValue: true })).result.value;
+    await until(() => look(`(() => { const s = document.getElementById("sound"); return !!s && !s.hidden && s.getBoundingClientRect().height > 0; })()`), "enable-sound overlay", 20_000);
+    assert.equal(await look("navigator.userActivation.hasBeenActive"), false, "nothing has clicked the page yet");
     assert.match(await page.locator("#sound-btn").innerText(), /Bật âm thanh/);
     await shot(page, "display-enable-sound");
     await page.click("#sound-btn");
