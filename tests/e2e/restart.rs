@@ -43,7 +43,20 @@ async fn a_restart_keeps_every_acknowledged_ticket_and_continues_the_numbering()
         "no event lost or invented"
     );
     assert_eq!(snap["snapshot"]["day"], "2026-11-30");
-    let waiting: Vec<&str> = snap["snapshot"]["waiting"]
+    // A display shows counts; the waiting list itself is in the full (REST) snapshot.
+    let khai_sinh = snap["snapshot"]["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|st| st["service"] == "khai-sinh")
+        .unwrap();
+    assert_eq!(khai_sinh["waiting"], 4);
+    let full = s
+        .http()
+        .get("/api/v1/sites/sa-huynh/snapshot")
+        .await
+        .json();
+    let waiting: Vec<&str> = full["snapshot"]["waiting"]
         .as_array()
         .unwrap()
         .iter()

@@ -18,6 +18,13 @@ pub enum Role {
 }
 
 impl Role {
+    /// Whether this role's snapshots list every waiting ticket. Only the people who choose whom
+    /// to call need the list; the others show counts, and a public screen shows no more than it
+    /// must.
+    pub fn lists_waiting(self) -> bool {
+        matches!(self, Role::Counter | Role::Admin)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Kiosk => "kiosk",

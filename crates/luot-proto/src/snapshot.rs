@@ -178,7 +178,9 @@ pub struct SiteSnapshot {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub day: Option<String>,
     pub counters: Vec<CounterView>,
-    /// Waiting tickets in queue order per lane (the display counts them; the counter lists them).
+    /// Waiting tickets in queue order per lane, for the roles that list them (counter consoles,
+    /// managers); empty for displays, kiosks, phones and tablets, which show only the counts in
+    /// `services` (see [`Role::lists_waiting`](crate::Role::lists_waiting)).
     pub waiting: Vec<TicketView>,
     /// Most recent calls, newest first.
     pub recent_calls: Vec<TicketView>,
@@ -191,7 +193,14 @@ pub struct SiteSnapshot {
 pub const RECENT_CALLS_MAX: usize = 12;
 
 impl SiteSnapshot {
-    pub fn of(site: &core::Site, now: &core::Now, intake_open: bool) -> SiteSnapshot {
+    /// `list_waiting`: include every waiting ticket (see the field). Without it the snapshot
+    /// stays a few KiB however long the queue, for the thousands of sockets that only count.
+    pub fn of(
+        site: &core::Site,
+        now: &core::Now,
+        intake_open: bool,
+        list_waiting: bool,
+    ) -> SiteSnapshot {
         let cfg = site.config();
         let counters = site
             .counters()
@@ -215,11 +224,14 @@ impl SiteSnapshot {
                 services: def.services.iter().map(|s| s.service.to_string()).collect(),
             })
             .collect();
-        let mut waiting: Vec<&core::Ticket> = site
-            .tickets()
-            .iter()
-            .filter(|t| t.state == core::TicketState::Waiting)
-            .collect();
+        let mut waiting: Vec<&core::Ticket> = if list_waiting {
+            site.tickets()
+                .iter()
+                .filter(|t| t.state == core::TicketState::Waiting)
+                .collect()
+        } else {
+            Vec::new()
+        };
         waiting.sort_by_key(|t| (t.enqueued_at_ms, t.id));
         let mut called: Vec<&core::Ticket> = site
             .tickets()

@@ -457,7 +457,7 @@ async fn snapshot(
         .broker
         .read(move |v| {
             (
-                SiteSnapshot::of(&v.sites[i], &v.now(i), v.intake_open),
+                SiteSnapshot::of(&v.sites[i], &v.now(i), v.intake_open, true),
                 v.seq,
             )
         })
@@ -494,7 +494,7 @@ async fn counters(
     let i = site_index(&app, &site)?;
     let snap = app
         .broker
-        .read(move |v| SiteSnapshot::of(&v.sites[i], &v.now(i), v.intake_open))
+        .read(move |v| SiteSnapshot::of(&v.sites[i], &v.now(i), v.intake_open, false))
         .await
         .map_err(broker_error)?;
     Ok(Json(json!(snap.counters)))

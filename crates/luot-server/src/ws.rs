@@ -323,7 +323,7 @@ async fn client(socket: WebSocket, app: Arc<App>, session: Principal, addr: Sock
 
     // 3. Catch up: subscribe first, then replay or snapshot, so nothing falls in between.
     let mut rx = app.hub.subscribe();
-    let Some(mut last_seq) = sync(&app, &mut sink, site, resume_from).await else {
+    let Some(mut last_seq) = sync(&app, &mut sink, site, role, resume_from).await else {
         return;
     };
     if role == Role::Phone {
@@ -448,7 +448,7 @@ async fn client(socket: WebSocket, app: Arc<App>, session: Principal, addr: Sock
                     }
                     if lagged {
                         app.metrics.ws_resyncs.fetch_add(1, Ordering::Relaxed);
-                        match sync(&app, &mut sink, site, None).await {
+                        match sync(&app, &mut sink, site, role, None).await {
                             Some(s) => last_seq = s,
                             None => return,
                         }
@@ -457,7 +457,7 @@ async fn client(socket: WebSocket, app: Arc<App>, session: Principal, addr: Sock
                 Err(RecvError::Lagged(n)) => {
                     app.metrics.ws_resyncs.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(skipped = n, "socket fell behind; resyncing");
-                    match sync(&app, &mut sink, site, None).await {
+                    match sync(&app, &mut sink, site, role, None).await {
                         Some(s) => last_seq = s,
                         None => return,
                     }
@@ -503,7 +503,13 @@ fn bad_json(e: &serde_json::Error) -> ErrorDto {
 
 /// Brings a socket up to date: the missed events when the buffer still has them, else a
 /// snapshot. Returns the seq the socket is at.
-async fn sync(app: &App, sink: &mut Sink, site: usize, resume_from: Option<u64>) -> Option<u64> {
+async fn sync(
+    app: &App,
+    sink: &mut Sink,
+    site: usize,
+    role: Role,
+    resume_from: Option<u64>,
+) -> Option<u64> {
     enum Catchup {
         Replay(Vec<Arc<crate::hub::Outgoing>>, u64),
         Snapshot(Box<SiteSnapshot>, u64),
@@ -518,7 +524,12 @@ async fn sync(app: &App, sink: &mut Sink, site: usize, resume_from: Option<u64>)
             }
             let now = v.now(site);
             Catchup::Snapshot(
-                Box::new(SiteSnapshot::of(&v.sites[site], &now, v.intake_open)),
+                Box::new(SiteSnapshot::of(
+                    &v.sites[site],
+                    &now,
+                    v.intake_open,
+                    role.lists_waiting(),
+                )),
                 v.seq,
             )
         })
