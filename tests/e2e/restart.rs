@@ -51,11 +51,7 @@ async fn a_restart_keeps_every_acknowledged_ticket_and_continues_the_numbering()
         .find(|st| st["service"] == "khai-sinh")
         .unwrap();
     assert_eq!(khai_sinh["waiting"], 4);
-    let full = s
-        .http()
-        .get("/api/v1/sites/sa-huynh/snapshot")
-        .await
-        .json();
+    let full = s.http().get("/api/v1/sites/sa-huynh/snapshot").await.json();
     let waiting: Vec<&str> = full["snapshot"]["waiting"]
         .as_array()
         .unwrap()
