@@ -1142,9 +1142,29 @@ impl ServeProcess {
     /// Starts `luot serve --data DATA --start-clock CLOCK ARGS…` and waits until it has printed
     /// where it listens and what it created.
     pub async fn start(data: &Path, log: &Path, clock_ms: i64, args: &[&str]) -> ServeProcess {
+        ServeProcess::start_wrapped(&[], data, log, clock_ms, args).await
+    }
+
+    /// As [`ServeProcess::start`], run through `wrapper` (a command that ends by executing its
+    /// arguments, e.g. `unshare … sh -c '…; exec "$@"'`), so the server keeps the child's pid.
+    pub async fn start_wrapped(
+        wrapper: &[String],
+        data: &Path,
+        log: &Path,
+        clock_ms: i64,
+        args: &[&str],
+    ) -> ServeProcess {
         use tokio::io::AsyncBufReadExt;
         let stderr = std::fs::File::create(log).expect("server log file");
-        let mut child = tokio::process::Command::new(luot_binary())
+        let mut command = match wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut c = tokio::process::Command::new(program);
+                c.args(rest).arg(luot_binary());
+                c
+            }
+            None => tokio::process::Command::new(luot_binary()),
+        };
+        let mut child = command
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(data)
             .args(["--start-clock", &rfc3339_utc(clock_ms)])

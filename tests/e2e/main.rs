@@ -19,4 +19,5 @@ mod restart;
 mod resume;
 mod sessions;
 mod soak;
+mod storage_faults;
 mod storm;

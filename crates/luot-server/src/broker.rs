@@ -60,6 +60,8 @@ pub struct View<'a> {
     pub seq: u64,
     /// False while storage is failing: kiosks stop issuing.
     pub intake_open: bool,
+    /// Why storage is failing (the last failed write or probe), while `intake_open` is false.
+    pub intake_reason: Option<&'a ErrorDto>,
     pub hub: &'a Hub,
     pub clock: &'a dyn Clock,
     /// The broker's event time never runs backwards (see `Broker::last_at_ms`); reads agree.
@@ -222,6 +224,8 @@ struct Broker {
     /// waiting and called first, and a service in progress would end before it began.
     last_at_ms: i64,
     intake_open: bool,
+    /// The latest storage failure while intake is closed: for `/healthz`.
+    intake_reason: Option<ErrorDto>,
     metrics: Arc<Metrics>,
 }
 
@@ -275,6 +279,7 @@ pub fn start(
         clock,
         last_at_ms,
         intake_open: true,
+        intake_reason: None,
         metrics,
     };
     tracker.spawn(broker.run(rx, durable_rx, shutdown));
@@ -336,6 +341,7 @@ impl Broker {
             runtime: &self.runtime,
             seq: self.durable_seq,
             intake_open: self.intake_open,
+            intake_reason: self.intake_reason.as_ref(),
             hub: &self.hub,
             clock: self.clock.as_ref(),
             last_at_ms: self.last_at_ms,
@@ -378,9 +384,19 @@ impl Broker {
             )));
             return;
         }
+        let is_issue = matches!(cmd, Command::Issue { .. });
+        // While storage fails, a new ticket is refused at once (kiosks show the pause): no
+        // citizen waits out a lock timeout for a ticket that cannot be saved. The probe reopens.
+        if is_issue && !self.intake_open {
+            let e = self
+                .intake_reason
+                .clone()
+                .unwrap_or_else(|| storage_error(&StoreError::Other("failing".into())));
+            let _ = reply.send(Err(e));
+            return;
+        }
         let now = self.now(site);
         self.rollover_if_due(site, &now);
-        let is_issue = matches!(cmd, Command::Issue { .. });
         match self.spec[site].apply(cmd, &now) {
             Ok(events) => self.submit(site, &now, events, Some(reply)),
             Err(r) => {
@@ -455,13 +471,12 @@ impl Broker {
             Notice::Probe(result) => {
                 self.probing = false;
                 match result {
-                    Ok(()) if !self.intake_open => {
-                        self.intake_open = true;
-                        tracing::info!("storage writable again: issuing resumed");
-                        self.publish_intake(None);
-                    }
+                    Ok(()) if !self.intake_open => self.resume_intake(),
                     Ok(()) => {}
-                    Err(e) => tracing::warn!(error = %e, "storage still failing"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "storage still failing");
+                        self.intake_reason = Some(storage_error(&e));
+                    }
                 }
             }
         }
@@ -596,9 +611,7 @@ impl Broker {
                     let _ = reply.send(Ok(result));
                 }
                 if !self.intake_open {
-                    self.intake_open = true;
-                    tracing::info!("storage writable again: issuing resumed");
-                    self.publish_intake(None);
+                    self.resume_intake();
                 }
             }
             Err(e) => {
@@ -611,8 +624,15 @@ impl Broker {
                     self.epoch += 1;
                     self.spec = self.live.clone();
                     self.next_seq = self.durable_seq + 1;
+                    let reason = storage_error(&e);
+                    // Tell the clients when issuing stops, or when the cause changes.
+                    let news = self.intake_open
+                        || self.intake_reason.as_ref().map(|r| &r.code) != Some(&reason.code);
                     self.intake_open = false;
-                    self.publish_intake(Some(storage_error(&e)));
+                    self.intake_reason = Some(reason.clone());
+                    if news {
+                        self.publish_intake(Some(reason));
+                    }
                 }
             }
         }
@@ -695,6 +715,13 @@ impl Broker {
             ticket: r.event.ticket().map(|t| t.0),
             json: json.into(),
         });
+    }
+
+    fn resume_intake(&mut self) {
+        self.intake_open = true;
+        self.intake_reason = None;
+        tracing::info!("storage writable again: issuing resumed");
+        self.publish_intake(None);
     }
 
     fn publish_intake(&self, reason: Option<ErrorDto>) {

@@ -188,12 +188,15 @@ fn site_index(app: &App, code: &str) -> Result<usize, ApiError> {
 // ----- health and metrics -----
 
 async fn healthz(State(app): State<Arc<App>>) -> Response {
-    let r = app.broker.read(|v| (v.intake_open, v.seq)).await;
+    let r = app
+        .broker
+        .read(|v| (v.intake_open, v.seq, v.intake_reason.cloned()))
+        .await;
     match r {
-        Ok((true, seq)) => Json(json!({"status": "ok", "storage": "ok", "seq": seq})).into_response(),
-        Ok((false, seq)) => (
+        Ok((true, seq, _)) => Json(json!({"status": "ok", "storage": "ok", "seq": seq})).into_response(),
+        Ok((false, seq, reason)) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "degraded", "storage": "failing", "seq": seq, "message": "Tạm ngưng cấp số: không ghi được dữ liệu"})),
+            Json(json!({"status": "degraded", "storage": "failing", "seq": seq, "message": "Tạm ngưng cấp số: không ghi được dữ liệu", "reason": reason})),
         )
             .into_response(),
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "stopping", "error": e}))).into_response(),

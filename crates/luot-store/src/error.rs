@@ -21,6 +21,10 @@ pub enum StoreError {
     ReadOnly(String),
     #[error("the database is locked by another program: {0}")]
     Busy(String),
+    #[error(
+        "the database file {path} is gone from its folder (moved or deleted while the server runs); nothing more is written until it is back"
+    )]
+    Missing { path: String },
     #[error("storage error: {0}")]
     Other(String),
     #[error("event {got} arrived out of order (expected {expected})")]
@@ -43,6 +47,7 @@ impl StoreError {
             StoreError::Full(_) => "storage_full",
             StoreError::ReadOnly(_) => "storage_read_only",
             StoreError::Busy(_) => "storage_busy",
+            StoreError::Missing { .. } => "storage_missing",
             StoreError::Other(_) => "storage_error",
             StoreError::Sequence { .. } => "storage_sequence",
             StoreError::BadEvent { .. } => "storage_bad_event",

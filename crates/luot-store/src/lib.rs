@@ -61,6 +61,15 @@ pub struct Store {
     conn: Connection,
     path: PathBuf,
     last_seq: u64,
+    /// The file the connection has open (device, inode): a write is refused when the path no
+    /// longer leads to it, or SQLite would go on committing into a moved or deleted file.
+    file_id: (u64, u64),
+}
+
+fn file_id(path: &Path) -> std::io::Result<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path)?;
+    Ok((m.dev(), m.ino()))
 }
 
 impl Store {
@@ -84,7 +93,7 @@ impl Store {
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
-            .map_err(|e| StoreError::corrupt(path, e))?;
+            .map_err(|e| open_error(path, e))?;
         let tables: i64 = conn
             .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
             .map_err(|e| StoreError::corrupt(path, e))?;
@@ -111,12 +120,21 @@ impl Store {
         }
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
-        )?;
+        )
+        .map_err(|e| open_error(path, e))?;
+        if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
+            return Err(read_only(path, "SQLite opened it read-only".into()));
+        }
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+        let file_id = file_id(path).map_err(|e| StoreError::Open {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
             last_seq: 0,
+            file_id,
         };
         store.migrate(version)?;
         store.last_seq = store.read_last_seq()?;
@@ -168,6 +186,11 @@ impl Store {
             }
             expected += 1;
         }
+        self.check_in_place()?;
+        self.write(records).map_err(|e| self.diagnose(e))
+    }
+
+    fn write(&mut self, records: &[Record]) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         {
             let mut insert = tx.prepare_cached(
@@ -204,6 +227,11 @@ impl Store {
     /// Checks that the database takes writes again after a failure: commits a row large enough
     /// to need new pages, then empties it. Touches no event.
     pub fn probe(&mut self) -> Result<(), StoreError> {
+        self.check_in_place()?;
+        self.write_probe().map_err(|e| self.diagnose(e))
+    }
+
+    fn write_probe(&mut self) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         tx.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('probe', zeroblob(?1))",
@@ -213,6 +241,38 @@ impl Store {
         self.conn
             .execute("UPDATE meta SET value = x'' WHERE key = 'probe'", [])?;
         Ok(())
+    }
+
+    /// Refuses to write when the database's path no longer leads to the open file.
+    fn check_in_place(&self) -> Result<(), StoreError> {
+        match file_id(&self.path) {
+            Ok(id) if id == self.file_id => Ok(()),
+            _ => Err(StoreError::Missing {
+                path: self.path.display().to_string(),
+            }),
+        }
+    }
+
+    /// SQLite reports a write to a read-only file system as a plain I/O error: name the cause.
+    fn diagnose(&self, e: StoreError) -> StoreError {
+        if !matches!(e, StoreError::Other(_)) {
+            return e;
+        }
+        if let Err(missing) = self.check_in_place() {
+            return missing;
+        }
+        match std::fs::OpenOptions::new().append(true).open(&self.path) {
+            Err(io) if io.kind() == std::io::ErrorKind::ReadOnlyFilesystem => {
+                StoreError::ReadOnly(format!(
+                    "{} is on a read-only file system ({e})",
+                    self.path.display()
+                ))
+            }
+            Err(io) if io.kind() == std::io::ErrorKind::PermissionDenied => {
+                StoreError::ReadOnly(format!("{}: {io} ({e})", self.path.display()))
+            }
+            _ => e,
+        }
     }
 
     /// The events to replay for one site: from its last `day_opened` checkpoint on. A day's first
@@ -252,6 +312,41 @@ impl Store {
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
+}
+
+/// Why a database cannot be opened for writing: a read-only file or file system, a folder
+/// that cannot be reached, or else (the file opened but cannot be read) damage.
+fn open_error(path: &Path, e: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode as C;
+    let code = e.sqlite_error_code();
+    if !matches!(
+        code,
+        Some(C::CannotOpen | C::ReadOnly | C::PermissionDenied | C::SystemIoFailure)
+    ) {
+        return StoreError::corrupt(path, e);
+    }
+    let probe = if path.exists() {
+        std::fs::OpenOptions::new().append(true).open(path).err()
+    } else {
+        None
+    };
+    match probe {
+        Some(io) if io.kind() == std::io::ErrorKind::ReadOnlyFilesystem => {
+            read_only(path, format!("the file system is read-only ({e})"))
+        }
+        Some(io) if io.kind() == std::io::ErrorKind::PermissionDenied => {
+            read_only(path, format!("{io} ({e})"))
+        }
+        _ if code == Some(C::ReadOnly) => read_only(path, e.to_string()),
+        _ => StoreError::Open {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        },
+    }
+}
+
+fn read_only(path: &Path, why: String) -> StoreError {
+    StoreError::ReadOnly(format!("{} cannot be written: {why}", path.display()))
 }
 
 fn read_events(
