@@ -460,6 +460,12 @@ impl Http {
             .await
     }
 
+    pub async fn put(&self, path: &str, body: &Value) -> Resp {
+        let url = format!("{}{path}", self.base);
+        self.send(&format!("PUT {path}"), self.client.put(url).json(body))
+            .await
+    }
+
     /// POSTs these exact bytes as `application/json`.
     pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> Resp {
         let url = format!("{}{path}", self.base);
@@ -754,6 +760,9 @@ enum Frame {
 pub struct DbState {
     pub events: i64,
     pub max_seq: Option<i64>,
+    /// Every event, whole: seq, kind, ticket and body.
+    pub log: Vec<String>,
+    pub config_versions: i64,
     pub tickets: Vec<String>,
     pub users: Vec<String>,
     pub devices: Vec<String>,
@@ -774,6 +783,13 @@ impl DbState {
         DbState {
             events,
             max_seq,
+            log: rows(
+                &c,
+                "SELECT seq, site, day, kind, ticket, body FROM events ORDER BY seq",
+            ),
+            config_versions: c
+                .query_row("SELECT count(*) FROM config_versions", [], |r| r.get(0))
+                .expect("config versions"),
             tickets: rows(&c, "SELECT * FROM tickets ORDER BY site, id"),
             users: rows(
                 &c,

@@ -55,6 +55,8 @@ struct World {
     expired: String,
     other: String,
     own: Http,
+    /// The session cookie of counter 1's official (the world's `own` client holds it too).
+    own_token: String,
 }
 
 /// Counter 1 is open by can-bo-1 with A001 called, A002–A003 waiting; can-bo-2 works at
@@ -89,6 +91,7 @@ async fn world() -> World {
         expired,
         other: o2.session.clone(),
         own: o1.http.clone(),
+        own_token: o1.session.clone(),
         s,
     }
 }
@@ -367,4 +370,213 @@ impl World {
     async fn own_session(&self) -> String {
         self.s.login("can-bo-1", luot_tests::PASSWORD).await.1
     }
+}
+
+// ----- every privileged route of openapi.json -----
+
+/// Who may not use a route; the openapi matrix adds a page of another origin carrying the
+/// session of the very official whose counter it is (a cross-site request forgery).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Asker {
+    Like(Caller),
+    ForeignOrigin,
+}
+
+const FOREIGN: &str = "http://evil.example";
+
+/// A privileged operation: one whose `security` in openapi.json does not allow anonymous use.
+#[derive(Debug)]
+struct Operation {
+    method: String,
+    template: String,
+}
+
+fn privileged_operations(spec: &Value) -> Vec<Operation> {
+    let mut out = Vec::new();
+    for (template, ops) in spec["paths"].as_object().expect("paths") {
+        for (method, op) in ops.as_object().expect("operations") {
+            let security = op["security"]
+                .as_array()
+                .expect("every operation says its security");
+            let anonymous = security
+                .iter()
+                .any(|s| s.as_object().is_some_and(|o| o.is_empty()));
+            if !anonymous {
+                out.push(Operation {
+                    method: method.to_uppercase(),
+                    template: template.clone(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The values of the `{action}` path parameter (its `enum`), or one empty action.
+fn actions(spec: &Value, op: &Operation) -> Vec<String> {
+    let params = spec["paths"][&op.template][op.method.to_lowercase()]["parameters"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    params
+        .iter()
+        .find(|p| p["name"] == "action")
+        .map(|p| {
+            p["schema"]["enum"]
+                .as_array()
+                .expect("the action parameter lists its values")
+                .iter()
+                .map(|a| a.as_str().expect("action").to_string())
+                .collect()
+        })
+        .unwrap_or_else(|| vec![String::new()])
+}
+
+/// A request that would succeed for the right caller, for each operation and action. A new
+/// privileged route fails here until it is given one: it cannot slip past the matrix.
+fn bodies(op: &Operation, action: &str) -> Vec<Value> {
+    let t = op.template.as_str();
+    if op.method == "GET" {
+        return vec![Value::Null];
+    }
+    let counter_body = |a: &str| match a {
+        "call" => json!({"number": "A002"}),
+        "transfer" => json!({"to": {"kind": "service", "code": "ket-hon"}, "note": "x"}),
+        "pause" => json!({"reason": "họp"}),
+        _ => json!({}),
+    };
+    match (op.method.as_str(), t) {
+        ("POST", "/api/v1/sites/{site}/tickets") => vec![json!({"service": "khai-sinh"})],
+        ("POST", "/api/v1/sites/{site}/tickets/{number}/{action}") => vec![json!({})],
+        ("POST", "/api/v1/sites/{site}/counters/{counter}/{action}") => vec![counter_body(action)],
+        ("POST", "/api/v1/sites/{site}/commands") => {
+            ws_commands().into_iter().map(|(cmd, _)| cmd).collect()
+        }
+        ("POST", "/api/v1/admin/users") => vec![json!({
+            "login": "ke-gian", "display_name": "X", "role": "admin",
+            "password": "mat-khau-rat-dai-1", "counters": []
+        })],
+        ("POST", "/api/v1/admin/devices") => vec![json!({"kind": "kiosk", "name": "Kiosk lạ"})],
+        ("POST", "/api/v1/admin/devices/{id}/revoke") => vec![json!({})],
+        ("PUT", "/api/v1/admin/config") | ("POST", "/api/v1/admin/config/check") => {
+            vec![json!({"toml": luot_proto::config::DEFAULT_CONFIG_TOML})]
+        }
+        _ => panic!(
+            "openapi.json has the privileged operation {} {t}, which the authorization matrix \
+             does not know: give it a request body in `bodies` (tests/e2e/authorization.rs)",
+            op.method
+        ),
+    }
+}
+
+/// Who may legitimately do it (the rest must be refused).
+fn allowed_callers(op: &Operation, body: &Value) -> &'static [Caller] {
+    match (op.method.as_str(), op.template.as_str()) {
+        // A device or a session may ask who it is.
+        ("GET", "/api/v1/me") => &[Caller::Kiosk, Caller::Display, Caller::OtherOfficial],
+        ("POST", "/api/v1/sites/{site}/tickets") => &[Caller::Kiosk, Caller::OtherOfficial],
+        ("POST", "/api/v1/sites/{site}/tickets/{number}/{action}") => &[Caller::OtherOfficial],
+        ("POST", "/api/v1/sites/{site}/commands") => ws_commands()
+            .into_iter()
+            .find(|(cmd, _)| cmd == body)
+            .map(|(_, allowed)| allowed)
+            .unwrap_or(&[]),
+        _ => &[],
+    }
+}
+
+impl World {
+    fn asker_http(&self, a: Asker) -> Http {
+        match a {
+            Asker::Like(c) => self.http(c),
+            Asker::ForeignOrigin => self
+                .s
+                .cookie_http(&self.own_token)
+                .with_header("origin", FOREIGN),
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_privileged_route_of_the_openapi_document_refuses_everyone_else() {
+    let w = world().await;
+    let spec = w.s.http().get("/api/v1/openapi.json").await.json();
+    let ops = privileged_operations(&spec);
+    assert!(
+        ops.len() >= 12,
+        "only {} privileged operations found",
+        ops.len()
+    );
+    let mut askers: Vec<Asker> = CALLERS.iter().map(|c| Asker::Like(*c)).collect();
+    askers.push(Asker::ForeignOrigin);
+    let before = w.s.db_state();
+    let mut checked = 0;
+    let mut routes = 0;
+    for op in &ops {
+        for action in actions(&spec, op) {
+            let path = op
+                .template
+                .replace("{site}", luot_tests::SITE)
+                .replace("{counter}", "quay-1")
+                .replace("{number}", "A002")
+                .replace("{id}", "1")
+                .replace("{token}", &w.phone)
+                .replace("{action}", &action);
+            assert!(!path.contains('{'), "unfilled parameter in {path}");
+            routes += 1;
+            for body in bodies(op, &action) {
+                let allowed = allowed_callers(op, &body);
+                for asker in &askers {
+                    let want = match asker {
+                        Asker::ForeignOrigin => (403, "origin_refused"),
+                        Asker::Like(c) => match expected(*c, allowed) {
+                            Some(status) => (status, code_for(status)),
+                            None => continue,
+                        },
+                    };
+                    let http = w.asker_http(*asker);
+                    let r = match op.method.as_str() {
+                        "GET" => http.get(&path).await,
+                        "PUT" => http.put(&path, &body).await,
+                        _ => http.post(&path, &body).await,
+                    };
+                    assert_eq!(
+                        (r.status, r.code().as_str()),
+                        want,
+                        "{} {path} {body} by {asker:?}: {}",
+                        op.method,
+                        r.text
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(
+        w.s.db_state(),
+        before,
+        "a refused request changed the database"
+    );
+    println!(
+        "authorization: {} privileged operations of openapi.json, {routes} routes, {checked} \
+         refusals checked; the database unchanged",
+        ops.len()
+    );
+
+    // The refusals were about who asked: the right people get through the same paths.
+    let admin = w.s.admin().await;
+    for op in ops.iter().filter(|o| o.method == "GET") {
+        let path = op.template.replace("{site}", luot_tests::SITE);
+        let r = admin.get(&path).await;
+        assert_eq!(r.status, 200, "GET {path} by the admin: {}", r.text);
+    }
+    let r =
+        w.s.cookie_http(&w.own_token)
+            .with_header("origin", &w.s.base)
+            .post(
+                &format!("/api/v1/sites/{}/counters/quay-1/recall", luot_tests::SITE),
+                &json!({}),
+            )
+            .await;
+    assert_eq!(r.status, 200, "the official's own page: {}", r.text);
 }

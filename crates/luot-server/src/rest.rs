@@ -6,7 +6,7 @@ use crate::auth::{self, Principal, SESSION_COOKIE};
 use crate::dispatch::{self, ApiError};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -109,15 +109,47 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/admin/config", get(get_config).put(put_config))
         .route("/admin/config/check", post(check_config))
         .layer(DefaultBodyLimit::max(CONFIG_BODY_MAX));
+    let api = config
+        .merge(api)
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            same_origin,
+        ));
     Router::new()
         .route("/ws", get(crate::ws::handler))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/t/{token}", get(phone_page))
-        .nest("/api/v1", config.merge(api))
+        .nest("/api/v1", api)
         .fallback(crate::assets::serve)
         .layer(DefaultBodyLimit::max(app.limits.http_body_max))
         .with_state(app)
+}
+
+/// A page from another origin may not act here with the credentials its browser holds:
+/// SameSite=Strict keeps the session cookie from other sites, not from another port or
+/// subdomain of the same one. Reads without credentials stay open to anyone.
+async fn same_origin(
+    State(app): State<Arc<App>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let headers = req.headers();
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD);
+    let credentials =
+        headers.contains_key(header::COOKIE) || headers.contains_key(header::AUTHORIZATION);
+    if (!safe || credentials) && !crate::ws::origin_allowed(&app, headers) {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorDto::new(
+                "origin_refused",
+                "Nguồn kết nối không được phép",
+                "Origin not allowed",
+            ),
+        )
+        .into_response();
+    }
+    next.run(req).await
 }
 
 // ----- who is asking -----
