@@ -173,3 +173,158 @@ async fn a_service_stops_issuing_at_its_daily_cap() {
     );
     assert_eq!(count_events(&s.db_path(), "ticket_issued"), 101);
 }
+
+/// A kiosk (or a script holding its token) hammering the API is refused with 429 while the
+/// kiosks beside it keep issuing, and their latency is measured with and without the flood.
+/// The server is the real binary in its own process, so the flood and the server do not share
+/// a runtime with the measuring clients' bookkeeping.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooding_kiosk_gets_429_while_the_other_kiosks_keep_their_latency() {
+    use luot_tests::{Http, START_MS, ServeProcess, open_socket, percentile};
+    use std::time::{Duration, Instant};
+    const GOOD_KIOSKS: usize = 3;
+    const PHASE: Duration = Duration::from_secs(4);
+    const GOOD_EVERY: Duration = Duration::from_millis(250);
+    const FLOODERS: usize = 16;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    // 5 tickets a second per kiosk, bursts of 10: the good kiosks take 4 a second.
+    let args = ["--issue-rate", "5", "--issue-burst", "10"];
+    let server = ServeProcess::start(
+        &dir.path().join("data"),
+        &dir.path().join("serve.log"),
+        START_MS,
+        &args,
+    )
+    .await;
+    let admin = Http::new(&server.base);
+    let password = server.first_password.clone().expect("first start");
+    let r = admin
+        .post(
+            "/api/v1/login",
+            &json!({"login": "admin", "password": password}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let mut tokens = Vec::new();
+    for i in 0..=GOOD_KIOSKS {
+        let r = admin
+            .post(
+                "/api/v1/admin/devices",
+                &json!({"kind": "kiosk", "name": format!("Kiosk {i}")}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        tokens.push(r.json()["token"].as_str().expect("token").to_string());
+    }
+    let flood_token = tokens.pop().expect("the flooding kiosk");
+
+    // The well-behaved kiosks: one ticket every 250 ms over their sockets, each timed.
+    let good = |phase: &'static str| {
+        let tokens = tokens.clone();
+        let url = server.ws_url();
+        join_all(tokens.into_iter().enumerate().map(move |(k, token)| {
+            let url = url.clone();
+            async move {
+                let mut sock = open_socket(&url, &[]).await.expect("kiosk socket");
+                let hello = json!({"type": "hello", "role": "kiosk", "device_token": token});
+                sock.hello(&hello).await.expect("welcome");
+                let services = ["khai-sinh", "ket-hon", "chung-thuc-ban-sao"];
+                let mut lat = Vec::new();
+                let end = Instant::now() + PHASE;
+                let mut n = 0;
+                while Instant::now() < end {
+                    let tick = tokio::time::sleep(GOOD_EVERY);
+                    n += 1;
+                    let cmd = json!({"type": "issue", "service": services[k % services.len()]});
+                    let t = Instant::now();
+                    let reply = sock
+                        .command(&format!("{phase}-{k}-{n}"), cmd, |_| {})
+                        .await
+                        .expect("reply");
+                    lat.push(t.elapsed());
+                    assert_eq!(reply["ok"], true, "good kiosk {k} refused: {reply}");
+                    tick.await;
+                }
+                lat
+            }
+        }))
+    };
+    let summary = |mut v: Vec<Duration>| {
+        v.sort();
+        (
+            v.len(),
+            percentile(&v, 50.0),
+            percentile(&v, 99.0),
+            *v.last().unwrap(),
+        )
+    };
+
+    let quiet = summary(good("quiet").await.concat());
+
+    let (stop_tx, stop) = luot_tests::stop_signal();
+    let flood = join_all((0..FLOODERS).map(|_| {
+        let http = Http::plain(&server.base)
+            .with_header("authorization", &format!("Bearer {flood_token}"));
+        let stop = stop.clone();
+        async move {
+            let (mut ok, mut limited, mut other) = (0u64, 0u64, 0u64);
+            while !stop.is_set() {
+                let r = http
+                    .post(
+                        &format!("/api/v1/sites/{SITE}/tickets"),
+                        &json!({"service": "khai-sinh"}),
+                    )
+                    .await;
+                match r.status {
+                    201 => ok += 1,
+                    429 => limited += 1,
+                    _ => other += 1,
+                }
+            }
+            (ok, limited, other)
+        }
+    }));
+    let flood = tokio::spawn(flood);
+    // Let the flood use up its burst before measuring.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let t = Instant::now();
+    let busy = summary(good("flood").await.concat());
+    let flood_for = t.elapsed() + Duration::from_millis(500);
+    stop_tx.send(true).expect("stop the flood");
+    let counts = flood.await.expect("flood tasks");
+    let ok: u64 = counts.iter().map(|c| c.0).sum();
+    let limited: u64 = counts.iter().map(|c| c.1).sum();
+    let other: u64 = counts.iter().map(|c| c.2).sum();
+    server.terminate().await;
+
+    println!(
+        "limits: flood of {FLOODERS} connections with one kiosk's token for {flood_for:.1?}: \
+         {} requests ({:.0}/s), {limited} answered 429, {ok} issued, {other} other",
+        ok + limited + other,
+        (ok + limited + other) as f64 / flood_for.as_secs_f64()
+    );
+    for (name, (n, p50, p99, max)) in [("quiet", quiet), ("during the flood", busy)] {
+        println!(
+            "limits: {GOOD_KIOSKS} good kiosks, {name}: {n} tickets, latency p50 {p50:.1?}, \
+             p99 {p99:.1?}, max {max:.1?}"
+        );
+    }
+    assert_eq!(other, 0, "the flood got answers other than 201 and 429");
+    assert!(
+        limited > 100,
+        "the flood was hardly refused: {limited} × 429"
+    );
+    // The bucket: a burst of 10, then 5 a second.
+    let most = 10 + (5.0 * flood_for.as_secs_f64()).ceil() as u64 + 5;
+    assert!(
+        ok <= most,
+        "the flooding kiosk got {ok} tickets (at most {most})"
+    );
+    // Only a sanity bound: the figures go to docs/reliability.md, not into an assertion.
+    assert!(
+        busy.2 < Duration::from_secs(2),
+        "a good kiosk waited {:?} during the flood",
+        busy.2
+    );
+}
