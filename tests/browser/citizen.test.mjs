@@ -6,7 +6,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, renameSync } from "node:fs";
 import path from "node:path";
 import { startServer, launchBrowser, loginOfficial, request, shot, until, SITE, OUTPUT } from "./harness.mjs";
 import { buildIndex, search, fold } from "../../kiosk-assets/js/search.js";
@@ -462,4 +462,47 @@ test("kiosk: losing the server shows 'Tạm ngưng cấp số' and blocks issuin
   assert.equal(number, "A005");
   assert.deepEqual(errors, []);
   await context.close();
+});
+
+test("kiosk: a storage fault shows 'Tạm ngưng cấp số' and blocks issuing; issuing resumes by itself when it clears", async () => {
+  // Its own server: the fault is the data folder moved away under it (docs/reliability.md).
+  const s = await startServer({ logName: "citizen-storage-fault" });
+  try {
+    const { context, page, errors } = await kioskPage({ server: s });
+    const issue = (service) => fetch(`${s.base}/api/v1/sites/${SITE}/tickets`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${s.kioskToken}` },
+      body: JSON.stringify({ service }),
+    });
+    assert.equal((await issue("khai-sinh")).status, 201);
+
+    const away = `${s.dataDir}-moved`;
+    renameSync(s.dataDir, away);
+    const refused = await issue("khai-sinh");
+    assert.equal(refused.status, 503);
+    assert.equal((await refused.json()).code, "storage_missing");
+    await page.waitForSelector("#paused:not([hidden])", { timeout: 10_000 });
+    assert.equal(await page.textContent("#paused-title"), "Tạm ngưng cấp số");
+    assert.match(await page.textContent("#paused-text"), /sự cố lưu trữ dữ liệu/);
+    assert.match(await page.textContent("#paused-en"), /data storage fault/);
+    assert.equal(await page.evaluate(() => window.luotKiosk.pausedReason()), "intake");
+    const health = await fetch(`${s.base}/healthz`);
+    assert.equal(health.status, 503);
+    assert.equal((await health.json()).reason.code, "storage_missing");
+    await shot(page, "kiosk-storage-fault");
+
+    renameSync(away, s.dataDir);
+    await page.waitForSelector("#paused", { state: "hidden", timeout: 15_000 });
+    await page.locator('.dept-tile[data-dept="ho-tich"]').tap();
+    await page.locator('.svc[data-svc="khai-sinh"]').tap();
+    await page.waitForSelector("#screen-confirm:not([hidden])");
+    await page.locator("#issue-btn").tap();
+    await page.waitForSelector("#screen-ticket:not([hidden])");
+    // The refused attempt used no number: A001 before the fault, A002 after.
+    assert.equal(await page.textContent("#ticket-number"), "A002");
+    assert.deepEqual(errors, []);
+    await context.close();
+  } finally {
+    await s.cleanup();
+  }
 });
