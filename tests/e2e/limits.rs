@@ -328,3 +328,92 @@ async fn a_flooding_kiosk_gets_429_while_the_other_kiosks_keep_their_latency() {
         busy.2
     );
 }
+
+/// At the real default (1 000), through the real binary: a thousand anonymous sockets are held,
+/// the next one is turned away with 1013, and a paired device still gets in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_anonymous_sockets_are_the_cap_at_the_default_setting() {
+    use luot_tests::{Http, START_MS, ServeProcess, open_socket};
+    let anonymous_max = Limits::default().ws_anonymous_max;
+    assert_eq!(anonymous_max, 1_000, "the documented default");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = ServeProcess::start(
+        &dir.path().join("data"),
+        &dir.path().join("serve.log"),
+        START_MS,
+        &[],
+    )
+    .await;
+    let url = server.ws_url();
+    let hello = json!({"type": "hello", "role": "display"});
+    let t = std::time::Instant::now();
+    let mut open = Vec::with_capacity(anonymous_max);
+    // In batches, as a crowd of phones and curious browsers would arrive.
+    for _ in 0..anonymous_max / 50 {
+        let batch = join_all((0..50).map(|_| {
+            let (url, hello) = (url.clone(), hello.clone());
+            async move {
+                let mut s = open_socket(&url, &[]).await.expect("upgrade");
+                let w = s
+                    .hello(&hello)
+                    .await
+                    .expect("an anonymous display is welcomed");
+                assert_eq!(w["authenticated"], false);
+                let snap = s.next_json().await.expect("snapshot");
+                assert_eq!(snap["type"], "snapshot");
+                s
+            }
+        }))
+        .await;
+        open.extend(batch);
+    }
+    let took = t.elapsed();
+    let mut extra = open_socket(&url, &[]).await.expect("upgrade");
+    assert!(extra.send_json(&hello).await);
+    let m = extra.next_json().await.expect("an answer to the hello");
+    assert_eq!(
+        (
+            m["type"].as_str(),
+            m["code"].as_str().or(m["error"]["code"].as_str())
+        ),
+        (Some("error"), Some("too_many_anonymous")),
+        "socket {}: {m}",
+        anonymous_max + 1
+    );
+    assert!(
+        extra.next_json().await.is_none(),
+        "then the socket is closed"
+    );
+    // A paired device is not counted against the anonymous cap.
+    let admin = Http::new(&server.base);
+    let password = server.first_password.clone().expect("first start");
+    let r = admin
+        .post(
+            "/api/v1/login",
+            &json!({"login": "admin", "password": password}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = admin
+        .post(
+            "/api/v1/admin/devices",
+            &json!({"kind": "display", "name": "Màn hình tầng 2"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let token = r.json()["token"].as_str().expect("token").to_string();
+    let mut d = open_socket(&url, &[]).await.expect("upgrade");
+    let w = d
+        .hello(&json!({"type": "hello", "role": "display", "device_token": token}))
+        .await
+        .expect("the paired display is welcomed");
+    assert_eq!(w["authenticated"], true);
+    let metrics = Http::new(&server.base).get("/metrics").await.text;
+    assert!(metrics.contains("\nluot_ws_refused_total 1\n"), "{metrics}");
+    println!(
+        "limits: {anonymous_max} anonymous sockets opened in {took:.1?} and held; the next one \
+         refused (1013), a paired display still welcomed"
+    );
+    drop(open);
+    server.terminate().await;
+}
