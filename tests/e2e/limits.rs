@@ -412,7 +412,7 @@ async fn a_thousand_anonymous_sockets_are_the_cap_at_the_default_setting() {
     assert!(metrics.contains("\nluot_ws_refused_total 1\n"), "{metrics}");
     println!(
         "limits: {anonymous_max} anonymous sockets opened in {took:.1?} and held; the next one \
-         refused (1013), a paired display still welcomed"
+         refused (too_many_anonymous), a paired display still welcomed"
     );
     drop(open);
     server.terminate().await;
