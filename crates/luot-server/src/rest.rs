@@ -109,18 +109,20 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/admin/config", get(get_config).put(put_config))
         .route("/admin/config/check", post(check_config))
         .layer(DefaultBodyLimit::max(CONFIG_BODY_MAX));
-    let api = config
-        .merge(api)
-        .layer(axum::middleware::from_fn_with_state(
-            app.clone(),
-            same_origin,
-        ));
     Router::new()
         .route("/ws", get(crate::ws::handler))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/t/{token}", get(phone_page))
-        .nest("/api/v1", api)
+        .nest(
+            "/api/v1",
+            config
+                .merge(api)
+                .layer(axum::middleware::from_fn_with_state(
+                    app.clone(),
+                    same_origin,
+                )),
+        )
         .fallback(crate::assets::serve)
         .layer(DefaultBodyLimit::max(app.limits.http_body_max))
         .with_state(app)
