@@ -15,6 +15,7 @@ mod crash;
 mod limits;
 mod operations;
 mod phone;
+mod printer;
 mod restart;
 mod resume;
 mod sessions;

@@ -50,6 +50,20 @@ pub const ANNOUNCEMENT_LEN_MAX: usize = 300;
 pub const LOW_SCORE_REASONS_MAX: usize = 10;
 /// Most extra websocket origins.
 pub const ORIGINS_MAX: usize = 32;
+/// Most network ticket printers one server drives.
+pub const PRINTERS_MAX: usize = 32;
+/// Raster width of an ESC/POS printer, in dots: 384 is 58 mm paper, 576 is 80 mm, both at
+/// 203 dpi; a few 80 mm printers print 640. Always a multiple of 8 (one byte is 8 dots).
+pub const PAPER_WIDTH_DOTS_MIN: i64 = 256;
+pub const PAPER_WIDTH_DOTS_MAX: i64 = 832;
+pub const PAPER_WIDTH_DOTS_DEFAULT: u16 = 576;
+/// How long the server waits for a printer (connect, status, send), in milliseconds.
+pub const PRINTER_TIMEOUT_MS_MIN: i64 = 100;
+pub const PRINTER_TIMEOUT_MS_MAX: i64 = 30_000;
+pub const PRINTER_TIMEOUT_MS_DEFAULT: u32 = 3_000;
+/// Longest printer address (`host:port`) and kiosk name, in bytes.
+pub const PRINTER_ADDRESS_LEN_MAX: usize = 253 + 6;
+pub const KIOSK_NAME_LEN_MAX: usize = 100;
 /// Highest counter number ("quầy số 999").
 pub const COUNTER_NUMBER_MAX: u16 = 999;
 /// Highest weight of a service at a counter.
@@ -68,6 +82,23 @@ pub struct CenterConfig {
     /// Extra origins allowed to open websockets (`scheme://host[:port]`), besides `public_url`.
     pub allowed_origins: Vec<String>,
     pub sites: Vec<SiteSettings>,
+    /// ESC/POS network printers the server prints kiosk tickets on (`[[printer]]`).
+    pub printers: Vec<PrinterSettings>,
+}
+
+/// A receipt printer on the network (raw TCP, usually port 9100), bound to one kiosk: tickets
+/// that kiosk issues are printed here by the server, as a raster image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PrinterSettings {
+    /// Its code, shown in `/healthz`, `/metrics` and on the kiosk.
+    pub name: Code,
+    pub site: Code,
+    /// The paired kiosk device's name (as in `luot device add kiosk NAME`).
+    pub kiosk: String,
+    /// `host:port`; port 9100 when omitted.
+    pub address: String,
+    pub paper_width_dots: u16,
+    pub timeout_ms: u32,
 }
 
 impl CenterConfig {
@@ -225,6 +256,19 @@ struct RawFile {
     allowed_origins: Vec<Spanned<String>>,
     #[serde(default)]
     site: Vec<RawSite>,
+    #[serde(default)]
+    printer: Vec<RawPrinter>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPrinter {
+    name: Spanned<String>,
+    site: Option<Spanned<String>>,
+    kiosk: Spanned<String>,
+    address: Spanned<String>,
+    paper_width_dots: Option<Spanned<i64>>,
+    timeout_ms: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -722,11 +766,123 @@ impl<'a> Checker<'a> {
                 sites.push(site);
             }
         }
+        let printers = self.printers(&raw.printer, &sites);
         CenterConfig {
             public_url,
             allowed_origins,
             sites,
+            printers,
         }
+    }
+
+    fn printers(&mut self, raw: &[RawPrinter], sites: &[SiteSettings]) -> Vec<PrinterSettings> {
+        let mut names: HashMap<String, Range<usize>> = HashMap::new();
+        let mut kiosks: HashMap<(String, String), Range<usize>> = HashMap::new();
+        let mut out = Vec::new();
+        for (i, p) in raw.iter().enumerate() {
+            if i == PRINTERS_MAX {
+                self.err(
+                    p.name.span(),
+                    format!("too many printers: at most {PRINTERS_MAX}"),
+                );
+            }
+            let name = self.code(&p.name, "printer");
+            if let Some(first) = names.get(p.name.get_ref()) {
+                let line = self.line_of(first);
+                self.err(
+                    p.name.span(),
+                    format!(
+                        "duplicate printer name {:?} (first defined on line {line})",
+                        p.name.get_ref()
+                    ),
+                );
+            } else {
+                names.insert(p.name.get_ref().clone(), p.name.span());
+            }
+            let site = match &p.site {
+                None => sites.first().map(|s| s.core.code),
+                Some(s) => match sites.iter().find(|x| x.core.code.as_str() == s.get_ref()) {
+                    Some(x) => Some(x.core.code),
+                    None => {
+                        self.err(
+                            s.span(),
+                            format!(
+                                "printer {:?}: unknown site {:?}",
+                                p.name.get_ref(),
+                                s.get_ref()
+                            ),
+                        );
+                        None
+                    }
+                },
+            };
+            let kiosk = p.kiosk.get_ref().trim();
+            if kiosk.is_empty() || kiosk.len() > KIOSK_NAME_LEN_MAX {
+                self.err(
+                    p.kiosk.span(),
+                    format!(
+                        "printer {:?}: kiosk must be a paired kiosk's name, 1 to {KIOSK_NAME_LEN_MAX} bytes",
+                        p.name.get_ref()
+                    ),
+                );
+            } else if let Some(site) = site {
+                let key = (site.to_string(), kiosk.to_owned());
+                if let Some(first) = kiosks.get(&key) {
+                    let line = self.line_of(first);
+                    self.err(
+                        p.kiosk.span(),
+                        format!("kiosk {kiosk:?} already has a printer (line {line}); a kiosk prints on one printer"),
+                    );
+                } else {
+                    kiosks.insert(key, p.kiosk.span());
+                }
+            }
+            let address = match check_printer_address(p.address.get_ref()) {
+                Ok(a) => Some(a),
+                Err(e) => {
+                    self.err(
+                        p.address.span(),
+                        format!(
+                            "printer {:?}: address {:?}: {e}",
+                            p.name.get_ref(),
+                            p.address.get_ref()
+                        ),
+                    );
+                    None
+                }
+            };
+            let width = self.int(
+                &p.paper_width_dots,
+                "paper_width_dots",
+                PAPER_WIDTH_DOTS_MIN,
+                PAPER_WIDTH_DOTS_MAX,
+            );
+            if let (Some(w), Some(raw_w)) = (width, &p.paper_width_dots) {
+                if w % 8 != 0 {
+                    self.err(
+                        raw_w.span(),
+                        format!("paper_width_dots = {w} must be a multiple of 8 (576 for 80 mm paper, 384 for 58 mm)"),
+                    );
+                }
+            }
+            let timeout = self.int(
+                &p.timeout_ms,
+                "timeout_ms",
+                PRINTER_TIMEOUT_MS_MIN,
+                PRINTER_TIMEOUT_MS_MAX,
+            );
+            if let (Some(name), Some(site), Some(address)) = (name, site, address) {
+                out.push(PrinterSettings {
+                    name,
+                    site,
+                    kiosk: kiosk.to_owned(),
+                    address,
+                    paper_width_dots: width.map_or(PAPER_WIDTH_DOTS_DEFAULT, |w| w as u16),
+                    timeout_ms: timeout.map_or(PRINTER_TIMEOUT_MS_DEFAULT, |t| t as u32),
+                });
+            }
+        }
+        out
     }
 
     fn site(&mut self, raw: &RawSite) -> Option<SiteSettings> {
@@ -1461,6 +1617,53 @@ fn looks_like_iana(s: &str) -> bool {
         })
 }
 
+/// `host[:port]` of a raw-TCP printer, with the port filled in (9100). IPv6 as `[::1]:9100`.
+fn check_printer_address(s: &str) -> Result<String, &'static str> {
+    let s = s.trim();
+    if s.is_empty() || s.len() > PRINTER_ADDRESS_LEN_MAX {
+        return Err("it must be host:port, e.g. \"192.168.1.50:9100\"");
+    }
+    if s.contains("://") || s.contains('/') {
+        return Err("write host:port only, without a scheme or path, e.g. \"192.168.1.50:9100\"");
+    }
+    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("it may not contain spaces");
+    }
+    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+        let (h, after) = rest
+            .split_once(']')
+            .ok_or("an IPv6 address needs its closing ]")?;
+        match after {
+            "" => (h, None),
+            p => (
+                h,
+                Some(p.strip_prefix(':').ok_or("expected :port after ]")?),
+            ),
+        }
+    } else {
+        match s.rsplit_once(':') {
+            Some((h, p)) if !h.contains(':') => (h, Some(p)),
+            Some(_) => return Err("write an IPv6 address in brackets: [::1]:9100"),
+            None => (s, None),
+        }
+    };
+    if host.is_empty() {
+        return Err("it has no host name");
+    }
+    let port = match port {
+        None => 9100,
+        Some(p) => match p.parse::<u16>() {
+            Ok(n) if n > 0 => n,
+            _ => return Err("the port must be a number from 1 to 65535"),
+        },
+    };
+    Ok(if s.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    })
+}
+
 /// `http(s)://host[:port]`, optionally with a path unless `origin_only`.
 fn check_url(s: &str, origin_only: bool) -> Result<(), &'static str> {
     let rest = s
@@ -1501,6 +1704,15 @@ pub fn to_toml(cfg: &CenterConfig) -> String {
     }
     for site in &cfg.sites {
         write_site(&mut w, site);
+    }
+    for p in &cfg.printers {
+        let _ = writeln!(w, "\n[[printer]]");
+        let _ = writeln!(w, "name = {}", q(p.name.as_str()));
+        let _ = writeln!(w, "site = {}", q(p.site.as_str()));
+        let _ = writeln!(w, "kiosk = {}", q(&p.kiosk));
+        let _ = writeln!(w, "address = {}", q(&p.address));
+        let _ = writeln!(w, "paper_width_dots = {}", p.paper_width_dots);
+        let _ = writeln!(w, "timeout_ms = {}", p.timeout_ms);
     }
     w
 }

@@ -221,6 +221,43 @@ pub struct CommandResult {
     pub token: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// For `issue` from a kiosk with a network printer: the print job was handed to it. How it
+    /// went arrives later as a `printer` message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub print: Option<PrintDto>,
+}
+
+/// A print job handed to a network printer (or refused because its queue is full).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrintDto {
+    pub printer: String,
+    /// False when the printer's queue was full: nothing will be printed.
+    pub queued: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorDto>,
+}
+
+/// A network printer as the server last found it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrinterStatusDto {
+    pub name: String,
+    pub site: String,
+    /// The kiosk device it prints for.
+    pub kiosk: String,
+    /// `unknown` (nothing printed yet), `ok`, `paper_near_end`, `paper_out`, `offline`,
+    /// `unreachable`, `timeout`, `bad_reply`, `busy`.
+    pub state: String,
+    /// True when it can print (`ok`, `paper_near_end`, `unknown`).
+    pub ok: bool,
+    /// Vietnamese, then English; for a failure it says the ticket stays valid.
+    pub message: String,
+    pub message_en: String,
+    pub since_ms: i64,
+    /// The ticket of the last job (printed or not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
+    pub printed: u64,
+    pub failed: u64,
 }
 
 /// Server → client.
@@ -277,6 +314,8 @@ pub enum ServerMessage {
     Error { v: u32, error: ErrorDto },
     /// The center's configuration changed: reload `/api/v1/sites/{site}/setup` and resync.
     Config { v: u32, seq: u64 },
+    /// A network printer's state after a job (printed, or failed: paper out, unreachable…).
+    Printer { v: u32, printer: PrinterStatusDto },
     /// Issuing stopped (storage fault) or resumed; kiosks show "tạm ngưng cấp số".
     Intake {
         v: u32,

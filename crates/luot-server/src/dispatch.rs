@@ -328,6 +328,18 @@ pub async fn execute(
     if let Some(t) = &result.token {
         result.url = Some(format!("{}/t/{t}", app.public_url));
     }
+    // A kiosk with a network printer: the ticket is durable now; print it without waiting.
+    if let (Principal::Device(d), Some(t), CommandDto::Issue { .. }) =
+        (principal, &result.ticket, &dto)
+    {
+        if let Some(p) = app.printers.for_kiosk(site_code, &d.name) {
+            if let Some(n) = TicketNumber::parse(&t.number) {
+                if let Ok(Some((ticket, _))) = crate::printer::ticket_print(app, site, n).await {
+                    result.print = Some(p.submit(ticket, None));
+                }
+            }
+        }
+    }
     Ok(result)
 }
 

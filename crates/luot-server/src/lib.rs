@@ -8,6 +8,7 @@ pub mod clock;
 pub mod dispatch;
 pub mod hub;
 pub mod metrics;
+pub mod printer;
 pub mod report;
 pub mod rest;
 pub mod ws;
@@ -107,6 +108,8 @@ pub struct App {
     /// Keys the hash of ID numbers (per-person limits); never leaves the data folder.
     pub secret: [u8; 32],
     pub assets_dir: Option<PathBuf>,
+    /// Network ticket printers (`[[printer]]`), each with its own task and queue.
+    pub printers: printer::Printers,
     pub shutdown: CancellationToken,
     pub tracker: TaskTracker,
     pub secure_cookies: bool,
@@ -284,6 +287,15 @@ pub async fn start(listener: TcpListener, opts: Options) -> anyhow::Result<Serve
         &tracker,
     )?;
 
+    let printers = printer::Printers::start(
+        &opts.center.printers,
+        broker.clone(),
+        hub.clone(),
+        opts.clock.clone(),
+        shutdown.clone(),
+        &tracker,
+    );
+
     let public_url = opts
         .center
         .public_url
@@ -315,6 +327,7 @@ pub async fn start(listener: TcpListener, opts: Options) -> anyhow::Result<Serve
         activity: SessionActivity::default(),
         secret,
         assets_dir: opts.assets_dir,
+        printers,
         shutdown: shutdown.clone(),
         tracker: tracker.clone(),
         secure_cookies: opts.secure_cookies,

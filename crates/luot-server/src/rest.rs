@@ -221,16 +221,19 @@ fn site_index(app: &App, code: &str) -> Result<usize, ApiError> {
 
 // ----- health and metrics -----
 
+/// Ready (200) while tickets can be issued. A printer fault is reported in `printers` but
+/// keeps the server ready: tickets stay valid, show on the kiosk and can be printed again.
 async fn healthz(State(app): State<Arc<App>>) -> Response {
     let r = app
         .broker
         .read(|v| (v.intake_open, v.seq, v.intake_reason.cloned()))
         .await;
+    let printers: Vec<_> = app.printers.all().iter().map(|p| p.status()).collect();
     match r {
-        Ok((true, seq, _)) => Json(json!({"status": "ok", "storage": "ok", "seq": seq})).into_response(),
+        Ok((true, seq, _)) => Json(json!({"status": "ok", "storage": "ok", "seq": seq, "printers": printers})).into_response(),
         Ok((false, seq, reason)) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "degraded", "storage": "failing", "seq": seq, "message": "Tạm ngưng cấp số: không ghi được dữ liệu", "reason": reason})),
+            Json(json!({"status": "degraded", "storage": "failing", "seq": seq, "message": "Tạm ngưng cấp số: không ghi được dữ liệu", "reason": reason, "printers": printers})),
         )
             .into_response(),
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "stopping", "error": e}))).into_response(),
@@ -256,11 +259,9 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
         })
         .await
         .unwrap_or_default();
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        app.metrics.render(&queues),
-    )
-        .into_response()
+    let mut text = app.metrics.render(&queues);
+    app.printers.render_metrics(&mut text);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
 async fn openapi() -> Response {
@@ -400,9 +401,10 @@ async fn put_config(
         Ok(x) => x,
         Err(res) => return Ok(res),
     };
-    // The listening address, public URL and origins are read at start only.
+    // The listening address, public URL, origins and printers are read at start only.
     let restart_needed = center.public_url != app.center.public_url
-        || center.allowed_origins != app.center.allowed_origins;
+        || center.allowed_origins != app.center.allowed_origins
+        || center.printers != app.center.printers;
     app.broker.reconfigure(runtime).await.map_err(|e| {
         let status = if e.code == "config_refused" {
             StatusCode::CONFLICT
@@ -724,8 +726,10 @@ async fn ticket_action(
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Path((site, number, action)): Path<(String, String, String)>,
+    bytes: Bytes,
 ) -> Result<Response, ApiError> {
     let dto = match action.as_str() {
+        "reprint" => return reprint(&app, &headers, &site, &number, &bytes).await,
         "cancel" => CommandDto::Cancel {
             number: Some(number),
             token: None,
@@ -734,6 +738,130 @@ async fn ticket_action(
         _ => return Err(ApiError::no_action()),
     };
     run(&app, &headers, addr, &site, dto).await
+}
+
+/// A kiosk may print again only its own recent tickets: its token is on the paper.
+pub const KIOSK_REPRINT_WINDOW_MS: i64 = 10 * 60 * 1000;
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ReprintBody {
+    #[serde(default)]
+    printer: Option<String>,
+}
+
+/// Prints a ticket again on a network printer and says how it went: 200 printed, 503 with the
+/// printer's state when it failed, 202 when it is still waiting in the printer's queue.
+async fn reprint(
+    app: &Arc<App>,
+    headers: &HeaderMap,
+    site: &str,
+    number: &str,
+    bytes: &Bytes,
+) -> Result<Response, ApiError> {
+    let i = site_index(app, site)?;
+    let b: ReprintBody = if bytes.is_empty() {
+        ReprintBody::default()
+    } else {
+        body(bytes)?
+    };
+    let n = luot_core::TicketNumber::parse(number)
+        .ok_or_else(|| ApiError::from(luot_proto::WireError::invalid("number", number)))?;
+    let who = principal(app, headers).await;
+    let no_printer = |vi: &str, en: &str| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            ErrorDto::new("no_printer", vi, en).with_field("printer"),
+        )
+    };
+    let printer = match &who {
+        Principal::Device(d) if d.kind == "kiosk" && d.site == site => {
+            app.printers.for_kiosk(site, &d.name).ok_or_else(|| {
+                no_printer(
+                    "Kiosk này không có máy in mạng",
+                    "This kiosk has no network printer",
+                )
+            })?
+        }
+        Principal::User(u) if !u.disabled => match &b.printer {
+            Some(name) => app.printers.by_name(site, name).ok_or_else(|| {
+                ApiError::not_found("unknown_printer", "Không có máy in này", "No such printer")
+            })?,
+            None => match app.printers.of_site(site).as_slice() {
+                [only] => *only,
+                [] => {
+                    return Err(no_printer(
+                        "Điểm tiếp nhận này không có máy in mạng",
+                        "This site has no network printer",
+                    ));
+                }
+                _ => {
+                    return Err(no_printer(
+                        "Có nhiều máy in: hãy chọn máy in (printer)",
+                        "Several printers: say which one (printer)",
+                    ));
+                }
+            },
+        },
+        Principal::Anonymous => return Err(ApiError::login_required()),
+        _ => return Err(ApiError::forbidden()),
+    };
+    let unknown = || {
+        ApiError::not_found(
+            "unknown_ticket",
+            "Không có số thứ tự này hôm nay",
+            "No such ticket today",
+        )
+    };
+    let (ticket, t) = crate::printer::ticket_print(app, i, n)
+        .await
+        .map_err(broker_error)?
+        .ok_or_else(unknown)?;
+    use luot_core::TicketState as S;
+    if !matches!(t.state, S::Waiting | S::Called | S::Serving) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            ErrorDto::new(
+                "ticket_finished",
+                "Số thứ tự này đã xong hoặc đã hủy, không in lại",
+                "This ticket is finished or cancelled; it is not printed again",
+            ),
+        ));
+    }
+    if let Principal::Device(_) = who {
+        if t.channel != luot_core::Channel::Kiosk
+            || app.clock.now_ms() - t.issued_at_ms > KIOSK_REPRINT_WINDOW_MS
+        {
+            return Err(ApiError::forbidden());
+        }
+    }
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let queued = printer.submit(ticket, Some(tx));
+    if let Some(e) = queued.error {
+        return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e));
+    }
+    // Long enough for the jobs ahead of it in a short queue; then answer "still queued".
+    let wait = std::time::Duration::from_millis(u64::from(printer.settings.timeout_ms))
+        * (crate::printer::SEND_TIMEOUT_FACTOR + 3);
+    Ok(match tokio::time::timeout(wait, rx).await {
+        Ok(Ok(st)) if st.ok => Json(json!({"printed": true, "printer": st})).into_response(),
+        Ok(Ok(st)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({
+                "code": format!("printer_{}", st.state),
+                "message": st.message,
+                "message_en": st.message_en,
+                "printed": false,
+                "printer": st,
+            })),
+        )
+            .into_response(),
+        _ => (
+            StatusCode::ACCEPTED,
+            Json(json!({"printed": false, "queued": true, "printer": printer.status()})),
+        )
+            .into_response(),
+    })
 }
 
 #[derive(Deserialize, Default)]
