@@ -189,6 +189,13 @@ fn every_example_parses() {
     let main = two.site(code("trung-tam")).unwrap();
     assert_eq!(main.core.policy.rating_levels, 5);
     assert_eq!(main.intake_close, Some(16 * 60 + 45));
+    assert_eq!(two.printers.len(), 1);
+    let p = &two.printers[0];
+    assert_eq!(p.site.as_str(), "trung-tam");
+    assert_eq!(p.kiosk, "Kiosk sảnh");
+    assert_eq!(p.address, "192.168.1.50:9100", "the port defaults to 9100");
+    assert_eq!(p.paper_width_dots, 384);
+    assert_eq!(p.timeout_ms, 3000);
     assert_eq!(
         main.core
             .service(code("tra-so-do"))
