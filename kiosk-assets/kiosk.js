@@ -5,6 +5,11 @@
 // URL parameters (all optional): device=<token> (pairing, kept in localStorage), lang=en,
 // idle=<s> (back home after this long untouched, default 60), ticket_idle=<s> (the ticket
 // screen, default 20), print=0 (do not print, e.g. a kiosk without a printer).
+//
+// A kiosk bound to a network printer (`[[printer]]` in the center's configuration) does not print
+// through the browser: the server prints, the welcome and `printer` messages tell how that went,
+// and "In lại phiếu" asks the server to print again. When the printer fails, a bilingual alert
+// says so and the ticket stays on screen with its QR code.
 
 import { connect, loadSetup, deviceToken, waitRange } from "/js/live.js";
 import { createI18n } from "/js/i18n.js";
@@ -23,6 +28,8 @@ const PRINT = params.get("print") !== "0";
 const CONNECTING_GRACE_MS = 800;
 /** Search results shown at once. */
 const SEARCH_RESULTS_MAX = 20;
+/** The ticket screen stays this many times longer when the printer failed: time to photograph it. */
+const PRINT_FAILED_IDLE_FACTOR = 3;
 /** How long to wait for the QR image before printing without it. */
 const QR_WAIT_MS = 3000;
 
@@ -60,6 +67,9 @@ const dict = {
     "ticket.printing": "Đang in phiếu — vui lòng nhận phiếu ở khe bên dưới.",
     "ticket.noPrint": "Hãy ghi nhớ số thứ tự hoặc quét mã QR.",
     "ticket.reprint": "In lại phiếu",
+    "ticket.reprinting": "Đang in lại…",
+    "ticket.reprinted": "Đã in lại phiếu — vui lòng nhận phiếu ở khe bên dưới.",
+    "printer.hint": "Hãy chụp ảnh mã QR hoặc ghi nhớ số thứ tự. Khi máy in hoạt động lại, bấm “In lại phiếu”.",
     "ticket.done": "Xong",
     "ticket.countdown": "Tự động quay về màn hình chính sau {n} giây",
     "ticket.priority": "Ưu tiên: {p}",
@@ -125,6 +135,9 @@ const dict = {
     "ticket.printing": "Printing your ticket — please take it from the slot below.",
     "ticket.noPrint": "Please remember your number or scan the QR code.",
     "ticket.reprint": "Print again",
+    "ticket.reprinting": "Printing again…",
+    "ticket.reprinted": "Printed again — please take it from the slot below.",
+    "printer.hint": "Take a photo of the QR code or remember your number. When the printer works again, press “Print again”.",
     "ticket.done": "Done",
     "ticket.countdown": "Back to the start in {n} s",
     "ticket.priority": "Priority: {p}",
@@ -191,6 +204,10 @@ let issued = null; // { result, service, priority, at }
 let lastActivity = Date.now();
 let ticketShownAt = 0;
 const token = deviceToken("kiosk");
+/** This kiosk's network printer as the server last reported it (null: browser printing). */
+let printer = null;
+let reprinting = false;
+let reprinted = false;
 
 // ----- time -----
 const serverNow = () => Date.now() + clockOffset;
@@ -493,8 +510,53 @@ function renderTicket() {
   const qr = $("ticket-qr");
   if (qr.getAttribute("src") !== f.qr) qr.src = f.qr;
   qr.alt = t("ticket.qr");
-  $("ticket-printing").textContent = PRINT ? t("ticket.printing") : t("ticket.noPrint");
-  $("reprint-btn").hidden = !PRINT;
+  renderPrinting();
+}
+
+/** The line under the ticket: printing, printed again, or the printer's failure. */
+function renderPrinting() {
+  const failed = !!printer && !printer.ok;
+  const line = $("ticket-printing");
+  line.hidden = failed;
+  line.textContent = reprinting
+    ? t("ticket.reprinting")
+    : reprinted
+      ? t("ticket.reprinted")
+      : PRINT || printer ? t("ticket.printing") : t("ticket.noPrint");
+  const alert = $("print-alert");
+  alert.hidden = !failed;
+  if (failed) {
+    // Both languages at once: whoever stands there reads one of them.
+    $("print-alert-vi").textContent = printer.message;
+    $("print-alert-en").textContent = printer.message_en;
+    $("print-alert-hint").textContent = t("printer.hint");
+  }
+  $("reprint-btn").hidden = !(PRINT || printer);
+  $("reprint-btn").disabled = reprinting;
+  document.body.dataset.printer = printer ? printer.state : "";
+}
+
+/** Asks the server to print the ticket on screen again; the answer says how it went. */
+async function reprintOnServer() {
+  if (!issued || reprinting) return;
+  reprinting = true;
+  reprinted = false;
+  renderPrinting();
+  try {
+    const number = encodeURIComponent(issued.result.ticket.number);
+    const res = await fetch(`/api/v1/sites/${encodeURIComponent(setup.site)}/tickets/${number}/reprint`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: "{}",
+    });
+    const body = await res.json().catch(() => ({}));
+    if (body.printer) printer = body.printer;
+    reprinted = res.status === 200;
+  } catch {
+    // The connection state shows on its own; the button can be pressed again.
+  }
+  reprinting = false;
+  renderPrinting();
 }
 
 // ----- the paper ticket (80 mm) -----
@@ -581,6 +643,7 @@ function goHome(resetLanguage) {
   service = null;
   priority = null;
   issued = null;
+  reprinted = false;
   $("confirm-error").hidden = true;
   $("search-input").value = "";
   keyboard.setValue("");
@@ -629,11 +692,16 @@ async function issue() {
     const result = await live.send(command);
     issued = { result, service: s, priority };
     issuing = false;
+    reprinted = false;
+    if (result.print && !result.print.queued && printer) {
+      printer = { ...printer, ok: false, state: "busy", message: result.print.error.message, message_en: result.print.error.message_en };
+    }
     renderTicket();
     ticketShownAt = Date.now();
     lastActivity = Date.now();
     show("ticket");
-    printTicket();
+    // The server prints on a network printer; otherwise the browser does.
+    if (!result.print) printTicket();
   } catch (e) {
     issuing = false;
     err.textContent = typeof e?.text === "function" ? e.text(i18n.lang) || t("err.generic") : t("err.generic");
@@ -736,7 +804,7 @@ document.addEventListener("click", (e) => {
   if (b.id === "issue-btn") return issue();
   if (b.id === "reprint-btn") {
     ticketShownAt = Date.now();
-    return printTicket();
+    return printer ? reprintOnServer() : printTicket();
   }
   if (b.id === "done-btn") return goHome(true);
 });
@@ -775,7 +843,8 @@ function tick() {
   const now = Date.now();
   if (setup) $("clock").textContent = hhmm(serverNow());
   if (screen === "ticket") {
-    const left = Math.ceil((TICKET_IDLE_MS - (now - Math.max(ticketShownAt, lastActivity))) / 1000);
+    const idle = printer && !printer.ok ? TICKET_IDLE_MS * PRINT_FAILED_IDLE_FACTOR : TICKET_IDLE_MS;
+    const left = Math.ceil((idle - (now - Math.max(ticketShownAt, lastActivity))) / 1000);
     $("ticket-countdown").textContent = t("ticket.countdown", { n: Math.max(0, left) });
     if (left <= 0) goHome(true);
   } else if (screen !== "home" && now - lastActivity > IDLE_MS) {
@@ -812,7 +881,14 @@ async function start() {
     onWelcome(w) {
       welcome = w;
       clockOffset = w.server_time_ms - Date.now();
+      printer = w.printer ?? null;
+      if (screen === "ticket") renderPrinting();
       updatePaused();
+    },
+    onPrinter(p) {
+      if (!printer || p.name !== printer.name) return; // another kiosk's printer
+      printer = p;
+      if (screen === "ticket") renderPrinting();
     },
     onStatus(s) {
       status = s;
@@ -835,7 +911,7 @@ async function start() {
     },
   });
   // For tests and diagnostics.
-  window.luotKiosk = { get live() { return live; }, get screen() { return screen; }, pausedReason };
+  window.luotKiosk = { get live() { return live; }, get screen() { return screen; }, get printer() { return printer; }, pausedReason };
 }
 
 start();

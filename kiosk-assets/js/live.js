@@ -118,6 +118,7 @@ function applyEvent(state, msg) {
  *   onStatus(status)      "connecting" | "live" | "reconnecting" | "refused"
  *   onWelcome(welcome), onError(error)
  *   onConfig(msg)         the configuration changed: reload the setup (may return a promise)
+ *   onPrinter(status)     a network printer's state after a job (kiosks)
  */
 export function connect(options) {
   let state = emptyState();
@@ -196,6 +197,9 @@ export function connect(options) {
         case "intake":
           state.intakeOpen = msg.open;
           options.onChange?.(state, "intake");
+          break;
+        case "printer":
+          options.onPrinter?.(msg.printer);
           break;
         case "config":
           // The center was reconfigured: the page reloads its setup (names, services,

@@ -274,6 +274,9 @@ pub enum ServerMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         user: Option<String>,
         server_time_ms: i64,
+        /// For a kiosk with a network printer: that printer's state now.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        printer: Option<PrinterStatusDto>,
     },
     /// The whole state at `seq`; events with larger `seq` follow.
     Snapshot {

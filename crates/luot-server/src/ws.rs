@@ -316,6 +316,13 @@ async fn client(socket: WebSocket, app: Arc<App>, session: Principal, addr: Sock
             _ => None,
         },
         server_time_ms: app.clock.now_ms(),
+        printer: match &principal {
+            Principal::Device(d) if d.kind == "kiosk" => app
+                .printers
+                .for_kiosk(&d.site, &d.name)
+                .map(|p| p.status()),
+            _ => None,
+        },
     };
     if sink.send(text(&welcome)).await.is_err() {
         return;
