@@ -2,7 +2,7 @@
 # Re-fetch the self-hosted Be Vietnam Pro web fonts into kiosk-assets/fonts/.
 #
 # Source: the npm package @fontsource/be-vietnam-pro (SIL OFL 1.1).
-# Copies only the woff2 files for weights 400/500/700/800, normal style,
+# Copies the woff2 files for weights 400/500/700/800 (and .woff for 500/800), normal style,
 # subsets latin, latin-ext and vietnamese, and writes fonts.css with the
 # unicode-range values taken verbatim from the package's own CSS files.
 #
@@ -14,6 +14,7 @@ VERSION="${1:-5.3.0}"
 PKG="@fontsource/be-vietnam-pro"
 WEIGHTS=(400 500 700 800)
 SUBSETS=(vietnamese latin-ext latin)   # same order as the package's own CSS
+PRINTER_WEIGHTS=(500 800)              # .woff files for the server's ticket printer
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT="$ROOT/kiosk-assets/fonts"
@@ -62,11 +63,20 @@ CSS
   done
 done
 
+# The server draws network-printed tickets with the same font (crates/luot-server/src/printer.rs):
+# it reads the WOFF 1.0 files (zlib tables) of two weights.
+rm -f "$OUT"/be-vietnam-pro-*.woff
+for w in "${PRINTER_WEIGHTS[@]}"; do
+  for s in "${SUBSETS[@]}"; do
+    cp "$P/files/be-vietnam-pro-$s-$w-normal.woff" "$OUT/"
+  done
+done
+
 cp "$P/LICENSE" "$OUT/LICENSE-OFL.txt"
 cat > "$OUT/README.md" <<MD
 # Fonts
 
-Be Vietnam Pro (weights 400, 500, 700, 800; normal style; subsets latin, latin-ext, vietnamese), woff2 files copied from the npm package \`$PKG\` version $GOT, licensed under the SIL Open Font License 1.1 (\`LICENSE-OFL.txt\`). Regenerate with \`tools/fetch-fonts.sh\`; include \`fonts.css\` (or \`../css/tokens.css\`, which imports it).
+Be Vietnam Pro (weights 400, 500, 700, 800; normal style; subsets latin, latin-ext, vietnamese), woff2 files copied from the npm package \`$PKG\` version $GOT (and the .woff files of weights 500 and 800, which the server uses to draw tickets for network printers), licensed under the SIL Open Font License 1.1 (\`LICENSE-OFL.txt\`). Regenerate with \`tools/fetch-fonts.sh\`; include \`fonts.css\` (or \`../css/tokens.css\`, which imports it).
 MD
 echo "fonts: $PKG@$GOT -> $OUT"
 ls -l "$OUT"
