@@ -181,7 +181,11 @@ async fn a_kiosk_ticket_prints_as_a_raster_and_prints_again_after_paper_out() {
     let kiosk = s.first.kiosk_token.clone();
     let mut kws = s.ws("kiosk", Who::Device(&kiosk)).await;
     // The kiosk learns of its printer as it connects.
-    assert_eq!(kws.welcome["printer"]["name"], "may-in-1", "{}", kws.welcome);
+    assert_eq!(
+        kws.welcome["printer"]["name"], "may-in-1",
+        "{}",
+        kws.welcome
+    );
     assert_eq!(kws.welcome["printer"]["ok"], true);
 
     // Nothing printed yet: ready, state unknown.

@@ -857,13 +857,11 @@ impl<'a> Checker<'a> {
                 PAPER_WIDTH_DOTS_MIN,
                 PAPER_WIDTH_DOTS_MAX,
             );
-            if let (Some(w), Some(raw_w)) = (width, &p.paper_width_dots) {
-                if w % 8 != 0 {
-                    self.err(
-                        raw_w.span(),
-                        format!("paper_width_dots = {w} must be a multiple of 8 (576 for 80 mm paper, 384 for 58 mm)"),
-                    );
-                }
+            if let (Some(w), Some(raw_w)) = (width.filter(|w| w % 8 != 0), &p.paper_width_dots) {
+                self.err(
+                    raw_w.span(),
+                    format!("paper_width_dots = {w} must be a multiple of 8 (576 for 80 mm paper, 384 for 58 mm)"),
+                );
             }
             let timeout = self.int(
                 &p.timeout_ms,

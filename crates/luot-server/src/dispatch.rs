@@ -332,15 +332,24 @@ pub async fn execute(
     if let (Principal::Device(d), Some(t), CommandDto::Issue { .. }) =
         (principal, &result.ticket, &dto)
     {
-        if let Some(p) = app.printers.for_kiosk(site_code, &d.name) {
-            if let Some(n) = TicketNumber::parse(&t.number) {
-                if let Ok(Some((ticket, _))) = crate::printer::ticket_print(app, site, n).await {
-                    result.print = Some(p.submit(ticket, None));
-                }
-            }
-        }
+        let number = t.number.clone();
+        result.print = print_issued(app, site, site_code, &d.name, &number).await;
     }
     Ok(result)
+}
+
+/// Hands a kiosk's new ticket to the kiosk's network printer, if it has one.
+async fn print_issued(
+    app: &App,
+    site: usize,
+    site_code: &str,
+    kiosk: &str,
+    number: &str,
+) -> Option<luot_proto::PrintDto> {
+    let p = app.printers.for_kiosk(site_code, kiosk)?;
+    let n = TicketNumber::parse(number)?;
+    let (ticket, _) = crate::printer::ticket_print(app, site, n).await.ok()??;
+    Some(p.submit(ticket, None))
 }
 
 fn staff_only(p: &Principal) -> Result<(), ApiError> {

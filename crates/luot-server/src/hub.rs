@@ -10,7 +10,8 @@ use tokio::sync::broadcast;
 /// One message for many sockets.
 #[derive(Debug)]
 pub struct Outgoing {
-    /// The event's sequence number; 0 for messages outside the event stream (intake state).
+    /// The event's sequence number; 0 for messages outside the event stream (intake state,
+    /// printer state).
     pub seq: u64,
     /// Index of the site it belongs to.
     pub site: usize,
@@ -51,7 +52,8 @@ impl Hub {
         self.tx.subscribe()
     }
 
-    /// Called by the broker only, in sequence order.
+    /// Events (`seq > 0`) come from the broker only, in sequence order; messages outside the
+    /// event stream (`seq` 0) also from the printer tasks.
     pub fn publish(&self, out: Outgoing) {
         let out = std::sync::Arc::new(out);
         if out.seq > 0 {

@@ -322,10 +322,8 @@ impl Pen {
         for c in text.chars() {
             let (f, id) = Self::glyph(face, c);
             let sf = f.as_scaled(PxScale::from(px));
-            if let Some((pf, pid)) = prev {
-                if std::ptr::eq(pf, f) {
-                    w += sf.kern(pid, id);
-                }
+            if let Some((_, pid)) = prev.filter(|(pf, _)| std::ptr::eq(*pf, f)) {
+                w += sf.kern(pid, id);
             }
             w += sf.h_advance(id);
             prev = Some((f as *const _, id));
@@ -349,10 +347,8 @@ impl Pen {
         for c in text.chars() {
             let (f, id) = Self::glyph(face, c);
             let sf = f.as_scaled(scale);
-            if let Some((pf, pid)) = prev {
-                if std::ptr::eq(pf, f) {
-                    x += sf.kern(pid, id);
-                }
+            if let Some((_, pid)) = prev.filter(|(pf, _)| std::ptr::eq(*pf, f)) {
+                x += sf.kern(pid, id);
             }
             let g = id.with_scale_and_position(scale, point(x, baseline));
             if let Some(o) = f.outline_glyph(g) {

@@ -828,12 +828,11 @@ async fn reprint(
             ),
         ));
     }
-    if let Principal::Device(_) = who {
-        if t.channel != luot_core::Channel::Kiosk
-            || app.clock.now_ms() - t.issued_at_ms > KIOSK_REPRINT_WINDOW_MS
-        {
-            return Err(ApiError::forbidden());
-        }
+    if matches!(who, Principal::Device(_))
+        && (t.channel != luot_core::Channel::Kiosk
+            || app.clock.now_ms() - t.issued_at_ms > KIOSK_REPRINT_WINDOW_MS)
+    {
+        return Err(ApiError::forbidden());
     }
     let (tx, rx) = tokio::sync::oneshot::channel();
     let queued = printer.submit(ticket, Some(tx));

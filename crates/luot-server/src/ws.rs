@@ -317,10 +317,9 @@ async fn client(socket: WebSocket, app: Arc<App>, session: Principal, addr: Sock
         },
         server_time_ms: app.clock.now_ms(),
         printer: match &principal {
-            Principal::Device(d) if d.kind == "kiosk" => app
-                .printers
-                .for_kiosk(&d.site, &d.name)
-                .map(|p| p.status()),
+            Principal::Device(d) if d.kind == "kiosk" => {
+                app.printers.for_kiosk(&d.site, &d.name).map(|p| p.status())
+            }
             _ => None,
         },
     };

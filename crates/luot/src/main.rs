@@ -331,6 +331,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     );
     println!("  Quản lý            (manager)        {base}/admin");
     println!("  API                                 {base}/api/v1/openapi.json");
+    for p in server.app.printers.all() {
+        let s = &p.settings;
+        println!(
+            "  Máy in phiếu       (ticket printer) {} at {} for kiosk \"{}\"",
+            s.name, s.address, s.kiosk
+        );
+    }
     match &first {
         Some(f) => {
             println!();
