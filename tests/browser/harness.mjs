@@ -54,16 +54,19 @@ export async function startServer(options = {}) {
   const proc = spawn(BINARY, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: process.env.RUST_LOG || "warn" } });
   const launchedAt = Date.now();
   proc.stderr.pipe(log);
+  // Made at once, so that an exit at any moment is seen (and stop/kill never wait for nothing).
+  const exited = new Promise((resolve) => proc.once("exit", resolve));
   let out = "";
   const info = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       proc.kill("SIGKILL");
       reject(new Error(`server did not start in ${SERVER_START_TIMEOUT_MS} ms; stdout so far:\n${out}`));
     }, SERVER_START_TIMEOUT_MS);
-    proc.on("exit", (code) => {
+    const early = (code) => {
       clearTimeout(timer);
       reject(new Error(`server exited with ${code} before starting; stdout:\n${out}`));
-    });
+    };
+    proc.on("exit", early);
     proc.stdout.on("data", (chunk) => {
       out += chunk;
       log.write(chunk);
@@ -72,7 +75,7 @@ export async function startServer(options = {}) {
       const complete = /password: \S+/.test(out) || /keep their pairing/.test(out);
       if (base && complete) {
         clearTimeout(timer);
-        proc.removeAllListeners("exit");
+        proc.off("exit", early);
         const token = (page) => out.match(new RegExp(`/${page}\\?device=([0-9a-f]+)`))?.[1] ?? null;
         resolve({
           base,
@@ -86,8 +89,17 @@ export async function startServer(options = {}) {
       }
     });
   });
-  const exited = new Promise((resolve) => proc.on("exit", resolve));
   const offsetMs = Date.parse(startClock) - launchedAt;
+  /** Waits for the process to end; says so loudly instead of hanging the test file. */
+  const waitExit = async (ms) => {
+    let timer;
+    const late = new Promise((resolve) => { timer = setTimeout(() => resolve("late"), ms); });
+    const how = await Promise.race([exited.then(() => "exited"), late]);
+    clearTimeout(timer);
+    if (how === "late" && proc.exitCode === null && proc.signalCode === null) {
+      throw new Error(`server pid ${proc.pid} did not exit within ${ms} ms of being stopped (log: ${logName}.log)`);
+    }
+  };
   const server = {
     ...info,
     dataDir,
@@ -101,7 +113,7 @@ export async function startServer(options = {}) {
       if (proc.exitCode === null && proc.signalCode === null) {
         proc.kill("SIGTERM");
         const t = setTimeout(() => proc.kill("SIGKILL"), SERVER_STOP_TIMEOUT_MS);
-        await exited;
+        await waitExit(SERVER_STOP_TIMEOUT_MS + 5_000);
         clearTimeout(t);
       }
       log.end();
@@ -110,7 +122,7 @@ export async function startServer(options = {}) {
     async kill() {
       if (proc.exitCode === null && proc.signalCode === null) {
         proc.kill("SIGKILL");
-        await exited;
+        await waitExit(5_000);
       }
     },
     /** Starts the server again on the same data dir and port; keeps earlier secrets. */
