@@ -14,6 +14,8 @@
 //! shutdown; each text frame it sends is a valid `ServerMessage`; a close code it sends is
 //! one the server is meant to use; and every `CHECK_EVERY` inputs the broker's live sites keep
 //! their invariants.
+//!
+//! `LUOT_FUZZ_WS_SHOW=1` prints what the server sent (to see what an input reaches).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -293,6 +295,9 @@ fn check_server_bytes(bytes: &[u8]) {
                 message.extend_from_slice(payload);
                 if fin {
                     let text = std::str::from_utf8(&message).expect("server text is UTF-8");
+                    if std::env::var_os("LUOT_FUZZ_WS_SHOW").is_some() {
+                        eprintln!("server: {text}");
+                    }
                     if let Err(e) = serde_json::from_str::<ServerMessage>(text) {
                         panic!("the server sent what its protocol does not define: {e}\n{text}");
                     }
@@ -301,6 +306,9 @@ fn check_server_bytes(bytes: &[u8]) {
             }
             8 if payload.len() >= 2 => {
                 let code = u16::from_be_bytes([payload[0], payload[1]]);
+                if std::env::var_os("LUOT_FUZZ_WS_SHOW").is_some() {
+                    eprintln!("server: close {code}");
+                }
                 assert!(CLOSE_CODES.contains(&code), "close code {code}");
             }
             _ => {}
