@@ -4,7 +4,7 @@
 # crates/luot-server/examples/ws_echo.rs echoes with exactly /ws's settings.
 #
 #   tests/autobahn/run.sh         cases 1-7, 9, 10 with the message limit raised to 16 MiB,
-#                                 and 1-7, 10 with /ws's own 16 KiB limit   (CI, about 40 s)
+#                                 and 1-7, 10 with /ws's own 16 KiB limit   (CI, about 20 s)
 #   tests/autobahn/run.sh full    the same, and 9.* with the 16 KiB limit too
 #
 # Two runs because Autobahn expects every message echoed, up to 16 MiB (cases 9.*), while /ws
