@@ -30,7 +30,9 @@ if ! cargo fuzz --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION"; then
   cargo install --locked --quiet "cargo-fuzz@$CARGO_FUZZ_VERSION"
 fi
 flags=(-O -a --sanitizer none)
-[[ " ${targets[*]} " == *" ws "* ]] && flags+=(--features ws)
+# The long run always builds with the server (one build for every target; a build with and
+# one without it would each recompile the shared crates).
+[ "$mode" = long ] && flags+=(--features ws)
 
 echo "== building fuzz targets: ${targets[*]}"
 cargo fuzz build "${flags[@]}"
