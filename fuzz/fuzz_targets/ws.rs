@@ -317,6 +317,28 @@ fn check_server_bytes(bytes: &[u8]) {
     }
 }
 
+/// Reads what is there into `got`; 0 at the end of the connection. The server must end it
+/// within `DRAIN_TIMEOUT`.
+fn read_some(s: &mut TcpStream, got: &mut Vec<u8>) -> usize {
+    let mut buf = [0u8; 16 * 1024];
+    let started = std::time::Instant::now();
+    loop {
+        match s.read(&mut buf) {
+            Ok(n) => {
+                got.extend_from_slice(&buf[..n]);
+                return n;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return 0,
+            // libFuzzer's timer signal interrupts the read.
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => panic!(
+                "the server kept the connection open {:?} after the client's shutdown: {e}",
+                started.elapsed()
+            ),
+        }
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let h = harness();
     let mut b = Bytes(data);
@@ -338,37 +360,28 @@ fuzz_target!(|data: &[u8]| {
     let mut s = TcpStream::connect(h.addr).expect("connect");
     s.set_read_timeout(Some(DRAIN_TIMEOUT)).expect("timeout");
     s.write_all(request.as_bytes()).expect("write upgrade");
-    // Split the writes where the fuzzer says, so the server sees frames cut across reads.
-    let cut = if client.is_empty() { 0 } else { (flags as usize >> 2) * 97 % client.len() };
-    // The server may close early (a bad frame) and reset the connection: that is fine.
-    let _ = s.write_all(&client[..cut]).and_then(|_| s.write_all(&client[cut..]));
-    let _ = s.shutdown(Shutdown::Write);
+    // A client waits for the server's handshake before it sends frames (RFC 6455 §4.1).
     let mut got = Vec::new();
-    let started = std::time::Instant::now();
-    let mut buf = [0u8; 16 * 1024];
-    loop {
-        match s.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => got.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
-            // libFuzzer's timer signal interrupts the read.
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => panic!(
-                "the server kept the connection open {:?} after the client's shutdown: {e}",
-                started.elapsed()
-            ),
+    let head_end = loop {
+        if let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end;
         }
-    }
-    let head_end = got
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .unwrap_or_else(|| panic!("no HTTP response: {:?}", String::from_utf8_lossy(&got)));
-    let head = String::from_utf8_lossy(&got[..head_end]);
+        if read_some(&mut s, &mut got) == 0 {
+            panic!("no HTTP response: {:?}", String::from_utf8_lossy(&got));
+        }
+    };
+    let head = String::from_utf8_lossy(&got[..head_end]).into_owned();
     if flags & 2 != 0 {
         assert!(head.starts_with("HTTP/1.1 403"), "a foreign Origin was let in: {head}");
         return;
     }
     assert!(head.starts_with("HTTP/1.1 101"), "upgrade refused: {head}");
+    // Split the writes where the fuzzer says, so the server sees frames cut across reads.
+    let cut = if client.is_empty() { 0 } else { (flags as usize >> 2) * 97 % client.len() };
+    // The server may close early (a bad frame) and reset the connection: that is fine.
+    let _ = s.write_all(&client[..cut]).and_then(|_| s.write_all(&client[cut..]));
+    let _ = s.shutdown(Shutdown::Write);
+    while read_some(&mut s, &mut got) > 0 {}
     check_server_bytes(&got[head_end + 4..]);
 
     if h.inputs.fetch_add(1, Ordering::Relaxed) % CHECK_EVERY == 0 {
