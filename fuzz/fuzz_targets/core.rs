@@ -290,7 +290,10 @@ impl Run {
         }
         let mut held = std::collections::HashSet::new();
         for id in self.live.counters().iter().filter_map(|c| c.current) {
-            assert!(held.insert(id), "ticket {id} held by two counters after {cmd:?}");
+            assert!(
+                held.insert(id),
+                "ticket {id} held by two counters after {cmd:?}"
+            );
         }
         assert!(
             self.live == self.replica,

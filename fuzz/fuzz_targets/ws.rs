@@ -131,7 +131,10 @@ fn login(addr: SocketAddr, login: &str, password: &str) -> String {
     s.read_to_string(&mut response).expect("read login");
     let line = response
         .lines()
-        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie: luot_session="))
+        .find(|l| {
+            l.to_ascii_lowercase()
+                .starts_with("set-cookie: luot_session=")
+        })
         .unwrap_or_else(|| panic!("login failed:\n{response}"));
     line["set-cookie: ".len()..]
         .split(';')
@@ -227,14 +230,21 @@ fn frames(h: &Harness, b: &mut Bytes<'_>) -> Vec<u8> {
             4 => {
                 let n = b.u8() as usize * 128 + b.u8() as usize;
                 let p = vec![b.u8(); n];
-                frame(&mut out, if op & 8 != 0 { 0x82 } else { 0x81 }, true, &p, None);
+                frame(
+                    &mut out,
+                    if op & 8 != 0 { 0x82 } else { 0x81 },
+                    true,
+                    &p,
+                    None,
+                );
             }
             // A raw frame: any FIN/RSV/opcode, masked or not, its length honest or not.
             5 => {
                 let b0 = b.u8();
                 let n = b.u16() as usize % 1024;
                 let p = substitute(h, b.take(n));
-                let declared = (op & 16 != 0).then(|| u64::from_le_bytes(b.take(8).try_into().unwrap_or([0; 8])));
+                let declared = (op & 16 != 0)
+                    .then(|| u64::from_le_bytes(b.take(8).try_into().unwrap_or([0; 8])));
                 frame(&mut out, b0, op & 8 == 0, &p, declared);
             }
             // A text message in fragments, perhaps with a ping in between.
@@ -243,7 +253,11 @@ fn frames(h: &Harness, b: &mut Bytes<'_>) -> Vec<u8> {
                 let p = substitute(h, b.take(n));
                 let parts = 1 + (op >> 3 & 3) as usize;
                 let size = p.len().div_ceil(parts).max(1);
-                let chunks: Vec<&[u8]> = if p.is_empty() { vec![&[]] } else { p.chunks(size).collect() };
+                let chunks: Vec<&[u8]> = if p.is_empty() {
+                    vec![&[]]
+                } else {
+                    p.chunks(size).collect()
+                };
                 for (i, c) in chunks.iter().enumerate() {
                     let opcode = if i == 0 { 1 } else { 0 };
                     let fin = if i + 1 == chunks.len() { 0x80 } else { 0 };
@@ -372,14 +386,23 @@ fuzz_target!(|data: &[u8]| {
     };
     let head = String::from_utf8_lossy(&got[..head_end]).into_owned();
     if flags & 2 != 0 {
-        assert!(head.starts_with("HTTP/1.1 403"), "a foreign Origin was let in: {head}");
+        assert!(
+            head.starts_with("HTTP/1.1 403"),
+            "a foreign Origin was let in: {head}"
+        );
         return;
     }
     assert!(head.starts_with("HTTP/1.1 101"), "upgrade refused: {head}");
     // Split the writes where the fuzzer says, so the server sees frames cut across reads.
-    let cut = if client.is_empty() { 0 } else { (flags as usize >> 2) * 97 % client.len() };
+    let cut = if client.is_empty() {
+        0
+    } else {
+        (flags as usize >> 2) * 97 % client.len()
+    };
     // The server may close early (a bad frame) and reset the connection: that is fine.
-    let _ = s.write_all(&client[..cut]).and_then(|_| s.write_all(&client[cut..]));
+    let _ = s
+        .write_all(&client[..cut])
+        .and_then(|_| s.write_all(&client[cut..]));
     let _ = s.shutdown(Shutdown::Write);
     while read_some(&mut s, &mut got) > 0 {}
     check_server_bytes(&got[head_end + 4..]);
