@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of Luot on a fresh machine: installs what the tests need (Rust crates,
-# Debian's Chromium and fonts, npm packages), then the Rust unit, property, simulation and
-# end-to-end tests, then the browser tests against the real server.
+# Debian's Chromium and fonts, npm packages, cargo-fuzz, kosoku), then the Rust unit, property,
+# simulation and end-to-end tests, the browser tests against the real server, a short fuzzing
+# run and the Autobahn websocket conformance cases (docs/reliability.md).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -13,3 +14,9 @@ cargo test --locked --workspace
 
 echo "== Browser tests (headless Chromium)"
 bash tests/browser/run.sh
+
+echo "== Fuzzing: 20 s per target from the committed seeds (long run: fuzz/run.sh long)"
+bash fuzz/run.sh quick
+
+echo "== Autobahn websocket conformance, cases 1-7, 9, 10"
+bash tests/autobahn/run.sh

@@ -601,6 +601,19 @@ impl WsClient {
         self.send(Message::Frame(frame)).await;
     }
 
+    /// Sends one message as several text frames (a text frame, then continuations), each with
+    /// these bytes, even if they are not UTF-8.
+    pub async fn send_raw_fragments(&mut self, parts: &[&[u8]]) {
+        use tungstenite::protocol::frame::Frame as RawFrame;
+        use tungstenite::protocol::frame::coding::{Data, OpCode};
+        for (i, part) in parts.iter().enumerate() {
+            let opcode = if i == 0 { Data::Text } else { Data::Continue };
+            let last = i + 1 == parts.len();
+            let frame = RawFrame::message(part.to_vec(), OpCode::Data(opcode), last);
+            self.send(Message::Frame(frame)).await;
+        }
+    }
+
     /// The next frame from the socket (pings skipped), `None` when the connection ended.
     async fn recv_frame(&mut self) -> Option<Frame> {
         loop {

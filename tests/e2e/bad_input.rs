@@ -155,9 +155,24 @@ async fn bad_frames_close_the_socket_with_the_matching_close_code() {
     let closed = c.expect_close().await;
     assert_eq!(closed.code, Some(1009), "{closed:?}");
 
+    // The same limit holds for a message in fragments, each of them under it: 1009.
+    let mut c = s.ws("kiosk", Who::Device(kiosk)).await;
+    let part = vec![b' '; 10 * 1024];
+    c.send_raw_fragments(&[b"{\"type\": \"command\",", &part, &part, b"}"])
+        .await;
+    let closed = c.expect_close().await;
+    assert_eq!(closed.code, Some(1009), "{closed:?}");
+
     // A text frame that is not UTF-8: 1007 (invalid payload).
     let mut c = s.ws("kiosk", Who::Device(kiosk)).await;
     c.send_raw_text(b"{\"type\": \"\xff\xfe\"}").await;
+    let closed = c.expect_close().await;
+    assert_eq!(closed.code, Some(1007), "{closed:?}");
+
+    // Invalid UTF-8 split across fragments (each fragment alone is not the problem): 1007.
+    let mut c = s.ws("kiosk", Who::Device(kiosk)).await;
+    c.send_raw_fragments(&[b"{\"type\": \"\xe1\xbb", b"\x28\"}"])
+        .await;
     let closed = c.expect_close().await;
     assert_eq!(closed.code, Some(1007), "{closed:?}");
 

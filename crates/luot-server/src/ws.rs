@@ -107,10 +107,17 @@ pub async fn handler(
     }
     let session = crate::rest::session_principal(&app, &headers).await;
     let tracker = app.tracker.clone();
-    ws.max_message_size(luot_proto::CLIENT_MESSAGE_BYTES_MAX)
-        .max_frame_size(luot_proto::CLIENT_MESSAGE_BYTES_MAX)
-        .read_buffer_size(READ_BUFFER_BYTES)
+    configure(ws, luot_proto::CLIENT_MESSAGE_BYTES_MAX)
         .on_upgrade(move |socket| tracker.track_future(client(socket, app, session, addr)))
+}
+
+/// The websocket settings of `/ws`: frames and messages up to `message_bytes_max`, small read
+/// buffers. Shared with the Autobahn echo endpoint (`examples/ws_echo.rs`), so that the
+/// conformance run tests exactly this configuration.
+pub fn configure(ws: WebSocketUpgrade, message_bytes_max: usize) -> WebSocketUpgrade {
+    ws.max_message_size(message_bytes_max)
+        .max_frame_size(message_bytes_max)
+        .read_buffer_size(READ_BUFFER_BYTES)
 }
 
 /// Decrements a gauge when the socket ends, however it ends.
@@ -130,7 +137,7 @@ impl Drop for Gauge<'_> {
 }
 
 /// What a websocket stream error means for the close code.
-fn close_for(e: &axum::Error) -> Option<(u16, &'static str)> {
+pub fn close_for(e: &axum::Error) -> Option<(u16, &'static str)> {
     use tokio_tungstenite::tungstenite::Error as WsError;
     let inner = std::error::Error::source(e)
         .and_then(|s| s.downcast_ref::<WsError>())
