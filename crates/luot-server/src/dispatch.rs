@@ -82,9 +82,11 @@ fn status_for(e: &ErrorDto) -> StatusCode {
         }
         "server_busy" | "server_stopping" => StatusCode::SERVICE_UNAVAILABLE,
         c if c.starts_with("storage_") => StatusCode::SERVICE_UNAVAILABLE,
-        "text_too_long" | "text_empty" | "score_out_of_range" | "appointment_invalid" => {
-            StatusCode::BAD_REQUEST
-        }
+        "text_too_long"
+        | "text_empty"
+        | "score_out_of_range"
+        | "appointment_invalid"
+        | "dossier_invalid" => StatusCode::BAD_REQUEST,
         _ => StatusCode::CONFLICT,
     }
 }
@@ -319,6 +321,15 @@ pub async fn execute(
                 reason: reason.clone(),
             }
         }
+        CommandDto::AttachDossier {
+            counter,
+            number: n,
+            dossier,
+        } => Command::AttachDossier {
+            counter: counter_cmd(counter)?,
+            ticket: TicketRef::Number(number(n)?),
+            dossier: dossier.clone(),
+        },
     };
     let mut result = app
         .broker

@@ -874,6 +874,8 @@ struct CounterBody {
     to: Option<TargetDto>,
     #[serde(default)]
     note: Option<String>,
+    #[serde(default)]
+    dossier: Option<String>,
 }
 
 async fn counter_action(
@@ -911,6 +913,11 @@ async fn counter_action(
         },
         "resume" => CommandDto::ResumeCounter { counter },
         "close" => CommandDto::CloseCounter { counter },
+        "dossier" => CommandDto::AttachDossier {
+            counter,
+            number: b.number.ok_or_else(|| missing("number"))?,
+            dossier: b.dossier.ok_or_else(|| missing("dossier"))?,
+        },
         _ => return Err(ApiError::no_action()),
     };
     run(&app, &headers, addr, &site, dto).await

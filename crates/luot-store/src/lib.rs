@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_accounts.sql"),
     include_str!("migrations/0003_meta.sql"),
     include_str!("migrations/0004_checkpoint_index.sql"),
+    include_str!("migrations/0005_dossier_audit.sql"),
 ];
 
 /// Size of the probe row: a write that needs new pages, so a full disk or a page limit shows.

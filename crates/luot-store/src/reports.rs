@@ -10,6 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 pub const REPORT_TICKETS_MAX: usize = 1_000_000;
 /// Longest range of days one report covers.
 pub const REPORT_DAYS_MAX: i32 = 366;
+/// Most individual ratings a report lists (the newest), each with its dossier code.
+pub const RATINGS_LISTED_MAX: usize = 2_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum GroupBy {
@@ -153,6 +155,25 @@ pub struct Report {
     /// Mean number of people waiting in each hour of the day, over the days in range that had
     /// any ticket.
     pub queue_by_hour: Vec<f64>,
+    /// The ratings one by one, newest first, at most `RATINGS_LISTED_MAX`: each tied to its
+    /// ticket, official and the dossier code the official attached.
+    pub rated_tickets: Vec<RatedTicket>,
+    /// More ratings were given than `rated_tickets` lists.
+    pub rated_tickets_truncated: bool,
+}
+
+/// One rating, for the list in reports and exports.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct RatedTicket {
+    pub day: String,
+    pub number: String,
+    pub service: String,
+    pub counter: Option<String>,
+    pub official: Option<String>,
+    pub score: u8,
+    pub reason: Option<String>,
+    pub dossier: Option<String>,
+    pub rated_at_ms: Option<i64>,
 }
 
 /// One ticket as reports need it.
@@ -173,6 +194,9 @@ struct Row {
     transfers: i64,
     rating: Option<i64>,
     rating_reason: Option<String>,
+    number: String,
+    dossier: Option<String>,
+    rated_at: Option<i64>,
 }
 
 fn local(at_ms: i64, offset_s: i32) -> (usize, usize) {
@@ -189,7 +213,8 @@ const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 pub fn report(conn: &Connection, q: &ReportQuery) -> Result<Report, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT day, service, channel, priority IS NOT NULL, state, issued_at, called_at, started_at,
-                finished_at, no_show_at, counter, official, transfers, rating, rating_reason
+                finished_at, no_show_at, counter, official, transfers, rating, rating_reason,
+                number, dossier, rated_at
          FROM tickets WHERE site = ?1 AND day BETWEEN ?2 AND ?3 LIMIT ?4",
     )?;
     let rows: Vec<Row> = stmt
@@ -212,6 +237,9 @@ pub fn report(conn: &Connection, q: &ReportQuery) -> Result<Report, StoreError> 
                     transfers: r.get(12)?,
                     rating: r.get(13)?,
                     rating_reason: r.get(14)?,
+                    number: r.get(15)?,
+                    dossier: r.get(16)?,
+                    rated_at: r.get(17)?,
                 })
             },
         )?
@@ -261,7 +289,30 @@ fn build(q: &ReportQuery, rows: &[Row]) -> Report {
         total: summarize(q, "total".into(), &rows.iter().collect::<Vec<_>>()),
         arrivals,
         queue_by_hour: queue_by_hour(rows, q.utc_offset_s),
+        rated_tickets_truncated: rows.iter().filter(|r| r.rating.is_some()).count()
+            > RATINGS_LISTED_MAX,
+        rated_tickets: rated_tickets(rows),
     }
+}
+
+fn rated_tickets(rows: &[Row]) -> Vec<RatedTicket> {
+    let mut rated: Vec<&Row> = rows.iter().filter(|r| r.rating.is_some()).collect();
+    rated.sort_by(|a, b| (b.rated_at, &b.day, &b.number).cmp(&(a.rated_at, &a.day, &a.number)));
+    rated
+        .into_iter()
+        .take(RATINGS_LISTED_MAX)
+        .map(|r| RatedTicket {
+            day: r.day.clone(),
+            number: r.number.clone(),
+            service: r.service.clone(),
+            counter: r.counter.clone(),
+            official: r.official.clone(),
+            score: r.rating.unwrap_or(0).clamp(0, 255) as u8,
+            reason: r.rating_reason.clone(),
+            dossier: r.dossier.clone(),
+            rated_at_ms: r.rated_at,
+        })
+        .collect()
 }
 
 fn summarize(q: &ReportQuery, key: String, rows: &[&Row]) -> ReportRow {

@@ -107,7 +107,8 @@ struct ReportArgs {
     to: Option<String>,
     #[arg(long, value_parser = ["site", "department", "service", "counter", "official", "hour", "day", "weekday", "channel"], default_value = "department")]
     by: String,
-    #[arg(long, value_parser = ["table", "csv", "xlsx", "json"], default_value = "table")]
+    /// `ratings-csv`: the ratings one by one, with ticket, official and dossier code.
+    #[arg(long, value_parser = ["table", "csv", "ratings-csv", "xlsx", "json"], default_value = "table")]
     format: String,
     /// Write to this file instead of standard output (required for xlsx).
     #[arg(long, short)]
@@ -606,6 +607,7 @@ fn report_cmd(a: ReportArgs) -> anyhow::Result<()> {
         match a.format.as_str() {
             "table" => report::to_table(settings, &r).into_bytes(),
             "csv" => report::to_csv(settings, &r).map_err(anyhow::Error::msg)?,
+            "ratings-csv" => report::ratings_csv(settings, &r).map_err(anyhow::Error::msg)?,
             "json" => serde_json::to_vec_pretty(&r)?,
             _ => {
                 let s = luot_store::reports::staffing(
