@@ -170,6 +170,7 @@ fn routes() -> Vec<Route> {
         counter("pause", json!({"reason": "họp"})),
         counter("resume", json!({})),
         counter("close", json!({})),
+        counter("dossier", json!({"number": "A001", "dossier": "H26-0001"})),
     ];
     // The generic command endpoint, with commands the other routes do not reach.
     for cmd in [
@@ -198,6 +199,14 @@ fn routes() -> Vec<Route> {
             json!({"kind": "kiosk", "name": "Kiosk lạ"}),
         ),
         ("POST", "/api/v1/admin/devices/1/revoke", json!({})),
+        (
+            "POST",
+            "/api/v1/admin/users/can-bo-1",
+            json!({"role": "admin"}),
+        ),
+        ("POST", "/api/v1/admin/users/can-bo-2/disable", json!({})),
+        ("POST", "/api/v1/admin/users/can-bo-1/password", json!({})),
+        ("GET", "/api/v1/admin/audit", json!(null)),
     ] {
         v.push(Route {
             method,
@@ -246,6 +255,10 @@ fn ws_commands() -> Vec<(Value, &'static [Caller])> {
             &[Caller::OtherOfficial][..],
         ),
         (json!({"type": "rate", "number": "A001", "score": 1}), &[]),
+        (
+            json!({"type": "attach_dossier", "counter": "quay-1", "number": "A001", "dossier": "H26-0001"}),
+            &[],
+        ),
     ]
 }
 

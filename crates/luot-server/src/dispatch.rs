@@ -325,11 +325,22 @@ pub async fn execute(
             counter,
             number: n,
             dossier,
-        } => Command::AttachDossier {
-            counter: counter_cmd(counter)?,
-            ticket: TicketRef::Number(number(n)?),
-            dossier: dossier.clone(),
-        },
+        } => {
+            let counter = counter_cmd(counter)?;
+            // Checked here as well as in the core, so the error names the field.
+            luot_core::site::check_dossier(dossier).map_err(|r| {
+                let (vi, en) = r.message();
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    ErrorDto::new(r.code(), vi, en).with_field("dossier"),
+                )
+            })?;
+            Command::AttachDossier {
+                counter,
+                ticket: TicketRef::Number(number(n)?),
+                dossier: dossier.clone(),
+            }
+        }
     };
     let mut result = app
         .broker

@@ -10,7 +10,7 @@ mod projection;
 pub mod reports;
 mod writer;
 
-pub use accounts::{Accounts, Device, NewDevice, User};
+pub use accounts::{AUDIT_READ_MAX, Accounts, AuditEntry, AuditFilter, Device, NewDevice, User};
 pub use error::StoreError;
 pub use writer::{BATCH_RECORDS_MAX, Job, Writer, WriterStats};
 
