@@ -1034,6 +1034,14 @@ function startLive() {
     onWelcome: (w) => { clockOffset = w.server_time_ms - Date.now(); },
     onChange,
     onStatus: (s) => { status = s; render(); },
+    onError: (e) => {
+      // Disabled, or the password was reset: back to the login form, saying why.
+      if (e.code !== "session_ended") return;
+      me = null;
+      live?.close();
+      live = null;
+      showLogin(i18n.lang === "en" ? e.message_en : e.message);
+    },
     async onConfig() {
       setup = await loadSetup(setup.site);
       render();

@@ -401,21 +401,32 @@ async fn client(
                 return;
             }
             changed = account_changed(&mut changes) => {
-                let ended = match changed {
+                let check = match changed {
                     Ok(login) => Some(&login) == user_login.as_ref(),
                     // Missed announcements: read the session again.
-                    Err(RecvError::Lagged(_)) => match &session_hash {
-                        Some(h) => !matches!(crate::rest::session_by_hash(&app, h.clone()).await, Principal::User(_)),
-                        None => true,
-                    },
+                    Err(RecvError::Lagged(_)) => true,
                     Err(RecvError::Closed) => {
                         changes = None;
                         false
                     }
                 };
-                if ended {
-                    let _ = sink.send(error_msg(session_ended())).await;
-                    return close(&mut sink, close_code::POLICY, "session ended").await;
+                if check {
+                    let now = match &session_hash {
+                        Some(h) => crate::rest::session_by_hash(&app, h.clone()).await,
+                        None => Principal::Anonymous,
+                    };
+                    match now {
+                        // Still valid (a new name, role or counters): reconnect to take them.
+                        Principal::User(u) if Some(&u.login) == user_login.as_ref() => {
+                            if matches!(&principal, Principal::User(p) if p != &u) {
+                                return close(&mut sink, close_code::RESTART, "account changed").await;
+                            }
+                        }
+                        _ => {
+                            let _ = sink.send(error_msg(session_ended())).await;
+                            return close(&mut sink, close_code::POLICY, "session ended").await;
+                        }
+                    }
                 }
             }
             incoming = stream.next() => {
