@@ -125,6 +125,21 @@ test("a manager reads the month's report: table, charts, staffing advice; CSV an
   const sentence = await page.locator("#rp-staffing-sentence").innerText();
   assert.match(sentence, /90% công dân được gọi trong vòng 15 phút/);
   assert.match(sentence, /Erlang C/);
+  // Ratings one by one, newest first, each with its dossier column; the full list as CSV.
+  const rated = api.body.report.rated_tickets;
+  assert.ok(rated.length > 0 && total.rated > 0);
+  assert.equal(await page.locator("#rp-rated-table tbody tr").count(), Math.min(50, rated.length));
+  assert.equal(await page.locator("#rp-rated-table tbody tr").first().getAttribute("data-number"), rated[0].number);
+  assert.match(await page.locator("#rp-rated-table thead").innerText(), /Số\s+Thủ tục\s+Cán bộ\s+Mức đánh giá\s+Lý do\s+Mã hồ sơ/);
+  assert.match(await page.locator("#rp-rated").innerText(), new RegExp(`Hiện 50 trong ${total.rated.toLocaleString("vi-VN").replace(".", "\\.")} đánh giá`));
+  {
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#rp-rated-csv")]);
+    const lines = readFileSync(await download.path(), "utf8").replace(/^\uFEFF/, "").trim().split("\n");
+    assert.equal(lines[0], "day,number,service,counter,official,score,satisfied,reason,dossier,rated_at");
+    assert.equal(lines.length - 1, rated.length, "every rating the report lists");
+    assert.match(download.suggestedFilename(), /-ratings\.csv$/);
+  }
+  await page.locator("#rp-rated").screenshot({ path: path.join(OUTPUT, "reports-ratings.png") });
   await page.mouse.move(0, 0);
   await shot(page, "reports-month");
   await shot(page, "reports-month-full", { fullPage: true });
