@@ -108,7 +108,10 @@ pub async fn run(target: &Target, a: &Args) -> anyhow::Result<Verdicts> {
     let mut times: Vec<(&str, Samples)> = Vec::new();
     let mut tickets = 0;
     for (name, by) in [
-        ("report by department", luot_store::reports::GroupBy::Department),
+        (
+            "report by department",
+            luot_store::reports::GroupBy::Department,
+        ),
         ("report by hour", luot_store::reports::GroupBy::Hour),
     ] {
         let q = luot_server::report::query(
@@ -205,7 +208,10 @@ pub async fn run(target: &Target, a: &Args) -> anyhow::Result<Verdicts> {
         db_mib
     ));
     for (name, s) in &times {
-        tbl.row(&format!("{name}, in process, median of {}", a.reps), summary(s));
+        tbl.row(
+            &format!("{name}, in process, median of {}", a.reps),
+            summary(s),
+        );
     }
     tbl.row(
         "endpoint (report + staffing + JSON), client wall, median",
@@ -213,7 +219,12 @@ pub async fn run(target: &Target, a: &Args) -> anyhow::Result<Verdicts> {
     );
     tbl.row(
         "call_next → reply p50 / p99, nothing else running",
-        format!("{} / {} ({} calls)", ms(quiet.pct(50.0)), ms(quiet.pct(99.0)), quiet.0.len()),
+        format!(
+            "{} / {} ({} calls)",
+            ms(quiet.pct(50.0)),
+            ms(quiet.pct(99.0)),
+            quiet.0.len()
+        ),
     );
     tbl.row(
         "call_next → reply p50 / p99, reports in a loop",
@@ -229,7 +240,13 @@ pub async fn run(target: &Target, a: &Args) -> anyhow::Result<Verdicts> {
     let mut v = Verdicts::default();
     let by_dept = times[0].1.pct(50.0);
     let by_hour = times[2].1.pct(50.0);
-    v.check("month report by department, median", by_dept, "ms", true, 200.0);
+    v.check(
+        "month report by department, median",
+        by_dept,
+        "ms",
+        true,
+        200.0,
+    );
     v.check("month report by hour, median", by_hour, "ms", true, 200.0);
     Ok(v)
 }
