@@ -348,7 +348,14 @@ fn ratings_are_listed_one_by_one_with_their_dossier_code() {
     let dir = tempfile::tempdir().unwrap();
     let settings = history(dir.path());
     let r = build(dir.path(), &settings, GroupBy::Department);
-    let listed: Vec<(&str, u8, Option<&str>, Option<&str>, Option<&str>)> = r
+    type Listed<'a> = (
+        &'a str,
+        u8,
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<&'a str>,
+    );
+    let listed: Vec<Listed<'_>> = r
         .rated_tickets
         .iter()
         .map(|t| {
