@@ -30,11 +30,15 @@ pub struct Args {
     #[arg(long, default_value_t = 11)]
     pub reps: usize,
     /// Calls measured in each phase.
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, default_value_t = 200)]
     pub calls: usize,
     /// Clients requesting reports back to back during the loaded phase.
     #[arg(long, default_value_t = 1)]
     pub report_clients: usize,
+    /// Pause after each call and completion: the server lets one socket send 20 messages a
+    /// second, and an official calls far less often.
+    #[arg(long, default_value_t = 110)]
+    pub gap_ms: u64,
 }
 
 impl Default for Args {
@@ -44,8 +48,9 @@ impl Default for Args {
             days: 37,
             arrivals: 1900.0,
             reps: 11,
-            calls: 300,
+            calls: 200,
             report_clients: 1,
+            gap_ms: 110,
         }
     }
 }
@@ -164,7 +169,7 @@ pub async fn run(target: &Target, a: &Args) -> anyhow::Result<Verdicts> {
     }
 
     let mut hall = Hall::set_up(&server).await?;
-    let quiet = calls(&mut hall, a.calls).await?;
+    let quiet = calls(&mut hall, a.calls, a.gap_ms).await?;
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicU64::new(0));
     let mut loops = Vec::new();
@@ -191,7 +196,7 @@ pub async fn run(target: &Target, a: &Args) -> anyhow::Result<Verdicts> {
     // Let the first reports start before measuring.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let t = Instant::now();
-    let busy = calls(&mut hall, a.calls).await?;
+    let busy = calls(&mut hall, a.calls, a.gap_ms).await?;
     let busy_s = t.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
     let mut during = Samples::default();
@@ -252,7 +257,7 @@ pub async fn run(target: &Target, a: &Args) -> anyhow::Result<Verdicts> {
 }
 
 /// Issues `n` tickets, then `n` times: `call_next` (timed to its reply) and `complete`.
-async fn calls(hall: &mut Hall, n: usize) -> anyhow::Result<Samples> {
+async fn calls(hall: &mut Hall, n: usize, gap_ms: u64) -> anyhow::Result<Samples> {
     hall.issue(n).await?;
     let mut s = Samples::default();
     for _ in 0..n {
@@ -266,6 +271,7 @@ async fn calls(hall: &mut Hall, n: usize) -> anyhow::Result<Samples> {
             Outcome::Ok { .. } => {}
             Outcome::Refused { code } => bail!("complete refused: {code}"),
         }
+        tokio::time::sleep(Duration::from_millis(gap_ms)).await;
     }
     Ok(s)
 }
