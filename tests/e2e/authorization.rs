@@ -433,7 +433,7 @@ fn actions(spec: &Value, op: &Operation) -> Vec<String> {
         .unwrap_or_default();
     params
         .iter()
-        .find(|p| p["name"] == "action")
+        .find(|p| p["name"] == "action" && p["in"] == "path")
         .map(|p| {
             p["schema"]["enum"]
                 .as_array()
@@ -456,6 +456,7 @@ fn bodies(op: &Operation, action: &str) -> Vec<Value> {
         "call" => json!({"number": "A002"}),
         "transfer" => json!({"to": {"kind": "service", "code": "ket-hon"}, "note": "x"}),
         "pause" => json!({"reason": "họp"}),
+        "dossier" => json!({"number": "A001", "dossier": "H26-0001"}),
         _ => json!({}),
     };
     match (op.method.as_str(), t) {
@@ -471,6 +472,8 @@ fn bodies(op: &Operation, action: &str) -> Vec<Value> {
         })],
         ("POST", "/api/v1/admin/devices") => vec![json!({"kind": "kiosk", "name": "Kiosk lạ"})],
         ("POST", "/api/v1/admin/devices/{id}/revoke") => vec![json!({})],
+        ("POST", "/api/v1/admin/users/{login}") => vec![json!({"role": "admin"})],
+        ("POST", "/api/v1/admin/users/{login}/{action}") => vec![json!({})],
         ("PUT", "/api/v1/admin/config") | ("POST", "/api/v1/admin/config/check") => {
             vec![json!({"toml": luot_proto::config::DEFAULT_CONFIG_TOML})]
         }
@@ -537,6 +540,7 @@ async fn every_privileged_route_of_the_openapi_document_refuses_everyone_else() 
                 .replace("{counter}", "quay-1")
                 .replace("{number}", "A002")
                 .replace("{id}", "1")
+                .replace("{login}", "can-bo-1")
                 .replace("{token}", &w.phone)
                 .replace("{action}", &action);
             assert!(!path.contains('{'), "unfilled parameter in {path}");
