@@ -111,7 +111,10 @@ pub async fn run(target: &Target, a: &Args) -> anyhow::Result<Verdicts> {
     let expected = luot_server::report::expected_service_s(settings);
     let offset = 7 * 3600;
     let by = [
-        ("report by department", luot_store::reports::GroupBy::Department),
+        (
+            "report by department",
+            luot_store::reports::GroupBy::Department,
+        ),
         ("report by hour", luot_store::reports::GroupBy::Hour),
     ];
     let queries: Vec<_> = by
@@ -148,7 +151,12 @@ pub async fn run(target: &Target, a: &Args) -> anyhow::Result<Verdicts> {
         }
         let (r, d) = timed(|| -> anyhow::Result<_> {
             let conn = luot_store::open_reader(&db)?;
-            Ok(luot_store::reports::staffing(&conn, &queries[0], 0.9, &expected)?)
+            Ok(luot_store::reports::staffing(
+                &conn,
+                &queries[0],
+                0.9,
+                &expected,
+            )?)
         });
         r?;
         times[1].1.push(d);

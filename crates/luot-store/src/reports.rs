@@ -361,7 +361,8 @@ fn build(q: &ReportQuery, dict: &Dict, rows: &[Row]) -> Report {
         arrivals[wd][h] += 1;
     }
     // Rows in the order of their keys, as before (the server then orders them as configured).
-    let mut named: Vec<(String, Vec<&Row>)> = groups.into_iter().map(|(g, rs)| (name(g), rs)).collect();
+    let mut named: Vec<(String, Vec<&Row>)> =
+        groups.into_iter().map(|(g, rs)| (name(g), rs)).collect();
     named.sort_by(|a, b| a.0.cmp(&b.0));
     let rated = rows.iter().filter(|r| r.rating.is_some()).count();
     Report {
@@ -464,7 +465,8 @@ fn summarize(q: &ReportQuery, dict: &Dict, key: String, rows: &[&Row]) -> Report
     }
     for (i, n) in channels.into_iter().enumerate() {
         if n > 0 {
-            out.by_channel.insert(dict.channels.name(i as u32).to_string(), n);
+            out.by_channel
+                .insert(dict.channels.name(i as u32).to_string(), n);
         }
     }
     out.within_target = (!waits.is_empty()).then(|| within as f64 / waits.len() as f64);
