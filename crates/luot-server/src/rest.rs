@@ -1520,14 +1520,12 @@ async fn audit(
             .filter(|s| !s.is_empty())
             .map(|s| day_start_ms(&app, "to", s).map(|ms| ms + 86_400_000))
             .transpose()?;
-    if let (Some(f), Some(t)) = (from_ms, to_ms) {
-        if f >= t {
-            return Err(ApiError::bad_request(
-                "invalid_range",
-                "Ngày bắt đầu sau ngày kết thúc",
-                "`from` is after `to`",
-            ));
-        }
+    if matches!((from_ms, to_ms), (Some(f), Some(t)) if f >= t) {
+        return Err(ApiError::bad_request(
+            "invalid_range",
+            "Ngày bắt đầu sau ngày kết thúc",
+            "`from` is after `to`",
+        ));
     }
     let text_filter =
         |field: &'static str, v: Option<String>| -> Result<Option<String>, ApiError> {
