@@ -11,7 +11,7 @@ import * as toml from "/admin-toml.js";
 
 const params = new URLSearchParams(location.search);
 const $ = (id) => document.getElementById(id);
-const TABS = ["reports", "config", "users", "devices"];
+const TABS = ["reports", "config", "users", "devices", "audit"];
 
 const TEXT = {
   vi: {
@@ -19,6 +19,53 @@ const TEXT = {
     "lang.aria": "Chuyển sang tiếng Anh",
     "lang.label": "English",
     "nav.reports": "Báo cáo",
+    "nav.audit": "Nhật ký",
+    "users.actions": "Thao tác",
+    "users.edit": "Sửa",
+    "edit.title": "Sửa tài khoản",
+    "edit.disabledNote": "Tài khoản đang bị khóa: không đăng nhập được.",
+    "edit.password": "Đặt lại mật khẩu",
+    "edit.disable": "Khóa tài khoản",
+    "edit.enable": "Mở khóa tài khoản",
+    "edit.close": "Đóng",
+    "edit.save": "Lưu thay đổi",
+    "edit.saved": "Đã lưu. Người dùng đang đăng nhập sẽ kết nối lại với quyền mới.",
+    "edit.disableTitle": "Khóa tài khoản “{login}”?",
+    "edit.disableText": "Người này không đăng nhập được nữa; phiên đang mở và bàn làm việc tại quầy của họ dừng ngay.",
+    "edit.disabled": "Đã khóa tài khoản “{login}”.",
+    "edit.enabled": "Đã mở khóa tài khoản “{login}”.",
+    "edit.passwordTitle": "Đặt lại mật khẩu của “{login}”?",
+    "edit.passwordText": "Mật khẩu cũ hết hiệu lực và các phiên đăng nhập của họ kết thúc. Mật khẩu mới chỉ hiện một lần.",
+    "edit.passwordDone": "Mật khẩu mới của “{login}”: {password} — hãy trao cho người dùng.",
+    "audit.title": "Nhật ký thao tác",
+    "audit.lead": "Ai đã làm gì, lúc nào: đăng nhập, tài khoản, thiết bị, cấu hình. Mới nhất ở trên.",
+    "audit.from": "Từ ngày",
+    "audit.to": "Đến ngày",
+    "audit.actor": "Người thực hiện",
+    "audit.action": "Loại thao tác",
+    "audit.anyone": "Tất cả",
+    "audit.anything": "Tất cả",
+    "audit.apply": "Lọc",
+    "audit.clear": "Bỏ lọc",
+    "audit.csv": "Tải CSV",
+    "audit.when": "Thời điểm",
+    "audit.detail": "Chi tiết",
+    "audit.prev": "‹ Trang trước",
+    "audit.next": "Trang sau ›",
+    "audit.page": "Trang {p}/{n} · {total} dòng",
+    "audit.none": "Không có dòng nào khớp bộ lọc.",
+    "audit.badRange": "Ngày bắt đầu phải trước ngày kết thúc",
+    "act.login": "Đăng nhập",
+    "act.user_add": "Thêm tài khoản",
+    "act.user_edit": "Sửa tài khoản",
+    "act.user_disable": "Khóa tài khoản",
+    "act.user_enable": "Mở khóa tài khoản",
+    "act.user_password": "Đặt lại mật khẩu",
+    "act.user_passwd": "Đổi mật khẩu (dòng lệnh)",
+    "act.device_pair": "Ghép nối thiết bị",
+    "act.device_revoke": "Thu hồi thiết bị",
+    "act.config_apply": "Áp dụng cấu hình",
+    "act.first_start": "Khởi động lần đầu",
     "nav.config": "Cấu hình",
     "nav.users": "Tài khoản",
     "nav.devices": "Thiết bị",
@@ -157,6 +204,53 @@ const TEXT = {
     "lang.aria": "Switch to Vietnamese",
     "lang.label": "Tiếng Việt",
     "nav.reports": "Reports",
+    "nav.audit": "Audit log",
+    "users.actions": "Actions",
+    "users.edit": "Edit",
+    "edit.title": "Edit account",
+    "edit.disabledNote": "This account is disabled: it cannot log in.",
+    "edit.password": "Reset password",
+    "edit.disable": "Disable account",
+    "edit.enable": "Enable account",
+    "edit.close": "Close",
+    "edit.save": "Save changes",
+    "edit.saved": "Saved. A user who is logged in reconnects with the new rights.",
+    "edit.disableTitle": "Disable the account “{login}”?",
+    "edit.disableText": "This person can no longer log in; their open sessions and their counter console stop at once.",
+    "edit.disabled": "Account “{login}” disabled.",
+    "edit.enabled": "Account “{login}” enabled.",
+    "edit.passwordTitle": "Reset the password of “{login}”?",
+    "edit.passwordText": "The old password stops working and their sessions end. The new password is shown only once.",
+    "edit.passwordDone": "New password of “{login}”: {password} — give it to the user.",
+    "audit.title": "Audit log",
+    "audit.lead": "Who did what, when: logins, accounts, devices, configuration. Newest first.",
+    "audit.from": "From",
+    "audit.to": "To",
+    "audit.actor": "Who",
+    "audit.action": "Action",
+    "audit.anyone": "Anyone",
+    "audit.anything": "Any",
+    "audit.apply": "Filter",
+    "audit.clear": "Clear",
+    "audit.csv": "Download CSV",
+    "audit.when": "When",
+    "audit.detail": "Detail",
+    "audit.prev": "‹ Previous",
+    "audit.next": "Next ›",
+    "audit.page": "Page {p} of {n} · {total} lines",
+    "audit.none": "No line matches the filter.",
+    "audit.badRange": "The first day must not be after the last",
+    "act.login": "Login",
+    "act.user_add": "Account added",
+    "act.user_edit": "Account edited",
+    "act.user_disable": "Account disabled",
+    "act.user_enable": "Account enabled",
+    "act.user_password": "Password reset",
+    "act.user_passwd": "Password changed (command line)",
+    "act.device_pair": "Device paired",
+    "act.device_revoke": "Device revoked",
+    "act.config_apply": "Configuration applied",
+    "act.first_start": "First start",
     "nav.config": "Configuration",
     "nav.users": "Accounts",
     "nav.devices": "Devices",
@@ -361,10 +455,10 @@ function counterLabel(code) {
   return c.name && (c.name.vi || c.name.en) ? i18n.pick(c.name) : t("counter.n", { n: c.number });
 }
 
-function fmtTime(ms) {
+function fmtTime(ms, seconds = false) {
   if (!ms) return "";
   return new Intl.DateTimeFormat(i18n.lang === "en" ? "en-GB" : "vi-VN", {
-    timeZone: setup?.time_zone || "Asia/Ho_Chi_Minh", day: "2-digit", month: "2-digit", year: "numeric", hour: "2-digit", minute: "2-digit", hour12: false,
+    timeZone: setup?.time_zone || "Asia/Ho_Chi_Minh", day: "2-digit", month: "2-digit", year: "numeric", hour: "2-digit", minute: "2-digit", second: seconds ? "2-digit" : undefined, hour12: false,
   }).format(new Date(ms));
 }
 
@@ -419,6 +513,7 @@ function openTab(next) {
   if (next === "config" && !config.loaded) loadConfig();
   if (next === "users") loadUsers();
   if (next === "devices") loadDevices();
+  if (next === "audit") loadAudit();
 }
 
 function render() {
@@ -437,6 +532,7 @@ function render() {
   if (screen === "config") renderConfig();
   if (screen === "users") renderUsers();
   if (screen === "devices") renderDevices();
+  if (screen === "audit") renderAudit();
 }
 
 // ---------- login ----------
@@ -842,9 +938,21 @@ function renderUsers() {
     tr.append(role);
     const cs = u.role === "official" ? (u.counters || []).map((c) => counterLabel(c.split("/").pop())).join(", ") : t("users.allCounters");
     tr.append(el("td", null, cs || "–"));
+    if (u.disabled) tr.classList.add("m-users-disabled");
+    const act = el("td", "m-actions-cell");
+    if (isAdmin()) {
+      const b = el("button", "m-btn m-btn-small m-btn-ghost", t("users.edit"));
+      b.type = "button";
+      b.setAttribute("aria-label", `${t("users.edit")}: ${u.login}`);
+      b.addEventListener("click", () => editUser(u.login));
+      act.append(b);
+    }
+    tr.append(act);
     return tr;
   }));
   const admin = isAdmin();
+  $("users-actions-head").hidden = !admin;
+  for (const td of document.querySelectorAll("#users .m-actions-cell")) td.hidden = !admin;
   $("users-add-note").hidden = admin;
   $("user-form").hidden = !admin;
   const box = $("u-counters");
@@ -901,6 +1009,166 @@ async function addUser(ev) {
   } finally {
     $("user-submit").disabled = false;
   }
+}
+
+// ---------- editing an account ----------
+let editing = null; // login in the edit dialog
+
+function counterChecks(box, checked) {
+  box.replaceChildren(...(setup?.counters || []).map((c) => {
+    const l = el("label", "m-check");
+    const i = el("input");
+    i.type = "checkbox";
+    i.value = c.code;
+    i.name = "counter";
+    i.checked = checked.some((x) => x === c.code || x.endsWith(`/${c.code}`));
+    l.append(i, el("span", null, counterLabel(c.code)));
+    return l;
+  }));
+}
+
+function renderEdit() {
+  const u = users.find((x) => x.login === editing);
+  if (!u) return;
+  $("e-login").textContent = u.login;
+  $("e-disabled").hidden = !u.disabled;
+  $("e-toggle").textContent = t(u.disabled ? "edit.enable" : "edit.disable");
+  $("e-toggle").className = `m-btn m-btn-small ${u.disabled ? "m-btn-secondary" : "m-btn-danger"}`;
+  $("e-counters-box").hidden = $("e-role").value !== "official";
+}
+
+function editUser(login) {
+  const u = users.find((x) => x.login === login);
+  if (!u) return;
+  editing = login;
+  $("e-name").value = u.display_name;
+  $("e-role").value = u.role;
+  counterChecks($("e-counters"), u.counters || []);
+  $("edit-error").hidden = true;
+  $("edit-ok").hidden = true;
+  renderEdit();
+  $("dlg-user").showModal();
+}
+
+function editMessage(kind, text) {
+  $("edit-error").hidden = kind !== "error";
+  $("edit-ok").hidden = kind !== "ok";
+  $(kind === "error" ? "edit-error" : "edit-ok").textContent = text;
+}
+
+async function saveUser(ev) {
+  ev.preventDefault();
+  const login = editing;
+  const name = $("e-name").value.trim();
+  const role = $("e-role").value;
+  const counters = role === "official" ? [...document.querySelectorAll("#e-counters input:checked")].map((i) => i.value) : [];
+  if (!name) return editMessage("error", t("users.badName"));
+  if (role === "official" && !counters.length) return editMessage("error", t("users.noCounter"));
+  $("e-save").disabled = true;
+  try {
+    await api(`/api/v1/admin/users/${encodeURIComponent(login)}`, { method: "POST", body: { display_name: name, role, counters } });
+    officials.set(login, name);
+    await loadUsers();
+    editMessage("ok", t("edit.saved"));
+  } catch (e) {
+    if (e.status !== 401) editMessage("error", e.text(i18n.lang));
+  } finally {
+    $("e-save").disabled = false;
+    renderEdit();
+  }
+}
+
+async function userAction(login, action) {
+  try {
+    const r = await api(`/api/v1/admin/users/${encodeURIComponent(login)}/${action}`, { method: "POST", body: {} });
+    await loadUsers();
+    if (!$("dlg-user").open) $("dlg-user").showModal();
+    if (action === "password") editMessage("ok", t("edit.passwordDone", { login, password: r.password }));
+    else editMessage("ok", t(action === "disable" ? "edit.disabled" : "edit.enabled", { login }));
+  } catch (e) {
+    if (!$("dlg-user").open) $("dlg-user").showModal();
+    if (e.status !== 401) editMessage("error", e.text(i18n.lang));
+  }
+  renderEdit();
+}
+
+function toggleUser() {
+  const u = users.find((x) => x.login === editing);
+  if (!u) return;
+  if (u.disabled) return userAction(u.login, "enable");
+  $("dlg-user").close();
+  confirmDialog(t("edit.disableTitle", { login: u.login }), t("edit.disableText"), t("edit.disable"), () => userAction(u.login, "disable"));
+}
+
+function resetPassword() {
+  const login = editing;
+  $("dlg-user").close();
+  confirmDialog(t("edit.passwordTitle", { login }), t("edit.passwordText"), t("edit.password"), () => userAction(login, "password"));
+}
+
+// ---------- audit log ----------
+// 50 lines a page; `?audit_page_size=N` (1–500, the server's cap) for a shorter or longer page.
+const AUDIT_PAGE_SIZE = Math.min(500, Math.max(1, Number(params.get("audit_page_size")) || 50));
+const audit = { page: 1, pages: 1, total: 0, entries: [], actions: [], actors: [], loaded: false };
+
+function auditQuery(extra = {}) {
+  const q = new URLSearchParams();
+  for (const [k, id] of [["from", "a-from"], ["to", "a-to"], ["actor", "a-actor"], ["action", "a-action"]]) {
+    const v = $(id).value;
+    if (v) q.set(k, v);
+  }
+  for (const [k, v] of Object.entries(extra)) q.set(k, String(v));
+  return q;
+}
+
+async function loadAudit(page = audit.page) {
+  const err = $("audit-error");
+  err.hidden = true;
+  const from = $("a-from").value;
+  const to = $("a-to").value;
+  if (from && to && from > to) {
+    err.hidden = false;
+    err.textContent = t("audit.badRange");
+    return;
+  }
+  try {
+    const r = await api(`/api/v1/admin/audit?${auditQuery({ page, page_size: AUDIT_PAGE_SIZE })}`);
+    Object.assign(audit, { page: r.page, pages: r.pages, total: r.total, entries: r.entries, actions: r.actions, actors: r.actors, loaded: true });
+  } catch (e) {
+    if (e.status !== 401) {
+      err.hidden = false;
+      err.textContent = e.text(i18n.lang);
+    }
+  }
+  renderAudit();
+}
+
+function fillSelect(sel, values, label) {
+  const keep = sel.value;
+  const first = sel.options[0];
+  sel.replaceChildren(first, ...values.map((v) => new Option(label(v), v)));
+  if (keep && !values.includes(keep)) sel.append(new Option(label(keep), keep));
+  sel.value = keep;
+}
+
+function actionLabel(a) {
+  const k = `act.${a}`;
+  const s = t(k);
+  return s === k ? a : s;
+}
+
+function renderAudit() {
+  fillSelect($("a-actor"), audit.actors, (v) => v);
+  fillSelect($("a-action"), audit.actions, actionLabel);
+  $("audit").replaceChildren(...(audit.entries.length ? audit.entries.map((e) => {
+    const tr = el("tr");
+    tr.append(el("td", "tabular", fmtTime(e.at_ms, true)), el("td", "m-mono", e.actor), el("td", null, actionLabel(e.action)), el("td", "m-mono", e.detail));
+    return tr;
+  }) : [(() => { const tr = el("tr"); const td = el("td", "m-muted", audit.loaded ? t("audit.none") : ""); td.colSpan = 4; tr.append(td); return tr; })()]));
+  $("a-page").textContent = audit.loaded ? t("audit.page", { p: audit.page, n: audit.pages, total: audit.total }) : "";
+  $("a-prev").disabled = audit.page <= 1;
+  $("a-next").disabled = audit.page >= audit.pages;
+  $("a-csv").href = `/api/v1/admin/audit?${auditQuery({ format: "csv" })}`;
 }
 
 // ---------- devices ----------
@@ -1090,6 +1358,15 @@ async function boot() {
   $("u-role").addEventListener("change", () => { $("u-counters-box").hidden = $("u-role").value !== "official"; });
   $("u-generate").addEventListener("click", () => { $("u-password").value = generatePassword(); });
   $("pair-form").addEventListener("submit", pair);
+  $("edit-form").addEventListener("submit", saveUser);
+  $("e-role").addEventListener("change", renderEdit);
+  $("e-toggle").addEventListener("click", toggleUser);
+  $("e-password").addEventListener("click", resetPassword);
+  $("audit-form").addEventListener("submit", (e) => { e.preventDefault(); loadAudit(1); });
+  for (const id of ["a-actor", "a-action"]) $(id).addEventListener("change", () => loadAudit(1));
+  $("a-clear").addEventListener("click", () => { for (const id of ["a-from", "a-to", "a-actor", "a-action"]) $(id).value = ""; loadAudit(1); });
+  $("a-prev").addEventListener("click", () => loadAudit(audit.page - 1));
+  $("a-next").addEventListener("click", () => loadAudit(audit.page + 1));
   $("p-kind").addEventListener("change", renderDevices);
   $("paired-copy").addEventListener("click", copyUrl);
   $("paired-hide").addEventListener("click", () => { $("paired").hidden = true; $("paired-url").textContent = ""; });

@@ -108,6 +108,12 @@ const i18n = createI18n({
     "callnum.label": "Số thứ tự (ví dụ A012)",
     "callnum.ok": "Gọi số này",
     "callnum.invalid": "Số thứ tự gồm chữ cái và chữ số, ví dụ A012",
+    "dossier.label": "Mã hồ sơ của số",
+    "dossier.save": "Gắn mã",
+    "dossier.hint": "Tối đa 40 ký tự: chữ không dấu, chữ số và . - / _",
+    "dossier.empty": "Nhập mã hồ sơ",
+    "dossier.invalid": "Mã hồ sơ chỉ gồm chữ không dấu, chữ số và . - / _ (không có dấu cách), tối đa 40 ký tự",
+    "dossier.saved": "Đã gắn mã hồ sơ {d} cho số {n}",
     "pause.title": "Tạm dừng quầy",
     "pause.reason": "Lý do (hiện trên màn hình quầy)",
     "pause.other": "Lý do khác",
@@ -243,6 +249,12 @@ const i18n = createI18n({
     "callnum.label": "Ticket number (e.g. A012)",
     "callnum.ok": "Call this ticket",
     "callnum.invalid": "A ticket number is letters then digits, e.g. A012",
+    "dossier.label": "Dossier code of",
+    "dossier.save": "Attach",
+    "dossier.hint": "Up to 40 characters: unaccented letters, digits and . - / _",
+    "dossier.empty": "Type the dossier code",
+    "dossier.invalid": "A dossier code has only unaccented letters, digits and . - / _ (no spaces), at most 40 characters",
+    "dossier.saved": "Dossier {d} attached to {n}",
     "pause.title": "Pause the counter",
     "pause.reason": "Reason (shown on the counter's screen)",
     "pause.other": "Other reason",
@@ -294,6 +306,8 @@ let busy = false; // a command is in flight
 let clockOffset = 0;
 const notes = new Map(); // ticket id → transfer note (seen in this session)
 let noShows = []; // recent no-shows at this counter: TicketView
+let lastDone = null; // { number, counter }: the ticket last completed from this console
+const dossiers = new Map(); // ticket number → dossier code attached from this console today
 const serverNow = () => Date.now() + clockOffset;
 
 /** For tests: what the console did and what the server answered. */
@@ -736,6 +750,7 @@ function render() {
     renderWaiting(live.state);
     renderNoShows();
   }
+  renderDossier();
   renderActions();
 }
 
@@ -755,7 +770,63 @@ function start() {
   return command({ type: "start", counter: code }, (r) => i18n.t("done.start", { n: num(r) }));
 }
 function complete() {
-  return command({ type: "complete", counter: code }, (r) => i18n.t("done.complete", { n: num(r) }));
+  return command({ type: "complete", counter: code }, (r) => i18n.t("done.complete", { n: num(r) })).then((r) => {
+    // The dossier field stays on the ticket just completed until the next call.
+    if (r?.ticket) lastDone = { number: r.ticket.number, counter: code };
+    render();
+    return r;
+  });
+}
+
+// ---------- dossier code ----------
+const DOSSIER_RE = /^[A-Za-z0-9./_-]{1,40}$/;
+
+/** The ticket the dossier field is for: the current one, else the one just completed here. */
+function dossierTarget() {
+  const cur = current()?.current;
+  if (cur) return cur.number;
+  return lastDone && lastDone.counter === code ? lastDone.number : null;
+}
+
+function renderDossier() {
+  const n = live && $("app").dataset.screen === "console" ? dossierTarget() : null;
+  const form = $("dossier-form");
+  form.hidden = !n;
+  if ($("dossier-number").textContent !== (n || "")) {
+    $("dossier-number").textContent = n || "";
+    $("dossier-input").value = "";
+    $("dossier-error").hidden = true;
+  }
+  const saved = n ? dossiers.get(n) : null;
+  $("dossier-saved").hidden = !saved;
+  $("dossier-saved").textContent = saved ? i18n.t("dossier.saved", { d: saved, n }) : "";
+  $("dossier-save").disabled = status !== "live" || busy;
+}
+
+async function submitDossier(ev) {
+  ev.preventDefault();
+  const n = dossierTarget();
+  if (!n) return;
+  const d = $("dossier-input").value.trim();
+  const err = $("dossier-error");
+  if (!d || !DOSSIER_RE.test(d)) {
+    err.hidden = false;
+    err.textContent = i18n.t(d ? "dossier.invalid" : "dossier.empty");
+    $("dossier-input").focus();
+    return;
+  }
+  err.hidden = true;
+  try {
+    const r = await command({ type: "attach_dossier", counter: code, number: n, dossier: d }, () => i18n.t("dossier.saved", { d, n }));
+    if (r) {
+      dossiers.set(n, d);
+      $("dossier-input").value = "";
+      render();
+    }
+  } catch (e) {
+    err.hidden = false;
+    err.textContent = errorText(e);
+  }
 }
 function noShow() {
   return command({ type: "no_show", counter: code }, (r) => i18n.t("done.noshow", { n: num(r) }));
@@ -963,6 +1034,14 @@ function startLive() {
     onWelcome: (w) => { clockOffset = w.server_time_ms - Date.now(); },
     onChange,
     onStatus: (s) => { status = s; render(); },
+    onError: (e) => {
+      // Disabled, or the password was reset: back to the login form, saying why.
+      if (e.code !== "session_ended") return;
+      me = null;
+      live?.close();
+      live = null;
+      showLogin(i18n.lang === "en" ? e.message_en : e.message);
+    },
     async onConfig() {
       setup = await loadSetup(setup.site);
       render();
@@ -1008,6 +1087,7 @@ async function boot() {
   $("transfer-form").addEventListener("change", syncTransferKind);
   $("callnum-form").addEventListener("submit", submitCallNumber);
   $("pause-form").addEventListener("submit", submitPause);
+  $("dossier-form").addEventListener("submit", submitDossier);
   $("confirm-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const a = confirmAction;

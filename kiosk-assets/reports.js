@@ -80,6 +80,18 @@ export const REPORT_TEXT = {
     "reasons.title": "Lý do chưa hài lòng",
     "reasons.none": "Không có lý do nào được ghi.",
     "reasons.other": "Ý kiến khác",
+    "rated.title": "Đánh giá từng lượt",
+    "rated.sub": "Mới nhất ở trên; mã hồ sơ do cán bộ gắn tại quầy. Hiện {shown} trong {n} đánh giá.",
+    "rated.truncated": " (báo cáo giữ {n} đánh giá mới nhất)",
+    "rated.day": "Ngày",
+    "rated.number": "Số",
+    "rated.service": "Thủ tục",
+    "rated.official": "Cán bộ",
+    "rated.score": "Mức đánh giá",
+    "rated.reason": "Lý do",
+    "rated.dossier": "Mã hồ sơ",
+    "rated.none": "Chưa có đánh giá nào trong khoảng này.",
+    "rated.csv": "Tải danh sách đánh giá (CSV)",
     "wd.0": "T2", "wd.1": "T3", "wd.2": "T4", "wd.3": "T5", "wd.4": "T6", "wd.5": "T7", "wd.6": "CN",
     "st.title": "Đề xuất số quầy cần mở",
     "st.sentence": "Để {share}% công dân được gọi trong vòng {min} phút, mỗi lĩnh vực cần mở số quầy như bảng dưới, theo từng giờ. Con số được tính bằng mô hình hàng đợi Erlang C từ số lượt đến trung bình mỗi giờ và thời gian phục vụ trung bình của {days} ngày có phục vụ ({range}). Ô màu đỏ là giờ cao điểm; cột “Hiện có” là số quầy đang được cấu hình phục vụ lĩnh vực đó.",
@@ -165,6 +177,18 @@ export const REPORT_TEXT = {
     "reasons.title": "Reasons given with low scores",
     "reasons.none": "No reasons were given.",
     "reasons.other": "Other comments",
+    "rated.title": "Ratings one by one",
+    "rated.sub": "Newest first; the dossier code is the one the official attached at the counter. {shown} of {n} ratings shown.",
+    "rated.truncated": " (the report keeps the newest {n})",
+    "rated.day": "Day",
+    "rated.number": "Ticket",
+    "rated.service": "Service",
+    "rated.official": "Official",
+    "rated.score": "Rating",
+    "rated.reason": "Reason",
+    "rated.dossier": "Dossier code",
+    "rated.none": "No ratings in this period.",
+    "rated.csv": "Download the ratings (CSV)",
     "wd.0": "Mon", "wd.1": "Tue", "wd.2": "Wed", "wd.3": "Thu", "wd.4": "Fri", "wd.5": "Sat", "wd.6": "Sun",
     "st.title": "Suggested number of open counters",
     "st.sentence": "For {share}% of citizens to be called within {min} minutes, each department needs the counters below open, hour by hour. The figures come from an Erlang C queueing model fed with the mean arrivals per hour and the mean service time over {days} days with service ({range}). Red cells are each department's peak; “Now” is how many counters the configuration has serving that department.",
@@ -582,6 +606,58 @@ export function mountReports(root, ctx) {
     return c;
   }
 
+  /** Most rating lines drawn on the page; the CSV has every one the report lists. */
+  const RATED_SHOWN = 50;
+
+  function renderRated(report) {
+    const list = report.rated_tickets || [];
+    const c = card("rp-rated-card", t("rated.title"), t("rated.sub", { shown: fmtInt(Math.min(list.length, RATED_SHOWN)), n: fmtInt(report.total.rated) }) + (report.rated_tickets_truncated ? t("rated.truncated", { n: fmtInt(list.length) }) : ""));
+    c.id = "rp-rated";
+    if (!list.length) {
+      c.append(el("p", "m-muted", t("rated.none")));
+      return c;
+    }
+    const s = ctx.setup();
+    const wrap = el("div", "m-table-wrap");
+    const table = el("table", "m-table rp-rated-table");
+    table.id = "rp-rated-table";
+    const hr = el("tr");
+    for (const k of ["day", "number", "service", "official", "score", "reason", "dossier"]) {
+      const th = el("th", null, t(`rated.${k}`));
+      th.scope = "col";
+      hr.append(th);
+    }
+    const thead = el("thead");
+    thead.append(hr);
+    const tb = el("tbody");
+    for (const r of list.slice(0, RATED_SHOWN)) {
+      const tr = el("tr");
+      tr.dataset.number = r.number;
+      const svc = s.services.find((x) => x.code === r.service);
+      const levelName = s.rating.labels[r.score - 1];
+      const score = el("td", null, levelName ? `${r.score} · ${i18n.pick(levelName)}` : String(r.score));
+      if (r.score > (report.rating_levels || s.rating.labels.length) / 2) score.classList.add("rp-bad");
+      tr.append(
+        el("td", "tabular", fmtDay(r.day)),
+        el("td", "tabular rp-rated-number", r.number),
+        el("td", null, svc ? i18n.pick(svc.name) : r.service),
+        el("td", null, r.official ? ctx.officials().get(r.official) || r.official : "–"),
+        score,
+        el("td", null, r.reason || ""),
+        el("td", "m-mono rp-dossier", r.dossier || "–"),
+      );
+      tb.append(tr);
+    }
+    table.append(thead, tb);
+    wrap.append(table);
+    const a = el("a", "m-btn m-btn-small m-btn-secondary rp-rated-csv", t("rated.csv"));
+    a.id = "rp-rated-csv";
+    a.href = query("ratings-csv");
+    a.setAttribute("download", "");
+    c.append(wrap, a);
+    return c;
+  }
+
   function renderStaffing(data) {
     const s = data.staffing;
     const c = card("rp-staffing", t("st.title"));
@@ -678,7 +754,7 @@ export function mountReports(root, ctx) {
       body.replaceChildren(p, renderStaffing(data));
       return;
     }
-    body.replaceChildren(renderKpis(report.total), renderTable(report), renderCharts(data), renderReasons(report), renderStaffing(data));
+    body.replaceChildren(renderKpis(report.total), renderTable(report), renderCharts(data), renderReasons(report), renderRated(report), renderStaffing(data));
   }
 
   let loaded = false;

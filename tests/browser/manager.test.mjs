@@ -125,6 +125,21 @@ test("a manager reads the month's report: table, charts, staffing advice; CSV an
   const sentence = await page.locator("#rp-staffing-sentence").innerText();
   assert.match(sentence, /90% công dân được gọi trong vòng 15 phút/);
   assert.match(sentence, /Erlang C/);
+  // Ratings one by one, newest first, each with its dossier column; the full list as CSV.
+  const rated = api.body.report.rated_tickets;
+  assert.ok(rated.length > 0 && total.rated > 0);
+  assert.equal(await page.locator("#rp-rated-table tbody tr").count(), Math.min(50, rated.length));
+  assert.equal(await page.locator("#rp-rated-table tbody tr").first().getAttribute("data-number"), rated[0].number);
+  assert.match(await page.locator("#rp-rated-table thead").innerText(), /Số\s+Thủ tục\s+Cán bộ\s+Mức đánh giá\s+Lý do\s+Mã hồ sơ/);
+  assert.match(await page.locator("#rp-rated").innerText(), new RegExp(`Hiện 50 trong ${total.rated.toLocaleString("vi-VN").replace(".", "\\.")} đánh giá`));
+  {
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#rp-rated-csv")]);
+    const lines = readFileSync(await download.path(), "utf8").replace(/^\uFEFF/, "").trim().split("\n");
+    assert.equal(lines[0], "day,number,service,counter,official,score,satisfied,reason,dossier,rated_at");
+    assert.equal(lines.length - 1, rated.length, "every rating the report lists");
+    assert.match(download.suggestedFilename(), /-ratings\.csv$/);
+  }
+  await page.locator("#rp-rated").screenshot({ path: path.join(OUTPUT, "reports-ratings.png") });
   await page.mouse.move(0, 0);
   await shot(page, "reports-month");
   await shot(page, "reports-month-full", { fullPage: true });
@@ -399,4 +414,126 @@ test("quick edits change only their lines of the default configuration and keep 
   // A notice written as its own table is left to the manager, with the line.
   const odd = text.replace(/^notice = .*$/m, "").replace("\n[site.hours]\n", "\n[site.notice]\nvi = \"a\"\nen = \"b\"\n\n[site.hours]\n");
   assert.throws(() => toml.setNotice(odd, SITE, { vi: "x", en: "y" }), (e) => e.key === "edit.byHand" && e.line > 0);
+});
+
+test("an admin edits an account and disables it: the official's open console stops at once; the audit log shows it, filtered, paged and exported", async () => {
+  const password = "Mat-khau-cua-tran-thi-d";
+  const created = await request(server, "POST", "/api/v1/admin/users", { login: "tranthid", display_name: "Trần Thị D", role: "official", password, counters: ["quay-3"] }, admin);
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  // The official works at counter 3 in her own browser.
+  const octx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const cookie = await login(server, "tranthid", password);
+  const [cname, value] = cookie.split("=");
+  await octx.addCookies([{ name: cname, value, url: server.base, httpOnly: true, sameSite: "Strict" }]);
+  const console_ = await octx.newPage();
+  await console_.goto(`${server.base}/counter?counter=quay-3`);
+  await until(async () => (await console_.locator("#counter-status").innerText()) === "Đang mở", "counter 3 open");
+
+  const who = { login: server.adminLogin, password: server.adminPassword };
+  const { page, context, errors } = await managerPage(who, { hash: "#users" });
+  const row = page.locator('#users tr[data-login="tranthid"]');
+  await until(() => row.count(), "official listed");
+  await row.getByRole("button", { name: "Sửa: tranthid" }).click();
+  await until(() => page.locator("#dlg-user").isVisible(), "edit dialog");
+  assert.equal(await page.inputValue("#e-name"), "Trần Thị D");
+  assert.equal(await page.isChecked('#e-counters input[value="quay-3"]'), true);
+  // Nothing to save without a counter for an official: said in the dialog.
+  await page.uncheck('#e-counters input[value="quay-3"]');
+  await page.click("#e-save");
+  assert.match(await page.locator("#edit-error").innerText(), /Chọn ít nhất một quầy/);
+  await page.fill("#e-name", "Trần Thị Dung");
+  await page.check('#e-counters input[value="quay-3"]');
+  await page.check('#e-counters input[value="quay-4"]');
+  await page.click("#e-save");
+  await until(() => page.locator("#edit-ok").isVisible(), "saved");
+  await until(async () => /Trần Thị Dung\s+Cán bộ\s+Quầy 3, Quầy 4/.test(await row.innerText()), "row updated");
+  await shot(page, "admin-user-edit");
+  // Her console reconnects with the new rights and keeps working.
+  await until(async () => (await console_.locator("#counter-status").innerText()) === "Đang mở", "still open after the edit");
+
+  // Disable, after a confirmation that says what happens.
+  await page.click("#e-toggle");
+  await until(() => page.locator("#dlg-confirm").isVisible(), "confirm");
+  assert.match(await page.locator("#confirm-text").innerText(), /dừng ngay/);
+  await page.click("#confirm-ok");
+  await until(async () => /đã khóa/.test(await row.innerText()), "row shows disabled");
+  await until(async () => /Đã khóa tài khoản “tranthid”/.test(await page.locator("#edit-ok").innerText()), "dialog says so");
+  // The console is back at the login form at once, saying why; the API refuses her cookie.
+  await until(() => console_.locator("#login-form").isVisible(), "console shows the login form", 5000);
+  assert.match(await console_.locator("#login-error").innerText(), /Phiên đăng nhập đã kết thúc/);
+  assert.equal((await request(server, "GET", "/api/v1/me", undefined, cookie)).status, 401);
+  assert.equal((await request(server, "POST", "/api/v1/login", { login: "tranthid", password })).status, 401);
+  await shot(console_, "counter-session-ended");
+  // Enable, then reset the password: shown once in the dialog, and it works.
+  await page.click("#e-toggle");
+  await until(async () => /Đã mở khóa/.test(await page.locator("#edit-ok").innerText()), "enabled");
+  await page.click("#e-password");
+  await page.click("#confirm-ok");
+  await until(async () => /Mật khẩu mới của “tranthid”: \S+/.test(await page.locator("#edit-ok").innerText()), "new password shown");
+  const fresh = /: (\S+) —/.exec(await page.locator("#edit-ok").innerText())[1];
+  await login(server, "tranthid", fresh);
+  await page.click("#dlg-user [data-close]");
+
+  // The audit log: newest first, filtered by action and actor, paged, exported.
+  await page.click('#nav a[data-tab="audit"]');
+  await until(() => page.evaluate(() => window.luotAdmin.tab === "audit"), "audit tab");
+  await until(async () => (await page.locator("#audit tr").count()) > 3, "audit lines");
+  const first = await page.locator("#audit tr").first().innerText();
+  assert.match(first, /Đăng nhập/, "the newest line is tranthid's login with the new password");
+  await page.selectOption("#a-action", "user_disable");
+  await until(async () => /Trang 1\/1 · 1 dòng/.test(await page.locator("#a-page").innerText()), "filtered by action");
+  assert.match(await page.locator("#audit tr").first().innerText(), new RegExp(`${server.adminLogin}\\s+Khóa tài khoản\\s+tranthid`));
+  await page.selectOption("#a-action", "");
+  await page.selectOption("#a-actor", "tranthid");
+  await until(async () => /· 2 dòng/.test(await page.locator("#a-page").innerText()), "filtered by actor: her two logins");
+  await page.fill("#a-from", "2026-12-01");
+  await page.click('#audit-form button[type="submit"]');
+  await until(async () => /Không có dòng nào/.test(await page.locator("#audit").innerText()), "nothing after today");
+  await page.fill("#a-from", "2026-11-30");
+  await page.fill("#a-to", "2026-11-29");
+  await page.click('#audit-form button[type="submit"]');
+  await until(() => page.locator("#audit-error").isVisible(), "bad range explained");
+  await page.click("#a-clear");
+  await until(async () => /Trang 1\/\d+ · [1-9]\d* dòng/.test(await page.locator("#a-page").innerText()), "cleared");
+  const total = Number(/· (\d+) dòng/.exec(await page.locator("#a-page").innerText())[1]);
+  assert.ok(total >= 10, `${total} lines`);
+  assert.equal(await page.locator("#a-prev").isDisabled(), true);
+  // Paging: five lines a page here, so the buttons have pages to go through.
+  await page.goto(`${server.base}/admin?audit_page_size=5#audit`);
+  await until(async () => /Trang 1\/\d+ · \d+ dòng/.test(await page.locator("#a-page").innerText()), "paged by five");
+  assert.equal(await page.locator("#audit tr").count(), 5);
+  const pages = Math.ceil(total / 5);
+  assert.match(await page.locator("#a-page").innerText(), new RegExp(`Trang 1/${pages} · ${total} dòng`));
+  const page1 = await page.locator("#audit").innerText();
+  await page.click("#a-next");
+  await until(async () => new RegExp(`Trang 2/${pages}`).test(await page.locator("#a-page").innerText()), "page 2");
+  assert.notEqual(await page.locator("#audit").innerText(), page1);
+  assert.equal(await page.locator("#a-prev").isDisabled(), false);
+  await page.click("#a-prev");
+  await until(async () => (await page.locator("#audit").innerText()) === page1, "back to page 1");
+  await page.selectOption("#a-actor", server.adminLogin);
+  await until(async () => (await page.locator("#a-actor").inputValue()) === server.adminLogin && /· \d+ dòng/.test(await page.locator("#a-page").innerText()), "admin's lines");
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#a-csv")]);
+  const csv = readFileSync(await download.path(), "utf8").replace(/^\uFEFF/, "");
+  const lines = csv.trim().split("\n");
+  assert.equal(lines[0], "id,at,actor,action,detail");
+  assert.ok(lines.slice(1).every((l) => l.split(",")[2] === server.adminLogin), csv);
+  assert.ok(lines.some((l) => l.endsWith(",user_edit,tranthid display_name=Trần Thị Dung role=official counters=quay-3,quay-4") || l.includes("user_edit,\"tranthid display_name=Trần Thị Dung role=official counters=quay-3,quay-4\"")), csv);
+  await page.selectOption("#a-actor", "");
+  await until(async () => (await page.locator("#a-actor").inputValue()) === "", "all actors");
+  await page.mouse.move(0, 0);
+  await shot(page, "admin-audit");
+  // In English.
+  await page.click("#lang");
+  await until(async () => /Page 1 of \d+ · \d+ lines/.test(await page.locator("#a-page").innerText()), "English pager");
+  assert.match(await page.locator("#audit-table thead").innerText(), /When\s+Who\s+Action\s+Detail/);
+  await page.click("#lang");
+  // A manager reads it too; an official may not.
+  assert.equal((await request(server, "GET", "/api/v1/admin/audit?page_size=501", undefined, manager.cookie)).status, 400);
+  assert.equal((await request(server, "GET", "/api/v1/admin/audit", undefined, manager.cookie)).status, 200);
+  const official = await login(server, "tranthid", fresh);
+  assert.equal((await request(server, "GET", "/api/v1/admin/audit", undefined, official)).status, 403);
+  assert.deepEqual(errors, []);
+  await context.close();
+  await octx.close();
 });

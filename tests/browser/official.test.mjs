@@ -5,7 +5,7 @@
 // actions and the console resyncs when the server is back.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, launchBrowser, loginOfficial, request, shot, until, SITE } from "./harness.mjs";
+import { startServer, launchBrowser, login, loginOfficial, request, shot, until, SITE } from "./harness.mjs";
 
 let server;
 let browser;
@@ -280,5 +280,66 @@ test("a lost connection locks the actions with a banner; the console resyncs whe
   const r = await press(page, "F1");
   assert.equal(r.ok, true);
   await official.post(`/api/v1/sites/${SITE}/counters/quay-6/complete`);
+  await context.close();
+});
+
+test("the official attaches the dossier code to the current and the just-completed ticket; bad codes are explained in both languages", async () => {
+  const { page, context, official, errors } = await consolePage({ counters: ["quay-1"], open: "quay-1" });
+  await until(async () => (await text(page, "#counter-status")) === "Đang mở", "counter open");
+  assert.equal(await page.locator("#dossier-form").isVisible(), false, "no field without a ticket");
+  const res = await fetch(`${server.base}/api/v1/sites/${SITE}/tickets`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${server.kioskToken}` },
+    body: JSON.stringify({ service: "khai-sinh" }),
+  });
+  const issued = await res.json();
+  const n = issued.ticket.number;
+  await official.post(`/api/v1/sites/${SITE}/counters/quay-1/call`, { number: n });
+  await expectCurrent(page, n);
+  await until(() => page.locator("#dossier-form").isVisible(), "dossier field");
+  assert.equal(await text(page, "#dossier-number"), n);
+
+  // Refused on the page, before anything is sent, with what is allowed.
+  const sent = () => page.evaluate(() => window.luotConsole.results.length);
+  const before = await sent();
+  for (const bad of ["mã hồ sơ 1", "H26;0001", "9".repeat(41)]) {
+    await page.fill("#dossier-input", bad);
+    await page.click("#dossier-save");
+    await until(() => page.locator("#dossier-error").isVisible(), `error for ${bad}`);
+    assert.match(await text(page, "#dossier-error"), /chỉ gồm chữ không dấu, chữ số và \. - \/ _ .*tối đa 40 ký tự/);
+  }
+  assert.equal(await sent(), before, "nothing was sent");
+
+  await page.fill("#dossier-input", "000.00.28.H26-261130-0001");
+  await page.keyboard.press("Enter");
+  await expectText(page, "#dossier-saved", new RegExp(`Đã gắn mã hồ sơ 000\\.00\\.28\\.H26-261130-0001 cho số ${n}`));
+  assert.equal(await page.locator("#dossier-error").isVisible(), false);
+  assert.equal((await lastResult(page)).type, "attach_dossier");
+  await shot(page, "counter-dossier");
+
+  // Completed: the field stays on that ticket so the code can still be corrected.
+  const r = await press(page, "F4");
+  assert.equal(r.ok, true, JSON.stringify(r));
+  await until(async () => (await current(page)) === "—", "no current ticket");
+  assert.equal(await text(page, "#dossier-number"), n);
+  await page.fill("#dossier-input", " H26-0002 ");
+  await page.click("#dossier-save");
+  await expectText(page, "#dossier-saved", /H26-0002/);
+
+  // In English the explanation is English.
+  await page.click("#lang");
+  await page.fill("#dossier-input", "hồ sơ");
+  await page.click("#dossier-save");
+  await expectText(page, "#dossier-error", /only unaccented letters, digits and \. - \/ _ \(no spaces\), at most 40 characters/);
+  assert.equal(await text(page, "#dossier-save"), "Attach");
+
+  // The citizen rates; the manager's report ties the rating to the corrected dossier.
+  const rated = await request(server, "POST", `/api/v1/tickets/${issued.token}/rate`, { score: 1 });
+  assert.equal(rated.status, 200, JSON.stringify(rated.body));
+  const admin = await login(server, server.adminLogin || "admin", server.adminPassword);
+  const report = await request(server, "GET", `/api/v1/sites/${SITE}/reports?from=2026-11-30&to=2026-11-30`, undefined, admin);
+  const row = report.body.report.rated_tickets.find((t) => t.number === n);
+  assert.equal(row?.dossier, "H26-0002", JSON.stringify(report.body.report.rated_tickets));
+  assert.deepEqual(errors, []);
   await context.close();
 });

@@ -170,6 +170,7 @@ fn routes() -> Vec<Route> {
         counter("pause", json!({"reason": "họp"})),
         counter("resume", json!({})),
         counter("close", json!({})),
+        counter("dossier", json!({"number": "A001", "dossier": "H26-0001"})),
     ];
     // The generic command endpoint, with commands the other routes do not reach.
     for cmd in [
@@ -198,6 +199,14 @@ fn routes() -> Vec<Route> {
             json!({"kind": "kiosk", "name": "Kiosk lạ"}),
         ),
         ("POST", "/api/v1/admin/devices/1/revoke", json!({})),
+        (
+            "POST",
+            "/api/v1/admin/users/can-bo-1",
+            json!({"role": "admin"}),
+        ),
+        ("POST", "/api/v1/admin/users/can-bo-2/disable", json!({})),
+        ("POST", "/api/v1/admin/users/can-bo-1/password", json!({})),
+        ("GET", "/api/v1/admin/audit", json!(null)),
     ] {
         v.push(Route {
             method,
@@ -246,6 +255,10 @@ fn ws_commands() -> Vec<(Value, &'static [Caller])> {
             &[Caller::OtherOfficial][..],
         ),
         (json!({"type": "rate", "number": "A001", "score": 1}), &[]),
+        (
+            json!({"type": "attach_dossier", "counter": "quay-1", "number": "A001", "dossier": "H26-0001"}),
+            &[],
+        ),
     ]
 }
 
@@ -420,7 +433,7 @@ fn actions(spec: &Value, op: &Operation) -> Vec<String> {
         .unwrap_or_default();
     params
         .iter()
-        .find(|p| p["name"] == "action")
+        .find(|p| p["name"] == "action" && p["in"] == "path")
         .map(|p| {
             p["schema"]["enum"]
                 .as_array()
@@ -443,6 +456,7 @@ fn bodies(op: &Operation, action: &str) -> Vec<Value> {
         "call" => json!({"number": "A002"}),
         "transfer" => json!({"to": {"kind": "service", "code": "ket-hon"}, "note": "x"}),
         "pause" => json!({"reason": "họp"}),
+        "dossier" => json!({"number": "A001", "dossier": "H26-0001"}),
         _ => json!({}),
     };
     match (op.method.as_str(), t) {
@@ -458,6 +472,8 @@ fn bodies(op: &Operation, action: &str) -> Vec<Value> {
         })],
         ("POST", "/api/v1/admin/devices") => vec![json!({"kind": "kiosk", "name": "Kiosk lạ"})],
         ("POST", "/api/v1/admin/devices/{id}/revoke") => vec![json!({})],
+        ("POST", "/api/v1/admin/users/{login}") => vec![json!({"role": "admin"})],
+        ("POST", "/api/v1/admin/users/{login}/{action}") => vec![json!({})],
         ("PUT", "/api/v1/admin/config") | ("POST", "/api/v1/admin/config/check") => {
             vec![json!({"toml": luot_proto::config::DEFAULT_CONFIG_TOML})]
         }
@@ -524,6 +540,7 @@ async fn every_privileged_route_of_the_openapi_document_refuses_everyone_else() 
                 .replace("{counter}", "quay-1")
                 .replace("{number}", "A002")
                 .replace("{id}", "1")
+                .replace("{login}", "can-bo-1")
                 .replace("{token}", &w.phone)
                 .replace("{action}", &action);
             assert!(!path.contains('{'), "unfilled parameter in {path}");

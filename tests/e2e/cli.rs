@@ -381,6 +381,59 @@ async fn users_and_devices_are_managed_from_the_command_line() {
             .any(|l| l.starts_with("quan-ly ") && l.contains("manager"))
     );
 
+    // Edited, disabled and enabled again on the command line while the server runs: a
+    // disabled official's session ends at once and the login is refused.
+    let thu_ky = Http::new(&srv.base);
+    let login = json!({"login": "thu-ky", "password": PASSWORD});
+    assert_eq!(thu_ky.post("/api/v1/login", &login).await.status, 200);
+    let o = run(
+        &[
+            "user",
+            "edit",
+            "thu-ky",
+            "--name",
+            "Nguyễn Thị Thu",
+            "--counters",
+            "quay-3",
+            "--data",
+            d,
+        ],
+        "",
+    )
+    .await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    let me = thu_ky.get("/api/v1/me").await.json();
+    assert_eq!(me["display_name"], "Nguyễn Thị Thu");
+    assert_eq!(me["counters"], json!(["quay-3"]));
+    let o = run(&["user", "disable", "thu-ky", "--data", d], "").await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(thu_ky.get("/api/v1/me").await.status, 401, "session ended");
+    let r = thu_ky.post("/api/v1/login", &login).await;
+    assert_eq!((r.status, r.code().as_str()), (401, "login_failed"));
+    let o = run(&["user", "list", "--data", d], "").await;
+    assert!(
+        stdout(&o)
+            .lines()
+            .any(|l| l.starts_with("thu-ky ") && l.contains("disabled")),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(&["user", "enable", "thu-ky", "--data", d], "").await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(thu_ky.post("/api/v1/login", &login).await.status, 200);
+    // The only admin can be neither disabled nor demoted.
+    let o = run(&["user", "disable", "admin", "--data", d], "").await;
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("last active admin"), "{}", stderr(&o));
+    let o = run(
+        &["user", "edit", "admin", "--role", "manager", "--data", d],
+        "",
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(2));
+    let o = run(&["user", "disable", "nobody", "--data", d], "").await;
+    assert!(stderr(&o).contains("no user"), "{}", stderr(&o));
+
     // A kiosk paired on the command line takes tickets from the running server…
     let o = run(
         &[

@@ -10,6 +10,7 @@ mod client;
 mod fanout;
 mod issue;
 mod memory;
+mod report;
 mod server;
 mod stats;
 
@@ -52,6 +53,9 @@ enum Scenario {
     Fanout(fanout::Args),
     /// Server memory idle and with many idle websocket clients.
     Memory(memory::Args),
+    /// A month of history in a real SQLite file: report times, and call latency while reports
+    /// run in a loop.
+    Report(report::Args),
     /// The three scenarios with their defaults, one after another.
     All,
 }
@@ -71,6 +75,7 @@ fn main() -> ExitCode {
         }
     };
     let target = server::Target {
+        data_dir: None,
         url: cli.server.clone(),
         luot: cli.luot.clone().unwrap_or_else(server::default_luot),
         admin_password: cli.admin_password.clone(),
@@ -89,6 +94,7 @@ fn main() -> ExitCode {
             Scenario::Issue(a) => issue::run(&target, &a).await,
             Scenario::Fanout(a) => fanout::run(&target, &a, nofile).await,
             Scenario::Memory(a) => memory::run(&target, &a, nofile).await,
+            Scenario::Report(a) => report::run(&target, &a).await,
             Scenario::All => {
                 let mut v = issue::run(&target, &issue::Args::default()).await?;
                 v.0.extend(

@@ -14,6 +14,8 @@ pub const START_CLOCK: &str = "2026-11-30T09:00:00+07:00";
 /// How to reach or start the server.
 #[derive(Debug, Clone)]
 pub struct Target {
+    /// An existing data folder for the started server (default: a fresh one in a temp folder).
+    pub data_dir: Option<PathBuf>,
     /// External server's base URL; None starts a child.
     pub url: Option<String>,
     /// The `luot` binary to start.
@@ -74,7 +76,11 @@ impl Server {
             .arg("--listen")
             .arg("127.0.0.1:0")
             .arg("--data")
-            .arg(data.path().join("data"))
+            .arg(
+                t.data_dir
+                    .clone()
+                    .unwrap_or_else(|| data.path().join("data")),
+            )
             .arg("--start-clock")
             .arg(START_CLOCK)
             // The default is one ticket per second per kiosk; the load is the point here.

@@ -80,6 +80,14 @@ pub enum Command {
         score: u8,
         reason: Option<String>,
     },
+    /// The official records the administrative dossier code (mã hồ sơ) of a ticket called or
+    /// served at this counter, so its rating can be tied to the dossier. A later code replaces
+    /// an earlier one (a typo corrected).
+    AttachDossier {
+        counter: Code,
+        ticket: TicketRef,
+        dossier: String,
+    },
 }
 
 impl Command {
@@ -96,7 +104,8 @@ impl Command {
             | Command::OpenCounter { counter, .. }
             | Command::PauseCounter { counter, .. }
             | Command::ResumeCounter { counter }
-            | Command::CloseCounter { counter } => Some(*counter),
+            | Command::CloseCounter { counter }
+            | Command::AttachDossier { counter, .. } => Some(*counter),
             _ => None,
         }
     }

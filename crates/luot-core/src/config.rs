@@ -142,6 +142,9 @@ pub mod limits {
     pub const WAITING_MAX: u32 = 50_000;
     /// Free text (pause reason, transfer note, rating reason), in bytes.
     pub const NOTE_LEN_MAX: usize = 500;
+    /// A dossier code (mã hồ sơ), in characters: national codes such as
+    /// `000.00.28.H26-241128-0001` are 25.
+    pub const DOSSIER_LEN_MAX: usize = 40;
 }
 
 /// One site (a center or a reception point).

@@ -88,6 +88,11 @@ pub enum Event {
         score: u8,
         reason: Option<String>,
     },
+    DossierAttached {
+        ticket: TicketId,
+        counter: Code,
+        dossier: String,
+    },
     CounterOpened {
         counter: Code,
         official: Code,
@@ -120,6 +125,7 @@ impl Event {
             Event::TicketTransferred { .. } => "ticket_transferred",
             Event::TicketCancelled { .. } => "ticket_cancelled",
             Event::TicketRated { .. } => "ticket_rated",
+            Event::DossierAttached { .. } => "dossier_attached",
             Event::CounterOpened { .. } => "counter_opened",
             Event::CounterPaused { .. } => "counter_paused",
             Event::CounterResumed { .. } => "counter_resumed",
@@ -139,7 +145,8 @@ impl Event {
             | Event::TicketReturned { ticket }
             | Event::TicketTransferred { ticket, .. }
             | Event::TicketCancelled { ticket }
-            | Event::TicketRated { ticket, .. } => Some(*ticket),
+            | Event::TicketRated { ticket, .. }
+            | Event::DossierAttached { ticket, .. } => Some(*ticket),
             _ => None,
         }
     }

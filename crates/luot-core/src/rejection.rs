@@ -69,6 +69,12 @@ pub enum Rejection {
         max: usize,
     },
     TextEmpty,
+    /// Empty, too long, or a character outside letters, digits and `. - / _`.
+    DossierInvalid {
+        max: usize,
+    },
+    /// The ticket was not called or served at this counter.
+    TicketNotAtCounter,
 }
 
 impl Rejection {
@@ -111,6 +117,8 @@ impl Rejection {
             ScoreOutOfRange { .. } => "score_out_of_range",
             TextTooLong { .. } => "text_too_long",
             TextEmpty => "text_empty",
+            DossierInvalid { .. } => "dossier_invalid",
+            TicketNotAtCounter => "ticket_not_at_counter",
         }
     }
 
@@ -244,6 +252,18 @@ impl Rejection {
                 format!("Text longer than {max} bytes"),
             ),
             TextEmpty => ("Cần nhập nội dung".into(), "Text is required".into()),
+            DossierInvalid { max } => (
+                format!(
+                    "Mã hồ sơ phải có từ 1 đến {max} ký tự, chỉ gồm chữ không dấu, chữ số và . - / _"
+                ),
+                format!(
+                    "The dossier code must be 1 to {max} characters: unaccented letters, digits and . - / _"
+                ),
+            ),
+            TicketNotAtCounter => (
+                "Số này không được gọi hoặc phục vụ tại quầy này".into(),
+                "That ticket was not called or served at this counter".into(),
+            ),
         };
         (vi, en)
     }

@@ -697,6 +697,27 @@ impl Site {
                     reason: reason.clone(),
                 }])
             }
+            Command::AttachDossier {
+                counter,
+                ticket,
+                dossier,
+            } => {
+                self.counter_index(*counter)?;
+                let dossier = check_dossier(dossier)?;
+                let t = self.resolve(*ticket).ok_or(Rejection::UnknownTicket)?;
+                let held = matches!(
+                    t.state,
+                    TicketState::Called | TicketState::Serving | TicketState::Done
+                );
+                if !held || t.counter != Some(*counter) {
+                    return Err(Rejection::TicketNotAtCounter);
+                }
+                Ok(vec![Event::DossierAttached {
+                    ticket: t.id,
+                    counter: *counter,
+                    dossier,
+                }])
+            }
         }
     }
 
@@ -970,6 +991,7 @@ impl Site {
                         transfers: 0,
                         last_reason: None,
                         rating: None,
+                        dossier: None,
                     });
                 }
             }
@@ -1024,6 +1046,7 @@ impl Site {
                     transfers: 0,
                     last_reason: None,
                     rating: None,
+                    dossier: None,
                 });
             }
             Event::TicketCalled {
@@ -1146,6 +1169,13 @@ impl Site {
             Event::TicketRated { ticket, score, .. } => {
                 if let Some(i) = self.index(*ticket) {
                     self.tickets[i].rating = Some(*score);
+                }
+            }
+            Event::DossierAttached {
+                ticket, dossier, ..
+            } => {
+                if let Some(i) = self.index(*ticket) {
+                    self.tickets[i].dossier = Some(dossier.clone());
                 }
             }
             Event::CounterOpened { counter, official } => {
@@ -1458,6 +1488,21 @@ fn range(ahead: u32, st: ServiceTime, capacity: f64) -> (u32, u32) {
     let low = ahead as f64 * fast / capacity;
     let high = (ahead as f64 + 1.0) * slow / capacity;
     (low.round() as u32, high.round().max(low.round()) as u32)
+}
+
+/// The dossier code, trimmed, if it is 1..=`DOSSIER_LEN_MAX` characters of `[A-Za-z0-9./_-]`.
+pub fn check_dossier(s: &str) -> Result<String, Rejection> {
+    let s = s.trim();
+    let ok = !s.is_empty()
+        && s.len() <= limits::DOSSIER_LEN_MAX
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'/' | b'_'));
+    if !ok {
+        return Err(Rejection::DossierInvalid {
+            max: limits::DOSSIER_LEN_MAX,
+        });
+    }
+    Ok(s.to_string())
 }
 
 fn check_note(s: &str, required: bool) -> Result<(), Rejection> {

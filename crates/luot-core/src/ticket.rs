@@ -156,6 +156,8 @@ pub struct Ticket {
     pub transfers: u8,
     pub last_reason: Option<CallReason>,
     pub rating: Option<u8>,
+    /// The administrative dossier code the official attached (mã hồ sơ).
+    pub dossier: Option<String>,
 }
 
 impl Ticket {

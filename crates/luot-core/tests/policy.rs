@@ -267,6 +267,13 @@ impl Runner {
                 }
                 return Ok(Outcome::Query(s));
             }
+            "dossier_of" => {
+                let t = self.site.resolve(self.ticket_ref(arg(0)?)?);
+                return Ok(Outcome::Query(
+                    t.and_then(|t| t.dossier.clone())
+                        .unwrap_or_else(|| "none".into()),
+                ));
+            }
             "rollover_due" => {
                 let due = self.site.rollover_due(now);
                 return Ok(Outcome::Query(if due { "yes" } else { "no" }.into()));
@@ -306,6 +313,11 @@ impl Runner {
                 ticket: self.ticket_ref(arg(0)?)?,
                 score: arg(1)?.parse().map_err(|_| "bad score")?,
                 reason: None,
+            },
+            "dossier" => Command::AttachDossier {
+                counter: code(arg(0)?)?,
+                ticket: self.ticket_ref(arg(1)?)?,
+                dossier: args.get(2).copied().unwrap_or("").to_string(),
             },
             "transfer" => {
                 if arg(1)? != "to" {

@@ -119,6 +119,13 @@ pub enum EventDto {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
+    /// `dossier` is dropped from what public sockets receive (`redacted`).
+    DossierAttached {
+        ticket: u64,
+        counter: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dossier: Option<String>,
+    },
     CounterOpened {
         counter: String,
         official: String,
@@ -150,6 +157,7 @@ impl EventDto {
                     c.person = None;
                 }
             }
+            EventDto::DossierAttached { dossier, .. } => *dossier = None,
             _ => {}
         }
         e
@@ -359,6 +367,15 @@ impl Wire for core::Event {
                 score: *score,
                 reason: reason.clone(),
             },
+            E::DossierAttached {
+                ticket,
+                counter,
+                dossier,
+            } => EventDto::DossierAttached {
+                ticket: ticket.0,
+                counter: s(counter),
+                dossier: Some(dossier.clone()),
+            },
             E::CounterOpened { counter, official } => EventDto::CounterOpened {
                 counter: s(counter),
                 official: s(official),
@@ -503,6 +520,17 @@ impl Wire for core::Event {
                 ticket: id(*ticket),
                 score: *score,
                 reason: reason.clone(),
+            },
+            EventDto::DossierAttached {
+                ticket,
+                counter,
+                dossier,
+            } => E::DossierAttached {
+                ticket: id(*ticket),
+                counter: code("counter", counter)?,
+                dossier: dossier
+                    .clone()
+                    .ok_or_else(|| WireError::missing("dossier"))?,
             },
             EventDto::CounterOpened { counter, official } => E::CounterOpened {
                 counter: code("counter", counter)?,

@@ -133,6 +133,12 @@ pub enum CommandDto {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
+    /// The official attaches the dossier code (mã hồ sơ) to a ticket of their counter.
+    AttachDossier {
+        counter: String,
+        number: String,
+        dossier: String,
+    },
 }
 
 impl CommandDto {
@@ -153,6 +159,7 @@ impl CommandDto {
             CommandDto::ResumeCounter { .. } => "resume_counter",
             CommandDto::CloseCounter { .. } => "close_counter",
             CommandDto::Rate { .. } => "rate",
+            CommandDto::AttachDossier { .. } => "attach_dossier",
         }
     }
 

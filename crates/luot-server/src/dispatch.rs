@@ -82,9 +82,11 @@ fn status_for(e: &ErrorDto) -> StatusCode {
         }
         "server_busy" | "server_stopping" => StatusCode::SERVICE_UNAVAILABLE,
         c if c.starts_with("storage_") => StatusCode::SERVICE_UNAVAILABLE,
-        "text_too_long" | "text_empty" | "score_out_of_range" | "appointment_invalid" => {
-            StatusCode::BAD_REQUEST
-        }
+        "text_too_long"
+        | "text_empty"
+        | "score_out_of_range"
+        | "appointment_invalid"
+        | "dossier_invalid" => StatusCode::BAD_REQUEST,
         _ => StatusCode::CONFLICT,
     }
 }
@@ -317,6 +319,26 @@ pub async fn execute(
                 ticket: r,
                 score: *score,
                 reason: reason.clone(),
+            }
+        }
+        CommandDto::AttachDossier {
+            counter,
+            number: n,
+            dossier,
+        } => {
+            let counter = counter_cmd(counter)?;
+            // Checked here as well as in the core, so the error names the field.
+            luot_core::site::check_dossier(dossier).map_err(|r| {
+                let (vi, en) = r.message();
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    ErrorDto::new(r.code(), vi, en).with_field("dossier"),
+                )
+            })?;
+            Command::AttachDossier {
+                counter,
+                ticket: TicketRef::Number(number(n)?),
+                dossier: dossier.clone(),
             }
         }
     };

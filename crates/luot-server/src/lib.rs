@@ -113,6 +113,9 @@ pub struct App {
     pub shutdown: CancellationToken,
     pub tracker: TaskTracker,
     pub secure_cookies: bool,
+    /// Logins whose account just changed (disabled, role, counters, password): their open
+    /// websockets close, and reconnect with what the account now allows.
+    pub account_changes: tokio::sync::broadcast::Sender<String>,
 }
 
 impl App {
@@ -331,6 +334,7 @@ pub async fn start(listener: TcpListener, opts: Options) -> anyhow::Result<Serve
         shutdown: shutdown.clone(),
         tracker: tracker.clone(),
         secure_cookies: opts.secure_cookies,
+        account_changes: tokio::sync::broadcast::channel(auth::ACCOUNT_CHANGES_CAPACITY).0,
     });
     let router = rest::router(app.clone());
     let serve_shutdown = shutdown.clone();

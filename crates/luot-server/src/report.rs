@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use luot_proto::config::SiteSettings;
-use luot_store::reports::{GroupBy, Report, ReportQuery, ReportRow, Staffing};
+use luot_store::reports::{GroupBy, RatedTicket, Report, ReportQuery, ReportRow, Staffing};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -268,6 +268,56 @@ pub fn to_csv(settings: &SiteSettings, report: &Report) -> Result<Vec<u8>, Strin
     w.into_inner().map_err(|e| e.to_string())
 }
 
+/// Columns of the list of ratings (CSV `ratings-csv` and the XLSX sheet "Đánh giá").
+const RATING_COLUMNS: [&str; 10] = [
+    "day",
+    "number",
+    "service",
+    "counter",
+    "official",
+    "score",
+    "satisfied",
+    "reason",
+    "dossier",
+    "rated_at",
+];
+
+fn rating_cells(settings: &SiteSettings, report: &Report, r: &RatedTicket) -> Vec<String> {
+    let rated_at = r
+        .rated_at_ms
+        .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
+        .map(|t| t.to_string())
+        .unwrap_or_default();
+    vec![
+        r.day.clone(),
+        r.number.clone(),
+        label(settings, "service", &r.service),
+        r.counter.clone().unwrap_or_default(),
+        r.official.clone().unwrap_or_default(),
+        r.score.to_string(),
+        if (r.score as usize) <= (report.rating_levels as usize) / 2 {
+            "1".into()
+        } else {
+            "0".into()
+        },
+        r.reason.clone().unwrap_or_default(),
+        r.dossier.clone().unwrap_or_default(),
+        rated_at,
+    ]
+}
+
+/// The ratings one by one (newest first), each with its ticket, official and dossier code; as
+/// CSV with a byte order mark, like [`to_csv`].
+pub fn ratings_csv(settings: &SiteSettings, report: &Report) -> Result<Vec<u8>, String> {
+    let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
+    w.write_record(RATING_COLUMNS).map_err(|e| e.to_string())?;
+    for r in &report.rated_tickets {
+        w.write_record(rating_cells(settings, report, r))
+            .map_err(|e| e.to_string())?;
+    }
+    w.into_inner().map_err(|e| e.to_string())
+}
+
 /// An Excel workbook: the report, arrivals by weekday and hour, queue length by hour, and the
 /// staffing advice when given.
 pub fn to_xlsx(
@@ -346,6 +396,22 @@ pub fn to_xlsx(
         ws.write_number(h as u32 + 1, 0, h as f64).map_err(err)?;
         ws.write_number(h as u32 + 1, 1, (*v * 10.0).round() / 10.0)
             .map_err(err)?;
+    }
+    let ws = wb.add_worksheet().set_name("Đánh giá").map_err(err)?;
+    for (c, h) in RATING_COLUMNS.iter().enumerate() {
+        ws.write_string_with_format(0, c as u16, *h, &bold)
+            .map_err(err)?;
+    }
+    for (i, r) in report.rated_tickets.iter().enumerate() {
+        for (c, v) in rating_cells(settings, report, r).into_iter().enumerate() {
+            let row = 1 + i as u32;
+            if c == 5 || c == 6 {
+                ws.write_number(row, c as u16, v.parse::<f64>().unwrap_or(0.0))
+                    .map_err(err)?;
+            } else {
+                ws.write_string(row, c as u16, v).map_err(err)?;
+            }
+        }
     }
     if let Some(s) = staffing {
         let ws = wb.add_worksheet().set_name("Bố trí cán bộ").map_err(err)?;
@@ -558,6 +624,17 @@ pub async fn reports(
                 ),
             ],
             to_csv(settings, &report).map_err(fail)?,
+        )
+            .into_response(),
+        "ratings-csv" => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}-ratings.csv\""),
+                ),
+            ],
+            ratings_csv(settings, &report).map_err(fail)?,
         )
             .into_response(),
         "xlsx" => (

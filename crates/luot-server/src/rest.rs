@@ -95,6 +95,9 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/me", get(me))
         .route("/sites/{site}/officials", get(officials))
         .route("/admin/users", get(users).post(add_user))
+        .route("/admin/users/{login}", post(edit_user))
+        .route("/admin/users/{login}/{action}", post(user_action))
+        .route("/admin/audit", get(audit))
         .route("/admin/devices", get(devices).post(pair_device))
         .route("/admin/devices/{id}/revoke", post(revoke_device))
         .fallback(|| async {
@@ -167,15 +170,23 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
+/// The hash of the session cookie's token, if one of the right length is sent.
+pub fn session_hash(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, SESSION_COOKIE)
+        .filter(|t| t.len() == 64)
+        .map(auth::token_hash)
+}
+
 /// The official or manager behind a session cookie, if it is valid and not expired.
 pub async fn session_principal(app: &Arc<App>, headers: &HeaderMap) -> Principal {
-    let Some(token) = cookie(headers, SESSION_COOKIE) else {
-        return Principal::Anonymous;
-    };
-    if token.len() != 64 {
-        return Principal::Anonymous;
+    match session_hash(headers) {
+        Some(hash) => session_by_hash(app, hash).await,
+        None => Principal::Anonymous,
     }
-    let hash = auth::token_hash(token);
+}
+
+/// The user of a session (by its token's hash), if it is valid, not expired, not disabled.
+pub async fn session_by_hash(app: &Arc<App>, hash: String) -> Principal {
     if !app.activity.touch(&hash) {
         let h = hash.clone();
         let _ = app.accounts(move |c| c.delete_session(&h)).await;
@@ -874,6 +885,8 @@ struct CounterBody {
     to: Option<TargetDto>,
     #[serde(default)]
     note: Option<String>,
+    #[serde(default)]
+    dossier: Option<String>,
 }
 
 async fn counter_action(
@@ -911,6 +924,11 @@ async fn counter_action(
         },
         "resume" => CommandDto::ResumeCounter { counter },
         "close" => CommandDto::CloseCounter { counter },
+        "dossier" => CommandDto::AttachDossier {
+            counter,
+            number: b.number.ok_or_else(|| missing("number"))?,
+            dossier: b.dossier.ok_or_else(|| missing("dossier"))?,
+        },
         _ => return Err(ApiError::no_action()),
     };
     run(&app, &headers, addr, &site, dto).await
@@ -1144,9 +1162,8 @@ async fn add_user(
     let admin = require_role(&app, &headers, &["admin"]).await?;
     let b: NewUserBody = body(&bytes)?;
     luot_proto::code("login", &b.login)?;
-    if !["official", "manager", "admin"].contains(&b.role.as_str()) {
-        return Err(luot_proto::WireError::invalid("role", &b.role).into());
-    }
+    check_role(&b.role)?;
+    check_counters(&app, &b.counters)?;
     if b.display_name.trim().is_empty() || b.display_name.len() > 100 {
         return Err(luot_proto::WireError::invalid("display_name", &b.display_name).into());
     }
@@ -1189,6 +1206,409 @@ async fn add_user(
         )
     })?;
     Ok((StatusCode::CREATED, Json(user_json(&user))).into_response())
+}
+
+fn no_user() -> ApiError {
+    ApiError::not_found("user_unknown", "Không có tài khoản này", "No such account")
+}
+
+fn check_role(role: &str) -> Result<(), ApiError> {
+    if ["official", "manager", "admin"].contains(&role) {
+        Ok(())
+    } else {
+        Err(luot_proto::WireError::invalid("role", role).into())
+    }
+}
+
+fn check_display_name(name: &str) -> Result<(), ApiError> {
+    if name.trim().is_empty() || name.len() > DISPLAY_NAME_LEN_MAX {
+        return Err(luot_proto::WireError::invalid("display_name", name).into());
+    }
+    Ok(())
+}
+
+/// Longest display name, in bytes.
+pub const DISPLAY_NAME_LEN_MAX: usize = 100;
+/// Most counters one official may be assigned.
+pub const USER_COUNTERS_MAX: usize = 50;
+
+/// Counter codes as accounts hold them (`counter` or `site/counter`), each of a known counter.
+fn check_counters(app: &App, counters: &[String]) -> Result<(), ApiError> {
+    if counters.len() > USER_COUNTERS_MAX {
+        return Err(ApiError::bad_request(
+            "too_many_counters",
+            format!("Tối đa {USER_COUNTERS_MAX} quầy cho một tài khoản"),
+            format!("At most {USER_COUNTERS_MAX} counters per account"),
+        )
+        .into_field("counters"));
+    }
+    let runtime = app.broker.runtime();
+    for c in counters {
+        let (site, counter) = match c.split_once('/') {
+            Some((s, c)) => (Some(s), c),
+            None => (None, c.as_str()),
+        };
+        let known = luot_core::Code::new(counter).ok().is_some_and(|code| {
+            runtime.iter().any(|rt| {
+                site.is_none_or(|s| rt.code.as_str() == s)
+                    && rt.settings.core.counter(code).is_some()
+            })
+        });
+        if !known {
+            return Err(ApiError::bad_request(
+                "unknown_counter",
+                format!("Không có quầy '{c}'"),
+                format!("No counter '{c}'"),
+            )
+            .into_field("counters"));
+        }
+    }
+    Ok(())
+}
+
+/// Ends a user's sessions in memory and tells their open websockets.
+fn account_changed(app: &App, login: &str, hashes: &[String]) {
+    for h in hashes {
+        app.activity.forget(h);
+    }
+    let _ = app.account_changes.send(login.to_string());
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EditUserBody {
+    #[serde(default)]
+    display_name: Option<String>,
+    #[serde(default)]
+    role: Option<String>,
+    #[serde(default)]
+    counters: Option<Vec<String>>,
+}
+
+/// `POST /admin/users/{login}`: change the display name, role or counters (admins).
+async fn edit_user(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(login): Path<String>,
+    bytes: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let admin = require_role(&app, &headers, &["admin"]).await?;
+    let b: EditUserBody = body(&bytes)?;
+    if let Some(n) = &b.display_name {
+        check_display_name(n)?;
+    }
+    if let Some(r) = &b.role {
+        check_role(r)?;
+    }
+    if let Some(c) = &b.counters {
+        check_counters(&app, c)?;
+    }
+    let now = app.clock.now_ms();
+    let (l, actor) = (login.clone(), admin.login.clone());
+    let outcome = app
+        .accounts(move |c| {
+            let Some(before) = c.user(&l)? else {
+                return Ok(Err(no_user()));
+            };
+            if before.role == "admin"
+                && b.role.as_deref().is_some_and(|r| r != "admin")
+                && !before.disabled
+                && c.active_admins()? <= 1
+            {
+                return Ok(Err(last_admin()));
+            }
+            c.update_user(
+                &l,
+                b.display_name.as_deref().map(str::trim),
+                b.role.as_deref(),
+                b.counters.as_deref(),
+            )?;
+            let mut what = Vec::new();
+            if let Some(n) = &b.display_name {
+                what.push(format!("display_name={}", n.trim()));
+            }
+            if let Some(r) = &b.role {
+                what.push(format!("role={r}"));
+            }
+            if let Some(cs) = &b.counters {
+                what.push(format!("counters={}", cs.join(",")));
+            }
+            c.audit(now, &actor, "user_edit", &format!("{l} {}", what.join(" ")))?;
+            Ok(Ok(c.user(&l)?.expect("just updated")))
+        })
+        .await
+        .map_err(store_error)??;
+    let user = outcome;
+    // Sessions stay valid; open sockets reconnect to take the new rights.
+    account_changed(&app, &login, &[]);
+    Ok(Json(user_json(&user)))
+}
+
+fn last_admin() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        ErrorDto::new(
+            "last_admin",
+            "Không thể khóa hoặc hạ quyền quản trị viên cuối cùng",
+            "The last active admin cannot be disabled or lose the admin role",
+        ),
+    )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct PasswordBody {
+    #[serde(default)]
+    password: Option<String>,
+}
+
+/// `POST /admin/users/{login}/disable|enable|password` (admins). Disabling ends the user's
+/// sessions and closes their websockets at once; a new password ends their sessions too.
+async fn user_action(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path((login, action)): Path<(String, String)>,
+    bytes: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let admin = require_role(&app, &headers, &["admin"]).await?;
+    let now = app.clock.now_ms();
+    let actor = admin.login.clone();
+    match action.as_str() {
+        "disable" | "enable" => {
+            let disable = action == "disable";
+            if disable && login == admin.login {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    ErrorDto::new(
+                        "cannot_disable_self",
+                        "Không thể tự khóa tài khoản của mình",
+                        "You cannot disable your own account",
+                    ),
+                ));
+            }
+            let l = login.clone();
+            let (user, hashes) = app
+                .accounts(move |c| {
+                    let Some(before) = c.user(&l)? else {
+                        return Ok(Err(no_user()));
+                    };
+                    if disable
+                        && before.role == "admin"
+                        && !before.disabled
+                        && c.active_admins()? <= 1
+                    {
+                        return Ok(Err(last_admin()));
+                    }
+                    let hashes = c.session_hashes(&l)?;
+                    c.set_disabled(&l, disable)?;
+                    c.audit(
+                        now,
+                        &actor,
+                        if disable {
+                            "user_disable"
+                        } else {
+                            "user_enable"
+                        },
+                        &l,
+                    )?;
+                    Ok(Ok((c.user(&l)?.expect("exists"), hashes)))
+                })
+                .await
+                .map_err(store_error)??;
+            if disable {
+                account_changed(&app, &login, &hashes);
+            }
+            Ok(Json(user_json(&user)))
+        }
+        "password" => {
+            let b: PasswordBody = if bytes.is_empty() {
+                PasswordBody::default()
+            } else {
+                body(&bytes)?
+            };
+            let (password, generated) = match b.password {
+                Some(p) => {
+                    auth::check_password_strength(&p).map_err(|e| {
+                        ApiError::bad_request("weak_password", format!("Mật khẩu yếu: {e}"), e)
+                            .into_field("password")
+                    })?;
+                    (p, false)
+                }
+                None => (auth::new_password(), true),
+            };
+            let p = password.clone();
+            let hash = tokio::task::spawn_blocking(move || auth::hash_password(&p))
+                .await
+                .map_err(|e| ApiError::bad_request("hash_failed", e.to_string(), e.to_string()))?
+                .map_err(|e| ApiError::bad_request("hash_failed", e.clone(), e))?;
+            let l = login.clone();
+            let hashes = app
+                .accounts(move |c| {
+                    if c.user(&l)?.is_none() {
+                        return Ok(Err(no_user()));
+                    }
+                    let hashes = c.session_hashes(&l)?;
+                    c.set_password(&l, &hash)?;
+                    c.audit(now, &actor, "user_password", &l)?;
+                    Ok(Ok(hashes))
+                })
+                .await
+                .map_err(store_error)??;
+            account_changed(&app, &login, &hashes);
+            let mut out = json!({"ok": true, "login": login});
+            if generated {
+                out["password"] = json!(password);
+            }
+            Ok(Json(out))
+        }
+        _ => Err(ApiError::no_action()),
+    }
+}
+
+/// Default and largest page of the audit viewer.
+pub const AUDIT_PAGE_DEFAULT: usize = 50;
+pub const AUDIT_PAGE_MAX: usize = 500;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditParams {
+    /// First day, `YYYY-MM-DD` in the first site's time zone.
+    #[serde(default)]
+    from: Option<String>,
+    /// Last day, inclusive.
+    #[serde(default)]
+    to: Option<String>,
+    #[serde(default)]
+    actor: Option<String>,
+    #[serde(default)]
+    action: Option<String>,
+    #[serde(default)]
+    page: Option<usize>,
+    #[serde(default)]
+    page_size: Option<usize>,
+    #[serde(default)]
+    format: Option<String>,
+}
+
+/// Unix milliseconds of a day's midnight in the first site's time zone.
+fn day_start_ms(app: &App, field: &'static str, s: &str) -> Result<i64, ApiError> {
+    let bad = || ApiError::from(luot_proto::WireError::invalid(field, s));
+    let day = luot_proto::parse_day(s).ok_or_else(bad)?;
+    let (y, m, d) = day.ymd();
+    let date = jiff::civil::Date::new(y as i16, m as i8, d as i8).map_err(|_| bad())?;
+    let tz = &app.broker.runtime()[0].tz;
+    let z = date.to_zoned(tz.clone()).map_err(|_| bad())?;
+    Ok(z.timestamp().as_millisecond())
+}
+
+/// `GET /admin/audit`: the audit log, newest first, filtered and paged (managers and admins);
+/// `format=csv` exports every matching line up to `AUDIT_READ_MAX`.
+async fn audit(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    axum::extract::Query(p): axum::extract::Query<AuditParams>,
+) -> Result<Response, ApiError> {
+    require_role(&app, &headers, &["manager", "admin"]).await?;
+    let from_ms = p
+        .from
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(|s| day_start_ms(&app, "from", s))
+        .transpose()?;
+    let to_ms =
+        p.to.as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|s| day_start_ms(&app, "to", s).map(|ms| ms + 86_400_000))
+            .transpose()?;
+    if matches!((from_ms, to_ms), (Some(f), Some(t)) if f >= t) {
+        return Err(ApiError::bad_request(
+            "invalid_range",
+            "Ngày bắt đầu sau ngày kết thúc",
+            "`from` is after `to`",
+        ));
+    }
+    let text_filter =
+        |field: &'static str, v: Option<String>| -> Result<Option<String>, ApiError> {
+            match v.filter(|s| !s.is_empty()) {
+                Some(s) if s.len() > 64 => Err(luot_proto::WireError::invalid(field, &s).into()),
+                v => Ok(v),
+            }
+        };
+    let filter = luot_store::AuditFilter {
+        from_ms,
+        to_ms,
+        actor: text_filter("actor", p.actor)?,
+        action: text_filter("action", p.action)?,
+    };
+    let csv_out = match p.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => return Err(luot_proto::WireError::invalid("format", other).into()),
+    };
+    let page_size = p.page_size.unwrap_or(AUDIT_PAGE_DEFAULT);
+    if page_size == 0 || page_size > AUDIT_PAGE_MAX {
+        return Err(ApiError::bad_request(
+            "invalid_page_size",
+            format!("Số dòng mỗi trang phải từ 1 đến {AUDIT_PAGE_MAX}"),
+            format!("page_size must be 1 to {AUDIT_PAGE_MAX}"),
+        )
+        .into_field("page_size"));
+    }
+    let page = p.page.unwrap_or(1).max(1);
+    let (offset, limit) = if csv_out {
+        (0, luot_store::AUDIT_READ_MAX)
+    } else {
+        ((page - 1).saturating_mul(page_size), page_size)
+    };
+    let f = filter.clone();
+    let ((entries, total), (actions, actors)) = app
+        .accounts(move |c| Ok((c.audit_page(&f, offset, limit)?, c.audit_kinds()?)))
+        .await
+        .map_err(store_error)?;
+    if csv_out {
+        let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
+        let fail =
+            |e: csv::Error| ApiError::bad_request("export_failed", e.to_string(), e.to_string());
+        w.write_record(["id", "at", "actor", "action", "detail"])
+            .map_err(fail)?;
+        for e in &entries {
+            let at = jiff::Timestamp::from_millisecond(e.at_ms)
+                .map(|t| t.to_string())
+                .unwrap_or_default();
+            w.write_record([
+                e.id.to_string(),
+                at,
+                e.actor.clone(),
+                e.action.clone(),
+                e.detail.clone(),
+            ])
+            .map_err(fail)?;
+        }
+        let bytes = w
+            .into_inner()
+            .map_err(|e| ApiError::bad_request("export_failed", e.to_string(), e.to_string()))?;
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"luot-audit.csv\"",
+                ),
+            ],
+            bytes,
+        )
+            .into_response());
+    }
+    Ok(Json(json!({
+        "entries": entries,
+        "total": total,
+        "page": page,
+        "page_size": page_size,
+        "pages": (total as usize).div_ceil(page_size).max(1),
+        "actions": actions,
+        "actors": actors,
+    }))
+    .into_response())
 }
 
 trait IntoField {

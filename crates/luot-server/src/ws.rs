@@ -106,9 +106,29 @@ pub async fn handler(
         return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(e)).into_response();
     }
     let session = crate::rest::session_principal(&app, &headers).await;
+    let session_hash = crate::rest::session_hash(&headers);
     let tracker = app.tracker.clone();
-    configure(ws, luot_proto::CLIENT_MESSAGE_BYTES_MAX)
-        .on_upgrade(move |socket| tracker.track_future(client(socket, app, session, addr)))
+    configure(ws, luot_proto::CLIENT_MESSAGE_BYTES_MAX).on_upgrade(move |socket| {
+        tracker.track_future(client(socket, app, session, session_hash, addr))
+    })
+}
+
+/// The next login whose account changed; never, for sockets that are not a user's.
+async fn account_changed(
+    rx: &mut Option<tokio::sync::broadcast::Receiver<String>>,
+) -> Result<String, RecvError> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn session_ended() -> ErrorDto {
+    ErrorDto::new(
+        "session_ended",
+        "Phiên đăng nhập đã kết thúc (tài khoản bị khóa hoặc thay đổi); hãy đăng nhập lại",
+        "Your session has ended (the account was disabled or changed); log in again",
+    )
 }
 
 /// The websocket settings of `/ws`: frames and messages up to `message_bytes_max`, small read
@@ -157,7 +177,13 @@ pub fn close_for(e: &axum::Error) -> Option<(u16, &'static str)> {
     }
 }
 
-async fn client(socket: WebSocket, app: Arc<App>, session: Principal, addr: SocketAddr) {
+async fn client(
+    socket: WebSocket,
+    app: Arc<App>,
+    session: Principal,
+    session_hash: Option<String>,
+    addr: SocketAddr,
+) {
     let _clients = Gauge::up(&app.metrics.ws_clients);
     let (mut sink, mut stream) = socket.split();
 
@@ -366,11 +392,48 @@ async fn client(socket: WebSocket, app: Arc<App>, session: Principal, addr: Sock
     // token's waiter list every time an event passes, on every socket.
     let stopping = app.shutdown.cancelled();
     tokio::pin!(stopping);
+    // A user's socket ends when the account changes (announced by this process) and re-reads
+    // its session before a command now and then (changes made by the CLI).
+    let user_login = match &principal {
+        Principal::User(u) => Some(u.login.clone()),
+        _ => None,
+    };
+    let mut changes = user_login.as_ref().map(|_| app.account_changes.subscribe());
+    let mut session_read = Instant::now();
     loop {
         tokio::select! {
             _ = &mut stopping => {
                 close(&mut sink, close_code::AWAY, "server stopping").await;
                 return;
+            }
+            changed = account_changed(&mut changes) => {
+                let check = match changed {
+                    Ok(login) => Some(&login) == user_login.as_ref(),
+                    // Missed announcements: read the session again.
+                    Err(RecvError::Lagged(_)) => true,
+                    Err(RecvError::Closed) => {
+                        changes = None;
+                        false
+                    }
+                };
+                if check {
+                    let now = match &session_hash {
+                        Some(h) => crate::rest::session_by_hash(&app, h.clone()).await,
+                        None => Principal::Anonymous,
+                    };
+                    match now {
+                        // Still valid (a new name, role or counters): reconnect to take them.
+                        Principal::User(u) if Some(&u.login) == user_login.as_ref() => {
+                            if matches!(&principal, Principal::User(p) if p != &u) {
+                                return close(&mut sink, close_code::RESTART, "account changed").await;
+                            }
+                        }
+                        _ => {
+                            let _ = sink.send(error_msg(session_ended())).await;
+                            return close(&mut sink, close_code::POLICY, "session ended").await;
+                        }
+                    }
+                }
             }
             incoming = stream.next() => {
                 heard = Instant::now();
@@ -400,6 +463,30 @@ async fn client(socket: WebSocket, app: Arc<App>, session: Principal, addr: Sock
                         } else {
                             match serde_json::from_str::<ClientMessage>(&t) {
                                 Ok(ClientMessage::Command { id, command }) => {
+                                    // An announcement not yet taken by the select above still counts.
+                                    let mut announced = false;
+                                    while let Some(rx) = changes.as_mut() {
+                                        match rx.try_recv() {
+                                            Ok(login) => announced |= Some(&login) == user_login.as_ref(),
+                                            Err(TryRecvError::Lagged(_)) => announced = true,
+                                            Err(_) => break,
+                                        }
+                                    }
+                                    if user_login.is_some() && (announced || session_read.elapsed() >= crate::auth::SOCKET_SESSION_RECHECK) {
+                                        session_read = Instant::now();
+                                        let now = match &session_hash {
+                                            Some(h) => crate::rest::session_by_hash(&app, h.clone()).await,
+                                            None => Principal::Anonymous,
+                                        };
+                                        match now {
+                                            Principal::User(u) if Some(&u.login) == user_login.as_ref() => principal = Principal::User(u),
+                                            _ => {
+                                                let reply = ServerMessage::Reply { v: PROTOCOL_VERSION, id: id.chars().take(REQUEST_ID_LEN_MAX).collect(), ok: false, result: None, error: Some(session_ended()) };
+                                                let _ = sink.send(text(&reply)).await;
+                                                return close(&mut sink, close_code::POLICY, "session ended").await;
+                                            }
+                                        }
+                                    }
                                     let reply = if id.len() > REQUEST_ID_LEN_MAX {
                                         ServerMessage::Reply { v: PROTOCOL_VERSION, id: id.chars().take(REQUEST_ID_LEN_MAX).collect(), ok: false, result: None, error: Some(ErrorDto::new("invalid_field", "Mã yêu cầu quá dài", "Request id too long").with_field("id")) }
                                     } else {

@@ -24,6 +24,7 @@ fn at(h: i64, m: i64, s: i64) -> i64 {
 /// - A002 khai-sinh issued 08:01:00, called 08:06:30 (waited 330 s), no-show.
 /// - B001 chứng thực bản sao issued 08:02:00, called at quầy 3 08:04:00 (waited 120 s), served
 ///   08:04:00–08:12:20 (500 s), rated 4 (Không hài lòng) with the reason "Chờ lâu".
+/// - A001's dossier code 000.00.28.H26-261130-0001 attached at quầy 1 at 08:06:45.
 fn history(dir: &std::path::Path) -> SiteSettings {
     let settings = default_config().sites[0].clone();
     let mut site = Site::new(settings.core.clone());
@@ -120,6 +121,16 @@ fn history(dir: &std::path::Path) -> SiteSettings {
             ticket: number("A001"),
             score: 1,
             reason: None,
+        },
+    );
+    // The official records A001's dossier after the citizen rated: the rating is tied to it.
+    run(
+        &mut site,
+        at(8, 6, 45),
+        Command::AttachDossier {
+            counter: code("quay-1"),
+            ticket: number("A001"),
+            dossier: "000.00.28.H26-261130-0001".into(),
         },
     );
     run(
@@ -278,8 +289,29 @@ fn xlsx_export_reads_back_with_the_same_figures() {
     let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
     assert_eq!(
         book.sheet_names(),
-        ["Báo cáo", "Giờ đến", "Hàng chờ theo giờ", "Bố trí cán bộ"]
+        [
+            "Báo cáo",
+            "Giờ đến",
+            "Hàng chờ theo giờ",
+            "Đánh giá",
+            "Bố trí cán bộ"
+        ]
     );
+    let ratings = book.worksheet_range("Đánh giá").unwrap();
+    assert_eq!(
+        ratings.get_value((0, 8)),
+        Some(&Data::String("dossier".into()))
+    );
+    assert_eq!(
+        ratings.get_value((2, 1)),
+        Some(&Data::String("A001".into())),
+        "older rating second"
+    );
+    assert_eq!(
+        ratings.get_value((2, 8)),
+        Some(&Data::String("000.00.28.H26-261130-0001".into()))
+    );
+    assert_eq!(ratings.get_value((1, 5)), Some(&Data::Float(4.0)));
     let sheet = book.worksheet_range("Báo cáo").unwrap();
     let cell = |r: u32, c: u32| sheet.get_value((r, c)).cloned();
     assert_eq!(
@@ -309,4 +341,74 @@ fn xlsx_export_reads_back_with_the_same_figures() {
         Some(&Data::Float(1.0)),
         "one counter is enough at 8 h"
     );
+}
+
+#[test]
+fn ratings_are_listed_one_by_one_with_their_dossier_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = history(dir.path());
+    let r = build(dir.path(), &settings, GroupBy::Department);
+    type Listed<'a> = (
+        &'a str,
+        u8,
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<&'a str>,
+    );
+    let listed: Vec<Listed<'_>> = r
+        .rated_tickets
+        .iter()
+        .map(|t| {
+            (
+                t.number.as_str(),
+                t.score,
+                t.official.as_deref(),
+                t.reason.as_deref(),
+                t.dossier.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("B001", 4, Some("can-bo-3"), Some("Chờ lâu"), None),
+            (
+                "A001",
+                1,
+                Some("can-bo-1"),
+                None,
+                Some("000.00.28.H26-261130-0001")
+            ),
+        ],
+        "newest first"
+    );
+    assert!(!r.rated_tickets_truncated);
+
+    let bytes = report::ratings_csv(&settings, &r).unwrap();
+    assert!(bytes.starts_with(&[0xEF, 0xBB, 0xBF]));
+    let mut reader = csv::Reader::from_reader(&bytes[3..]);
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(
+        header,
+        [
+            "day",
+            "number",
+            "service",
+            "counter",
+            "official",
+            "score",
+            "satisfied",
+            "reason",
+            "dossier",
+            "rated_at"
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(&rows[1][1], "A001");
+    assert_eq!(&rows[1][2], "Đăng ký khai sinh");
+    assert_eq!(&rows[1][6], "1", "score 1 of 4 is satisfied");
+    assert_eq!(&rows[1][8], "000.00.28.H26-261130-0001");
+    assert_eq!(&rows[1][9], "2026-11-30T01:06:40Z");
+    assert_eq!(&rows[0][7], "Chờ lâu");
 }

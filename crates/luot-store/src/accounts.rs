@@ -29,6 +29,28 @@ pub struct Device {
     pub revoked_at: Option<i64>,
 }
 
+/// One line of the audit log.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at_ms: i64,
+    pub actor: String,
+    pub action: String,
+    pub detail: String,
+}
+
+/// Which audit lines to read. Times are Unix milliseconds, `to_ms` exclusive.
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+}
+
+/// Most audit lines one read returns (a page, or a CSV export).
+pub const AUDIT_READ_MAX: usize = 10_000;
+
 #[derive(Clone, Debug)]
 pub struct NewDevice<'a> {
     pub kind: &'a str,
@@ -128,6 +150,107 @@ pub trait Accounts {
             params![login, counters.join(",")],
         )?;
         Ok(n == 1)
+    }
+
+    /// Changes what is given; returns false when there is no such user.
+    fn update_user(
+        &self,
+        login: &str,
+        display_name: Option<&str>,
+        role: Option<&str>,
+        counters: Option<&[String]>,
+    ) -> Result<bool, StoreError> {
+        let n = self.conn().execute(
+            "UPDATE users SET display_name = coalesce(?2, display_name), role = coalesce(?3, role), counters = coalesce(?4, counters) WHERE login = ?1",
+            params![login, display_name, role, counters.map(|c| c.join(","))],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Disables (ending every session in the same transaction) or enables a user; returns false
+    /// when there is no such user.
+    fn set_disabled(&self, login: &str, disabled: bool) -> Result<bool, StoreError> {
+        let tx = self.conn().unchecked_transaction()?;
+        let n = tx.execute(
+            "UPDATE users SET disabled = ?2 WHERE login = ?1",
+            params![login, disabled as i64],
+        )?;
+        if disabled {
+            tx.execute("DELETE FROM sessions WHERE login = ?1", [login])?;
+        }
+        tx.commit()?;
+        Ok(n == 1)
+    }
+
+    /// Enabled admins, so the last one cannot be disabled or demoted.
+    fn active_admins(&self) -> Result<i64, StoreError> {
+        Ok(self.conn().query_row(
+            "SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Hashes of a user's sessions (to forget them in memory when they end).
+    fn session_hashes(&self, login: &str) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT token_hash FROM sessions WHERE login = ?1")?;
+        let rows = stmt.query_map([login], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Audit lines matching `f`, newest first: `limit` (at most `AUDIT_READ_MAX`) from `offset`,
+    /// and how many match in all.
+    fn audit_page(
+        &self,
+        f: &AuditFilter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<AuditEntry>, i64), StoreError> {
+        const WHERE: &str = "WHERE (?1 IS NULL OR at_ms >= ?1) AND (?2 IS NULL OR at_ms < ?2) AND (?3 IS NULL OR actor = ?3) AND (?4 IS NULL OR action = ?4)";
+        let args = params![f.from_ms, f.to_ms, f.actor, f.action];
+        let total: i64 =
+            self.conn()
+                .query_row(&format!("SELECT count(*) FROM audit {WHERE}"), args, |r| {
+                    r.get(0)
+                })?;
+        let mut stmt = self.conn().prepare(&format!(
+            "SELECT id, at_ms, actor, action, detail FROM audit {WHERE} ORDER BY at_ms DESC, id DESC LIMIT ?5 OFFSET ?6"
+        ))?;
+        let rows = stmt.query_map(
+            params![
+                f.from_ms,
+                f.to_ms,
+                f.actor,
+                f.action,
+                limit.min(AUDIT_READ_MAX) as i64,
+                offset as i64
+            ],
+            |r| {
+                Ok(AuditEntry {
+                    id: r.get(0)?,
+                    at_ms: r.get(1)?,
+                    actor: r.get(2)?,
+                    action: r.get(3)?,
+                    detail: r.get(4)?,
+                })
+            },
+        )?;
+        Ok((rows.collect::<Result<_, _>>()?, total))
+    }
+
+    /// The actions and actors the log holds, for the viewer's filters (at most 200 each).
+    fn audit_kinds(&self) -> Result<(Vec<String>, Vec<String>), StoreError> {
+        let list = |sql: &str| -> Result<Vec<String>, StoreError> {
+            let mut stmt = self.conn().prepare(sql)?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        };
+        Ok((
+            list("SELECT DISTINCT action FROM audit ORDER BY action LIMIT 200")?,
+            list("SELECT DISTINCT actor FROM audit ORDER BY actor LIMIT 200")?,
+        ))
     }
 
     fn add_session(&self, token_hash: &str, login: &str, at_ms: i64) -> Result<(), StoreError> {

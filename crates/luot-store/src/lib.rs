@@ -10,7 +10,7 @@ mod projection;
 pub mod reports;
 mod writer;
 
-pub use accounts::{Accounts, Device, NewDevice, User};
+pub use accounts::{AUDIT_READ_MAX, Accounts, AuditEntry, AuditFilter, Device, NewDevice, User};
 pub use error::StoreError;
 pub use writer::{BATCH_RECORDS_MAX, Job, Writer, WriterStats};
 
@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_accounts.sql"),
     include_str!("migrations/0003_meta.sql"),
     include_str!("migrations/0004_checkpoint_index.sql"),
+    include_str!("migrations/0005_dossier_audit.sql"),
 ];
 
 /// Size of the probe row: a write that needs new pages, so a full disk or a page limit shows.

@@ -150,6 +150,9 @@ pub(crate) fn apply(tx: &Transaction<'_>, r: &Record, day: &str) -> rusqlite::Re
             ticket.0,
             &[&(*score as i64), reason, &at],
         )?,
+        Event::DossierAttached {
+            ticket, dossier, ..
+        } => update(update_sql!("dossier = ?3"), ticket.0, &[dossier])?,
         Event::CounterOpened { .. }
         | Event::CounterPaused { .. }
         | Event::CounterResumed { .. }

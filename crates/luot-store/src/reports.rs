@@ -10,6 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 pub const REPORT_TICKETS_MAX: usize = 1_000_000;
 /// Longest range of days one report covers.
 pub const REPORT_DAYS_MAX: i32 = 366;
+/// Most individual ratings a report lists (the newest), each with its dossier code.
+pub const RATINGS_LISTED_MAX: usize = 2_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum GroupBy {
@@ -153,26 +155,101 @@ pub struct Report {
     /// Mean number of people waiting in each hour of the day, over the days in range that had
     /// any ticket.
     pub queue_by_hour: Vec<f64>,
+    /// The ratings one by one, newest first, at most `RATINGS_LISTED_MAX`: each tied to its
+    /// ticket, official and the dossier code the official attached.
+    pub rated_tickets: Vec<RatedTicket>,
+    /// More ratings were given than `rated_tickets` lists.
+    pub rated_tickets_truncated: bool,
 }
 
-/// One ticket as reports need it.
+/// One rating, for the list in reports and exports.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct RatedTicket {
+    pub day: String,
+    pub number: String,
+    pub service: String,
+    pub counter: Option<String>,
+    pub official: Option<String>,
+    pub score: u8,
+    pub reason: Option<String>,
+    pub dossier: Option<String>,
+    pub rated_at_ms: Option<i64>,
+}
+
+/// Distinct strings of one column, each kept once: a month has 60,000 tickets but a few dozen
+/// services, counters and days, so rows hold indices instead of allocating a string each.
+#[derive(Default)]
+struct Names {
+    index: HashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl Names {
+    fn id(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.index.get(s) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(s.to_string());
+        self.index.insert(s.to_string(), i);
+        i
+    }
+
+    fn name(&self, i: u32) -> &str {
+        &self.names[i as usize]
+    }
+}
+
+const STATES: [&str; 8] = [
+    "waiting",
+    "called",
+    "serving",
+    "done",
+    "no_show",
+    "cancelled",
+    "expired",
+    "carried",
+];
+const DONE: u8 = 3;
+
+/// One ticket as reports need it; strings are indices into the report's [`Names`].
 #[derive(Clone, Debug)]
 struct Row {
-    day: String,
-    service: String,
-    channel: String,
+    day: u32,
+    service: u32,
+    channel: u32,
     priority: bool,
-    state: String,
+    /// Index into `STATES` (`u8::MAX`: unknown).
+    state: u8,
     issued_at: i64,
     called_at: Option<i64>,
     started_at: Option<i64>,
     finished_at: Option<i64>,
     no_show_at: Option<i64>,
-    counter: Option<String>,
-    official: Option<String>,
+    counter: Option<u32>,
+    official: Option<u32>,
     transfers: i64,
     rating: Option<i64>,
-    rating_reason: Option<String>,
+    /// Read only for rated tickets: number, reason, dossier code, time of the rating.
+    rated: Option<Box<Rated>>,
+}
+
+#[derive(Clone, Debug)]
+struct Rated {
+    number: String,
+    reason: Option<String>,
+    dossier: Option<String>,
+    at: Option<i64>,
+}
+
+/// The strings the rows point to.
+#[derive(Default)]
+struct Dict {
+    days: Names,
+    services: Names,
+    channels: Names,
+    /// Counters and officials.
+    people: Names,
 }
 
 fn local(at_ms: i64, offset_s: i32) -> (usize, usize) {
@@ -185,68 +262,109 @@ fn local(at_ms: i64, offset_s: i32) -> (usize, usize) {
 
 const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
-/// Builds a report. Reads at most `REPORT_TICKETS_MAX` tickets.
+/// Builds a report. Reads at most `REPORT_TICKETS_MAX` tickets, in one pass.
 pub fn report(conn: &Connection, q: &ReportQuery) -> Result<Report, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT day, service, channel, priority IS NOT NULL, state, issued_at, called_at, started_at,
-                finished_at, no_show_at, counter, official, transfers, rating, rating_reason
+                finished_at, no_show_at, counter, official, transfers, rating, rating_reason,
+                number, dossier, rated_at
          FROM tickets WHERE site = ?1 AND day BETWEEN ?2 AND ?3 LIMIT ?4",
     )?;
-    let rows: Vec<Row> = stmt
-        .query_map(
-            params![q.site, q.from, q.to, REPORT_TICKETS_MAX as i64],
-            |r| {
-                Ok(Row {
-                    day: r.get(0)?,
-                    service: r.get(1)?,
-                    channel: r.get(2)?,
-                    priority: r.get(3)?,
-                    state: r.get(4)?,
-                    issued_at: r.get(5)?,
-                    called_at: r.get(6)?,
-                    started_at: r.get(7)?,
-                    finished_at: r.get(8)?,
-                    no_show_at: r.get(9)?,
-                    counter: r.get(10)?,
-                    official: r.get(11)?,
-                    transfers: r.get(12)?,
-                    rating: r.get(13)?,
-                    rating_reason: r.get(14)?,
-                })
+    let mut dict = Dict::default();
+    let mut rows: Vec<Row> = Vec::new();
+    let mut it = stmt.query(params![q.site, q.from, q.to, REPORT_TICKETS_MAX as i64])?;
+    while let Some(r) = it.next()? {
+        let state = text(r, 4)?.unwrap_or("");
+        let rating: Option<i64> = r.get(13)?;
+        rows.push(Row {
+            day: dict.days.id(text(r, 0)?.unwrap_or("")),
+            service: dict.services.id(text(r, 1)?.unwrap_or("")),
+            channel: dict.channels.id(text(r, 2)?.unwrap_or("")),
+            priority: r.get(3)?,
+            state: STATES
+                .iter()
+                .position(|s| *s == state)
+                .map_or(u8::MAX, |i| i as u8),
+            issued_at: r.get(5)?,
+            called_at: r.get(6)?,
+            started_at: r.get(7)?,
+            finished_at: r.get(8)?,
+            no_show_at: r.get(9)?,
+            counter: text(r, 10)?.map(|c| dict.people.id(c)),
+            official: text(r, 11)?.map(|o| dict.people.id(o)),
+            transfers: r.get(12)?,
+            rating,
+            rated: match rating {
+                Some(_) => Some(Box::new(Rated {
+                    number: r.get(15)?,
+                    reason: r.get(14)?,
+                    dossier: r.get(16)?,
+                    at: r.get(17)?,
+                })),
+                None => None,
             },
-        )?
-        .collect::<Result<_, _>>()?;
-    Ok(build(q, &rows))
+        });
+    }
+    Ok(build(q, &dict, &rows))
 }
 
-fn key(q: &ReportQuery, r: &Row) -> String {
+/// A text column without copying it (`None` for NULL).
+fn text<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<&'r str>> {
+    match r.get_ref(i)? {
+        rusqlite::types::ValueRef::Text(t) => Ok(std::str::from_utf8(t).ok()),
+        _ => Ok(None),
+    }
+}
+
+/// The group a row falls in, as a number (names are made once per group, not per row).
+fn group(q: &ReportQuery, dept_of: &[u32], r: &Row) -> u32 {
     match q.by {
-        GroupBy::Site => q.site.clone(),
-        GroupBy::Department => q
-            .departments
-            .get(&r.service)
-            .cloned()
-            .unwrap_or_else(|| r.service.clone()),
-        GroupBy::Service => r.service.clone(),
-        GroupBy::Counter => r.counter.clone().unwrap_or_else(|| "-".into()),
-        GroupBy::Official => r.official.clone().unwrap_or_else(|| "-".into()),
-        GroupBy::Hour => format!("{:02}", local(r.issued_at, q.utc_offset_s).1),
-        GroupBy::Day => r.day.clone(),
-        GroupBy::Weekday => WEEKDAYS[local(r.issued_at, q.utc_offset_s).0].to_string(),
-        GroupBy::Channel => r.channel.clone(),
+        GroupBy::Site => 0,
+        GroupBy::Department => dept_of[r.service as usize],
+        GroupBy::Service => r.service,
+        GroupBy::Counter => r.counter.map_or(u32::MAX, |c| c),
+        GroupBy::Official => r.official.map_or(u32::MAX, |o| o),
+        GroupBy::Hour => local(r.issued_at, q.utc_offset_s).1 as u32,
+        GroupBy::Day => r.day,
+        GroupBy::Weekday => local(r.issued_at, q.utc_offset_s).0 as u32,
+        GroupBy::Channel => r.channel,
     }
 }
 
-fn build(q: &ReportQuery, rows: &[Row]) -> Report {
-    let mut groups: BTreeMap<String, Vec<&Row>> = BTreeMap::new();
-    for r in rows {
-        groups.entry(key(q, r)).or_default().push(r);
-    }
+fn build(q: &ReportQuery, dict: &Dict, rows: &[Row]) -> Report {
+    // Departments, as an index per interned service.
+    let mut depts = Names::default();
+    let dept_of: Vec<u32> = dict
+        .services
+        .names
+        .iter()
+        .map(|s| depts.id(q.departments.get(s).map_or(s.as_str(), String::as_str)))
+        .collect();
+    let name = |g: u32| -> String {
+        match q.by {
+            GroupBy::Site => q.site.clone(),
+            GroupBy::Department => depts.name(g).to_string(),
+            GroupBy::Service => dict.services.name(g).to_string(),
+            GroupBy::Counter | GroupBy::Official if g == u32::MAX => "-".into(),
+            GroupBy::Counter | GroupBy::Official => dict.people.name(g).to_string(),
+            GroupBy::Hour => format!("{g:02}"),
+            GroupBy::Day => dict.days.name(g).to_string(),
+            GroupBy::Weekday => WEEKDAYS[g as usize].to_string(),
+            GroupBy::Channel => dict.channels.name(g).to_string(),
+        }
+    };
+    let mut groups: HashMap<u32, Vec<&Row>> = HashMap::new();
     let mut arrivals = vec![vec![0u32; 24]; 7];
     for r in rows {
+        groups.entry(group(q, &dept_of, r)).or_default().push(r);
         let (wd, h) = local(r.issued_at, q.utc_offset_s);
         arrivals[wd][h] += 1;
     }
+    // Rows in the order of their keys, as before (the server then orders them as configured).
+    let mut named: Vec<(String, Vec<&Row>)> =
+        groups.into_iter().map(|(g, rs)| (name(g), rs)).collect();
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    let rated = rows.iter().filter(|r| r.rating.is_some()).count();
     Report {
         site: q.site.clone(),
         from: q.from.clone(),
@@ -254,34 +372,62 @@ fn build(q: &ReportQuery, rows: &[Row]) -> Report {
         by: q.by.as_str(),
         target_wait_s: q.target_wait_s,
         rating_levels: q.rating_levels,
-        rows: groups
+        rows: named
             .into_iter()
-            .map(|(k, rs)| summarize(q, k, &rs))
+            .map(|(k, rs)| summarize(q, dict, k, &rs))
             .collect(),
-        total: summarize(q, "total".into(), &rows.iter().collect::<Vec<_>>()),
+        total: summarize(q, dict, "total".into(), &rows.iter().collect::<Vec<_>>()),
         arrivals,
         queue_by_hour: queue_by_hour(rows, q.utc_offset_s),
+        rated_tickets_truncated: rated > RATINGS_LISTED_MAX,
+        rated_tickets: rated_tickets(dict, rows),
     }
 }
 
-fn summarize(q: &ReportQuery, key: String, rows: &[&Row]) -> ReportRow {
+fn rated_tickets(dict: &Dict, rows: &[Row]) -> Vec<RatedTicket> {
+    let mut rated: Vec<(&Row, &Rated)> = rows
+        .iter()
+        .filter_map(|r| r.rated.as_deref().map(|x| (r, x)))
+        .collect();
+    rated.sort_by(|(ra, a), (rb, b)| {
+        (b.at, dict.days.name(rb.day), &b.number).cmp(&(a.at, dict.days.name(ra.day), &a.number))
+    });
+    rated
+        .into_iter()
+        .take(RATINGS_LISTED_MAX)
+        .map(|(r, x)| RatedTicket {
+            day: dict.days.name(r.day).to_string(),
+            number: x.number.clone(),
+            service: dict.services.name(r.service).to_string(),
+            counter: r.counter.map(|c| dict.people.name(c).to_string()),
+            official: r.official.map(|o| dict.people.name(o).to_string()),
+            score: r.rating.unwrap_or(0).clamp(0, 255) as u8,
+            reason: x.reason.clone(),
+            dossier: x.dossier.clone(),
+            rated_at_ms: x.at,
+        })
+        .collect()
+}
+
+fn summarize(q: &ReportQuery, dict: &Dict, key: String, rows: &[&Row]) -> ReportRow {
     let levels = q.rating_levels.clamp(1, 10) as usize;
     let mut out = ReportRow {
         key,
         ratings: vec![0; levels],
         ..ReportRow::default()
     };
-    let mut waits = Vec::new();
-    let mut services = Vec::new();
+    let mut waits = Vec::with_capacity(rows.len());
+    let mut services = Vec::with_capacity(rows.len());
     let mut within = 0u32;
     let mut satisfied = 0u32;
+    let mut channels = vec![0u32; dict.channels.names.len()];
     for r in rows {
         out.issued += 1;
-        match r.state.as_str() {
-            "done" => out.served += 1,
-            "no_show" => out.no_show += 1,
-            "cancelled" => out.cancelled += 1,
-            "expired" | "carried" => out.expired += 1,
+        match r.state {
+            DONE => out.served += 1,
+            4 => out.no_show += 1,
+            5 => out.cancelled += 1,
+            6 | 7 => out.expired += 1,
             _ => out.open += 1,
         }
         if r.transfers > 0 {
@@ -290,7 +436,7 @@ fn summarize(q: &ReportQuery, key: String, rows: &[&Row]) -> ReportRow {
         if r.priority {
             out.priority += 1;
         }
-        *out.by_channel.entry(r.channel.clone()).or_default() += 1;
+        channels[r.channel as usize] += 1;
         if let Some(c) = r.called_at {
             let w = (c - r.issued_at).max(0) as f64 / 1000.0;
             if w <= q.target_wait_s as f64 {
@@ -298,7 +444,7 @@ fn summarize(q: &ReportQuery, key: String, rows: &[&Row]) -> ReportRow {
             }
             waits.push(w);
         }
-        if let (Some(s), Some(f), "done") = (r.started_at, r.finished_at, r.state.as_str()) {
+        if let (Some(s), Some(f), DONE) = (r.started_at, r.finished_at, r.state) {
             services.push((f - s).max(0) as f64 / 1000.0);
         }
         if let Some(score) = r.rating {
@@ -310,11 +456,18 @@ fn summarize(q: &ReportQuery, key: String, rows: &[&Row]) -> ReportRow {
                     satisfied += 1;
                 }
             }
-            if let Some(reason) = r.rating_reason.as_ref().filter(|s| !s.trim().is_empty()) {
+            let reason = r.rated.as_ref().and_then(|x| x.reason.as_ref());
+            if let Some(reason) = reason.filter(|s| !s.trim().is_empty()) {
                 *out.reasons.entry(reason.trim().to_string()).or_default() += 1;
             }
         }
         let _ = r.no_show_at;
+    }
+    for (i, n) in channels.into_iter().enumerate() {
+        if n > 0 {
+            out.by_channel
+                .insert(dict.channels.name(i as u32).to_string(), n);
+        }
     }
     out.within_target = (!waits.is_empty()).then(|| within as f64 / waits.len() as f64);
     out.satisfied = (out.rated > 0).then(|| satisfied as f64 / out.rated as f64);
@@ -326,10 +479,10 @@ fn summarize(q: &ReportQuery, key: String, rows: &[&Row]) -> ReportRow {
 /// Mean number waiting in each hour of the day: a sweep over arrivals (+1) and first calls or
 /// departures (−1), sampled every minute.
 fn queue_by_hour(rows: &[Row], offset_s: i32) -> Vec<f64> {
-    let mut by_day: HashMap<&str, Vec<(i64, i32)>> = HashMap::new();
+    let mut by_day: HashMap<u32, Vec<(i64, i32)>> = HashMap::new();
     for r in rows {
         let left = r.called_at.or(r.finished_at).or(r.no_show_at);
-        let e = by_day.entry(r.day.as_str()).or_default();
+        let e = by_day.entry(r.day).or_default();
         e.push((r.issued_at, 1));
         if let Some(l) = left {
             e.push((l.max(r.issued_at), -1));

@@ -107,7 +107,8 @@ struct ReportArgs {
     to: Option<String>,
     #[arg(long, value_parser = ["site", "department", "service", "counter", "official", "hour", "day", "weekday", "channel"], default_value = "department")]
     by: String,
-    #[arg(long, value_parser = ["table", "csv", "xlsx", "json"], default_value = "table")]
+    /// `ratings-csv`: the ratings one by one, with ticket, official and dossier code.
+    #[arg(long, value_parser = ["table", "csv", "ratings-csv", "xlsx", "json"], default_value = "table")]
     format: String,
     /// Write to this file instead of standard output (required for xlsx).
     #[arg(long, short)]
@@ -175,6 +176,22 @@ enum UserCmd {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Change a user's display name, role or counters (what is given).
+    Edit {
+        login: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, value_parser = ["official", "manager", "admin"])]
+        role: Option<String>,
+        /// Counters, comma separated; an empty value clears them.
+        #[arg(long, value_delimiter = ',')]
+        counters: Option<Vec<String>>,
+    },
+    /// Disable a user: no more logins, and their sessions end (a running server's open
+    /// websockets notice within seconds, at their next command).
+    Disable { login: String },
+    /// Enable a disabled user again.
+    Enable { login: String },
     /// List users.
     List,
 }
@@ -433,13 +450,78 @@ fn user_cmd(command: UserCmd, data: &Path) -> anyhow::Result<()> {
                 println!("password: {password}");
             }
         }
+        UserCmd::Edit {
+            login,
+            name,
+            role,
+            counters,
+        } => {
+            if name
+                .as_ref()
+                .is_some_and(|n| n.trim().is_empty() || n.len() > 100)
+            {
+                bail!("--name must be 1 to 100 bytes");
+            }
+            let counters: Option<Vec<String>> =
+                counters.map(|c| c.into_iter().filter(|c| !c.is_empty()).collect());
+            let Some(before) = store.user(&login)? else {
+                bail!("no user {login:?}");
+            };
+            if before.role == "admin"
+                && role.as_deref().is_some_and(|r| r != "admin")
+                && !before.disabled
+                && store.active_admins()? <= 1
+            {
+                bail!("{login} is the last active admin: make another admin first");
+            }
+            store.update_user(
+                &login,
+                name.as_deref().map(str::trim),
+                role.as_deref(),
+                counters.as_deref(),
+            )?;
+            let mut what = vec![login.clone()];
+            if let Some(n) = &name {
+                what.push(format!("display_name={}", n.trim()));
+            }
+            if let Some(r) = &role {
+                what.push(format!("role={r}"));
+            }
+            if let Some(c) = &counters {
+                what.push(format!("counters={}", c.join(",")));
+            }
+            store.audit(now_ms(), "cli", "user_edit", &what.join(" "))?;
+            println!("changed {login}");
+        }
+        UserCmd::Disable { login } => {
+            let Some(before) = store.user(&login)? else {
+                bail!("no user {login:?}");
+            };
+            if before.role == "admin" && !before.disabled && store.active_admins()? <= 1 {
+                bail!("{login} is the last active admin: it cannot be disabled");
+            }
+            store.set_disabled(&login, true)?;
+            store.audit(now_ms(), "cli", "user_disable", &login)?;
+            println!("disabled {login}; their sessions have ended");
+        }
+        UserCmd::Enable { login } => {
+            if !store.set_disabled(&login, false)? {
+                bail!("no user {login:?}");
+            }
+            store.audit(now_ms(), "cli", "user_enable", &login)?;
+            println!("enabled {login}");
+        }
         UserCmd::List => {
-            println!("{:<20} {:<9} {:<30} counters", "login", "role", "name");
+            println!(
+                "{:<20} {:<9} {:<9} {:<30} counters",
+                "login", "role", "state", "name"
+            );
             for u in store.users()? {
                 println!(
-                    "{:<20} {:<9} {:<30} {}",
+                    "{:<20} {:<9} {:<9} {:<30} {}",
                     u.login,
                     u.role,
+                    if u.disabled { "disabled" } else { "active" },
                     u.display_name,
                     u.counters.join(",")
                 );
@@ -606,6 +688,7 @@ fn report_cmd(a: ReportArgs) -> anyhow::Result<()> {
         match a.format.as_str() {
             "table" => report::to_table(settings, &r).into_bytes(),
             "csv" => report::to_csv(settings, &r).map_err(anyhow::Error::msg)?,
+            "ratings-csv" => report::ratings_csv(settings, &r).map_err(anyhow::Error::msg)?,
             "json" => serde_json::to_vec_pretty(&r)?,
             _ => {
                 let s = luot_store::reports::staffing(
