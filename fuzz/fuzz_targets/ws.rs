@@ -31,8 +31,9 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// Inputs between two checks of the broker's invariants.
 const CHECK_EVERY: u64 = 256;
 /// Close codes the server sends (ws.rs): normal, going away, protocol, unsupported data,
-/// invalid payload, policy, too big, internal error, try again later.
-const CLOSE_CODES: [u16; 9] = [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1011, 1013];
+/// invalid payload, policy, too big, internal error, service restart (an account changed: log
+/// in again), try again later.
+const CLOSE_CODES: [u16; 10] = [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1011, 1012, 1013];
 /// Monday 2026-11-30 09:00 in Asia/Ho_Chi_Minh: the built-in center is open.
 const START_MS: i64 = 1_796_004_000_000;
 
