@@ -1245,6 +1245,20 @@ impl ServeProcess {
         format!("{}/ws", self.base.replacen("http://", "ws://", 1))
     }
 
+    /// The first admin, logged in with the password this (first) start printed.
+    pub async fn admin(&self) -> Http {
+        let password = self.first_password.clone().expect("a first start");
+        let admin = Http::new(&self.base);
+        let r = admin
+            .post(
+                "/api/v1/login",
+                &json!({"login": "admin", "password": password}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "admin login: {}", r.text);
+        admin
+    }
+
     /// SIGKILL: no shutdown, no flush, no goodbye.
     pub async fn kill(mut self) {
         within("luot serve to die", self.child.kill())
@@ -1265,4 +1279,19 @@ impl ServeProcess {
             .expect("wait");
         assert!(status.success(), "luot serve after SIGTERM: {status:?}");
     }
+}
+
+/// Pairs a device through the admin API; returns its token.
+pub async fn pair(admin: &Http, kind: &str, name: &str) -> String {
+    let r = admin
+        .post(
+            "/api/v1/admin/devices",
+            &json!({"kind": kind, "name": name}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "pairing {kind} {name}: {}", r.text);
+    r.json()["token"]
+        .as_str()
+        .expect("device token")
+        .to_string()
 }

@@ -180,7 +180,7 @@ async fn a_service_stops_issuing_at_its_daily_cap() {
 /// a runtime with the measuring clients' bookkeeping.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flooding_kiosk_gets_429_while_the_other_kiosks_keep_their_latency() {
-    use luot_tests::{Http, START_MS, ServeProcess, open_socket, percentile};
+    use luot_tests::{Http, START_MS, ServeProcess, open_socket, pair, percentile};
     use std::time::{Duration, Instant};
     const GOOD_KIOSKS: usize = 3;
     const PHASE: Duration = Duration::from_secs(4);
@@ -197,25 +197,10 @@ async fn a_flooding_kiosk_gets_429_while_the_other_kiosks_keep_their_latency() {
         &args,
     )
     .await;
-    let admin = Http::new(&server.base);
-    let password = server.first_password.clone().expect("first start");
-    let r = admin
-        .post(
-            "/api/v1/login",
-            &json!({"login": "admin", "password": password}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    let admin = server.admin().await;
     let mut tokens = Vec::new();
     for i in 0..=GOOD_KIOSKS {
-        let r = admin
-            .post(
-                "/api/v1/admin/devices",
-                &json!({"kind": "kiosk", "name": format!("Kiosk {i}")}),
-            )
-            .await;
-        assert_eq!(r.status, 201, "{}", r.text);
-        tokens.push(r.json()["token"].as_str().expect("token").to_string());
+        tokens.push(pair(&admin, "kiosk", &format!("Kiosk {i}")).await);
     }
     let flood_token = tokens.pop().expect("the flooding kiosk");
 
@@ -333,7 +318,7 @@ async fn a_flooding_kiosk_gets_429_while_the_other_kiosks_keep_their_latency() {
 /// the next one is turned away with 1013, and a paired device still gets in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_anonymous_sockets_are_the_cap_at_the_default_setting() {
-    use luot_tests::{Http, START_MS, ServeProcess, open_socket};
+    use luot_tests::{Http, START_MS, ServeProcess, open_socket, pair};
     let anonymous_max = Limits::default().ws_anonymous_max;
     assert_eq!(anonymous_max, 1_000, "the documented default");
     let dir = tempfile::tempdir().expect("temp dir");
@@ -385,23 +370,8 @@ async fn a_thousand_anonymous_sockets_are_the_cap_at_the_default_setting() {
         "then the socket is closed"
     );
     // A paired device is not counted against the anonymous cap.
-    let admin = Http::new(&server.base);
-    let password = server.first_password.clone().expect("first start");
-    let r = admin
-        .post(
-            "/api/v1/login",
-            &json!({"login": "admin", "password": password}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    let r = admin
-        .post(
-            "/api/v1/admin/devices",
-            &json!({"kind": "display", "name": "Màn hình tầng 2"}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    let token = r.json()["token"].as_str().expect("token").to_string();
+    let admin = server.admin().await;
+    let token = pair(&admin, "display", "Màn hình tầng 2").await;
     let mut d = open_socket(&url, &[]).await.expect("upgrade");
     let w = d
         .hello(&json!({"type": "hello", "role": "display", "device_token": token}))

@@ -134,7 +134,6 @@ async fn a_busy_stretch_keeps_memory_flat_and_every_invariant() {
     let t0 = Instant::now();
     let server = ServeProcess::start(&data, &dir.path().join("serve.log"), START_MS, &args).await;
     let pid = server.pid();
-    let password = server.first_password.clone().expect("first start");
 
     let center = luot_proto::config::parse_config(&toml, "soak.toml").unwrap();
     let counters: Vec<(String, Vec<String>)> = center.sites[0]
@@ -148,14 +147,7 @@ async fn a_busy_stretch_keeps_memory_flat_and_every_invariant() {
             )
         })
         .collect();
-    let admin = Http::new(&server.base);
-    let r = admin
-        .post(
-            "/api/v1/login",
-            &json!({"login": "admin", "password": password}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    let admin = server.admin().await;
     let mut sessions = Vec::new();
     for (code, _) in &counters {
         let login = format!("cb-{code}");

@@ -59,23 +59,8 @@ impl Run {
             "1000",
         ];
         let server = ServeProcess::start_wrapped(wrapper, server_data, &log, START_MS, &args).await;
-        let password = server.first_password.clone().expect("first start");
-        let admin = Http::new(&server.base);
-        let r = admin
-            .post(
-                "/api/v1/login",
-                &json!({"login": "admin", "password": password}),
-            )
-            .await;
-        assert_eq!(r.status, 200, "{}", r.text);
-        let r = admin
-            .post(
-                "/api/v1/admin/devices",
-                &json!({"kind": "kiosk", "name": "Kiosk sảnh"}),
-            )
-            .await;
-        assert_eq!(r.status, 201, "{}", r.text);
-        let token = r.json()["token"].as_str().expect("token").to_string();
+        let admin = server.admin().await;
+        let token = pair(&admin, "kiosk", "Kiosk sảnh").await;
         let mut kiosk = open_socket(&server.ws_url(), &[])
             .await
             .expect("kiosk socket");
