@@ -24,7 +24,7 @@ pub struct Args {
     #[arg(long, default_value_t = 37)]
     pub days: u32,
     /// Expected tickets per open day.
-    #[arg(long, default_value_t = 1900.0)]
+    #[arg(long, default_value_t = 2300.0)]
     pub arrivals: f64,
     /// Times each report is built (the median is the figure).
     #[arg(long, default_value_t = 11)]
@@ -46,7 +46,7 @@ impl Default for Args {
         Args {
             from: "2026-10-01".into(),
             days: 37,
-            arrivals: 1900.0,
+            arrivals: 2300.0,
             reps: 11,
             calls: 200,
             report_clients: 1,
