@@ -45,9 +45,24 @@ impl Lane {
         self.set.is_empty()
     }
 
-    /// Entries strictly before `(key, id)`.
+    /// Entries strictly before `(key, id)`. Walks from both sides of it at once, so the cost is
+    /// the distance to the nearer end: a ticket just issued (the reply, the broadcast) or about
+    /// to be called is cheap however long the lane. Counting only from the front cost a quarter
+    /// of the server's CPU under a stream of issues.
     pub fn count_before(&self, key: i64, id: TicketId) -> usize {
-        self.set.range(..(key, id)).count()
+        let mut before = self.set.range(..(key, id));
+        let mut from = self.set.range((key, id)..);
+        let mut counted = 0;
+        loop {
+            if before.next().is_none() {
+                return counted;
+            }
+            if from.next_back().is_none() {
+                // `counted` entries from `(key, id)` to the end: the rest are before it.
+                return self.set.len() - counted;
+            }
+            counted += 1;
+        }
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (i64, TicketId)> + '_ {
@@ -77,4 +92,39 @@ pub enum Slot {
     Priority { service: usize, key: i64 },
     Appointment { service: usize, key: i64 },
     Counter { counter: usize, key: i64 },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::Rng;
+
+    #[test]
+    fn count_before_matches_a_plain_count_anywhere_in_the_lane() {
+        let mut rng = Rng::new(7);
+        for size in [0usize, 1, 2, 3, 10, 257] {
+            let mut lane = Lane::default();
+            for i in 0..size {
+                // Few distinct keys, so that equal keys are ordered by id.
+                lane.insert(rng.below(40) as i64, TicketId(i as u64 * 2));
+            }
+            let all: Vec<(i64, TicketId)> = lane.iter().collect();
+            // Every entry, and probes between and beyond them (absent odd ids).
+            let mut probes = all.clone();
+            probes.extend((0..50).map(|_| {
+                (
+                    rng.below(42) as i64 - 1,
+                    TicketId(rng.below(600) as u64 * 2 + 1),
+                )
+            }));
+            for (key, id) in probes {
+                let plain = all.iter().filter(|&&e| e < (key, id)).count();
+                assert_eq!(
+                    lane.count_before(key, id),
+                    plain,
+                    "size {size}, ({key}, {id:?})"
+                );
+            }
+        }
+    }
 }
