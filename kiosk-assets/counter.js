@@ -33,6 +33,7 @@ const i18n = createI18n({
     "login.busy": "Đang đăng nhập…",
     "login.empty": "Nhập tên đăng nhập và mật khẩu",
     "login.network": "Không kết nối được máy chủ",
+    "login.ended": "Phiên đăng nhập đã kết thúc (tài khoản bị khóa hoặc thay đổi); hãy đăng nhập lại",
     "choose.title": "Chọn quầy làm việc",
     "choose.lead": "Chọn quầy bạn ngồi hôm nay. Quầy sẽ được mở để gọi số.",
     "choose.none": "Tài khoản chưa được phân công quầy nào. Hãy liên hệ quản trị viên.",
@@ -174,6 +175,7 @@ const i18n = createI18n({
     "login.busy": "Logging in…",
     "login.empty": "Enter your login and password",
     "login.network": "Cannot reach the server",
+    "login.ended": "Your session has ended (the account was disabled or changed); log in again",
     "choose.title": "Choose your counter",
     "choose.lead": "Pick the counter you work at today. It will be opened for calling.",
     "choose.none": "Your account has no counter assigned. Ask an administrator.",
@@ -1026,21 +1028,30 @@ function onChange(state, why, msg) {
   render();
 }
 
+function sessionEnded(message) {
+  me = null;
+  live?.close();
+  live = null;
+  showLogin(message);
+}
+
 function startLive() {
   live?.close();
   live = connect({
     role: "counter",
     site: setup.site,
-    onWelcome: (w) => { clockOffset = w.server_time_ms - Date.now(); },
+    onWelcome: (w) => {
+      clockOffset = w.server_time_ms - Date.now();
+      // Reconnected without a session (it ended while the socket was down, e.g. the account
+      // was disabled during a reconnect): the same as being told so.
+      if (!w.authenticated && me) sessionEnded(i18n.t("login.ended"));
+    },
     onChange,
     onStatus: (s) => { status = s; render(); },
     onError: (e) => {
       // Disabled, or the password was reset: back to the login form, saying why.
       if (e.code !== "session_ended") return;
-      me = null;
-      live?.close();
-      live = null;
-      showLogin(i18n.lang === "en" ? e.message_en : e.message);
+      sessionEnded(i18n.lang === "en" ? e.message_en : e.message);
     },
     async onConfig() {
       setup = await loadSetup(setup.site);
