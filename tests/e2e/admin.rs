@@ -527,3 +527,49 @@ async fn a_disabled_officials_socket_is_refused_on_its_next_command() {
     );
     assert_eq!(s.db_state().events, before.events, "nothing was done");
 }
+
+#[tokio::test]
+async fn a_socket_opening_while_its_account_is_disabled_never_stays_open_as_that_user() {
+    // The upgrade reads the session before the socket listens for account changes; a disable
+    // landing in between must still end it (the official's console reconnecting after an edit).
+    let s = TestServer::start().await;
+    let admin = s.admin().await;
+    let mut o1 = s.add_official(&admin, "can-bo-1", &["quay-1"]).await;
+    let (mut told, mut anonymous) = (0, 0);
+    let nothing = json!({});
+    for round in 0..20 {
+        let (socket, r) = tokio::join!(
+            s.ws_hello("counter", Who::Session(&o1.session), None),
+            admin.post("/api/v1/admin/users/can-bo-1/disable", &nothing),
+        );
+        assert_eq!(r.status, 200, "round {round}: {}", r.text);
+        let mut ws = socket.unwrap_or_else(|e| panic!("round {round}: refused {e:?}"));
+        if ws.welcome["authenticated"] == true {
+            // Welcomed as the official: told at once that the session ended, and closed.
+            let closed = ws.expect_close().await;
+            assert_eq!(closed.code, Some(1008), "round {round}: {closed:?}");
+            assert!(
+                closed
+                    .messages
+                    .iter()
+                    .any(|m| m["error"]["code"] == "session_ended"),
+                "round {round}: {closed:?}"
+            );
+            told += 1;
+        } else {
+            // The disable came first: an anonymous counter socket, which may not act.
+            ws.expect_snapshot().await;
+            let code = ws
+                .refused(json!({"type": "call_next", "counter": "quay-1"}))
+                .await;
+            assert_eq!(code, "login_required", "round {round}");
+            anonymous += 1;
+        }
+        let r = admin
+            .post("/api/v1/admin/users/can-bo-1/enable", &json!({}))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        o1.session = s.login("can-bo-1", PASSWORD).await.1;
+    }
+    eprintln!("20 rounds: {told} welcomed then ended, {anonymous} welcomed anonymous");
+}

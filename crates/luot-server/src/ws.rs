@@ -123,6 +123,37 @@ async fn account_changed(
     }
 }
 
+/// Reads a user's session again after their account changed. Still valid and unchanged: true.
+/// Changed (name, role, counters): closed with 1012 so the client reconnects with the new rights.
+/// Ended (disabled, password reset, expired): told `session_ended`, closed with 1008.
+async fn session_holds(
+    app: &Arc<App>,
+    sink: &mut Sink,
+    session_hash: Option<&str>,
+    principal: &Principal,
+) -> bool {
+    let Principal::User(was) = principal else {
+        return true;
+    };
+    let now = match session_hash {
+        Some(h) => crate::rest::session_by_hash(app, h.to_string()).await,
+        None => Principal::Anonymous,
+    };
+    match now {
+        Principal::User(u) if u.login == was.login => {
+            if &u == was {
+                return true;
+            }
+            close(sink, close_code::RESTART, "account changed").await;
+        }
+        _ => {
+            let _ = sink.send(error_msg(session_ended())).await;
+            close(sink, close_code::POLICY, "session ended").await;
+        }
+    }
+    false
+}
+
 fn session_ended() -> ErrorDto {
     ErrorDto::new(
         "session_ended",
@@ -399,6 +430,11 @@ async fn client(
         _ => None,
     };
     let mut changes = user_login.as_ref().map(|_| app.account_changes.subscribe());
+    // The session was read at the upgrade, before this subscription: a change announced in
+    // between (e.g. the account disabled while this socket reconnected) would go unheard.
+    if changes.is_some() && !session_holds(&app, &mut sink, session_hash.as_deref(), &principal).await {
+        return;
+    }
     let mut session_read = Instant::now();
     loop {
         tokio::select! {
@@ -416,23 +452,8 @@ async fn client(
                         false
                     }
                 };
-                if check {
-                    let now = match &session_hash {
-                        Some(h) => crate::rest::session_by_hash(&app, h.clone()).await,
-                        None => Principal::Anonymous,
-                    };
-                    match now {
-                        // Still valid (a new name, role or counters): reconnect to take them.
-                        Principal::User(u) if Some(&u.login) == user_login.as_ref() => {
-                            if matches!(&principal, Principal::User(p) if p != &u) {
-                                return close(&mut sink, close_code::RESTART, "account changed").await;
-                            }
-                        }
-                        _ => {
-                            let _ = sink.send(error_msg(session_ended())).await;
-                            return close(&mut sink, close_code::POLICY, "session ended").await;
-                        }
-                    }
+                if check && !session_holds(&app, &mut sink, session_hash.as_deref(), &principal).await {
+                    return;
                 }
             }
             incoming = stream.next() => {
