@@ -84,6 +84,89 @@ impl fmt::Display for Code {
     }
 }
 
+/// A [`Code`] kept as a reference to one shared copy: 8 bytes (and `Option<Sym>` too) where a
+/// `Code` takes 32. Tickets hold five codes each and the broker holds every ticket of the day
+/// twice, so this is most of a ticket's size.
+///
+/// Only codes a ticket stores are interned, and a ticket stores only codes the configuration or
+/// an account already has (its service, priority category, counters, official): the table is as
+/// small as those, whatever clients send. It lives as long as the process.
+#[derive(Clone, Copy)]
+pub struct Sym(&'static Code);
+
+fn interned() -> &'static std::sync::Mutex<std::collections::HashSet<&'static Code>> {
+    static TABLE: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<&'static Code>>> =
+        std::sync::OnceLock::new();
+    TABLE.get_or_init(Default::default)
+}
+
+impl Sym {
+    pub fn new(code: Code) -> Sym {
+        let mut table = interned().lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(&c) = table.get(&code) {
+            return Sym(c);
+        }
+        let c: &'static Code = Box::leak(Box::new(code));
+        table.insert(c);
+        Sym(c)
+    }
+
+    pub fn code(self) -> Code {
+        *self.0
+    }
+}
+
+impl From<Code> for Sym {
+    fn from(code: Code) -> Sym {
+        Sym::new(code)
+    }
+}
+
+impl std::ops::Deref for Sym {
+    type Target = Code;
+    fn deref(&self) -> &Code {
+        self.0
+    }
+}
+
+impl PartialEq for Sym {
+    fn eq(&self, other: &Sym) -> bool {
+        std::ptr::eq(self.0, other.0)
+    }
+}
+
+impl Eq for Sym {}
+
+impl std::hash::Hash for Sym {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.0.hash(h)
+    }
+}
+
+impl PartialEq<Code> for Sym {
+    fn eq(&self, other: &Code) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<Sym> for Code {
+    fn eq(&self, other: &Sym) -> bool {
+        self == other.0
+    }
+}
+
+impl fmt::Debug for Sym {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.0, f)
+    }
+}
+
+impl fmt::Display for Sym {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self.0, f)
+    }
+}
+
 /// Longest ticket prefix. Centers use one letter; three leave room for sub-queues ("KQ").
 pub const PREFIX_LEN_MAX: usize = 3;
 

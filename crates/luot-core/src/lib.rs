@@ -23,8 +23,8 @@ pub use config::{
     WeekHours,
 };
 pub use event::{CarriedTicket, Event};
-pub use ids::{Code, PersonKey, Prefix, TicketId, TicketNumber, Token};
+pub use ids::{Code, PersonKey, Prefix, Sym, TicketId, TicketNumber, Token};
 pub use rejection::Rejection;
-pub use site::{CounterState, CounterStatus, ServiceTime, Site, WaitEstimate};
+pub use site::{CounterState, CounterStatus, ServiceTime, Site, Tickets, WaitEstimate};
 pub use ticket::{Appointment, CallReason, Channel, Ticket, TicketState, TransferTarget};
 pub use time::{Day, Minute, Now};

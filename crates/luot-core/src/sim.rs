@@ -276,7 +276,7 @@ pub fn run_day(site: &mut Site, spec: &DaySpec) -> DayRun {
                     let current = site.counter_state(code).and_then(|c| c.current);
                     let mean = current
                         .and_then(|id| site.ticket(id))
-                        .and_then(|t| cfg.service(t.service))
+                        .and_then(|t| cfg.service(*t.service))
                         .map_or(600.0, |s| s.expected_service_s as f64);
                     let dur = rng.exp(mean).max(30.0);
                     heap.push(Reverse((ms + (dur * 1000.0) as i64, Kind::Finish(ci))));

@@ -5,13 +5,64 @@
 use crate::command::{Command, TicketRef};
 use crate::config::{SiteConfig, limits};
 use crate::event::{CarriedTicket, Event};
-use crate::ids::{Code, PersonKey, Prefix, TICKET_SEQ_MAX, TicketId, TicketNumber, Token};
+use crate::ids::{Code, PersonKey, Prefix, Sym, TICKET_SEQ_MAX, TicketId, TicketNumber, Token};
 use crate::queue::{Lane, ServiceQueue, Slot};
 use crate::rejection::Rejection;
 use crate::ticket::{CallReason, Channel, Ticket, TicketState, TransferTarget};
 use crate::time::{Day, Minute, Now};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+
+/// The day's tickets, in id order. Each is behind an `Arc` so that the broker's two copies of a
+/// site (the speculative one that decides, the visible one that is durable) can hold one ticket
+/// once they agree on it ([`Site::share_ticket`]): the day is kept once, not twice. Changing a
+/// shared ticket copies just that ticket (`Arc::make_mut`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Tickets(Vec<Arc<Ticket>>);
+
+impl Tickets {
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn get(&self, i: usize) -> Option<&Ticket> {
+        self.0.get(i).map(|t| &**t)
+    }
+
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Ticket> + ExactSizeIterator {
+        self.0.iter().map(|t| &**t)
+    }
+
+    fn push(&mut self, t: Ticket) {
+        self.0.push(Arc::new(t));
+    }
+}
+
+impl std::ops::Index<usize> for Tickets {
+    type Output = Ticket;
+    fn index(&self, i: usize) -> &Ticket {
+        &self.0[i]
+    }
+}
+
+impl std::ops::IndexMut<usize> for Tickets {
+    fn index_mut(&mut self, i: usize) -> &mut Ticket {
+        Arc::make_mut(&mut self.0[i])
+    }
+}
+
+impl<'a> IntoIterator for &'a Tickets {
+    type Item = &'a Ticket;
+    type IntoIter = std::iter::Map<std::slice::Iter<'a, Arc<Ticket>>, fn(&Arc<Ticket>) -> &Ticket>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|t| &**t)
+    }
+}
 
 /// The core's hash maps are keyed by configuration codes, ticket numbers, tokens and person
 /// keys. None of these lets an outsider flood a map with colliding keys (codes come from the
@@ -155,7 +206,7 @@ pub struct Site {
     day: Option<Day>,
     /// Ticket ids of the open day are `first_id..first_id + tickets.len()`.
     first_id: u64,
-    tickets: Vec<Ticket>,
+    tickets: Tickets,
     slots: Vec<Option<Slot>>,
     by_number: FastMap<TicketNumber, TicketId>,
     by_token: FastMap<Token, TicketId>,
@@ -243,7 +294,7 @@ impl Site {
             service_counters,
             day: None,
             first_id: 1,
-            tickets: Vec::new(),
+            tickets: Tickets::default(),
             slots: Vec::new(),
             by_number: FastMap::default(),
             by_token: FastMap::default(),
@@ -274,8 +325,35 @@ impl Site {
     }
 
     /// Tickets of the open day (and those carried into it), in id order.
-    pub fn tickets(&self) -> &[Ticket] {
+    pub fn tickets(&self) -> &Tickets {
         &self.tickets
+    }
+
+    /// Makes this site hold `other`'s copy of each ticket `event` touched where the two copies
+    /// are equal (every ticket for a day's opening or close). The broker calls it on the visible
+    /// site, with the speculative one, as each event becomes durable: from then on the ticket is
+    /// held once until one side changes it.
+    pub fn share_tickets(&mut self, other: &Site, event: &Event) {
+        match (event.ticket(), event) {
+            (Some(id), _) => self.share_ticket(other, id),
+            (None, Event::DayOpened { .. } | Event::DayClosed { .. }) => {
+                for t in 0..self.tickets.len() {
+                    let id = TicketId(self.first_id + t as u64);
+                    self.share_ticket(other, id);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn share_ticket(&mut self, other: &Site, id: TicketId) {
+        let (Some(i), Some(j)) = (self.index(id), other.index(id)) else {
+            return;
+        };
+        let (mine, theirs) = (&mut self.tickets.0[i], &other.tickets.0[j]);
+        if !Arc::ptr_eq(mine, theirs) && mine == theirs {
+            *mine = Arc::clone(theirs);
+        }
     }
 
     pub fn ticket(&self, id: TicketId) -> Option<&Ticket> {
@@ -709,7 +787,7 @@ impl Site {
                     t.state,
                     TicketState::Called | TicketState::Serving | TicketState::Done
                 );
-                if !held || t.counter != Some(*counter) {
+                if !held || t.counter.map(Sym::code) != Some(*counter) {
                     return Err(Rejection::TicketNotAtCounter);
                 }
                 Ok(vec![Event::DossierAttached {
@@ -744,9 +822,9 @@ impl Site {
                                 number: t.number,
                                 issued_day: t.issued_day,
                                 issued_at_ms: t.issued_at_ms,
-                                service: t.service,
+                                service: t.service.code(),
                                 channel: t.channel,
-                                priority: t.priority,
+                                priority: t.priority.map(Sym::code),
                                 token: t.token,
                                 person: t.person,
                                 appointment: t.appointment,
@@ -971,9 +1049,9 @@ impl Site {
                         id,
                         number: c.number,
                         issued_day: c.issued_day,
-                        service: c.service,
+                        service: c.service.into(),
                         channel: c.channel,
-                        priority: c.priority,
+                        priority: c.priority.map(Sym::new),
                         token: c.token,
                         person: c.person,
                         appointment: c.appointment,
@@ -1026,9 +1104,9 @@ impl Site {
                     id: *ticket,
                     number: *number,
                     issued_day: day,
-                    service: *service,
+                    service: Sym::new(*service),
                     channel: *channel,
-                    priority: *priority,
+                    priority: priority.map(Sym::new),
                     token: *token,
                     person: *person,
                     appointment: *appointment,
@@ -1062,8 +1140,8 @@ impl Site {
                 };
                 let t = &mut self.tickets[i];
                 t.state = TicketState::Called;
-                t.counter = Some(*counter);
-                t.official = *official;
+                t.counter = Some(Sym::new(*counter));
+                t.official = official.map(Sym::new);
                 t.target_counter = None;
                 t.called_at_ms = Some(at_ms);
                 t.recalls = 0;
@@ -1146,13 +1224,13 @@ impl Site {
                 t.recalls = 0;
                 match to {
                     TransferTarget::Service(s) => {
-                        t.service = *s;
+                        t.service = Sym::new(*s);
                         // Back in line at its original place: the move is not the citizen's doing.
                         t.enqueued_at_ms = t.issued_at_ms;
                         self.slot_in(i, None);
                     }
                     TransferTarget::Counter(c) => {
-                        t.target_counter = Some(*c);
+                        t.target_counter = Some(Sym::new(*c));
                         t.enqueued_at_ms = at_ms;
                         let ci = self.counter_ix.get(c).copied();
                         self.slot_in(i, ci);
@@ -1216,7 +1294,7 @@ impl Site {
     pub fn make_room_for_the_day(&mut self) {
         let room =
             (self.cfg.policy.tickets_per_day_max as usize).saturating_sub(self.tickets.len());
-        self.tickets.reserve(room);
+        self.tickets.0.reserve(room);
         self.slots.reserve(room);
         self.by_number.reserve(room);
         self.by_token.reserve(room);
@@ -1225,7 +1303,7 @@ impl Site {
     fn reset_day(&mut self, day: Day, first_id: TicketId) {
         self.day = Some(day);
         self.first_id = first_id.0;
-        self.tickets.clear();
+        self.tickets.0.clear();
         self.slots.clear();
         self.by_number.clear();
         self.by_token.clear();
@@ -1445,7 +1523,7 @@ impl Site {
                     .ticket(id)
                     .ok_or(format!("counter {} holds unknown ticket", c.code))?;
                 if !matches!(t.state, TicketState::Called | TicketState::Serving)
-                    || t.counter != Some(c.code)
+                    || t.counter.map(Sym::code) != Some(c.code)
                 {
                     return Err(format!(
                         "counter {} holds {} in state {:?}",

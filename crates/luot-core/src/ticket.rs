@@ -2,7 +2,7 @@
 //! cancelled; called/serving → transferred (waiting again, same number); no-show → waiting again
 //! within the return window; waiting at day close → carried to the next day or expired.
 
-use crate::ids::{Code, PersonKey, TicketId, TicketNumber, Token};
+use crate::ids::{Code, PersonKey, Sym, TicketId, TicketNumber, Token};
 use crate::time::Day;
 
 /// Where a ticket was taken.
@@ -133,9 +133,9 @@ pub struct Ticket {
     pub number: TicketNumber,
     /// The day the ticket was issued (a carried ticket keeps it).
     pub issued_day: Day,
-    pub service: Code,
+    pub service: Sym,
     pub channel: Channel,
-    pub priority: Option<Code>,
+    pub priority: Option<Sym>,
     pub token: Token,
     pub person: Option<PersonKey>,
     pub appointment: Option<Appointment>,
@@ -144,10 +144,10 @@ pub struct Ticket {
     /// Sort key in its queue: issue time, or the time it came back after a no-show.
     pub enqueued_at_ms: i64,
     /// The counter holding it (called/serving) or last holding it.
-    pub counter: Option<Code>,
-    pub official: Option<Code>,
+    pub counter: Option<Sym>,
+    pub official: Option<Sym>,
     /// Set while the ticket waits for one particular counter after a transfer.
-    pub target_counter: Option<Code>,
+    pub target_counter: Option<Sym>,
     pub called_at_ms: Option<i64>,
     pub started_at_ms: Option<i64>,
     pub finished_at_ms: Option<i64>,

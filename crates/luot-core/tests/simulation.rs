@@ -362,6 +362,10 @@ impl Sim {
                     *self.stats.events.entry(e.kind()).or_default() += 1;
                     self.check_event(&replica, &cmd, e, &now)?;
                     replica.evolve(e, now.at_ms);
+                    // As the broker does with its visible copy: hold the ticket once. The live
+                    // site's next change to it must copy it, or the checks above, which read the
+                    // replica as the state before the command, would see the change early.
+                    replica.share_tickets(&self.live, e);
                     if let Event::DayOpened { .. } = e {
                         let mut fresh = Site::new(self.cfg.clone());
                         fresh.evolve(e, now.at_ms);
@@ -408,6 +412,18 @@ impl Sim {
             replica,
             "the replica replayed from the first event",
         )?;
+        // Between steps the replica has caught up, so every ticket is held once by the two.
+        let tickets = self.live.tickets();
+        let shared = tickets
+            .iter()
+            .filter(|t| replica.ticket(t.id).is_some_and(|r| std::ptr::eq(*t, r)))
+            .count();
+        if shared < tickets.len() {
+            return Err(format!(
+                "only {shared} of {} tickets are held once by the live site and the replica",
+                tickets.len()
+            ));
+        }
         if let Some(c) = &self.checkpoint {
             compare(
                 &self.live,
@@ -488,11 +504,11 @@ impl Sim {
                 if !may_serve(&self.cfg, *counter, t) {
                     return Err(format!("{counter} called {} it may not serve", t.number));
                 }
-                let transferred_here =
-                    waiting(before).any(|w| w.target_counter == Some(*counter) && w.id != *ticket);
+                let transferred_here = waiting(before)
+                    .any(|w| w.target_counter.map(|c| *c) == Some(*counter) && w.id != *ticket);
                 if matches!(cmd, Command::CallNext { .. }) {
                     let is_transfer = *reason == CallReason::Transferred;
-                    if is_transfer != (t.target_counter == Some(*counter)) {
+                    if is_transfer != (t.target_counter.map(|c| *c) == Some(*counter)) {
                         return Err(format!("{} called as {reason:?}", t.number));
                     }
                     if transferred_here && !is_transfer {
@@ -760,7 +776,7 @@ impl Sim {
         let t = if !fitting.is_empty() && self.rng.chance(85) {
             Some(*self.rng.pick(&fitting))
         } else if !tickets.is_empty() && self.rng.chance(80) {
-            Some(self.rng.pick(tickets))
+            Some(&tickets[self.rng.next() as usize % tickets.len()])
         } else {
             None
         };

@@ -522,7 +522,7 @@ impl Broker {
                         | luot_core::TicketState::Called
                         | luot_core::TicketState::Serving
                 );
-                if active && cfg.service(t.service).is_none() {
+                if active && cfg.service(*t.service).is_none() {
                     return refuse(
                         format!(
                             "Thủ tục '{}' còn người chờ (số {}): chưa thể xóa",
@@ -538,7 +538,7 @@ impl Broker {
                     .counter
                     .filter(|_| active && t.state != luot_core::TicketState::Waiting)
                     .or(t.target_counter);
-                if let Some(c) = counter.filter(|c| cfg.counter(*c).is_none()) {
+                if let Some(c) = counter.filter(|c| cfg.counter(**c).is_none()) {
                     return refuse(
                         format!("Quầy '{c}' đang giữ số {}: chưa thể xóa", t.number),
                         format!(
@@ -602,6 +602,8 @@ impl Broker {
                 for r in &f.records {
                     let before = self.affected_services(f.site, &r.event);
                     self.live[f.site].evolve(&r.event, r.at_ms);
+                    let (live, spec) = (&mut self.live[f.site], &self.spec[f.site]);
+                    live.share_tickets(spec, &r.event);
                     self.durable_seq = r.seq;
                     self.count(&r.event);
                     self.publish_event(f.site, r, before);
@@ -678,7 +680,7 @@ impl Broker {
             Event::TicketTransferred { ticket, to, .. } => {
                 let mut v: Vec<Code> = live
                     .ticket(*ticket)
-                    .map(|t| t.service)
+                    .map(|t| *t.service)
                     .into_iter()
                     .collect();
                 if let luot_core::TransferTarget::Service(s) = to {
@@ -689,7 +691,7 @@ impl Broker {
             other => other
                 .ticket()
                 .and_then(|id| live.ticket(id))
-                .map(|t| vec![t.service])
+                .map(|t| vec![*t.service])
                 .unwrap_or_default(),
         }
     }

@@ -108,7 +108,7 @@ pub async fn ticket_print(
                 None
             };
             let cfg = s.config();
-            let svc = cfg.service(t.service)?;
+            let svc = cfg.service(*t.service)?;
             let local = jiff::Timestamp::from_millisecond(t.issued_at_ms)
                 .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
                 .to_zoned(tz);

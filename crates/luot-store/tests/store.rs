@@ -291,7 +291,7 @@ impl Sim {
             .live
             .tickets()
             .iter()
-            .filter(|t| Some(t.service) != self.reserved && (any || t.state == wanted))
+            .filter(|t| Some(*t.service) != self.reserved && (any || t.state == wanted))
             .collect();
         if tickets.is_empty() || self.rng.chance(3) {
             return TicketRef::Number(TicketNumber::parse("A999").unwrap());
