@@ -432,7 +432,9 @@ async fn client(
     let mut changes = user_login.as_ref().map(|_| app.account_changes.subscribe());
     // The session was read at the upgrade, before this subscription: a change announced in
     // between (e.g. the account disabled while this socket reconnected) would go unheard.
-    if changes.is_some() && !session_holds(&app, &mut sink, session_hash.as_deref(), &principal).await {
+    if changes.is_some()
+        && !session_holds(&app, &mut sink, session_hash.as_deref(), &principal).await
+    {
         return;
     }
     let mut session_read = Instant::now();
