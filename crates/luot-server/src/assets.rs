@@ -1,5 +1,6 @@
 //! The web clients from `kiosk-assets/`, embedded in the binary; `--assets DIR` serves a folder
-//! instead (for working on the pages without rebuilding).
+//! instead (for working on the pages without rebuilding). Voice clips a manager replaced on the
+//! administration pages (`clips.rs`, kept in the data folder) come first, before either.
 
 use crate::App;
 use axum::body::Body;
@@ -45,14 +46,40 @@ pub async fn serve(State(app): State<Arc<App>>, uri: Uri) -> Response {
     file(&app, &path).await
 }
 
+/// A file of the `--assets` folder, or else of the embedded copy.
+pub async fn read(app: &App, path: &str) -> Option<Vec<u8>> {
+    match &app.assets_dir {
+        Some(dir) => tokio::fs::read(dir.join(path)).await.ok(),
+        None => Embedded::get(path).map(|f| f.data.into_owned()),
+    }
+}
+
 pub async fn file(app: &App, path: &str) -> Response {
     if path.len() > ASSET_PATH_MAX || path.split('/').any(|p| p == ".." || p.starts_with('.')) {
         return StatusCode::NOT_FOUND.into_response();
     }
-    let bytes: Option<Vec<u8>> = match &app.assets_dir {
-        Some(dir) => tokio::fs::read(dir.join(path)).await.ok(),
-        None => Embedded::get(path).map(|f| f.data.into_owned()),
-    };
+    if let Some(key) = path.strip_prefix("audio/")
+        && let Some((stored, bytes)) = app.clips.read(key).await
+    {
+        // A replaced clip: its URL carries `?v=<version>` (from the manifest), and a client
+        // asking without it revalidates, so a clip put back or replaced again is never stale.
+        let mut res = Response::new(Body::from(bytes));
+        let h = res.headers_mut();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("audio/ogg"));
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", stored.version)) {
+            h.insert(header::ETAG, v);
+        }
+        h.insert(
+            "x-content-type-options",
+            HeaderValue::from_static("nosniff"),
+        );
+        return res;
+    }
+    let mut bytes = read(app, path).await;
+    if path == "audio/manifest.json" {
+        bytes = bytes.map(|b| app.clips.annotate_manifest(b));
+    }
     let Some(bytes) = bytes else {
         return (
             StatusCode::NOT_FOUND,

@@ -4,6 +4,7 @@
 pub mod assets;
 pub mod auth;
 pub mod broker;
+pub mod clips;
 pub mod clock;
 pub mod dispatch;
 pub mod hub;
@@ -108,6 +109,8 @@ pub struct App {
     /// Keys the hash of ID numbers (per-person limits); never leaves the data folder.
     pub secret: [u8; 32],
     pub assets_dir: Option<PathBuf>,
+    /// Voice clips replaced by the center (`<data>/clips`), served before the built-in ones.
+    pub clips: clips::Clips,
     /// Network ticket printers (`[[printer]]`), each with its own task and queue.
     pub printers: printer::Printers,
     pub shutdown: CancellationToken,
@@ -260,6 +263,8 @@ pub async fn start(listener: TcpListener, opts: Options) -> anyhow::Result<Serve
     accounts.busy_timeout(std::time::Duration::from_secs(5))?;
     accounts.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;")?;
     let first = first_start(&accounts, &opts.center, now_ms)?;
+    let clips = clips::Clips::open(&opts.data_dir)
+        .with_context(|| format!("reading {}", opts.data_dir.join("clips").display()))?;
 
     let mut runtime = Vec::new();
     for s in &opts.center.sites {
@@ -330,6 +335,7 @@ pub async fn start(listener: TcpListener, opts: Options) -> anyhow::Result<Serve
         activity: SessionActivity::default(),
         secret,
         assets_dir: opts.assets_dir,
+        clips,
         printers,
         shutdown: shutdown.clone(),
         tracker: tracker.clone(),

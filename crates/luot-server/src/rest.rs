@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use luot_proto::{CommandDto, ErrorDto, ServiceStatsDto, SiteSnapshot, TargetDto, TicketView};
 use luot_store::{Accounts, NewDevice, User};
@@ -112,6 +112,17 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/admin/config", get(get_config).put(put_config))
         .route("/admin/config/check", post(check_config))
         .layer(DefaultBodyLimit::max(CONFIG_BODY_MAX));
+    // Voice clips: the body is the .ogg file, read up to its own limit (clips::CLIP_BYTES_MAX).
+    let clips = Router::new()
+        .route("/admin/clips", get(crate::clips::list))
+        .route(
+            "/admin/clips/chime",
+            put(crate::clips::put_chime).delete(crate::clips::delete_chime),
+        )
+        .route(
+            "/admin/clips/{lang}/{name}",
+            put(crate::clips::put).delete(crate::clips::delete),
+        );
     Router::new()
         .route("/ws", get(crate::ws::handler))
         .route("/healthz", get(healthz))
@@ -120,6 +131,7 @@ pub fn router(app: Arc<App>) -> Router {
         .nest(
             "/api/v1",
             config
+                .merge(clips)
                 .merge(api)
                 .layer(axum::middleware::from_fn_with_state(
                     app.clone(),
