@@ -10,6 +10,7 @@ mod authorization;
 mod bad_input;
 mod calls;
 mod cli;
+mod clips;
 mod clock;
 mod concurrency;
 mod crash;

@@ -744,6 +744,53 @@ mod tests {
         assert_eq!(check(&two).unwrap_err().error.code, "clip_streams");
     }
 
+    /// One Ogg page holding `packets` (each under 255 bytes), with its CRC.
+    fn page(flags: u8, granule: u64, seq: u32, packets: &[&[u8]]) -> Vec<u8> {
+        let mut p = b"OggS\0".to_vec();
+        p.push(flags);
+        p.extend_from_slice(&granule.to_le_bytes());
+        p.extend_from_slice(&7u32.to_le_bytes());
+        p.extend_from_slice(&seq.to_le_bytes());
+        p.extend_from_slice(&[0; 4]);
+        p.push(packets.len() as u8);
+        p.extend(packets.iter().map(|k| k.len() as u8));
+        for k in packets {
+            p.extend_from_slice(k);
+        }
+        let crc = ogg_crc(&p);
+        p[22..26].copy_from_slice(&crc.to_le_bytes());
+        p
+    }
+
+    fn opus(final_granule: u64) -> Vec<u8> {
+        let mut head = b"OpusHead\x01\x01".to_vec();
+        head.extend_from_slice(&312u16.to_le_bytes()); // pre-skip
+        head.extend_from_slice(&44_100u32.to_le_bytes()); // input rate: not the granule's
+        head.extend_from_slice(&[0, 0, 0]);
+        let mut f = page(0x02, 0, 0, &[&head]);
+        f.extend(page(0, 0, 1, &[b"OpusTags\0\0\0\0\0\0\0\0"]));
+        f.extend(page(0, 48_000, 2, &[&[0xfc; 40]]));
+        f.extend(page(0x04, final_granule, 3, &[&[0xfc; 40]]));
+        f
+    }
+
+    #[test]
+    fn opus_is_timed_at_48_khz_less_the_pre_skip() {
+        let i = check(&opus(2 * 48_000 + 312)).expect("opus");
+        assert_eq!((i.codec, i.sample_rate, i.channels), ("opus", 48_000, 1));
+        assert!((i.seconds - 2.0).abs() < 1e-9, "{i:?}");
+        check(&opus(10 * 48_000 + 312)).expect("exactly 10 s");
+        let e = check(&opus(10 * 48_000 + 313)).unwrap_err();
+        assert_eq!(e.error.code, "clip_too_long");
+        assert_eq!(check(&opus(312)).unwrap_err().error.code, "clip_silent");
+    }
+
+    #[test]
+    fn an_ogg_stream_of_another_codec_is_refused() {
+        let f = page(0x06, 100, 0, &[b"\x80theora......................"]);
+        assert_eq!(check(&f).unwrap_err().error.code, "clip_codec");
+    }
+
     #[test]
     fn the_crc_matches_the_reference_value() {
         // "OggS" pages of real files carry this CRC; a known vector for the polynomial:
