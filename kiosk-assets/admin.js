@@ -1,17 +1,19 @@
 // Manager pages: log in (the console's form: POST /api/v1/login, a cookie session, /api/v1/me),
 // then reports (reports.js), the center's configuration (a TOML editor with line numbers, check,
 // apply live, export, import, and quick edits that change the right lines: admin-toml.js),
-// accounts and paired devices. Managers get reports, configuration and the list of accounts;
-// admins also add accounts and pair or revoke devices. An official gets a "no access" page (the
+// accounts, the hall display's voice clips (replace one with the center's recording, put the
+// built-in one back, try a call) and paired devices. Managers get reports, configuration, voice
+// clips and the list of accounts; admins also add accounts and pair or revoke devices. An official gets a "no access" page (the
 // API refuses them anyway).
 import { loadSetup } from "/js/live.js";
 import { createI18n } from "/js/i18n.js";
 import { mountReports, REPORT_TEXT } from "/reports.js";
 import * as toml from "/admin-toml.js";
+import { createAnnouncer } from "/js/announcer.js";
 
 const params = new URLSearchParams(location.search);
 const $ = (id) => document.getElementById(id);
-const TABS = ["reports", "config", "users", "devices", "audit"];
+const TABS = ["reports", "config", "users", "voice", "devices", "audit"];
 
 const TEXT = {
   vi: {
@@ -65,6 +67,41 @@ const TEXT = {
     "act.device_pair": "Ghép nối thiết bị",
     "act.device_revoke": "Thu hồi thiết bị",
     "act.config_apply": "Áp dụng cấu hình",
+    "act.clip_replace": "Thay đoạn giọng đọc",
+    "act.clip_restore": "Dùng lại giọng đọc có sẵn",
+    "nav.voice": "Giọng đọc",
+    "voice.title": "Giọng đọc",
+    "voice.lead": "Màn hình sảnh đọc số bằng các đoạn ghi âm dưới đây. Thay một đoạn bằng bản thu của trung tâm (tệp .ogg); màn hình sảnh dùng bản mới ngay, không cần tải lại.",
+    "voice.list": "Các đoạn ghi âm",
+    "voice.lang": "Giọng",
+    "voice.lang.vi": "Tiếng Việt",
+    "voice.lang.en": "Tiếng Anh",
+    "voice.filter": "Tìm đoạn",
+    "voice.replacedOnly": "Chỉ các đoạn đã thay",
+    "voice.try": "▶ Nghe thử: {ticket} đến quầy {counter}",
+    "voice.trying": "Đang đọc…",
+    "voice.tryBlocked": "Trình duyệt chưa cho phát âm thanh — bấm lại.",
+    "voice.clip": "Đoạn",
+    "voice.text": "Nội dung đọc",
+    "voice.current": "Đang dùng",
+    "voice.actions": "Thao tác",
+    "voice.chime": "Tiếng chuông trước mỗi lượt gọi",
+    "voice.builtIn": "Bản có sẵn",
+    "voice.replaced": "Bản của trung tâm · {s} giây · {kb} KB · {who}, {when}",
+    "voice.play": "▶ Nghe",
+    "voice.playAria": "Nghe đoạn {name}",
+    "voice.upload": "Thay bằng tệp…",
+    "voice.uploadAria": "Thay đoạn {name} bằng tệp .ogg",
+    "voice.restore": "Dùng bản có sẵn",
+    "voice.restoreTitle": "Dùng lại bản có sẵn cho “{name}”?",
+    "voice.restoreText": "Bản thu của trung tâm cho đoạn này bị xóa; màn hình sảnh đọc lại bằng bản có sẵn.",
+    "voice.uploading": "Đang tải lên “{file}”…",
+    "voice.done": "Đã thay “{name}” bằng “{file}” ({s} giây). Màn hình sảnh đang cập nhật.",
+    "voice.restored": "“{name}” đã trở về bản có sẵn.",
+    "voice.failed": "Không thay được “{name}”: {error}",
+    "voice.tooBig": "Tệp “{file}” quá lớn ({kb} KB); tối đa {max} KB.",
+    "voice.limits": "Tệp .ogg (Vorbis hoặc Opus), tối đa {max} KB và {sec} giây mỗi đoạn. Mẹo: thu từng từ, cắt sát đầu và cuối.",
+    "voice.none": "Không có đoạn nào khớp.",
     "act.first_start": "Khởi động lần đầu",
     "nav.config": "Cấu hình",
     "nav.users": "Tài khoản",
@@ -250,6 +287,41 @@ const TEXT = {
     "act.device_pair": "Device paired",
     "act.device_revoke": "Device revoked",
     "act.config_apply": "Configuration applied",
+    "act.clip_replace": "Voice clip replaced",
+    "act.clip_restore": "Voice clip back to built-in",
+    "nav.voice": "Voice",
+    "voice.title": "Voice",
+    "voice.lead": "The hall display reads numbers out with the recordings below. Replace one with the center's own recording (an .ogg file); hall displays use it at once, without a reload.",
+    "voice.list": "Recordings",
+    "voice.lang": "Voice",
+    "voice.lang.vi": "Vietnamese",
+    "voice.lang.en": "English",
+    "voice.filter": "Find a clip",
+    "voice.replacedOnly": "Replaced clips only",
+    "voice.try": "▶ Try a call: {ticket} to counter {counter}",
+    "voice.trying": "Speaking…",
+    "voice.tryBlocked": "The browser does not allow sound yet — click again.",
+    "voice.clip": "Clip",
+    "voice.text": "Says",
+    "voice.current": "In use",
+    "voice.actions": "Actions",
+    "voice.chime": "Chime before each call",
+    "voice.builtIn": "Built-in",
+    "voice.replaced": "Center's recording · {s} s · {kb} KB · {who}, {when}",
+    "voice.play": "▶ Play",
+    "voice.playAria": "Play clip {name}",
+    "voice.upload": "Replace with a file…",
+    "voice.uploadAria": "Replace clip {name} with an .ogg file",
+    "voice.restore": "Use built-in",
+    "voice.restoreTitle": "Use the built-in recording for “{name}”?",
+    "voice.restoreText": "The center's recording of this clip is deleted; hall displays use the built-in one again.",
+    "voice.uploading": "Uploading “{file}”…",
+    "voice.done": "“{name}” replaced with “{file}” ({s} s). Hall displays are updating.",
+    "voice.restored": "“{name}” is back to the built-in recording.",
+    "voice.failed": "Could not replace “{name}”: {error}",
+    "voice.tooBig": "The file “{file}” is too large ({kb} KB); at most {max} KB.",
+    "voice.limits": "An .ogg file (Vorbis or Opus), at most {max} KB and {sec} seconds per clip. Tip: record one word at a time, trimmed close at both ends.",
+    "voice.none": "No clip matches.",
     "act.first_start": "First start",
     "nav.config": "Configuration",
     "nav.users": "Accounts",
@@ -399,11 +471,13 @@ let today = null;
 const config = { loaded: false, text: "", version: null, errors: [], busy: false, unavailable: null, status: null, changed: new Set() };
 let users = [];
 let devices = [];
+const voice = { loaded: false, clips: [], languages: [], limits: null, lang: "vi", announcers: new Map() };
 
 window.luotAdmin = {
   get screen() { return screen; },
   get tab() { return tab; },
   get config() { return config; },
+  get voice() { return voice; },
 };
 
 // ---------- helpers ----------
@@ -513,6 +587,7 @@ function openTab(next) {
   if (next === "config" && !config.loaded) loadConfig();
   if (next === "users") loadUsers();
   if (next === "devices") loadDevices();
+  if (next === "voice") loadClips();
   if (next === "audit") loadAudit();
 }
 
@@ -532,6 +607,7 @@ function render() {
   if (screen === "config") renderConfig();
   if (screen === "users") renderUsers();
   if (screen === "devices") renderDevices();
+  if (screen === "voice") renderVoice();
   if (screen === "audit") renderAudit();
 }
 
@@ -1171,6 +1247,159 @@ function renderAudit() {
   $("a-csv").href = `/api/v1/admin/audit?${auditQuery({ format: "csv" })}`;
 }
 
+// ---------- voice clips ----------
+const TRY_TICKET = "B017";
+const TRY_COUNTER = 4;
+
+async function loadClips() {
+  try {
+    const r = await api("/api/v1/admin/clips");
+    voice.clips = r.clips;
+    voice.languages = r.languages;
+    voice.limits = r.limits;
+    voice.loaded = true;
+    if (!voice.languages.includes(voice.lang)) voice.lang = voice.languages[0] || "vi";
+  } catch (e) {
+    if (e.status !== 401) voiceMessage("error", e.text(i18n.lang));
+  }
+  renderVoice();
+}
+
+function voiceMessage(kind, text) {
+  $("voice-error").hidden = kind !== "error";
+  $("voice-ok").hidden = kind !== "ok";
+  if (kind === "error") $("voice-error").textContent = text;
+  if (kind === "ok") $("voice-ok").textContent = text;
+}
+
+const clipLabel = (c) => (c.lang ? `${c.lang}/${c.name}` : c.name);
+const num = (x, digits = 1) => new Intl.NumberFormat(i18n.lang === "en" ? "en-GB" : "vi-VN", { maximumFractionDigits: digits }).format(x);
+
+function renderVoice() {
+  const sel = $("v-lang");
+  const langs = voice.languages.length ? voice.languages : ["vi", "en"];
+  sel.replaceChildren(...langs.map((l) => new Option(t(`voice.lang.${l}`) === `voice.lang.${l}` ? l : t(`voice.lang.${l}`), l)));
+  sel.value = voice.lang;
+  $("v-try").textContent = t("voice.try", { ticket: TRY_TICKET, counter: TRY_COUNTER });
+  if (voice.limits) $("v-limits").textContent = t("voice.limits", { max: num(voice.limits.bytes_max / 1024, 0), sec: num(voice.limits.seconds_max) });
+  const q = $("v-filter").value.trim().toLowerCase();
+  const only = $("v-replaced").checked;
+  const rows = voice.clips.filter((c) => (c.lang === null || c.lang === voice.lang)
+    && (!only || c.replaced)
+    && (!q || c.name.includes(q) || (c.text || "").toLowerCase().includes(q)));
+  $("voice").replaceChildren(...(rows.length ? rows.map(voiceRow) : [(() => { const tr = el("tr"); const td = el("td", "m-muted", voice.loaded ? t("voice.none") : ""); td.colSpan = 4; tr.append(td); return tr; })()]));
+}
+
+function voiceRow(c) {
+  const label = clipLabel(c);
+  const tr = el("tr", c.replaced ? "m-voice-row-replaced" : null);
+  tr.dataset.clip = label;
+  const th = el("th", "m-mono", c.name);
+  th.scope = "row";
+  const r = c.replaced;
+  const current = r
+    ? t("voice.replaced", { s: num(r.duration_ms / 1000), kb: num(r.bytes / 1024), who: r.uploaded_by, when: fmtTime(r.uploaded_at) })
+    : t("voice.builtIn");
+  tr.append(th, el("td", "m-voice-text", c.lang ? c.text : t("voice.chime")), el("td", "m-small", current));
+  const act = el("td", "m-actions-cell");
+  const play = el("button", "m-btn m-btn-small m-btn-ghost", t("voice.play"));
+  play.type = "button";
+  play.dataset.action = "play";
+  play.setAttribute("aria-label", t("voice.playAria", { name: label }));
+  play.addEventListener("click", () => playClip(c));
+  const up = el("label", "m-btn m-btn-small m-btn-secondary m-file-btn");
+  up.append(document.createTextNode(t("voice.upload")));
+  const input = el("input");
+  input.type = "file";
+  input.accept = ".ogg,.oga,.opus,audio/ogg";
+  input.dataset.action = "upload";
+  input.setAttribute("aria-label", t("voice.uploadAria", { name: label }));
+  input.addEventListener("change", () => { const f = input.files?.[0]; input.value = ""; if (f) uploadClip(c, f); });
+  up.append(input);
+  act.append(play, up);
+  if (r) {
+    const back = el("button", "m-btn m-btn-small m-btn-ghost", t("voice.restore"));
+    back.type = "button";
+    back.dataset.action = "restore";
+    back.addEventListener("click", () => confirmDialog(t("voice.restoreTitle", { name: label }), t("voice.restoreText"), t("voice.restore"), () => restoreClip(c)));
+    act.append(back);
+  }
+  tr.append(act);
+  return tr;
+}
+
+let playing = null;
+function playClip(c) {
+  playing?.pause();
+  playing = new Audio(c.url);
+  playing.play().catch(() => {});
+}
+
+function clipPath(c) {
+  return c.lang ? `/api/v1/admin/clips/${encodeURIComponent(c.lang)}/${encodeURIComponent(c.name)}` : "/api/v1/admin/clips/chime";
+}
+
+async function uploadClip(c, file) {
+  const label = clipLabel(c);
+  const max = voice.limits?.bytes_max;
+  if (max && file.size > max) {
+    voiceMessage("error", t("voice.tooBig", { file: file.name, kb: num(file.size / 1024), max: num(max / 1024, 0) }));
+    return;
+  }
+  voiceMessage("ok", t("voice.uploading", { file: file.name }));
+  let res;
+  try {
+    res = await fetch(clipPath(c), { method: "PUT", headers: { "content-type": "audio/ogg", accept: "application/json" }, body: file });
+  } catch {
+    voiceMessage("error", t("voice.failed", { name: label, error: t("error.network") }));
+    return;
+  }
+  const data = await res.json().catch(() => null);
+  if (res.status === 401) { me = null; showLogin(t("login.expired")); return; }
+  if (!res.ok) {
+    const err = new ApiError(res.status, data);
+    voiceMessage("error", t("voice.failed", { name: label, error: err.text(i18n.lang) }));
+    return;
+  }
+  Object.assign(c, data);
+  voiceMessage("ok", t("voice.done", { name: label, file: file.name, s: num(data.replaced.duration_ms / 1000) }));
+  renderVoice();
+}
+
+async function restoreClip(c) {
+  try {
+    const data = await api(clipPath(c), { method: "DELETE" });
+    Object.assign(c, data);
+    voiceMessage("ok", t("voice.restored", { name: clipLabel(c) }));
+  } catch (e) {
+    if (e.status !== 401) voiceMessage("error", e.text(i18n.lang));
+  }
+  renderVoice();
+}
+
+/** Says a sample call with the site's template and the clips in use, as a hall display would. */
+async function tryCall() {
+  const lang = voice.lang;
+  let a = voice.announcers.get(lang);
+  try { setup = await loadSetup(setup.site); } catch { /* the setup we have */ }
+  if (!a) {
+    a = createAnnouncer({
+      templates: setup.announcement || {},
+      voice: lang,
+      preload: false,
+      onSpeaking: (item) => { $("v-try-status").textContent = item ? t("voice.trying") : ""; },
+      onBlocked: () => { $("v-try-status").textContent = t("voice.tryBlocked"); },
+    });
+    voice.announcers.set(lang, a);
+  }
+  a.setTemplates(setup.announcement || {});
+  window.luotAdmin.announcer = a;
+  const unlocked = a.unlock(); // within the click: browsers allow sound after a gesture
+  await a.load(); // the manifest again: a clip replaced a moment ago has a new URL
+  await unlocked;
+  a.announce({ ticket: TRY_TICKET, counter: TRY_COUNTER });
+}
+
 // ---------- devices ----------
 const PAGES = { kiosk: "kiosk", display: "display", counter_display: "counter-display", rating: "rating" };
 
@@ -1368,6 +1597,10 @@ async function boot() {
   $("a-prev").addEventListener("click", () => loadAudit(audit.page - 1));
   $("a-next").addEventListener("click", () => loadAudit(audit.page + 1));
   $("p-kind").addEventListener("change", renderDevices);
+  $("v-lang").addEventListener("change", () => { voice.lang = $("v-lang").value; renderVoice(); });
+  $("v-filter").addEventListener("input", renderVoice);
+  $("v-replaced").addEventListener("change", renderVoice);
+  $("v-try").addEventListener("click", tryCall);
   $("paired-copy").addEventListener("click", copyUrl);
   $("paired-hide").addEventListener("click", () => { $("paired").hidden = true; $("paired-url").textContent = ""; });
   $("confirm-form").addEventListener("submit", async (e) => {

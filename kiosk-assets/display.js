@@ -370,10 +370,12 @@ async function start() {
     onWelcome: (w) => { clockOffset = w.server_time_ms - Date.now(); tick(); },
     onChange,
     onStatus,
-    // A manager changed the center (notice line, names, counters): redraw without a reload.
+    // A manager changed the center (notice line, names, counters, voice clips): redraw without
+    // a reload.
     async onConfig() {
       setup = await loadSetup(setup.site);
       announcer.setTemplates?.(setup.announcement || {});
+      announcer.load(); // a voice clip replaced on the administration pages: fetch the new one
       render();
     },
   });

@@ -11,9 +11,11 @@
 // Template: "Mời công dân có số thứ tự {ticket} đến quầy số {counter}". Literal text is matched
 // to phrase clips by their text in the manifest ("Mời công dân có số thứ tự" → invite.ogg); the
 // ticket is read one character at a time (B017 → letter_b, digit_0, digit_1, digit_7); the
-// counter as a whole number (number_4.ogg, number_1..99), else digit by digit. A center replaces
-// the clips with its own recordings by replacing the files (same names) or adding phrase clips
-// to the manifest.
+// counter as a whole number (number_4.ogg, number_1..99), else digit by digit. A manager replaces
+// clips with the center's own recordings on the administration pages (tab "Giọng đọc"): the
+// served manifest then lists them in `replaced` ("vi/invite.ogg" → version), their URLs carry
+// `?v=<version>`, and a `config` message makes the display call load() again, which fetches
+// just the clips whose URL changed.
 //
 // Voices: "vi" (default), "en", "both" (Vietnamese then English, each repetition), "tts" (the
 // browser's speech engine in the display's language), "off".
@@ -133,8 +135,13 @@ export function createAnnouncer(options = {}) {
   let current = null;
   const log = [];
 
-  const url = (lang, clip) => `${base}/${lang}/${clip}.${manifest?.format || "ogg"}`;
-  const chimeUrl = () => `${base}/${manifest?.chime || "chime.ogg"}`;
+  // A clip replaced on the administration pages has a version: a new URL, never a stale cache.
+  const versioned = (path) => {
+    const v = manifest?.replaced?.[path];
+    return `${base}/${path}${v ? `?v=${encodeURIComponent(v)}` : ""}`;
+  };
+  const url = (lang, clip) => versioned(`${lang}/${clip}.${manifest?.format || "ogg"}`);
+  const chimeUrl = () => versioned(manifest?.chime || "chime.ogg");
   const record = (entry) => {
     log.push({ ...entry, at: Date.now() });
     if (log.length > LOG_MAX) log.splice(0, log.length - LOG_MAX);
@@ -285,18 +292,27 @@ export function createAnnouncer(options = {}) {
       }
       return out;
     },
-    /** Loads the manifest and decodes the chime and every clip of the chosen languages. */
+    /**
+     * Loads the manifest and decodes the chime and every clip of the chosen languages. Called
+     * again (after a `config` message), it fetches only the clips whose URL changed.
+     * `options.preload === false`: the manifest only; clips are fetched when first played.
+     */
     async load() {
       try {
-        const res = await fetch(`${base}/manifest.json`);
-        manifest = res.ok ? await res.json() : null;
-      } catch { manifest = null; }
+        const res = await fetch(`${base}/manifest.json`, { cache: "no-cache" });
+        if (res.ok) manifest = await res.json();
+        else if (!manifest) manifest = null;
+      } catch { /* keep the manifest we had, if any */ }
       if (voice === "off") { loaded = true; return; }
       audioContext();
       const urls = [chimeUrl()];
       if (voice !== "tts") {
         for (const lang of langs) for (const clip of Object.keys(manifest?.languages?.[lang]?.clips || {})) urls.push(url(lang, clip));
       }
+      // Clips replaced since: their old URLs are no longer played.
+      const keep = new Set(urls);
+      for (const u of [...buffers.keys()]) if (!keep.has(u)) buffers.delete(u);
+      if (options.preload === false) { loaded = true; return; }
       // Six at a time: a display on a slow link still comes up quickly.
       let i = 0;
       const worker = async () => {
