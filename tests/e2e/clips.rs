@@ -1,7 +1,7 @@
 //! Voice clips replaced from the administration pages: over real HTTP, a real data folder and a
 //! restart; refusals leave everything as it was; hall displays are told to reload.
 
-use luot_server::clips::CLIP_BYTES_MAX;
+use luot_server::clips::{CLIP_BYTES_MAX, PHRASES_MAX};
 use luot_tests::{PASSWORD, TestServer, Who, within};
 use serde_json::{Value, json};
 
@@ -375,4 +375,210 @@ async fn a_manager_replaces_a_clip_that_displays_then_play_until_it_is_put_back(
     assert_eq!(a[2].2, "vi/to_counter.ogg");
     assert!(a[3].2.starts_with("chime.ogg"), "{}", a[3].2);
     assert_eq!(a[5].2, "chime.ogg");
+}
+
+fn q(text: &str) -> String {
+    let mut out = String::new();
+    for b in text.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_manager_adds_phrase_clips_for_a_template_of_their_own_up_to_the_limit() {
+    let mut s = TestServer::start().await;
+    let admin = s.admin().await;
+    let manager = session(&s, &admin, "quan-ly", "manager").await;
+    let phrase = |name: &str, text: &str| format!("/api/v1/admin/clips/vi/{name}?text={}", q(text));
+
+    let r = put(
+        &s,
+        &phrase("xin_moi", "  Xin mời công dân số  "),
+        &manager,
+        BUILT_IN_INVITE,
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let c = r.json();
+    assert_eq!(
+        (c["custom"].clone(), c["text"].clone()),
+        (json!(true), json!("Xin mời công dân số"))
+    );
+    let version = c["replaced"]["version"].as_str().unwrap().to_string();
+    // The announcer sees it as one more phrase of the Vietnamese voice.
+    let m = get(&s, "/audio/manifest.json").await.json();
+    assert_eq!(
+        m["languages"]["vi"]["clips"]["xin_moi"],
+        "Xin mời công dân số"
+    );
+    assert!(m["languages"]["en"]["clips"].get("xin_moi").is_none());
+    assert_eq!(m["replaced"]["vi/xin_moi.ogg"], version.as_str());
+    assert_eq!(get(&s, "/audio/vi/xin_moi.ogg").await.body, BUILT_IN_INVITE);
+
+    // Refusals name the problem; nothing is stored.
+    let cases: Vec<(String, u16, &str, &str)> = vec![
+        // Another clip already says it (compared as the announcer does: case, punctuation).
+        (
+            phrase("moi", "mời công dân, có số thứ tự!"),
+            409,
+            "clip_text_taken",
+            "invite",
+        ),
+        (
+            phrase("moi", "XIN MỜI công dân số"),
+            409,
+            "clip_text_taken",
+            "xin_moi",
+        ),
+        (
+            phrase("moi", " … "),
+            400,
+            "clip_text_invalid",
+            "needs words",
+        ),
+        (
+            phrase("moi", &"a".repeat(101)),
+            400,
+            "clip_text_invalid",
+            "100 characters",
+        ),
+        (
+            phrase("letter_zz", "zét zét"),
+            400,
+            "clip_name_invalid",
+            "letter_",
+        ),
+        (phrase("Moi", "tới"), 400, "clip_name_invalid", "Moi"),
+        (phrase("chime", "tới"), 400, "clip_name_invalid", "chime"),
+        (
+            phrase("invite", "Mời anh chị"),
+            400,
+            "clip_text_fixed",
+            "Mời công dân có số thứ tự",
+        ),
+        (
+            "/api/v1/admin/clips/chime?text=ding".into(),
+            400,
+            "clip_text_fixed",
+            "chime",
+        ),
+        (
+            "/api/v1/admin/clips/vi/moi?txt=t%E1%BB%9Bi".into(),
+            400,
+            "invalid_field",
+            "txt",
+        ),
+        (
+            "/api/v1/admin/clips/vi/moi".into(),
+            404,
+            "clip_unknown",
+            "send its text",
+        ),
+    ];
+    for (path, status, code, says) in &cases {
+        let r = put(&s, path, &manager, EN_INVITE).await;
+        assert_eq!((r.status, r.code().as_str()), (*status, *code), "{path}");
+        assert!(
+            r.json()["message_en"].as_str().unwrap().contains(says),
+            "{path}: {}",
+            r.json()
+        );
+    }
+    assert_eq!(get(&s, "/audio/vi/moi.ogg").await.status, 404);
+
+    // Re-recorded without a text it keeps its text; with one, the text changes.
+    let r = put(&s, "/api/v1/admin/clips/vi/xin_moi", &manager, EN_INVITE).await;
+    assert_eq!(
+        (r.status, r.json()["text"].clone()),
+        (200, json!("Xin mời công dân số"))
+    );
+    let r = put(
+        &s,
+        &phrase("xin_moi", "Xin mời công dân mang số"),
+        &manager,
+        EN_INVITE,
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.json()["text"].clone()),
+        (200, json!("Xin mời công dân mang số"))
+    );
+
+    // At most PHRASES_MAX per language: the last one fits, one more does not.
+    for i in 1..PHRASES_MAX {
+        let r = put(
+            &s,
+            &phrase(&format!("cau_{i}"), &format!("câu số {i}")),
+            &manager,
+            CHIME,
+        )
+        .await;
+        assert_eq!(
+            r.status,
+            201,
+            "phrase {i}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+    }
+    let r = put(&s, &phrase("cau_extra", "một câu nữa"), &manager, CHIME).await;
+    assert_eq!((r.status, r.code().as_str()), (409, "clip_too_many"));
+    // Other languages have their own count.
+    let r = put(
+        &s,
+        "/api/v1/admin/clips/en/welcome?text=Welcome",
+        &manager,
+        EN_INVITE,
+    )
+    .await;
+    assert_eq!(r.status, 201);
+
+    // Kept across a restart; removed entirely by DELETE.
+    s.restart().await;
+    let manager = s.login("quan-ly", PASSWORD).await.1;
+    let l = list(&s, &manager).await;
+    assert_eq!(
+        clip(&l, Some("vi"), "xin_moi")["text"],
+        "Xin mời công dân mang số"
+    );
+    assert_eq!(clip(&l, Some("vi"), "xin_moi")["custom"], true);
+    assert_eq!(clip(&l, Some("vi"), "invite")["custom"], false);
+    let r = delete(&s, "/api/v1/admin/clips/vi/xin_moi", &manager).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.json(),
+        json!({"lang": "vi", "name": "xin_moi", "removed": true})
+    );
+    let r = delete(&s, "/api/v1/admin/clips/vi/xin_moi", &manager).await;
+    assert_eq!((r.status, r.code().as_str()), (404, "clip_unknown"));
+    assert!(
+        get(&s, "/audio/manifest.json").await.json()["languages"]["vi"]["clips"]
+            .get("xin_moi")
+            .is_none()
+    );
+    assert_eq!(get(&s, "/audio/vi/xin_moi.ogg").await.status, 404);
+    // With one removed, there is room for one more.
+    let r = put(&s, &phrase("cau_extra", "một câu nữa"), &manager, CHIME).await;
+    assert_eq!(r.status, 201);
+
+    let a = audit(&s);
+    let actions: Vec<&str> = a.iter().map(|(_, what, _)| what.as_str()).collect();
+    assert_eq!(actions[0], "clip_add");
+    assert!(a[0].2.ends_with("“Xin mời công dân số”"), "{}", a[0].2);
+    assert_eq!(&actions[1..3], ["clip_replace", "clip_replace"]);
+    assert_eq!(
+        actions.iter().filter(|a| **a == "clip_add").count(),
+        1 + (PHRASES_MAX - 1) + 1 + 1
+    );
+    assert_eq!(
+        a[a.len() - 2],
+        (
+            "quan-ly".into(),
+            "clip_remove".into(),
+            "vi/xin_moi.ogg".into()
+        )
+    );
 }

@@ -3,6 +3,9 @@
 //! at `<data>/clips/chime.ogg`) and served at the URL the announcer already fetches
 //! (`/audio/<lang>/<name>.ogg`) ahead of the `--assets` folder and the embedded clips. Only the
 //! clips `audio/manifest.json` names can be replaced, so their count is bounded by the manifest.
+//! A manager may also add phrase clips for a template of their own (at most [`PHRASES_MAX`] per
+//! language), each with the text it says: the served manifest lists them with the built-in ones,
+//! and the announcer matches a template's words to them by that text.
 //!
 //! A clip must be Ogg Vorbis or Ogg Opus (what every browser's `decodeAudioData` reads), at most
 //! [`CLIP_BYTES_MAX`] bytes and [`CLIP_SECONDS_MAX`] seconds long. The check reads the Ogg pages
@@ -13,7 +16,7 @@ use crate::App;
 use crate::dispatch::ApiError;
 use crate::rest::require_role;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, body::Bytes};
@@ -21,7 +24,7 @@ use luot_proto::{ErrorDto, PROTOCOL_VERSION, ServerMessage};
 use luot_store::Accounts;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
@@ -32,6 +35,11 @@ pub const CLIP_BYTES_MAX: usize = 512 * 1024;
 pub const CLIP_SECONDS_MAX: f64 = 10.0;
 /// Longest clip or language name in a path.
 const NAME_MAX: usize = 40;
+/// Phrase clips a center may add per language, and the longest text of one (characters).
+pub const PHRASES_MAX: usize = 50;
+pub const PHRASE_TEXT_MAX: usize = 100;
+/// Names the announcer reads by rule (a ticket's letters and digits, a counter's number).
+const RESERVED_PREFIXES: [&str; 3] = ["letter_", "digit_", "number_"];
 
 /// A clip replaced by a center's recording.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -44,6 +52,9 @@ pub struct Stored {
     pub codec: String,
     pub uploaded_at_ms: i64,
     pub uploaded_by: String,
+    /// For a phrase clip the center added (not in the built-in manifest): what it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
 }
 
 /// The replaced clips, by their path under `/audio/` ("vi/invite.ogg", "chime.ogg").
@@ -97,6 +108,7 @@ impl Clips {
                     if let Some(m) = meta {
                         s.uploaded_at_ms = m.uploaded_at_ms;
                         s.uploaded_by = m.uploaded_by;
+                        s.text = m.text;
                     }
                     index.insert(key, s);
                 }
@@ -123,23 +135,39 @@ impl Clips {
         Some((s, bytes))
     }
 
-    /// The manifest as served: the built-in one plus `replaced` ("vi/invite.ogg" → version),
-    /// which the announcer appends to a replaced clip's URL so no cache keeps the old one.
+    /// The manifest as served: the built-in one with the phrase clips the center added, plus
+    /// `replaced` ("vi/invite.ogg" → version), which the announcer appends to a replaced clip's
+    /// URL so no cache keeps the old one.
     pub fn annotate_manifest(&self, bytes: Vec<u8>) -> Vec<u8> {
         let Ok(mut m) = serde_json::from_slice::<Value>(&bytes) else {
             return bytes;
         };
-        let replaced: serde_json::Map<String, Value> = self
-            .index
-            .read()
-            .expect("clips lock")
+        self.merge(&mut m);
+        serde_json::to_vec(&m).unwrap_or(bytes)
+    }
+
+    fn merge(&self, m: &mut Value) {
+        let index = self.index.read().expect("clips lock");
+        for (key, s) in index.iter() {
+            let (Some(text), Some((lang, file))) = (&s.text, key.split_once('/')) else {
+                continue;
+            };
+            let name = file.trim_end_matches(".ogg");
+            if let Some(clips) = m
+                .pointer_mut(&format!("/languages/{lang}/clips"))
+                .and_then(Value::as_object_mut)
+                && !clips.contains_key(name)
+            {
+                clips.insert(name.to_string(), json!(text));
+            }
+        }
+        let replaced: serde_json::Map<String, Value> = index
             .iter()
             .map(|(k, s)| (k.clone(), json!(s.version)))
             .collect();
         if let Some(obj) = m.as_object_mut() {
             obj.insert("replaced".into(), Value::Object(replaced));
         }
-        serde_json::to_vec(&m).unwrap_or(bytes)
     }
 
     /// Durable replace: a temp file, fsync, rename, fsync of the folder.
@@ -201,6 +229,7 @@ fn stored(bytes: &[u8], info: &OggInfo, at_ms: i64, by: &str) -> Stored {
         codec: info.codec.to_string(),
         uploaded_at_ms: at_ms,
         uploaded_by: by.to_string(),
+        text: None,
     }
 }
 
@@ -401,7 +430,8 @@ pub fn check(bytes: &[u8]) -> Result<OggInfo, ApiError> {
 
 // ----- the routes -----
 
-/// The manifest the announcer reads (the `--assets` folder's or the embedded one), unannotated.
+/// The manifest the announcer reads (the `--assets` folder's or the embedded one), with the
+/// phrases the center added.
 async fn manifest(app: &App) -> Result<Value, ApiError> {
     let bytes = crate::assets::read(app, "audio/manifest.json")
         .await
@@ -412,7 +442,7 @@ async fn manifest(app: &App) -> Result<Value, ApiError> {
                 "The voice manifest (audio/manifest.json) is missing",
             )
         })?;
-    serde_json::from_slice(&bytes).map_err(|e| {
+    let mut m: Value = serde_json::from_slice(&bytes).map_err(|e| {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             ErrorDto::new(
@@ -421,12 +451,14 @@ async fn manifest(app: &App) -> Result<Value, ApiError> {
                 format!("audio/manifest.json is invalid: {e}"),
             ),
         )
-    })
+    })?;
+    app.clips.merge(&mut m);
+    Ok(m)
 }
 
 /// Phrases first (as a template reads), then digits, letters and numbers in order.
 fn clip_order(name: &str) -> (u8, u64, String) {
-    for (i, p) in ["digit_", "letter_", "number_"].iter().enumerate() {
+    for (i, p) in RESERVED_PREFIXES.iter().enumerate() {
         if let Some(rest) = name.strip_prefix(p) {
             return (i as u8 + 1, rest.parse().unwrap_or(0), rest.to_string());
         }
@@ -434,10 +466,24 @@ fn clip_order(name: &str) -> (u8, u64, String) {
     (0, 0, name.to_string())
 }
 
-/// (key under /audio, language, name, text) of every clip the manifest names, chime first.
-fn known(m: &Value) -> Vec<(String, Option<String>, String, Option<String>)> {
+/// One clip the announcer knows.
+struct Known {
+    /// Its path under `/audio/`.
+    key: String,
+    lang: Option<String>,
+    name: String,
+    text: Option<String>,
+}
+
+/// Every clip the (merged) manifest names, the chime first.
+fn known(m: &Value) -> Vec<Known> {
     let chime = m["chime"].as_str().unwrap_or("chime.ogg").to_string();
-    let mut out = vec![(chime, None, "chime".to_string(), None)];
+    let mut out = vec![Known {
+        key: chime,
+        lang: None,
+        name: "chime".into(),
+        text: None,
+    }];
     let mut langs: Vec<(&String, &Value)> = m["languages"]
         .as_object()
         .map(|o| o.iter().collect())
@@ -451,25 +497,26 @@ fn known(m: &Value) -> Vec<(String, Option<String>, String, Option<String>)> {
             .unwrap_or_default();
         clips.sort_by_key(|(n, _)| clip_order(n));
         for (name, text) in clips {
-            out.push((
-                format!("{lang}/{name}.ogg"),
-                Some(lang.clone()),
-                name.clone(),
-                text.as_str().map(str::to_string),
-            ));
+            out.push(Known {
+                key: format!("{lang}/{name}.ogg"),
+                lang: Some(lang.clone()),
+                name: name.clone(),
+                text: text.as_str().map(str::to_string),
+            });
         }
     }
     out
 }
 
-fn clip_json(app: &App, key: &str, lang: Option<&str>, name: &str, text: Option<&str>) -> Value {
-    let replaced = app.clips.get(key);
+fn clip_json(app: &App, k: &Known) -> Value {
+    let replaced = app.clips.get(&k.key);
     let url = match &replaced {
-        Some(s) => format!("/audio/{key}?v={}", s.version),
-        None => format!("/audio/{key}"),
+        Some(s) => format!("/audio/{}?v={}", k.key, s.version),
+        None => format!("/audio/{}", k.key),
     };
     json!({
-        "lang": lang, "name": name, "text": text, "url": url,
+        "lang": k.lang, "name": k.name, "text": k.text, "url": url,
+        "custom": replaced.as_ref().is_some_and(|s| s.text.is_some()),
         "replaced": replaced.map(|s| json!({
             "bytes": s.bytes, "duration_ms": s.duration_ms, "codec": s.codec,
             "uploaded_at": s.uploaded_at_ms, "uploaded_by": s.uploaded_by, "version": s.version,
@@ -477,70 +524,199 @@ fn clip_json(app: &App, key: &str, lang: Option<&str>, name: &str, text: Option<
     })
 }
 
-/// `GET /api/v1/admin/clips`: every clip the announcer knows, built-in or replaced.
+/// `GET /api/v1/admin/clips`: every clip the announcer knows, built-in, replaced or added.
 pub async fn list(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     require_role(&app, &headers, &["manager", "admin"]).await?;
     let m = manifest(&app).await?;
-    let clips: Vec<Value> = known(&m)
-        .iter()
-        .map(|(key, lang, name, text)| clip_json(&app, key, lang.as_deref(), name, text.as_deref()))
-        .collect();
+    let clips: Vec<Value> = known(&m).iter().map(|k| clip_json(&app, k)).collect();
     let mut languages: Vec<&String> = m["languages"]
         .as_object()
         .map(|o| o.keys().collect())
         .unwrap_or_default();
     languages.sort_by_key(|l| (l.as_str() != "vi", l.to_string()));
     Ok(Json(json!({
-        "limits": {"bytes_max": CLIP_BYTES_MAX, "seconds_max": CLIP_SECONDS_MAX},
+        "limits": {
+            "bytes_max": CLIP_BYTES_MAX, "seconds_max": CLIP_SECONDS_MAX,
+            "phrases_max": PHRASES_MAX, "phrase_text_max": PHRASE_TEXT_MAX,
+        },
         "languages": languages,
         "clips": clips,
     })))
 }
 
-/// The key of a clip the manifest names, or why not.
-async fn resolve(app: &App, lang: Option<&str>, name: &str) -> Result<(String, Value), ApiError> {
-    let m = manifest(app).await?;
-    if let Some(l) = lang
-        && (!valid_name(l) || m["languages"].get(l).is_none())
-    {
-        return Err(ApiError::not_found(
+fn shown(s: &str) -> String {
+    s.chars().take(NAME_MAX).collect()
+}
+
+/// The language of a path, if the manifest has a voice for it.
+fn check_lang(m: &Value, lang: Option<&str>) -> Result<(), ApiError> {
+    match lang {
+        Some(l) if !valid_name(l) || m["languages"].get(l).is_none() => Err(ApiError::not_found(
             "clip_language",
-            &format!(
-                "Không có giọng đọc cho ngôn ngữ “{}”",
-                l.chars().take(NAME_MAX).collect::<String>()
+            &format!("Không có giọng đọc cho ngôn ngữ “{}”", shown(l)),
+            &format!("No voice for the language “{}”", shown(l)),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn unknown(lang: Option<&str>, name: &str) -> ApiError {
+    let n = shown(name);
+    let (vi, en) = match lang {
+        Some(l) => (
+            format!(
+                "Không có đoạn âm thanh “{n}” trong giọng đọc “{l}” (muốn thêm một câu mới thì gửi kèm nội dung của câu)"
             ),
-            &format!(
-                "No voice for the language “{}”",
-                l.chars().take(NAME_MAX).collect::<String>()
+            format!("No clip “{n}” in the “{l}” voice (to add a phrase, send its text with it)"),
+        ),
+        None => (
+            format!("Không có đoạn âm thanh “{n}”"),
+            format!("No clip “{n}”"),
+        ),
+    };
+    ApiError::not_found("clip_unknown", &vi, &en)
+}
+
+/// A phrase's text as the announcer compares it (`normalize` in announcer.js).
+fn normalize(text: &str) -> String {
+    const PUNCT: &str = ".,!?;:…\"'“”‘’()[]–—-";
+    text.to_lowercase()
+        .chars()
+        .map(|c| if PUNCT.contains(c) { ' ' } else { c })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn bad(status: StatusCode, code: &str, vi: String, en: String) -> ApiError {
+    ApiError::new(status, ErrorDto::new(code, vi, en).with_field("text"))
+}
+
+/// The text of a new or re-recorded phrase clip `name` of `lang`, checked against the others.
+fn check_phrase(m: &Value, lang: &str, name: &str, text: &str) -> Result<String, ApiError> {
+    let text = text.trim();
+    let norm = normalize(text);
+    if norm.is_empty() || text.chars().count() > PHRASE_TEXT_MAX {
+        return Err(bad(
+            StatusCode::BAD_REQUEST,
+            "clip_text_invalid",
+            format!("Nội dung của câu phải có chữ, tối đa {PHRASE_TEXT_MAX} ký tự"),
+            format!("A phrase's text needs words, at most {PHRASE_TEXT_MAX} characters"),
+        ));
+    }
+    let taken = known(m).into_iter().find(|k| {
+        k.lang.as_deref() == Some(lang)
+            && k.name != name
+            && !RESERVED_PREFIXES.iter().any(|p| k.name.starts_with(p))
+            && k.text.as_deref().map(normalize).as_deref() == Some(norm.as_str())
+    });
+    if let Some(k) = taken {
+        return Err(bad(
+            StatusCode::CONFLICT,
+            "clip_text_taken",
+            format!("Đoạn “{}” đã đọc câu “{text}”: hãy thay đoạn đó", k.name),
+            format!(
+                "The clip “{}” already says “{text}”: replace that one",
+                k.name
             ),
         ));
     }
+    Ok(text.to_string())
+}
+
+/// What a PUT is about to store: the clip's key and, for a phrase the center added, its text.
+async fn target(
+    app: &App,
+    lang: Option<&str>,
+    name: &str,
+    text: Option<&str>,
+) -> Result<(String, Option<String>, bool), ApiError> {
+    let m = manifest(app).await?;
+    check_lang(&m, lang)?;
     let entry = known(&m)
         .into_iter()
-        .find(|(_, l, n, _)| l.as_deref() == lang && n == name);
-    match entry {
-        Some((key, lang, name, text)) => {
-            let v = clip_json(app, &key, lang.as_deref(), &name, text.as_deref());
-            Ok((key, v))
+        .find(|k| k.lang.as_deref() == lang && k.name == name);
+    let custom = |key: &str| app.clips.get(key).and_then(|s| s.text);
+    match (entry, lang, text) {
+        (Some(k), Some(l), Some(t)) if custom(&k.key).is_some() => {
+            let t = check_phrase(&m, l, name, t)?;
+            Ok((k.key, Some(t), false))
         }
-        None => {
-            let shown: String = name.chars().take(NAME_MAX).collect();
-            let (vi, en) = match lang {
-                Some(l) => (
-                    format!("Không có đoạn âm thanh “{shown}” trong giọng đọc “{l}”"),
-                    format!("No clip “{shown}” in the “{l}” voice"),
-                ),
-                None => (
-                    format!("Không có đoạn âm thanh “{shown}”"),
-                    format!("No clip “{shown}”"),
-                ),
-            };
-            Err(ApiError::not_found("clip_unknown", &vi, &en))
+        // A built-in clip: its text is the manifest's.
+        (Some(k), _, Some(_)) => Err(bad(
+            StatusCode::BAD_REQUEST,
+            "clip_text_fixed",
+            format!(
+                "Nội dung của đoạn có sẵn “{}” không đổi được: hãy thu đúng câu “{}”",
+                k.name,
+                k.text.clone().unwrap_or_default()
+            ),
+            format!(
+                "The text of the built-in clip “{}” cannot change: record “{}”",
+                k.name,
+                k.text.clone().unwrap_or_default()
+            ),
+        )),
+        (Some(k), _, None) => {
+            let t = custom(&k.key);
+            Ok((k.key, t, false))
         }
+        (None, Some(l), Some(t)) => {
+            if !valid_name(name)
+                || name == "chime"
+                || RESERVED_PREFIXES.iter().any(|p| name.starts_with(p))
+            {
+                return Err(ApiError::bad_request(
+                    "clip_name_invalid",
+                    format!(
+                        "Tên đoạn “{}” không dùng được: chữ thường không dấu, số và _ (tối đa {NAME_MAX}), không bắt đầu bằng letter_, digit_, number_",
+                        shown(name)
+                    ),
+                    format!(
+                        "The clip name “{}” cannot be used: lowercase a-z, digits and _ (at most {NAME_MAX}), not starting with letter_, digit_, number_",
+                        shown(name)
+                    ),
+                ));
+            }
+            let added = app
+                .clips
+                .index
+                .read()
+                .expect("clips lock")
+                .iter()
+                .filter(|(k, s)| s.text.is_some() && k.starts_with(&format!("{l}/")))
+                .count();
+            if added >= PHRASES_MAX {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    ErrorDto::new(
+                        "clip_too_many",
+                        format!("Đã có {PHRASES_MAX} câu thêm cho giọng “{l}”: hãy xóa bớt"),
+                        format!(
+                            "The “{l}” voice already has {PHRASES_MAX} added phrases: remove one"
+                        ),
+                    ),
+                ));
+            }
+            let t = check_phrase(&m, l, name, t)?;
+            Ok((format!("{l}/{name}.ogg"), Some(t), true))
+        }
+        (None, _, _) => Err(unknown(lang, name)),
     }
+}
+
+/// The clip as listed, after a change.
+async fn listed(app: &App, lang: Option<&str>, name: &str) -> Result<Value, ApiError> {
+    let m = manifest(app).await?;
+    known(&m)
+        .iter()
+        .find(|k| k.lang.as_deref() == lang && k.name == name)
+        .map(|k| clip_json(app, k))
+        .ok_or_else(|| unknown(lang, name))
 }
 
 /// Tells hall displays (and every other client) to reload: the same `config` message as a
@@ -602,40 +778,66 @@ async fn read_body(body: Body) -> Result<Bytes, ApiError> {
         })
 }
 
+/// The query of a PUT: only `text` (a phrase clip's).
+fn query_text(q: &HashMap<String, String>) -> Result<Option<&str>, ApiError> {
+    if let Some(k) = q.keys().find(|k| k.as_str() != "text") {
+        return Err(ApiError::bad_request(
+            "invalid_field",
+            format!("Tham số không biết: “{}”", shown(k)),
+            format!("Unknown parameter “{}”", shown(k)),
+        ));
+    }
+    Ok(q.get("text").map(String::as_str))
+}
+
 async fn replace(
     app: Arc<App>,
     headers: HeaderMap,
     lang: Option<String>,
     name: String,
+    text: Option<&str>,
     body: Body,
 ) -> Result<Response, ApiError> {
     let user = require_role(&app, &headers, &["manager", "admin"]).await?;
-    let (key, _) = resolve(&app, lang.as_deref(), &name).await?;
+    let (key, text, new) = target(&app, lang.as_deref(), &name, text).await?;
     let bytes = read_body(body).await?;
     let info = check(&bytes)?;
     let now = app.clock.now_ms();
-    let meta = stored(&bytes, &info, now, &user.login);
+    let mut meta = stored(&bytes, &info, now, &user.login);
+    meta.text = text;
     let a = app.clone();
     let (k, m) = (key.clone(), meta.clone());
     tokio::task::spawn_blocking(move || a.clips.store(&k, &bytes, &m))
         .await
         .map_err(|e| io_error(std::io::Error::other(e.to_string())))?
         .map_err(io_error)?;
-    let detail = format!(
+    let mut detail = format!(
         "{key} {} B {:.1} s {} {}",
         meta.bytes,
         meta.duration_ms as f64 / 1000.0,
         meta.codec,
         meta.version
     );
+    if let Some(t) = &meta.text {
+        detail.push_str(&format!(" “{t}”"));
+    }
+    let action = if new { "clip_add" } else { "clip_replace" };
     let actor = user.login.clone();
-    app.accounts(move |c| c.audit(now, &actor, "clip_replace", &detail))
+    app.accounts(move |c| c.audit(now, &actor, action, &detail))
         .await
         .map_err(store_error)?;
-    tracing::info!(clip = %key, by = %user.login, "clip replaced");
+    tracing::info!(clip = %key, by = %user.login, action, "voice clip changed");
     announce_change(&app).await;
-    let (_, v) = resolve(&app, lang.as_deref(), &name).await?;
-    Ok(Json(v).into_response())
+    let v = listed(&app, lang.as_deref(), &name).await?;
+    Ok((
+        if new {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        },
+        Json(v),
+    )
+        .into_response())
 }
 
 async fn restore(
@@ -645,7 +847,14 @@ async fn restore(
     name: String,
 ) -> Result<Response, ApiError> {
     let user = require_role(&app, &headers, &["manager", "admin"]).await?;
-    let (key, _) = resolve(&app, lang.as_deref(), &name).await?;
+    let m = manifest(&app).await?;
+    check_lang(&m, lang.as_deref())?;
+    let key = known(&m)
+        .into_iter()
+        .find(|k| k.lang.as_deref() == lang.as_deref() && k.name == name)
+        .map(|k| k.key)
+        .ok_or_else(|| unknown(lang.as_deref(), &name))?;
+    let added = app.clips.get(&key).is_some_and(|s| s.text.is_some());
     let a = app.clone();
     let k = key.clone();
     let existed = tokio::task::spawn_blocking(move || a.clips.remove(&k))
@@ -656,26 +865,33 @@ async fn restore(
         let now = app.clock.now_ms();
         let actor = user.login.clone();
         let k = key.clone();
-        app.accounts(move |c| c.audit(now, &actor, "clip_restore", &k))
+        let action = if added { "clip_remove" } else { "clip_restore" };
+        app.accounts(move |c| c.audit(now, &actor, action, &k))
             .await
             .map_err(store_error)?;
         announce_change(&app).await;
     }
-    let (_, v) = resolve(&app, lang.as_deref(), &name).await?;
-    Ok(Json(v).into_response())
+    if added {
+        return Ok(Json(json!({"lang": lang, "name": name, "removed": true})).into_response());
+    }
+    Ok(Json(listed(&app, lang.as_deref(), &name).await?).into_response())
 }
 
-/// `PUT /api/v1/admin/clips/{lang}/{name}`: the body is the .ogg file.
+/// `PUT /api/v1/admin/clips/{lang}/{name}[?text=…]`: the body is the .ogg file. With `text`, a
+/// phrase clip the center adds (or re-records) for its own template.
 pub async fn put(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Path((lang, name)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    replace(app, headers, Some(lang), name, body).await
+    let text = query_text(&q)?;
+    replace(app, headers, Some(lang), name, text, body).await
 }
 
-/// `DELETE /api/v1/admin/clips/{lang}/{name}`: back to the built-in clip.
+/// `DELETE /api/v1/admin/clips/{lang}/{name}`: back to the built-in clip, or an added phrase
+/// removed.
 pub async fn delete(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -688,9 +904,17 @@ pub async fn delete(
 pub async fn put_chime(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    replace(app, headers, None, "chime".into(), body).await
+    if query_text(&q)?.is_some() {
+        return Err(ApiError::bad_request(
+            "clip_text_fixed",
+            "Tiếng chuông không có nội dung đọc",
+            "The chime has no text",
+        ));
+    }
+    replace(app, headers, None, "chime".into(), None, body).await
 }
 
 /// `DELETE /api/v1/admin/clips/chime`.
