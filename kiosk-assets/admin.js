@@ -9,7 +9,7 @@ import { loadSetup } from "/js/live.js";
 import { createI18n } from "/js/i18n.js";
 import { mountReports, REPORT_TEXT } from "/reports.js";
 import * as toml from "/admin-toml.js";
-import { createAnnouncer } from "/js/announcer.js";
+import { createAnnouncer, compose, parseTemplate } from "/js/announcer.js";
 
 const params = new URLSearchParams(location.search);
 const $ = (id) => document.getElementById(id);
@@ -102,6 +102,23 @@ const TEXT = {
     "voice.tooBig": "Tệp “{file}” quá lớn ({kb} KB); tối đa {max} KB.",
     "voice.limits": "Tệp .ogg (Vorbis hoặc Opus), tối đa {max} KB và {sec} giây mỗi đoạn. Mẹo: thu từng từ, cắt sát đầu và cuối.",
     "voice.none": "Không có đoạn nào khớp.",
+    "act.clip_add": "Thêm câu đọc",
+    "act.clip_remove": "Xóa câu đọc",
+    "voice.template": "Câu đọc số đang dùng",
+    "voice.covered": "Mọi phần của câu đều có đoạn ghi âm.",
+    "voice.uncovered": "Chưa có đoạn ghi âm cho:",
+    "voice.uncoveredHint": "Thêm một câu đọc cho mỗi phần (bấm để điền); nếu không, trình duyệt tự đọc phần đó nếu có giọng đọc, không thì bỏ qua. Câu đọc số sửa ở mục Cấu hình ([announcement]).",
+    "voice.phraseText": "Thêm câu đọc: nội dung",
+    "voice.phraseFile": "Tệp ghi âm (.ogg)",
+    "voice.phraseAdd": "Thêm câu đọc",
+    "voice.phraseNeedText": "Nhập nội dung của câu đọc.",
+    "voice.phraseNeedFile": "Chọn tệp ghi âm .ogg của câu.",
+    "voice.phraseAdded": "Đã thêm câu “{text}” ({name}).",
+    "voice.custom": "Câu thêm của trung tâm · {s} giây · {kb} KB · {who}, {when}",
+    "voice.remove": "Xóa câu này",
+    "voice.removeTitle": "Xóa câu đọc “{text}”?",
+    "voice.removeText": "Màn hình sảnh không đọc câu này bằng đoạn ghi âm nữa.",
+    "voice.removed": "Đã xóa câu “{text}”.",
     "act.first_start": "Khởi động lần đầu",
     "nav.config": "Cấu hình",
     "nav.users": "Tài khoản",
@@ -322,6 +339,23 @@ const TEXT = {
     "voice.tooBig": "The file “{file}” is too large ({kb} KB); at most {max} KB.",
     "voice.limits": "An .ogg file (Vorbis or Opus), at most {max} KB and {sec} seconds per clip. Tip: record one word at a time, trimmed close at both ends.",
     "voice.none": "No clip matches.",
+    "act.clip_add": "Phrase added",
+    "act.clip_remove": "Phrase removed",
+    "voice.template": "The call sentence in use",
+    "voice.covered": "Every part of the sentence has a recording.",
+    "voice.uncovered": "No recording yet for:",
+    "voice.uncoveredHint": "Add a phrase for each (click to fill it in); otherwise the browser's speech engine says it if it has one, else it is skipped. The sentence itself is edited under Configuration ([announcement]).",
+    "voice.phraseText": "Add a phrase: its text",
+    "voice.phraseFile": "Recording (.ogg)",
+    "voice.phraseAdd": "Add phrase",
+    "voice.phraseNeedText": "Type what the phrase says.",
+    "voice.phraseNeedFile": "Choose the phrase's .ogg recording.",
+    "voice.phraseAdded": "Phrase “{text}” added ({name}).",
+    "voice.custom": "Center's phrase · {s} s · {kb} KB · {who}, {when}",
+    "voice.remove": "Remove phrase",
+    "voice.removeTitle": "Remove the phrase “{text}”?",
+    "voice.removeText": "Hall displays no longer say it with a recording.",
+    "voice.removed": "Phrase “{text}” removed.",
     "act.first_start": "First start",
     "nav.config": "Configuration",
     "nav.users": "Accounts",
@@ -1252,6 +1286,7 @@ const TRY_TICKET = "B017";
 const TRY_COUNTER = 4;
 
 async function loadClips() {
+  try { setup = await loadSetup(setup.site); } catch { /* the setup we have: the template may be older */ }
   try {
     const r = await api("/api/v1/admin/clips");
     voice.clips = r.clips;
@@ -1287,7 +1322,59 @@ function renderVoice() {
   const rows = voice.clips.filter((c) => (c.lang === null || c.lang === voice.lang)
     && (!only || c.replaced)
     && (!q || c.name.includes(q) || (c.text || "").toLowerCase().includes(q)));
+  renderTemplate();
   $("voice").replaceChildren(...(rows.length ? rows.map(voiceRow) : [(() => { const tr = el("tr"); const td = el("td", "m-muted", voice.loaded ? t("voice.none") : ""); td.colSpan = 4; tr.append(td); return tr; })()]));
+}
+
+const DEFAULT_TEMPLATE = { vi: "Mời công dân có số thứ tự {ticket} đến quầy số {counter}", en: "Ticket {ticket}, please go to counter {counter}" };
+
+/** The template in force, with the words no clip says marked, and chips to add them. */
+function renderTemplate() {
+  const lang = voice.lang;
+  const template = setup?.announcement?.[lang] || DEFAULT_TEMPLATE[lang] || "";
+  const clips = Object.fromEntries(voice.clips.filter((c) => c.lang === lang).map((c) => [c.name, c.text]));
+  const missing = voice.loaded ? compose(template, clips, TRY_TICKET, TRY_COUNTER).filter((p) => typeof p !== "string").map((p) => p.say) : [];
+  const out = $("v-template");
+  out.replaceChildren(...parseTemplate(template).map((p) => {
+    if (p.slot) return el("span", "m-slot", `{${p.slot}}`);
+    const covered = compose(p.text, clips, "", "").every((x) => typeof x === "string");
+    return el("span", covered ? null : "m-uncovered", p.text);
+  }));
+  const cov = $("v-coverage");
+  if (!voice.loaded) { cov.textContent = ""; return; }
+  if (!missing.length) { cov.textContent = t("voice.covered"); return; }
+  cov.replaceChildren(el("strong", null, t("voice.uncovered")), ...missing.map((m) => {
+    const b = el("button", "m-chip", m);
+    b.type = "button";
+    b.addEventListener("click", () => { $("v-phrase-text").value = m; $("v-phrase-file").focus(); });
+    return b;
+  }), el("span", "m-muted", ` ${t("voice.uncoveredHint")}`));
+}
+
+/** Adds a phrase clip: the next free name phrase_N of the language, with its text. */
+async function addPhrase(ev) {
+  ev.preventDefault();
+  const err = $("v-phrase-error");
+  err.hidden = true;
+  const fail = (m) => { err.hidden = false; err.textContent = m; };
+  const text = $("v-phrase-text").value.trim();
+  const file = $("v-phrase-file").files?.[0];
+  if (!text) return fail(t("voice.phraseNeedText"));
+  if (!file) return fail(t("voice.phraseNeedFile"));
+  const used = voice.clips.filter((c) => c.lang === voice.lang).map((c) => /^phrase_(\d+)$/.exec(c.name)?.[1]).filter(Boolean).map(Number);
+  const name = `phrase_${Math.max(0, ...used) + 1}`;
+  const c = { lang: voice.lang, name };
+  $("v-phrase-add").disabled = true;
+  try {
+    const data = await putClip(c, file, text);
+    if (!data) return;
+    if (data.error) return fail(data.error);
+    $("v-phrase-form").reset();
+    await loadClips();
+    voiceMessage("ok", t("voice.phraseAdded", { text: data.text, name: `${voice.lang}/${name}` }));
+  } finally {
+    $("v-phrase-add").disabled = false;
+  }
 }
 
 function voiceRow(c) {
@@ -1298,7 +1385,7 @@ function voiceRow(c) {
   th.scope = "row";
   const r = c.replaced;
   const current = r
-    ? t("voice.replaced", { s: num(r.duration_ms / 1000), kb: num(r.bytes / 1024), who: r.uploaded_by, when: fmtTime(r.uploaded_at) })
+    ? t(c.custom ? "voice.custom" : "voice.replaced", { s: num(r.duration_ms / 1000), kb: num(r.bytes / 1024), who: r.uploaded_by, when: fmtTime(r.uploaded_at) })
     : t("voice.builtIn");
   tr.append(th, el("td", "m-voice-text", c.lang ? c.text : t("voice.chime")), el("td", "m-small", current));
   const act = el("td", "m-actions-cell");
@@ -1317,7 +1404,13 @@ function voiceRow(c) {
   input.addEventListener("change", () => { const f = input.files?.[0]; input.value = ""; if (f) uploadClip(c, f); });
   up.append(input);
   act.append(play, up);
-  if (r) {
+  if (r && c.custom) {
+    const rm = el("button", "m-btn m-btn-small m-btn-danger", t("voice.remove"));
+    rm.type = "button";
+    rm.dataset.action = "remove";
+    rm.addEventListener("click", () => confirmDialog(t("voice.removeTitle", { text: c.text }), t("voice.removeText"), t("voice.remove"), () => restoreClip(c)));
+    act.append(rm);
+  } else if (r) {
     const back = el("button", "m-btn m-btn-small m-btn-ghost", t("voice.restore"));
     back.type = "button";
     back.dataset.action = "restore";
@@ -1339,26 +1432,33 @@ function clipPath(c) {
   return c.lang ? `/api/v1/admin/clips/${encodeURIComponent(c.lang)}/${encodeURIComponent(c.name)}` : "/api/v1/admin/clips/chime";
 }
 
-async function uploadClip(c, file) {
-  const label = clipLabel(c);
+/**
+ * PUTs a recording (and a new phrase's text); resolves with the clip as listed, with { error }
+ * (a message for the user), or null when the session ended.
+ */
+async function putClip(c, file, text) {
   const max = voice.limits?.bytes_max;
-  if (max && file.size > max) {
-    voiceMessage("error", t("voice.tooBig", { file: file.name, kb: num(file.size / 1024), max: num(max / 1024, 0) }));
-    return;
-  }
-  voiceMessage("ok", t("voice.uploading", { file: file.name }));
+  if (max && file.size > max) return { error: t("voice.tooBig", { file: file.name, kb: num(file.size / 1024), max: num(max / 1024, 0) }) };
+  const q = text ? `?${new URLSearchParams({ text })}` : "";
   let res;
   try {
-    res = await fetch(clipPath(c), { method: "PUT", headers: { "content-type": "audio/ogg", accept: "application/json" }, body: file });
+    res = await fetch(clipPath(c) + q, { method: "PUT", headers: { "content-type": "audio/ogg", accept: "application/json" }, body: file });
   } catch {
-    voiceMessage("error", t("voice.failed", { name: label, error: t("error.network") }));
-    return;
+    return { error: t("error.network") };
   }
   const data = await res.json().catch(() => null);
-  if (res.status === 401) { me = null; showLogin(t("login.expired")); return; }
-  if (!res.ok) {
-    const err = new ApiError(res.status, data);
-    voiceMessage("error", t("voice.failed", { name: label, error: err.text(i18n.lang) }));
+  if (res.status === 401) { me = null; showLogin(t("login.expired")); return null; }
+  if (!res.ok) return { error: new ApiError(res.status, data).text(i18n.lang) };
+  return data;
+}
+
+async function uploadClip(c, file) {
+  const label = clipLabel(c);
+  voiceMessage("ok", t("voice.uploading", { file: file.name }));
+  const data = await putClip(c, file);
+  if (!data) return;
+  if (data.error) {
+    voiceMessage("error", t("voice.failed", { name: label, error: data.error }));
     return;
   }
   Object.assign(c, data);
@@ -1369,8 +1469,13 @@ async function uploadClip(c, file) {
 async function restoreClip(c) {
   try {
     const data = await api(clipPath(c), { method: "DELETE" });
-    Object.assign(c, data);
-    voiceMessage("ok", t("voice.restored", { name: clipLabel(c) }));
+    if (data.removed) {
+      voice.clips = voice.clips.filter((x) => x !== c);
+      voiceMessage("ok", t("voice.removed", { text: c.text }));
+    } else {
+      Object.assign(c, data);
+      voiceMessage("ok", t("voice.restored", { name: clipLabel(c) }));
+    }
   } catch (e) {
     if (e.status !== 401) voiceMessage("error", e.text(i18n.lang));
   }
@@ -1601,6 +1706,7 @@ async function boot() {
   $("v-filter").addEventListener("input", renderVoice);
   $("v-replaced").addEventListener("change", renderVoice);
   $("v-try").addEventListener("click", tryCall);
+  $("v-phrase-form").addEventListener("submit", addPhrase);
   $("paired-copy").addEventListener("click", copyUrl);
   $("paired-hide").addEventListener("click", () => { $("paired").hidden = true; $("paired-url").textContent = ""; });
   $("confirm-form").addEventListener("submit", async (e) => {

@@ -3,7 +3,9 @@
 // listed as replaced; a connected hall display, without a reload, plays exactly the uploaded bytes
 // for the next call; a file that is not Ogg is refused with a clear message; "Try a call" says a
 // sample call; "Use built-in" puts the original back on the display too; the audit log names
-// both changes. Screenshot: admin-voice.png.
+// both changes. With a template of the center's own, the tab marks the words no clip says; the
+// manager adds a phrase for them and the display then composes the call with it. Screenshots:
+// admin-voice.png, admin-voice-refused.png, admin-voice-phrase.png, admin-voice-phrase-en.png.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -72,6 +74,7 @@ test("a manager replaces a clip on the Voice tab; a hall display plays the new r
   await until(async () => (await page.locator("#voice-error").isVisible()) && /không phải Ogg/.test(await page.locator("#voice-error").innerText()), "refusal shown");
   assert.match(await page.locator("#voice-error").innerText(), /invite/);
   assert.match(await row("vi/invite").innerText(), /Bản có sẵn/);
+  await shot(page, "admin-voice-refused");
 
   // The real upload.
   await row("vi/invite").locator("input[type=file]").setInputFiles(UPLOAD);
@@ -131,6 +134,67 @@ test("a manager replaces a clip on the Voice tab; a hall display plays the new r
   assert.match(audit, /Dùng lại giọng đọc có sẵn\s+vi\/invite\.ogg/);
   assert.match(audit, /quanly\s+Thay đoạn giọng đọc\s+vi\/invite\.ogg \d+ B/);
   assert.deepEqual(errors, []);
+  await context.close();
+  await hall.context.close();
+});
+
+test("with a template of its own, the tab shows the words no clip says; a phrase added for them is what the display plays", async () => {
+  const manager = await loginOfficial(server, { role: "manager", counters: [], name: "quanly2" });
+  const hall = await hallDisplay();
+  // The center's own sentence, through the configuration API.
+  const cfg = (await request(server, "GET", "/api/v1/admin/config", undefined, manager.cookie)).body;
+  const mine = "Xin mời công dân số {ticket} đến quầy số {counter}";
+  const text = cfg.toml.replace("Mời công dân có số thứ tự {ticket} đến quầy số {counter}", mine);
+  assert.notEqual(text, cfg.toml);
+  const put = await request(server, "PUT", "/api/v1/admin/config", { toml: text }, manager.cookie);
+  assert.equal(put.status, 200, JSON.stringify(put.body));
+  await until(() => hall.page.evaluate(() => window.luotAnnouncer.plan("B017", 4)[0]?.say === "xin mời công dân số"), "display has the new template");
+
+  const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(`${server.base}/admin#voice`);
+  await page.locator("#login-form").waitFor();
+  await page.fill("#login-name", manager.login);
+  await page.fill("#login-password", manager.password);
+  await page.click("#login-submit");
+  await until(() => page.evaluate(() => window.luotAdmin?.voice.loaded), "voice tab");
+  assert.match(await page.locator("#v-template").innerText(), /Xin mời công dân số \{ticket\} đến quầy số \{counter\}/);
+  assert.equal(await page.locator("#v-template .m-uncovered").innerText(), "Xin mời công dân số ");
+  await page.locator("#v-coverage .m-chip", { hasText: "xin mời công dân số" }).click();
+  assert.equal(await page.inputValue("#v-phrase-text"), "xin mời công dân số");
+  // Without a file: said so, nothing sent.
+  await page.click("#v-phrase-add");
+  assert.match(await page.locator("#v-phrase-error").innerText(), /Chọn tệp ghi âm/);
+  await page.fill("#v-phrase-text", "Xin mời công dân số");
+  await page.setInputFiles("#v-phrase-file", UPLOAD);
+  await page.click("#v-phrase-add");
+  await until(async () => /Đã thêm câu “Xin mời công dân số” \(vi\/phrase_1\)/.test(await page.locator("#voice-ok").innerText()), "phrase added");
+  assert.match(await page.locator("#v-coverage").innerText(), /Mọi phần của câu đều có đoạn ghi âm/);
+  assert.match(await page.locator('#voice tr[data-clip="vi/phrase_1"]').innerText(), /Xin mời công dân số[\s\S]*Câu thêm của trung tâm/);
+  await shot(page, "admin-voice-phrase");
+  await page.click("#lang");
+  assert.match(await page.locator("#v-coverage").innerText(), /Every part of the sentence has a recording/);
+  assert.match(await page.locator('#voice tr[data-clip="vi/phrase_1"]').innerText(), /Center's phrase · [\d.]+ s/);
+  await shot(page, "admin-voice-phrase-en");
+  await page.click("#lang");
+
+  // The display composes the call with the new phrase, fetched from the server.
+  const listed = (await manager.get("/api/v1/admin/clips")).clips.find((c) => c.name === "phrase_1");
+  const url = `/audio/vi/phrase_1.ogg?v=${listed.replaced.version}`;
+  await until(() => hall.page.evaluate((u) => window.luotAnnouncer.plan("B017", 4)[0] === u, url), "display uses the phrase");
+  await until(() => hall.fetched.get(url) === sha(UPLOADED), "display fetched the phrase");
+
+  // Removed through the dialog: the words are uncovered again, on the page and on the display.
+  await page.locator('#voice tr[data-clip="vi/phrase_1"] [data-action=remove]').click();
+  await page.click("#confirm-ok");
+  await until(async () => /Đã xóa câu/.test(await page.locator("#voice-ok").innerText()), "removed");
+  assert.equal(await page.locator('#voice tr[data-clip="vi/phrase_1"]').count(), 0);
+  await until(async () => /Chưa có đoạn ghi âm cho/.test(await page.locator("#v-coverage").innerText()), "uncovered again");
+  await until(() => hall.page.evaluate(() => window.luotAnnouncer.plan("B017", 4)[0]?.say === "xin mời công dân số"), "display without the phrase");
+  assert.deepEqual(errors, []);
+  assert.deepEqual(hall.errors, []);
   await context.close();
   await hall.context.close();
 });
