@@ -466,6 +466,25 @@ impl Http {
             .await
     }
 
+    pub async fn delete(&self, path: &str) -> Resp {
+        let url = format!("{}{path}", self.base);
+        self.send(&format!("DELETE {path}"), self.client.delete(url))
+            .await
+    }
+
+    /// PUTs these exact bytes (a file upload, e.g. a voice clip).
+    pub async fn put_bytes(&self, path: &str, body: Vec<u8>, content_type: &str) -> Resp {
+        let url = format!("{}{path}", self.base);
+        self.send(
+            &format!("PUT {path}"),
+            self.client
+                .put(url)
+                .header("content-type", content_type)
+                .body(body),
+        )
+        .await
+    }
+
     /// POSTs these exact bytes as `application/json`.
     pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> Resp {
         let url = format!("{}{path}", self.base);

@@ -396,6 +396,8 @@ enum Asker {
 }
 
 const FOREIGN: &str = "http://evil.example";
+/// A valid voice clip, for `PUT /api/v1/admin/clips/…`.
+const CLIP: &[u8] = include_bytes!("../../kiosk-assets/audio/en/invite.ogg");
 
 /// A privileged operation: one whose `security` in openapi.json does not allow anonymous use.
 #[derive(Debug)]
@@ -477,6 +479,10 @@ fn bodies(op: &Operation, action: &str) -> Vec<Value> {
         ("PUT", "/api/v1/admin/config") | ("POST", "/api/v1/admin/config/check") => {
             vec![json!({"toml": luot_proto::config::DEFAULT_CONFIG_TOML})]
         }
+        // The body is the .ogg file itself (sent as bytes below); DELETE has none.
+        ("PUT" | "DELETE", "/api/v1/admin/clips/{lang}/{name}" | "/api/v1/admin/clips/chime") => {
+            vec![Value::Null]
+        }
         _ => panic!(
             "openapi.json has the privileged operation {} {t}, which the authorization matrix \
              does not know: give it a request body in `bodies` (tests/e2e/authorization.rs)",
@@ -542,7 +548,9 @@ async fn every_privileged_route_of_the_openapi_document_refuses_everyone_else() 
                 .replace("{id}", "1")
                 .replace("{login}", "can-bo-1")
                 .replace("{token}", &w.phone)
-                .replace("{action}", &action);
+                .replace("{action}", &action)
+                .replace("{lang}", "vi")
+                .replace("{name}", "invite");
             assert!(!path.contains('{'), "unfilled parameter in {path}");
             routes += 1;
             for body in bodies(op, &action) {
@@ -558,6 +566,10 @@ async fn every_privileged_route_of_the_openapi_document_refuses_everyone_else() 
                     let http = w.asker_http(*asker);
                     let r = match op.method.as_str() {
                         "GET" => http.get(&path).await,
+                        "DELETE" => http.delete(&path).await,
+                        "PUT" if path.starts_with("/api/v1/admin/clips/") => {
+                            http.put_bytes(&path, CLIP.to_vec(), "audio/ogg").await
+                        }
                         "PUT" => http.put(&path, &body).await,
                         _ => http.post(&path, &body).await,
                     };
