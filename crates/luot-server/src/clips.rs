@@ -456,7 +456,7 @@ async fn manifest(app: &App) -> Result<Value, ApiError> {
     Ok(m)
 }
 
-/// Phrases first (as a template reads), then digits, letters and numbers in order.
+/// Phrases first (as a template reads), then letters, digits and numbers in order.
 fn clip_order(name: &str) -> (u8, u64, String) {
     for (i, p) in RESERVED_PREFIXES.iter().enumerate() {
         if let Some(rest) = name.strip_prefix(p) {
