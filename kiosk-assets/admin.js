@@ -505,7 +505,7 @@ let today = null;
 const config = { loaded: false, text: "", version: null, errors: [], busy: false, unavailable: null, status: null, changed: new Set() };
 let users = [];
 let devices = [];
-const voice = { loaded: false, clips: [], languages: [], limits: null, lang: "vi", announcers: new Map() };
+const voice = { loaded: false, clips: [], languages: [], limits: null, lang: "vi", announcers: new Map(), msg: null, phraseError: null };
 
 window.luotAdmin = {
   get screen() { return screen; },
@@ -1295,16 +1295,25 @@ async function loadClips() {
     voice.loaded = true;
     if (!voice.languages.includes(voice.lang)) voice.lang = voice.languages[0] || "vi";
   } catch (e) {
-    if (e.status !== 401) voiceMessage("error", e.text(i18n.lang));
+    if (e.status !== 401) voiceMessage("error", () => e.text(i18n.lang));
   }
   renderVoice();
 }
 
+/** A message above the list; `text` is a function, so it follows a change of language. */
 function voiceMessage(kind, text) {
-  $("voice-error").hidden = kind !== "error";
-  $("voice-ok").hidden = kind !== "ok";
-  if (kind === "error") $("voice-error").textContent = text;
-  if (kind === "ok") $("voice-ok").textContent = text;
+  voice.msg = kind ? { kind, text } : null;
+  paintVoiceMessages();
+}
+
+function paintVoiceMessages() {
+  const m = voice.msg;
+  $("voice-error").hidden = m?.kind !== "error";
+  $("voice-ok").hidden = m?.kind !== "ok";
+  if (m) $(m.kind === "error" ? "voice-error" : "voice-ok").textContent = m.text();
+  const pe = $("v-phrase-error");
+  pe.hidden = !voice.phraseError;
+  pe.textContent = voice.phraseError ? voice.phraseError() : "";
 }
 
 const clipLabel = (c) => (c.lang ? `${c.lang}/${c.name}` : c.name);
@@ -1323,6 +1332,7 @@ function renderVoice() {
     && (!only || c.replaced)
     && (!q || c.name.includes(q) || (c.text || "").toLowerCase().includes(q)));
   renderTemplate();
+  paintVoiceMessages();
   $("voice").replaceChildren(...(rows.length ? rows.map(voiceRow) : [(() => { const tr = el("tr"); const td = el("td", "m-muted", voice.loaded ? t("voice.none") : ""); td.colSpan = 4; tr.append(td); return tr; })()]));
 }
 
@@ -1354,13 +1364,12 @@ function renderTemplate() {
 /** Adds a phrase clip: the next free name phrase_N of the language, with its text. */
 async function addPhrase(ev) {
   ev.preventDefault();
-  const err = $("v-phrase-error");
-  err.hidden = true;
-  const fail = (m) => { err.hidden = false; err.textContent = m; };
+  const fail = (m) => { voice.phraseError = m; paintVoiceMessages(); };
+  fail(null);
   const text = $("v-phrase-text").value.trim();
   const file = $("v-phrase-file").files?.[0];
-  if (!text) return fail(t("voice.phraseNeedText"));
-  if (!file) return fail(t("voice.phraseNeedFile"));
+  if (!text) return fail(() => t("voice.phraseNeedText"));
+  if (!file) return fail(() => t("voice.phraseNeedFile"));
   const used = voice.clips.filter((c) => c.lang === voice.lang).map((c) => /^phrase_(\d+)$/.exec(c.name)?.[1]).filter(Boolean).map(Number);
   const name = `phrase_${Math.max(0, ...used) + 1}`;
   const c = { lang: voice.lang, name };
@@ -1371,7 +1380,7 @@ async function addPhrase(ev) {
     if (data.error) return fail(data.error);
     $("v-phrase-form").reset();
     await loadClips();
-    voiceMessage("ok", t("voice.phraseAdded", { text: data.text, name: `${voice.lang}/${name}` }));
+    voiceMessage("ok", () => t("voice.phraseAdded", { text: data.text, name: `${c.lang}/${name}` }));
   } finally {
     $("v-phrase-add").disabled = false;
   }
@@ -1438,31 +1447,34 @@ function clipPath(c) {
  */
 async function putClip(c, file, text) {
   const max = voice.limits?.bytes_max;
-  if (max && file.size > max) return { error: t("voice.tooBig", { file: file.name, kb: num(file.size / 1024), max: num(max / 1024, 0) }) };
+  if (max && file.size > max) return { error: () => t("voice.tooBig", { file: file.name, kb: num(file.size / 1024), max: num(max / 1024, 0) }) };
   const q = text ? `?${new URLSearchParams({ text })}` : "";
   let res;
   try {
     res = await fetch(clipPath(c) + q, { method: "PUT", headers: { "content-type": "audio/ogg", accept: "application/json" }, body: file });
   } catch {
-    return { error: t("error.network") };
+    return { error: () => t("error.network") };
   }
   const data = await res.json().catch(() => null);
   if (res.status === 401) { me = null; showLogin(t("login.expired")); return null; }
-  if (!res.ok) return { error: new ApiError(res.status, data).text(i18n.lang) };
+  if (!res.ok) {
+    const e = new ApiError(res.status, data);
+    return { error: () => e.text(i18n.lang) };
+  }
   return data;
 }
 
 async function uploadClip(c, file) {
   const label = clipLabel(c);
-  voiceMessage("ok", t("voice.uploading", { file: file.name }));
+  voiceMessage("ok", () => t("voice.uploading", { file: file.name }));
   const data = await putClip(c, file);
   if (!data) return;
   if (data.error) {
-    voiceMessage("error", t("voice.failed", { name: label, error: data.error }));
+    voiceMessage("error", () => t("voice.failed", { name: label, error: data.error() }));
     return;
   }
   Object.assign(c, data);
-  voiceMessage("ok", t("voice.done", { name: label, file: file.name, s: num(data.replaced.duration_ms / 1000) }));
+  voiceMessage("ok", () => t("voice.done", { name: label, file: file.name, s: num(data.replaced.duration_ms / 1000) }));
   renderVoice();
 }
 
@@ -1471,13 +1483,13 @@ async function restoreClip(c) {
     const data = await api(clipPath(c), { method: "DELETE" });
     if (data.removed) {
       voice.clips = voice.clips.filter((x) => x !== c);
-      voiceMessage("ok", t("voice.removed", { text: c.text }));
+      voiceMessage("ok", () => t("voice.removed", { text: c.text }));
     } else {
       Object.assign(c, data);
-      voiceMessage("ok", t("voice.restored", { name: clipLabel(c) }));
+      voiceMessage("ok", () => t("voice.restored", { name: clipLabel(c) }));
     }
   } catch (e) {
-    if (e.status !== 401) voiceMessage("error", e.text(i18n.lang));
+    if (e.status !== 401) voiceMessage("error", () => e.text(i18n.lang));
   }
   renderVoice();
 }

@@ -177,6 +177,7 @@ test("with a template of its own, the tab shows the words no clip says; a phrase
   await page.click("#lang");
   assert.match(await page.locator("#v-coverage").innerText(), /Every part of the sentence has a recording/);
   assert.match(await page.locator('#voice tr[data-clip="vi/phrase_1"]').innerText(), /Center's phrase · [\d.]+ s/);
+  assert.match(await page.locator("#voice-ok").innerText(), /Phrase “Xin mời công dân số” added \(vi\/phrase_1\)/);
   await shot(page, "admin-voice-phrase-en");
   await page.click("#lang");
 
