@@ -98,6 +98,10 @@ impl Clips {
         }
         for key in found {
             let path = dir.join(&key);
+            if std::fs::metadata(&path)?.len() > CLIP_BYTES_MAX as u64 {
+                tracing::warn!(clip = %key, "stored clip over the size limit skipped");
+                continue;
+            }
             let bytes = std::fs::read(&path)?;
             let meta: Option<Stored> = std::fs::read(path.with_extension("json"))
                 .ok()
