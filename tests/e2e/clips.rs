@@ -138,6 +138,14 @@ async fn a_manager_replaces_a_clip_that_displays_then_play_until_it_is_put_back(
     let official = session(&s, &admin, "can-bo", "official").await;
     let invite = "/api/v1/admin/clips/vi/invite";
     assert_eq!(get(&s, "/audio/vi/invite.ogg").await.body, BUILT_IN_INVITE);
+    // Built-in clips are cached for a day, except the chime: the phone page fetches it without
+    // a version, so it revalidates.
+    let r = get(&s, "/audio/vi/invite.ogg").await;
+    assert_eq!(r.headers["cache-control"], "public, max-age=86400");
+    assert_eq!(
+        get(&s, "/audio/chime.ogg").await.headers["cache-control"],
+        "no-cache"
+    );
 
     // Every clip of the manifest is listed, with its text, built-in.
     let l = list(&s, &manager).await;
@@ -329,7 +337,10 @@ async fn a_manager_replaces_a_clip_that_displays_then_play_until_it_is_put_back(
     let manager = s.login("quan-ly", PASSWORD).await.1;
     assert_eq!(get(&s, "/audio/vi/invite.ogg").await.body, EN_INVITE);
     let built_in_to_counter = include_bytes!("../../kiosk-assets/audio/vi/to_counter.ogg");
-    assert_eq!(get(&s, "/audio/vi/to_counter.ogg").await.body, built_in_to_counter);
+    assert_eq!(
+        get(&s, "/audio/vi/to_counter.ogg").await.body,
+        built_in_to_counter
+    );
     assert_eq!(get(&s, "/audio/chime.ogg").await.body, BUILT_IN_INVITE);
     let l = list(&s, &manager).await;
     let c = clip(&l, Some("vi"), "invite");

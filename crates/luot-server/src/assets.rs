@@ -90,8 +90,11 @@ pub async fn file(app: &App, path: &str) -> Response {
     let mut res = Response::new(Body::from(bytes));
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime(path)));
-    // Pages and scripts change with a release; fonts and clips almost never.
-    let cache = if path.ends_with(".woff2") || path.ends_with(".ogg") {
+    // Pages and scripts change with a release; fonts and clips almost never. The chime is also
+    // fetched without a version (the phone page's `/audio/chime.ogg`), so a replaced one must
+    // not wait for a cache to expire.
+    let cache = if path.ends_with(".woff2") || (path.ends_with(".ogg") && path != "audio/chime.ogg")
+    {
         "public, max-age=86400"
     } else {
         "no-cache"
