@@ -33,6 +33,20 @@ after(async () => {
   await server?.cleanup();
 });
 
+/** The admin pages opened at the Voice tab, logged in through the form as `manager`. */
+async function voiceTab(manager) {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(`${server.base}/admin#voice`);
+  await page.locator("#login-form").waitFor();
+  await page.fill("#login-name", manager.login);
+  await page.fill("#login-password", manager.password);
+  await page.click("#login-submit");
+  return { page, context, errors };
+}
+
 async function hallDisplay() {
   const context = await browser.newContext({ viewport: { width: 1920, height: 1080 } });
   const page = await context.newPage();
@@ -55,15 +69,7 @@ test("a manager replaces a clip on the Voice tab; a hall display plays the new r
   await official.post(`/api/v1/sites/${SITE}/counters/quay-3/open`);
   const hall = await hallDisplay();
 
-  const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
-  const page = await context.newPage();
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(e.message));
-  await page.goto(`${server.base}/admin#voice`);
-  await page.locator("#login-form").waitFor();
-  await page.fill("#login-name", manager.login);
-  await page.fill("#login-password", manager.password);
-  await page.click("#login-submit");
+  const { page, context, errors } = await voiceTab(manager);
   await until(() => page.evaluate(() => window.luotAdmin?.tab === "voice" && window.luotAdmin.voice.loaded), "voice tab");
   const row = (clip) => page.locator(`#voice tr[data-clip="${clip}"]`);
   assert.match(await row("vi/invite").innerText(), /Mời công dân có số thứ tự[\s\S]*Bản có sẵn/);
@@ -150,15 +156,7 @@ test("with a template of its own, the tab shows the words no clip says; a phrase
   assert.equal(put.status, 200, JSON.stringify(put.body));
   await until(() => hall.page.evaluate(() => window.luotAnnouncer.plan("B017", 4)[0]?.say === "xin mời công dân số"), "display has the new template");
 
-  const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
-  const page = await context.newPage();
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(e.message));
-  await page.goto(`${server.base}/admin#voice`);
-  await page.locator("#login-form").waitFor();
-  await page.fill("#login-name", manager.login);
-  await page.fill("#login-password", manager.password);
-  await page.click("#login-submit");
+  const { page, context, errors } = await voiceTab(manager);
   await until(() => page.evaluate(() => window.luotAdmin?.voice.loaded), "voice tab");
   assert.match(await page.locator("#v-template").innerText(), /Xin mời công dân số \{ticket\} đến quầy số \{counter\}/);
   assert.equal(await page.locator("#v-template .m-uncovered").innerText(), "Xin mời công dân số ");
