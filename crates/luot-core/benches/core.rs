@@ -12,6 +12,7 @@
 //! machine's cores are shared with other builds), and the wall time is printed next to it.
 //! `LUOT_BENCH_SAMPLES` sets the number of timing samples for the first part.
 
+use luot_core::sim::Rng;
 use luot_core::{
     CallReason, Channel, Code, Command, Counter, CounterService, CounterStatus, Day, Department,
     Event, Now, Policy, Prefix, PriorityCategory, Service, Site, SiteConfig, Text, TicketState,
@@ -162,7 +163,7 @@ fn ns(x: f64) -> String {
 /// 200 services in 20 departments, 10,000 waiting tickets (a tenth of them priority, a few
 /// appointments), a counter serving 10 services and one serving all of them.
 fn choose_site() -> (Site, Now, usize, usize) {
-    let mut rng = Rng(0x5eed);
+    let mut rng = Rng::new(0x5eed);
     let cfg = config(200, 20, |services| {
         vec![
             counter("narrow", 1, &services[..10]),
@@ -189,9 +190,9 @@ fn choose_site() -> (Site, Now, usize, usize) {
     );
     let services: Vec<Code> = site.config().services.iter().map(|s| s.code).collect();
     for i in 0..10_000u64 {
-        at += 500 + (rng.next() % 2000) as i64;
+        at += 500 + (rng.next_u64() % 2000) as i64;
         let appointment = rng
-            .next()
+            .next_u64()
             .is_multiple_of(50)
             .then(|| luot_core::Appointment {
                 // Later in the day: not due yet when the counters choose.
@@ -199,10 +200,10 @@ fn choose_site() -> (Site, Now, usize, usize) {
                 to_ms: at + 5 * 3_600_000 + 1_800_000,
             });
         let cmd = Command::Issue {
-            service: services[(rng.next() % 200) as usize],
+            service: services[(rng.next_u64() % 200) as usize],
             channel: Channel::Kiosk,
             priority: rng
-                .next()
+                .next_u64()
                 .is_multiple_of(10)
                 .then(|| Code::new("elderly").unwrap()),
             token: token(i),
@@ -284,7 +285,7 @@ fn apply_mix(record: usize) -> MixRun {
     const BACKLOG: u32 = 2_000;
     const CHUNK: usize = 1024;
     let elderly = Code::new("elderly").unwrap();
-    let mut rng = Rng(0xa991);
+    let mut rng = Rng::new(0xa991);
     let cfg = config(50, 20, |services| {
         (0..20)
             .map(|i| {
@@ -343,9 +344,9 @@ fn apply_mix(record: usize) -> MixRun {
             } else if site.waiting_total() < BACKLOG || turn.is_multiple_of(4) {
                 issued += 1;
                 Command::Issue {
-                    service: services[(rng.next() % services.len() as u64) as usize],
+                    service: services[(rng.next_u64() % services.len() as u64) as usize],
                     channel: Channel::Kiosk,
-                    priority: rng.next().is_multiple_of(8).then_some(elderly),
+                    priority: rng.next_u64().is_multiple_of(8).then_some(elderly),
                     token: token(issued),
                     appointment: None,
                     person: None,
@@ -492,17 +493,4 @@ fn token(n: u64) -> Token {
     b[..8].copy_from_slice(&n.to_le_bytes());
     b[8..].copy_from_slice(&n.wrapping_mul(0x9E37_79B9_7F4A_7C15).to_le_bytes());
     Token(b)
-}
-
-/// SplitMix64, as in the simulation test.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
 }

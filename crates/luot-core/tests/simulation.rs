@@ -21,6 +21,7 @@
 //! `LUOT_SIM_DAYS=20000` runs longer (default 300 days). A failure prints its seed;
 //! `LUOT_SIM_SEED=<seed> cargo test -p luot-core --test simulation` replays that run exactly.
 
+use luot_core::sim::Rng;
 use luot_core::{
     Appointment, CallReason, Channel, Code, Command, Counter, CounterService, Day, Department,
     Event, Now, PersonKey, Policy, Prefix, PriorityCategory, Service, Site, SiteConfig, Text,
@@ -41,33 +42,6 @@ const TRACE_LEN: usize = 24;
 /// still shows up within a few commands, all of them in the trace.
 const COMPARE_EVERY: u64 = 4;
 
-/// SplitMix64 (Steele, Lea, Flood 2014): tiny, fast, and good enough to drive a simulation.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `lo..=hi`.
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo + 1)
-    }
-
-    /// True with probability `percent`/100.
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.next() as usize % items.len()]
-    }
-}
-
 #[test]
 fn random_days_keep_every_invariant() {
     let mut stats = Stats::default();
@@ -80,9 +54,9 @@ fn random_days_keep_every_invariant() {
     let days: u64 = std::env::var("LUOT_SIM_DAYS")
         .map(|d| d.parse().expect("LUOT_SIM_DAYS is a number"))
         .unwrap_or(DAYS_DEFAULT);
-    let mut seeds = Rng(SEED_DEFAULT);
+    let mut seeds = Rng::new(SEED_DEFAULT);
     while stats.days < days {
-        run_or_report(seeds.next(), &mut stats);
+        run_or_report(seeds.next_u64(), &mut stats);
     }
     eprintln!("{}", stats.summary());
     stats.assert_exercised();
@@ -266,14 +240,14 @@ struct Sim {
 
 impl Sim {
     fn new(seed: u64) -> Sim {
-        let mut rng = Rng(seed);
+        let mut rng = Rng::new(seed);
         let cfg = random_config(&mut rng);
         let officials = (0..cfg.counters.len() + 2)
             .map(|i| code(&format!("off{i}")))
             .collect();
-        let first_day = Day::from_ymd(2026, 6, 1).0 as i64 + rng.range(0, 400) as i64;
+        let first_day = Day::from_ymd(2026, 6, 1).0 as i64 + rng.between(0, 400) as i64;
         Sim {
-            days: rng.range(1, 25),
+            days: rng.between(1, 25),
             live: Site::new(cfg.clone()),
             replica: Some(Site::new(cfg.clone())),
             checkpoint: None,
@@ -295,20 +269,20 @@ impl Sim {
     fn run(&mut self) -> Result<(), String> {
         for _ in 0..self.days {
             // Morning: open the day (a weekend or a closed day may be skipped).
-            let skip = if self.rng.chance(20) {
-                self.rng.range(1, 2)
+            let skip = if self.rng.chance(0.2) {
+                self.rng.between(1, 2)
             } else {
                 0
             };
             let day = self.now().day.0 as i64 + 1 + skip as i64;
-            let start_s = self.rng.range(5 * 3600, 7 * 3600) as i64;
+            let start_s = self.rng.between(5 * 3600, 7 * 3600) as i64;
             self.at_ms = local_ms(day, start_s);
             let now = self.now();
             if !self.live.rollover_due(&now) {
                 return Err(format!("day {} is not due at {}", now.day, self.at_ms));
             }
             self.step(Command::OpenDay { day: now.day })?;
-            let steps = self.rng.range(150, 450);
+            let steps = self.rng.between(150, 450);
             for _ in 0..steps {
                 self.advance_clock();
                 let cmd = self.random_command();
@@ -321,13 +295,13 @@ impl Sim {
     }
 
     fn advance_clock(&mut self) {
-        let ms = if self.rng.chance(2) {
+        let ms = if self.rng.chance(0.02) {
             // The server's clock stepped back (NTP, a VM resumed): up to ten minutes.
-            -(self.rng.range(1, 600_000) as i64)
-        } else if self.rng.chance(10) {
+            -(self.rng.between(1, 600_000) as i64)
+        } else if self.rng.chance(0.1) {
             0
         } else {
-            self.rng.range(1, 150_000) as i64
+            self.rng.between(1, 150_000) as i64
         };
         self.at_ms += ms;
     }
@@ -553,7 +527,7 @@ impl Sim {
 
     /// Mostly what a real center does next; a quarter of the time anything at all.
     fn random_command(&mut self) -> Command {
-        match self.rng.range(0, 99) {
+        match self.rng.between(0, 99) {
             0..=24 => self.any_command(),
             25..=46 => self.random_issue(),
             47..=54 => self.citizen_command(),
@@ -563,13 +537,13 @@ impl Sim {
 
     /// A citizen comes back after a no-show, rates, or gives up.
     fn citizen_command(&mut self) -> Command {
-        match self.rng.range(0, 2) {
+        match self.rng.between(0, 2) {
             0 => Command::Return {
                 ticket: self.some_ticket(|t| t.state == TicketState::NoShow),
             },
             1 => Command::Rate {
                 ticket: self.some_ticket(|t| t.state == TicketState::Done && t.rating.is_none()),
-                score: self.rng.range(1, self.cfg.policy.rating_levels as u64) as u8,
+                score: self.rng.between(1, self.cfg.policy.rating_levels as u64) as u8,
                 reason: None,
             },
             _ => Command::Cancel {
@@ -580,12 +554,12 @@ impl Sim {
 
     /// The official at a random counter does the obvious next thing, most of the time.
     fn official_command(&mut self) -> Command {
-        let ci = self.rng.range(0, self.cfg.counters.len() as u64 - 1) as usize;
+        let ci = self.rng.between(0, self.cfg.counters.len() as u64 - 1) as usize;
         let state = &self.live.counters()[ci];
         let counter = state.code;
         let status = state.status.as_str();
         let current = state.current.and_then(|id| self.live.ticket(id));
-        let r = self.rng.range(0, 99);
+        let r = self.rng.between(0, 99);
         match (status, current.map(|t| t.state)) {
             ("closed", _) => {
                 let busy: Vec<Code> = self
@@ -625,7 +599,7 @@ impl Sim {
             (_, Some(TicketState::Called)) if r < 93 => Command::Complete { counter },
             (_, Some(TicketState::Serving)) if r < 88 => Command::Complete { counter },
             (_, Some(_)) => {
-                let to = if self.rng.chance(50) {
+                let to = if self.rng.chance(0.5) {
                     TransferTarget::Service(self.rng.pick(&self.cfg.services).code)
                 } else {
                     TransferTarget::Counter(self.rng.pick(&self.cfg.counters).code)
@@ -641,7 +615,7 @@ impl Sim {
 
     /// Any command, with arguments that are often wrong.
     fn any_command(&mut self) -> Command {
-        match self.rng.range(0, 99) {
+        match self.rng.between(0, 99) {
             0..=29 => self.random_issue(),
             30..=44 => Command::CallNext {
                 counter: self.some_counter(),
@@ -667,12 +641,12 @@ impl Sim {
             },
             77..=79 => {
                 let counter = self.some_counter();
-                let to = if self.rng.chance(50) {
+                let to = if self.rng.chance(0.5) {
                     TransferTarget::Service(self.some_service())
                 } else {
                     TransferTarget::Counter(self.some_counter())
                 };
-                let note = if self.rng.chance(3) {
+                let note = if self.rng.chance(0.03) {
                     "x".repeat(501)
                 } else {
                     "chuyển".into()
@@ -688,7 +662,7 @@ impl Sim {
             },
             89..=90 => Command::PauseCounter {
                 counter: self.some_counter(),
-                reason: if self.rng.chance(10) {
+                reason: if self.rng.chance(0.1) {
                     " ".into()
                 } else {
                     "nghỉ giải lao".into()
@@ -704,13 +678,13 @@ impl Sim {
                 let levels = self.cfg.policy.rating_levels as u64;
                 Command::Rate {
                     ticket: self.some_ticket(|t| t.state == TicketState::Done),
-                    score: self.rng.range(0, levels + 1) as u8,
-                    reason: self.rng.chance(30).then(|| "chậm".into()),
+                    score: self.rng.between(0, levels + 1) as u8,
+                    reason: self.rng.chance(0.3).then(|| "chậm".into()),
                 }
             }
             _ => {
                 // Reopening the open day or an earlier one is always refused.
-                let day = self.now().day.0 - self.rng.range(0, 3) as i32;
+                let day = self.now().day.0 - self.rng.between(0, 3) as i32;
                 Command::OpenDay { day: Day(day) }
             }
         }
@@ -719,8 +693,8 @@ impl Sim {
     fn random_issue(&mut self) -> Command {
         let service = self.some_service();
         let channel = *self.rng.pick(&Channel::ALL);
-        let priority = if self.rng.chance(20) {
-            if self.rng.chance(5) {
+        let priority = if self.rng.chance(0.2) {
+            if self.rng.chance(0.05) {
                 Some(code("vip"))
             } else {
                 Some(self.rng.pick(&self.cfg.priority_categories).code)
@@ -728,12 +702,12 @@ impl Sim {
         } else {
             None
         };
-        let appointment = (channel == Channel::Appointment || self.rng.chance(3)).then(|| {
-            let from_ms = self.at_ms + self.rng.range(0, 4 * 3_600_000) as i64 - 1_800_000;
-            let len = self.rng.range(0, 30 * 60_000) as i64;
+        let appointment = (channel == Channel::Appointment || self.rng.chance(0.03)).then(|| {
+            let from_ms = self.at_ms + self.rng.between(0, 4 * 3_600_000) as i64 - 1_800_000;
+            let len = self.rng.between(0, 30 * 60_000) as i64;
             Appointment {
                 from_ms,
-                to_ms: if self.rng.chance(5) {
+                to_ms: if self.rng.chance(0.05) {
                     from_ms - len
                 } else {
                     from_ms + len + 1
@@ -742,13 +716,15 @@ impl Sim {
         });
         let person = self
             .rng
-            .chance(25)
-            .then(|| PersonKey(self.rng.range(1, 30)));
+            .chance(0.25)
+            .then(|| PersonKey(self.rng.between(1, 30)));
         Command::Issue {
             service,
             channel,
             priority,
-            token: Token(((self.rng.next() as u128) << 64 | self.rng.next() as u128).to_le_bytes()),
+            token: Token(
+                ((self.rng.next_u64() as u128) << 64 | self.rng.next_u64() as u128).to_le_bytes(),
+            ),
             appointment,
             person,
         }
@@ -756,14 +732,14 @@ impl Sim {
 
     /// A configured counter, or now and then one that does not exist.
     fn some_counter(&mut self) -> Code {
-        if self.rng.chance(2) {
+        if self.rng.chance(0.02) {
             return code("q-none");
         }
         self.rng.pick(&self.cfg.counters).code
     }
 
     fn some_service(&mut self) -> Code {
-        if self.rng.chance(2) {
+        if self.rng.chance(0.02) {
             return code("s-none");
         }
         self.rng.pick(&self.cfg.services).code
@@ -773,15 +749,15 @@ impl Sim {
     fn some_ticket(&mut self, fits: impl Fn(&luot_core::Ticket) -> bool) -> TicketRef {
         let tickets = self.live.tickets();
         let fitting: Vec<_> = tickets.iter().filter(|t| fits(t)).collect();
-        let t = if !fitting.is_empty() && self.rng.chance(85) {
+        let t = if !fitting.is_empty() && self.rng.chance(0.85) {
             Some(*self.rng.pick(&fitting))
-        } else if !tickets.is_empty() && self.rng.chance(80) {
-            Some(&tickets[self.rng.next() as usize % tickets.len()])
+        } else if !tickets.is_empty() && self.rng.chance(0.8) {
+            Some(&tickets[self.rng.next_u64() as usize % tickets.len()])
         } else {
             None
         };
         match t {
-            Some(t) if self.rng.chance(50) => TicketRef::Token(t.token),
+            Some(t) if self.rng.chance(0.5) => TicketRef::Token(t.token),
             Some(t) => TicketRef::Number(t.number),
             None => TicketRef::Number(TicketNumber::parse("Z999").unwrap()),
         }
@@ -867,7 +843,7 @@ fn fields(pretty: &str) -> Vec<(String, Vec<&str>)> {
 
 fn random_config(rng: &mut Rng) -> SiteConfig {
     const PREFIXES: [&str; 4] = ["A", "B", "C", "KQ"];
-    let prefixes = rng.range(1, 4) as usize;
+    let prefixes = rng.between(1, 4) as usize;
     let departments: Vec<Department> = (0..prefixes)
         .map(|i| Department {
             code: code(&format!("d{i}")),
@@ -875,13 +851,13 @@ fn random_config(rng: &mut Rng) -> SiteConfig {
             prefix: Prefix::new(PREFIXES[i]).unwrap(),
         })
         .collect();
-    let services: Vec<Service> = (0..rng.range(2, 8))
+    let services: Vec<Service> = (0..rng.between(2, 8))
         .map(|i| {
-            let d = &departments[rng.range(0, prefixes as u64 - 1) as usize];
-            let hours = if rng.chance(70) {
+            let d = &departments[rng.between(0, prefixes as u64 - 1) as usize];
+            let hours = if rng.chance(0.7) {
                 WeekHours::always()
             } else {
-                let saturday = rng.chance(50);
+                let saturday = rng.chance(0.5);
                 WeekHours {
                     days: std::array::from_fn(|wd| {
                         if wd < 5 || (wd == 5 && saturday) {
@@ -898,24 +874,24 @@ fn random_config(rng: &mut Rng) -> SiteConfig {
                 name: Text::new(format!("Thủ tục {i}"), format!("Service {i}")),
                 prefix: d.prefix,
                 hours,
-                daily_cap: if rng.chance(30) {
-                    rng.range(3, 40) as u32
+                daily_cap: if rng.chance(0.3) {
+                    rng.between(3, 40) as u32
                 } else {
                     1000
                 },
-                expected_service_s: rng.range(120, 900) as u32,
-                carry_over: rng.chance(30),
+                expected_service_s: rng.between(120, 900) as u32,
+                carry_over: rng.chance(0.3),
             }
         })
         .collect();
-    let counters = (0..rng.range(2, 6))
+    let counters = (0..rng.between(2, 6))
         .map(|i| {
             let mut served = Vec::new();
             for s in &services {
-                if rng.chance(50) {
+                if rng.chance(0.5) {
                     served.push(CounterService {
                         service: s.code,
-                        weight: rng.range(1, 3) as u32,
+                        weight: rng.between(1, 3) as u32,
                     });
                 }
             }
@@ -930,26 +906,26 @@ fn random_config(rng: &mut Rng) -> SiteConfig {
                 number: i as u16 + 1,
                 name: Text::new(format!("Quầy {}", i + 1), format!("Counter {}", i + 1)),
                 services: served,
-                priority_first: rng.chance(25),
+                priority_first: rng.chance(0.25),
             }
         })
         .collect();
     let policy = Policy {
-        normal_per_priority: rng.range(0, 3) as u32,
-        max_wait_s: rng.range(10, 90) as u32 * 60,
-        appointment_early_s: rng.range(0, 15) as u32 * 60,
-        no_show_return_s: rng.range(2, 30) as u32 * 60,
-        recall_max: rng.range(1, 4) as u8,
-        rating_window_s: rng.range(2, 30) as u32 * 60,
-        rating_levels: rng.range(3, 5) as u8,
-        tickets_per_day_max: rng.range(40, 400) as u32,
-        waiting_max: rng.range(10, 80) as u32,
-        per_person_day_max: rng.range(1, 3) as u8,
-        per_person_department_max: rng.range(1, 2) as u8,
+        normal_per_priority: rng.between(0, 3) as u32,
+        max_wait_s: rng.between(10, 90) as u32 * 60,
+        appointment_early_s: rng.between(0, 15) as u32 * 60,
+        no_show_return_s: rng.between(2, 30) as u32 * 60,
+        recall_max: rng.between(1, 4) as u8,
+        rating_window_s: rng.between(2, 30) as u32 * 60,
+        rating_levels: rng.between(3, 5) as u8,
+        tickets_per_day_max: rng.between(40, 400) as u32,
+        waiting_max: rng.between(10, 80) as u32,
+        per_person_day_max: rng.between(1, 3) as u8,
+        per_person_department_max: rng.between(1, 2) as u8,
     };
     let first = Day::from_ymd(2026, 6, 1).0;
-    let holidays = (0..rng.range(0, 6))
-        .map(|_| Day(first + rng.range(0, 440) as i32))
+    let holidays = (0..rng.between(0, 6))
+        .map(|_| Day(first + rng.between(0, 440) as i32))
         .collect();
     SiteConfig {
         code: code("sim"),
@@ -990,15 +966,15 @@ fn now_text(now: &Now) -> String {
 
 #[test]
 fn the_rng_is_deterministic_and_spread() {
-    let mut a = Rng(7);
-    let mut b = Rng(7);
-    let xs: Vec<u64> = (0..100).map(|_| a.next()).collect();
-    let ys: Vec<u64> = (0..100).map(|_| b.next()).collect();
+    let mut a = Rng::new(7);
+    let mut b = Rng::new(7);
+    let xs: Vec<u64> = (0..100).map(|_| a.next_u64()).collect();
+    let ys: Vec<u64> = (0..100).map(|_| b.next_u64()).collect();
     assert_eq!(xs, ys);
-    let mut r = Rng(1);
+    let mut r = Rng::new(1);
     let mut seen = [0u32; 10];
     for _ in 0..10_000 {
-        seen[r.range(0, 9) as usize] += 1;
+        seen[r.between(0, 9) as usize] += 1;
     }
     assert!(seen.iter().all(|&n| (800..1200).contains(&n)), "{seen:?}");
 }
