@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 /// The day's tickets, in id order. Each is behind an `Arc` so that the broker's two copies of a
 /// site (the speculative one that decides, the visible one that is durable) can hold one ticket
-/// once they agree on it ([`Site::share_ticket`]): the day is kept once, not twice. Changing a
+/// once they agree on it ([`Site::share_tickets`]): the day is kept once, not twice. Changing a
 /// shared ticket copies just that ticket (`Arc::make_mut`).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Tickets(Vec<Arc<Ticket>>);
@@ -1289,8 +1289,8 @@ impl Site {
     /// Sizes the day's ticket vectors and indexes for the day's ticket limit. Grown by doubling
     /// instead, each would leave the smaller blocks it grew out of in the allocator while the
     /// hall is busy (about half the server's memory growth per ticket, measured by the soak
-    /// test). Pages not yet written are not resident, so a quiet day costs little. A clone
-    /// (`Vec::clone` keeps only the length) calls this again.
+    /// test). Pages not yet written are not resident, so a quiet day costs little. Call it again
+    /// on a clone: `Vec::clone` keeps only the length.
     pub fn make_room_for_the_day(&mut self) {
         let room =
             (self.cfg.policy.tickets_per_day_max as usize).saturating_sub(self.tickets.len());
