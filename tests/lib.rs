@@ -987,6 +987,16 @@ impl LogHealth {
     }
 }
 
+/// A service's line (waiting count, estimate) in a `snapshot` message.
+pub fn service_in<'a>(snapshot: &'a Value, service: &str) -> &'a Value {
+    snapshot["snapshot"]["services"]
+        .as_array()
+        .expect("the snapshot lists services")
+        .iter()
+        .find(|st| st["service"] == service)
+        .unwrap_or_else(|| panic!("no service {service} in the snapshot"))
+}
+
 /// The `p`-th percentile (0–100) of sorted values, nearest rank.
 pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {

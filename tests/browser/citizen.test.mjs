@@ -8,10 +8,9 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync, renameSync } from "node:fs";
 import path from "node:path";
-import { startServer, launchBrowser, loginOfficial, request, shot, until, SITE, OUTPUT } from "./harness.mjs";
+import { startServer, launchBrowser, loginOfficial, openKiosk, request, shot, until, KIOSK, SITE, OUTPUT } from "./harness.mjs";
 import { buildIndex, search, fold } from "../../kiosk-assets/js/search.js";
 
-const KIOSK = { width: 1080, height: 1920 };
 const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
 
 let server;
@@ -29,21 +28,9 @@ after(async () => {
   await server?.cleanup();
 });
 
-/** A kiosk page on the paired device; window.print is recorded instead of opening a dialog. */
-async function kioskPage(options = {}) {
-  const context = await browser.newContext({ viewport: options.viewport || KIOSK, hasTouch: true });
-  await context.addInitScript(() => {
-    window.__printed = 0;
-    window.print = () => { window.__printed += 1; };
-  });
-  const page = await context.newPage();
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(e.message));
-  const base = options.server || server;
-  await page.goto(`${base.base}/kiosk?device=${base.kioskToken}${options.query || ""}`);
-  await page.waitForSelector("#dept-grid .dept-tile");
-  if (options.live !== false) await page.waitForFunction(() => window.luotKiosk?.pausedReason() === null, null, { timeout: 20_000 });
-  return { context, page, errors };
+/** A kiosk page on the paired device (of `options.server`, else this file's server). */
+function kioskPage(options = {}) {
+  return openKiosk(browser, options.server || server, options);
 }
 
 async function typeOnScreen(page, text) {

@@ -227,6 +227,29 @@ export async function loginOfficial(server, { counters = ["quay-1"], role = "off
 }
 
 /** Saves a PNG screenshot to tests/browser/output/<name>.png and returns its path. */
+/** A portrait touch kiosk's screen. */
+export const KIOSK = { width: 1080, height: 1920 };
+
+/**
+ * A kiosk page on `server`'s paired device; window.print is recorded (window.__printed) instead
+ * of opening a dialog. Waits for the department tiles and, unless `options.live === false`, for
+ * the kiosk to be issuing. Options: viewport, query (appended to the URL), live.
+ */
+export async function openKiosk(browser, server, options = {}) {
+  const context = await browser.newContext({ viewport: options.viewport || KIOSK, hasTouch: true });
+  await context.addInitScript(() => {
+    window.__printed = 0;
+    window.print = () => { window.__printed += 1; };
+  });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(`${server.base}/kiosk?device=${server.kioskToken}${options.query || ""}`);
+  await page.waitForSelector("#dept-grid .dept-tile");
+  if (options.live !== false) await page.waitForFunction(() => window.luotKiosk?.pausedReason() === null, null, { timeout: 20_000 });
+  return { context, page, errors };
+}
+
 export async function shot(page, name, options = {}) {
   const file = path.join(OUTPUT, `${name}.png`);
   await page.screenshot({ path: file, ...options });

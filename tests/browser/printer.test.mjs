@@ -9,10 +9,9 @@ import { createServer } from "node:net";
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { startServer, launchBrowser, shot, until } from "./harness.mjs";
+import { startServer, launchBrowser, openKiosk, shot, until } from "./harness.mjs";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
-const KIOSK = { width: 1080, height: 1920 };
 const STATUS_OK = 0x12;
 const PAPER_OUT = 0x72;
 
@@ -65,16 +64,7 @@ after(async () => {
 });
 
 test("kiosk with a network printer: paper out shows the alert and keeps the QR; 'In lại phiếu' prints after a refill", async () => {
-  const context = await browser.newContext({ viewport: KIOSK, hasTouch: true });
-  await context.addInitScript(() => {
-    window.__printed = 0;
-    window.print = () => { window.__printed += 1; };
-  });
-  const page = await context.newPage();
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(e.message));
-  await page.goto(`${server.base}/kiosk?device=${server.kioskToken}`);
-  await page.waitForFunction(() => window.luotKiosk?.pausedReason() === null, null, { timeout: 20_000 });
+  const { context, page, errors } = await openKiosk(browser, server);
   assert.equal(await page.evaluate(() => window.luotKiosk.printer?.name), "may-in-1");
 
   printer.paper = PAPER_OUT;

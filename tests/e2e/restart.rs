@@ -1,7 +1,7 @@
 //! Events are the truth: whatever the server acknowledged survives a restart, and the day goes
 //! on where it stopped — same tickets, same counters, numbering and sequence continued.
 
-use luot_tests::{TestServer, Who};
+use luot_tests::{TestServer, Who, service_in};
 use serde_json::json;
 
 #[tokio::test]
@@ -44,12 +44,7 @@ async fn a_restart_keeps_every_acknowledged_ticket_and_continues_the_numbering()
     );
     assert_eq!(snap["snapshot"]["day"], "2026-11-30");
     // A display shows counts; the waiting list itself is in the full (REST) snapshot.
-    let khai_sinh = snap["snapshot"]["services"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|st| st["service"] == "khai-sinh")
-        .unwrap();
+    let khai_sinh = service_in(&snap, "khai-sinh");
     assert_eq!(khai_sinh["waiting"], 4);
     let full = s.http().get("/api/v1/sites/sa-huynh/snapshot").await.json();
     let waiting: Vec<&str> = full["snapshot"]["waiting"]

@@ -2,7 +2,7 @@
 //! that was away too long gets a fresh snapshot. Either way it never shows stale state.
 
 use luot_server::Limits;
-use luot_tests::{TestServer, Who};
+use luot_tests::{TestServer, Who, service_in};
 
 fn numbers(events: &[serde_json::Value]) -> Vec<String> {
     events
@@ -90,12 +90,7 @@ async fn resuming_from_beyond_the_buffer_gets_a_snapshot_instead() {
         m,
         "the snapshot is as of the last event"
     );
-    let khai_sinh = snap["snapshot"]["services"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|st| st["service"] == "khai-sinh")
-        .unwrap();
+    let khai_sinh = service_in(&snap, "khai-sinh");
     assert_eq!(khai_sinh["waiting"], 6, "the six issued meanwhile");
     // A display counts the waiting; it is not given the list (only counters and managers are).
     assert_eq!(snap["snapshot"]["waiting"], serde_json::json!([]));

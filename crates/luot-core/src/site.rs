@@ -1289,15 +1289,23 @@ impl Site {
     /// Sizes the day's ticket vectors and indexes for the day's ticket limit. Grown by doubling
     /// instead, each would leave the smaller blocks it grew out of in the allocator while the
     /// hall is busy (about half the server's memory growth per ticket, measured by the soak
-    /// test). Pages not yet written are not resident, so a quiet day costs little. Call it again
-    /// on a clone: `Vec::clone` keeps only the length.
-    pub fn make_room_for_the_day(&mut self) {
+    /// test). Pages not yet written are not resident, so a quiet day costs little.
+    fn make_room_for_the_day(&mut self) {
         let room =
             (self.cfg.policy.tickets_per_day_max as usize).saturating_sub(self.tickets.len());
         self.tickets.0.reserve(room);
         self.slots.reserve(room);
         self.by_number.reserve(room);
         self.by_token.reserve(room);
+    }
+
+    /// A copy with the same room for the day (`Clone` alone gives vectors only their length),
+    /// sharing every ticket with this one until either changes it: the broker's speculative
+    /// copy of its visible site.
+    pub fn clone_for_the_day(&self) -> Site {
+        let mut copy = self.clone();
+        copy.make_room_for_the_day();
+        copy
     }
 
     fn reset_day(&mut self, day: Day, first_id: TicketId) {

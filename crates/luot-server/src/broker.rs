@@ -264,14 +264,7 @@ pub fn start(
         shared_runtime: shared_runtime.clone(),
         pending_config: None,
         db_path,
-        spec: live_sites
-            .iter()
-            .map(|s| {
-                let mut s = s.clone();
-                s.make_room_for_the_day();
-                s
-            })
-            .collect(),
+        spec: live_sites.iter().map(Site::clone_for_the_day).collect(),
         live: live_sites,
         runtime: runtime.clone(),
         writer,
@@ -566,8 +559,7 @@ impl Broker {
             }
             rebuilt.push(site);
         }
-        self.spec = rebuilt.clone();
-        self.spec.iter_mut().for_each(Site::make_room_for_the_day);
+        self.spec = rebuilt.iter().map(Site::clone_for_the_day).collect();
         self.live = rebuilt;
         let runtime = Arc::new(sites);
         self.runtime = runtime.clone();
@@ -632,8 +624,7 @@ impl Broker {
                     // The first failure of this epoch: forget everything not durable.
                     tracing::error!(error = %e, "storage failed: dropping undurable state, issuing paused");
                     self.epoch += 1;
-                    self.spec = self.live.clone();
-                    self.spec.iter_mut().for_each(Site::make_room_for_the_day);
+                    self.spec = self.live.iter().map(Site::clone_for_the_day).collect();
                     self.next_seq = self.durable_seq + 1;
                     let reason = storage_error(&e);
                     // Tell the clients when issuing stops, or when the cause changes.
