@@ -90,6 +90,19 @@ const shown = [];
 const boardAt = new Map();
 
 let announcer = null; // created once the site's templates are known
+/**
+ * Calls this display has already shown (ticket id → called_at_ms). A resync (after a
+ * configuration change or a dropped connection) takes a snapshot instead of the events it
+ * missed; a call in that gap is only in the snapshot's recent calls, and must still be heard.
+ */
+const heard = new Map();
+const HEARD_MAX = 500; // far more than a snapshot's recent calls
+function hear(id, calledAt) {
+  heard.delete(id);
+  heard.set(id, calledAt);
+  if (heard.size > HEARD_MAX) heard.delete(heard.keys().next().value);
+}
+let synced = false; // false until the first snapshot: a page (re)load announces nothing old
 
 window.luotDisplay = {
   get status() { return status; },
@@ -151,7 +164,18 @@ function nextHighlight() {
 
 function onChange(state, why, msg) {
   if (why === "snapshot") {
-    // Resynced: show what is true now; announce nothing old.
+    // Resynced: show what is true now. Calls made while this display was between sockets are
+    // announced if still fresh; on the page's first snapshot nothing old is announced.
+    const missed = state.recent.filter((t) => t.counter && t.called_at_ms != null && heard.get(t.id) !== t.called_at_ms);
+    for (const t of missed) hear(t.id, t.called_at_ms);
+    if (synced) {
+      for (const t of missed.reverse()) {
+        if (serverNow() - t.called_at_ms >= FRESH_MS) continue;
+        enqueueCall({ id: t.id, number: t.number, counter: t.counter, recall: false });
+        announcer?.announce({ ticket: t.number, counter: counterNumber(t.counter), recall: false });
+      }
+    }
+    synced = true;
     if (!hero && state.recent[0]) {
       const t = state.recent[0];
       hero = { id: t.id, number: t.number, counter: t.counter, recall: false, flash: false };
@@ -162,6 +186,7 @@ function onChange(state, why, msg) {
   }
   if (why && (why.type === "ticket_called" || why.type === "ticket_recalled")) {
     const t = msg?.ticket;
+    if (t && why.type === "ticket_called" && t.called_at_ms != null) hear(t.id, t.called_at_ms);
     const fresh = !msg?.at_ms || serverNow() - msg.at_ms < FRESH_MS;
     if (t && fresh) {
       const recall = why.type === "ticket_recalled";

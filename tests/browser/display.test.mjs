@@ -215,6 +215,53 @@ test("the display speaks a call as the composed clip sequence, twice, and again 
   await en.context.close();
 });
 
+test("a call made while the display is between sockets (a configuration change) is still announced, once", async () => {
+  await officialAt("quay-3");
+  await idle("quay-3");
+  const manager = await loginOfficial(server, { role: "manager", counters: [] });
+  const context = await browser.newContext({ viewport: { width: 1920, height: 1080 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  // Every socket goes to the real server; while `gate.closed`, what the page says on a new socket
+  // (its hello) is held back, so the server answers it only after the call below: a real gap.
+  const gate = { closed: false, held: [] };
+  let sockets = 0;
+  await page.routeWebSocket(/\/ws$/, (ws) => {
+    const n = ++sockets;
+    const upstream = ws.connectToServer();
+    ws.onMessage((m) => (gate.closed && n >= 2 ? gate.held.push(() => upstream.send(m)) : upstream.send(m)));
+  });
+  await page.goto(`${server.base}/display?device=${server.displayToken}`);
+  await until(() => page.evaluate(() => window.luotDisplay?.status === "live"), "display live");
+  await until(() => page.evaluate(() => window.luotAnnouncer?.loaded), "clips loaded", 30_000);
+  const log = () => page.evaluate(() => window.luotAnnouncer.log.map((x) => x.url || `tts:${x.tts}`));
+  const before = (await log()).length;
+
+  // A manager applies the configuration: every display reloads its setup and takes a new socket.
+  gate.closed = true;
+  const running = (await request(server, "GET", "/api/v1/admin/config", undefined, manager.cookie)).body;
+  const put = await request(server, "PUT", "/api/v1/admin/config", { toml: running.toml }, manager.cookie);
+  assert.ok(put.status < 300, JSON.stringify(put.body));
+  await until(() => gate.held.length > 0, "the display's new socket said hello", 20_000);
+  const n = await issue("chung-thuc-ban-sao");
+  await act("quay-3", "call", { number: n });
+  gate.closed = false;
+  for (const send of gate.held.splice(0)) send();
+
+  await until(() => page.evaluate(() => window.luotDisplay?.status === "live"), "live again", 20_000);
+  await until(() => page.evaluate((num) => window.luotDisplay.shown.some((s) => s.number === num), n), "the call had its turn on the board", 20_000);
+  await until(async () => (await log()).slice(before).filter((u) => u.startsWith("/audio/vi/digit_")).length >= 2 * (n.length - 1), "the call was spoken", 30_000);
+  await until(() => page.evaluate(() => window.luotAnnouncer.queue.length === 0 && !window.luotAnnouncer.current), "idle");
+  // Once: one chime, one turn on the board.
+  assert.equal((await log()).slice(before).filter((u) => u === "/audio/chime.ogg").length, 1);
+  assert.equal(await page.evaluate((num) => window.luotDisplay.shown.filter((s) => s.number === num).length, n), 1);
+  assert.equal((await page.evaluate(() => window.luotDisplay.board()))["quay-3"], n);
+  assert.deepEqual(errors, []);
+  await act("quay-3", "complete");
+  await context.close();
+});
+
 test("a display that loses the server shows it is stale, then comes back with the right board", async () => {
   await officialAt("quay-4");
   await idle("quay-4");
