@@ -543,6 +543,8 @@ pub struct Closed {
     /// The code of the server's close frame; `None` if the connection just ended.
     pub code: Option<u16>,
     pub reason: String,
+    /// Whether the server sent a close frame at all (an empty one has no code).
+    pub ended_with_close_frame: bool,
 }
 
 impl WsClient {
@@ -761,6 +763,7 @@ impl WsClient {
                         messages,
                         code,
                         reason,
+                        ended_with_close_frame: true,
                     };
                 }
                 None => {
@@ -768,10 +771,39 @@ impl WsClient {
                         messages,
                         code: None,
                         reason: String::new(),
+                        ended_with_close_frame: false,
                     };
                 }
             }
         }
+    }
+
+    /// Sends these messages in one write (fed, then flushed once), as a flooding client would.
+    pub async fn send_burst(&mut self, messages: Vec<Message>) {
+        for m in messages {
+            within("feeding the websocket", self.ws.feed(m))
+                .await
+                .expect("websocket feed");
+        }
+        within("flushing the websocket", self.ws.flush())
+            .await
+            .expect("websocket flush");
+    }
+
+    /// Starts the close handshake from this side with this close frame (code and reason; `None`
+    /// for an empty close), then reads until the connection ends: the server's answering close
+    /// frame is in `code`/`reason`, `None` if the connection ended without one.
+    pub async fn close_with(&mut self, frame: Option<(u16, &str)>) -> Closed {
+        use tungstenite::protocol::CloseFrame;
+        use tungstenite::protocol::frame::coding::CloseCode;
+        let frame = frame.map(|(code, reason)| CloseFrame {
+            code: CloseCode::from(code),
+            reason: reason.to_string().into(),
+        });
+        within("sending a close frame", self.ws.close(frame))
+            .await
+            .expect("sending the close frame");
+        self.expect_close().await
     }
 
     /// Closes the socket from this side.

@@ -327,3 +327,34 @@ test("English texts with ?lang=en", async () => {
   assert.match(await hall.page.locator("#center-name").innerText(), /Sa Huynh Ward/);
   await hall.context.close();
 });
+
+test("a browser's socket ends cleanly both ways: its own close is echoed, the server's close arrives whole", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${server.base}/display?device=${server.displayToken}`);
+  // A socket of the page's own, as any client written from docs/protocol.md would open it.
+  const ends = await page.evaluate(async (site) => {
+    const url = location.origin.replace(/^http/, "ws") + "/ws";
+    const welcomed = () =>
+      new Promise((resolve, reject) => {
+        const ws = new WebSocket(url);
+        ws.onopen = () => ws.send(JSON.stringify({ type: "hello", role: "display", site }));
+        ws.onmessage = (e) => { if (JSON.parse(e.data).type === "welcome") resolve(ws); };
+        ws.onerror = () => reject(new Error("socket error"));
+      });
+    const closed = (ws) =>
+      new Promise((resolve) => { ws.onclose = (e) => resolve({ code: e.code, reason: e.reason, clean: e.wasClean }); });
+    // 1. The page closes (as display.js does on a new configuration).
+    const mine = await welcomed();
+    const mineClosed = closed(mine);
+    mine.close(4003, "new configuration");
+    // 2. The server closes: a binary frame is refused with 1003.
+    const theirs = await welcomed();
+    const theirsClosed = closed(theirs);
+    theirs.send(new Uint8Array([1, 2, 3]));
+    return { mine: await mineClosed, theirs: await theirsClosed };
+  }, SITE);
+  assert.deepEqual(ends.mine, { code: 4003, reason: "new configuration", clean: true }, JSON.stringify(ends));
+  assert.deepEqual(ends.theirs, { code: 1003, reason: "text frames only", clean: true }, JSON.stringify(ends));
+  await context.close();
+});

@@ -12,6 +12,7 @@ mod calls;
 mod cli;
 mod clips;
 mod clock;
+mod closes;
 mod concurrency;
 mod crash;
 mod limits;

@@ -40,6 +40,14 @@ pub const READ_BUFFER_BYTES: usize = 4 * 1024;
 pub const FORWARD_BATCH_BYTES: usize = 8 * 1024;
 
 type Sink = futures_util::stream::SplitSink<WebSocket, Message>;
+type Stream = futures_util::stream::SplitStream<WebSocket>;
+
+/// How long an ending socket keeps reading after the close handshake starts, before the TCP
+/// connection is dropped. Input still unread when a connection closes makes the kernel send a
+/// reset, and the peer then loses the replies and the close frame in flight (RFC 6455 §7.1.1
+/// asks the closing side to wait for the peer's close frame). Bounded, so a peer that never
+/// answers costs at most this long.
+pub const CLOSE_LINGER: Duration = Duration::from_secs(2);
 
 fn error_msg(e: ErrorDto) -> Message {
     text(&ServerMessage::Error {
@@ -109,8 +117,25 @@ pub async fn handler(
     let session_hash = crate::rest::session_hash(&headers);
     let tracker = app.tracker.clone();
     configure(ws, luot_proto::CLIENT_MESSAGE_BYTES_MAX).on_upgrade(move |socket| {
-        tracker.track_future(client(socket, app, session, session_hash, addr))
+        tracker.track_future(async move {
+            let (mut sink, mut stream) = socket.split();
+            client(&mut sink, &mut stream, app, session, session_hash, addr).await;
+            finish(sink, stream).await;
+        })
     })
+}
+
+/// Ends a socket cleanly, whoever closed it. A close frame from the peer was answered by the
+/// websocket layer (its code echoed, or 1002 for an invalid code) and flushing sends that
+/// answer; after our own close frame, input is read and dropped until the peer's close frame
+/// or EOF, for at most [`CLOSE_LINGER`], so every reply and the close frame reach the peer.
+async fn finish(mut sink: Sink, mut stream: Stream) {
+    let _ = tokio::time::timeout(CLOSE_LINGER, async {
+        let _ = sink.flush().await;
+        while let Some(Ok(_)) = stream.next().await {}
+        let _ = sink.close().await;
+    })
+    .await;
 }
 
 /// The next login whose account changed; never, for sockets that are not a user's.
@@ -209,14 +234,14 @@ pub fn close_for(e: &axum::Error) -> Option<(u16, &'static str)> {
 }
 
 async fn client(
-    socket: WebSocket,
+    mut sink: &mut Sink,
+    stream: &mut Stream,
     app: Arc<App>,
     session: Principal,
     session_hash: Option<String>,
     addr: SocketAddr,
 ) {
     let _clients = Gauge::up(&app.metrics.ws_clients);
-    let (mut sink, mut stream) = socket.split();
 
     // 1. Hello.
     let hello = tokio::select! {
