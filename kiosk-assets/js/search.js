@@ -36,9 +36,10 @@ function keys(s) {
   return words(s).map((w) => w.replace(/y/g, "i"));
 }
 
-/** Words that may be left out of a match: what citizens add around a procedure's name. */
+/** Words that may be left out of a match: what citizens add around a procedure's name
+ * ("làm", "xin", "cho", "tôi muốn", "thủ tục", "ở đâu", …), folded. */
 export const FILLER_WORDS = new Set(
-  ["lam", "xin", "cho", "toi", "muon", "can", "thu", "tuc", "cua", "va", "de", "o", "dau", "bi", "nhu", "nao", "ve", "trong", "mot", "giup", "hoi", "a", "di", "the", "nay", "luon", "roi"]
+  ["lam", "xin", "cho", "toi", "muon", "can", "thu", "tuc", "cua", "va", "de", "o", "dau", "bi", "nhu", "nao", "ve", "trong", "mot", "giup", "hoi", "di", "nay", "luon", "roi"]
 );
 /** Abbreviations are read from words of this many letters. */
 const ABBREVIATION_LEN = { min: 2, max: 6 };
@@ -47,6 +48,8 @@ const JOINED_LEN_MIN = 3;
 const JOINED_PARTS_MAX = 4;
 /** Shortest unknown word read as a typo (3-letter ones only with one letter left out). */
 const TYPO_LEN_MIN = 3;
+/** Longest query read, in characters; the rest is ignored (the on-screen keyboard stops at 60). */
+export const QUERY_LEN_MAX = 100;
 
 // How well one query word matches: exact, start of a word, abbreviation, typo.
 const MATCH_EXACT = 3;
@@ -97,7 +100,8 @@ function isTypo(q, w) {
 
 /**
  * Prepares the services for searching. `services` and `departments` as in the setup
- * (`name: {vi, en}`, `keywords: [..]`). Searches both languages' names.
+ * (`name: {vi, en}`, `keywords: [..]`). Names and department names are kept per language
+ * (a query is matched in one language at a time); keywords count in both.
  */
 export function buildIndex(services, departments = []) {
   const deptName = new Map(departments.map((d) => [d.code, d.name]));
@@ -247,7 +251,7 @@ function matchEntry(e, terms, required, lang) {
  * Each result: { service, score, via: "name" | "keyword", keyword, partial }.
  */
 export function search(index, query, limit = 50) {
-  const terms = readQuery(index, query).filter((t) => t.how !== "unknown");
+  const terms = readQuery(index, String(query ?? "").slice(0, QUERY_LEN_MAX)).filter((t) => t.how !== "unknown");
   if (terms.length === 0) return [];
   // Filler words and typos only help the ranking, unless the query has nothing else.
   const optional = (t) => FILLER_WORDS.has(t.w) || t.how === "typo";

@@ -10,7 +10,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startServer, launchBrowser, openKiosk, request, shot, until, SITE } from "./harness.mjs";
 import { evaluate, loadFixture, report, FOUND_SHARE_MIN, TOP_N } from "./search-fixture.mjs";
-import { buildIndex, search } from "../../kiosk-assets/js/search.js";
+import { buildIndex, search, QUERY_LEN_MAX } from "../../kiosk-assets/js/search.js";
 
 /** The labelled set must stay this large, with at least this share held out. */
 const QUERIES_MIN = 120;
@@ -80,6 +80,20 @@ test("search: whole words only, one language at a time, partial matches marked (
   assert.ok(partial.every((r) => r.partial));
   // Nothing known: nothing found.
   assert.deepEqual(codes("xyzzy qwrt"), []);
+});
+
+test("search: a query is read up to QUERY_LEN_MAX characters, the rest ignored", () => {
+  const index = buildIndex(setup.services, setup.departments);
+  const codes = (q) => search(index, q).map((r) => r.service.code);
+  const head = "khai sinh".padEnd(QUERY_LEN_MAX - "ket".length) + "ket"; // exactly at the limit
+  assert.equal(head.length, QUERY_LEN_MAX);
+  // "ket" is read at the limit: no procedure has khai, sinh and ket together.
+  assert.ok(search(index, head).every((r) => r.partial), `${codes(head)}`);
+  // One character more ("ket " + "hon") is past the limit: "hon" is not read.
+  assert.deepEqual(codes(head + " hon"), codes(head));
+  assert.deepEqual(codes(head + "xyz".repeat(1000)), codes(head));
+  // Too many words run together to cut (at most 4 a word): nothing, rather than a guess.
+  assert.deepEqual(codes("dangkykethon".repeat(20)), []);
 });
 
 async function typeOnScreen(page, text) {
