@@ -66,6 +66,8 @@ const PHRASE_NAME = 4;
 const PHRASE_KEYWORD_WHOLE = 4.5;
 const PHRASE_KEYWORD = 3.5;
 const PHRASE_DEPARTMENT = 3;
+/** A partial match may have this many fewer of the query's words than the closest one. */
+const PARTIAL_WORDS_BEHIND_MAX = 1;
 /** Results scoring below this share of the best one are left out. */
 const RELATIVE_SCORE_MIN = 0.55;
 
@@ -274,7 +276,9 @@ export function search(index, query, limit = 50) {
     for (const r of rows) {
       r.score = terms.reduce((sum, t, ti) => sum + (r.matched[ti] && required[ti] ? Math.log(1 + n / df[ti]) : 0), 0);
     }
-    found = rows.filter((r) => r.score > 0);
+    // … and among those with at most one word fewer than the closest.
+    const most = Math.max(...rows.map((r) => r.matchedRequired));
+    found = rows.filter((r) => r.score > 0 && r.matchedRequired >= most - PARTIAL_WORDS_BEHIND_MAX);
   }
 
   const q = terms.filter((t) => t.how === "word").map((t) => t.w);
