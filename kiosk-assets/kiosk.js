@@ -48,6 +48,7 @@ const dict = {
     "search.start": "Gõ vài chữ trong tên thủ tục, theo thứ tự bất kỳ.",
     "search.none": "Không tìm thấy thủ tục nào. Hãy thử từ khác, hoặc hỏi cán bộ hướng dẫn.",
     "search.count": "{n} thủ tục phù hợp",
+    "search.partial": "Không thủ tục nào có đủ các chữ đã gõ; {n} thủ tục gần nhất:",
     "search.keyword": "từ khóa: {k}",
     "keyboard": "Bàn phím",
     "key.space": "Dấu cách",
@@ -116,6 +117,7 @@ const dict = {
     "search.start": "Type a few letters of the procedure's name, in any order.",
     "search.none": "No procedure found. Try other words, or ask the staff for help.",
     "search.count": "{n} matching procedures",
+    "search.partial": "No procedure has every word you typed; the {n} closest:",
     "search.keyword": "keyword: {k}",
     "keyboard": "Keyboard",
     "key.space": "Space",
@@ -420,7 +422,7 @@ function renderSearch() {
     return;
   }
   const found = search(index, q, SEARCH_RESULTS_MAX);
-  status.textContent = found.length ? t("search.count", { n: found.length }) : t("search.none");
+  status.textContent = found.length ? t(found[0].partial ? "search.partial" : "search.count", { n: found.length }) : t("search.none");
   for (const r of found) {
     const d = deptDef(r.service.department);
     list.appendChild(serviceRow(r.service, { dept: d ? i18n.pick(d.name) : "", keyword: r.via === "keyword" ? r.keyword : null }));
