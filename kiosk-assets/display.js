@@ -9,7 +9,7 @@ import { createAnnouncer } from "/js/announcer.js";
 export const HIGHLIGHT_MS = 4500;
 /** Calls older than this when they reach us (a replay after a long drop) are not re-announced. */
 const FRESH_MS = 60_000;
-const RECENT_SHOWN = 8;
+const RECENT_SHOWN_DEFAULT = 6; // the site's recent_calls when the setup does not say
 
 const params = new URLSearchParams(location.search);
 const $ = (id) => document.getElementById(id);
@@ -41,7 +41,7 @@ const i18n = createI18n({
     "tile.called": "Đang mời",
     "tile.serving": "Đang phục vụ",
     "notice.aria": "Thông báo",
-    "sound.hint": "Trình duyệt chặn tự phát âm thanh. Bấm một lần để bật đọc số.",
+    "sound.off": "Chưa bật âm thanh · bấm phím bất kỳ",
   },
   en: {
     sub: "Now calling",
@@ -69,7 +69,7 @@ const i18n = createI18n({
     "tile.called": "Calling",
     "tile.serving": "Serving",
     "notice.aria": "Notice",
-    "sound.hint": "The browser blocks sound until someone clicks. Click once to turn on the voice calls.",
+    "sound.off": "Sound off · press any key",
   },
 }, () => render());
 
@@ -176,9 +176,11 @@ function onChange(state, why, msg) {
       }
     }
     synced = true;
-    if (!hero && state.recent[0]) {
-      const t = state.recent[0];
-      hero = { id: t.id, number: t.number, counter: t.counter, recall: false, flash: false };
+    // The big panel invites only someone a counter is still calling: after a reload a call
+    // whose counter has since closed or moved on is history, shown in the strip only.
+    if (!hero) {
+      const t = state.recent.find((r) => stillCalling(state, r.id, r.counter));
+      if (t) hero = { id: t.id, number: t.number, counter: t.counter, recall: false, flash: false };
     }
     if (hero && !heroTimer) hero.flash = false;
     render();
@@ -195,6 +197,11 @@ function onChange(state, why, msg) {
     }
   }
   render();
+}
+
+function stillCalling(state, id, counter) {
+  const c = state.counters.get(counter);
+  return !!c && c.status !== "closed" && c.current?.id === id;
 }
 
 function onStatus(s) {
@@ -218,6 +225,8 @@ function el(tag, cls, text) {
 
 function renderHero() {
   const box = $("hero");
+  // A counter that closed invites nobody, whatever it called last.
+  if (hero && !hero.flash && live && live.state.counters.get(hero.counter)?.status === "closed") hero = null;
   if (!hero) {
     box.dataset.state = "empty";
     $("hero-ticket").textContent = "—";
@@ -277,8 +286,10 @@ function renderTiles(state) {
 function renderRecent(state) {
   const skip = new Set(pending.map((p) => p.id));
   if (hero) skip.add(hero.id);
-  const rows = state.recent.filter((t) => !skip.has(t.id)).slice(0, RECENT_SHOWN);
+  const n = setup?.recent_calls || RECENT_SHOWN_DEFAULT;
+  const rows = state.recent.filter((t) => !skip.has(t.id)).slice(0, n);
   const list = $("recent");
+  list.style.setProperty("--n", n);
   if (!rows.length) {
     list.replaceChildren(el("li", "h-recent-empty", i18n.t("recent.empty")));
     return;
@@ -289,8 +300,22 @@ function renderRecent(state) {
     li.append(el("span", "h-recent-counter", `➜ ${i18n.t("tile.counter", { n: counterNumber(t.counter) })}`));
     return li;
   }));
-  // As many as fit: the newest first, never a half-cut one.
-  while (list.children.length > 1 && list.scrollWidth > list.clientWidth + 1) list.lastChild.remove();
+  // Each call in its own column, the newest first: smaller text rather than a cut-off call.
+  for (const li of list.children) fitText(li, 1, 0.5);
+}
+
+/**
+ * Shrinks `box`'s text (font-size as a share of its CSS size, down to `min`) until it fits in
+ * `lines` lines and its width. Text wraps at spaces only, so no word is ever cut.
+ */
+function fitText(box, lines, min) {
+  box.style.fontSize = "";
+  const base = parseFloat(getComputedStyle(box).fontSize);
+  const tooBig = () => {
+    const lh = parseFloat(getComputedStyle(box).lineHeight) || parseFloat(getComputedStyle(box).fontSize) * 1.2;
+    return box.scrollWidth > box.clientWidth + 1 || (lines > 1 && box.scrollHeight > lh * lines + 2);
+  };
+  for (let k = 1; tooBig() && k >= min; k -= 0.05) box.style.fontSize = `${base * k}px`;
 }
 
 function renderDepts(state) {
@@ -314,7 +339,16 @@ function renderDepts(state) {
     }
     const li = el("li", "h-dept");
     li.append(el("span", "h-dept-prefix", d.prefix));
-    li.append(el("span", "h-dept-name", i18n.pick(d.name)));
+    // "Đất đai – Xây dựng – Môi trường" wraps at its dashes, not inside "Xây dựng".
+    const name = el("span", "h-dept-name");
+    const parts = i18n.pick(d.name).split(/\s(?=[–—-]\s)/); // "Đất đai", "– Xây dựng", "– Môi trường"
+    if (parts.length === 1) name.textContent = parts[0];
+    else parts.forEach((part, k) => {
+      const [dash, rest] = k ? [part.slice(0, 1), part.slice(2)] : ["", part];
+      if (k) name.append(`\u00a0${dash} `); // the dash ends a line, never starts one
+      name.append(el("span", "h-dept-name-part", rest));
+    });
+    li.append(name);
     let est;
     if (!anyCounter && waiting > 0) est = i18n.t("waiting.noCounter");
     else if (waiting === 0) est = i18n.t("waiting.none");
@@ -329,6 +363,8 @@ function renderDepts(state) {
     return li;
   });
   list.replaceChildren(...items);
+  // Long names ("Đất đai – Xây dựng – Môi trường") take two lines, then smaller type; never "…".
+  for (const name of list.querySelectorAll(".h-dept-name")) fitText(name, 2, 0.6);
 }
 
 function render() {
@@ -367,7 +403,10 @@ function tick() {
 
 async function start() {
   $("lang").addEventListener("click", () => i18n.set(i18n.lang === "vi" ? "en" : "vi"));
-  $("sound-btn").addEventListener("click", () => announcer?.unlock());
+  // A TV has no mouse: any key of its remote, a touch or a click turns the sound on.
+  for (const ev of ["keydown", "pointerdown", "touchstart"]) {
+    document.addEventListener(ev, () => { if (announcer?.blocked) announcer.unlock(); }, { capture: true, passive: true });
+  }
   render();
   const site = params.get("site") || undefined;
   // The page works without the server's setup for a moment (it retries), never without it for good.

@@ -164,9 +164,15 @@ test("a burst of calls from many counters: every call gets its own highlight tur
   // After its turn a call moves into "recent calls", newest first; the last one stays big.
   await hall.page.waitForTimeout(HIGHLIGHT_MS + 200);
   assert.equal(await hall.page.locator("#hero-ticket").innerText(), shown.at(-1).number);
+  // The strip keeps the site's recent_calls (default 6) earlier calls, each whole in its column.
   const recent = await hall.page.locator("#recent .h-recent-ticket").allInnerTexts();
-  assert.ok(recent.length >= 3, `recent calls shows ${recent.length}`);
-  assert.deepEqual(recent.slice(0, 3), shown.slice(0, -1).reverse().slice(0, 3).map((x) => x.number));
+  const kept = (await request(server, "GET", `/api/v1/sites/${SITE}/setup`)).body.recent_calls;
+  assert.equal(kept, 6);
+  const made = (await request(server, "GET", `/api/v1/sites/${SITE}/snapshot`)).body.snapshot.recent_calls.length;
+  assert.equal(recent.length, Math.min(kept, made - 1), `recent calls shows ${recent.join(" ")} of ${made} calls`);
+  assert.deepEqual(recent.slice(0, 4), shown.slice(0, -1).reverse().map((x) => x.number));
+  const cut = await hall.page.evaluate(() => [...document.querySelectorAll("#recent li")].filter((li) => li.scrollWidth > li.clientWidth + 1).length);
+  assert.equal(cut, 0, "no call in the strip is cut off");
   await shot(hall.page, "display-after-burst");
   for (const c of counters) await act(c, "complete");
   await hall.context.close();
@@ -297,27 +303,85 @@ test("a display that loses the server shows it is stale, then comes back with th
   await above.context.close();
 });
 
-test("without autoplay permission the display asks once for a click, then speaks", async () => {
-  // A TV browser started without the kiosk flag: sound needs a user gesture (Chromium's desktop
-  // default, stated so that the headless default cannot differ).
+test("without autoplay permission the display shows every call with a small mark, and any key turns the sound on", async () => {
+  // A TV browser started without the kiosk flag, and no mouse: sound needs a user gesture
+  // (Chromium's desktop default, stated so that the headless default cannot differ).
   const plain = await launchBrowser({ args: ["--autoplay-policy=document-user-activation-required"] });
   try {
     const context = await plain.newContext({ viewport: { width: 1920, height: 1080 } });
     const page = await context.newPage();
     await page.goto(`${server.base}/display`); // anonymous: no device token needed
     // Watch through CDP without a user gesture: Playwright's own queries (isVisible, evaluate)
-    // count as user activation, which would let the page start its audio and never need the click.
+    // count as user activation, which would let the page start its audio.
     const cdp = await context.newCDPSession(page);
     const look = async (expression) => (await cdp.send("Runtime.evaluate", { expression, returnByValue: true })).result.value;
-    await until(() => look(`(() => { const s = document.getElementById("sound"); return !!s && !s.hidden && s.getBoundingClientRect().height > 0; })()`), "enable-sound overlay", 20_000);
-    assert.equal(await look("navigator.userActivation.hasBeenActive"), false, "nothing has clicked the page yet");
-    assert.match(await page.locator("#sound-btn").innerText(), /Bật âm thanh/);
-    await shot(page, "display-enable-sound");
-    await page.click("#sound-btn");
-    await until(async () => !(await page.locator("#sound").isVisible()) && !(await page.evaluate(() => window.luotAnnouncer.blocked)), "sound enabled");
+    await until(() => look("window.luotDisplay?.status === 'live'"), "display live", 20_000);
+    await idle("quay-3");
+    await officialAt("quay-3");
+    const setup = (await request(server, "GET", `/api/v1/sites/${SITE}/setup`)).body;
+    await issue(setup.counters.find((x) => x.code === "quay-3").services[0]);
+    const called = (await act("quay-3", "call-next")).ticket.number;
+    // The call is on the board and in the big panel, and nothing covers it.
+    await until(() => look(`document.getElementById("hero-ticket").textContent.trim() === ${JSON.stringify(called)}`), "the call in the big panel", 10_000);
+    const view = await look(`(() => {
+      const s = document.getElementById("sound").getBoundingClientRect();
+      const h = document.getElementById("hero-ticket").getBoundingClientRect();
+      const top = document.elementFromPoint(h.x + h.width / 2, h.y + h.height / 2);
+      return { mark: !document.getElementById("sound").hidden, markText: document.getElementById("sound").innerText,
+        markArea: s.width * s.height, heroOnTop: !!top && top.closest("#hero") !== null,
+        tile: document.querySelector('.h-tile[data-counter="quay-3"] .h-tile-ticket').textContent.trim(),
+        blocked: window.luotAnnouncer.blocked, activated: navigator.userActivation.hasBeenActive };
+    })()`);
+    assert.equal(view.activated, false, "nothing has touched the page yet");
+    assert.equal(view.blocked, true, "the browser blocks sound");
+    assert.equal(view.mark, true, "a mark says the sound is off");
+    assert.match(view.markText, /Chưa bật âm thanh/);
+    assert.ok(view.markArea < 0.02 * 1920 * 1080, `the mark is small, not an overlay (${Math.round(view.markArea)} px²)`);
+    assert.equal(view.heroOnTop, true, "nothing covers the call");
+    assert.equal(view.tile, called);
+    await shot(page, "display-sound-off");
+    // A remote's key (no mouse): the sound comes on and the mark goes.
+    await page.keyboard.press("Enter");
+    await until(async () => !(await page.locator("#sound").isVisible()) && !(await page.evaluate(() => window.luotAnnouncer.blocked)), "sound enabled by a key");
+    await act("quay-3", "complete");
   } finally {
     await plain.close();
   }
+});
+
+test("after a reload the display shows what is true now: a counter that closed invites nobody; long names whole", async () => {
+  await idle("quay-6");
+  const setup = (await request(server, "GET", `/api/v1/sites/${SITE}/setup`)).body;
+  await officialAt("quay-6");
+  await issue(setup.counters.find((x) => x.code === "quay-6").services[0]);
+  const called = (await act("quay-6", "call-next")).ticket.number;
+  await act("quay-6", "complete");
+  await act("quay-6", "close");
+  officials.delete("quay-6"); // closed: the next officialAt opens it again
+  // The last call of the day went to a counter that has closed since.
+  const last = (await request(server, "GET", `/api/v1/sites/${SITE}/snapshot`)).body.snapshot.recent_calls[0];
+  assert.equal(last.number, called);
+  const hall = await hallDisplay();
+  const view = await hall.page.evaluate(() => ({
+    hero: document.getElementById("hero-ticket").textContent.trim(),
+    tile: document.querySelector('.h-tile[data-counter="quay-6"]').dataset.status,
+    recent: [...document.querySelectorAll("#recent .h-recent-ticket")].map((e) => e.textContent.trim()),
+    names: [...document.querySelectorAll(".h-dept")].map((li) => {
+      const e = li.querySelector(".h-dept-name");
+      const n = e.getBoundingClientRect();
+      const count = li.querySelector(".h-dept-count").getBoundingClientRect();
+      const cut = e.scrollWidth > e.clientWidth + 1 || e.scrollHeight > e.clientHeight + 1 || n.right > count.left;
+      return { text: e.textContent, cut, lines: Math.round(n.height / parseFloat(getComputedStyle(e).lineHeight)) };
+    }),
+  }));
+  assert.notEqual(view.hero, called, "the big panel must not invite to a closed counter");
+  assert.equal(view.tile, "closed");
+  assert.equal(view.recent[0], called, "the call is history in the strip");
+  // Every department's name whole (no "…"), however long.
+  assert.deepEqual(view.names.map((n) => n.text.replace(/\u00a0/g, " ")), setup.departments.map((d) => d.name.vi));
+  assert.deepEqual(view.names.filter((n) => n.cut || n.lines > 2), []);
+  await shot(hall.page, "display-after-reload");
+  await hall.context.close();
 });
 
 test("English texts with ?lang=en", async () => {

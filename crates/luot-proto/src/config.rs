@@ -43,6 +43,9 @@ pub const KEYWORDS_PER_SERVICE_MAX: usize = 32;
 pub const KEYWORD_LEN_MAX: usize = 100;
 /// Longest name (site, department, service, counter, category, rating label), in bytes.
 pub const NAME_LEN_MAX: usize = 200;
+/// Earlier calls the hall display's strip keeps when the configuration does not say.
+pub const RECENT_CALLS_SHOWN_DEFAULT: u8 = 6;
+
 /// Longest hall display notice and announcement template, in bytes.
 pub const NOTICE_LEN_MAX: usize = 1000;
 pub const ANNOUNCEMENT_LEN_MAX: usize = 300;
@@ -121,6 +124,9 @@ pub struct SiteSettings {
     pub announcement: Announcement,
     /// The scrolling line of the hall display. May be empty.
     pub notice: Text,
+    /// How many earlier calls the hall display's "recent calls" strip keeps
+    /// (1..=[`crate::RECENT_CALLS_MAX`], default [`RECENT_CALLS_SHOWN_DEFAULT`]).
+    pub recent_calls: u8,
     /// Extra search words per service (only services that have some).
     pub service_keywords: HashMap<Code, Vec<String>>,
     /// No ticket is issued from this minute of the day on, whatever the service hours say
@@ -280,6 +286,7 @@ struct RawSite {
     #[serde(default)]
     holidays: Vec<Spanned<String>>,
     notice: Option<Spanned<RawText>>,
+    recent_calls: Option<Spanned<i64>>,
     intake_close: Option<Spanned<String>>,
     hours: Option<RawHours>,
     #[serde(default)]
@@ -954,6 +961,15 @@ impl<'a> Checker<'a> {
             }
         };
 
+        let recent_calls = self
+            .int(
+                &raw.recent_calls,
+                "recent_calls",
+                1,
+                crate::RECENT_CALLS_MAX as i64,
+            )
+            .map_or(RECENT_CALLS_SHOWN_DEFAULT, |n| n as u8);
+
         let intake_close = raw
             .intake_close
             .as_ref()
@@ -1345,6 +1361,7 @@ impl<'a> Checker<'a> {
             rating,
             announcement,
             notice,
+            recent_calls,
             service_keywords,
             intake_close,
         })
@@ -1763,6 +1780,9 @@ fn write_site(w: &mut String, site: &SiteSettings) {
     }
     if site.notice != Text::default() {
         let _ = writeln!(w, "notice = {}", text_inline(&site.notice));
+    }
+    if site.recent_calls != RECENT_CALLS_SHOWN_DEFAULT {
+        let _ = writeln!(w, "recent_calls = {}", site.recent_calls);
     }
     if let Some(m) = site.intake_close {
         let _ = writeln!(w, "intake_close = \"{}\"", format_clock(m));

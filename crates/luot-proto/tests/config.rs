@@ -226,6 +226,7 @@ code = "s"
 name = { vi = "Điểm \"Một cửa\" — 'nháy'", en = "Back\\slash" }
 time_zone = "America/Argentina/Buenos_Aires"
 intake_close = "24:00"
+recent_calls = 12
 [site.hours]
 sun = ["13:30-24:00", "00:00-06:00"]
 [site.policy]
@@ -265,6 +266,7 @@ services = [{ service = "y", weight = 2 }]
     let site = &cfg.sites[0];
     assert_eq!(site.rating.labels.len(), 3);
     assert_eq!(site.core.policy.rating_levels, 3);
+    assert_eq!(site.recent_calls, 12);
     // Ranges are kept sorted.
     assert_eq!(site.hours.days[6], vec![(0, 360), (810, 1440)]);
     // Explicit entries come first and win over the department shorthand.

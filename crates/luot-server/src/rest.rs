@@ -484,6 +484,7 @@ async fn setup(
         "public_url": app.public_url,
         "hours": hours(&s.hours),
         "notice": text(&s.notice),
+        "recent_calls": s.recent_calls,
         "departments": c.departments.iter().map(|d| json!({
             "code": d.code.as_str(), "prefix": d.prefix.as_str(), "name": text(&d.name),
         })).collect::<Vec<_>>(),
