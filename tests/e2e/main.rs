@@ -5,6 +5,7 @@
 //! Run with `cargo build -p luot && cargo test -p luot-tests` (the CLI tests run the built
 //! binary).
 
+mod address;
 mod admin;
 mod authorization;
 mod bad_input;
@@ -13,7 +14,9 @@ mod cli;
 mod clips;
 mod clock;
 mod concurrency;
+mod config_in_force;
 mod crash;
+mod env;
 mod limits;
 mod operations;
 mod phone;
@@ -22,5 +25,6 @@ mod restart;
 mod resume;
 mod sessions;
 mod soak;
+mod spawned;
 mod storage_faults;
 mod storm;
