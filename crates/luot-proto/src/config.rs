@@ -1662,7 +1662,6 @@ fn check_printer_address(s: &str) -> Result<String, &'static str> {
     })
 }
 
-/// `http(s)://host[:port]`, optionally with a path unless `origin_only`.
 /// Checks a public URL (the configuration's `public_url`, `luot serve --public-url`): the base of
 /// every link and QR code, so `http://` or `https://`, a host, an optional port and nothing after
 /// it (the web pages live at the server's root, so a path would break every link). A trailing
@@ -1679,6 +1678,7 @@ pub fn check_public_url(s: &str) -> Result<String, &'static str> {
     Ok(url.to_owned())
 }
 
+/// `http(s)://host[:port]`, optionally with a path unless `origin_only`.
 fn check_url(s: &str, origin_only: bool) -> Result<(), &'static str> {
     let rest = s
         .strip_prefix("http://")
