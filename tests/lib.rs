@@ -97,6 +97,7 @@ async fn launch(dir: &Path, setup: &Setup) -> Server {
             limits: setup.limits.clone(),
             clock: setup.clock.clone(),
             secure_cookies: false,
+            public_url: None,
         },
     )
     .await

@@ -40,7 +40,15 @@ async fn run(args: &[&str], stdin: &str) -> Output {
         .spawn()
         .expect("spawn luot");
     let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.as_bytes()).await.unwrap();
+    // A command that refuses before reading its input (e.g. a user who already exists) may
+    // have exited already: its input pipe is then closed, which is not the test's failure.
+    if let Err(e) = input.write_all(stdin.as_bytes()).await {
+        assert_eq!(
+            e.kind(),
+            std::io::ErrorKind::BrokenPipe,
+            "writing to luot: {e}"
+        );
+    }
     drop(input);
     within(
         &format!("luot {}", args.join(" ")),

@@ -5,6 +5,7 @@
 //! Run with `cargo build -p luot && cargo test -p luot-tests` (the CLI tests run the built
 //! binary).
 
+mod address;
 mod admin;
 mod authorization;
 mod bad_input;
@@ -14,7 +15,9 @@ mod clips;
 mod clock;
 mod closes;
 mod concurrency;
+mod config_in_force;
 mod crash;
+mod env;
 mod limits;
 mod operations;
 mod phone;
@@ -23,5 +26,6 @@ mod restart;
 mod resume;
 mod sessions;
 mod soak;
+mod spawned;
 mod storage_faults;
 mod storm;

@@ -722,16 +722,16 @@ impl<'a> Checker<'a> {
     // ----- the file -----
 
     fn file(&mut self, raw: &RawFile) -> CenterConfig {
-        let public_url = raw.public_url.as_ref().and_then(|u| {
-            let url = u.get_ref().trim().trim_end_matches('/');
-            match check_url(url, false) {
-                Ok(()) => Some(url.to_owned()),
-                Err(e) => {
-                    self.err(u.span(), format!("public_url {:?}: {e}", u.get_ref()));
-                    None
-                }
-            }
-        });
+        let public_url =
+            raw.public_url
+                .as_ref()
+                .and_then(|u| match check_public_url(u.get_ref()) {
+                    Ok(url) => Some(url),
+                    Err(e) => {
+                        self.err(u.span(), format!("public_url {:?}: {e}", u.get_ref()));
+                        None
+                    }
+                });
         let mut allowed_origins = Vec::new();
         for (i, o) in raw.allowed_origins.iter().enumerate() {
             if i == ORIGINS_MAX {
@@ -1679,6 +1679,22 @@ fn check_printer_address(s: &str) -> Result<String, &'static str> {
     })
 }
 
+/// Checks a public URL (the configuration's `public_url`, `luot serve --public-url`): the base of
+/// every link and QR code, so `http://` or `https://`, a host, an optional port and nothing after
+/// it (the web pages live at the server's root, so a path would break every link). A trailing
+/// slash is dropped. Returns the URL as it will be used.
+pub fn check_public_url(s: &str) -> Result<String, &'static str> {
+    let url = s.trim().trim_end_matches('/');
+    check_url(url, true).map_err(|e| {
+        if e.starts_with("an origin") {
+            "a public URL is scheme://host[:port], without a path: the pages live at the server's root"
+        } else {
+            e
+        }
+    })?;
+    Ok(url.to_owned())
+}
+
 /// `http(s)://host[:port]`, optionally with a path unless `origin_only`.
 fn check_url(s: &str, origin_only: bool) -> Result<(), &'static str> {
     let rest = s
@@ -1694,6 +1710,17 @@ fn check_url(s: &str, origin_only: bool) -> Result<(), &'static str> {
     let host = rest.split('/').next().unwrap_or("");
     if host.is_empty() || host.starts_with(':') {
         return Err("it has no host name");
+    }
+    if host.contains('@') {
+        return Err("it may not contain a user name or password (@)");
+    }
+    // The port, after the last ':' that is not inside an IPv6 address's brackets.
+    let port = match host.rfind(':') {
+        Some(i) if !host[i..].contains(']') => Some(&host[i + 1..]),
+        _ => None,
+    };
+    if port.is_some_and(|p| p.parse::<u16>().map_or(true, |p| p == 0)) {
+        return Err("its port must be a number from 1 to 65535");
     }
     if origin_only && host.len() != rest.len() {
         return Err("an origin is scheme://host[:port], without a path or a trailing slash");

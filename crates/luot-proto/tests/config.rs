@@ -425,3 +425,44 @@ fn every_bad_config_fails_with_its_expected_errors() {
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n\n"));
 }
+
+/// The public URL (`public_url`, `luot serve --public-url`) is the base of every link and QR
+/// code: scheme, host and port only, so nothing after it can break a link.
+#[test]
+fn a_public_url_is_scheme_host_and_port_only() {
+    use luot_proto::config::check_public_url;
+    for (given, used) in [
+        ("https://luot.example.vn/", "https://luot.example.vn"),
+        ("http://192.168.1.10:8080", "http://192.168.1.10:8080"),
+        (" http://[fd00::5]:8080 ", "http://[fd00::5]:8080"),
+        ("http://luot.local:65535", "http://luot.local:65535"),
+        ("http://luot.local:1", "http://luot.local:1"),
+    ] {
+        assert_eq!(check_public_url(given).as_deref(), Ok(used), "{given:?}");
+    }
+    for (given, says) in [
+        ("http://192.168.1.10:8080/luot", "without a path"),
+        ("192.168.1.10:8080", "must start with http:// or https://"),
+        ("ftp://luot.local", "must start with http:// or https://"),
+        ("http://luot.local/?x=1", "query"),
+        ("http://luot.local#top", "fragment"),
+        ("http://admin:pw@luot.local", "user name or password"),
+        (
+            "http://luot.local:0",
+            "port must be a number from 1 to 65535",
+        ),
+        (
+            "http://luot.local:65536",
+            "port must be a number from 1 to 65535",
+        ),
+        (
+            "http://luot.local:80a",
+            "port must be a number from 1 to 65535",
+        ),
+        ("http://:8080", "no host name"),
+        ("http://luot local", "spaces"),
+    ] {
+        let e = check_public_url(given).expect_err(given);
+        assert!(e.contains(says), "{given:?}: {e}");
+    }
+}

@@ -507,48 +507,8 @@ impl Broker {
         let mut rebuilt = Vec::with_capacity(sites.len());
         for (i, rt) in sites.iter().enumerate() {
             let cfg = &rt.settings.core;
-            // A ticket a citizen holds must keep a service and, when at a counter, that counter.
-            for t in self.live[i].tickets() {
-                let active = matches!(
-                    t.state,
-                    luot_core::TicketState::Waiting
-                        | luot_core::TicketState::Called
-                        | luot_core::TicketState::Serving
-                );
-                if active && cfg.service(*t.service).is_none() {
-                    return refuse(
-                        format!(
-                            "Thủ tục '{}' còn người chờ (số {}): chưa thể xóa",
-                            t.service, t.number
-                        ),
-                        format!(
-                            "Service '{}' still has tickets (e.g. {}): it cannot be removed yet",
-                            t.service, t.number
-                        ),
-                    );
-                }
-                let counter = t
-                    .counter
-                    .filter(|_| active && t.state != luot_core::TicketState::Waiting)
-                    .or(t.target_counter);
-                if let Some(c) = counter.filter(|c| cfg.counter(**c).is_none()) {
-                    return refuse(
-                        format!("Quầy '{c}' đang giữ số {}: chưa thể xóa", t.number),
-                        format!(
-                            "Counter '{c}' holds ticket {}: it cannot be removed yet",
-                            t.number
-                        ),
-                    );
-                }
-            }
-            for c in self.live[i].counters() {
-                if c.status != luot_core::CounterStatus::Closed && cfg.counter(c.code).is_none() {
-                    return refuse(
-                        format!("Quầy '{}' đang mở: hãy đóng quầy trước khi xóa", c.code),
-                        format!("Counter '{}' is open: close it before removing it", c.code),
-                    );
-                }
-            }
+            // The admin page's check, shared with `serve --config` and `config import`.
+            crate::config_in_force::check_fits(&self.live[i], cfg)?;
             let site =
                 luot_store::recover_site(&conn, cfg.clone()).map_err(|e| storage_error(&e))?;
             if let Err(e) = site.check_invariants() {

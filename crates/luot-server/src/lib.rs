@@ -1,11 +1,13 @@
 //! The Luot server: the broker task that owns the queues, the store's writer thread, the
 //! websocket hub, the REST API, accounts and the embedded web clients.
 
+pub mod address;
 pub mod assets;
 pub mod auth;
 pub mod broker;
 pub mod clips;
 pub mod clock;
+pub mod config_in_force;
 pub mod dispatch;
 pub mod hub;
 pub mod metrics;
@@ -80,6 +82,9 @@ pub struct Options {
     pub clock: Arc<dyn Clock>,
     /// Mark cookies `Secure` (only when served over HTTPS, e.g. behind a TLS proxy).
     pub secure_cookies: bool,
+    /// The base of every link and QR code when given (`luot serve --public-url`), over the
+    /// configuration's `public_url`; otherwise see `address::resolve`.
+    pub public_url: Option<String>,
 }
 
 /// Shared by every request and socket.
@@ -304,20 +309,13 @@ pub async fn start(listener: TcpListener, opts: Options) -> anyhow::Result<Serve
         &tracker,
     );
 
-    let public_url = opts
-        .center
-        .public_url
-        .clone()
-        .unwrap_or_else(|| {
-            let host = if addr.ip().is_unspecified() {
-                "127.0.0.1".to_string()
-            } else {
-                addr.ip().to_string()
-            };
-            format!("http://{host}:{}", addr.port())
-        })
-        .trim_end_matches('/')
-        .to_string();
+    let public_url = address::resolve(
+        opts.public_url
+            .as_deref()
+            .or(opts.center.public_url.as_deref()),
+        addr,
+    )
+    .url;
     let app = Arc::new(App {
         broker,
         hub,

@@ -25,6 +25,7 @@ async fn start(dir: &std::path::Path) -> luot_server::Server {
             limits: Limits::default(),
             clock: Arc::new(clock),
             secure_cookies: false,
+            public_url: None,
         },
     )
     .await

@@ -616,6 +616,55 @@ pub fn record_config(
     }
 }
 
+/// One recorded configuration: the text as it arrived, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigVersion {
+    pub version: i64,
+    pub at_ms: i64,
+    /// SHA-256 of the text, hex.
+    pub digest: String,
+    pub toml: String,
+}
+
+/// The configuration in force: the latest recorded version (what the server runs, and what
+/// `report`, `device pair` and `user add` read). None before the first start.
+pub fn config_in_force(conn: &Connection) -> Result<Option<ConfigVersion>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT version, at_ms, digest, toml FROM config_versions ORDER BY version DESC LIMIT 1",
+            [],
+            |r| {
+                Ok(ConfigVersion {
+                    version: r.get(0)?,
+                    at_ms: r.get(1)?,
+                    digest: r.get(2)?,
+                    toml: r.get(3)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// A small fact kept in the `meta` table (text values), e.g. the address the server last
+/// announced.
+pub fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = ?1 AND typeof(value) = 'text'",
+            params![key],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+pub fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
 /// Opens a read-only connection for reports and history: it never takes the write lock.
 pub fn open_reader(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(

@@ -1,9 +1,14 @@
 //! `luot`: the command line. `luot serve` runs the center; the other commands manage its
 //! configuration, accounts and devices.
 
+mod config_cmd;
+mod data_lock;
+
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use luot_proto::config::{CenterConfig, DEFAULT_CONFIG_TOML, parse_config};
+use luot_server::address::Source;
+use luot_server::config_in_force::{self, ConfigFile};
 use luot_server::{Limits, Options, auth};
 use luot_store::{Accounts, NewDevice, Store, User};
 use std::io::BufRead;
@@ -19,7 +24,7 @@ use std::sync::Arc;
 )]
 struct Cli {
     /// Log format on standard error.
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human, env = "LUOT_LOG_FORMAT")]
     log_format: LogFormat,
     #[command(subcommand)]
     command: Cmd,
@@ -50,51 +55,72 @@ enum Cmd {
     User {
         #[command(subcommand)]
         command: UserCmd,
-        #[arg(long, default_value = "luot-data", global = true)]
+        #[arg(long, default_value = "luot-data", global = true, env = "LUOT_DATA")]
         data: PathBuf,
     },
     /// Paired kiosks, displays and rating tablets.
     Device {
         #[command(subcommand)]
         command: DeviceCmd,
-        #[arg(long, default_value = "luot-data", global = true)]
+        #[arg(long, default_value = "luot-data", global = true, env = "LUOT_DATA")]
+        data: PathBuf,
+    },
+    /// The configuration in force (kept in the database): export it, or import a file.
+    Config {
+        #[command(subcommand)]
+        command: config_cmd::ConfigCmd,
+        #[arg(long, default_value = "luot-data", global = true, env = "LUOT_DATA")]
         data: PathBuf,
     },
 }
 
+/// Every option can also come from the environment variable named beside it (for a service
+/// unit's `EnvironmentFile`); an option on the command line wins over its variable.
 #[derive(clap::Args, Debug)]
 struct ServeArgs {
-    /// Center configuration (TOML). Without it, the built-in example center runs.
-    #[arg(long, short)]
+    /// Center configuration (TOML). The first start records it (without it, the built-in
+    /// example center) as the configuration in force, kept in the database; later starts run
+    /// the configuration in force, and apply this file only when it changed since it was last
+    /// applied, after the admin page's checks.
+    #[arg(long, short, env = "LUOT_CONFIG")]
     config: Option<PathBuf>,
     /// Folder for the database and the server's secret.
-    #[arg(long, default_value = "luot-data")]
+    #[arg(long, default_value = "luot-data", env = "LUOT_DATA")]
     data: PathBuf,
-    /// Address to listen on. 0.0.0.0 lets kiosks and displays in the hall connect.
-    #[arg(long, default_value = "0.0.0.0:8080")]
+    /// Address to listen on. 0.0.0.0 lets kiosks, displays and phones in the hall connect.
+    #[arg(long, default_value = "0.0.0.0:8080", env = "LUOT_LISTEN")]
     listen: String,
+    /// The address phones and devices use to reach the server, as scheme://host[:port], for
+    /// every link and QR code (over the configuration's public_url). Without either, the LAN
+    /// address of this machine's default-route interface.
+    #[arg(long, env = "LUOT_PUBLIC_URL", value_parser = parse_public_url)]
+    public_url: Option<String>,
     /// Serve the web clients from this folder instead of the built-in copy.
-    #[arg(long)]
+    #[arg(long, env = "LUOT_ASSETS")]
     assets: Option<PathBuf>,
     /// Tickets one kiosk may take per second (sustained).
-    #[arg(long, default_value_t = Limits::default().issue_per_s)]
+    #[arg(long, default_value_t = Limits::default().issue_per_s, env = "LUOT_ISSUE_RATE")]
     issue_rate: f64,
     /// Tickets one kiosk may take in a burst.
-    #[arg(long, default_value_t = Limits::default().issue_burst)]
+    #[arg(long, default_value_t = Limits::default().issue_burst, env = "LUOT_ISSUE_BURST")]
     issue_burst: f64,
     /// Most websocket connections at once.
-    #[arg(long, default_value_t = Limits::default().ws_connections_max)]
+    #[arg(long, default_value_t = Limits::default().ws_connections_max, env = "LUOT_WS_MAX")]
     ws_max: usize,
     /// Most anonymous websocket connections at once.
-    #[arg(long, default_value_t = Limits::default().ws_anonymous_max)]
+    #[arg(long, default_value_t = Limits::default().ws_anonymous_max, env = "LUOT_WS_ANONYMOUS_MAX")]
     ws_anonymous_max: usize,
     /// Mark session cookies Secure (when served over HTTPS).
-    #[arg(long)]
+    #[arg(long, env = "LUOT_SECURE_COOKIES")]
     secure_cookies: bool,
-    /// Run the clock from this instant (RFC 3339, e.g. 2026-11-30T09:00:00+07:00) instead of
-    /// now: for training, demos outside opening hours, and tests.
-    #[arg(long, hide = true)]
+    /// For testing and training only: run the clock from this instant (RFC 3339, e.g.
+    /// 2026-11-30T09:00:00+07:00) instead of now, e.g. for demos outside opening hours.
+    #[arg(long, env = "LUOT_START_CLOCK", help_heading = "Testing")]
     start_clock: Option<jiff::Timestamp>,
+}
+
+fn parse_public_url(s: &str) -> Result<String, String> {
+    luot_proto::config::check_public_url(s).map_err(str::to_string)
 }
 
 #[derive(clap::Args, Debug)]
@@ -105,11 +131,11 @@ struct ReportArgs {
     /// Last day, YYYY-MM-DD (default: the first day).
     #[arg(long)]
     to: Option<String>,
-    #[arg(long, value_parser = ["site", "department", "service", "counter", "official", "hour", "day", "weekday", "channel"], default_value = "department")]
-    by: String,
+    #[arg(long, value_enum, default_value_t = ReportBy::Department)]
+    by: ReportBy,
     /// `ratings-csv`: the ratings one by one, with ticket, official and dossier code.
-    #[arg(long, value_parser = ["table", "csv", "ratings-csv", "xlsx", "json"], default_value = "table")]
-    format: String,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    format: ReportFormat,
     /// Write to this file instead of standard output (required for xlsx).
     #[arg(long, short)]
     output: Option<PathBuf>,
@@ -125,11 +151,84 @@ struct ReportArgs {
     /// Site code (default: the first site).
     #[arg(long)]
     site: Option<String>,
-    /// The configuration the history was made with (default: the built-in one).
+    /// Read the history with the names of this configuration instead of the one in force.
     #[arg(long, short)]
     config: Option<PathBuf>,
-    #[arg(long, default_value = "luot-data")]
+    #[arg(long, default_value = "luot-data", env = "LUOT_DATA")]
     data: PathBuf,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum ReportBy {
+    Site,
+    Department,
+    Service,
+    Counter,
+    Official,
+    Hour,
+    Day,
+    Weekday,
+    Channel,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum ReportFormat {
+    Table,
+    Csv,
+    RatingsCsv,
+    Xlsx,
+    Json,
+}
+
+/// A user's role, as `luot user` takes it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum RoleArg {
+    Official,
+    Manager,
+    Admin,
+}
+
+impl RoleArg {
+    fn as_str(self) -> &'static str {
+        match self {
+            RoleArg::Official => "official",
+            RoleArg::Manager => "manager",
+            RoleArg::Admin => "admin",
+        }
+    }
+}
+
+/// A paired device's kind, as `luot device pair` takes it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum DeviceKind {
+    Kiosk,
+    Display,
+    #[value(name = "counter_display", alias = "counter-display")]
+    CounterDisplay,
+    Rating,
+}
+
+impl DeviceKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            DeviceKind::Kiosk => "kiosk",
+            DeviceKind::Display => "display",
+            DeviceKind::CounterDisplay => "counter_display",
+            DeviceKind::Rating => "rating",
+        }
+    }
+
+    /// The page the device opens.
+    fn page(self) -> &'static str {
+        match self {
+            DeviceKind::CounterDisplay => "counter-display",
+            k => k.as_str(),
+        }
+    }
+
+    fn belongs_to_a_counter(self) -> bool {
+        matches!(self, DeviceKind::CounterDisplay | DeviceKind::Rating)
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -148,9 +247,11 @@ struct SimulateArgs {
     /// Site code (default: the first site).
     #[arg(long)]
     site: Option<String>,
+    /// For a new data folder: the configuration to record (default: the built-in example). A
+    /// folder that has a configuration in force simulates with that one.
     #[arg(long, short)]
     config: Option<PathBuf>,
-    #[arg(long, default_value = "luot-data")]
+    #[arg(long, default_value = "luot-data", env = "LUOT_DATA")]
     data: PathBuf,
 }
 
@@ -162,9 +263,10 @@ enum UserCmd {
         login: String,
         #[arg(long)]
         name: String,
-        #[arg(long, value_parser = ["official", "manager", "admin"], default_value = "official")]
-        role: String,
-        /// Counters an official works at, comma separated (e.g. quay-1,quay-2).
+        #[arg(long, value_enum, default_value_t = RoleArg::Official)]
+        role: RoleArg,
+        /// Counters an official works at, comma separated (e.g. quay-1,quay-2); each must be a
+        /// counter of the configuration in force.
         #[arg(long, value_delimiter = ',')]
         counters: Vec<String>,
         #[arg(long)]
@@ -181,8 +283,8 @@ enum UserCmd {
         login: String,
         #[arg(long)]
         name: Option<String>,
-        #[arg(long, value_parser = ["official", "manager", "admin"])]
-        role: Option<String>,
+        #[arg(long, value_enum)]
+        role: Option<RoleArg>,
         /// Counters, comma separated; an empty value clears them.
         #[arg(long, value_delimiter = ',')]
         counters: Option<Vec<String>>,
@@ -200,8 +302,8 @@ enum UserCmd {
 enum DeviceCmd {
     /// Pair a device and print its token and the URL to open on it (shown once).
     Pair {
-        #[arg(long, value_parser = ["kiosk", "display", "counter_display", "rating"])]
-        kind: String,
+        #[arg(long, value_enum)]
+        kind: DeviceKind,
         #[arg(long)]
         name: String,
         /// Site code (the first site when omitted).
@@ -210,9 +312,10 @@ enum DeviceCmd {
         /// Counter code, for counter displays and rating tablets.
         #[arg(long)]
         counter: Option<String>,
-        /// The server's address as devices reach it, for the printed URL.
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
-        url: String,
+        /// The server's address as devices reach it, for the printed URL (default: the
+        /// configuration's public_url, else the address the server last announced).
+        #[arg(long, value_parser = parse_public_url)]
+        url: Option<String>,
     },
     /// List devices.
     List,
@@ -232,21 +335,35 @@ fn init_logs(format: LogFormat) {
     }
 }
 
-fn load_config(path: Option<&Path>) -> anyhow::Result<(CenterConfig, String)> {
-    let (text, name) = match path {
-        Some(p) => (
-            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
-            p.display().to_string(),
-        ),
-        None => (
-            DEFAULT_CONFIG_TOML.to_string(),
-            "default.toml (built in)".to_string(),
-        ),
-    };
-    match parse_config(&text, &name) {
+fn load_config(path: &Path) -> anyhow::Result<(CenterConfig, String)> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    match parse_config(&text, &path.display().to_string()) {
         Ok(c) => Ok((c, text)),
         Err(errors) => bail!("the configuration has errors:\n{errors}"),
     }
+}
+
+/// Refuses counters the configuration in force does not have, naming them and the ones it has.
+fn check_counters(center: &CenterConfig, counters: &[String]) -> anyhow::Result<()> {
+    let known: Vec<&str> = center
+        .sites
+        .iter()
+        .flat_map(|s| s.core.counters.iter().map(|c| c.code.as_str()))
+        .collect();
+    let unknown: Vec<&str> = counters
+        .iter()
+        .map(String::as_str)
+        .filter(|c| !known.contains(c))
+        .collect();
+    if !unknown.is_empty() {
+        bail!(
+            "--counters: không có quầy {u} trong cấu hình đang áp dụng · no counter {u} in the configuration in force (counters: {k})",
+            u = unknown.join(", "),
+            k = known.join(", ")
+        );
+    }
+    Ok(())
 }
 
 fn read_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
@@ -277,11 +394,56 @@ fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
 
+/// The configuration in force for a command that reads it, from the folder's database (the
+/// built-in example on a database no server has run on yet).
+fn config_in_force(data: &Path) -> anyhow::Result<CenterConfig> {
+    let db = open_db(data)?;
+    Ok(config_in_force::for_commands(db.connection())?.0)
+}
+
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let (center, config_toml) = load_config(args.config.as_deref())?;
+    let lock = data_lock::DataLock::acquire(&args.data)?;
+    let file = args.config.as_deref().map(ConfigFile::read).transpose()?;
+    let chosen = config_in_force::choose_at_start(
+        &args.data.join("luot.db"),
+        file.as_ref(),
+        match args.start_clock {
+            Some(t) => t.as_millisecond(),
+            None => now_ms(),
+        },
+    )?;
+    tracing::info!(
+        version = chosen.version,
+        origin = ?chosen.origin,
+        "{}",
+        chosen.describe()
+    );
+    let chosen_line = chosen.describe();
+    let center = chosen.center;
+    let config_toml = chosen.toml;
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let reach = luot_server::address::resolve(
+        args.public_url.as_deref().or(center.public_url.as_deref()),
+        listener.local_addr()?,
+    );
+    if reach.source == Source::LoopbackOnly {
+        tracing::warn!(
+            url = %reach.url,
+            "không tìm thấy địa chỉ mạng LAN: liên kết và mã QR chỉ mở được trên máy này · no LAN address found: links and QR codes open on this machine only"
+        );
+    }
+    // `luot device pair` prints links with this address when no public_url is configured.
+    {
+        let store = Store::open(&args.data.join("luot.db"))?;
+        luot_store::meta_set(
+            store.connection(),
+            config_in_force::META_ANNOUNCED_URL,
+            &reach.url,
+        )?;
+        lock.record_pid(&store)?;
+    }
     let limits = Limits {
         issue_per_s: args.issue_rate,
         issue_burst: args.issue_burst,
@@ -290,6 +452,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ..Limits::default()
     };
     let site_name = center.sites[0].core.name.vi.clone();
+    let first_counter = center.sites[0]
+        .core
+        .counters
+        .first()
+        .map(|c| c.code.to_string());
     let server = luot_server::start(
         listener,
         Options {
@@ -308,9 +475,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 None => Arc::new(luot_server::clock::SystemClock),
             },
             secure_cookies: args.secure_cookies,
+            public_url: Some(reach.url.clone()),
         },
     )
     .await?;
+
     // Listen for SIGTERM/Ctrl-C before telling anyone we are up: a signal sent right after the
     // banner must stop the server cleanly, not kill it.
     let stop = shutdown_signal()?;
@@ -329,7 +498,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ),
         None => (None, None, None),
     };
-    println!("Luot listening on {base}");
+    // The first line is where it listens; with a public URL that is not the same place.
+    match reach.source {
+        Source::Configured => println!("Luot listening on http://{}", server.addr),
+        _ => println!("Luot listening on {base}"),
+    }
+    println!();
+    print_reach(&reach.source, &base);
+    println!("  Cấu hình · Configuration: {chosen_line}");
     println!();
     println!("  {site_name}");
     println!(
@@ -340,7 +516,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         "  Màn hình sảnh      (hall display)   {base}/display{}",
         q(&display)
     );
-    println!("  Màn hình quầy      (counter display) {base}/counter-display?counter=quay-1");
+    if let Some(c) = first_counter {
+        println!("  Màn hình quầy      (counter display) {base}/counter-display?counter={c}");
+    }
     println!("  Quầy giao dịch     (counter console) {base}/counter");
     println!(
         "  Đánh giá           (rating tablet)  {base}/rating{}",
@@ -382,6 +560,35 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Says how phones and devices reach the server, and warns when they cannot.
+fn print_reach(source: &Source, base: &str) {
+    match source {
+        Source::Configured => println!(
+            "  Địa chỉ cho điện thoại và thiết bị · Address for phones and devices: {base} (public_url)"
+        ),
+        Source::Lan => println!(
+            "  Địa chỉ cho điện thoại và thiết bị · Address for phones and devices: {base} \
+             (địa chỉ LAN của máy này · this machine's LAN address; đổi bằng · override with --public-url)"
+        ),
+        Source::Listen => println!(
+            "  Địa chỉ cho điện thoại và thiết bị · Address for phones and devices: {base} (--listen)"
+        ),
+        Source::Loopback => println!(
+            "  Chỉ máy này mở được các liên kết (đang nghe trên loopback) · Only this machine can open these links (listening on loopback)"
+        ),
+        Source::LoopbackOnly => {
+            println!(
+                "  CẢNH BÁO: không tìm thấy địa chỉ mạng LAN; điện thoại, kiosk và màn hình không mở được các liên kết và mã QR dưới đây. \
+                 Hãy nối mạng rồi khởi động lại, hoặc đặt --public-url (hay public_url trong cấu hình)."
+            );
+            println!(
+                "  WARNING: no LAN address found; phones, kiosks and displays cannot open the links and QR codes below. \
+                 Connect the network and restart, or set --public-url (or public_url in the configuration)."
+            );
+        }
+    }
+}
+
 /// Installs the handlers now and returns a future that completes on SIGTERM or Ctrl-C.
 fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
@@ -418,12 +625,16 @@ fn user_cmd(command: UserCmd, data: &Path) -> anyhow::Result<()> {
             if store.user(&login)?.is_some() {
                 bail!("a user {login:?} already exists");
             }
+            check_counters(
+                &config_in_force::for_commands(store.connection())?.0,
+                &counters,
+            )?;
             let (password, generated) = read_password(password_stdin)?;
             let hash = auth::hash_password(&password).map_err(anyhow::Error::msg)?;
             store.add_user(&User {
                 login: login.clone(),
                 display_name: name,
-                role,
+                role: role.as_str().to_string(),
                 password_hash: hash,
                 counters,
                 disabled: false,
@@ -464,11 +675,15 @@ fn user_cmd(command: UserCmd, data: &Path) -> anyhow::Result<()> {
             }
             let counters: Option<Vec<String>> =
                 counters.map(|c| c.into_iter().filter(|c| !c.is_empty()).collect());
+            if let Some(c) = &counters {
+                check_counters(&config_in_force::for_commands(store.connection())?.0, c)?;
+            }
+            let role = role.map(RoleArg::as_str);
             let Some(before) = store.user(&login)? else {
                 bail!("no user {login:?}");
             };
             if before.role == "admin"
-                && role.as_deref().is_some_and(|r| r != "admin")
+                && role.is_some_and(|r| r != "admin")
                 && !before.disabled
                 && store.active_admins()? <= 1
             {
@@ -477,7 +692,7 @@ fn user_cmd(command: UserCmd, data: &Path) -> anyhow::Result<()> {
             store.update_user(
                 &login,
                 name.as_deref().map(str::trim),
-                role.as_deref(),
+                role,
                 counters.as_deref(),
             )?;
             let mut what = vec![login.clone()];
@@ -541,19 +756,32 @@ fn device_cmd(command: DeviceCmd, data: &Path) -> anyhow::Result<()> {
             counter,
             url,
         } => {
-            let site = site.unwrap_or_else(|| {
-                luot_proto::config::default_config().sites[0]
-                    .core
-                    .code
-                    .to_string()
-            });
-            if (kind == "rating" || kind == "counter_display") && counter.is_none() {
-                bail!("a {kind} device belongs to a counter: add --counter CODE");
+            let center = config_in_force::for_commands(store.connection())?.0;
+            let settings = pick_site(&center, site.as_deref())?;
+            let site = settings.core.code.to_string();
+            if kind.belongs_to_a_counter() && counter.is_none() {
+                bail!(
+                    "a {} device belongs to a counter: add --counter CODE",
+                    kind.as_str()
+                );
             }
+            if let Some(c) = &counter {
+                if !settings.core.counters.iter().any(|k| k.code.as_str() == c) {
+                    bail!(
+                        "--counter: không có quầy {c:?} ở điểm {site} · no counter {c:?} at site {site} in the configuration in force"
+                    );
+                }
+            }
+            let base = match url.or_else(|| center.public_url.clone()) {
+                Some(u) => u,
+                None => config_in_force::announced_url(store.connection())?.with_context(|| {
+                    "không biết địa chỉ máy chủ: thêm --url · the server's address is unknown (no public_url, and no server has started here): add --url"
+                })?,
+            };
             let token = auth::new_token();
             let id = store.add_device(
                 &NewDevice {
-                    kind: &kind,
+                    kind: kind.as_str(),
                     name: &name,
                     site: &site,
                     counter: counter.as_deref(),
@@ -565,17 +793,14 @@ fn device_cmd(command: DeviceCmd, data: &Path) -> anyhow::Result<()> {
                 now_ms(),
                 "cli",
                 "device_pair",
-                &format!("{id} {kind} {name}"),
+                &format!("{id} {} {name}", kind.as_str()),
             )?;
-            let page = match kind.as_str() {
-                "counter_display" => "counter-display",
-                k => k,
-            };
             let extra = counter.map(|c| format!("&counter={c}")).unwrap_or_default();
-            println!("paired device {id} ({kind}, {name})");
+            println!("paired device {id} ({}, {name})", kind.as_str());
             println!(
-                "open on the device: {}/{page}?device={token}{extra}",
-                url.trim_end_matches('/')
+                "open on the device: {}/{}?device={token}{extra}",
+                base.trim_end_matches('/'),
+                kind.page()
             );
         }
         DeviceCmd::List => {
@@ -630,7 +855,10 @@ fn parse_day_arg(s: &str, what: &str) -> anyhow::Result<luot_core::Day> {
 
 fn report_cmd(a: ReportArgs) -> anyhow::Result<()> {
     use luot_server::report;
-    let (center, _) = load_config(a.config.as_deref())?;
+    let center = match &a.config {
+        Some(p) => load_config(p)?.0,
+        None => config_in_force(&a.data)?,
+    };
     let settings = pick_site(&center, a.site.as_deref())?;
     let tz = jiff::tz::TimeZone::get(&settings.time_zone)?;
     let now = luot_server::clock::site_now(now_ms(), &tz);
@@ -654,7 +882,9 @@ fn report_cmd(a: ReportArgs) -> anyhow::Result<()> {
     if !(0.5..=0.999).contains(&a.target_share) || !(1..=240).contains(&a.target_wait_min) {
         bail!("--target-share must be 0.5–0.999 and --target-wait-min 1–240");
     }
-    let by = luot_store::reports::GroupBy::parse(&a.by).expect("clap checked it");
+    let by_name = a.by.to_possible_value().expect("no skipped variants");
+    let by = luot_store::reports::GroupBy::parse(by_name.get_name())
+        .expect("ReportBy names GroupBy's variants");
     let offset = tz.to_offset(jiff::Timestamp::now()).seconds();
     let q = report::query(
         settings,
@@ -677,20 +907,22 @@ fn report_cmd(a: ReportArgs) -> anyhow::Result<()> {
             a.target_share,
             &report::expected_service_s(settings),
         )?;
-        match a.format.as_str() {
-            "json" => serde_json::to_vec_pretty(&s)?,
-            "table" => report::staffing_table(settings, &s).into_bytes(),
-            f => bail!("--staffing prints as table or json, not {f}"),
+        match a.format {
+            ReportFormat::Json => serde_json::to_vec_pretty(&s)?,
+            ReportFormat::Table => report::staffing_table(settings, &s).into_bytes(),
+            f => bail!("--staffing prints as table or json, not {f:?}"),
         }
     } else {
         let mut r = luot_store::reports::report(&conn, &q)?;
         report::order_rows(settings, &mut r);
-        match a.format.as_str() {
-            "table" => report::to_table(settings, &r).into_bytes(),
-            "csv" => report::to_csv(settings, &r).map_err(anyhow::Error::msg)?,
-            "ratings-csv" => report::ratings_csv(settings, &r).map_err(anyhow::Error::msg)?,
-            "json" => serde_json::to_vec_pretty(&r)?,
-            _ => {
+        match a.format {
+            ReportFormat::Table => report::to_table(settings, &r).into_bytes(),
+            ReportFormat::Csv => report::to_csv(settings, &r).map_err(anyhow::Error::msg)?,
+            ReportFormat::RatingsCsv => {
+                report::ratings_csv(settings, &r).map_err(anyhow::Error::msg)?
+            }
+            ReportFormat::Json => serde_json::to_vec_pretty(&r)?,
+            ReportFormat::Xlsx => {
                 let s = luot_store::reports::staffing(
                     &conn,
                     &q,
@@ -707,7 +939,7 @@ fn report_cmd(a: ReportArgs) -> anyhow::Result<()> {
             std::fs::write(p, &out).with_context(|| format!("writing {}", p.display()))?;
             eprintln!("wrote {}", p.display());
         }
-        None if a.format == "xlsx" => bail!("an xlsx report needs --output FILE"),
+        None if a.format == ReportFormat::Xlsx => bail!("an xlsx report needs --output FILE"),
         None => {
             use std::io::Write;
             std::io::stdout().write_all(&out)?;
@@ -717,16 +949,40 @@ fn report_cmd(a: ReportArgs) -> anyhow::Result<()> {
 }
 
 fn simulate_cmd(a: SimulateArgs) -> anyhow::Result<()> {
-    let (center, config_toml) = load_config(a.config.as_deref())?;
-    let settings = pick_site(&center, a.site.as_deref())?;
     let from = parse_day_arg(&a.from, "--from")?;
     if !(1.0..=20_000.0).contains(&a.arrivals) || a.days == 0 || a.days > 366 {
         bail!("--arrivals must be 1–20000 and --days 1–366");
     }
     std::fs::create_dir_all(&a.data)?;
     let mut store = Store::open(&a.data.join("luot.db"))?;
-    let digest = format!("simulate-{}", config_toml.len());
-    store.record_config(&config_toml, &digest, now_ms())?;
+    // The configuration in force; a new folder records the given file (or the built-in
+    // example) as its first, the way a first start does.
+    let file = a.config.as_deref().map(ConfigFile::read).transpose()?;
+    let center = match config_in_force::read_in_force(store.connection())? {
+        Some((v, c)) => {
+            if let Some(f) = file.filter(|f| config_in_force::digest(&f.text) != v.digest) {
+                bail!(
+                    "{} already has a configuration in force (version {}) that differs from {}: \
+                     leave out --config, or run `luot config import {}` first",
+                    a.data.display(),
+                    v.version,
+                    f.name,
+                    f.name
+                );
+            }
+            c
+        }
+        None => {
+            let (text, name) = match &file {
+                Some(f) => (f.text.as_str(), f.name.as_str()),
+                None => (DEFAULT_CONFIG_TOML, config_in_force::BUILT_IN_NAME),
+            };
+            let c = config_in_force::parse_checked(text, name)?;
+            store.record_config(text, &config_in_force::digest(text), now_ms())?;
+            c
+        }
+    };
+    let settings = pick_site(&center, a.site.as_deref())?;
     let mut site = store.recover(settings.core.clone())?;
     if let Some(d) = site.day() {
         if d >= from {
@@ -803,7 +1059,7 @@ fn main() -> ExitCode {
             .build()
             .map_err(anyhow::Error::from)
             .and_then(|rt| rt.block_on(serve(args))),
-        Cmd::CheckConfig { file } => load_config(Some(&file)).map(|(c, _)| {
+        Cmd::CheckConfig { file } => load_config(&file).map(|(c, _)| {
             let s: usize = c.sites.iter().map(|s| s.core.services.len()).sum();
             let k: usize = c.sites.iter().map(|s| s.core.counters.len()).sum();
             println!(
@@ -820,6 +1076,7 @@ fn main() -> ExitCode {
         }
         Cmd::User { command, data } => user_cmd(command, &data),
         Cmd::Device { command, data } => device_cmd(command, &data),
+        Cmd::Config { command, data } => config_cmd::run(command, &data, now_ms()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
