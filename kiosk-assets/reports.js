@@ -248,6 +248,7 @@ export function mountReports(root, ctx) {
     const [from, to] = range();
     const q = new URLSearchParams({ from, to, by: state.by, target_wait_min: String(state.target), target_share: String(state.share / 100) });
     if (format) q.set("format", format);
+    if (format && format !== "json") q.set("lang", i18n.lang); // exports in the page's language
     return `/api/v1/sites/${encodeURIComponent(ctx.setup().site)}/reports?${q}`;
   }
 

@@ -148,9 +148,9 @@ test("a manager reads the month's report: table, charts, staffing advice; CSV an
 
   // Downloads: the same query as CSV and XLSX.
   const csvHref = await page.locator("#rp-csv").getAttribute("href");
-  assert.match(csvHref, /from=2026-11-01&to=2026-11-30&by=department.*format=csv/);
+  assert.match(csvHref, /from=2026-11-01&to=2026-11-30&by=department.*format=csv&lang=vi/);
   for (const [id, check] of [
-    ["#rp-csv", (buf) => { const s = buf.toString("utf8"); assert.match(s, /key,name,issued,served/); assert.ok(s.split("\n").length >= 8); }],
+    ["#rp-csv", (buf) => { const s = buf.toString("utf8"); assert.match(s, /mã,tên,số phiếu cấp,đã phục vụ/); assert.ok(s.split("\n").length >= 8); }],
     ["#rp-xlsx", (buf) => { assert.equal(buf.subarray(0, 2).toString("latin1"), "PK"); assert.ok(buf.length > 2000); }],
   ]) {
     const [download] = await Promise.all([page.waitForEvent("download"), page.click(id)]);

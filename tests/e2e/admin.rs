@@ -175,13 +175,36 @@ async fn the_official_attaches_a_dossier_code_that_reports_tie_to_the_rating() {
         csv.header("content-type").as_deref(),
         Some("text/csv; charset=utf-8")
     );
-    let line = csv.text.lines().nth(1).unwrap_or_default();
+    // Vietnamese by default: column names, the counter and the official by name, yes/no.
+    let mut lines = csv.text.trim_start_matches('\u{feff}').lines();
+    assert_eq!(
+        lines.next(),
+        Some("ngày,số phiếu,thủ tục,quầy,cán bộ,mức đánh giá,hài lòng,lý do,mã hồ sơ,lúc đánh giá")
+    );
+    let line = lines.next().unwrap_or_default();
     assert!(
         line.starts_with("2026-11-30,A001,")
-            && line.contains(",3,0,Chờ lâu,000.00.28.H26-261130-0001,"),
+            && line.contains(",3,không,Chờ lâu,000.00.28.H26-261130-0001,2026-11-30 "),
         "{}",
         csv.text
     );
+    let en = manager
+        .get(&format!(
+            "/api/v1/sites/{SITE}/reports?from=2026-11-30&to=2026-11-30&format=ratings-csv&lang=en"
+        ))
+        .await;
+    assert!(
+        en.text.contains(
+            "day,ticket,procedure,counter,official,score,satisfied,reason,dossier,rated at"
+        ) && en.text.contains(",3,no,Chờ lâu,"),
+        "{}",
+        en.text
+    );
+    let bad = manager
+        .get(&format!("/api/v1/sites/{SITE}/reports?format=csv&lang=fr"))
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.text);
+    assert_eq!(bad.json()["field"], "lang", "{}", bad.text);
 
     // And on the websocket, the same command for the counter's official.
     let mut ws = s.ws("counter", Who::Session(&o1.session)).await;

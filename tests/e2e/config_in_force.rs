@@ -462,6 +462,24 @@ async fn commands_read_the_configuration_in_force() {
     )
     .await;
     assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("mã,tên,số phiếu cấp"),
+        "Vietnamese column names by default: {}",
+        stdout(&o)
+    );
+    let o = run(
+        &[
+            "report", "--site", "phuong-x", "--format", "csv", "--lang", "en", "--data", dd,
+        ],
+        &[],
+        "",
+    )
+    .await;
+    assert!(
+        stdout(&o).contains("code,name,issued,served") && stdout(&o).contains(",Total,"),
+        "English with --lang en: {}",
+        stdout(&o)
+    );
     let o = run(
         &[
             "report", "--site", "sa-huynh", "--format", "csv", "--data", dd,

@@ -16,6 +16,101 @@ pub const TARGET_WAIT_S_DEFAULT: u32 = 15 * 60;
 /// Default share of citizens who should meet the wait target.
 pub const TARGET_SHARE_DEFAULT: f64 = 0.9;
 
+/// The language of a report a person reads: column and sheet names, labels, values.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Lang {
+    #[default]
+    Vi,
+    En,
+}
+
+impl Lang {
+    /// `vi` or `en`.
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s {
+            "vi" => Some(Lang::Vi),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    fn pick<'a>(self, vi: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Vi => vi,
+            Lang::En => en,
+        }
+    }
+}
+
+/// What an export needs to say things as the center says them: the site's names, the reader's
+/// language, the site's time zone (times are local, not UTC) and officials' display names.
+#[derive(Debug)]
+pub struct Labels<'a> {
+    pub settings: &'a SiteSettings,
+    pub lang: Lang,
+    pub tz: jiff::tz::TimeZone,
+    /// login → display name; a login not in it (an account deleted since) is shown as is.
+    pub officials: HashMap<String, String>,
+}
+
+impl<'a> Labels<'a> {
+    pub fn new(
+        settings: &'a SiteSettings,
+        lang: Lang,
+        officials: HashMap<String, String>,
+    ) -> Labels<'a> {
+        let tz = jiff::tz::TimeZone::get(&settings.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+        Labels {
+            settings,
+            lang,
+            tz,
+            officials,
+        }
+    }
+
+    fn t<'s>(&self, vi: &'s str, en: &'s str) -> &'s str {
+        self.lang.pick(vi, en)
+    }
+
+    fn name(&self, t: &'a luot_core::Text) -> &'a str {
+        self.lang.pick(&t.vi, &t.en)
+    }
+
+    fn official(&self, login: &str) -> String {
+        self.officials
+            .get(login)
+            .cloned()
+            .unwrap_or_else(|| login.to_string())
+    }
+
+    fn counter(&self, code: &str) -> String {
+        label(self, "counter", code)
+    }
+
+    /// A moment as the site's wall clock reads it, `YYYY-MM-DD HH:MM:SS`.
+    fn local_time(&self, ms: i64) -> String {
+        jiff::Timestamp::from_millisecond(ms)
+            .map(|t| {
+                t.to_zoned(self.tz.clone())
+                    .strftime("%Y-%m-%d %H:%M:%S")
+                    .to_string()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Every account's display name by login, for [`Labels::officials`].
+pub fn official_names(
+    conn: &rusqlite::Connection,
+) -> Result<HashMap<String, String>, luot_store::StoreError> {
+    use luot_store::Accounts as _;
+    Ok(conn
+        .users()?
+        .into_iter()
+        .map(|u| (u.login, u.display_name))
+        .collect())
+}
+
 /// Builds the query for a site and range.
 pub fn query(
     settings: &SiteSettings,
@@ -55,46 +150,78 @@ pub fn expected_service_s(settings: &SiteSettings) -> HashMap<String, f64> {
         .collect()
 }
 
-/// The Vietnamese name of a report row's key.
-pub fn label(settings: &SiteSettings, by: &str, key: &str) -> String {
-    let core = &settings.core;
+/// The name of a report row's key in the reader's language.
+pub fn label(l: &Labels<'_>, by: &str, key: &str) -> String {
+    let core = &l.settings.core;
     let code = luot_core::Code::new(key).ok();
     let named = match by {
         "department" => code
             .and_then(|c| core.department(c))
-            .map(|d| format!("{} – {}", d.prefix, d.name.vi)),
+            .map(|d| format!("{} – {}", d.prefix, l.name(&d.name))),
         "service" => code
             .and_then(|c| core.service(c))
-            .map(|s| s.name.vi.clone()),
-        "counter" => code
-            .and_then(|c| core.counter(c))
-            .map(|c| format!("Quầy {}", c.number)),
-        "weekday" => ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+            .map(|s| l.name(&s.name).to_string()),
+        "counter" => code.and_then(|c| core.counter(c)).map(|c| {
+            let name = l.name(&c.name);
+            if name.is_empty() {
+                format!("{} {}", l.t("Quầy", "Counter"), c.number)
+            } else {
+                name.to_string()
+            }
+        }),
+        "weekday" => WEEKDAY_KEYS
             .iter()
             .position(|d| *d == key)
-            .map(|i| {
-                [
-                    "Thứ Hai",
-                    "Thứ Ba",
-                    "Thứ Tư",
-                    "Thứ Năm",
-                    "Thứ Sáu",
-                    "Thứ Bảy",
-                    "Chủ Nhật",
-                ][i]
-                    .to_string()
-            }),
+            .map(|i| weekday(l.lang, i).to_string()),
         "hour" => Some(format!("{key}:00")),
         "channel" => Some(match key {
             "kiosk" => "Kiosk".into(),
-            "phone" => "Điện thoại".into(),
-            "appointment" => "Đặt lịch".into(),
-            "staff" => "Cán bộ cấp".into(),
+            "phone" => l.t("Điện thoại", "Phone").into(),
+            "appointment" => l.t("Đặt lịch", "Appointment").into(),
+            "staff" => l.t("Cán bộ cấp", "Issued by staff").into(),
             k => k.into(),
         }),
         _ => None,
     };
     named.unwrap_or_else(|| key.to_string())
+}
+
+const WEEKDAY_KEYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+fn weekday(lang: Lang, i: usize) -> &'static str {
+    const VI: [&str; 7] = [
+        "Thứ Hai",
+        "Thứ Ba",
+        "Thứ Tư",
+        "Thứ Năm",
+        "Thứ Sáu",
+        "Thứ Bảy",
+        "Chủ Nhật",
+    ];
+    const EN: [&str; 7] = [
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ];
+    lang.pick(VI[i], EN[i])
+}
+
+fn by_name(lang: Lang, by: &str) -> &str {
+    match by {
+        "department" => lang.pick("lĩnh vực", "department"),
+        "service" => lang.pick("thủ tục", "procedure"),
+        "counter" => lang.pick("quầy", "counter"),
+        "official" => lang.pick("cán bộ", "official"),
+        "day" => lang.pick("ngày", "day"),
+        "weekday" => lang.pick("thứ", "weekday"),
+        "hour" => lang.pick("giờ", "hour"),
+        "channel" => lang.pick("kênh", "channel"),
+        other => other,
+    }
 }
 
 /// Puts rows in the configuration's order (departments A, B, C…; counter 2 before 10), other
@@ -106,9 +233,7 @@ pub fn order_rows(settings: &SiteSettings, report: &mut Report) {
             "department" => core.departments.iter().position(|d| d.code.as_str() == key),
             "service" => core.services.iter().position(|s| s.code.as_str() == key),
             "counter" => core.counters.iter().position(|c| c.code.as_str() == key),
-            "weekday" => ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-                .iter()
-                .position(|d| *d == key),
+            "weekday" => WEEKDAY_KEYS.iter().position(|d| *d == key),
             _ => None,
         };
         pos.unwrap_or(usize::MAX)
@@ -128,37 +253,42 @@ fn percent(x: Option<f64>) -> String {
     x.map(|x| format!("{:.0}%", x * 100.0)).unwrap_or_default()
 }
 
-const COLUMNS: [&str; 20] = [
-    "key",
-    "name",
-    "issued",
-    "served",
-    "no_show",
-    "cancelled",
-    "transferred",
-    "expired",
-    "open",
-    "kiosk",
-    "phone",
-    "appointment",
-    "staff",
-    "wait_mean_min",
-    "wait_median_min",
-    "wait_p90_min",
-    "wait_max_min",
-    "within_target",
-    "service_mean_min",
-    "satisfied",
+/// Report columns (Vietnamese, English). The first is the grouping's code, kept for scripts.
+const COLUMNS: [(&str, &str); 20] = [
+    ("mã", "code"),
+    ("tên", "name"),
+    ("số phiếu cấp", "issued"),
+    ("đã phục vụ", "served"),
+    ("vắng mặt", "no-shows"),
+    ("đã hủy", "cancelled"),
+    ("chuyển đi", "transferred"),
+    ("hết hạn", "expired"),
+    ("còn chờ", "still open"),
+    ("kiosk", "kiosk"),
+    ("điện thoại", "phone"),
+    ("đặt lịch", "appointment"),
+    ("cán bộ cấp", "issued by staff"),
+    ("chờ trung bình (phút)", "mean wait (min)"),
+    ("chờ trung vị (phút)", "median wait (min)"),
+    ("chờ p90 (phút)", "p90 wait (min)"),
+    ("chờ lâu nhất (phút)", "longest wait (min)"),
+    ("đạt mục tiêu chờ", "within wait target"),
+    ("phục vụ trung bình (phút)", "mean service (min)"),
+    ("hài lòng", "satisfied"),
 ];
 
-fn cells(settings: &SiteSettings, by: &str, r: &ReportRow) -> Vec<String> {
+fn header(lang: Lang, columns: &[(&'static str, &'static str)]) -> Vec<&'static str> {
+    columns.iter().map(|(vi, en)| lang.pick(vi, en)).collect()
+}
+
+fn cells(l: &Labels<'_>, by: &str, r: &ReportRow) -> Vec<String> {
     let ch = |k: &str| r.by_channel.get(k).copied().unwrap_or(0).to_string();
     vec![
         r.key.clone(),
         if r.key == "total" {
-            "Tổng cộng".into()
+            l.t("Tổng cộng", "Total").into()
         } else {
-            label(settings, by, &r.key)
+            label(l, by, &r.key)
         },
         r.issued.to_string(),
         r.served.to_string(),
@@ -182,34 +312,52 @@ fn cells(settings: &SiteSettings, by: &str, r: &ReportRow) -> Vec<String> {
 }
 
 /// A plain-text table for the terminal.
-pub fn to_table(settings: &SiteSettings, report: &Report) -> String {
-    let head = [
-        "",
-        "cấp",
-        "xong",
-        "vắng",
-        "hủy",
-        "chuyển",
-        "chờ TB",
-        "chờ p90",
-        "≤ mục tiêu",
-        "phục vụ TB",
-        "hài lòng",
-    ];
+pub fn to_table(l: &Labels<'_>, report: &Report) -> String {
+    let head: [&str; 11] = match l.lang {
+        Lang::Vi => [
+            "",
+            "cấp",
+            "xong",
+            "vắng",
+            "hủy",
+            "chuyển",
+            "chờ TB",
+            "chờ p90",
+            "≤ mục tiêu",
+            "phục vụ TB",
+            "hài lòng",
+        ],
+        Lang::En => [
+            "",
+            "issued",
+            "served",
+            "no-show",
+            "cancel",
+            "transfer",
+            "wait avg",
+            "wait p90",
+            "≤ target",
+            "service avg",
+            "satisfied",
+        ],
+    };
     let mut lines = vec![format!(
-        "{} · {} → {} · theo {} · mục tiêu chờ {} phút",
-        settings.core.name.vi,
+        "{} · {} → {} · {} {} · {} {} {}",
+        l.name(&l.settings.core.name),
         report.from,
         report.to,
-        report.by,
-        report.target_wait_s / 60
+        l.t("theo", "by"),
+        by_name(l.lang, report.by),
+        l.t("mục tiêu chờ", "wait target"),
+        report.target_wait_s / 60,
+        l.t("phút", "min"),
     )];
     let rows: Vec<Vec<String>> = report
         .rows
         .iter()
         .chain(std::iter::once(&report.total))
         .map(|r| {
-            let c = cells(settings, report.by, r);
+            let c = cells(l, report.by, r);
             vec![
                 c[1].clone(),
                 c[2].clone(),
@@ -258,61 +406,69 @@ pub fn to_table(settings: &SiteSettings, report: &Report) -> String {
 }
 
 /// CSV with a header row; starts with a UTF-8 byte order mark so Excel shows Vietnamese right.
-pub fn to_csv(settings: &SiteSettings, report: &Report) -> Result<Vec<u8>, String> {
+pub fn to_csv(l: &Labels<'_>, report: &Report) -> Result<Vec<u8>, String> {
     let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
-    w.write_record(COLUMNS).map_err(|e| e.to_string())?;
+    w.write_record(header(l.lang, &COLUMNS))
+        .map_err(|e| e.to_string())?;
     for r in report.rows.iter().chain(std::iter::once(&report.total)) {
-        w.write_record(cells(settings, report.by, r))
+        w.write_record(cells(l, report.by, r))
             .map_err(|e| e.to_string())?;
     }
     w.into_inner().map_err(|e| e.to_string())
 }
 
 /// Columns of the list of ratings (CSV `ratings-csv` and the XLSX sheet "Đánh giá").
-const RATING_COLUMNS: [&str; 10] = [
-    "day",
-    "number",
-    "service",
-    "counter",
-    "official",
-    "score",
-    "satisfied",
-    "reason",
-    "dossier",
-    "rated_at",
+const RATING_COLUMNS: [(&str, &str); 10] = [
+    ("ngày", "day"),
+    ("số phiếu", "ticket"),
+    ("thủ tục", "procedure"),
+    ("quầy", "counter"),
+    ("cán bộ", "official"),
+    ("mức đánh giá", "score"),
+    ("hài lòng", "satisfied"),
+    ("lý do", "reason"),
+    ("mã hồ sơ", "dossier"),
+    ("lúc đánh giá", "rated at"),
 ];
 
-fn rating_cells(settings: &SiteSettings, report: &Report, r: &RatedTicket) -> Vec<String> {
-    let rated_at = r
-        .rated_at_ms
-        .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
-        .map(|t| t.to_string())
-        .unwrap_or_default();
+/// Whether a score counts as satisfied: the better half of the scale (1 is the best).
+fn satisfied(report: &Report, score: u8) -> bool {
+    (score as usize) <= (report.rating_levels as usize) / 2
+}
+
+fn rating_cells(l: &Labels<'_>, report: &Report, r: &RatedTicket) -> Vec<String> {
     vec![
         r.day.clone(),
         r.number.clone(),
-        label(settings, "service", &r.service),
-        r.counter.clone().unwrap_or_default(),
-        r.official.clone().unwrap_or_default(),
+        label(l, "service", &r.service),
+        r.counter
+            .as_deref()
+            .map(|c| l.counter(c))
+            .unwrap_or_default(),
+        r.official
+            .as_deref()
+            .map(|o| l.official(o))
+            .unwrap_or_default(),
         r.score.to_string(),
-        if (r.score as usize) <= (report.rating_levels as usize) / 2 {
-            "1".into()
+        if satisfied(report, r.score) {
+            l.t("có", "yes").into()
         } else {
-            "0".into()
+            l.t("không", "no").into()
         },
         r.reason.clone().unwrap_or_default(),
         r.dossier.clone().unwrap_or_default(),
-        rated_at,
+        r.rated_at_ms.map(|ms| l.local_time(ms)).unwrap_or_default(),
     ]
 }
 
 /// The ratings one by one (newest first), each with its ticket, official and dossier code; as
 /// CSV with a byte order mark, like [`to_csv`].
-pub fn ratings_csv(settings: &SiteSettings, report: &Report) -> Result<Vec<u8>, String> {
+pub fn ratings_csv(l: &Labels<'_>, report: &Report) -> Result<Vec<u8>, String> {
     let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
-    w.write_record(RATING_COLUMNS).map_err(|e| e.to_string())?;
+    w.write_record(header(l.lang, &RATING_COLUMNS))
+        .map_err(|e| e.to_string())?;
     for r in &report.rated_tickets {
-        w.write_record(rating_cells(settings, report, r))
+        w.write_record(rating_cells(l, report, r))
             .map_err(|e| e.to_string())?;
     }
     w.into_inner().map_err(|e| e.to_string())
@@ -321,7 +477,7 @@ pub fn ratings_csv(settings: &SiteSettings, report: &Report) -> Result<Vec<u8>, 
 /// An Excel workbook: the report, arrivals by weekday and hour, queue length by hour, and the
 /// staffing advice when given.
 pub fn to_xlsx(
-    settings: &SiteSettings,
+    l: &Labels<'_>,
     report: &Report,
     staffing: Option<&Staffing>,
 ) -> Result<Vec<u8>, String> {
@@ -329,18 +485,25 @@ pub fn to_xlsx(
     let err = |e: rust_xlsxwriter::XlsxError| e.to_string();
     let mut wb = Workbook::new();
     let bold = Format::new().set_bold();
-    let ws = wb.add_worksheet().set_name("Báo cáo").map_err(err)?;
+    let ws = wb
+        .add_worksheet()
+        .set_name(l.t("Báo cáo", "Report"))
+        .map_err(err)?;
     ws.write_string_with_format(
         0,
         0,
         format!(
-            "{} · {} → {}",
-            settings.core.name.vi, report.from, report.to
+            "{} · {} → {} · {} {}",
+            l.name(&l.settings.core.name),
+            report.from,
+            report.to,
+            l.t("theo", "by"),
+            by_name(l.lang, report.by)
         ),
         &bold,
     )
     .map_err(err)?;
-    for (c, h) in COLUMNS.iter().enumerate() {
+    for (c, h) in header(l.lang, &COLUMNS).iter().enumerate() {
         ws.write_string_with_format(2, c as u16, *h, &bold)
             .map_err(err)?;
     }
@@ -350,7 +513,7 @@ pub fn to_xlsx(
         .chain(std::iter::once(&report.total))
         .enumerate()
     {
-        for (c, v) in cells(settings, report.by, r).into_iter().enumerate() {
+        for (c, v) in cells(l, report.by, r).into_iter().enumerate() {
             let row = 3 + i as u32;
             // Numbers stay numbers in Excel, so managers can chart and sum them.
             match v.trim_end_matches('%').parse::<f64>() {
@@ -362,22 +525,16 @@ pub fn to_xlsx(
             };
         }
     }
-    let ws = wb.add_worksheet().set_name("Giờ đến").map_err(err)?;
-    let days = [
-        "Thứ Hai",
-        "Thứ Ba",
-        "Thứ Tư",
-        "Thứ Năm",
-        "Thứ Sáu",
-        "Thứ Bảy",
-        "Chủ Nhật",
-    ];
+    let ws = wb
+        .add_worksheet()
+        .set_name(l.t("Giờ đến", "Arrivals"))
+        .map_err(err)?;
     for h in 0..24u16 {
         ws.write_string_with_format(0, h + 1, format!("{h:02}h"), &bold)
             .map_err(err)?;
     }
     for (d, row) in report.arrivals.iter().enumerate() {
-        ws.write_string_with_format(d as u32 + 1, 0, days[d], &bold)
+        ws.write_string_with_format(d as u32 + 1, 0, weekday(l.lang, d), &bold)
             .map_err(err)?;
         for (h, n) in row.iter().enumerate() {
             ws.write_number(d as u32 + 1, h as u16 + 1, *n as f64)
@@ -386,27 +543,30 @@ pub fn to_xlsx(
     }
     let ws = wb
         .add_worksheet()
-        .set_name("Hàng chờ theo giờ")
+        .set_name(l.t("Hàng chờ theo giờ", "Queue by hour"))
         .map_err(err)?;
-    ws.write_string_with_format(0, 0, "giờ", &bold)
+    ws.write_string_with_format(0, 0, l.t("giờ", "hour"), &bold)
         .map_err(err)?;
-    ws.write_string_with_format(0, 1, "số người chờ TB", &bold)
+    ws.write_string_with_format(0, 1, l.t("số người chờ TB", "people waiting (mean)"), &bold)
         .map_err(err)?;
     for (h, v) in report.queue_by_hour.iter().enumerate() {
         ws.write_number(h as u32 + 1, 0, h as f64).map_err(err)?;
         ws.write_number(h as u32 + 1, 1, (*v * 10.0).round() / 10.0)
             .map_err(err)?;
     }
-    let ws = wb.add_worksheet().set_name("Đánh giá").map_err(err)?;
-    for (c, h) in RATING_COLUMNS.iter().enumerate() {
+    let ws = wb
+        .add_worksheet()
+        .set_name(l.t("Đánh giá", "Ratings"))
+        .map_err(err)?;
+    for (c, h) in header(l.lang, &RATING_COLUMNS).iter().enumerate() {
         ws.write_string_with_format(0, c as u16, *h, &bold)
             .map_err(err)?;
     }
     for (i, r) in report.rated_tickets.iter().enumerate() {
-        for (c, v) in rating_cells(settings, report, r).into_iter().enumerate() {
+        for (c, v) in rating_cells(l, report, r).into_iter().enumerate() {
             let row = 1 + i as u32;
-            if c == 5 || c == 6 {
-                ws.write_number(row, c as u16, v.parse::<f64>().unwrap_or(0.0))
+            if c == 5 {
+                ws.write_number(row, c as u16, r.score as f64)
                     .map_err(err)?;
             } else {
                 ws.write_string(row, c as u16, v).map_err(err)?;
@@ -414,31 +574,33 @@ pub fn to_xlsx(
         }
     }
     if let Some(s) = staffing {
-        let ws = wb.add_worksheet().set_name("Bố trí cán bộ").map_err(err)?;
-        ws.write_string_with_format(
-            0,
-            0,
-            format!(
+        let ws = wb
+            .add_worksheet()
+            .set_name(l.t("Bố trí cán bộ", "Staffing"))
+            .map_err(err)?;
+        let title = match l.lang {
+            Lang::Vi => format!(
                 "Số quầy cần để {:.0}% chờ ≤ {} phút",
                 s.target_share * 100.0,
                 s.target_wait_s / 60
             ),
-            &bold,
-        )
-        .map_err(err)?;
-        ws.write_string_with_format(1, 0, "lĩnh vực", &bold)
+            Lang::En => format!(
+                "Counters needed for {:.0}% of waits ≤ {} min",
+                s.target_share * 100.0,
+                s.target_wait_s / 60
+            ),
+        };
+        ws.write_string_with_format(0, 0, title, &bold)
+            .map_err(err)?;
+        ws.write_string_with_format(1, 0, by_name(l.lang, "department"), &bold)
             .map_err(err)?;
         for h in 0..24u16 {
             ws.write_string_with_format(1, h + 1, format!("{h:02}h"), &bold)
                 .map_err(err)?;
         }
         for (i, r) in s.rows.iter().enumerate() {
-            ws.write_string(
-                i as u32 + 2,
-                0,
-                label(settings, "department", &r.department),
-            )
-            .map_err(err)?;
+            ws.write_string(i as u32 + 2, 0, label(l, "department", &r.department))
+                .map_err(err)?;
             for (h, c) in r.counters.iter().enumerate() {
                 match c {
                     Some(c) => ws
@@ -455,25 +617,35 @@ pub fn to_xlsx(
 }
 
 /// A staffing table for the terminal: departments × working hours.
-pub fn staffing_table(settings: &SiteSettings, s: &Staffing) -> String {
+pub fn staffing_table(l: &Labels<'_>, s: &Staffing) -> String {
     let hours: Vec<usize> = (0..24)
         .filter(|&h| s.rows.iter().any(|r| r.arrivals_per_hour[h] > 0.0))
         .collect();
-    let mut out = format!(
-        "Bố trí cán bộ · staffing: counters for {:.0}% of waits ≤ {} min ({} days of history, {} → {})\n",
-        s.target_share * 100.0,
-        s.target_wait_s / 60,
-        s.days,
-        s.from,
-        s.to
-    );
-    out.push_str(&format!("{:<36}", "lĩnh vực"));
+    let mut out = match l.lang {
+        Lang::Vi => format!(
+            "Bố trí cán bộ: số quầy để {:.0}% chờ ≤ {} phút ({} ngày dữ liệu, {} → {})\n",
+            s.target_share * 100.0,
+            s.target_wait_s / 60,
+            s.days,
+            s.from,
+            s.to
+        ),
+        Lang::En => format!(
+            "Staffing: counters for {:.0}% of waits ≤ {} min ({} days of history, {} → {})\n",
+            s.target_share * 100.0,
+            s.target_wait_s / 60,
+            s.days,
+            s.from,
+            s.to
+        ),
+    };
+    out.push_str(&format!("{:<36}", by_name(l.lang, "department")));
     for h in &hours {
         out.push_str(&format!("{:>5}", format!("{h}h")));
     }
-    out.push_str("  cao điểm\n");
+    out.push_str(&format!("  {}\n", l.t("cao điểm", "peak")));
     for r in &s.rows {
-        let name: String = label(settings, "department", &r.department)
+        let name: String = label(l, "department", &r.department)
             .chars()
             .take(34)
             .collect();
@@ -501,6 +673,8 @@ pub struct ReportParams {
     pub format: Option<String>,
     pub target_wait_min: Option<u32>,
     pub target_share: Option<f64>,
+    /// `vi` (default) or `en`: the language of exports' column names and labels.
+    pub lang: Option<String>,
 }
 
 fn day_param(v: Option<&String>, default: &str, field: &'static str) -> Result<String, ApiError> {
@@ -557,6 +731,11 @@ pub async fn reports(
         .unwrap_or(TARGET_WAIT_S_DEFAULT / 60)
         .clamp(1, 240)
         * 60;
+    let lang = match p.lang.as_deref() {
+        None => Lang::Vi,
+        Some(s) => Lang::parse(s)
+            .ok_or_else(|| ApiError::from(luot_proto::WireError::invalid("lang", s)))?,
+    };
     let share = p.target_share.unwrap_or(TARGET_SHARE_DEFAULT);
     if !(0.5..=0.999).contains(&share) {
         return Err(luot_proto::WireError::invalid("target_share", &share.to_string()).into());
@@ -570,12 +749,12 @@ pub async fn reports(
     let q = query(&rt.settings, &from, &to, by, target, offset);
     let expected = expected_service_s(&rt.settings);
     let db = app.db_path.clone();
-    let (report, staffing) =
+    let (report, staffing, officials) =
         tokio::task::spawn_blocking(move || -> Result<_, luot_store::StoreError> {
             let conn = luot_store::open_reader(&db)?;
             let r = luot_store::reports::report(&conn, &q)?;
             let s = luot_store::reports::staffing(&conn, &q, share, &expected)?;
-            Ok((r, s))
+            Ok((r, s, official_names(&conn)?))
         })
         .await
         .map_err(|e| ApiError::bad_request("report_failed", e.to_string(), e.to_string()))?
@@ -588,6 +767,7 @@ pub async fn reports(
     let settings = &rt.settings;
     let mut report = report;
     order_rows(settings, &mut report);
+    let l = Labels::new(settings, lang, officials);
     let name = format!(
         "luot-{}-{}-{}-{}",
         settings.core.code,
@@ -601,17 +781,12 @@ pub async fn reports(
             let labels: HashMap<String, String> = report
                 .rows
                 .iter()
-                .map(|r| (r.key.clone(), label(settings, by.as_str(), &r.key)))
+                .map(|r| (r.key.clone(), label(&l, by.as_str(), &r.key)))
                 .collect();
             let dept_labels: HashMap<String, String> = staffing
                 .rows
                 .iter()
-                .map(|r| {
-                    (
-                        r.department.clone(),
-                        label(settings, "department", &r.department),
-                    )
-                })
+                .map(|r| (r.department.clone(), label(&l, "department", &r.department)))
                 .collect();
             axum::Json(serde_json::json!({"report": report, "labels": labels, "staffing": staffing, "department_labels": dept_labels})).into_response()
         }
@@ -623,7 +798,7 @@ pub async fn reports(
                     format!("attachment; filename=\"{name}.csv\""),
                 ),
             ],
-            to_csv(settings, &report).map_err(fail)?,
+            to_csv(&l, &report).map_err(fail)?,
         )
             .into_response(),
         "ratings-csv" => (
@@ -634,7 +809,7 @@ pub async fn reports(
                     format!("attachment; filename=\"{name}-ratings.csv\""),
                 ),
             ],
-            ratings_csv(settings, &report).map_err(fail)?,
+            ratings_csv(&l, &report).map_err(fail)?,
         )
             .into_response(),
         "xlsx" => (
@@ -648,10 +823,10 @@ pub async fn reports(
                     format!("attachment; filename=\"{name}.xlsx\""),
                 ),
             ],
-            to_xlsx(settings, &report, Some(&staffing)).map_err(fail)?,
+            to_xlsx(&l, &report, Some(&staffing)).map_err(fail)?,
         )
             .into_response(),
-        "table" => to_table(settings, &report).into_response(),
+        "table" => to_table(&l, &report).into_response(),
         other => return Err(luot_proto::WireError::invalid("format", other).into()),
     })
 }

@@ -3,7 +3,7 @@
 
 use luot_core::{Channel, Code, Command, Day, Now, Site, TicketRef, Token};
 use luot_proto::config::{SiteSettings, default_config};
-use luot_server::report;
+use luot_server::report::{self, Lang};
 use luot_store::reports::{GroupBy, Report};
 use luot_store::{Record, Store};
 
@@ -166,6 +166,13 @@ fn history(dir: &std::path::Path) -> SiteSettings {
     settings
 }
 
+/// Labels as the server makes them: officials' names from the accounts in the database.
+fn labels(dir: &std::path::Path, settings: &SiteSettings, lang: Lang) -> report::Labels<'static> {
+    let conn = luot_store::open_reader(&dir.join("luot.db")).unwrap();
+    let settings: &'static SiteSettings = Box::leak(Box::new(settings.clone()));
+    report::Labels::new(settings, lang, report::official_names(&conn).unwrap())
+}
+
 fn build(dir: &std::path::Path, settings: &SiteSettings, by: GroupBy) -> Report {
     let q = report::query(settings, "2026-11-30", "2026-11-30", by, 300, OFFSET_S);
     let conn = luot_store::open_reader(&dir.join("luot.db")).unwrap();
@@ -249,22 +256,35 @@ fn csv_export_reads_back_with_the_same_figures() {
     let dir = tempfile::tempdir().unwrap();
     let settings = history(dir.path());
     let r = build(dir.path(), &settings, GroupBy::Department);
-    let bytes = report::to_csv(&settings, &r).unwrap();
+    let bytes = report::to_csv(&labels(dir.path(), &settings, Lang::Vi), &r).unwrap();
     assert!(
         bytes.starts_with(&[0xEF, 0xBB, 0xBF]),
         "a BOM so Excel reads UTF-8"
     );
     let mut reader = csv::Reader::from_reader(&bytes[3..]);
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
-    assert_eq!(header[..4], ["key", "name", "issued", "served"]);
+    // Column names a Vietnamese manager reads without translation.
+    assert_eq!(header[..4], ["mã", "tên", "số phiếu cấp", "đã phục vụ"]);
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
     assert_eq!(rows.len(), 3, "two departments and the total");
     assert_eq!(&rows[0][1], "A – Tư pháp – Hộ tịch");
     assert_eq!(&rows[0][2], "2");
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
-    assert_eq!(&rows[0][col("wait_mean_min")], "3.2", "195 s");
-    assert_eq!(&rows[2][col("within_target")], "67%");
-    assert_eq!(&rows[2][col("satisfied")], "50%");
+    assert_eq!(&rows[0][col("chờ trung bình (phút)")], "3.2", "195 s");
+    assert_eq!(&rows[2][col("đạt mục tiêu chờ")], "67%");
+    assert_eq!(&rows[2][col("hài lòng")], "50%");
+    assert_eq!(&rows[2][1], "Tổng cộng");
+
+    // The same report in English: English names and labels, the same figures.
+    let bytes = report::to_csv(&labels(dir.path(), &settings, Lang::En), &r).unwrap();
+    let mut reader = csv::Reader::from_reader(&bytes[3..]);
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(header[..4], ["code", "name", "issued", "served"]);
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    assert_eq!(&rows[0][1], "A – Justice and civil status");
+    assert_eq!(&rows[0][col("mean wait (min)")], "3.2");
+    assert_eq!(&rows[2][1], "Total");
 }
 
 #[test]
@@ -285,7 +305,12 @@ fn xlsx_export_reads_back_with_the_same_figures() {
     let staffing =
         luot_store::reports::staffing(&conn, &q, 0.9, &report::expected_service_s(&settings))
             .unwrap();
-    let bytes = report::to_xlsx(&settings, &r, Some(&staffing)).unwrap();
+    let bytes = report::to_xlsx(
+        &labels(dir.path(), &settings, Lang::Vi),
+        &r,
+        Some(&staffing),
+    )
+    .unwrap();
     let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
     assert_eq!(
         book.sheet_names(),
@@ -300,7 +325,7 @@ fn xlsx_export_reads_back_with_the_same_figures() {
     let ratings = book.worksheet_range("Đánh giá").unwrap();
     assert_eq!(
         ratings.get_value((0, 8)),
-        Some(&Data::String("dossier".into()))
+        Some(&Data::String("mã hồ sơ".into()))
     );
     assert_eq!(
         ratings.get_value((2, 1)),
@@ -340,6 +365,23 @@ fn xlsx_export_reads_back_with_the_same_figures() {
         staff.get_value((2, 9)),
         Some(&Data::Float(1.0)),
         "one counter is enough at 8 h"
+    );
+
+    let bytes = report::to_xlsx(
+        &labels(dir.path(), &settings, Lang::En),
+        &r,
+        Some(&staffing),
+    )
+    .unwrap();
+    let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+    assert_eq!(
+        book.sheet_names(),
+        ["Report", "Arrivals", "Queue by hour", "Ratings", "Staffing"]
+    );
+    let arrivals = book.worksheet_range("Arrivals").unwrap();
+    assert_eq!(
+        arrivals.get_value((1, 0)),
+        Some(&Data::String("Monday".into()))
     );
 }
 
@@ -384,31 +426,64 @@ fn ratings_are_listed_one_by_one_with_their_dossier_code() {
     );
     assert!(!r.rated_tickets_truncated);
 
-    let bytes = report::ratings_csv(&settings, &r).unwrap();
+    // can-bo-1 has an account (shown by name); can-bo-3's was deleted (shown by login).
+    let store = Store::open(&dir.path().join("luot.db")).unwrap();
+    luot_store::Accounts::add_user(
+        &store,
+        &luot_store::User {
+            login: "can-bo-1".into(),
+            display_name: "Nguyễn Thị Hoa".into(),
+            role: "official".into(),
+            password_hash: "x".into(),
+            counters: vec!["quay-1".into()],
+            disabled: false,
+            created_at: 0,
+        },
+    )
+    .unwrap();
+    drop(store);
+    let bytes = report::ratings_csv(&labels(dir.path(), &settings, Lang::Vi), &r).unwrap();
     assert!(bytes.starts_with(&[0xEF, 0xBB, 0xBF]));
     let mut reader = csv::Reader::from_reader(&bytes[3..]);
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
     assert_eq!(
         header,
         [
-            "day",
-            "number",
-            "service",
-            "counter",
-            "official",
-            "score",
-            "satisfied",
-            "reason",
-            "dossier",
-            "rated_at"
+            "ngày",
+            "số phiếu",
+            "thủ tục",
+            "quầy",
+            "cán bộ",
+            "mức đánh giá",
+            "hài lòng",
+            "lý do",
+            "mã hồ sơ",
+            "lúc đánh giá"
         ]
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
     assert_eq!(rows.len(), 2);
     assert_eq!(&rows[1][1], "A001");
     assert_eq!(&rows[1][2], "Đăng ký khai sinh");
-    assert_eq!(&rows[1][6], "1", "score 1 of 4 is satisfied");
+    assert_eq!(&rows[1][3], "Quầy 1");
+    assert_eq!(
+        &rows[1][4], "Nguyễn Thị Hoa",
+        "the official's name, not the login"
+    );
+    assert_eq!(&rows[0][4], "can-bo-3");
+    assert_eq!(&rows[1][6], "có", "score 1 of 4 is satisfied");
+    assert_eq!(&rows[0][6], "không", "score 4 of 4 is not");
     assert_eq!(&rows[1][8], "000.00.28.H26-261130-0001");
-    assert_eq!(&rows[1][9], "2026-11-30T01:06:40Z");
+    // Rated 08:06:40 in Vietnam (01:06:40 UTC): the site's clock, not UTC.
+    assert_eq!(&rows[1][9], "2026-11-30 08:06:40");
     assert_eq!(&rows[0][7], "Chờ lâu");
+
+    let bytes = report::ratings_csv(&labels(dir.path(), &settings, Lang::En), &r).unwrap();
+    let mut reader = csv::Reader::from_reader(&bytes[3..]);
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(header[..3], ["day", "ticket", "procedure"]);
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(&rows[1][2], "Birth registration");
+    assert_eq!(&rows[1][3], "Counter 1");
+    assert_eq!(&rows[1][6], "yes");
 }

@@ -154,8 +154,19 @@ struct ReportArgs {
     /// Read the history with the names of this configuration instead of the one in force.
     #[arg(long, short)]
     config: Option<PathBuf>,
+    /// Language of column names, labels and values.
+    #[arg(long, value_enum, default_value_t = ReportLang::Vi)]
+    lang: ReportLang,
     #[arg(long, default_value = "luot-data", env = "LUOT_DATA")]
     data: PathBuf,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum ReportLang {
+    /// Tiếng Việt
+    Vi,
+    /// English
+    En,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -899,6 +910,11 @@ fn report_cmd(a: ReportArgs) -> anyhow::Result<()> {
         bail!("no database at {}", db.display());
     }
     let conn = luot_store::open_reader(&db)?;
+    let lang = match a.lang {
+        ReportLang::Vi => report::Lang::Vi,
+        ReportLang::En => report::Lang::En,
+    };
+    let labels = report::Labels::new(settings, lang, report::official_names(&conn)?);
     let started = std::time::Instant::now();
     let out: Vec<u8> = if a.staffing {
         let s = luot_store::reports::staffing(
@@ -909,17 +925,17 @@ fn report_cmd(a: ReportArgs) -> anyhow::Result<()> {
         )?;
         match a.format {
             ReportFormat::Json => serde_json::to_vec_pretty(&s)?,
-            ReportFormat::Table => report::staffing_table(settings, &s).into_bytes(),
+            ReportFormat::Table => report::staffing_table(&labels, &s).into_bytes(),
             f => bail!("--staffing prints as table or json, not {f:?}"),
         }
     } else {
         let mut r = luot_store::reports::report(&conn, &q)?;
         report::order_rows(settings, &mut r);
         match a.format {
-            ReportFormat::Table => report::to_table(settings, &r).into_bytes(),
-            ReportFormat::Csv => report::to_csv(settings, &r).map_err(anyhow::Error::msg)?,
+            ReportFormat::Table => report::to_table(&labels, &r).into_bytes(),
+            ReportFormat::Csv => report::to_csv(&labels, &r).map_err(anyhow::Error::msg)?,
             ReportFormat::RatingsCsv => {
-                report::ratings_csv(settings, &r).map_err(anyhow::Error::msg)?
+                report::ratings_csv(&labels, &r).map_err(anyhow::Error::msg)?
             }
             ReportFormat::Json => serde_json::to_vec_pretty(&r)?,
             ReportFormat::Xlsx => {
@@ -929,7 +945,7 @@ fn report_cmd(a: ReportArgs) -> anyhow::Result<()> {
                     a.target_share,
                     &report::expected_service_s(settings),
                 )?;
-                report::to_xlsx(settings, &r, Some(&s)).map_err(anyhow::Error::msg)?
+                report::to_xlsx(&labels, &r, Some(&s)).map_err(anyhow::Error::msg)?
             }
         }
     };
