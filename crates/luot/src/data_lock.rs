@@ -74,8 +74,9 @@ impl DataLock {
         Ok(DataLock { _file: file })
     }
 
-    /// Notes this process as the one holding the folder (once the database is open).
-    pub fn record_pid(&self, store: &luot_store::Store) -> anyhow::Result<()> {
+    /// Notes this process as the one holding the folder (once the database is open), for the
+    /// messages of commands refused while it runs.
+    pub fn record_pid(store: &luot_store::Store) -> anyhow::Result<()> {
         luot_store::meta_set(
             store.connection(),
             META_SERVER_PID,

@@ -402,7 +402,8 @@ fn config_in_force(data: &Path) -> anyhow::Result<CenterConfig> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let lock = data_lock::DataLock::acquire(&args.data)?;
+    // Held until serve returns, after the server (and its store) has stopped.
+    let _lock = data_lock::DataLock::acquire(&args.data)?;
     let file = args.config.as_deref().map(ConfigFile::read).transpose()?;
     let chosen = config_in_force::choose_at_start(
         &args.data.join("luot.db"),
@@ -442,7 +443,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             config_in_force::META_ANNOUNCED_URL,
             &reach.url,
         )?;
-        lock.record_pid(&store)?;
+        data_lock::DataLock::record_pid(&store)?;
     }
     let limits = Limits {
         issue_per_s: args.issue_rate,
@@ -765,12 +766,12 @@ fn device_cmd(command: DeviceCmd, data: &Path) -> anyhow::Result<()> {
                     kind.as_str()
                 );
             }
-            if let Some(c) = &counter {
-                if !settings.core.counters.iter().any(|k| k.code.as_str() == c) {
-                    bail!(
-                        "--counter: không có quầy {c:?} ở điểm {site} · no counter {c:?} at site {site} in the configuration in force"
-                    );
-                }
+            if let Some(c) = &counter
+                && !settings.core.counters.iter().any(|k| k.code.as_str() == c)
+            {
+                bail!(
+                    "--counter: không có quầy {c:?} ở điểm {site} · no counter {c:?} at site {site} in the configuration in force"
+                );
             }
             let base = match url.or_else(|| center.public_url.clone()) {
                 Some(u) => u,
