@@ -69,6 +69,13 @@ async fn on_every_interface_links_and_the_banner_use_the_lan_address() {
         banner.contains(&format!("{}/kiosk?device=", s.base)),
         "device links use the same address: {banner}"
     );
+    // The log says it too (a service's standard output may go nowhere).
+    let log = s.log_with("address for phones and devices").await;
+    let line = log
+        .lines()
+        .find(|l| l.contains("address for phones and devices"))
+        .unwrap();
+    assert!(line.contains(&s.base), "{line}");
 
     // The issue reply's link (what the ticket's QR code says) uses it too, and a phone on the
     // network opens it there.

@@ -87,11 +87,7 @@ async fn a_change_made_on_the_admin_page_survives_restarts_and_files_apply_only_
     let r = admin.get("/api/v1/admin/config").await;
     assert_eq!(r.json()["version"], 2);
     assert_eq!(r.json()["toml"], renamed("Trung tâm B").as_str());
-    assert!(
-        s.log().contains("the configuration in force, version 2"),
-        "{}",
-        s.log()
-    );
+    s.log_with("the configuration in force, version 2").await;
     s.terminate().await;
 
     // Restart with the same file A as at the first start: A has not changed since it was
@@ -117,12 +113,8 @@ async fn a_change_made_on_the_admin_page_survives_restarts_and_files_apply_only_
         "{head}"
     );
     assert!(head.contains("Trung tâm C"), "{head}");
-    assert!(
-        s.log()
-            .contains(&format!("applied {c} as configuration version 3")),
-        "{}",
-        s.log()
-    );
+    s.log_with(&format!("applied {c} as configuration version 3"))
+        .await;
 
     // A citizen takes a ticket for khai-sinh (A001) while version 3 runs.
     let r = Http::new(&s.local_base())

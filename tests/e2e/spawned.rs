@@ -186,6 +186,21 @@ impl Spawned {
         self.log.lock().unwrap().join("\n")
     }
 
+    /// Waits until the log has a line containing `needle` (the log is read by its own task, so
+    /// a line written before the banner may arrive after it); returns the log so far.
+    pub async fn log_with(&self, needle: &str) -> String {
+        within(&format!("a log line with {needle:?}"), async {
+            loop {
+                let log = self.log();
+                if log.contains(needle) {
+                    return log;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        })
+        .await
+    }
+
     /// The server on its loopback address, reachable whatever address it announces.
     pub fn local_base(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)

@@ -429,6 +429,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         args.public_url.as_deref().or(center.public_url.as_deref()),
         listener.local_addr()?,
     );
+    tracing::info!(
+        url = %reach.url,
+        source = ?reach.source,
+        "địa chỉ cho điện thoại và thiết bị · address for phones and devices"
+    );
     if reach.source == Source::LoopbackOnly {
         tracing::warn!(
             url = %reach.url,
