@@ -71,6 +71,28 @@ async fn serve_takes_its_options_from_the_environment() {
     let s = Spawned::spawn(&["serve", "--public-url", "http://quay.local"], &env).await;
     assert_eq!(s.base, "http://quay.local");
     s.terminate().await;
+
+    // The other commands find the folder through LUOT_DATA too.
+    let o = run(
+        &["config", "export"],
+        &[("LUOT_DATA", data.to_str().unwrap())],
+        "",
+    )
+    .await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("Trung tâm từ biến môi trường"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(
+        &["device", "list"],
+        &[("LUOT_DATA", data.to_str().unwrap())],
+        "",
+    )
+    .await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("kiosk"), "{}", stdout(&o));
 }
 
 #[tokio::test]

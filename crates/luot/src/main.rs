@@ -968,12 +968,12 @@ fn simulate_cmd(a: SimulateArgs) -> anyhow::Result<()> {
         Some((v, c)) => {
             if let Some(f) = file.filter(|f| config_in_force::digest(&f.text) != v.digest) {
                 bail!(
-                    "{} already has a configuration in force (version {}) that differs from {}: \
-                     leave out --config, or run `luot config import {}` first",
-                    a.data.display(),
-                    v.version,
-                    f.name,
-                    f.name
+                    "{d} đã có cấu hình đang áp dụng (phiên bản {v}) khác với {n}: hãy bỏ --config, hoặc chạy `luot config import {n}` trước · \
+                     {d} already has a configuration in force (version {v}) that differs from {n}: \
+                     leave out --config, or run `luot config import {n}` first",
+                    d = a.data.display(),
+                    v = v.version,
+                    n = f.name,
                 );
             }
             c
