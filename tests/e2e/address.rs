@@ -69,6 +69,13 @@ async fn on_every_interface_links_and_the_banner_use_the_lan_address() {
         banner.contains(&format!("{}/kiosk?device=", s.base)),
         "device links use the same address: {banner}"
     );
+    // The log says it too (a service's standard output may go nowhere).
+    let log = s.log_with("address for phones and devices").await;
+    let line = log
+        .lines()
+        .find(|l| l.contains("address for phones and devices"))
+        .unwrap();
+    assert!(line.contains(&s.base), "{line}");
 
     // The issue reply's link (what the ticket's QR code says) uses it too, and a phone on the
     // network opens it there.
@@ -142,5 +149,55 @@ async fn public_url_overrides_the_detected_address() {
         "{}",
         r.text
     );
+    s.terminate().await;
+}
+
+/// A machine with no network (a fresh network namespace: only a loopback interface, and that
+/// down) still serves, but the banner and the log warn, in Vietnamese and English, that no
+/// phone or device can open the links. Needs `unshare` with user and network namespaces; where
+/// the kernel or a container forbids them the case is left to `address::tests` (unit tests of
+/// the same decision), and the test says so.
+#[tokio::test]
+async fn without_a_network_the_banner_warns_that_only_this_machine_can_open_the_links() {
+    let probe = std::process::Command::new("unshare")
+        .args(["-rn", "true"])
+        .status();
+    if !probe.is_ok_and(|s| s.success()) {
+        eprintln!(
+            "unshare -rn is not allowed here: the loopback-only warning is checked by unit tests only"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut s = Spawned::spawn_via(
+        &["unshare", "-rn"],
+        &[
+            "serve",
+            "--data",
+            data.to_str().unwrap(),
+            "--listen",
+            "0.0.0.0:0",
+            "--start-clock",
+            luot_tests::START_RFC3339,
+        ],
+        &[],
+    )
+    .await;
+    let (_, _) = first_start_secrets(&mut s).await;
+    let banner = s.banner.join("\n");
+    assert_eq!(host_of(&s.base), "127.0.0.1", "{banner}");
+    assert!(
+        banner.contains("CẢNH BÁO: không tìm thấy địa chỉ mạng LAN")
+            && banner.contains("WARNING: no LAN address found")
+            && banner.contains("--public-url"),
+        "{banner}"
+    );
+    assert!(
+        !banner.contains("Address for phones and devices"),
+        "no address is offered to phones: {banner}"
+    );
+    s.log_with("no LAN address found: links and QR codes open on this machine only")
+        .await;
     s.terminate().await;
 }

@@ -87,11 +87,7 @@ async fn a_change_made_on_the_admin_page_survives_restarts_and_files_apply_only_
     let r = admin.get("/api/v1/admin/config").await;
     assert_eq!(r.json()["version"], 2);
     assert_eq!(r.json()["toml"], renamed("Trung tâm B").as_str());
-    assert!(
-        s.log().contains("the configuration in force, version 2"),
-        "{}",
-        s.log()
-    );
+    s.log_with("the configuration in force, version 2").await;
     s.terminate().await;
 
     // Restart with the same file A as at the first start: A has not changed since it was
@@ -117,12 +113,8 @@ async fn a_change_made_on_the_admin_page_survives_restarts_and_files_apply_only_
         "{head}"
     );
     assert!(head.contains("Trung tâm C"), "{head}");
-    assert!(
-        s.log()
-            .contains(&format!("applied {c} as configuration version 3")),
-        "{}",
-        s.log()
-    );
+    s.log_with(&format!("applied {c} as configuration version 3"))
+        .await;
 
     // A citizen takes a ticket for khai-sinh (A001) while version 3 runs.
     let r = Http::new(&s.local_base())
@@ -495,4 +487,119 @@ async fn commands_read_the_configuration_in_force() {
         stderr(&o)
     );
     s.terminate().await;
+}
+
+#[tokio::test]
+async fn simulate_runs_on_the_configuration_in_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let dd = data.to_str().unwrap();
+    let text = luot_proto::config::DEFAULT_CONFIG_TOML.replacen(
+        "code = \"sa-huynh\"",
+        "code = \"phuong-x\"",
+        1,
+    );
+    let file = dir.path().join("center.toml");
+    std::fs::write(&file, &text).unwrap();
+    let o = run(
+        &["config", "import", file.to_str().unwrap(), "--data", dd],
+        &[],
+        "",
+    )
+    .await;
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // A different file is refused rather than silently simulated over the one in force.
+    let builtin = dir.path().join("builtin.toml");
+    std::fs::write(&builtin, luot_proto::config::DEFAULT_CONFIG_TOML).unwrap();
+    let sim = |extra: &[&str]| {
+        let mut args = vec![
+            "simulate",
+            "--from",
+            "2026-11-30",
+            "--days",
+            "1",
+            "--arrivals",
+            "40",
+            "--data",
+            dd,
+        ];
+        args.extend_from_slice(extra);
+        args.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let args = sim(&["--config", builtin.to_str().unwrap()]);
+    let o = run(
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("already has a configuration in force (version 1)"),
+        "{}",
+        stderr(&o)
+    );
+    // The site in force is simulated; the built-in example's is unknown here.
+    let args = sim(&["--site", "sa-huynh"]);
+    let o = run(
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("no site \"sa-huynh\""),
+        "{}",
+        stderr(&o)
+    );
+    let args = sim(&[]);
+    let o = run(
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        &[],
+        "",
+    )
+    .await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    let simulated = stdout_tickets(&stdout(&o));
+    assert!(simulated > 0, "{}", stdout(&o));
+    assert_eq!(
+        versions(&data),
+        1,
+        "simulate recorded no other configuration"
+    );
+    let o = run(
+        &[
+            "report",
+            "--site",
+            "phuong-x",
+            "--from",
+            "2026-11-30",
+            "--format",
+            "json",
+            "--data",
+            dd,
+        ],
+        &[],
+        "",
+    )
+    .await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["site"], "phuong-x", "{r}");
+    assert_eq!(r["total"]["issued"], simulated, "{r}");
+}
+
+/// The ticket count in `luot simulate`'s last line: "simulated N open days, T tickets, into …".
+fn stdout_tickets(out: &str) -> u64 {
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("simulated "))
+        .unwrap_or_else(|| panic!("{out}"));
+    line.split(", ")
+        .nth(1)
+        .and_then(|t| t.strip_suffix(" tickets"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"))
 }

@@ -42,11 +42,7 @@ async fn serve_takes_its_options_from_the_environment() {
         .trim()
         .to_string();
     assert!(data.join("luot.db").exists(), "LUOT_DATA");
-    assert!(
-        s.log().contains("running on a shifted clock"),
-        "LUOT_START_CLOCK: {}",
-        s.log()
-    );
+    s.log_with("running on a shifted clock").await; // LUOT_START_CLOCK
 
     // LUOT_START_CLOCK puts the server on Monday morning, when the center is open; and
     // LUOT_ISSUE_BURST=1 lets a kiosk take one ticket at once, not ten.
@@ -75,6 +71,28 @@ async fn serve_takes_its_options_from_the_environment() {
     let s = Spawned::spawn(&["serve", "--public-url", "http://quay.local"], &env).await;
     assert_eq!(s.base, "http://quay.local");
     s.terminate().await;
+
+    // The other commands find the folder through LUOT_DATA too.
+    let o = run(
+        &["config", "export"],
+        &[("LUOT_DATA", data.to_str().unwrap())],
+        "",
+    )
+    .await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("Trung tâm từ biến môi trường"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(
+        &["device", "list"],
+        &[("LUOT_DATA", data.to_str().unwrap())],
+        "",
+    )
+    .await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("kiosk"), "{}", stdout(&o));
 }
 
 #[tokio::test]

@@ -28,7 +28,20 @@ const LUOT_VARS: [&str; 13] = [
 ];
 
 fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
-    let mut c = Command::new(luot_binary());
+    command_via(&[], args, env)
+}
+
+/// `wrapper… luot args…`: the binary started by another program (e.g. `unshare`), which must
+/// exec it, so that the child's process id is luot's.
+fn command_via(wrapper: &[&str], args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut c = match wrapper.split_first() {
+        None => Command::new(luot_binary()),
+        Some((program, rest)) => {
+            let mut c = Command::new(program);
+            c.args(rest).arg(luot_binary());
+            c
+        }
+    };
     c.args(args).env("RUST_LOG", "info");
     for v in LUOT_VARS {
         c.env_remove(v);
@@ -110,7 +123,12 @@ impl Spawned {
 
     /// `luot args…` (a `serve`) with `env` and nothing else.
     pub async fn spawn(args: &[&str], env: &[(&str, &str)]) -> Spawned {
-        let mut child = command(args, env)
+        Spawned::spawn_via(&[], args, env).await
+    }
+
+    /// `wrapper… luot args…` (a `serve`), see `command_via`.
+    pub async fn spawn_via(wrapper: &[&str], args: &[&str], env: &[(&str, &str)]) -> Spawned {
+        let mut child = command_via(wrapper, args, env)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -184,6 +202,21 @@ impl Spawned {
     /// The log so far, one string.
     pub fn log(&self) -> String {
         self.log.lock().unwrap().join("\n")
+    }
+
+    /// Waits until the log has a line containing `needle` (the log is read by its own task, so
+    /// a line written before the banner may arrive after it); returns the log so far.
+    pub async fn log_with(&self, needle: &str) -> String {
+        within(&format!("a log line with {needle:?}"), async {
+            loop {
+                let log = self.log();
+                if log.contains(needle) {
+                    return log;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        })
+        .await
     }
 
     /// The server on its loopback address, reachable whatever address it announces.

@@ -39,7 +39,11 @@ pub fn site_runtimes(center: &CenterConfig) -> Result<Vec<SiteRuntime>, String> 
         .iter()
         .map(|s| {
             let tz = jiff::tz::TimeZone::get(&s.time_zone).map_err(|_| {
-                format!("site {}: unknown time zone {:?}", s.core.code, s.time_zone)
+                format!(
+                    "điểm {c}: không có múi giờ {z:?} · site {c}: unknown time zone {z:?}",
+                    c = s.core.code,
+                    z = s.time_zone
+                )
             })?;
             Ok(SiteRuntime {
                 code: s.core.code,
@@ -52,8 +56,9 @@ pub fn site_runtimes(center: &CenterConfig) -> Result<Vec<SiteRuntime>, String> 
 
 /// Parses and fully checks a configuration text; errors name the file, line and column.
 pub fn parse_checked(text: &str, name: &str) -> anyhow::Result<CenterConfig> {
-    let center = parse_config(text, name)
-        .map_err(|e| anyhow::anyhow!("{name}: the configuration has errors:\n{e}"))?;
+    let center = parse_config(text, name).map_err(|e| {
+        anyhow::anyhow!("{name}: cấu hình có lỗi · the configuration has errors:\n{e}")
+    })?;
     site_runtimes(&center).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
     Ok(center)
 }
@@ -252,7 +257,9 @@ pub fn read_in_force(conn: &Connection) -> anyhow::Result<Option<(ConfigVersion,
     };
     let name = format!("configuration version {} (in force)", v.version);
     let center = parse_checked(&v.toml, &name).context(
-        "the configuration in force no longer passes the checks; replace it with \
+        "cấu hình đang áp dụng không còn qua được bước kiểm tra; hãy thay bằng \
+         `luot config import FILE` hoặc `luot serve --config FILE` · \
+         the configuration in force no longer passes the checks; replace it with \
          `luot config import FILE` or `luot serve --config FILE`",
     )?;
     Ok(Some((v, center)))

@@ -71,15 +71,15 @@ pub fn run(command: ConfigCmd, data: &Path, now_ms: i64) -> anyhow::Result<()> {
         }
         ConfigCmd::Import { file } => {
             let f = ConfigFile::read(&file)?;
-            if let Some(pid) = DataLock::holder(data)? {
-                bail!(
+            // Held while importing, so no server starts on the folder in the middle.
+            let _lock = match DataLock::try_acquire(data)? {
+                Ok(lock) => lock,
+                Err(pid) => bail!(
                     "máy chủ Luot (tiến trình {pid}) đang chạy trên {d}: hãy áp dụng cấu hình ở trang quản lý (Cấu hình), hoặc dừng máy chủ rồi nhập lại · \
                      a Luot server (process {pid}) is running on {d}: apply the configuration on the admin page (Configuration), or stop the server and import again",
                     d = data.display()
-                );
-            }
-            std::fs::create_dir_all(data)
-                .with_context(|| format!("creating the data folder {}", data.display()))?;
+                ),
+            };
             match config_in_force::import(&db, &f, now_ms)? {
                 Imported::Unchanged { version } => println!(
                     "{} đã là cấu hình đang áp dụng (phiên bản {version}); không đổi gì · {} is already the configuration in force (version {version}); nothing changed",

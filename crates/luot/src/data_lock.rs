@@ -47,6 +47,20 @@ impl DataLock {
     /// Takes the folder for a server; refuses, naming the other server's process, when one
     /// already runs on it.
     pub fn acquire(data: &Path) -> anyhow::Result<DataLock> {
+        match DataLock::try_acquire(data)? {
+            Ok(lock) => Ok(lock),
+            Err(pid) => anyhow::bail!(
+                "một máy chủ Luot khác (tiến trình {pid}) đang chạy trên thư mục {d} · \
+                 another Luot server (process {pid}) is running on the data folder {d}",
+                d = data.display()
+            ),
+        }
+    }
+
+    /// Takes the folder, or says which process ("?" when unknown) holds it. A command that
+    /// changes the database behind a server's back (`luot config import`) holds it for as long
+    /// as it works, so no server can start in the middle.
+    pub fn try_acquire(data: &Path) -> anyhow::Result<Result<DataLock, String>> {
         std::fs::create_dir_all(data)
             .with_context(|| format!("creating the data folder {}", data.display()))?;
         let db = data.join("luot.db");
@@ -64,38 +78,19 @@ impl DataLock {
             Err(e) => return Err(e).with_context(|| format!("opening {}", db.display())),
         };
         if !try_lock(&file).with_context(|| format!("locking {}", db.display()))? {
-            anyhow::bail!(
-                "một máy chủ Luot khác (tiến trình {pid}) đang chạy trên thư mục {d} · \
-                 another Luot server (process {pid}) is running on the data folder {d}",
-                pid = running_pid(&db),
-                d = data.display()
-            );
+            return Ok(Err(running_pid(&db)));
         }
-        Ok(DataLock { _file: file })
+        Ok(Ok(DataLock { _file: file }))
     }
 
-    /// Notes this process as the one holding the folder (once the database is open).
-    pub fn record_pid(&self, store: &luot_store::Store) -> anyhow::Result<()> {
+    /// Notes this process as the one holding the folder (once the database is open), for the
+    /// messages of commands refused while it runs.
+    pub fn record_pid(store: &luot_store::Store) -> anyhow::Result<()> {
         luot_store::meta_set(
             store.connection(),
             META_SERVER_PID,
             &std::process::id().to_string(),
         )?;
         Ok(())
-    }
-
-    /// The process id of the server running on `data` ("?" when unknown), if one is.
-    pub fn holder(data: &Path) -> anyhow::Result<Option<String>> {
-        let db = data.join("luot.db");
-        let file = match OpenOptions::new().read(true).open(&db) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e).with_context(|| format!("opening {}", db.display())),
-        };
-        // Nobody held it when this succeeds; closing the file releases it again (no SQLite
-        // connection is open in this process yet).
-        let held = !try_lock(&file).with_context(|| format!("locking {}", db.display()))?;
-        drop(file);
-        Ok(held.then(|| running_pid(&db)))
     }
 }

@@ -413,7 +413,8 @@ fn config_in_force(data: &Path) -> anyhow::Result<CenterConfig> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let lock = data_lock::DataLock::acquire(&args.data)?;
+    // Held until serve returns, after the server (and its store) has stopped.
+    let _lock = data_lock::DataLock::acquire(&args.data)?;
     let file = args.config.as_deref().map(ConfigFile::read).transpose()?;
     let chosen = config_in_force::choose_at_start(
         &args.data.join("luot.db"),
@@ -439,6 +440,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         args.public_url.as_deref().or(center.public_url.as_deref()),
         listener.local_addr()?,
     );
+    tracing::info!(
+        url = %reach.url,
+        source = ?reach.source,
+        "địa chỉ cho điện thoại và thiết bị · address for phones and devices"
+    );
     if reach.source == Source::LoopbackOnly {
         tracing::warn!(
             url = %reach.url,
@@ -453,7 +459,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             config_in_force::META_ANNOUNCED_URL,
             &reach.url,
         )?;
-        lock.record_pid(&store)?;
+        data_lock::DataLock::record_pid(&store)?;
     }
     let limits = Limits {
         issue_per_s: args.issue_rate,
@@ -776,12 +782,12 @@ fn device_cmd(command: DeviceCmd, data: &Path) -> anyhow::Result<()> {
                     kind.as_str()
                 );
             }
-            if let Some(c) = &counter {
-                if !settings.core.counters.iter().any(|k| k.code.as_str() == c) {
-                    bail!(
-                        "--counter: không có quầy {c:?} ở điểm {site} · no counter {c:?} at site {site} in the configuration in force"
-                    );
-                }
+            if let Some(c) = &counter
+                && !settings.core.counters.iter().any(|k| k.code.as_str() == c)
+            {
+                bail!(
+                    "--counter: không có quầy {c:?} ở điểm {site} · no counter {c:?} at site {site} in the configuration in force"
+                );
             }
             let base = match url.or_else(|| center.public_url.clone()) {
                 Some(u) => u,
@@ -978,12 +984,12 @@ fn simulate_cmd(a: SimulateArgs) -> anyhow::Result<()> {
         Some((v, c)) => {
             if let Some(f) = file.filter(|f| config_in_force::digest(&f.text) != v.digest) {
                 bail!(
-                    "{} already has a configuration in force (version {}) that differs from {}: \
-                     leave out --config, or run `luot config import {}` first",
-                    a.data.display(),
-                    v.version,
-                    f.name,
-                    f.name
+                    "{d} đã có cấu hình đang áp dụng (phiên bản {v}) khác với {n}: hãy bỏ --config, hoặc chạy `luot config import {n}` trước · \
+                     {d} already has a configuration in force (version {v}) that differs from {n}: \
+                     leave out --config, or run `luot config import {n}` first",
+                    d = a.data.display(),
+                    v = v.version,
+                    n = f.name,
                 );
             }
             c
