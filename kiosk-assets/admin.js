@@ -18,7 +18,7 @@ const TABS = ["reports", "config", "users", "voice", "devices", "audit"];
 const TEXT = {
   vi: {
     "app.title": "Quản lý trung tâm",
-    "lang.aria": "Chuyển sang tiếng Anh",
+    "lang.aria": "English – Chuyển sang tiếng Anh",
     "lang.label": "English",
     "nav.reports": "Báo cáo",
     "nav.audit": "Nhật ký",
@@ -255,7 +255,7 @@ const TEXT = {
   },
   en: {
     "app.title": "Center management",
-    "lang.aria": "Switch to Vietnamese",
+    "lang.aria": "Tiếng Việt – Switch to Vietnamese",
     "lang.label": "Tiếng Việt",
     "nav.reports": "Reports",
     "nav.audit": "Audit log",

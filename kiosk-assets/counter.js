@@ -14,7 +14,7 @@ const LAST_COUNTER_KEY = "luot.counter.last";
 const i18n = createI18n({
   vi: {
     "app.title": "Bàn làm việc tại quầy",
-    "lang.aria": "Chuyển sang tiếng Anh",
+    "lang.aria": "English – Chuyển sang tiếng Anh",
     "lang.label": "English",
     "nav.switch": "Đổi quầy",
     "nav.logout": "Đăng xuất",
@@ -156,7 +156,7 @@ const i18n = createI18n({
   },
   en: {
     "app.title": "Counter console",
-    "lang.aria": "Switch to Vietnamese",
+    "lang.aria": "Tiếng Việt – Switch to Vietnamese",
     "lang.label": "Tiếng Việt",
     "nav.switch": "Change counter",
     "nav.logout": "Log out",

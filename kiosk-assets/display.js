@@ -17,7 +17,7 @@ const $ = (id) => document.getElementById(id);
 const i18n = createI18n({
   vi: {
     sub: "Màn hình gọi số",
-    "lang.aria": "Chuyển sang tiếng Anh",
+    "lang.aria": "EN – Chuyển sang tiếng Anh",
     "lang.label": "EN",
     stale: "Mất kết nối — đang kết nối lại. Thông tin trên màn hình có thể đã cũ.",
     connecting: "Đang kết nối máy chủ…",
@@ -45,7 +45,7 @@ const i18n = createI18n({
   },
   en: {
     sub: "Now calling",
-    "lang.aria": "Switch to Vietnamese",
+    "lang.aria": "VI – Switch to Vietnamese",
     "lang.label": "VI",
     stale: "Connection lost — reconnecting. What the screen shows may be out of date.",
     connecting: "Connecting to the server…",

@@ -27,7 +27,7 @@ const REASON_BYTES_MAX = 500;
 
 const i18n = createI18n({
   vi: {
-    "lang.aria": "Chuyển sang tiếng Anh",
+    "lang.aria": "English – Chuyển sang tiếng Anh",
     "lang.label": "English",
     "counter.n": "Quầy {n}",
     "conn.connecting": "Đang kết nối…",
@@ -61,7 +61,7 @@ const i18n = createI18n({
     "setup.wrongKind": "Mã này không phải của máy đánh giá tại quầy. Xin quản trị viên tạo thiết bị loại “Máy đánh giá” gắn với một quầy.",
   },
   en: {
-    "lang.aria": "Switch to Vietnamese",
+    "lang.aria": "Tiếng Việt – Switch to Vietnamese",
     "lang.label": "Tiếng Việt",
     "counter.n": "Counter {n}",
     "conn.connecting": "Connecting…",
