@@ -307,7 +307,8 @@ let code = null; // the counter this console works at
 let busy = false; // a command is in flight
 let clockOffset = 0;
 const notes = new Map(); // ticket id → transfer note (seen in this session)
-let noShows = []; // recent no-shows at this counter: TicketView
+/** This counter's no-shows that may still come back, newest first (from the server's state). */
+const noShows = () => (live?.state.noShows || []).filter((t) => t.counter === code).slice(0, NOSHOWS_KEPT);
 let lastDone = null; // { number, counter }: the ticket last completed from this console
 const dossiers = new Map(); // ticket number → dossier code attached from this console today
 const serverNow = () => Date.now() + clockOffset;
@@ -529,7 +530,6 @@ async function chooseCounter(c) {
   history.replaceState(null, "", u);
   show("console");
   notes.clear();
-  noShows = [];
   await openCounter();
   render();
   document.activeElement?.blur?.();
@@ -727,7 +727,7 @@ function renderWaiting(state) {
 }
 
 function renderNoShows() {
-  $("noshows").replaceChildren(...noShows.map((t) => {
+  $("noshows").replaceChildren(...noShows().map((t) => {
     const li = el("li");
     li.append(el("span", "c-num tabular", t.number));
     li.append(el("span", "c-svc", serviceName(t.service)));
@@ -834,11 +834,8 @@ function noShow() {
   return command({ type: "no_show", counter: code }, (r) => i18n.t("done.noshow", { n: num(r) }));
 }
 function returnTicket(n) {
-  return command({ type: "return", number: n }, () => i18n.t("done.return", { n })).then((r) => {
-    noShows = noShows.filter((t) => t.number !== n);
-    render();
-    return r;
-  });
+  // The list follows the server: the ticket_returned event takes it off.
+  return command({ type: "return", number: n }, () => i18n.t("done.return", { n }));
 }
 function cancelTicket(n) {
   return command({ type: "cancel", number: n }, () => i18n.t("done.cancel", { n }));
@@ -1020,10 +1017,6 @@ function onKey(ev) {
 function onChange(state, why, msg) {
   if (why && typeof why === "object") {
     if (why.type === "ticket_transferred" && msg?.ticket) notes.set(msg.ticket.id, why.note || "");
-    if (why.type === "ticket_no_show" && why.counter === code && msg?.ticket) {
-      noShows = [msg.ticket, ...noShows.filter((t) => t.id !== msg.ticket.id)].slice(0, NOSHOWS_KEPT);
-    }
-    if (why.type === "ticket_returned" && msg?.ticket) noShows = noShows.filter((t) => t.id !== msg.ticket.id);
   }
   render();
 }

@@ -36,6 +36,7 @@ function emptyState() {
     counters: new Map(), // code → CounterView
     waiting: new Map(), // id → TicketView
     recent: [], // newest first: TicketView with counter
+    noShows: [], // consoles: returnable no-shows, newest first, each with its counter
     services: new Map(), // code → ServiceStatsDto
     intakeOpen: true,
     ticket: null, // phone: its own ticket
@@ -50,6 +51,7 @@ function applySnapshot(state, snap, seq) {
   for (const c of snap.counters) s.counters.set(c.code, c);
   for (const t of snap.waiting) s.waiting.set(t.id, t);
   s.recent = snap.recent_calls.slice(0, RECENT_MAX);
+  s.noShows = snap.no_shows || [];
   for (const st of snap.services) s.services.set(st.service, st);
   s.intakeOpen = snap.intake_open;
   s.ticket = state.ticket;
@@ -70,6 +72,8 @@ function applyEvent(state, msg) {
   if (t) {
     if (t.state === "waiting") state.waiting.set(t.id, t);
     else state.waiting.delete(t.id);
+    // A no-show leaves the list when it is put back, cancelled or expires (any other state).
+    if (t.state !== "no_show") state.noShows = state.noShows.filter((x) => x.id !== t.id);
   }
   switch (e.type) {
     case "ticket_called":
@@ -89,6 +93,7 @@ function applyEvent(state, msg) {
       break;
     case "ticket_no_show":
       setCurrent(e.counter, null);
+      if (t) state.noShows = [{ ...t, counter: e.counter }, ...state.noShows.filter((x) => x.id !== t.id)];
       break;
     case "ticket_transferred":
       setCurrent(e.from_counter, null);

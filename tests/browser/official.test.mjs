@@ -144,6 +144,10 @@ test("an official logs in through the form, opens a counter and serves the queue
   assert.equal(r.ok, true);
   await page.locator("#noshows li").first().waitFor();
   assert.match(await text(page, "#noshows"), new RegExp(absent));
+  // The list comes from the server: it is still there after a reload (or logging in again).
+  await page.reload();
+  await page.locator(`#noshows button[aria-label$="${absent}"]`).waitFor({ timeout: 15_000 });
+  await until(() => page.evaluate(() => window.luotConsole.status === "live"), "console live again");
   await page.click(`#noshows button[aria-label$="${absent}"]`);
   await until(async () => (await ticketState(absent))?.state === "waiting", "returned to waiting");
   await until(() => page.locator(`#waiting tr[data-number="${absent}"]`).count(), "back in the list");

@@ -19,6 +19,7 @@ mod config_in_force;
 mod crash;
 mod env;
 mod limits;
+mod no_shows;
 mod operations;
 mod phone;
 mod printer;

@@ -184,6 +184,11 @@ pub struct SiteSnapshot {
     pub waiting: Vec<TicketView>,
     /// Most recent calls, newest first.
     pub recent_calls: Vec<TicketView>,
+    /// Today's no-shows that may still be put back in the queue (their `no_show_return_s` window
+    /// has not passed), newest first, at most [`NO_SHOWS_MAX`], each with the `counter` that
+    /// marked it: the console's "came back" list. Listed for the same roles as `waiting`.
+    #[serde(default)]
+    pub no_shows: Vec<TicketView>,
     pub services: Vec<ServiceStatsDto>,
     /// Issuing stopped by a fault (storage); kiosks show "tạm ngưng cấp số".
     pub intake_open: bool,
@@ -191,6 +196,8 @@ pub struct SiteSnapshot {
 
 /// How many recent calls a snapshot carries.
 pub const RECENT_CALLS_MAX: usize = 12;
+/// How many returnable no-shows a snapshot carries.
+pub const NO_SHOWS_MAX: usize = 50;
 
 impl SiteSnapshot {
     /// `list_waiting`: include every waiting ticket (see the field). Without it the snapshot
@@ -240,12 +247,28 @@ impl SiteSnapshot {
             .collect();
         called.sort_by_key(|t| std::cmp::Reverse((t.called_at_ms, t.id)));
         called.truncate(RECENT_CALLS_MAX);
+        let window_ms = cfg.policy.no_show_return_s as i64 * 1000;
+        let mut no_shows: Vec<&core::Ticket> = if list_waiting {
+            site.tickets()
+                .iter()
+                .filter(|t| {
+                    t.state == core::TicketState::NoShow
+                        && t.no_show_at_ms
+                            .is_some_and(|at| now.at_ms - at <= window_ms)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        no_shows.sort_by_key(|t| std::cmp::Reverse((t.no_show_at_ms, t.id)));
+        no_shows.truncate(NO_SHOWS_MAX);
         SiteSnapshot {
             site: cfg.code.to_string(),
             day: site.day().map(|d| d.to_string()),
             counters,
             waiting: waiting.into_iter().map(TicketView::brief).collect(),
             recent_calls: called.into_iter().map(TicketView::brief).collect(),
+            no_shows: no_shows.into_iter().map(TicketView::brief).collect(),
             services: cfg
                 .services
                 .iter()
