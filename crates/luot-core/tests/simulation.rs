@@ -147,15 +147,17 @@ impl Stats {
             "counter_resumed",
             "counter_closed",
         ];
-        const REASONS: [&str; 8] = [
+        const REASONS: [&str; 10] = [
             "requested",
             "transferred",
             "appointment",
             "aged",
             "priority_counter",
-            "priority_turn",
+            "priority_first",
             "priority_only",
+            "normal_turn",
             "next_in_line",
+            "service_weight",
         ];
         const REFUSALS: [&str; 28] = [
             "unknown_service",
@@ -922,6 +924,7 @@ fn random_config(rng: &mut Rng) -> SiteConfig {
         waiting_max: rng.between(10, 80) as u32,
         per_person_day_max: rng.between(1, 3) as u8,
         per_person_department_max: rng.between(1, 2) as u8,
+        intake_close: Vec::new(),
     };
     let first = Day::from_ymd(2026, 6, 1).0;
     let holidays = (0..rng.between(0, 6))
