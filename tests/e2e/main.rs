@@ -8,6 +8,7 @@
 mod admin;
 mod authorization;
 mod bad_input;
+mod boundaries;
 mod calls;
 mod cli;
 mod clips;
@@ -24,3 +25,4 @@ mod sessions;
 mod soak;
 mod storage_faults;
 mod storm;
+mod transfers;

@@ -163,7 +163,7 @@ pub struct ServiceStatsDto {
     pub waiting: u32,
     pub issued: u32,
     pub daily_cap: u32,
-    /// Taking tickets now (hours, holiday).
+    /// Taking tickets now (hours, holiday, `intake_close`, daily cap).
     pub open: bool,
     /// Why not, when closed (a rejection code) and when it opens next (`YYYY-MM-DD HH:MM`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -193,6 +193,10 @@ impl ServiceStatsDto {
                 let opens = match r {
                     core::Rejection::ServiceClosed {
                         next_open: Some((d, m)),
+                    }
+                    | core::Rejection::IntakeClosed {
+                        next_open: Some((d, m)),
+                        ..
                     } => Some(format!("{d} {:02}:{:02}", m / 60, m % 60)),
                     _ => None,
                 };

@@ -27,8 +27,10 @@ pub const INFLIGHT_JOBS_MAX: usize = 8_192;
 /// How often the broker looks at the clock for a new day even when nothing happens.
 const ROLLOVER_CHECK: std::time::Duration = std::time::Duration::from_secs(10);
 /// The longest the broker sleeps towards the next session boundary before it looks again: a
-/// new configuration (other hours) or a stepped clock is picked up within this.
-const BOUNDARY_SLEEP_MAX: std::time::Duration = std::time::Duration::from_secs(60);
+/// new configuration (other hours) or a stepped wall clock is picked up within this, so every
+/// client learns of an opening or closing within a second of it whatever the clock did. Waking
+/// once a second to compare a few hundred minutes costs nothing measurable.
+const BOUNDARY_SLEEP_MAX: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A site as the server runs it: settings and time zone beside the core state.
 #[derive(Debug)]
