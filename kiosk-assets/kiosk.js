@@ -279,13 +279,19 @@ function secondsUntil(hm) {
 }
 
 /**
+ * While no counter is open the wait is not known: the note is shown only in the last hour of
+ * the session (`limits::UNKNOWN_WAIT_SESSION_NOTE_S` in luot-core, the server's same rule).
+ */
+const UNKNOWN_WAIT_SESSION_NOTE_S = 3_600;
+
+/**
  * Before issuing: the session a newcomer's wait may run past (its high end is later than the
- * session's end, or not known), or null. The server applies the same rule to the ticket.
+ * session's end, or not known near the end), or null. The server applies the same rule to the ticket.
  */
 function pastSession(st) {
   if (!st?.open || !st.session) return null;
-  const high = st.estimate?.high_s;
-  if (high != null && high <= secondsUntil(st.session.ends)) return null;
+  const high = st.estimate?.high_s ?? UNKNOWN_WAIT_SESSION_NOTE_S;
+  if (high <= secondsUntil(st.session.ends)) return null;
   return st.session;
 }
 

@@ -155,6 +155,10 @@ pub mod limits {
     pub const DOSSIER_LEN_MAX: usize = 40;
     /// Intake close times per site (`intake_close`): one per session of a day is a handful.
     pub const INTAKE_CLOSES_MAX: usize = 8;
+    /// While no counter serving a service is open its wait is not known; a newcomer is then
+    /// told the wait may run past the end of the session only within this last stretch of it
+    /// (an hour), not from the first minute of the morning before the officials sit down.
+    pub const UNKNOWN_WAIT_SESSION_NOTE_S: u32 = 3_600;
 }
 
 /// One site (a center or a reception point).

@@ -454,7 +454,8 @@ impl Site {
     }
 
     /// The session whose end a wait of up to `wait_s` from `now` may run past: when the wait's
-    /// high end goes past the end of the session, or is not known (`None`: no counter open).
+    /// high end goes past the end of the session; or when it is not known (`None`: no counter
+    /// open) and less than [`limits::UNKNOWN_WAIT_SESSION_NOTE_S`] of the session is left.
     pub fn wait_runs_past_session(
         &self,
         service: Code,
@@ -463,10 +464,8 @@ impl Site {
     ) -> Option<Session> {
         let session = self.session(service, now)?;
         let left_s = session_left_s(now, session.ends);
-        match wait_s {
-            Some(w) if (w as i64) <= left_s => None,
-            _ => Some(session),
-        }
+        let w = wait_s.unwrap_or(limits::UNKNOWN_WAIT_SESSION_NOTE_S);
+        ((w as i64) > left_s).then_some(session)
     }
 
     /// Wait estimate for a newcomer to a service.

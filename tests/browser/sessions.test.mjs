@@ -1,0 +1,77 @@
+// Session boundaries at the kiosk (issue 11): at 11:10, with a line at Civil status, the wait
+// may run past the 11:30 lunch break. The kiosk says so before issuing ("Có thể đến buổi chiều
+// (13:30) mới tới lượt"), in both languages, and the ticket on screen and on paper carries it.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startServer, launchBrowser, loginOfficial, openKiosk, shot, until, SITE } from "./harness.mjs";
+
+const WARNING_VI = "Có thể đến buổi chiều (13:30) mới tới lượt";
+const WARNING_EN = "Your turn may not come before the afternoon session (13:30)";
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer({ logName: "sessions", startClock: "2026-11-30T11:10:00+07:00" });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.cleanup();
+});
+
+async function issueAsKiosk(service) {
+  const res = await fetch(`${server.base}/api/v1/sites/${SITE}/tickets`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${server.kioskToken}` },
+    body: JSON.stringify({ service }),
+  });
+  const body = await res.json();
+  assert.equal(res.status, 201, JSON.stringify(body));
+  return body;
+}
+
+test("kiosk before lunch: the wait may run past 11:30, said before issuing and on the ticket", async () => {
+  // One counter open and eight people waiting for a birth registration, twenty minutes before lunch.
+  const staff = await loginOfficial(server, { counters: ["quay-1"] });
+  await staff.post(`/api/v1/sites/${SITE}/counters/quay-1/open`);
+  for (let i = 0; i < 8; i++) await issueAsKiosk("khai-sinh");
+
+  const { context, page, errors } = await openKiosk(browser, server);
+  await page.locator('.dept-tile[data-dept="ho-tich"]').tap();
+  await page.waitForSelector("#screen-dept:not([hidden])");
+  await page.locator('.svc[data-svc="khai-sinh"]').tap();
+  await page.waitForSelector("#screen-confirm:not([hidden])");
+  assert.equal(await page.textContent("#fact-ahead"), "8 người");
+
+  // The live stats say the session ends at 11:30 and resumes at 13:30; eight people ahead at
+  // one counter cannot be sure to be done in twenty minutes.
+  const st = await page.evaluate(() => window.luotKiosk.live.state.services.get("khai-sinh"));
+  assert.deepEqual(st.session, { ends: "11:30", resumes: "2026-11-30 13:30" }, JSON.stringify(st));
+  await page.waitForSelector("#fact-session:not([hidden])");
+  assert.equal(await page.textContent("#fact-session"), WARNING_VI);
+  assert.ok(await page.locator("#issue-btn").isEnabled(), "still free to take a number");
+  await shot(page, "kiosk-session-warning");
+
+  // In English too, and back.
+  await page.locator("#lang").tap();
+  await until(async () => (await page.textContent("#fact-session")) === WARNING_EN, "the English warning");
+  await page.locator("#lang").tap();
+  await until(async () => (await page.textContent("#fact-session")) === WARNING_VI, "back in Vietnamese");
+
+  // The ticket says it too: on screen, and on the paper the kiosk prints.
+  await page.locator("#issue-btn").tap();
+  await page.waitForSelector("#screen-ticket:not([hidden])");
+  assert.equal(await page.textContent("#ticket-number"), "A009");
+  await page.waitForSelector("#ticket-session:not([hidden])");
+  assert.equal(await page.textContent("#ticket-session"), WARNING_VI);
+  await until(() => page.evaluate(() => window.__printed > 0), "the ticket printed");
+  const paper = await page.textContent("#print-ticket");
+  assert.ok(paper.includes(WARNING_VI), paper);
+  assert.ok(paper.includes(`${WARNING_EN}.`), paper);
+  await shot(page, "kiosk-session-ticket");
+  assert.deepEqual(errors, []);
+  await context.close();
+});
