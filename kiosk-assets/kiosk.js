@@ -512,10 +512,7 @@ function updateConfirm() {
   else {
     wait.append(t("wait.unknown"), el("small", "fact-note", `(${t("wait.noCounter")})`));
   }
-  const past = pastSession(st);
-  const note = $("fact-session");
-  note.hidden = !past;
-  note.textContent = past ? sessionNote(past) : "";
+  updateSessionNote();
   $("fact-counters").textContent = countersText(s.counters);
   const btn = $("issue-btn");
   const closed = st && !st.open;
@@ -530,6 +527,15 @@ function updateConfirm() {
   }
   btn.disabled = issuing || closed || !!pausedReason();
   btn.querySelector("span").textContent = issuing ? t("confirm.issuing") : t("confirm.issue");
+}
+
+/** The confirm screen's session note: also from the clock tick, as time alone can bring it. */
+function updateSessionNote() {
+  const past = service ? pastSession(stats(service)) : null;
+  const note = $("fact-session");
+  const text = past ? sessionNote(past) : "";
+  if (note.hidden !== !past) note.hidden = !past;
+  if (note.textContent !== text) note.textContent = text;
 }
 
 function ticketFacts(r) {
@@ -908,6 +914,7 @@ function tick() {
   } else if (screen === "home" && i18n.lang !== "vi" && now - lastActivity > IDLE_MS) {
     i18n.set("vi");
   }
+  if (screen === "confirm") updateSessionNote();
   if (pausedReason() === "connecting") updatePaused();
 }
 

@@ -1,6 +1,7 @@
 // Session boundaries at the kiosk (issue 11): at 11:10, with a line at Civil status, the wait
 // may run past the 11:30 lunch break. The kiosk says so before issuing ("Có thể đến buổi chiều
 // (13:30) mới tới lượt"), in both languages, and the ticket on screen and on paper carries it.
+// At 11:30 the server's own stats message closes the procedure on a kiosk nobody touches.
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -74,4 +75,35 @@ test("kiosk before lunch: the wait may run past 11:30, said before issuing and o
   await shot(page, "kiosk-session-ticket");
   assert.deepEqual(errors, []);
   await context.close();
+});
+
+test("kiosk at 11:30: the confirm screen closes at the boundary, pushed by the server", async () => {
+  // A server of its own whose clock starts at 11:29:20: time to open the page and choose a
+  // procedure before lunch, even on a busy machine.
+  const noon = await startServer({ logName: "sessions-lunch", startClock: "2026-11-30T11:29:20+07:00" });
+  try {
+    const { context, page, errors } = await openKiosk(browser, noon);
+    await page.locator('.dept-tile[data-dept="ho-tich"]').tap();
+    await page.waitForSelector("#screen-dept:not([hidden])");
+    await page.locator('.svc[data-svc="khai-sinh"]').tap();
+    await page.waitForSelector("#screen-confirm:not([hidden])");
+    const before = await page.evaluate(() => window.luotKiosk.live.state.services.get("khai-sinh"));
+    assert.equal(before.open, true, "still open before 11:30");
+    assert.ok(await page.locator("#issue-btn").isEnabled());
+    // No counter is open and less than an hour is left: the note is there already.
+    assert.equal(await page.textContent("#fact-session"), WARNING_VI);
+
+    // Nobody touches the kiosk; the server's stats message at 11:30 closes the procedure.
+    await page.waitForSelector('#confirm-error[data-kind="closed"]:not([hidden])', { timeout: 60_000 });
+    const lagMs = Date.parse(noon.clockNow()) - Date.parse("2026-11-30T11:30:00+07:00");
+    console.log(`kiosk closed ${lagMs} ms after 11:30:00 (server clock, seen by the test)`);
+    assert.equal(await page.textContent("#confirm-error"), "Ngoài giờ tiếp nhận · Mở lại lúc 13:30 hôm nay");
+    assert.ok(await page.locator("#issue-btn").isDisabled(), "no number after 11:30");
+    assert.ok(await page.locator("#fact-session").isHidden(), "no session to speak of at lunch");
+    await shot(page, "kiosk-lunch-closed");
+    assert.deepEqual(errors, []);
+    await context.close();
+  } finally {
+    await noon.cleanup();
+  }
 });
