@@ -30,6 +30,9 @@ const dict = {
     "state.waiting.ahead": "Còn {n} người trước bạn",
     "state.waiting.next": "Bạn là người tiếp theo",
     "state.waiting.sub": "Dự kiến: {w}",
+    "session.afternoon": "Có thể đến buổi chiều ({t}) mới tới lượt",
+    "session.break": "Có thể sau giờ nghỉ ({t}) mới tới lượt",
+    "session.closing": "Có thể quá giờ làm việc ({t}) mới tới lượt",
     "state.transferred": "Bạn được chuyển sang {c}. Vui lòng chờ gọi số.",
     "state.transferred.wait": "Bạn được chuyển sang {c}, quầy sẽ gọi bạn trước các số khác. Dự kiến: {w}",
     "state.transferred.closed": "Bạn được chuyển sang {c}. Quầy này đang đóng nên chưa ước tính được thời gian chờ; bạn sẽ được gọi khi quầy mở lại.",
@@ -89,6 +92,9 @@ const dict = {
     "state.waiting.ahead": "{n} people ahead of you",
     "state.waiting.next": "You are next",
     "state.waiting.sub": "Estimated wait: {w}",
+    "session.afternoon": "Your turn may not come before the afternoon session ({t})",
+    "session.break": "Your turn may not come before the break ends ({t})",
+    "session.closing": "Your turn may come after closing time ({t})",
     "state.transferred": "You were moved to {c}. Please wait to be called.",
     "state.transferred.wait": "You were moved to {c}; it calls you before other numbers. Estimated wait: {w}",
     "state.transferred.closed": "You were moved to {c}. That counter is closed, so the wait cannot be estimated; you will be called when it opens again.",
@@ -168,6 +174,19 @@ chime.preload = "auto";
 const serverNow = () => Date.now() + clockOffset;
 const tz = () => setup?.time_zone || "Asia/Ho_Chi_Minh";
 const hhmm = (ms) => new Intl.DateTimeFormat("en-GB", { timeZone: tz(), hourCycle: "h23", hour: "2-digit", minute: "2-digit" }).format(ms);
+const isoDay = (ms) => new Intl.DateTimeFormat("en-CA", { timeZone: tz(), year: "numeric", month: "2-digit", day: "2-digit" }).format(ms);
+
+/**
+ * The ticket's `past_session` (its wait may run past lunch or closing) in words: the same as the
+ * kiosk and the printed ticket (`luot_proto::session_note`).
+ */
+function sessionNote(session) {
+  const [day, time] = (session.resumes || "").split(" ");
+  if (day && day === isoDay(serverNow())) {
+    return t(Number(time.slice(0, 2)) >= 12 ? "session.afternoon" : "session.break", { t: time });
+  }
+  return t("session.closing", { t: session.ends });
+}
 const ddmm = (ms) => new Intl.DateTimeFormat("en-GB", { timeZone: tz(), day: "2-digit", month: "2-digit", year: "numeric" }).format(ms);
 
 function counterNumber(code) {
@@ -236,6 +255,7 @@ function render() {
       } else {
         main.textContent = t("state.waiting");
       }
+      if (ticket.past_session) sub.textContent += `${sub.textContent ? ". " : ""}${sessionNote(ticket.past_session)}`;
       break;
     }
     case "called":

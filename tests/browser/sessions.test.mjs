@@ -73,6 +73,15 @@ test("kiosk before lunch: the wait may run past 11:30, said before issuing and o
   assert.ok(paper.includes(WARNING_VI), paper);
   assert.ok(paper.includes(`${WARNING_EN}.`), paper);
   await shot(page, "kiosk-session-ticket");
+
+  // The phone page of the ticket (its QR code) says the same.
+  const token = (await page.locator("#ticket-qr").getAttribute("src")).match(/tickets\/([0-9a-f]+)\/qr\.svg/)[1];
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const pp = await phone.newPage();
+  await pp.goto(`${server.base}/t/${token}`);
+  await pp.waitForSelector("body[data-live=live]");
+  await until(async () => (await pp.textContent("#status-sub")).endsWith(WARNING_VI), "the phone's warning");
+  await phone.close();
   assert.deepEqual(errors, []);
   await context.close();
 });
