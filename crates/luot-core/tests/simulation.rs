@@ -499,6 +499,7 @@ impl Sim {
                             return Err(format!("{} aged at {waited_s} s", t.number));
                         }
                     }
+                    self.check_priority_reason(before, *counter, t, *reason)?;
                 } else if *reason != CallReason::Requested {
                     return Err(format!("{cmd:?} gave reason {reason:?}"));
                 }
@@ -507,6 +508,63 @@ impl Sim {
             _ => {}
         }
         Ok(())
+    }
+
+    /// Priority as promised, and reasons that are literally true (issue 11): a normal ticket
+    /// passes a waiting priority one only on its `normal_turn` (or aged, due, transferred), and
+    /// `next_in_line` is said only of the earliest normal ticket the counter serves. Tickets with
+    /// an appointment are left out: which lane they wait in depends on their history.
+    fn check_priority_reason(
+        &self,
+        before: &Site,
+        counter: Code,
+        t: &luot_core::Ticket,
+        reason: CallReason,
+    ) -> Result<(), String> {
+        let Some(called) = lane(t) else {
+            return Ok(());
+        };
+        let serves =
+            |w: &&luot_core::Ticket| w.target_counter.is_none() && may_serve(&self.cfg, counter, w);
+        let in_lane = |l: Lane| {
+            waiting(before)
+                .filter(serves)
+                .filter(move |w| lane(w) == Some(l))
+        };
+        let priority_waits = in_lane(Lane::Priority).next().is_some();
+        let earliest_normal = in_lane(Lane::Normal)
+            .map(|w| (w.enqueued_at_ms, w.id))
+            .min();
+        let streak = before
+            .counter_state(counter)
+            .map_or(0, |c| c.priority_streak);
+        let n = self.cfg.policy.normal_per_priority;
+        let ok = match reason {
+            CallReason::NextInLine => {
+                !priority_waits && earliest_normal == Some((t.enqueued_at_ms, t.id))
+            }
+            CallReason::ServiceWeight => !priority_waits && called == Lane::Normal,
+            CallReason::PriorityFirst | CallReason::PriorityCounter => called == Lane::Priority,
+            CallReason::PriorityOnly => called == Lane::Priority && earliest_normal.is_none(),
+            CallReason::NormalTurn => {
+                // A priority ticket with an appointment may be the one waiting in the lane.
+                let maybe_priority = priority_waits
+                    || waiting(before)
+                        .filter(serves)
+                        .any(|w| w.appointment.is_some() && w.is_priority());
+                called == Lane::Normal && maybe_priority && n > 0 && streak >= n
+            }
+            _ => true,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "{counter} called {} as {reason:?}: priority waiting {priority_waits}, earliest \
+                 normal {earliest_normal:?}, streak {streak}/{n}",
+                t.number
+            ))
+        }
     }
 
     /// Checks the refusals that have a simple independent definition.
@@ -770,6 +828,23 @@ fn waiting(site: &Site) -> impl Iterator<Item = &luot_core::Ticket> {
     site.tickets()
         .iter()
         .filter(|t| t.state == TicketState::Waiting)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lane {
+    Priority,
+    Normal,
+}
+
+/// The service lane a waiting ticket (not transferred to a counter) is in, by its priority;
+/// `None` for a ticket with an appointment (the appointment lane, or another after a no-show,
+/// a transfer or a closed counter).
+fn lane(t: &luot_core::Ticket) -> Option<Lane> {
+    match (t.appointment, t.priority) {
+        (Some(_), _) => None,
+        (None, Some(_)) => Some(Lane::Priority),
+        (None, None) => Some(Lane::Normal),
+    }
 }
 
 /// Whether `counter` may call waiting ticket `t`: transferred to it, or of a service it serves.
