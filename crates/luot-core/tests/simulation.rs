@@ -526,15 +526,21 @@ impl Sim {
         };
         let serves =
             |w: &&luot_core::Ticket| w.target_counter.is_none() && may_serve(&self.cfg, counter, w);
-        let in_lane = |l: Lane| {
-            waiting(before)
-                .filter(serves)
-                .filter(move |w| lane(w) == Some(l))
-        };
-        let priority_waits = in_lane(Lane::Priority).next().is_some();
-        let earliest_normal = in_lane(Lane::Normal)
-            .map(|w| (w.enqueued_at_ms, w.id))
-            .min();
+        // One pass over the day's tickets: this runs at every call of every simulated day.
+        let (mut priority_waits, mut appointment_priority_waits) = (false, false);
+        let mut earliest_normal = None;
+        for w in waiting(before).filter(serves) {
+            match lane(w) {
+                Some(Lane::Priority) => priority_waits = true,
+                Some(Lane::Normal) => {
+                    let k = (w.enqueued_at_ms, w.id);
+                    if earliest_normal.is_none_or(|e| k < e) {
+                        earliest_normal = Some(k);
+                    }
+                }
+                None => appointment_priority_waits |= w.is_priority(),
+            }
+        }
         let streak = before
             .counter_state(counter)
             .map_or(0, |c| c.priority_streak);
@@ -548,10 +554,7 @@ impl Sim {
             CallReason::PriorityOnly => called == Lane::Priority && earliest_normal.is_none(),
             CallReason::NormalTurn => {
                 // A priority ticket with an appointment may be the one waiting in the lane.
-                let maybe_priority = priority_waits
-                    || waiting(before)
-                        .filter(serves)
-                        .any(|w| w.appointment.is_some() && w.is_priority());
+                let maybe_priority = priority_waits || appointment_priority_waits;
                 called == Lane::Normal && maybe_priority && n > 0 && streak >= n
             }
             _ => true,
