@@ -105,6 +105,8 @@ const i18n = createI18n({
     "transfer.pickCounter": "Quầy",
     "transfer.note": "Ghi chú cho quầy nhận (không bắt buộc)",
     "transfer.ok": "Chuyển",
+    "transfer.openOnly": "Chỉ chuyển được đến quầy đang mở; quầy đóng hoặc tạm dừng không nhận số chuyển đến.",
+    "transfer.noneOpen": "Không có quầy nào khác đang mở: hãy chuyển sang thủ tục.",
     "callnum.title": "Gọi một số cụ thể",
     "callnum.label": "Số thứ tự (ví dụ A012)",
     "callnum.ok": "Gọi số này",
@@ -150,9 +152,11 @@ const i18n = createI18n({
     "reason.appointment": "Lịch hẹn đến giờ",
     "reason.aged": "Chờ quá lâu (quá {m} phút)",
     "reason.priority_counter": "Quầy ưu tiên: người ưu tiên được gọi trước",
-    "reason.priority_turn": "Ưu tiên (1 ưu tiên : {n} thường)",
-    "reason.priority_only": "Ưu tiên (chỉ còn người ưu tiên đang chờ)",
+    "reason.priority_first": "Ưu tiên: người ưu tiên được gọi trước người thường đang chờ",
+    "reason.priority_only": "Ưu tiên (không có người thường nào đang chờ)",
+    "reason.normal_turn": "Lượt người thường: đã gọi {n} người ưu tiên liên tiếp, người ưu tiên vẫn đang chờ",
     "reason.next_in_line": "Đến lượt (đến trước, gọi trước)",
+    "reason.service_weight": "Theo trọng số thủ tục của quầy (có người đến sớm hơn ở thủ tục khác)",
   },
   en: {
     "app.title": "Counter console",
@@ -247,6 +251,8 @@ const i18n = createI18n({
     "transfer.pickCounter": "Counter",
     "transfer.note": "Note for the receiving counter (optional)",
     "transfer.ok": "Transfer",
+    "transfer.openOnly": "Only an open counter can take a transfer; a closed or paused counter cannot.",
+    "transfer.noneOpen": "No other counter is open: transfer to a service instead.",
     "callnum.title": "Call a specific ticket",
     "callnum.label": "Ticket number (e.g. A012)",
     "callnum.ok": "Call this ticket",
@@ -292,9 +298,11 @@ const i18n = createI18n({
     "reason.appointment": "Appointment due",
     "reason.aged": "Waited too long (over {m} min)",
     "reason.priority_counter": "Priority counter: priority citizens first",
-    "reason.priority_turn": "Priority turn (1 priority : {n} normal)",
-    "reason.priority_only": "Priority (only priority citizens waiting)",
+    "reason.priority_first": "Priority: called before the normal tickets waiting",
+    "reason.priority_only": "Priority (no normal ticket waiting)",
+    "reason.normal_turn": "Normal turn: {n} priority tickets called in a row, priority citizens still waiting",
     "reason.next_in_line": "Next in line (first come, first served)",
+    "reason.service_weight": "By the counter's service weights (someone of another service came earlier)",
   },
 }, () => render());
 
@@ -869,21 +877,48 @@ function transferDialog() {
   }
   sel.value = cur.service;
   const csel = $("transfer-counter");
-  csel.replaceChildren(...setup.counters.filter((c) => c.code !== code).map((c) => {
-    const v = live.state.counters.get(c.code);
-    const st = v ? i18n.t(`status.${v.status}`) : "";
-    return new Option(`${counterLabel(c.code)} — ${st}`, c.code);
-  }));
+  fillTransferCounters();
   $("transfer-note").value = "";
+  $("transfer-error").hidden = true;
   document.querySelector('#transfer-form input[value="service"]').checked = true;
   syncTransferKind();
   openDialog($("dlg-transfer"), sel);
+}
+
+/**
+ * The other counters with their state. The server refuses a transfer to a counter that is
+ * closed or paused (`transfer_target_closed`), so those are listed but cannot be chosen.
+ */
+function fillTransferCounters() {
+  const csel = $("transfer-counter");
+  const before = csel.value;
+  csel.replaceChildren(...setup.counters.filter((c) => c.code !== code).map((c) => {
+    const v = live.state.counters.get(c.code);
+    const st = v ? i18n.t(`status.${v.status}`) : "";
+    const o = new Option(`${counterLabel(c.code)} — ${st}`, c.code);
+    o.disabled = v?.status !== "open";
+    return o;
+  }));
+  const open = [...csel.options].filter((o) => !o.disabled);
+  csel.value = open.some((o) => o.value === before) ? before : (open[0]?.value ?? "");
+  syncTransferKind();
 }
 
 function syncTransferKind() {
   const kind = document.querySelector('#transfer-form input[name="kind"]:checked').value;
   $("transfer-service-field").hidden = kind !== "service";
   $("transfer-counter-field").hidden = kind !== "counter";
+  const noneOpen = kind === "counter" && !$("transfer-counter").value;
+  $("transfer-ok").disabled = noneOpen;
+  const err = $("transfer-error");
+  if (noneOpen) {
+    err.textContent = i18n.t("transfer.noneOpen");
+    err.hidden = false;
+    err.dataset.kind = "none";
+  } else if (err.dataset.kind === "none") {
+    err.hidden = true;
+    err.dataset.kind = "";
+  }
 }
 
 async function submitTransfer(ev) {
@@ -892,10 +927,19 @@ async function submitTransfer(ev) {
   const kind = document.querySelector('#transfer-form input[name="kind"]:checked').value;
   const target = kind === "service" ? $("transfer-service").value : $("transfer-counter").value;
   const note = $("transfer-note").value.trim();
+  const err = $("transfer-error");
+  err.hidden = true;
+  err.dataset.kind = "";
   try {
     await command({ type: "transfer", counter: code, to: { kind, code: target }, note }, () => i18n.t("done.transfer", { n: cur?.number ?? "" }));
     $("dlg-transfer").close();
-  } catch { /* the toast says why; the dialog stays open to fix it */ }
+  } catch (e) {
+    // The dialog stays open to choose again, and says why in it (the result line is behind it).
+    err.textContent = `${errorText(e)} (${e?.code || "error"})`;
+    err.hidden = false;
+    err.dataset.kind = "refused";
+    if (e?.code === "transfer_target_closed") fillTransferCounters();
+  }
 }
 
 function callNumberDialog() {
@@ -1017,6 +1061,8 @@ function onKey(ev) {
 function onChange(state, why, msg) {
   if (why && typeof why === "object") {
     if (why.type === "ticket_transferred" && msg?.ticket) notes.set(msg.ticket.id, why.note || "");
+    // A counter opened, paused or closed while the transfer dialog is open: offer what is true now.
+    if (why.type?.startsWith("counter_") && $("dlg-transfer").open) fillTransferCounters();
   }
   render();
 }

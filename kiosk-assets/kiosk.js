@@ -83,10 +83,14 @@ const dict = {
     "wait.unknown": "Chưa ước tính được",
     "wait.upTo": "dưới {m} phút",
     "wait.noCounter": "chưa có quầy nào đang mở",
+    "session.afternoon": "Có thể đến buổi chiều ({t}) mới tới lượt",
+    "session.break": "Có thể sau giờ nghỉ ({t}) mới tới lượt",
+    "session.closing": "Có thể quá giờ làm việc ({t}) mới tới lượt",
     "counters": "Quầy {list}",
     "closed.service_closed": "Ngoài giờ tiếp nhận",
     "closed.holiday": "Hôm nay nghỉ lễ",
     "closed.daily_cap_reached": "Đã hết số hôm nay",
+    "closed.intake_closed": "Đã ngừng cấp số buổi này",
     "closed.day_not_open": "Chưa bắt đầu ngày làm việc",
     "closed.other": "Tạm ngừng tiếp nhận",
     "opens.today": "mở lại lúc {t} hôm nay",
@@ -152,10 +156,14 @@ const dict = {
     "wait.unknown": "Not known yet",
     "wait.upTo": "under {m} min",
     "wait.noCounter": "no counter is open yet",
+    "session.afternoon": "Your turn may not come before the afternoon session ({t})",
+    "session.break": "Your turn may not come before the break ends ({t})",
+    "session.closing": "Your turn may come after closing time ({t})",
     "counters": "{list}",
     "closed.service_closed": "Outside opening hours",
     "closed.holiday": "Closed today (public holiday)",
     "closed.daily_cap_reached": "No more numbers today",
+    "closed.intake_closed": "No more numbers this session",
     "closed.day_not_open": "The working day has not started",
     "closed.other": "Not taking numbers now",
     "opens.today": "opens again today at {t}",
@@ -248,6 +256,45 @@ function fillClosed(node, st) {
   if (!st) return;
   const [reason, opens] = closedParts(st);
   node.append(el("span", "closed-reason", reason), el("span", "closed-opens", opens));
+}
+
+/**
+ * The session (`{ends, resumes}` from the server) a wait may run past: the same words as the
+ * printed ticket (`luot_proto::session_note`). `lang` picks the language.
+ */
+function sessionNote(session, lang = i18n.lang) {
+  const [day, time] = (session.resumes || "").split(" ");
+  let key = "session.closing";
+  let at = session.ends;
+  if (day && day === isoDay(serverNow())) {
+    key = Number(time.slice(0, 2)) >= 12 ? "session.afternoon" : "session.break";
+    at = time;
+  }
+  return dict[lang][key].replace("{t}", at);
+}
+
+/** Seconds from now (server clock, site time) to `HH:MM` today. */
+function secondsUntil(hm) {
+  const [h, m] = hm.split(":").map(Number);
+  const [nh, nm, ns] = fmt({ hour: "2-digit", minute: "2-digit", second: "2-digit" }).format(serverNow()).split(":").map(Number);
+  return h * 3600 + m * 60 - (nh * 3600 + nm * 60 + ns);
+}
+
+/**
+ * While no counter is open the wait is not known: the note is shown only in the last hour of
+ * the session (`limits::UNKNOWN_WAIT_SESSION_NOTE_S` in luot-core, the server's same rule).
+ */
+const UNKNOWN_WAIT_SESSION_NOTE_S = 3_600;
+
+/**
+ * Before issuing: the session a newcomer's wait may run past (its high end is later than the
+ * session's end, or not known near the end), or null. The server applies the same rule to the ticket.
+ */
+function pastSession(st) {
+  if (!st?.open || !st.session) return null;
+  const high = st.estimate?.high_s ?? UNKNOWN_WAIT_SESSION_NOTE_S;
+  if (high <= secondsUntil(st.session.ends)) return null;
+  return st.session;
 }
 
 // ----- what the live state says about a service or a department -----
@@ -467,6 +514,7 @@ function updateConfirm() {
   else {
     wait.append(t("wait.unknown"), el("small", "fact-note", `(${t("wait.noCounter")})`));
   }
+  updateSessionNote();
   $("fact-counters").textContent = countersText(s.counters);
   const btn = $("issue-btn");
   const closed = st && !st.open;
@@ -483,6 +531,15 @@ function updateConfirm() {
   btn.querySelector("span").textContent = issuing ? t("confirm.issuing") : t("confirm.issue");
 }
 
+/** The confirm screen's session note: also from the clock tick, as time alone can bring it. */
+function updateSessionNote() {
+  const past = service ? pastSession(stats(service)) : null;
+  const note = $("fact-session");
+  const text = past ? sessionNote(past) : "";
+  if (note.hidden !== !past) note.hidden = !past;
+  if (note.textContent !== text) note.textContent = text;
+}
+
 function ticketFacts(r) {
   const s = r.service;
   const est = r.result.ticket?.estimate;
@@ -492,6 +549,7 @@ function ticketFacts(r) {
     counters: s.counters,
     ahead: est?.ahead ?? 0,
     estimate: est,
+    session: r.result.ticket?.past_session ?? null,
     at: r.result.ticket?.issued_at_ms ?? serverNow(),
     priority: r.priority ? setup.priority_categories.find((p) => p.code === r.priority) : null,
     qr: `/api/v1/tickets/${encodeURIComponent(r.result.token)}/qr.svg`,
@@ -506,6 +564,9 @@ function renderTicket() {
   $("ticket-counters").textContent = f.counters.join(", ");
   $("ticket-ahead").textContent = t("people", { n: f.ahead });
   $("ticket-wait").textContent = waitText(f.estimate) || t("wait.unknown");
+  const note = $("ticket-session");
+  note.hidden = !f.session;
+  note.textContent = f.session ? sessionNote(f.session) : "";
   const prio = $("ticket-prio");
   prio.hidden = !f.priority;
   if (f.priority) prio.textContent = t("ticket.priority", { p: i18n.pick(f.priority.name) });
@@ -588,8 +649,9 @@ function renderPrintTicket() {
     row("Quầy phục vụ:", f.counters.join(", ")),
     row("Người chờ trước:", String(f.ahead)),
     row("Dự kiến chờ:", range || "chưa ước tính (chưa có quầy mở)"),
-    row("Giờ lấy số:", `${hhmm(f.at)} · ${ddmmyyyy(f.at)}`),
   );
+  if (f.session) p.append(el("div", "pt-session", sessionNote(f.session, "vi")));
+  p.append(row("Giờ lấy số:", `${hhmm(f.at)} · ${ddmmyyyy(f.at)}`));
   const qr = el("img", "pt-qr");
   qr.src = f.qr;
   qr.alt = "";
@@ -599,7 +661,7 @@ function renderPrintTicket() {
     el(
       "div",
       "pt-en",
-      `Ticket ${f.number} · ${f.service.name.en} · ${counters}${rangeEn ? ` · wait ${rangeEn}` : ""}. Scan the QR code to follow your turn.`,
+      `Ticket ${f.number} · ${f.service.name.en} · ${counters}${rangeEn ? ` · wait ${rangeEn}` : ""}.${f.session ? ` ${sessionNote(f.session, "en")}.` : ""} Scan the QR code to follow your turn.`,
     ),
     el("div", "pt-foot", "Vui lòng giữ phiếu và chú ý nghe gọi số."),
   );
@@ -854,6 +916,7 @@ function tick() {
   } else if (screen === "home" && i18n.lang !== "vi" && now - lastActivity > IDLE_MS) {
     i18n.set("vi");
   }
+  if (screen === "confirm") updateSessionNote();
   if (pausedReason() === "connecting") updatePaused();
 }
 

@@ -30,7 +30,13 @@ const dict = {
     "state.waiting.ahead": "Còn {n} người trước bạn",
     "state.waiting.next": "Bạn là người tiếp theo",
     "state.waiting.sub": "Dự kiến: {w}",
+    "session.afternoon": "Có thể đến buổi chiều ({t}) mới tới lượt",
+    "session.break": "Có thể sau giờ nghỉ ({t}) mới tới lượt",
+    "session.closing": "Có thể quá giờ làm việc ({t}) mới tới lượt",
     "state.transferred": "Bạn được chuyển sang {c}. Vui lòng chờ gọi số.",
+    "state.transferred.wait": "Bạn được chuyển sang {c}, quầy sẽ gọi bạn trước các số khác. Dự kiến: {w}",
+    "state.transferred.closed": "Bạn được chuyển sang {c}. Quầy này đang đóng nên chưa ước tính được thời gian chờ; bạn sẽ được gọi khi quầy mở lại.",
+    "state.transferred.paused": "Bạn được chuyển sang {c}. Quầy này đang tạm dừng nên chưa ước tính được thời gian chờ; bạn sẽ được gọi khi quầy làm việc trở lại.",
     "state.called": "Mời đến quầy {c}",
     "state.called.sub": "Số {n} — vui lòng đến ngay quầy số {c}",
     "state.recalled": "Gọi lại lần {r}",
@@ -86,7 +92,13 @@ const dict = {
     "state.waiting.ahead": "{n} people ahead of you",
     "state.waiting.next": "You are next",
     "state.waiting.sub": "Estimated wait: {w}",
+    "session.afternoon": "Your turn may not come before the afternoon session ({t})",
+    "session.break": "Your turn may not come before the break ends ({t})",
+    "session.closing": "Your turn may come after closing time ({t})",
     "state.transferred": "You were moved to {c}. Please wait to be called.",
+    "state.transferred.wait": "You were moved to {c}; it calls you before other numbers. Estimated wait: {w}",
+    "state.transferred.closed": "You were moved to {c}. That counter is closed, so the wait cannot be estimated; you will be called when it opens again.",
+    "state.transferred.paused": "You were moved to {c}. That counter is paused, so the wait cannot be estimated; you will be called when it resumes.",
     "state.called": "Please go to counter {c}",
     "state.called.sub": "Number {n} — please go to counter {c} now",
     "state.recalled": "Called again ({r})",
@@ -162,6 +174,19 @@ chime.preload = "auto";
 const serverNow = () => Date.now() + clockOffset;
 const tz = () => setup?.time_zone || "Asia/Ho_Chi_Minh";
 const hhmm = (ms) => new Intl.DateTimeFormat("en-GB", { timeZone: tz(), hourCycle: "h23", hour: "2-digit", minute: "2-digit" }).format(ms);
+const isoDay = (ms) => new Intl.DateTimeFormat("en-CA", { timeZone: tz(), year: "numeric", month: "2-digit", day: "2-digit" }).format(ms);
+
+/**
+ * The ticket's `past_session` (its wait may run past lunch or closing) in words: the same as the
+ * kiosk and the printed ticket (`luot_proto::session_note`).
+ */
+function sessionNote(session) {
+  const [day, time] = (session.resumes || "").split(" ");
+  if (day && day === isoDay(serverNow())) {
+    return t(Number(time.slice(0, 2)) >= 12 ? "session.afternoon" : "session.break", { t: time });
+  }
+  return t("session.closing", { t: session.ends });
+}
 const ddmm = (ms) => new Intl.DateTimeFormat("en-GB", { timeZone: tz(), day: "2-digit", month: "2-digit", year: "numeric" }).format(ms);
 
 function counterNumber(code) {
@@ -217,14 +242,20 @@ function render() {
   switch (state) {
     case "waiting": {
       if (ticket.target_counter) {
-        main.textContent = t("state.waiting");
-        sub.textContent = t("state.transferred", { c: t("counters", { list: counterNumber(ticket.target_counter) }) });
+        // Sent to one counter: its own line, called there before anything else.
+        const to = t("counters", { list: counterNumber(ticket.target_counter) });
+        const status = live?.state.counters.get(ticket.target_counter)?.status;
+        main.textContent = est ? (est.ahead > 0 ? t("state.waiting.ahead", { n: est.ahead }) : t("state.waiting.next")) : t("state.waiting");
+        if (w) sub.textContent = t("state.transferred.wait", { c: to, w });
+        else if (status === "closed" || status === "paused") sub.textContent = t(`state.transferred.${status}`, { c: to });
+        else sub.textContent = t("state.transferred", { c: to });
       } else if (est) {
         main.textContent = est.ahead > 0 ? t("state.waiting.ahead", { n: est.ahead }) : t("state.waiting.next");
         sub.textContent = w ? t("state.waiting.sub", { w }) : t("wait.unknown");
       } else {
         main.textContent = t("state.waiting");
       }
+      if (ticket.past_session) sub.textContent += `${sub.textContent ? ". " : ""}${sessionNote(ticket.past_session)}`;
       break;
     }
     case "called":
@@ -249,7 +280,9 @@ function render() {
   const waiting = state === "waiting";
   $("facts").hidden = !waiting;
   if (waiting) {
-    $("fact-counters").textContent = svc ? t("counters", { list: svc.counters.join(", ") }) : "—";
+    $("fact-counters").textContent = ticket.target_counter
+      ? t("counters", { list: counterNumber(ticket.target_counter) })
+      : svc ? t("counters", { list: svc.counters.join(", ") }) : "—";
   }
   const active = waiting || state === "called";
   $("alerts-btn").hidden = !active;
@@ -408,6 +441,14 @@ function onLiveChange(state, why) {
   }
   // Someone else's call moves this ticket up: the server tells phones only about their own
   // ticket, so fetch the fresh estimate when this service's queue changed.
+  if (ticket?.state === "waiting" && ticket.target_counter && why && typeof why === "object") {
+    // Sent to one counter: its line moves, opens or pauses with that counter's events.
+    if (why.counter === ticket.target_counter || why.from_counter === ticket.target_counter) {
+      scheduleRefresh();
+      render();
+      return;
+    }
+  }
   if (ticket?.state === "waiting") {
     const st = state.services.get(ticket.service);
     const key = st ? JSON.stringify([st.waiting, st.estimate]) : null;

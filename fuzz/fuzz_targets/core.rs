@@ -105,6 +105,7 @@ fn config(u: &mut Unstructured<'_>) -> Result<SiteConfig> {
         waiting_max: u.int_in_range(1..=100)?,
         per_person_day_max: u.int_in_range(1..=3)?,
         per_person_department_max: u.int_in_range(1..=2)?,
+        intake_close: Vec::new(),
     };
     let first = Day::from_ymd(2026, 11, 30).0;
     let holidays = (0..u.int_in_range(0..=2)?)

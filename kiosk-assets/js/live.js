@@ -118,7 +118,7 @@ function applyEvent(state, msg) {
 /**
  * Opens and keeps a live connection.
  * options: role, site?, deviceToken?, ticketToken?,
- *   onChange(state, why, msg)  why: "snapshot" | event object | "ticket" | "intake";
+ *   onChange(state, why, msg)  why: "snapshot" | event object | "ticket" | "intake" | "stats";
  *                         msg: for an event, the whole server message (seq, at_ms, ticket)
  *   onStatus(status)      "connecting" | "live" | "reconnecting" | "refused"
  *   onWelcome(welcome), onError(error)
@@ -198,6 +198,12 @@ export function connect(options) {
         case "ticket":
           state.ticket = msg.ticket;
           options.onChange?.(state, "ticket");
+          break;
+        case "stats":
+          // A session boundary passed (opening, lunch, closing, intake_close): the server's
+          // own view of every service now.
+          for (const st of msg.stats || []) state.services.set(st.service, st);
+          options.onChange?.(state, "stats");
           break;
         case "intake":
           state.intakeOpen = msg.open;

@@ -159,6 +159,14 @@ test("an official logs in through the form, opens a counter and serves the queue
   await page.locator("#dlg-transfer[open]").waitFor();
   assert.equal(await text(page, "#transfer-number"), moved);
   await page.check('#transfer-form input[value="counter"]');
+  // Counter 2 is closed: listed but not offered, and the dialog says why (a transfer there is
+  // refused with transfer_target_closed). Another official opens it; the dialog follows.
+  const q2 = page.locator('#transfer-counter option[value="quay-2"]');
+  assert.equal(await q2.isDisabled(), true, "a closed counter cannot be chosen");
+  assert.match(await text(page, "#transfer-counter-field"), /Chỉ chuyển được đến quầy đang mở/);
+  const colleague = await loginOfficial(server, { counters: ["quay-2"] });
+  await colleague.post(`/api/v1/sites/${SITE}/counters/quay-2/open`);
+  await until(async () => !(await q2.isDisabled()), "counter 2 offered once open");
   await page.selectOption("#transfer-counter", "quay-2");
   await page.fill("#transfer-note", "Cần bổ sung giấy khai sinh bản gốc");
   await shot(page, "counter-transfer-dialog");

@@ -3,7 +3,7 @@
 //! there at all) and the test reads back what the server sent it: init, a `GS v 0` raster of
 //! the paper's width, a cut. The raster is decoded, saved as a PNG, and its QR code is read.
 
-use luot_tests::{SITE, Setup, TestServer, Who, within};
+use luot_tests::{SITE, START_MS, Setup, TestServer, Who, clock_at_start, system_now_ms, within};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -173,8 +173,10 @@ async fn printer_message(ws: &mut luot_tests::WsClient) -> Value {
 #[tokio::test]
 async fn a_kiosk_ticket_prints_as_a_raster_and_prints_again_after_paper_out() {
     let mut printer = FakePrinter::start(STATUS_OK).await;
+    let clock = clock_at_start();
     let s = TestServer::start_with(Setup {
         config_toml: config_with(&[("may-in-1", "Kiosk 1", printer.port, 2000)]),
+        clock: clock.clone(),
         ..Setup::default()
     })
     .await;
@@ -320,6 +322,24 @@ async fn a_kiosk_ticket_prints_as_a_raster_and_prints_again_after_paper_out() {
     let done = s.device_http(&kiosk).post(&reprint, &json!({})).await;
     assert_eq!(done.status, 409);
     assert_eq!(done.json()["code"], "ticket_finished");
+
+    // 11:29, no counter open: the wait may run past lunch, and the ticket says so in a line of
+    // its own ("Có thể đến buổi chiều (13:30) mới tới lượt"), so it is longer than A001.
+    clock.set_offset_ms(START_MS + 149 * 60_000 - system_now_ms());
+    let late = s.issue(&kiosk, "khai-sinh").await;
+    assert_eq!(
+        late["ticket"]["past_session"]["resumes"], "2026-11-30 13:30",
+        "{late}"
+    );
+    let note = parse_job(&printer.next_job().await);
+    save_png(&note, "ticket-session.png");
+    assert_eq!(read_qr(&note), late["url"].as_str().unwrap());
+    assert!(
+        note.height > r.height,
+        "the session note adds a line: {} vs {} dots",
+        note.height,
+        r.height
+    );
 }
 
 #[tokio::test]

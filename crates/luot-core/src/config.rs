@@ -92,7 +92,9 @@ pub struct PriorityCategory {
 /// The assignment policy's knobs and the limits of a day.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Policy {
-    /// Normal calls between two priority calls at a counter (2 means 1 priority : 2 normal).
+    /// A waiting priority ticket is called before normal tickets; after this many priority calls
+    /// in a row at a counter, one normal ticket goes (2 means 2 priority : 1 normal while both
+    /// wait). 0: priority always first.
     pub normal_per_priority: u32,
     /// A ticket waiting this long is called before anything but appointments and transfers.
     pub max_wait_s: u32,
@@ -113,6 +115,11 @@ pub struct Policy {
     /// Most tickets for one person (identity given) per day, and per department per day.
     pub per_person_day_max: u8,
     pub per_person_department_max: u8,
+    /// Minutes of the day at which kiosk and phone intake stops until the service's next
+    /// session begins: `[11:15, 16:45]` takes no new numbers in the last quarter hour before
+    /// lunch and before closing. Staff may still issue. Sorted, at most
+    /// [`limits::INTAKE_CLOSES_MAX`].
+    pub intake_close: Vec<Minute>,
 }
 
 impl Default for Policy {
@@ -129,6 +136,7 @@ impl Default for Policy {
             waiting_max: 5_000,
             per_person_day_max: 2,
             per_person_department_max: 1,
+            intake_close: Vec::new(),
         }
     }
 }
@@ -145,6 +153,12 @@ pub mod limits {
     /// A dossier code (mã hồ sơ), in characters: national codes such as
     /// `000.00.28.H26-241128-0001` are 25.
     pub const DOSSIER_LEN_MAX: usize = 40;
+    /// Intake close times per site (`intake_close`): one per session of a day is a handful.
+    pub const INTAKE_CLOSES_MAX: usize = 8;
+    /// While no counter serving a service is open its wait is not known; a newcomer is then
+    /// told the wait may run past the end of the session only within this last stretch of it
+    /// (an hour), not from the first minute of the morning before the officials sit down.
+    pub const UNKNOWN_WAIT_SESSION_NOTE_S: u32 = 3_600;
 }
 
 /// One site (a center or a reception point).

@@ -25,6 +25,8 @@ pub use config::{
 pub use event::{CarriedTicket, Event};
 pub use ids::{Code, PersonKey, Prefix, Sym, TicketId, TicketNumber, Token};
 pub use rejection::Rejection;
-pub use site::{CounterState, CounterStatus, ServiceTime, Site, Tickets, WaitEstimate};
+pub use site::{
+    CounterState, CounterStatus, ServiceTime, Session, Site, Tickets, WaitEstimate, session_left_s,
+};
 pub use ticket::{Appointment, CallReason, Channel, Ticket, TicketState, TransferTarget};
 pub use time::{Day, Minute, Now};

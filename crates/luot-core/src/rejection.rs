@@ -20,6 +20,12 @@ pub enum Rejection {
         next_open: Option<(Day, Minute)>,
     },
     Holiday,
+    /// Past one of the policy's `intake_close` times, before the service's next session: the
+    /// kiosk takes no new numbers; when it opens next, if known.
+    IntakeClosed {
+        from: Minute,
+        next_open: Option<(Day, Minute)>,
+    },
     DailyCapReached {
         cap: u32,
     },
@@ -59,6 +65,14 @@ pub enum Rejection {
         max: u8,
     },
     TransferToSelf,
+    /// A transfer to a counter that is closed or paused: the ticket would wait unseen for a
+    /// counter nobody works at. Transfer it to the service, or to an open counter.
+    TransferTargetClosed {
+        counter: Code,
+        /// The counter's announced number, for the message.
+        number: u16,
+        paused: bool,
+    },
     TicketNotDone,
     AlreadyRated,
     RatingWindowPassed,
@@ -90,6 +104,7 @@ impl Rejection {
             DayAlreadyOpen { .. } => "day_already_open",
             ServiceClosed { .. } => "service_closed",
             Holiday => "holiday",
+            IntakeClosed { .. } => "intake_closed",
             DailyCapReached { .. } => "daily_cap_reached",
             SiteTicketLimit { .. } => "site_ticket_limit",
             WaitingLimit { .. } => "waiting_limit",
@@ -111,6 +126,7 @@ impl Rejection {
             ReturnWindowPassed => "return_window_passed",
             RecallLimit { .. } => "recall_limit",
             TransferToSelf => "transfer_to_self",
+            TransferTargetClosed { .. } => "transfer_target_closed",
             TicketNotDone => "ticket_not_done",
             AlreadyRated => "already_rated",
             RatingWindowPassed => "rating_window_passed",
@@ -157,6 +173,23 @@ impl Rejection {
             ),
             ServiceClosed { next_open: None } => {
                 ("Ngoài giờ tiếp nhận".into(), "Outside opening hours".into())
+            }
+            IntakeClosed { from, next_open } => {
+                let hm = |m: &Minute| format!("{:02}:{:02}", m / 60, m % 60);
+                match next_open {
+                    Some((d, m)) => (
+                        format!("Đã ngừng cấp số từ {}. Mở lại {} ngày {d}", hm(from), hm(m)),
+                        format!(
+                            "No more tickets from {}. Opens again {d} at {}",
+                            hm(from),
+                            hm(m)
+                        ),
+                    ),
+                    None => (
+                        format!("Đã ngừng cấp số từ {}", hm(from)),
+                        format!("No more tickets from {}", hm(from)),
+                    ),
+                }
             }
             Holiday => (
                 "Hôm nay là ngày nghỉ".into(),
@@ -233,6 +266,30 @@ impl Rejection {
             TransferToSelf => (
                 "Không thể chuyển về chính quầy này".into(),
                 "Cannot transfer to itself".into(),
+            ),
+            TransferTargetClosed {
+                number,
+                paused: false,
+                ..
+            } => (
+                format!(
+                    "Quầy số {number} đang đóng: không chuyển số đến quầy này. Hãy chuyển sang thủ tục, hoặc đến một quầy đang mở"
+                ),
+                format!(
+                    "Counter {number} is closed: tickets cannot be transferred to it. Transfer to the service, or to an open counter"
+                ),
+            ),
+            TransferTargetClosed {
+                number,
+                paused: true,
+                ..
+            } => (
+                format!(
+                    "Quầy số {number} đang tạm dừng: không chuyển số đến quầy này. Hãy chuyển sang thủ tục, hoặc đến một quầy đang mở"
+                ),
+                format!(
+                    "Counter {number} is paused: tickets cannot be transferred to it. Transfer to the service, or to an open counter"
+                ),
             ),
             TicketNotDone => (
                 "Số này chưa được phục vụ xong".into(),

@@ -155,8 +155,9 @@ pub struct CounterState {
     pub status: CounterStatus,
     pub official: Option<Code>,
     pub current: Option<TicketId>,
-    /// Normal calls since the last priority call, for the interleave ratio.
-    pub normal_streak: u32,
+    /// Priority calls in a row since the last normal call: when it reaches the policy's
+    /// `normal_per_priority`, one normal ticket goes before the waiting priority ones.
+    pub priority_streak: u32,
     pub served_today: u32,
     pub service_s_today: u64,
 }
@@ -180,6 +181,18 @@ pub struct WaitEstimate {
     pub counters: u32,
     /// `None` while no counter is open for it.
     pub range_s: Option<(u32, u32)>,
+}
+
+/// The run of opening hours a service is in now: when it ends and when the service opens again.
+/// A wait running past `ends` is told before issuing ("Có thể đến buổi chiều (13:30) mới tới
+/// lượt") and printed on the ticket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Session {
+    /// The end of the current session today, minutes since local midnight (ranges that touch
+    /// count as one session).
+    pub ends: Minute,
+    /// When the service opens again after it (within two weeks, skipping holidays).
+    pub resumes: Option<(Day, Minute)>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -270,7 +283,7 @@ impl Site {
                 status: CounterStatus::Closed,
                 official: None,
                 current: None,
-                normal_streak: 0,
+                priority_streak: 0,
                 served_today: 0,
                 service_s_today: 0,
             })
@@ -410,7 +423,49 @@ impl Site {
             .service_ix
             .get(&service)
             .ok_or(Rejection::UnknownService(service))?;
-        self.check_hours(si, now)
+        self.check_hours(si, now)?;
+        self.check_intake_close(si, now)
+    }
+
+    /// The session `service` is in at `now`; `None` while it is outside its hours, or when its
+    /// hours run through midnight (no session end today to speak of).
+    pub fn session(&self, service: Code, now: &Now) -> Option<Session> {
+        let si = *self.service_ix.get(&service)?;
+        let ranges = &self.cfg.services[si].hours.days[now.day.weekday() as usize];
+        let mut ends = ranges
+            .iter()
+            .find(|&&(s, e)| s <= now.minute && now.minute < e)?
+            .1;
+        // Ranges that touch or overlap are one session.
+        while let Some(&(_, e)) = ranges.iter().find(|&&(s, e)| s <= ends && ends < e) {
+            ends = e;
+        }
+        if ends >= crate::time::MINUTES_PER_DAY {
+            return None;
+        }
+        let at_end = Now {
+            minute: ends,
+            ..*now
+        };
+        Some(Session {
+            ends,
+            resumes: self.next_open(si, &at_end),
+        })
+    }
+
+    /// The session whose end a wait of up to `wait_s` from `now` may run past: when the wait's
+    /// high end goes past the end of the session; or when it is not known (`None`: no counter
+    /// open) and less than [`limits::UNKNOWN_WAIT_SESSION_NOTE_S`] of the session is left.
+    pub fn wait_runs_past_session(
+        &self,
+        service: Code,
+        now: &Now,
+        wait_s: Option<u32>,
+    ) -> Option<Session> {
+        let session = self.session(service, now)?;
+        let left_s = session_left_s(now, session.ends);
+        let w = wait_s.unwrap_or(limits::UNKNOWN_WAIT_SESSION_NOTE_S);
+        ((w as i64) > left_s).then_some(session)
     }
 
     /// Wait estimate for a newcomer to a service.
@@ -517,6 +572,9 @@ impl Site {
                         return Err(Rejection::Holiday);
                     }
                     self.check_hours(si, now)?;
+                }
+                if matches!(channel, Channel::Kiosk | Channel::Phone) {
+                    self.check_intake_close(si, now)?;
                 }
                 let svc = &self.cfg.services[si];
                 let policy = &self.cfg.policy;
@@ -681,6 +739,20 @@ impl Site {
                         }
                         if c == counter {
                             return Err(Rejection::TransferToSelf);
+                        }
+                        // Refused rather than left waiting for a counter nobody works at: the
+                        // citizen would be told nothing true about when they are called.
+                        let ti = self.counter_index(*c)?;
+                        let to = &self.counters[ti];
+                        match to.status {
+                            CounterStatus::Open => {}
+                            CounterStatus::Closed | CounterStatus::Paused { .. } => {
+                                return Err(Rejection::TransferTargetClosed {
+                                    counter: *c,
+                                    number: self.cfg.counters[ti].number,
+                                    paused: matches!(to.status, CounterStatus::Paused { .. }),
+                                });
+                            }
                         }
                     }
                 }
@@ -867,6 +939,7 @@ impl Site {
         let early_ms = policy.appointment_early_s as i64 * 1000;
         let mut appointment: Option<(i64, TicketId)> = None;
         let mut oldest: Option<(i64, TicketId)> = None;
+        let mut oldest_normal: Option<(i64, TicketId)> = None;
         // Weighted waiting time: (score, key, id); a larger score wins, then the older ticket.
         let mut best_normal: Option<(i64, i64, TicketId)> = None;
         let mut best_priority: Option<(i64, i64, TicketId)> = None;
@@ -877,13 +950,16 @@ impl Site {
                     appointment = Some(h);
                 }
             }
-            for (lane, best) in [
-                (&q.normal, &mut best_normal),
-                (&q.priority, &mut best_priority),
+            for (lane, best, is_normal) in [
+                (&q.normal, &mut best_normal, true),
+                (&q.priority, &mut best_priority, false),
             ] {
                 if let Some((key, id)) = lane.head() {
                     if oldest.is_none_or(|o| (key, id) < o) {
                         oldest = Some((key, id));
+                    }
+                    if is_normal && oldest_normal.is_none_or(|o| (key, id) < o) {
+                        oldest_normal = Some((key, id));
                     }
                     let score = (now.at_ms - key).max(0).saturating_mul(weight as i64);
                     let cand = (score, key, id);
@@ -909,20 +985,34 @@ impl Site {
                 ));
             }
         }
+        // A waiting priority ticket goes before normal tickets; after `normal_per_priority`
+        // priority calls in a row at this counter one normal ticket goes, so the normal line
+        // still moves (0: priority always first). A priority counter never lets a normal one go.
         let counter = &self.counters[ci];
+        let n = policy.normal_per_priority;
         match (best_priority, best_normal) {
             (Some((_, _, p)), _) if self.cfg.counters[ci].priority_first => {
                 Some((p, CallReason::PriorityCounter))
             }
-            (Some((_, _, p)), Some((_, _, n))) => {
-                if counter.normal_streak >= policy.normal_per_priority {
-                    Some((p, CallReason::PriorityTurn))
+            (Some((_, _, p)), Some((_, _, id))) => {
+                if n > 0 && counter.priority_streak >= n {
+                    Some((id, CallReason::NormalTurn))
                 } else {
-                    Some((n, CallReason::NextInLine))
+                    Some((p, CallReason::PriorityFirst))
                 }
             }
             (Some((_, _, p)), None) => Some((p, CallReason::PriorityOnly)),
-            (None, Some((_, _, n))) => Some((n, CallReason::NextInLine)),
+            (None, Some((_, key, id))) => {
+                // "First come, first served" only when it was: the service weights may pick a
+                // later ticket over an earlier one of another service.
+                let earliest = oldest_normal.is_none_or(|o| o == (key, id));
+                let reason = if earliest {
+                    CallReason::NextInLine
+                } else {
+                    CallReason::ServiceWeight
+                };
+                Some((id, reason))
+            }
             // Nothing else waits: an appointment that is not due yet may as well be served now.
             (None, None) => appointment.map(|(_, id)| (id, CallReason::Appointment)),
         }
@@ -978,6 +1068,27 @@ impl Site {
         Err(Rejection::ServiceClosed {
             next_open: self.next_open(si, now),
         })
+    }
+
+    /// Refused past an `intake_close` time until the service's next session starts.
+    fn check_intake_close(&self, si: usize, now: &Now) -> Result<(), Rejection> {
+        let closes = &self.cfg.policy.intake_close;
+        if closes.is_empty() {
+            return Ok(());
+        }
+        let starts = &self.cfg.services[si].hours.days[now.day.weekday() as usize];
+        let in_force = closes
+            .iter()
+            .copied()
+            .filter(|&c| c <= now.minute && !starts.iter().any(|&(s, _)| c < s && s <= now.minute))
+            .max();
+        match in_force {
+            None => Ok(()),
+            Some(from) => Err(Rejection::IntakeClosed {
+                from,
+                next_open: self.next_open(si, now),
+            }),
+        }
     }
 
     /// The next opening of a service within two weeks, skipping holidays.
@@ -1149,7 +1260,11 @@ impl Site {
                 let priority = t.is_priority();
                 let c = &mut self.counters[ci];
                 c.current = Some(*ticket);
-                c.normal_streak = if priority { 0 } else { c.normal_streak + 1 };
+                c.priority_streak = if priority {
+                    c.priority_streak.saturating_add(1)
+                } else {
+                    0
+                };
             }
             Event::TicketRecalled {
                 ticket, recalls, ..
@@ -1261,7 +1376,7 @@ impl Site {
                     let c = &mut self.counters[ci];
                     c.status = CounterStatus::Open;
                     c.official = Some(*official);
-                    c.normal_streak = 0;
+                    c.priority_streak = 0;
                 }
             }
             Event::CounterPaused { counter, reason } => {
@@ -1330,7 +1445,7 @@ impl Site {
             c.status = CounterStatus::Closed;
             c.official = None;
             c.current = None;
-            c.normal_streak = 0;
+            c.priority_streak = 0;
             c.served_today = 0;
             c.service_s_today = 0;
         }
@@ -1581,6 +1696,12 @@ fn slot_key(slot: Slot) -> i64 {
         | Slot::Appointment { key, .. }
         | Slot::Counter { key, .. } => key,
     }
+}
+
+/// Seconds from `now` to minute `ends` of the same day (`now` to the millisecond).
+pub fn session_left_s(now: &Now, ends: Minute) -> i64 {
+    let into_minute_ms = now.at_ms.rem_euclid(60_000);
+    (ends as i64 - now.minute as i64) * 60 - into_minute_ms / 1000
 }
 
 fn range(ahead: u32, st: ServiceTime, capacity: f64) -> (u32, u32) {

@@ -94,12 +94,19 @@ pub enum CallReason {
     Aged { waited_s: u32 },
     /// A priority counter takes priority tickets first.
     PriorityCounter,
-    /// The 1 priority : N normal interleave gave priority its turn.
-    PriorityTurn,
-    /// Priority tickets were the only ones waiting.
+    /// A priority ticket goes before the normal tickets waiting at this counter.
+    PriorityFirst,
+    /// Priority tickets were waiting, but no normal ticket was.
     PriorityOnly,
-    /// First come, first served (weighted across the counter's services).
+    /// Priority tickets still wait, but the policy's `normal_per_priority` priority calls in a
+    /// row at this counter gave one normal ticket its turn.
+    NormalTurn,
+    /// First come, first served: no priority ticket waited, and this was the earliest normal
+    /// ticket the counter serves.
     NextInLine,
+    /// No priority ticket waited; the counter's service weights chose this ticket over an
+    /// earlier one of another service.
+    ServiceWeight,
 }
 
 impl CallReason {
@@ -110,9 +117,11 @@ impl CallReason {
             CallReason::Appointment => "appointment",
             CallReason::Aged { .. } => "aged",
             CallReason::PriorityCounter => "priority_counter",
-            CallReason::PriorityTurn => "priority_turn",
+            CallReason::PriorityFirst => "priority_first",
             CallReason::PriorityOnly => "priority_only",
+            CallReason::NormalTurn => "normal_turn",
             CallReason::NextInLine => "next_in_line",
+            CallReason::ServiceWeight => "service_weight",
         }
     }
 }

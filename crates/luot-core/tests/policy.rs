@@ -22,7 +22,8 @@
 //! policy: normal_per_priority=2 max_wait=30m
 //!     # Any of: normal_per_priority, recall_max, rating_levels, tickets_per_day, waiting_max,
 //!     # per_person_day, per_person_department (numbers); max_wait, appointment_early,
-//!     # no_show_return, rating_window (durations: 90s, 30m, 2h). Others keep their defaults.
+//!     # no_show_return, rating_window (durations: 90s, 30m, 2h); intake_close=HH:MM[+HH:MM...].
+//!     # Others keep their defaults.
 //! priority: elderly disabled      # categories (default: elderly disabled pregnant merit)
 //! holidays: 2 5                   # scenario days that are public holidays
 //!
@@ -50,6 +51,8 @@
 //! | `waiting SERVICE` (query) | tickets waiting for it |
 //! | `status COUNTER` (query) | `open`, `paused` or `closed`, then the ticket it holds |
 //! | `rollover_due` (query) | `yes` or `no` |
+//! | `session SERVICE` (query) | `ends HH:MM resumes day N HH:MM` (or `resumes never`), or `none` |
+//! | `past_session SERVICE WAIT` (query; `WAIT` a duration or `unknown`) | `no`, or the session as above |
 //!
 //! `-> !CODE` expects a refusal with that `Rejection::code()`. A command without `->` must
 //! succeed; a query must have one.
@@ -273,6 +276,21 @@ impl Runner {
                     t.and_then(|t| t.dossier.clone())
                         .unwrap_or_else(|| "none".into()),
                 ));
+            }
+            "session" => {
+                let s = self.site.session(code(arg(0)?)?, now);
+                return Ok(Outcome::Query(session_text(s)));
+            }
+            "past_session" => {
+                let wait = match arg(1)? {
+                    "unknown" => None,
+                    d => Some(parse_duration_s(d)?),
+                };
+                let s = self.site.wait_runs_past_session(code(arg(0)?)?, now, wait);
+                return Ok(Outcome::Query(match s {
+                    None => "no".into(),
+                    s => session_text(s),
+                }));
             }
             "rollover_due" => {
                 let due = self.site.rollover_due(now);
@@ -624,6 +642,12 @@ impl Header {
             "appointment_early" => p.appointment_early_s = parse_duration_s(v)?,
             "no_show_return" => p.no_show_return_s = parse_duration_s(v)?,
             "rating_window" => p.rating_window_s = parse_duration_s(v)?,
+            "intake_close" => {
+                p.intake_close = v
+                    .split('+')
+                    .map(|c| parse_clock(c).map(|s| (s / 60) as u16))
+                    .collect::<Result<_, _>>()?
+            }
             _ => return Err(format!("unknown policy key {k}")),
         }
         Ok(())
@@ -703,6 +727,16 @@ fn parse_weekdays(s: &str) -> Result<[bool; 7], String> {
         }
     }
     Ok(days)
+}
+
+fn session_text(s: Option<luot_core::Session>) -> String {
+    let Some(s) = s else { return "none".into() };
+    let hm = |m: u16| format!("{:02}:{:02}", m / 60, m % 60);
+    let resumes = match s.resumes {
+        Some((d, m)) => format!("day {} {}", d.0 - scenario_day(1).0 + 1, hm(m)),
+        None => "never".into(),
+    };
+    format!("ends {} resumes {resumes}", hm(s.ends))
 }
 
 fn normalize(s: &str) -> String {

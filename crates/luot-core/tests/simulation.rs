@@ -147,15 +147,17 @@ impl Stats {
             "counter_resumed",
             "counter_closed",
         ];
-        const REASONS: [&str; 8] = [
+        const REASONS: [&str; 10] = [
             "requested",
             "transferred",
             "appointment",
             "aged",
             "priority_counter",
-            "priority_turn",
+            "priority_first",
             "priority_only",
+            "normal_turn",
             "next_in_line",
+            "service_weight",
         ];
         const REFUSALS: [&str; 28] = [
             "unknown_service",
@@ -497,6 +499,7 @@ impl Sim {
                             return Err(format!("{} aged at {waited_s} s", t.number));
                         }
                     }
+                    self.check_priority_reason(before, *counter, t, *reason)?;
                 } else if *reason != CallReason::Requested {
                     return Err(format!("{cmd:?} gave reason {reason:?}"));
                 }
@@ -505,6 +508,66 @@ impl Sim {
             _ => {}
         }
         Ok(())
+    }
+
+    /// Priority as promised, and reasons that are literally true (issue 11): a normal ticket
+    /// passes a waiting priority one only on its `normal_turn` (or aged, due, transferred), and
+    /// `next_in_line` is said only of the earliest normal ticket the counter serves. Tickets with
+    /// an appointment are left out: which lane they wait in depends on their history.
+    fn check_priority_reason(
+        &self,
+        before: &Site,
+        counter: Code,
+        t: &luot_core::Ticket,
+        reason: CallReason,
+    ) -> Result<(), String> {
+        let Some(called) = lane(t) else {
+            return Ok(());
+        };
+        let serves =
+            |w: &&luot_core::Ticket| w.target_counter.is_none() && may_serve(&self.cfg, counter, w);
+        // One pass over the day's tickets: this runs at every call of every simulated day.
+        let (mut priority_waits, mut appointment_priority_waits) = (false, false);
+        let mut earliest_normal = None;
+        for w in waiting(before).filter(serves) {
+            match lane(w) {
+                Some(Lane::Priority) => priority_waits = true,
+                Some(Lane::Normal) => {
+                    let k = (w.enqueued_at_ms, w.id);
+                    if earliest_normal.is_none_or(|e| k < e) {
+                        earliest_normal = Some(k);
+                    }
+                }
+                None => appointment_priority_waits |= w.is_priority(),
+            }
+        }
+        let streak = before
+            .counter_state(counter)
+            .map_or(0, |c| c.priority_streak);
+        let n = self.cfg.policy.normal_per_priority;
+        let ok = match reason {
+            CallReason::NextInLine => {
+                !priority_waits && earliest_normal == Some((t.enqueued_at_ms, t.id))
+            }
+            CallReason::ServiceWeight => !priority_waits && called == Lane::Normal,
+            CallReason::PriorityFirst | CallReason::PriorityCounter => called == Lane::Priority,
+            CallReason::PriorityOnly => called == Lane::Priority && earliest_normal.is_none(),
+            CallReason::NormalTurn => {
+                // A priority ticket with an appointment may be the one waiting in the lane.
+                let maybe_priority = priority_waits || appointment_priority_waits;
+                called == Lane::Normal && maybe_priority && n > 0 && streak >= n
+            }
+            _ => true,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "{counter} called {} as {reason:?}: priority waiting {priority_waits}, earliest \
+                 normal {earliest_normal:?}, streak {streak}/{n}",
+                t.number
+            ))
+        }
     }
 
     /// Checks the refusals that have a simple independent definition.
@@ -770,6 +833,23 @@ fn waiting(site: &Site) -> impl Iterator<Item = &luot_core::Ticket> {
         .filter(|t| t.state == TicketState::Waiting)
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lane {
+    Priority,
+    Normal,
+}
+
+/// The service lane a waiting ticket (not transferred to a counter) is in, by its priority;
+/// `None` for a ticket with an appointment (the appointment lane, or another after a no-show,
+/// a transfer or a closed counter).
+fn lane(t: &luot_core::Ticket) -> Option<Lane> {
+    match (t.appointment, t.priority) {
+        (Some(_), _) => None,
+        (None, Some(_)) => Some(Lane::Priority),
+        (None, None) => Some(Lane::Normal),
+    }
+}
+
 /// Whether `counter` may call waiting ticket `t`: transferred to it, or of a service it serves.
 fn may_serve(cfg: &SiteConfig, counter: Code, t: &luot_core::Ticket) -> bool {
     match t.target_counter {
@@ -922,6 +1002,7 @@ fn random_config(rng: &mut Rng) -> SiteConfig {
         waiting_max: rng.between(10, 80) as u32,
         per_person_day_max: rng.between(1, 3) as u8,
         per_person_department_max: rng.between(1, 2) as u8,
+        intake_close: Vec::new(),
     };
     let first = Day::from_ymd(2026, 6, 1).0;
     let holidays = (0..rng.between(0, 6))

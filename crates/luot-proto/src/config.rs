@@ -129,9 +129,6 @@ pub struct SiteSettings {
     pub recent_calls: u8,
     /// Extra search words per service (only services that have some).
     pub service_keywords: HashMap<Code, Vec<String>>,
-    /// No ticket is issued from this minute of the day on, whatever the service hours say
-    /// (some centers stop taking numbers half an hour before closing). `None`: the hours decide.
-    pub intake_close: Option<Minute>,
 }
 
 /// The satisfaction scale: `labels[0]` is level 1, the best. `labels.len()` equals
@@ -277,6 +274,17 @@ struct RawPrinter {
     timeout_ms: Option<Spanned<i64>>,
 }
 
+/// `intake_close`: one time, or one per session.
+#[derive(Deserialize)]
+#[serde(
+    untagged,
+    expecting = "a time \"HH:MM\" or a list of times, one per session, e.g. [\"11:15\", \"16:45\"]"
+)]
+enum RawClocks {
+    One(String),
+    Many(Vec<String>),
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSite {
@@ -287,7 +295,7 @@ struct RawSite {
     holidays: Vec<Spanned<String>>,
     notice: Option<Spanned<RawText>>,
     recent_calls: Option<Spanned<i64>>,
-    intake_close: Option<Spanned<String>>,
+    intake_close: Option<Spanned<RawClocks>>,
     hours: Option<RawHours>,
     #[serde(default)]
     policy: RawPolicy,
@@ -623,14 +631,37 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn clock(&mut self, s: &Spanned<String>, what: &str) -> Option<Minute> {
-        match parse_clock(s.get_ref().trim()) {
-            Ok(m) => Some(m),
-            Err(e) => {
-                self.err(s.span(), format!("{what} {:?}: {e}", s.get_ref()));
-                None
+    /// The `intake_close` times, sorted: each must be a valid `HH:MM`, none twice, at most
+    /// `limits::INTAKE_CLOSES_MAX`.
+    fn intake_close(&mut self, raw: Option<&Spanned<RawClocks>>) -> Vec<Minute> {
+        let Some(raw) = raw else { return Vec::new() };
+        let list: Vec<&String> = match raw.get_ref() {
+            RawClocks::One(s) => vec![s],
+            RawClocks::Many(v) => v.iter().collect(),
+        };
+        if list.len() > limits::INTAKE_CLOSES_MAX {
+            self.err(
+                raw.span(),
+                format!(
+                    "intake_close has {} times: at most {}",
+                    list.len(),
+                    limits::INTAKE_CLOSES_MAX
+                ),
+            );
+            return Vec::new();
+        }
+        let mut out = Vec::with_capacity(list.len());
+        for s in list {
+            match parse_clock(s.trim()) {
+                Ok(m) if out.contains(&m) => {
+                    self.err(raw.span(), format!("intake_close {s:?} is given twice"));
+                }
+                Ok(m) => out.push(m),
+                Err(e) => self.err(raw.span(), format!("intake_close {s:?}: {e}")),
             }
         }
+        out.sort_unstable();
+        out
     }
 
     fn hours(&mut self, raw: &RawHours, what: &str) -> WeekHours {
@@ -970,17 +1001,15 @@ impl<'a> Checker<'a> {
             )
             .map_or(RECENT_CALLS_SHOWN_DEFAULT, |n| n as u8);
 
-        let intake_close = raw
-            .intake_close
-            .as_ref()
-            .and_then(|s| self.clock(s, "intake_close"));
+        let intake_close = self.intake_close(raw.intake_close.as_ref());
 
         let site_hours = match &raw.hours {
             Some(h) => self.hours(h, "site hours"),
             None => WeekHours::default(),
         };
 
-        let (policy, rating) = self.policy_and_rating(&raw.policy, &raw.rating);
+        let (mut policy, rating) = self.policy_and_rating(&raw.policy, &raw.rating);
+        policy.intake_close = intake_close;
         let announcement = self.announcement(&raw.announcement);
 
         // Priority categories.
@@ -1363,7 +1392,6 @@ impl<'a> Checker<'a> {
             notice,
             recent_calls,
             service_keywords,
-            intake_close,
         })
     }
 
@@ -1463,6 +1491,8 @@ impl<'a> Checker<'a> {
                     20,
                 )
                 .map_or(d.per_person_department_max, |v| v as u8),
+            // Set by the caller from the site's `intake_close`.
+            intake_close: Vec::new(),
         };
         if p.per_person_department_max > p.per_person_day_max
             && let Some(v) = rp
@@ -1811,8 +1841,18 @@ fn write_site(w: &mut String, site: &SiteSettings) {
     if site.recent_calls != RECENT_CALLS_SHOWN_DEFAULT {
         let _ = writeln!(w, "recent_calls = {}", site.recent_calls);
     }
-    if let Some(m) = site.intake_close {
-        let _ = writeln!(w, "intake_close = \"{}\"", format_clock(m));
+    match &c.policy.intake_close[..] {
+        [] => {}
+        [m] => {
+            let _ = writeln!(w, "intake_close = \"{}\"", format_clock(*m));
+        }
+        list => {
+            let times: Vec<String> = list
+                .iter()
+                .map(|m| format!("\"{}\"", format_clock(*m)))
+                .collect();
+            let _ = writeln!(w, "intake_close = [{}]", times.join(", "));
+        }
     }
 
     if site.hours.days.iter().any(|d| !d.is_empty()) {

@@ -182,9 +182,14 @@ fn reason_from_wire(s: &str, waited_s: Option<u32>) -> Result<core::CallReason, 
             waited_s: waited_s.unwrap_or(0),
         },
         "priority_counter" => PriorityCounter,
-        "priority_turn" => PriorityTurn,
+        "priority_first" => PriorityFirst,
+        // Written before priority went first (December 2026): the interleave gave a priority
+        // ticket its turn over normal ones, which is what `priority_first` says.
+        "priority_turn" => PriorityFirst,
         "priority_only" => PriorityOnly,
+        "normal_turn" => NormalTurn,
         "next_in_line" => NextInLine,
+        "service_weight" => ServiceWeight,
         _ => return Err(WireError::invalid("reason", s)),
     })
 }

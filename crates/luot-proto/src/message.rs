@@ -326,6 +326,15 @@ pub enum ServerMessage {
     Config { v: u32, seq: u64 },
     /// A network printer's state after a job (printed, or failed: paper out, unreachable…).
     Printer { v: u32, printer: PrinterStatusDto },
+    /// A session boundary passed (a service opened or closed for the day or for lunch, or the
+    /// site's `intake_close`): every service's stats of `site` as of `at_ms`. The server sends
+    /// it at the boundary itself, so no client has to watch the clock.
+    Stats {
+        v: u32,
+        site: String,
+        at_ms: i64,
+        stats: Vec<ServiceStatsDto>,
+    },
     /// Issuing stopped (storage fault) or resumed; kiosks show "tạm ngưng cấp số".
     Intake {
         v: u32,

@@ -37,6 +37,10 @@ pub struct TicketView {
     /// For a waiting ticket: people ahead and the wait range.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub estimate: Option<EstimateDto>,
+    /// For a waiting ticket whose wait may run past the end of its service's session (lunch
+    /// or closing): that session, so the ticket says "Có thể đến buổi chiều (13:30) mới tới lượt".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub past_session: Option<SessionDto>,
 }
 
 impl TicketView {
@@ -45,6 +49,17 @@ impl TicketView {
         let mut v = TicketView::brief(t);
         if t.state == core::TicketState::Waiting {
             v.estimate = site.estimate_ticket(t.id).map(EstimateDto::from);
+        }
+        v
+    }
+
+    /// A ticket with its wait estimate, and the session its wait may run past, at `now`.
+    pub fn of_at(t: &core::Ticket, site: &core::Site, now: &core::Now) -> TicketView {
+        let mut v = TicketView::of(t, site);
+        if let Some(e) = v.estimate {
+            v.past_session = site
+                .wait_runs_past_session(*t.service, now, e.high_s)
+                .map(SessionDto::from);
         }
         v
     }
@@ -70,6 +85,7 @@ impl TicketView {
             reason: t.last_reason.map(|r| r.code().to_string()),
             rating: t.rating,
             estimate: None,
+            past_session: None,
         }
     }
 }
@@ -96,13 +112,58 @@ impl From<core::WaitEstimate> for EstimateDto {
     }
 }
 
+/// The session (run of opening hours) a service is in: when it ends and when it opens again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionDto {
+    /// `HH:MM`, site time, today.
+    pub ends: String,
+    /// `YYYY-MM-DD HH:MM`, when the service opens again (within two weeks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resumes: Option<String>,
+}
+
+fn hhmm(m: core::Minute) -> String {
+    format!("{:02}:{:02}", m / 60, m % 60)
+}
+
+impl From<core::Session> for SessionDto {
+    fn from(s: core::Session) -> SessionDto {
+        SessionDto {
+            ends: hhmm(s.ends),
+            resumes: s.resumes.map(|(d, m)| format!("{d} {}", hhmm(m))),
+        }
+    }
+}
+
+/// What a ticket whose wait may run past the end of a session says, in Vietnamese and English.
+/// The kiosk says the same before issuing (`sessionNote` in kiosk.js).
+pub fn session_note(s: &core::Session, today: core::Day) -> (String, String) {
+    match s.resumes {
+        Some((d, m)) if d == today && m >= 12 * 60 => (
+            format!("Có thể đến buổi chiều ({}) mới tới lượt", hhmm(m)),
+            format!(
+                "Your turn may not come before the afternoon session ({})",
+                hhmm(m)
+            ),
+        ),
+        Some((d, m)) if d == today => (
+            format!("Có thể sau giờ nghỉ ({}) mới tới lượt", hhmm(m)),
+            format!("Your turn may not come before the break ends ({})", hhmm(m)),
+        ),
+        _ => (
+            format!("Có thể quá giờ làm việc ({}) mới tới lượt", hhmm(s.ends)),
+            format!("Your turn may come after closing time ({})", hhmm(s.ends)),
+        ),
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceStatsDto {
     pub service: String,
     pub waiting: u32,
     pub issued: u32,
     pub daily_cap: u32,
-    /// Taking tickets now (hours, holiday).
+    /// Taking tickets now (hours, holiday, `intake_close`, daily cap).
     pub open: bool,
     /// Why not, when closed (a rejection code) and when it opens next (`YYYY-MM-DD HH:MM`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -110,6 +171,11 @@ pub struct ServiceStatsDto {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub opens_at: Option<String>,
     pub estimate: EstimateDto,
+    /// While the service is in its hours: when this session ends and when it opens again. A
+    /// newcomer whose wait's high end runs past `ends` (or is not known) is told so before
+    /// issuing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<SessionDto>,
 }
 
 impl ServiceStatsDto {
@@ -127,6 +193,10 @@ impl ServiceStatsDto {
                 let opens = match r {
                     core::Rejection::ServiceClosed {
                         next_open: Some((d, m)),
+                    }
+                    | core::Rejection::IntakeClosed {
+                        next_open: Some((d, m)),
+                        ..
                     } => Some(format!("{d} {:02}:{:02}", m / 60, m % 60)),
                     _ => None,
                 };
@@ -150,6 +220,7 @@ impl ServiceStatsDto {
                     low_s: None,
                     high_s: None,
                 }),
+            session: site.session(service.code, now).map(SessionDto::from),
         }
     }
 }

@@ -188,7 +188,7 @@ fn every_example_parses() {
     assert_eq!(two.public_url.as_deref(), Some("http://192.168.1.10:8080"));
     let main = two.site(code("trung-tam")).unwrap();
     assert_eq!(main.core.policy.rating_levels, 5);
-    assert_eq!(main.intake_close, Some(16 * 60 + 45));
+    assert_eq!(main.core.policy.intake_close, vec![16 * 60 + 45]);
     assert_eq!(two.printers.len(), 1);
     let p = &two.printers[0];
     assert_eq!(p.site.as_str(), "trung-tam");
@@ -465,4 +465,25 @@ fn a_public_url_is_scheme_host_and_port_only() {
         let e = check_public_url(given).expect_err(given);
         assert!(e.contains(says), "{given:?}: {e}");
     }
+}
+
+/// `intake_close` per session: a list of times, kept sorted, exported and read back the same.
+#[test]
+fn intake_close_per_session_round_trips() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+    let src = std::fs::read_to_string(dir.join("default.toml")).unwrap();
+    let line = "# intake_close = \"16:45\"";
+    assert!(src.contains(line), "default.toml shows intake_close");
+    let src = src.replacen(line, "intake_close = [\"16:45\", \"11:15\"]", 1);
+    let cfg = parse_ok(&src, "default.toml");
+    assert_eq!(
+        cfg.sites[0].core.policy.intake_close,
+        vec![11 * 60 + 15, 16 * 60 + 45]
+    );
+    let exported = to_toml(&cfg);
+    assert!(
+        exported.contains("intake_close = [\"11:15\", \"16:45\"]"),
+        "{exported}"
+    );
+    assert_eq!(parse_config(&exported, "export.toml"), Ok(cfg));
 }

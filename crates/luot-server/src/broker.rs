@@ -26,6 +26,11 @@ pub const COMMAND_QUEUE_MAX: usize = 8_192;
 pub const INFLIGHT_JOBS_MAX: usize = 8_192;
 /// How often the broker looks at the clock for a new day even when nothing happens.
 const ROLLOVER_CHECK: std::time::Duration = std::time::Duration::from_secs(10);
+/// The longest the broker sleeps towards the next session boundary before it looks again: a
+/// new configuration (other hours) or a stepped wall clock is picked up within this, so every
+/// client learns of an opening or closing within a second of it whatever the clock did. Waking
+/// once a second to compare a few hundred minutes costs nothing measurable.
+const BOUNDARY_SLEEP_MAX: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A site as the server runs it: settings and time zone beside the core state.
 #[derive(Debug)]
@@ -224,6 +229,9 @@ struct Broker {
     /// waiting and called first, and a service in progress would end before it began.
     last_at_ms: i64,
     intake_open: bool,
+    /// The next session boundary (a service opens or closes, `intake_close`), Unix ms: at it the
+    /// broker sends every socket its site's fresh service stats (`stats` message).
+    boundary_ms: i64,
     /// The latest storage failure while intake is closed: for `/healthz`.
     intake_reason: Option<ErrorDto>,
     metrics: Arc<Metrics>,
@@ -279,6 +287,7 @@ pub fn start(
         clock,
         last_at_ms,
         intake_open: true,
+        boundary_ms: i64::MAX,
         intake_reason: None,
         metrics,
     };
@@ -301,11 +310,21 @@ impl Broker {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut probe = tokio::time::interval(PROBE_INTERVAL);
         probe.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let boundary = tokio::time::sleep(self.arm_boundary());
+        tokio::pin!(boundary);
         loop {
             tokio::select! {
                 biased;
                 Some(d) = durable_rx.recv() => self.on_notice(d),
                 _ = shutdown.cancelled() => break,
+                () = &mut boundary => {
+                    if self.clock.now_ms().max(self.last_at_ms) >= self.boundary_ms {
+                        self.rollover_all();
+                        self.publish_boundary();
+                    }
+                    let sleep = self.arm_boundary();
+                    boundary.as_mut().reset(tokio::time::Instant::now() + sleep);
+                }
                 _ = tick.tick() => self.rollover_all(),
                 _ = probe.tick(), if !self.intake_open && !self.probing => self.probe(),
                 msg = rx.recv(), if self.inflight.len() < INFLIGHT_JOBS_MAX && self.pending_config.is_none() => match msg {
@@ -566,9 +585,11 @@ impl Broker {
                 }
                 result.seq = self.durable_seq;
                 let live = &self.live[f.site];
+                let at = f.records.last().map_or(self.last_at_ms, |r| r.at_ms);
+                let now = site_now(at, &self.runtime[f.site].tz);
                 result.ticket = about
                     .and_then(|id| live.ticket(id))
-                    .map(|t| TicketView::of(t, live));
+                    .map(|t| TicketView::of_at(t, live, &now));
                 if let Some(reply) = f.reply {
                     let _ = reply.send(Ok(result));
                 }
@@ -679,6 +700,52 @@ impl Broker {
         });
     }
 
+    /// Sets `boundary_ms` to the next minute at which any site's intake may change (a service's
+    /// hours start or end, `intake_close`, midnight) and returns how long to sleep towards it.
+    fn arm_boundary(&mut self) -> std::time::Duration {
+        let now_ms = self.clock.now_ms().max(self.last_at_ms);
+        let mut next = i64::MAX;
+        for (site, live) in self.live.iter().enumerate() {
+            let now = site_now(now_ms, &self.runtime[site].tz);
+            let minute = next_boundary_minute(live.config(), &now);
+            // Zone offsets are whole minutes: local minutes start where UTC minutes do.
+            let minute_start_ms = now_ms - now_ms.rem_euclid(60_000);
+            let at = minute_start_ms + (minute as i64 - now.minute as i64) * 60_000;
+            next = next.min(at);
+        }
+        self.boundary_ms = next;
+        let wait_ms = next.saturating_sub(now_ms).max(0) as u64;
+        std::time::Duration::from_millis(wait_ms).min(BOUNDARY_SLEEP_MAX)
+    }
+
+    /// At a session boundary: every socket gets its site's service stats as of now, so kiosks
+    /// stop (or start) issuing within a second of it without watching the clock.
+    fn publish_boundary(&self) {
+        for (site, live) in self.live.iter().enumerate() {
+            let now = self.now(site);
+            let stats = live
+                .config()
+                .services
+                .iter()
+                .map(|s| ServiceStatsDto::of(live, s, &now))
+                .collect();
+            let msg = ServerMessage::Stats {
+                v: PROTOCOL_VERSION,
+                site: self.runtime[site].code.to_string(),
+                at_ms: now.at_ms,
+                stats,
+            };
+            let json = serde_json::to_string(&msg).expect("server messages serialize");
+            self.hub.publish(Outgoing {
+                seq: 0,
+                site,
+                ticket: None,
+                json: json.into(),
+            });
+        }
+        tracing::debug!("session boundary: service stats sent");
+    }
+
     fn resume_intake(&mut self) {
         self.intake_open = true;
         self.intake_reason = None;
@@ -701,5 +768,77 @@ impl Broker {
                 json: json.clone().into(),
             });
         }
+    }
+}
+
+/// The first minute after `now.minute` today at which a service of `cfg` opens or closes, or
+/// kiosk intake closes (`policy.intake_close`); midnight (1440) when none is left today.
+pub fn next_boundary_minute(cfg: &luot_core::SiteConfig, now: &Now) -> luot_core::Minute {
+    let weekday = now.day.weekday() as usize;
+    cfg.services
+        .iter()
+        .flat_map(|s| s.hours.days[weekday].iter().flat_map(|&(a, b)| [a, b]))
+        .chain(cfg.policy.intake_close.iter().copied())
+        .filter(|&m| m > now.minute)
+        .min()
+        .unwrap_or(luot_core::time::MINUTES_PER_DAY)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use luot_core::Day;
+
+    fn at(day: Day, h: u16, m: u16) -> Now {
+        Now {
+            at_ms: 0,
+            day,
+            minute: h * 60 + m,
+        }
+    }
+
+    /// Every opening, lunch, reopening, closing and `intake_close` of the default center is a
+    /// boundary; a Sunday (closed) has none left but midnight.
+    #[test]
+    fn boundaries_are_the_hours_and_intake_close_times_of_the_day() {
+        let toml = luot_proto::config::DEFAULT_CONFIG_TOML.replacen(
+            "# intake_close = \"16:45\"",
+            "intake_close = [\"11:15\", \"16:45\"]",
+            1,
+        );
+        let center = luot_proto::config::parse_config(&toml, "default.toml").unwrap();
+        let cfg = &center.sites[0].core;
+        let monday = Day::from_ymd(2026, 11, 30);
+        let walk: Vec<u16> = std::iter::successors(Some(at(monday, 0, 0)), |n| {
+            let m = next_boundary_minute(cfg, n);
+            (m < luot_core::time::MINUTES_PER_DAY).then(|| at(monday, m / 60, m % 60))
+        })
+        .skip(1)
+        .map(|n| n.minute)
+        .collect();
+        let hm = |h: u16, m: u16| h * 60 + m;
+        assert_eq!(
+            walk,
+            [
+                hm(7, 0),
+                hm(11, 15),
+                hm(11, 30),
+                hm(13, 30),
+                hm(16, 45),
+                hm(17, 0)
+            ]
+        );
+        // 11:29:59 is in minute 11:29: the next boundary is 11:30, not 11:29.
+        assert_eq!(next_boundary_minute(cfg, &at(monday, 11, 29)), hm(11, 30));
+        let sunday = Day::from_ymd(2026, 12, 6);
+        assert_eq!(
+            next_boundary_minute(cfg, &at(sunday, 9, 0)),
+            hm(11, 15),
+            "intake_close counts on any day"
+        );
+        assert_eq!(
+            next_boundary_minute(cfg, &at(sunday, 17, 0)),
+            luot_core::time::MINUTES_PER_DAY
+        );
     }
 }

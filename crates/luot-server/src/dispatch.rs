@@ -196,27 +196,8 @@ pub async fn execute(
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 return Err(ApiError::rate_limited());
             }
-            if let (Some(close), Channel::Kiosk) = (rt.settings.intake_close, channel) {
-                let now = crate::clock::site_now(app.clock.now_ms(), &rt.tz);
-                if now.minute >= close {
-                    return Err(ApiError::new(
-                        StatusCode::CONFLICT,
-                        ErrorDto::new(
-                            "intake_closed",
-                            format!(
-                                "Đã ngừng cấp số hôm nay (từ {:02}:{:02})",
-                                close / 60,
-                                close % 60
-                            ),
-                            format!(
-                                "No more tickets today (from {:02}:{:02})",
-                                close / 60,
-                                close % 60
-                            ),
-                        ),
-                    ));
-                }
-            }
+            // `intake_close` (per session) is the core's: `Site::decide` refuses with
+            // `intake_closed`, and the service stats show it.
             Command::Issue {
                 service: code("service", service)?,
                 channel,

@@ -55,6 +55,10 @@ pub struct TicketPrint {
     /// "10–20 phút" / "10–20 min"; `None` while no counter serving it is open.
     pub wait_vi: Option<String>,
     pub wait_en: Option<String>,
+    /// When the wait may run past the end of the service's session: "Có thể đến buổi chiều
+    /// (13:30) mới tới lượt" and its English (`luot_proto::session_note`).
+    pub session_vi: Option<String>,
+    pub session_en: Option<String>,
     /// "08:15 · 28/11/2026", in the site's time zone.
     pub issued: String,
     /// The priority category's name, when the citizen chose one.
@@ -113,6 +117,10 @@ pub async fn ticket_print(
                 .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
                 .to_zoned(tz);
             let range = est.and_then(|e| e.range_s);
+            let now = v.now(site);
+            let session = est
+                .and_then(|_| s.wait_runs_past_session(*t.service, &now, range.map(|r| r.1)))
+                .map(|sess| luot_proto::session_note(&sess, now.day));
             Some((
                 TicketPrint {
                     center: cfg.name.vi.clone(),
@@ -128,6 +136,8 @@ pub async fn ticket_print(
                     ahead: est.map_or(0, |e| e.ahead),
                     wait_vi: wait_text(range.map(|r| r.0), range.map(|r| r.1), false),
                     wait_en: wait_text(range.map(|r| r.0), range.map(|r| r.1), true),
+                    session_vi: session.as_ref().map(|n| n.0.clone()),
+                    session_en: session.map(|n| n.1),
                     issued: local.strftime("%H:%M · %d/%m/%Y").to_string(),
                     priority: t
                         .priority
@@ -530,6 +540,9 @@ pub fn render(t: &TicketPrint, width: u32) -> Bitmap {
             .as_deref()
             .unwrap_or("chưa ước tính (chưa có quầy mở)"),
     );
+    if let Some(note) = &t.session_vi {
+        pen.para(&f.bold, 26.0 * k, note, Align::Center);
+    }
     pen.row(row, "Giờ lấy số:", &t.issued);
     pen.y += (10.0 * k) as i32;
     // The QR code: modules of whole dots, about 240 dots across with its quiet zone.
@@ -567,11 +580,16 @@ pub fn render(t: &TicketPrint, width: u32) -> Bitmap {
         .as_ref()
         .map(|w| format!(" · wait {w}"))
         .unwrap_or_default();
+    let session_en = t
+        .session_en
+        .as_ref()
+        .map(|n| format!(" {n}."))
+        .unwrap_or_default();
     pen.para(
         &f.regular,
         24.0 * k,
         &format!(
-            "Ticket {} · {} · {counters_en}{wait_en}. Scan the QR code to follow your turn.",
+            "Ticket {} · {} · {counters_en}{wait_en}.{session_en} Scan the QR code to follow your turn.",
             t.number, t.service_en
         ),
         Align::Center,

@@ -629,7 +629,7 @@ async fn ticket(
             v.sites.iter().enumerate().find_map(|(i, s)| {
                 s.resolve(luot_core::TicketRef::Token(t)).map(|tk| {
                     let counter_number = tk.counter.and_then(|c| s.config().counter(*c)).map(|c| c.number);
-                    json!({"site": s.config().code.as_str(), "site_index": i, "ticket": TicketView::of(tk, s), "counter_number": counter_number, "seq": v.seq})
+                    json!({"site": s.config().code.as_str(), "site_index": i, "ticket": TicketView::of_at(tk, s, &v.now(i)), "counter_number": counter_number, "seq": v.seq})
                 })
             })
         })

@@ -709,7 +709,7 @@ async fn send_ticket(app: &App, sink: &mut Sink, site: usize, id: u64) -> bool {
         .read(move |v| {
             let s = &v.sites[site];
             s.ticket(luot_core::TicketId(id))
-                .map(|t| (TicketView::of(t, s), v.seq))
+                .map(|t| (TicketView::of_at(t, s, &v.now(site)), v.seq))
         })
         .await
         .ok()

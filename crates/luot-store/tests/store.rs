@@ -456,7 +456,10 @@ fn assert_same_site(live: &Site, recovered: &Site, context: &str) {
         assert_eq!(r.status, l.status, "{context}: {c} status");
         assert_eq!(r.official, l.official, "{context}: {c} official");
         assert_eq!(r.current, l.current, "{context}: {c} current");
-        assert_eq!(r.normal_streak, l.normal_streak, "{context}: {c} streak");
+        assert_eq!(
+            r.priority_streak, l.priority_streak,
+            "{context}: {c} streak"
+        );
         assert_eq!(r.served_today, l.served_today, "{context}: {c} served");
         assert_eq!(
             r.service_s_today, l.service_s_today,
