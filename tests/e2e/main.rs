@@ -14,6 +14,7 @@ mod clips;
 mod clock;
 mod concurrency;
 mod crash;
+mod first_start;
 mod limits;
 mod operations;
 mod phone;
