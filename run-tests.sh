@@ -18,7 +18,8 @@ bash tests/browser/run.sh
 # ---- Debian package (issue #10, item 4) ---------------------------------------------------
 # Builds the .deb with cargo-deb and checks it with tests/package/check-deb.sh: control and
 # maintainer scripts, contents, the unpacked binary and configuration, and the systemd unit
-# (`systemd-analyze verify` with no warning, `systemd-analyze security` exposure at most 2.0).
+# (`systemd-analyze verify` with no warning, `systemd-analyze security` exposure at most 2.0);
+# then tests/package/check-syscalls.sh: the server stays inside the unit's system-call filter.
 # cargo-deb is pinned like cargo-fuzz; installing it took 5 min 37 s here (once per machine).
 # The package is built from the dev profile, reusing the debug build above instead of adding a
 # release build of the whole workspace; its layout, unit and scripts are those of the release
@@ -29,17 +30,24 @@ if ! cargo deb --version 2>/dev/null | grep -q "$CARGO_DEB_VERSION"; then
   echo "== installing cargo-deb $CARGO_DEB_VERSION"
   cargo install --locked --quiet "cargo-deb@$CARGO_DEB_VERSION"
 fi
-if ! command -v systemd-analyze >/dev/null || ! command -v dpkg-deb >/dev/null; then
-  echo "== installing systemd and dpkg (systemd-analyze checks the unit file; nothing is started)"
+missing=()
+command -v systemd-analyze >/dev/null || missing+=(systemd)  # checks the unit file; starts nothing
+command -v dpkg-deb >/dev/null || missing+=(dpkg)
+command -v strace >/dev/null || missing+=(strace)
+command -v curl >/dev/null || missing+=(curl)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing ${missing[*]}"
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends systemd dpkg >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 rm -rf target/debian/ci
 # (cargo-deb warns that the dev profile is meant for releases only: expected here.)
 cargo deb --locked -p luot --profile dev --fast --output target/debian/ci/
 bash tests/package/check-deb.sh target/debian/ci/luot_*.deb
+# The server under strace, on loopback: every system call it makes is one the unit allows.
+bash tests/package/check-syscalls.sh target/debug/luot crates/luot/debian/luot.service
 # ---- end of the Debian package block -------------------------------------------------------
 
 echo "== Fuzzing: 20 s per target from the committed seeds (long run: fuzz/run.sh long)"
