@@ -1183,6 +1183,17 @@ impl WsClient {
     }
 }
 
+/// The password in a first-admin-password file (`luot serve` writes one on a first start whose
+/// standard output is not a terminal; its banner prints the file's path).
+pub fn first_admin_password_in(file: &Path) -> String {
+    let text =
+        std::fs::read_to_string(file).unwrap_or_else(|e| panic!("reading {}: {e}", file.display()));
+    text.lines()
+        .find_map(|l| l.strip_prefix("password: "))
+        .unwrap_or_else(|| panic!("no \"password: \" line in {}:\n{text}", file.display()))
+        .to_string()
+}
+
 /// `luot serve` (the binary, [`luot_binary`]) as a child process on a data folder, listening on
 /// a free loopback port, its log on standard error written to a file.
 #[derive(Debug)]
@@ -1247,8 +1258,10 @@ impl ServeProcess {
         let mut first_password = None;
         loop {
             let line = next().await;
-            if let Some((_, p)) = line.split_once("password: ") {
-                first_password = Some(p.trim().to_string());
+            // Standard output is a pipe, so a first start writes the admin password to a file
+            // and prints where it is (crates/luot/src/first_admin.rs).
+            if let Some((_, file)) = line.split_once("password file: ") {
+                first_password = Some(first_admin_password_in(Path::new(file.trim())));
                 break;
             }
             if line.contains("Devices keep their pairing") {

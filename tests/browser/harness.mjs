@@ -12,7 +12,7 @@
 //   …  await browser.close(); await server.stop();
 
 import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync, createWriteStream, existsSync } from "node:fs";
+import { mkdtempSync, mkdirSync, rmSync, createWriteStream, existsSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -71,8 +71,10 @@ export async function startServer(options = {}) {
       out += chunk;
       log.write(chunk);
       const base = out.match(/Luot listening on (http:\/\/\S+)/)?.[1];
-      // The banner ends with the first-start password or with the "keep their pairing" line.
-      const complete = /password: \S+/.test(out) || /keep their pairing/.test(out);
+      // The banner ends with the first-start password file (stdout is a pipe, so the password
+      // itself is only in that 0600 file) or with the "keep their pairing" line.
+      const passwordFile = out.match(/password file: (\S+)/)?.[1];
+      const complete = (passwordFile && /device links above/.test(out)) || /keep their pairing/.test(out);
       if (base && complete) {
         clearTimeout(timer);
         proc.off("exit", early);
@@ -84,7 +86,7 @@ export async function startServer(options = {}) {
           displayToken: token("display"),
           ratingToken: token("rating"),
           adminLogin: out.match(/admin login "([^"]+)"/)?.[1] ?? "admin",
-          adminPassword: out.match(/password: (\S+)/)?.[1] ?? null,
+          adminPassword: passwordFile ? readFileSync(passwordFile, "utf8").match(/^password: (\S+)$/m)?.[1] ?? null : null,
         });
       }
     });

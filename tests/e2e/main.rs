@@ -19,6 +19,7 @@ mod concurrency;
 mod config_in_force;
 mod crash;
 mod env;
+mod first_start;
 mod limits;
 mod no_shows;
 mod operations;

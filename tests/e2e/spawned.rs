@@ -248,7 +248,9 @@ pub async fn first_start_secrets(s: &mut Spawned) -> (String, String) {
         .unwrap()
         .trim()
         .to_string();
-    let line = s.until("password: ").await;
-    let password = line.rsplit("password: ").next().unwrap().trim().to_string();
+    // Standard output is a pipe: the password is in the file the banner names.
+    let line = s.until("password file: ").await;
+    let file = line.rsplit("password file: ").next().unwrap().trim();
+    let password = luot_tests::first_admin_password_in(std::path::Path::new(file));
     (password, kiosk)
 }

@@ -110,8 +110,14 @@ impl Server {
                 if let Some(u) = line.strip_prefix("Luot listening on ") {
                     base = Some(u.trim().to_string());
                 }
-                if let Some(i) = line.find("password: ") {
-                    password = Some(line[i + "password: ".len()..].trim().to_string());
+                // Standard output is a pipe: a first start writes the admin password to a
+                // file (mode 0600) and prints where it is.
+                if let Some((_, file)) = line.split_once("password file: ") {
+                    password = std::fs::read_to_string(file.trim()).ok().and_then(|text| {
+                        text.lines()
+                            .find_map(|l| l.strip_prefix("password: "))
+                            .map(str::to_string)
+                    });
                 }
                 if base.is_some() && password.is_some() {
                     break;

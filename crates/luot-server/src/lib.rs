@@ -179,13 +179,41 @@ impl Server {
     }
 }
 
+/// Reads the server's secret (it signs device and session tokens), or makes it on a first start.
+/// The file is readable by the server's user only: made `0600` from the moment it exists, and an
+/// older, looser file is tightened.
 fn load_secret(path: &std::path::Path) -> anyhow::Result<[u8; 32]> {
     match std::fs::read(path) {
-        Ok(b) if b.len() == 32 => Ok(b.try_into().expect("32 bytes")),
+        Ok(b) if b.len() == 32 => {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = std::fs::metadata(path)?.permissions().mode() & 0o777;
+                if mode & 0o077 != 0 {
+                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                        .with_context(|| format!("making {} private (0600)", path.display()))?;
+                    tracing::warn!(file = %path.display(), was = format!("{mode:o}"), "secret.key was readable by others; now 0600");
+                }
+            }
+            Ok(b.try_into().expect("32 bytes"))
+        }
         Ok(_) => anyhow::bail!("{} is damaged (expected 32 bytes)", path.display()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let s = auth::random_bytes::<32>();
-            std::fs::write(path, s).with_context(|| format!("writing {}", path.display()))?;
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            let write = || -> std::io::Result<()> {
+                use std::io::Write;
+                let mut f = options.open(path)?;
+                f.write_all(&s)?;
+                f.sync_all()
+            };
+            write().with_context(|| format!("writing {}", path.display()))?;
             Ok(s)
         }
         Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),

@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+mod first_admin;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "luot",
@@ -551,16 +553,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     match &first {
-        Some(f) => {
-            println!();
-            println!(
-                "  Lần chạy đầu · First start: admin login \"{}\", password: {}",
-                f.admin_login, f.admin_password
-            );
-            println!(
-                "  (shown once; change it with `luot user passwd admin`; the device links above work once each device has opened them)"
-            );
-        }
+        Some(f) => first_admin::announce(&args.data, f),
         None => {
             println!();
             println!("  Devices keep their pairing; pair new ones with `luot device pair`.");
