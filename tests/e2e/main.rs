@@ -7,6 +7,7 @@
 
 mod admin;
 mod authorization;
+mod backup;
 mod bad_input;
 mod calls;
 mod cli;

@@ -1,6 +1,8 @@
 //! `luot`: the command line. `luot serve` runs the center; the other commands manage its
 //! configuration, accounts and devices.
 
+mod backup;
+
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use luot_proto::config::{CenterConfig, DEFAULT_CONFIG_TOML, parse_config};
@@ -53,6 +55,11 @@ enum Cmd {
         #[arg(long, default_value = "luot-data", global = true)]
         data: PathBuf,
     },
+    /// Write one archive of a data folder (database, secret, voice clips, configuration), while
+    /// the server runs.
+    Backup(backup::BackupArgs),
+    /// Check an archive and restore it into a new (or empty) folder.
+    Restore(backup::RestoreArgs),
     /// Paired kiosks, displays and rating tablets.
     Device {
         #[command(subcommand)]
@@ -820,6 +827,8 @@ fn main() -> ExitCode {
         }
         Cmd::User { command, data } => user_cmd(command, &data),
         Cmd::Device { command, data } => device_cmd(command, &data),
+        Cmd::Backup(a) => backup::backup_cmd(a),
+        Cmd::Restore(a) => backup::restore_cmd(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

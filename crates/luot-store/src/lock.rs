@@ -1,0 +1,110 @@
+//! The data folder's advisory lock: a running server holds `<data>/luot.lock` locked for as long
+//! as it runs, so `luot restore` can tell a folder in use from one that is not. The kernel drops
+//! the lock when the process ends, however it ends: a crash never leaves a stale lock behind.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::{Path, PathBuf};
+
+/// The lock file's name inside the data folder. It holds nothing; only its lock matters.
+pub const LOCK_FILE: &str = "luot.lock";
+
+/// An exclusive lock on a data folder, released when dropped.
+#[derive(Debug)]
+pub struct DataLock {
+    path: PathBuf,
+    /// Kept open: closing the file would release the lock. `None` only on a read-only file
+    /// system without a lock file, where no other process can write either (and the store then
+    /// refuses to start, naming the read-only database).
+    _file: Option<File>,
+}
+
+/// Why a data folder's lock could not be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error(
+        "Thư mục dữ liệu {0} đang được một máy chủ Luot khác sử dụng.\nThe data folder {0} is in use by another running Luot server."
+    )]
+    InUse(String),
+    #[error("Không mở được {path}: {reason}\nCannot open {path}: {reason}")]
+    Io { path: String, reason: String },
+}
+
+impl DataLock {
+    /// Takes the folder's lock, or says that another process holds it.
+    pub fn acquire(data: &Path) -> Result<DataLock, LockError> {
+        let path = data.join(LOCK_FILE);
+        let io = |e: std::io::Error| LockError::Io {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        };
+        let file = match OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+        {
+            Ok(f) => f,
+            // A read-only file system: a lock on the existing file still works (flock needs no
+            // write access); without one, nobody can write here, so there is nothing to guard.
+            Err(e) if e.kind() == std::io::ErrorKind::ReadOnlyFilesystem => {
+                match File::open(&path) {
+                    Ok(f) => f,
+                    Err(_) => return Ok(DataLock { path, _file: None }),
+                }
+            }
+            Err(e) => return Err(io(e)),
+        };
+        match file.try_lock() {
+            Ok(()) => Ok(DataLock {
+                path,
+                _file: Some(file),
+            }),
+            Err(TryLockError::WouldBlock) => Err(LockError::InUse(data.display().to_string())),
+            Err(TryLockError::Error(e)) => Err(io(e)),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Whether a running server holds the folder's lock now. A folder without a lock file has no
+/// server (every server since this lock was added creates it as it starts).
+pub fn in_use(data: &Path) -> bool {
+    let Ok(file) = File::open(data.join(LOCK_FILE)) else {
+        return false;
+    };
+    match file.try_lock_shared() {
+        Ok(()) => false,
+        Err(TryLockError::WouldBlock) => true,
+        // A file system without locks: say "in use" rather than risk a running server's folder.
+        Err(TryLockError::Error(_)) => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_holder_at_a_time_and_released_when_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(!in_use(dir.path()), "no lock file: not in use");
+        let lock = DataLock::acquire(dir.path()).unwrap();
+        assert_eq!(lock.path(), dir.path().join(LOCK_FILE));
+        assert!(in_use(dir.path()));
+        let second = DataLock::acquire(dir.path()).unwrap_err().to_string();
+        assert!(
+            second.contains("đang được một máy chủ Luot khác sử dụng")
+                && second.contains("in use by another running Luot server"),
+            "{second}"
+        );
+        drop(lock);
+        assert!(
+            !in_use(dir.path()),
+            "the lock file stays, its lock does not"
+        );
+        DataLock::acquire(dir.path()).unwrap();
+    }
+}
