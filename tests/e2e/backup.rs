@@ -168,6 +168,20 @@ async fn a_backup_under_load_restores_every_acknowledged_ticket_byte_for_byte() 
         "{}",
         text(&o)
     );
+    // Not a terminal: progress comes as plain lines, one per step and up to one per tenth.
+    let progress = String::from_utf8_lossy(&o.stderr);
+    for step in [
+        "Chụp cơ sở dữ liệu · Copying the database",
+        "Tính tổng kiểm tra · Computing checksums",
+        "Nén và ghi tệp sao lưu · Compressing and writing the archive",
+        "100% (",
+    ] {
+        assert!(progress.contains(step), "{step:?} not in:\n{progress}");
+    }
+    assert!(
+        !progress.contains('\r'),
+        "no bar redrawing in a log: {progress}"
+    );
     // A few more tickets after the backup, which the archive must not be confused by.
     let after = acks.lock().unwrap().len() + 20;
     within("tickets after the backup", async {
