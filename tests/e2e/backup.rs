@@ -525,7 +525,7 @@ async fn the_daily_backup_runs_at_its_time_and_prunes_old_ones() {
     );
     let s = TestServer::start_with(Setup {
         clock: Arc::new(clock),
-        config_toml: config,
+        config_toml: config.clone(),
         ..Setup::default()
     })
     .await;
@@ -580,4 +580,57 @@ async fn the_daily_backup_runs_at_its_time_and_prunes_old_ones() {
     let restored = tempfile::tempdir().unwrap();
     let o = restore(&folder.join(expected), &restored.path().join("r"), false).await;
     assert!(o.status.success(), "{}", text(&o));
+
+    // The schedule is read at start: applying a text that changes it says a restart is needed.
+    let admin = s.admin().await;
+    for (toml, needed) in [
+        (config.clone(), false),
+        (config.replace("time = \"09:00\"", "time = \"03:00\""), true),
+        (luot_proto::config::DEFAULT_CONFIG_TOML.to_string(), true),
+    ] {
+        let r = admin
+            .put("/api/v1/admin/config", &json!({"toml": toml}))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.json()["restart_needed"], json!(needed), "{toml}");
+    }
+}
+
+#[tokio::test]
+async fn backup_refuses_a_folder_without_a_database_and_never_overwrites_an_archive() {
+    let work = tempfile::tempdir().unwrap();
+    let (s, archive) = server_with_archive(work.path()).await;
+
+    let empty = work.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let o = backup(&empty, &work.path().join("x.tar.gz")).await;
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let db = empty.join("luot.db").display().to_string();
+    assert!(
+        err.contains(&format!("Không có cơ sở dữ liệu Luot tại {db}"))
+            && err.contains(&format!("There is no Luot database at {db}")),
+        "{err}"
+    );
+    assert!(!work.path().join("x.tar.gz").exists());
+
+    let kept = std::fs::read(&archive).unwrap();
+    let listed = listing(work.path());
+    let o = backup(s.dir.path(), &archive).await;
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("already exists; choose another name"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        std::fs::read(&archive).unwrap(),
+        kept,
+        "the older archive was overwritten"
+    );
+    assert_eq!(
+        listing(work.path()),
+        listed,
+        "a partial file was left behind"
+    );
 }

@@ -233,9 +233,21 @@ pub fn create(
     at_ms: i64,
     progress: &mut dyn Progress,
 ) -> Result<Written, BackupError> {
-    let db = data.join("luot.db");
+    create_from(&data.join("luot.db"), data, output, kind, at_ms, progress)
+}
+
+/// [`create`] for a database file of any name (`Store::open` before a migration); the archive
+/// always calls it `luot.db`. The secret and clips are taken from `data`.
+pub(crate) fn create_from(
+    db: &Path,
+    data: &Path,
+    output: &Path,
+    kind: BackupKind,
+    at_ms: i64,
+    progress: &mut dyn Progress,
+) -> Result<Written, BackupError> {
     if !db.is_file() {
-        return Err(BackupError::NoDatabase(data.display().to_string()));
+        return Err(BackupError::NoDatabase(db.display().to_string()));
     }
     if output.exists() {
         return Err(BackupError::OutputExists(output.display().to_string()));
@@ -259,7 +271,7 @@ pub fn create(
         "Copying the database (online backup)",
         None,
     );
-    let (schema_version, last_seq, config) = snapshot(&db, &stage.join("luot.db"))?;
+    let (schema_version, last_seq, config) = snapshot(db, &stage.join("luot.db"))?;
 
     let mut files: Vec<String> = vec!["luot.db".into()];
     let secret = data.join("secret.key");

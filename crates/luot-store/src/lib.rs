@@ -176,7 +176,8 @@ impl Store {
             backup::stamp(at_ms),
             backup::ARCHIVE_SUFFIX
         ));
-        let written = backup::create(
+        let written = backup::create_from(
+            &self.path,
             &data,
             &output,
             backup::BackupKind::PreMigration,
