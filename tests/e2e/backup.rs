@@ -182,6 +182,10 @@ async fn a_backup_under_load_restores_every_acknowledged_ticket_byte_for_byte() 
         !progress.contains('\r'),
         "no bar redrawing in a log: {progress}"
     );
+    // It holds secret.key: readable by its owner only.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&archive), 0o600);
     // A few more tickets after the backup, which the archive must not be confused by.
     let after = acks.lock().unwrap().len() + 20;
     within("tickets after the backup", async {
@@ -243,6 +247,7 @@ async fn a_backup_under_load_restores_every_acknowledged_ticket_byte_for_byte() 
         std::fs::read(s.dir.path().join("secret.key")).unwrap(),
         std::fs::read(restored.join("secret.key")).unwrap()
     );
+    assert_eq!(mode(&restored.join("secret.key")), 0o600);
     let before_start = DbState::read(&restored.join("luot.db"));
     s.shutdown().await;
 
