@@ -639,3 +639,56 @@ async fn backup_refuses_a_folder_without_a_database_and_never_overwrites_an_arch
         "a partial file was left behind"
     );
 }
+
+#[tokio::test]
+async fn replaced_voice_clips_and_the_configuration_travel_in_the_archive() {
+    const EN_INVITE: &[u8] = include_bytes!("../../kiosk-assets/audio/en/invite.ogg");
+    const VI_INVITE: &[u8] = include_bytes!("../../kiosk-assets/audio/vi/invite.ogg");
+    let s = TestServer::start().await;
+    s.issue(&s.first.kiosk_token, "khai-sinh").await;
+    // A manager's recording replaces the Vietnamese "invite" clip (through the admin API).
+    let (_, session) = s.login(&s.first.admin_login, &s.first.admin_password).await;
+    let r = reqwest::Client::new()
+        .put(s.url("/api/v1/admin/clips/vi/invite"))
+        .header("cookie", format!("luot_session={session}"))
+        .header("content-type", "audio/ogg")
+        .body(EN_INVITE.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
+    assert_ne!(EN_INVITE, VI_INVITE);
+
+    let work = tempfile::tempdir().unwrap();
+    let archive = work.path().join("clips.tar.gz");
+    let o = backup(s.dir.path(), &archive).await;
+    assert!(o.status.success(), "{}", text(&o));
+    let restored = work.path().join("restored");
+    let o = restore(&archive, &restored, false).await;
+    assert!(o.status.success(), "{}", text(&o));
+    // The configuration in force, for reading, as the database holds it.
+    assert_eq!(
+        std::fs::read_to_string(restored.join("config.toml")).unwrap(),
+        luot_proto::config::DEFAULT_CONFIG_TOML
+    );
+
+    // A server on the restored folder plays the manager's recording, not the built-in one.
+    let server = ServeProcess::start(
+        &restored,
+        &work.path().join("serve.log"),
+        START_MS + 3_600_000,
+        &[],
+    )
+    .await;
+    let played = reqwest::get(format!("{}/audio/vi/invite.ogg", server.base))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(
+        played[..] == EN_INVITE[..],
+        "the replaced clip was not restored"
+    );
+    server.terminate().await;
+}
