@@ -294,6 +294,27 @@ async fn server_with_archive(dir: &Path) -> (TestServer, PathBuf) {
     let archive = dir.join("good.tar.gz");
     let o = backup(s.dir.path(), &archive).await;
     assert!(o.status.success(), "{}", text(&o));
+    // Noted in the database it came from, and audited.
+    let db = rusqlite::Connection::open(s.db_path()).unwrap();
+    let (kind, bytes, path): (String, i64, String) = db
+        .query_row("SELECT kind, bytes, path FROM backups", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap();
+    assert_eq!(
+        (kind.as_str(), path.as_str()),
+        ("manual", archive.to_str().unwrap())
+    );
+    assert_eq!(bytes as u64, std::fs::metadata(&archive).unwrap().len());
+    let (actor, detail): (String, String) = db
+        .query_row(
+            "SELECT actor, detail FROM audit WHERE action = 'backup'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(actor, "cli");
+    assert!(detail.starts_with(archive.to_str().unwrap()), "{detail}");
     (s, archive)
 }
 

@@ -129,21 +129,24 @@ pub fn backup_cmd(a: BackupArgs) -> anyhow::Result<()> {
     let w = result?;
     // Note it in the database it came from (a server may hold it: a short busy wait is fine).
     // The backup stands even if this fails, e.g. on a database from before the backups table.
-    let noted = rusqlite::Connection::open_with_flags(
-        a.data.join("luot.db"),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE,
-    )
-    .and_then(|c| {
+    let noted = (|| -> Result<(), luot_store::StoreError> {
+        use luot_store::Accounts;
+        let mut c = rusqlite::Connection::open_with_flags(
+            a.data.join("luot.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE,
+        )?;
         c.busy_timeout(std::time::Duration::from_secs(5))?;
-        backup::record(&c, &w)?;
-        c.execute(
-            "INSERT INTO audit (at_ms, actor, action, detail) VALUES (?1, 'cli', 'backup', ?2)",
-            rusqlite::params![
-                w.manifest.created_at_ms,
-                format!("{} bytes={} sha256={}", w.path.display(), w.bytes, w.sha256)
-            ],
-        )
-    });
+        let tx = c.transaction()?;
+        backup::record(&tx, &w)?;
+        tx.audit(
+            w.manifest.created_at_ms,
+            "cli",
+            "backup",
+            &format!("{} bytes={} sha256={}", w.path.display(), w.bytes, w.sha256),
+        )?;
+        tx.commit()?;
+        Ok(())
+    })();
     if let Err(e) = noted {
         tracing::warn!(error = %e, "the backup was written but not noted in the database");
     }
