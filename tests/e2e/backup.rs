@@ -543,16 +543,17 @@ async fn a_database_from_a_newer_version_is_refused_with_both_versions_named() {
 
 #[tokio::test]
 async fn the_daily_backup_runs_at_its_time_and_prunes_old_ones() {
-    // The clock reads 08:59:58 in Hà Nội; the backup is due at 09:00.
-    let clock = OffsetClock::default();
-    clock.set_offset_ms(START_MS - 2_000 - system_now_ms());
+    // The clock reads 08:50 in Hà Nội; the backup is due at 09:00. Once the folder is ready,
+    // the clock is set to 08:59:59, as NTP might: the task reads the clock every second.
+    let clock = Arc::new(OffsetClock::default());
+    clock.set_offset_ms(START_MS - 600_000 - system_now_ms());
     // At the end: top-level keys after a `[backup]` header would belong to it.
     let config = format!(
         "{}\n[backup]\ntime = \"09:00\"\nfolder = \"nightly\"\ndays_kept = 7\n",
         luot_proto::config::DEFAULT_CONFIG_TOML
     );
     let s = TestServer::start_with(Setup {
-        clock: Arc::new(clock),
+        clock: clock.clone(),
         config_toml: config.clone(),
         ..Setup::default()
     })
@@ -567,7 +568,15 @@ async fn the_daily_backup_runs_at_its_time_and_prunes_old_ones() {
     ] {
         std::fs::write(folder.join(name), "x").unwrap();
     }
-    let expected = "luot-backup-20261130T020000Z.tar.gz";
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        std::fs::read_dir(&folder).unwrap().count() == 3,
+        "no backup before its time"
+    );
+    clock.set_offset_ms(START_MS - 1_000 - system_now_ms());
+    // Named by the time it ran: 09:00:00 in Hà Nội, 02:00:00 UTC (a second or two later on a
+    // busy machine).
+    let named = |n: &str| n.starts_with("luot-backup-20261130T0200") && n.ends_with("Z.tar.gz");
     within("the daily backup", async {
         loop {
             let audited: i64 = rusqlite::Connection::open(s.db_path())
@@ -590,10 +599,11 @@ async fn the_daily_backup_runs_at_its_time_and_prunes_old_ones() {
         .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
         .collect();
     names.sort();
-    assert_eq!(
-        names,
-        ["luot-backup-20261124T020000Z.tar.gz", expected, "notes.txt"]
-    );
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert_eq!(names[0], "luot-backup-20261124T020000Z.tar.gz", "{names:?}");
+    assert!(named(&names[1]), "{names:?}");
+    assert_eq!(names[2], "notes.txt", "{names:?}");
+    let expected = names[1].as_str();
     let (kind, bytes): (String, i64) = rusqlite::Connection::open(s.db_path())
         .unwrap()
         .query_row("SELECT kind, bytes FROM backups", [], |r| {

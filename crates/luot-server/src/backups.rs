@@ -45,7 +45,13 @@ pub fn next_run_ms(now_ms: i64, minute: u16, tz: &jiff::tz::TimeZone) -> i64 {
     }
 }
 
-/// Runs the daily backup until the server shuts down.
+/// Longest the daily backup task sleeps before it reads the clock again. Sleeping straight to
+/// the next run would trust a timer that does not count time the machine spent suspended, nor a
+/// wall clock set right (NTP, an operator) while it slept; reading it every second costs nothing.
+pub const DAILY_RECHECK_MS: u64 = 1_000;
+
+/// Runs the daily backup until the server shuts down: once each time the wall clock reaches the
+/// next run (computed when the server starts and after each run), however it got there.
 pub fn spawn_daily(app: Arc<App>, settings: BackupSettings, tz: jiff::tz::TimeZone) {
     let tracker = app.tracker.clone();
     let folder = folder(&app, &settings);
@@ -56,15 +62,19 @@ pub fn spawn_daily(app: Arc<App>, settings: BackupSettings, tz: jiff::tz::TimeZo
         "daily backup scheduled"
     );
     tracker.spawn(async move {
+        let mut next = next_run_ms(app.clock.now_ms(), settings.time, &tz);
         loop {
             let now = app.clock.now_ms();
-            let next = next_run_ms(now, settings.time, &tz);
-            let wait = std::time::Duration::from_millis((next - now).max(0) as u64);
+            if now >= next {
+                run_once(&app, &folder, settings.days_kept).await;
+                next = next_run_ms(app.clock.now_ms(), settings.time, &tz);
+                continue;
+            }
+            let wait = ((next - now) as u64).min(DAILY_RECHECK_MS);
             tokio::select! {
                 _ = app.shutdown.cancelled() => return,
-                _ = tokio::time::sleep(wait) => {}
+                _ = tokio::time::sleep(std::time::Duration::from_millis(wait)) => {}
             }
-            run_once(&app, &folder, settings.days_kept).await;
         }
     });
 }
