@@ -69,18 +69,25 @@ impl DataLock {
     }
 }
 
-/// Whether a running server holds the folder's lock now. A folder without a lock file has no
-/// server (every server since this lock was added creates it as it starts).
+/// Whether a running server holds the folder now: the lock on `luot.lock` (taken by
+/// `luot_server::start`), or an exclusive `flock` on `luot.db` itself (the convention of
+/// `luot serve`'s own data-folder lock). A folder with neither file has no server.
+///
+/// Only a `flock` is tested, never SQLite opened: this process has no SQLite connection to the
+/// folder's database, so opening and closing the file drops no record lock of its own.
 pub fn in_use(data: &Path) -> bool {
-    let Ok(file) = File::open(data.join(LOCK_FILE)) else {
-        return false;
-    };
-    match file.try_lock_shared() {
-        Ok(()) => false,
-        Err(TryLockError::WouldBlock) => true,
-        // A file system without locks: say "in use" rather than risk a running server's folder.
-        Err(TryLockError::Error(_)) => true,
-    }
+    [LOCK_FILE, "luot.db"].iter().any(|name| {
+        let Ok(file) = File::open(data.join(name)) else {
+            return false;
+        };
+        match file.try_lock_shared() {
+            Ok(()) => false,
+            Err(TryLockError::WouldBlock) => true,
+            // A file system without locks: say "in use" rather than risk a running server's
+            // folder.
+            Err(TryLockError::Error(_)) => true,
+        }
+    })
 }
 
 #[cfg(test)]
@@ -106,5 +113,16 @@ mod tests {
             "the lock file stays, its lock does not"
         );
         DataLock::acquire(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn a_flock_on_the_database_itself_also_means_in_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = File::create(dir.path().join("luot.db")).unwrap();
+        assert!(!in_use(dir.path()));
+        db.try_lock().unwrap();
+        assert!(in_use(dir.path()));
+        db.unlock().unwrap();
+        assert!(!in_use(dir.path()));
     }
 }
