@@ -725,3 +725,50 @@ async fn replaced_voice_clips_and_the_configuration_travel_in_the_archive() {
     );
     server.terminate().await;
 }
+
+/// A newer `luot` command must not migrate the database under a running server of the older
+/// version (simulated: the running server's database is set back to schema 5).
+#[tokio::test]
+async fn a_command_does_not_migrate_a_database_under_a_running_server() {
+    let s = TestServer::start().await;
+    let db = s.db_path();
+    let set_version = |v: i64| {
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .pragma_update(None, "user_version", v)
+            .unwrap()
+    };
+    set_version(5);
+    let o = luot(&[
+        os("user"),
+        os("list"),
+        os("--data"),
+        s.dir.path().as_os_str(),
+    ])
+    .await;
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    for needle in [
+        format!("(lược đồ 5) cần nâng cấp lên lược đồ {SCHEMA_VERSION}"),
+        format!(
+            "(schema 5) needs migrating to schema {SCHEMA_VERSION}, but a Luot server is running"
+        ),
+    ] {
+        assert!(err.contains(&needle), "{needle:?} not in:\n{err}");
+    }
+    assert_eq!(schema_version(&db), 5, "the database was migrated");
+    assert!(
+        !s.dir.path().join("backups").exists(),
+        "nothing was written"
+    );
+    set_version(SCHEMA_VERSION);
+    // At the current schema the same command runs beside the server, as before.
+    let o = luot(&[
+        os("user"),
+        os("list"),
+        os("--data"),
+        s.dir.path().as_os_str(),
+    ])
+    .await;
+    assert!(o.status.success(), "{}", text(&o));
+}

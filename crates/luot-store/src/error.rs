@@ -13,6 +13,14 @@ pub enum StoreError {
         found: i64,
         known: i64,
     },
+    #[error(
+        "Cơ sở dữ liệu {path} (lược đồ {found}) cần nâng cấp lên lược đồ {known}, nhưng một máy chủ Luot đang chạy trên thư mục này: hãy dừng máy chủ rồi chạy lại lệnh; không thay đổi gì.\nthe database {path} (schema {found}) needs migrating to schema {known}, but a Luot server is running on its folder: stop the server, then run this again; nothing was changed."
+    )]
+    MigrateInUse {
+        path: String,
+        found: i64,
+        known: i64,
+    },
     #[error("{path} is not a Luot database, or it is damaged ({reason}); it was not touched")]
     Corrupt { path: String, reason: String },
     #[error(
@@ -49,6 +57,7 @@ impl StoreError {
             StoreError::TooNew { .. } => "storage_too_new",
             StoreError::Corrupt { .. } => "storage_corrupt",
             StoreError::Backup { .. } => "storage_backup_failed",
+            StoreError::MigrateInUse { .. } => "storage_migrate_in_use",
             StoreError::Full(_) => "storage_full",
             StoreError::ReadOnly(_) => "storage_read_only",
             StoreError::Busy(_) => "storage_busy",

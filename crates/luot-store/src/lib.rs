@@ -71,6 +71,14 @@ pub struct Store {
     file_id: (u64, u64),
 }
 
+/// The folder a database file is in.
+fn data_folder(db: &Path) -> PathBuf {
+    match db.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
 fn file_id(path: &Path) -> std::io::Result<(u64, u64)> {
     use std::os::unix::fs::MetadataExt;
     let m = std::fs::metadata(path)?;
@@ -110,6 +118,17 @@ impl Store {
         }
         if version > SCHEMA_VERSION {
             return Err(StoreError::TooNew {
+                path: path.display().to_string(),
+                found: version,
+                known: SCHEMA_VERSION,
+            });
+        }
+        if existed
+            && tables > 0
+            && version < SCHEMA_VERSION
+            && lock::held_elsewhere(&data_folder(path))
+        {
+            return Err(StoreError::MigrateInUse {
                 path: path.display().to_string(),
                 found: version,
                 known: SCHEMA_VERSION,
@@ -158,10 +177,7 @@ impl Store {
     /// database: a migration that goes wrong, or a newer build the center wants to leave, is
     /// undone with `luot restore`. No archive, no migration.
     fn backup_before_migration(&self, from: i64) -> Result<backup::Written, StoreError> {
-        let data = match self.path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
+        let data = data_folder(&self.path);
         let folder = data.join(backup::PRE_MIGRATION_FOLDER);
         let fail = |reason: String| StoreError::Backup {
             path: folder.display().to_string(),
