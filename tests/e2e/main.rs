@@ -8,6 +8,7 @@
 mod address;
 mod admin;
 mod authorization;
+mod backup;
 mod bad_input;
 mod boundaries;
 mod calls;

@@ -67,6 +67,14 @@ pub const PRINTER_TIMEOUT_MS_DEFAULT: u32 = 3_000;
 /// Longest printer address (`host:port`) and kiosk name, in bytes.
 pub const PRINTER_ADDRESS_LEN_MAX: usize = 253 + 6;
 pub const KIOSK_NAME_LEN_MAX: usize = 100;
+/// Most days a daily backup is kept (`[backup] days_kept`): ten years.
+pub const BACKUP_DAYS_KEPT_MAX: i64 = 3_650;
+/// Days a daily backup is kept when `days_kept` is not given.
+pub const BACKUP_DAYS_KEPT_DEFAULT: u32 = 14;
+/// The backup folder when `folder` is not given (relative to the data folder).
+pub const BACKUP_FOLDER_DEFAULT: &str = "backups";
+/// Longest backup folder path, in bytes.
+pub const BACKUP_FOLDER_LEN_MAX: usize = 1_024;
 /// Highest counter number ("quầy số 999").
 pub const COUNTER_NUMBER_MAX: u16 = 999;
 /// Highest weight of a service at a counter.
@@ -87,6 +95,19 @@ pub struct CenterConfig {
     pub sites: Vec<SiteSettings>,
     /// ESC/POS network printers the server prints kiosk tickets on (`[[printer]]`).
     pub printers: Vec<PrinterSettings>,
+    /// The daily backup the server takes (`[backup]`); `None`: no daily backup.
+    pub backup: Option<BackupSettings>,
+}
+
+/// The daily backup (`[backup]`): an archive of the data folder at `time` each day, in the first
+/// site's time zone, kept `days_kept` days.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackupSettings {
+    /// Minute of the day, 00:00 to 23:59.
+    pub time: Minute,
+    /// Where archives go; a relative path is inside the data folder.
+    pub folder: String,
+    pub days_kept: u32,
 }
 
 /// A receipt printer on the network (raw TCP, usually port 9100), bound to one kiosk: tickets
@@ -261,6 +282,15 @@ struct RawFile {
     site: Vec<RawSite>,
     #[serde(default)]
     printer: Vec<RawPrinter>,
+    backup: Option<Spanned<RawBackup>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBackup {
+    time: Spanned<String>,
+    folder: Option<Spanned<String>>,
+    days_kept: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -633,6 +663,16 @@ impl<'a> Checker<'a> {
 
     /// The `intake_close` times, sorted: each must be a valid `HH:MM`, none twice, at most
     /// `limits::INTAKE_CLOSES_MAX`.
+    fn clock(&mut self, s: &Spanned<String>, what: &str) -> Option<Minute> {
+        match parse_clock(s.get_ref().trim()) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                self.err(s.span(), format!("{what} {:?}: {e}", s.get_ref()));
+                None
+            }
+        }
+    }
+
     fn intake_close(&mut self, raw: Option<&Spanned<RawClocks>>) -> Vec<Minute> {
         let Some(raw) = raw else { return Vec::new() };
         let list: Vec<&String> = match raw.get_ref() {
@@ -805,12 +845,51 @@ impl<'a> Checker<'a> {
             }
         }
         let printers = self.printers(&raw.printer, &sites);
+        let backup = raw.backup.as_ref().and_then(|b| self.backup(b.get_ref()));
         CenterConfig {
             public_url,
             allowed_origins,
             sites,
             printers,
+            backup,
         }
+    }
+
+    fn backup(&mut self, raw: &RawBackup) -> Option<BackupSettings> {
+        let time = self.clock(&raw.time, "backup time");
+        if time == Some(MINUTES_PER_DAY) {
+            self.err(
+                raw.time.span(),
+                "backup time 24:00: write 00:00 (a day has no minute 24:00)",
+            );
+        }
+        let folder = match &raw.folder {
+            None => BACKUP_FOLDER_DEFAULT.to_owned(),
+            Some(f) => {
+                let v = f.get_ref().trim();
+                if v.is_empty() || v.len() > BACKUP_FOLDER_LEN_MAX || v.contains('\0') {
+                    self.err(
+                        f.span(),
+                        format!(
+                            "backup folder {:?}: write a folder path of 1 to {BACKUP_FOLDER_LEN_MAX} bytes",
+                            f.get_ref()
+                        ),
+                    );
+                }
+                v.to_owned()
+            }
+        };
+        let days_kept = match &raw.days_kept {
+            None => Some(BACKUP_DAYS_KEPT_DEFAULT),
+            Some(_) => self
+                .int(&raw.days_kept, "days_kept", 1, BACKUP_DAYS_KEPT_MAX)
+                .map(|d| d as u32),
+        };
+        Some(BackupSettings {
+            time: time.filter(|&t| t < MINUTES_PER_DAY)?,
+            folder,
+            days_kept: days_kept?,
+        })
     }
 
     fn printers(&mut self, raw: &[RawPrinter], sites: &[SiteSettings]) -> Vec<PrinterSettings> {
@@ -1776,6 +1855,12 @@ pub fn to_toml(cfg: &CenterConfig) -> String {
     }
     for site in &cfg.sites {
         write_site(&mut w, site);
+    }
+    if let Some(b) = &cfg.backup {
+        let _ = writeln!(w, "\n[backup]");
+        let _ = writeln!(w, "time = {}", q(&format_clock(b.time)));
+        let _ = writeln!(w, "folder = {}", q(&b.folder));
+        let _ = writeln!(w, "days_kept = {}", b.days_kept);
     }
     for p in &cfg.printers {
         let _ = writeln!(w, "\n[[printer]]");

@@ -189,6 +189,10 @@ fn every_example_parses() {
     let main = two.site(code("trung-tam")).unwrap();
     assert_eq!(main.core.policy.rating_levels, 5);
     assert_eq!(main.core.policy.intake_close, vec![16 * 60 + 45]);
+    let backup = two.backup.as_ref().expect("two-sites.toml has a [backup]");
+    assert_eq!(backup.time, 90);
+    assert_eq!(backup.folder, "/var/backups/luot");
+    assert_eq!(backup.days_kept, 30);
     assert_eq!(two.printers.len(), 1);
     let p = &two.printers[0];
     assert_eq!(p.site.as_str(), "trung-tam");
@@ -486,4 +490,41 @@ fn intake_close_per_session_round_trips() {
         "{exported}"
     );
     assert_eq!(parse_config(&exported, "export.toml"), Ok(cfg));
+}
+
+/// `[backup]`: defaults, and `days_kept` and `time` at their limits.
+#[test]
+fn backup_settings_at_their_limits() {
+    let site = std::fs::read_to_string(repo_path(
+        "crates/luot-proto/tests/bad-configs/intake-close.toml",
+    ))
+    .unwrap()
+    .replace("intake_close = \"16h30\"\n", "");
+    let with = |backup: &str| parse_config(&format!("{backup}\n{site}"), "b.toml");
+    let cfg = with("[backup]\ntime = \"00:00\"").unwrap();
+    let b = cfg.backup.unwrap();
+    assert_eq!((b.time, b.folder.as_str(), b.days_kept), (0, "backups", 14));
+    let b = with("[backup]\ntime = \"23:59\"\ndays_kept = 3650")
+        .unwrap()
+        .backup
+        .unwrap();
+    assert_eq!((b.time, b.days_kept), (23 * 60 + 59, 3650));
+    let e = with("[backup]\ntime = \"23:59\"\ndays_kept = 3651")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("b.toml:3:13: days_kept = 3651 is out of range: it must be between 1 and 3650"),
+        "{e}"
+    );
+    let e = with("[backup]\ntime = \"24:00\"").unwrap_err().to_string();
+    assert!(e.contains("b.toml:2:8: backup time 24:00"), "{e}");
+    let e = with("[backup]\ntime = \"02:00\"\nfolder = \" \"")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("b.toml:3:10: backup folder"), "{e}");
+    let e = with("[backup]\ntime = \"02:00\"\nkeep = 3")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("b.toml:3:1") && e.contains("keep"), "{e}");
+    assert!(with("").unwrap().backup.is_none());
 }

@@ -4,6 +4,7 @@
 pub mod address;
 pub mod assets;
 pub mod auth;
+pub mod backups;
 pub mod broker;
 pub mod clips;
 pub mod clock;
@@ -159,6 +160,9 @@ pub struct Server {
     pub app: Arc<App>,
     pub first_start: Option<FirstStart>,
     tracker: TaskTracker,
+    /// The data folder's lock, held until the server has stopped (`luot restore` refuses a
+    /// folder whose lock is held).
+    _lock: luot_store::DataLock,
 }
 
 impl Server {
@@ -284,6 +288,7 @@ pub async fn start(listener: TcpListener, opts: Options) -> anyhow::Result<Serve
     let addr = listener.local_addr()?;
     std::fs::create_dir_all(&opts.data_dir)
         .with_context(|| format!("creating the data folder {}", opts.data_dir.display()))?;
+    let lock = luot_store::DataLock::acquire(&opts.data_dir)?;
     let db_path = opts.data_dir.join("luot.db");
     let mut store = Store::open(&db_path)?;
     let now_ms = opts.clock.now_ms();
@@ -368,6 +373,12 @@ pub async fn start(listener: TcpListener, opts: Options) -> anyhow::Result<Serve
         secure_cookies: opts.secure_cookies,
         account_changes: tokio::sync::broadcast::channel(auth::ACCOUNT_CHANGES_CAPACITY).0,
     });
+    if let Some(b) = app.center.backup.clone() {
+        let zone = &app.center.sites[0].time_zone;
+        let tz =
+            jiff::tz::TimeZone::get(zone).with_context(|| format!("unknown time zone {zone:?}"))?;
+        backups::spawn_daily(app.clone(), b, tz);
+    }
     let router = rest::router(app.clone());
     let serve_shutdown = shutdown.clone();
     // Websocket traffic is many small frames each way (a reply right after an event): with
@@ -394,5 +405,6 @@ pub async fn start(listener: TcpListener, opts: Options) -> anyhow::Result<Serve
         app,
         first_start: first,
         tracker,
+        _lock: lock,
     })
 }

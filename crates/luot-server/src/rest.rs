@@ -424,10 +424,12 @@ async fn put_config(
         Ok(x) => x,
         Err(res) => return Ok(res),
     };
-    // The listening address, public URL, origins and printers are read at start only.
+    // The listening address, public URL, origins, printers and daily backup are read at start
+    // only.
     let restart_needed = center.public_url != app.center.public_url
         || center.allowed_origins != app.center.allowed_origins
-        || center.printers != app.center.printers;
+        || center.printers != app.center.printers
+        || center.backup != app.center.backup;
     app.broker.reconfigure(runtime).await.map_err(|e| {
         let status = if e.code == "config_refused" {
             StatusCode::CONFLICT

@@ -6,15 +6,27 @@ pub enum StoreError {
     #[error("cannot open the database {path}: {reason}")]
     Open { path: String, reason: String },
     #[error(
-        "the database {path} was written by a newer Luot (schema {found}, this build knows up to {known}); it was not touched"
+        "Cơ sở dữ liệu {path} do phiên bản Luot mới hơn ghi (lược đồ {found}, bản này chỉ biết tới lược đồ {known}); không thay đổi gì. Hãy chạy lại bản Luot mới hơn, hoặc khôi phục một bản sao lưu do bản này tạo (luot restore).\nthe database {path} was written by a newer Luot (schema {found}, this build knows up to {known}); it was not touched. Run the newer Luot again, or restore a backup this version made (luot restore)."
     )]
     TooNew {
         path: String,
         found: i64,
         known: i64,
     },
+    #[error(
+        "Cơ sở dữ liệu {path} (lược đồ {found}) cần nâng cấp lên lược đồ {known}, nhưng một máy chủ Luot đang chạy trên thư mục này: hãy dừng máy chủ rồi chạy lại lệnh; không thay đổi gì.\nthe database {path} (schema {found}) needs migrating to schema {known}, but a Luot server is running on its folder: stop the server, then run this again; nothing was changed."
+    )]
+    MigrateInUse {
+        path: String,
+        found: i64,
+        known: i64,
+    },
     #[error("{path} is not a Luot database, or it is damaged ({reason}); it was not touched")]
     Corrupt { path: String, reason: String },
+    #[error(
+        "Không sao lưu được vào {path} trước khi nâng cấp cơ sở dữ liệu, nên chưa nâng cấp: {reason}\ncould not back up into {path} before migrating the database, so it was not migrated: {reason}"
+    )]
+    Backup { path: String, reason: String },
     #[error("the disk or database is full: {0}")]
     Full(String),
     #[error("the database is read-only: {0}")]
@@ -44,6 +56,8 @@ impl StoreError {
             StoreError::Open { .. } => "storage_open",
             StoreError::TooNew { .. } => "storage_too_new",
             StoreError::Corrupt { .. } => "storage_corrupt",
+            StoreError::Backup { .. } => "storage_backup_failed",
+            StoreError::MigrateInUse { .. } => "storage_migrate_in_use",
             StoreError::Full(_) => "storage_full",
             StoreError::ReadOnly(_) => "storage_read_only",
             StoreError::Busy(_) => "storage_busy",

@@ -5,13 +5,16 @@
 //! read-only connections and never block it.
 
 mod accounts;
+pub mod backup;
 mod error;
+pub mod lock;
 mod projection;
 pub mod reports;
 mod writer;
 
 pub use accounts::{AUDIT_READ_MAX, Accounts, AuditEntry, AuditFilter, Device, NewDevice, User};
 pub use error::StoreError;
+pub use lock::{DataLock, LockError};
 pub use writer::{BATCH_RECORDS_MAX, Job, Writer, WriterStats};
 
 use luot_core::{Code, Day, Event};
@@ -29,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_meta.sql"),
     include_str!("migrations/0004_checkpoint_index.sql"),
     include_str!("migrations/0005_dossier_audit.sql"),
+    include_str!("migrations/0006_backups.sql"),
 ];
 
 /// Size of the probe row: a write that needs new pages, so a full disk or a page limit shows.
@@ -65,6 +69,14 @@ pub struct Store {
     /// The file the connection has open (device, inode): a write is refused when the path no
     /// longer leads to it, or SQLite would go on committing into a moved or deleted file.
     file_id: (u64, u64),
+}
+
+/// The folder a database file is in.
+fn data_folder(db: &Path) -> PathBuf {
+    match db.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
 }
 
 fn file_id(path: &Path) -> std::io::Result<(u64, u64)> {
@@ -111,6 +123,17 @@ impl Store {
                 known: SCHEMA_VERSION,
             });
         }
+        if existed
+            && tables > 0
+            && version < SCHEMA_VERSION
+            && lock::held_elsewhere(&data_folder(path))
+        {
+            return Err(StoreError::MigrateInUse {
+                path: path.display().to_string(),
+                found: version,
+                known: SCHEMA_VERSION,
+            });
+        }
         if existed && tables > 0 {
             let check: String = conn
                 .query_row("PRAGMA quick_check(1)", [], |r| r.get(0))
@@ -137,9 +160,55 @@ impl Store {
             last_seq: 0,
             file_id,
         };
+        let before = if existed && tables > 0 && version < SCHEMA_VERSION {
+            Some(store.backup_before_migration(version)?)
+        } else {
+            None
+        };
         store.migrate(version)?;
+        if let Some(written) = before {
+            backup::record(&store.conn, &written)?;
+        }
         store.last_seq = store.read_last_seq()?;
         Ok(store)
+    }
+
+    /// Archives the data folder (`<data>/backups/pre-migration-…`) before a migration changes the
+    /// database: a migration that goes wrong, or a newer build the center wants to leave, is
+    /// undone with `luot restore`. No archive, no migration.
+    fn backup_before_migration(&self, from: i64) -> Result<backup::Written, StoreError> {
+        let data = data_folder(&self.path);
+        let folder = data.join(backup::PRE_MIGRATION_FOLDER);
+        let fail = |reason: String| StoreError::Backup {
+            path: folder.display().to_string(),
+            reason,
+        };
+        std::fs::create_dir_all(&folder).map_err(|e| fail(e.to_string()))?;
+        let at_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let output = folder.join(format!(
+            "pre-migration-v{from}-to-v{SCHEMA_VERSION}-{}{}",
+            backup::stamp(at_ms),
+            backup::ARCHIVE_SUFFIX
+        ));
+        let written = backup::create_from(
+            &self.path,
+            &data,
+            &output,
+            backup::BackupKind::PreMigration,
+            at_ms,
+            &mut backup::NoProgress,
+        )
+        .map_err(|e| fail(e.to_string()))?;
+        tracing::info!(
+            archive = %written.path.display(),
+            bytes = written.bytes,
+            from,
+            to = SCHEMA_VERSION,
+            "backed up the data folder before migrating the database"
+        );
+        Ok(written)
     }
 
     fn migrate(&mut self, from: i64) -> Result<(), StoreError> {

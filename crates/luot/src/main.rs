@@ -1,6 +1,7 @@
 //! `luot`: the command line. `luot serve` runs the center; the other commands manage its
 //! configuration, accounts and devices.
 
+mod backup;
 mod config_cmd;
 mod data_lock;
 
@@ -60,6 +61,11 @@ enum Cmd {
         #[arg(long, default_value = "luot-data", global = true, env = "LUOT_DATA")]
         data: PathBuf,
     },
+    /// Write one archive of a data folder (database, secret, voice clips, configuration), while
+    /// the server runs.
+    Backup(backup::BackupArgs),
+    /// Check an archive and restore it into a new (or empty) folder.
+    Restore(backup::RestoreArgs),
     /// Paired kiosks, displays and rating tablets.
     Device {
         #[command(subcommand)]
@@ -1092,6 +1098,8 @@ fn main() -> ExitCode {
         Cmd::User { command, data } => user_cmd(command, &data),
         Cmd::Device { command, data } => device_cmd(command, &data),
         Cmd::Config { command, data } => config_cmd::run(command, &data, now_ms()),
+        Cmd::Backup(a) => backup::backup_cmd(a),
+        Cmd::Restore(a) => backup::restore_cmd(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
