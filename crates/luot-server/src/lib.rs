@@ -1,6 +1,7 @@
 //! The Luot server: the broker task that owns the queues, the store's writer thread, the
 //! websocket hub, the REST API, accounts and the embedded web clients.
 
+pub mod access_log;
 pub mod assets;
 pub mod auth;
 pub mod broker;
@@ -10,8 +11,10 @@ pub mod dispatch;
 pub mod hub;
 pub mod metrics;
 pub mod printer;
+pub mod proxy;
 pub mod report;
 pub mod rest;
+pub mod tls;
 pub mod ws;
 
 use anyhow::Context;
@@ -78,8 +81,13 @@ pub struct Options {
     pub assets_dir: Option<PathBuf>,
     pub limits: Limits,
     pub clock: Arc<dyn Clock>,
-    /// Mark cookies `Secure` (only when served over HTTPS, e.g. behind a TLS proxy).
+    /// Mark cookies `Secure` (only when served over HTTPS, e.g. behind a TLS proxy). Serving
+    /// HTTPS itself (`tls`) implies it.
     pub secure_cookies: bool,
+    /// Serve HTTPS and WSS with this certificate and key instead of plain HTTP.
+    pub tls: Option<tls::TlsFiles>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (see `proxy.rs`).
+    pub trusted_proxies: proxy::TrustedProxies,
 }
 
 /// Shared by every request and socket.
@@ -116,6 +124,8 @@ pub struct App {
     pub shutdown: CancellationToken,
     pub tracker: TaskTracker,
     pub secure_cookies: bool,
+    /// Reverse proxies whose `X-Forwarded-For` is believed for limits and back-off.
+    pub trusted_proxies: proxy::TrustedProxies,
     /// Logins whose account just changed (disabled, role, counters, password): their open
     /// websockets close, and reconnect with what the account now allows.
     pub account_changes: tokio::sync::broadcast::Sender<String>,
@@ -249,6 +259,13 @@ fn first_start(
 /// Starts the server on a bound listener (tests bind `127.0.0.1:0`).
 pub async fn start(listener: TcpListener, opts: Options) -> anyhow::Result<Server> {
     let addr = listener.local_addr()?;
+    // A bad certificate or key stops the start before anything is opened or created.
+    let tls_config = opts.tls.as_ref().map(tls::server_config).transpose()?;
+    let scheme = if tls_config.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     std::fs::create_dir_all(&opts.data_dir)
         .with_context(|| format!("creating the data folder {}", opts.data_dir.display()))?;
     let db_path = opts.data_dir.join("luot.db");
@@ -314,7 +331,7 @@ pub async fn start(listener: TcpListener, opts: Options) -> anyhow::Result<Serve
             } else {
                 addr.ip().to_string()
             };
-            format!("http://{host}:{}", addr.port())
+            format!("{scheme}://{host}:{}", addr.port())
         })
         .trim_end_matches('/')
         .to_string();
@@ -339,34 +356,62 @@ pub async fn start(listener: TcpListener, opts: Options) -> anyhow::Result<Serve
         printers,
         shutdown: shutdown.clone(),
         tracker: tracker.clone(),
-        secure_cookies: opts.secure_cookies,
+        secure_cookies: opts.secure_cookies || tls_config.is_some(),
+        trusted_proxies: opts.trusted_proxies,
         account_changes: tokio::sync::broadcast::channel(auth::ACCOUNT_CHANGES_CAPACITY).0,
     });
     let router = rest::router(app.clone());
     let serve_shutdown = shutdown.clone();
-    // Websocket traffic is many small frames each way (a reply right after an event): with
-    // Nagle's algorithm on, a frame waits for the peer's delayed ACK, up to 40 ms.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+    // The same serving for both listeners (their types differ): until `shutdown`, with each
+    // connection's peer address for `ConnectInfo`.
+    macro_rules! serve {
+        ($listener:expr, $router:expr, $shutdown:expr) => {
+            async move {
+                let served = axum::serve(
+                    $listener,
+                    $router.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown($shutdown.cancelled_owned())
+                .await;
+                if let Err(e) = served {
+                    tracing::error!(error = %e, "http server stopped");
+                }
+            }
+        };
+    }
+    match tls_config {
+        None => {
+            // Websocket traffic is many small frames each way (a reply right after an event):
+            // with Nagle's algorithm on, a frame waits for the peer's delayed ACK, up to 40 ms.
+            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| no_delay(tcp));
+            tracker.spawn(serve!(listener, router, serve_shutdown));
         }
-    });
-    tracker.spawn(async move {
-        let served = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(serve_shutdown.cancelled_owned())
-        .await;
-        if let Err(e) = served {
-            tracing::error!(error = %e, "http server stopped");
+        Some(config) => {
+            // Handshakes run side by side, each under a timeout, so one slow client does not
+            // hold up the next connection.
+            let listener = tls_listener::builder(tokio_rustls::TlsAcceptor::from(config))
+                .handshake_timeout(tls::HANDSHAKE_TIMEOUT)
+                .listen(listener);
+            let listener = axum::serve::ListenerExt::tap_io(
+                listener,
+                |tls: &mut tokio_rustls::server::TlsStream<tokio::net::TcpStream>| {
+                    no_delay(tls.get_ref().0)
+                },
+            );
+            tracker.spawn(serve!(listener, router, serve_shutdown));
         }
-    });
-    tracing::info!(%addr, "listening");
+    }
+    tracing::info!(%addr, scheme, "listening");
     Ok(Server {
         addr,
         app,
         first_start: first,
         tracker,
     })
+}
+
+fn no_delay(tcp: &tokio::net::TcpStream) {
+    if let Err(e) = tcp.set_nodelay(true) {
+        tracing::debug!(error = %e, "could not set TCP_NODELAY");
+    }
 }

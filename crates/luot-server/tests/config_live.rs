@@ -25,6 +25,8 @@ async fn start(dir: &std::path::Path) -> luot_server::Server {
             limits: Limits::default(),
             clock: Arc::new(clock),
             secure_cookies: false,
+            tls: None,
+            trusted_proxies: Default::default(),
         },
     )
     .await

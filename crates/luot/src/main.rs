@@ -88,9 +88,21 @@ struct ServeArgs {
     /// Most anonymous websocket connections at once.
     #[arg(long, default_value_t = Limits::default().ws_anonymous_max)]
     ws_anonymous_max: usize,
-    /// Mark session cookies Secure (when served over HTTPS).
+    /// Mark session cookies Secure (when served over HTTPS by a proxy in front; --tls-cert
+    /// implies it).
     #[arg(long)]
     secure_cookies: bool,
+    /// Serve HTTPS and WSS with this certificate chain (PEM, e.g. fullchain.pem); needs
+    /// --tls-key.
+    #[arg(long, env = "LUOT_TLS_CERT", requires = "tls_key", value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM); needs --tls-cert.
+    #[arg(long, env = "LUOT_TLS_KEY", requires = "tls_cert", value_name = "FILE")]
+    tls_key: Option<PathBuf>,
+    /// Reverse proxies whose X-Forwarded-For names the client, for login back-off and rate
+    /// limits: comma-separated IP addresses or CIDR networks (e.g. 127.0.0.1,10.0.0.0/8).
+    #[arg(long, env = "LUOT_TRUSTED_PROXIES", value_name = "LIST")]
+    trusted_proxies: Option<luot_server::proxy::TrustedProxies>,
     /// Run the clock from this instant (RFC 3339, e.g. 2026-11-30T09:00:00+07:00) instead of
     /// now: for training, demos outside opening hours, and tests.
     #[arg(long, hide = true)]
@@ -223,8 +235,10 @@ enum DeviceCmd {
 fn init_logs(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colours only on a terminal: a log file or the journal gets plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Human => builder.init(),
@@ -308,6 +322,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 None => Arc::new(luot_server::clock::SystemClock),
             },
             secure_cookies: args.secure_cookies,
+            tls: match (args.tls_cert, args.tls_key) {
+                (Some(cert), Some(key)) => Some(luot_server::tls::TlsFiles { cert, key }),
+                _ => None,
+            },
+            trusted_proxies: args.trusted_proxies.unwrap_or_default(),
         },
     )
     .await?;
