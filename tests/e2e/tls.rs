@@ -110,7 +110,7 @@ where
     loop {
         match within("the welcome", ws.next()).await {
             Some(Ok(Message::Text(t))) => return serde_json::from_str(&t).expect("JSON"),
-            Some(Ok(_)) => continue,
+            Some(Ok(_)) => {}
             other => panic!("socket ended before the welcome: {other:?}"),
         }
     }
@@ -319,7 +319,23 @@ async fn serve_over_tls_from_the_command_line() {
         .get("/healthz")
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
+    // Plain HTTP on the HTTPS port, and a client that does not trust the certificate: refused,
+    // and only the client's problem, so nothing at error level in the operator's log.
+    let port = p.base.rsplit(':').next().unwrap().to_string();
+    assert!(
+        reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+            .await
+            .map(|r| !r.status().is_success())
+            .unwrap_or(true)
+    );
+    assert!(reqwest::get(format!("{}/healthz", p.base)).await.is_err());
+    let r = Http::from_client(cert.client(), &p.base)
+        .get("/healthz")
+        .await;
+    assert_eq!(r.status, 200, "still serving: {}", r.text);
     p.terminate().await;
+    let log = std::fs::read_to_string(dir.path().join("serve.log")).unwrap();
+    assert!(!log.contains("ERROR"), "{log}");
 
     // From the environment, a missing key file is named and nothing starts.
     let missing = dir.path().join("nowhere.key");

@@ -389,9 +389,7 @@ pub async fn start(listener: TcpListener, opts: Options) -> anyhow::Result<Serve
         Some(config) => {
             // Handshakes run side by side, each under a timeout, so one slow client does not
             // hold up the next connection.
-            let listener = tls_listener::builder(tokio_rustls::TlsAcceptor::from(config))
-                .handshake_timeout(tls::HANDSHAKE_TIMEOUT)
-                .listen(listener);
+            let listener = tls::Listener::new(listener, config);
             let listener = axum::serve::ListenerExt::tap_io(
                 listener,
                 |tls: &mut tokio_rustls::server::TlsStream<tokio::net::TcpStream>| {

@@ -29,11 +29,11 @@ pub const LATENCY_BUCKETS_S: [f64; 13] = [
 ];
 
 fn wait_histogram() -> Histogram {
-    Histogram::new(WAIT_BUCKETS_S.into_iter())
+    Histogram::new(WAIT_BUCKETS_S)
 }
 
 fn latency_histogram() -> Histogram {
-    Histogram::new(LATENCY_BUCKETS_S.into_iter())
+    Histogram::new(LATENCY_BUCKETS_S)
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]

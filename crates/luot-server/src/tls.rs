@@ -114,3 +114,63 @@ pub fn server_config(files: &TlsFiles) -> anyhow::Result<Arc<rustls::ServerConfi
 pub fn crypto_provider() -> rustls::crypto::CryptoProvider {
     rustls::crypto::ring::default_provider()
 }
+
+/// After an error accepting on the socket itself (e.g. out of file descriptors), wait this
+/// long before the next try, as `axum::serve` does for plain HTTP.
+pub const ACCEPT_ERROR_PAUSE: Duration = Duration::from_secs(1);
+
+type Inner = tls_listener::TlsListener<tokio::net::TcpListener, tokio_rustls::TlsAcceptor>;
+
+/// The HTTPS listener for `axum::serve`. A handshake that fails or times out (a browser trying
+/// `http://` on this port, a scanner, a client that does not trust the certificate) is the
+/// client's problem: logged at debug with its address, and the next connection is accepted.
+/// tls-listener's own `axum` integration logs each of those as an error.
+pub struct Listener(Inner);
+
+impl std::fmt::Debug for Listener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("tls::Listener")
+            .field(&self.0.listener().local_addr().ok())
+            .finish()
+    }
+}
+
+impl Listener {
+    pub fn new(listener: tokio::net::TcpListener, config: Arc<rustls::ServerConfig>) -> Listener {
+        Listener(
+            tls_listener::builder(tokio_rustls::TlsAcceptor::from(config))
+                .handshake_timeout(HANDSHAKE_TIMEOUT)
+                .listen(listener),
+        )
+    }
+}
+
+impl axum::serve::Listener for Listener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+        loop {
+            match self.0.accept().await {
+                Ok(conn) => return conn,
+                Err(tls_listener::Error::ListenerError(e)) => {
+                    if !matches!(
+                        e.kind(),
+                        ConnectionRefused | ConnectionAborted | ConnectionReset
+                    ) {
+                        tracing::error!(error = %e, "accept error");
+                        tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, peer = ?e.peer_addr(), "TLS handshake failed");
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.0.listener().local_addr()
+    }
+}
