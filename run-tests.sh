@@ -9,6 +9,18 @@ cd "$(dirname "$0")"
 echo "== Rust: build the server binary (the end-to-end and browser tests start it)"
 cargo build --locked -p luot
 
+# -- TLS and reverse proxy: tests/e2e/proxy.rs runs the documented nginx recipe
+# (docs/proxy/nginx.conf) in front of the server; it skips only when nginx is absent, so CI
+# installs it here (nginx-light from Debian; the test runs its own nginx on a free loopback
+# port with its own configuration, whatever the system service does).
+if ! [ -x /usr/sbin/nginx ] && ! command -v nginx >/dev/null; then
+  echo "== installing nginx-light (the reverse-proxy recipe's test)"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nginx-light >/dev/null
+fi
+
 echo "== Rust: every crate's tests and the end-to-end suite"
 cargo test --locked --workspace
 

@@ -57,6 +57,11 @@ pub struct Setup {
     pub limits: Limits,
     pub clock: Arc<OffsetClock>,
     pub config_toml: String,
+    /// Serve HTTPS with these files.
+    pub tls: Option<luot_server::tls::TlsFiles>,
+    /// Cookies `Secure` (as behind a TLS proxy).
+    pub secure_cookies: bool,
+    pub trusted_proxies: luot_server::proxy::TrustedProxies,
 }
 
 impl Default for Setup {
@@ -65,6 +70,9 @@ impl Default for Setup {
             limits: Limits::default(),
             clock: clock_at_start(),
             config_toml: luot_proto::config::DEFAULT_CONFIG_TOML.to_string(),
+            tls: None,
+            secure_cookies: false,
+            trusted_proxies: Default::default(),
         }
     }
 }
@@ -96,7 +104,9 @@ async fn launch(dir: &Path, setup: &Setup) -> Server {
             assets_dir: None,
             limits: setup.limits.clone(),
             clock: setup.clock.clone(),
-            secure_cookies: false,
+            secure_cookies: setup.secure_cookies,
+            tls: setup.tls.clone(),
+            trusted_proxies: setup.trusted_proxies.clone(),
             public_url: None,
         },
     )
@@ -405,6 +415,15 @@ impl Http {
                 .cookie_store(true)
                 .build()
                 .expect("http client"),
+            base: base.to_string(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// With a client of the test's own making (e.g. one that trusts a test certificate).
+    pub fn from_client(client: reqwest::Client, base: &str) -> Http {
+        Http {
+            client,
             base: base.to_string(),
             headers: Vec::new(),
         }

@@ -19,7 +19,12 @@ async fn healthz_metrics_and_openapi_answer() {
     s.issue(&s.first.kiosk_token, "chung-thuc-chu-ky").await;
     let r = s.http().get("/metrics").await;
     assert_eq!(r.status, 200);
-    assert!(r.header("content-type").unwrap().starts_with("text/plain"));
+    // OpenMetrics (prometheus-client): `# TYPE` names counters without their `_total`.
+    assert!(
+        r.header("content-type")
+            .unwrap()
+            .starts_with("application/openmetrics-text")
+    );
     let lines: Vec<&str> = r.text.lines().collect();
     for want in [
         "luot_tickets_issued_total 4",

@@ -185,10 +185,9 @@ pub async fn run(target: &Target, a: &Args) -> anyhow::Result<Verdicts> {
             format!(
                 "{commits:.0} commits, {} records each on average, mean commit {}",
                 fmt_num(records / commits),
-                ms(m1
-                    .get("luot_store_commit_seconds_mean")
-                    .copied()
-                    .unwrap_or(f64::NAN)
+                // The histogram's sum over its count, for the commits of this run only.
+                ms(delta("luot_store_commit_seconds_sum")
+                    / delta("luot_store_commit_seconds_count")
                     * 1000.0)
             ),
         );

@@ -33,6 +33,17 @@ pub struct PublicAddress {
 }
 
 impl PublicAddress {
+    /// The found address as `https://` when the server itself serves TLS; a configured URL is
+    /// kept as written.
+    pub fn secure(mut self, tls: bool) -> PublicAddress {
+        if tls && self.source != Source::Configured {
+            if let Some(rest) = self.url.strip_prefix("http://") {
+                self.url = format!("https://{rest}");
+            }
+        }
+        self
+    }
+
     /// True when a phone or device other than this machine can open the links.
     pub fn reachable_from_lan(&self) -> bool {
         !matches!(self.source, Source::Loopback | Source::LoopbackOnly)

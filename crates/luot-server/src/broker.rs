@@ -16,6 +16,7 @@ use luot_store::{Job, Record, Store, StoreError, Writer};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
@@ -48,6 +49,8 @@ enum Msg {
         site: usize,
         cmd: Command,
         reply: Reply,
+        /// When the handler handed it over: the start of a call's way to the displays.
+        received: Instant,
     },
     Read(ReadFn),
     Reconfigure {
@@ -86,6 +89,7 @@ impl View<'_> {
 #[derive(Clone, Debug)]
 pub struct BrokerHandle {
     tx: mpsc::Sender<Msg>,
+    metrics: Arc<Metrics>,
     /// Swapped whole when the configuration changes; readers clone the inner `Arc`.
     runtime: Arc<std::sync::RwLock<Arc<Vec<SiteRuntime>>>>,
 }
@@ -151,17 +155,25 @@ impl BrokerHandle {
     /// Runs a command; the reply comes once its events are durable (or with why not).
     pub async fn command(&self, site: usize, cmd: Command) -> Result<CommandResult, ErrorDto> {
         let (tx, rx) = oneshot::channel();
+        let received = Instant::now();
+        let kind = crate::metrics::command_kind(&cmd);
         self.tx
             .try_send(Msg::Command {
                 site,
                 cmd,
                 reply: tx,
+                received,
             })
             .map_err(|e| match e {
                 mpsc::error::TrySendError::Full(_) => busy(),
                 mpsc::error::TrySendError::Closed(_) => stopped(),
             })?;
-        rx.await.map_err(|_| stopped())?
+        let reply = rx.await.map_err(|_| stopped())?;
+        self.metrics
+            .reply_seconds
+            .get_or_create(&crate::metrics::CommandLabels { command: kind })
+            .observe(received.elapsed().as_secs_f64());
+        reply
     }
 
     /// Reads the durable state inside the broker task.
@@ -187,6 +199,8 @@ struct InFlight {
     site: usize,
     records: Vec<Record>,
     reply: Option<Reply>,
+    /// For a call: when the command reached the broker, carried to the display sockets.
+    call_received: Option<Instant>,
 }
 
 /// What the writer thread tells the broker.
@@ -264,6 +278,7 @@ pub fn start(
     )?;
     let writer = Writer::spawn(store);
     metrics.set_writer(writer.stats.clone());
+    let broker_metrics = metrics.clone();
     let (tx, rx) = mpsc::channel(COMMAND_QUEUE_MAX);
     let (durable_tx, durable_rx) = mpsc::unbounded_channel();
     let runtime = Arc::new(runtime);
@@ -294,6 +309,7 @@ pub fn start(
     tracker.spawn(broker.run(rx, durable_rx, shutdown));
     Ok(BrokerHandle {
         tx,
+        metrics: broker_metrics,
         runtime: shared_runtime,
     })
 }
@@ -328,7 +344,7 @@ impl Broker {
                 _ = tick.tick() => self.rollover_all(),
                 _ = probe.tick(), if !self.intake_open && !self.probing => self.probe(),
                 msg = rx.recv(), if self.inflight.len() < INFLIGHT_JOBS_MAX && self.pending_config.is_none() => match msg {
-                    Some(Msg::Command { site, cmd, reply }) => self.on_command(site, cmd, reply),
+                    Some(Msg::Command { site, cmd, reply, received }) => self.on_command(site, cmd, reply, received),
                     Some(Msg::Read(f)) => f(&self.view()),
                     Some(Msg::Reconfigure { sites, reply }) => {
                         self.pending_config = Some((sites, reply));
@@ -388,13 +404,13 @@ impl Broker {
         match self.spec[site].apply(Command::OpenDay { day: now.day }, now) {
             Ok(events) => {
                 tracing::info!(site = %self.runtime[site].code, day = %now.day, "opening the day");
-                self.submit(site, now, events, None);
+                self.submit(site, now, events, None, None);
             }
             Err(r) => tracing::error!(rejection = %r, "day rollover refused"),
         }
     }
 
-    fn on_command(&mut self, site: usize, cmd: Command, reply: Reply) {
+    fn on_command(&mut self, site: usize, cmd: Command, reply: Reply, received: Instant) {
         if site >= self.spec.len() {
             let _ = reply.send(Err(ErrorDto::new(
                 "unknown_site",
@@ -404,6 +420,11 @@ impl Broker {
             return;
         }
         let is_issue = matches!(cmd, Command::Issue { .. });
+        let call_received = matches!(
+            cmd,
+            Command::CallNext { .. } | Command::CallTicket { .. } | Command::Recall { .. }
+        )
+        .then_some(received);
         // While storage fails, a new ticket is refused at once (kiosks show the pause): no
         // citizen waits out a lock timeout for a ticket that cannot be saved. The probe reopens.
         if is_issue && !self.intake_open {
@@ -417,7 +438,7 @@ impl Broker {
         let now = self.now(site);
         self.rollover_if_due(site, &now);
         match self.spec[site].apply(cmd, &now) {
-            Ok(events) => self.submit(site, &now, events, Some(reply)),
+            Ok(events) => self.submit(site, &now, events, Some(reply), call_received),
             Err(r) => {
                 self.metrics
                     .commands_rejected
@@ -430,7 +451,14 @@ impl Broker {
         }
     }
 
-    fn submit(&mut self, site: usize, now: &Now, events: Vec<Event>, reply: Option<Reply>) {
+    fn submit(
+        &mut self,
+        site: usize,
+        now: &Now,
+        events: Vec<Event>,
+        reply: Option<Reply>,
+        call_received: Option<Instant>,
+    ) {
         let code = self.runtime[site].code;
         self.last_at_ms = self.last_at_ms.max(now.at_ms);
         let open_day = self.spec[site].day().unwrap_or(now.day);
@@ -468,6 +496,7 @@ impl Broker {
             site,
             records,
             reply,
+            call_received,
         });
     }
 
@@ -555,6 +584,7 @@ impl Broker {
                 site,
                 ticket: None,
                 json: json.clone().into(),
+                call_received: None,
             });
         }
         Ok(())
@@ -572,12 +602,30 @@ impl Broker {
                 let mut about = None;
                 for r in &f.records {
                     let before = self.affected_services(f.site, &r.event);
+                    let first_call = match &r.event {
+                        Event::TicketCalled { ticket, .. } => self.live[f.site]
+                            .ticket(*ticket)
+                            .filter(|t| t.called_at_ms.is_none())
+                            .map(|t| (t.issued_at_ms, t.service.to_string())),
+                        _ => None,
+                    };
                     self.live[f.site].evolve(&r.event, r.at_ms);
+                    if let Some((issued_at_ms, service)) = first_call {
+                        let labels = crate::metrics::ServiceLabels {
+                            site: self.runtime[f.site].code.to_string(),
+                            service,
+                        };
+                        let wait_s = (r.at_ms - issued_at_ms).max(0) as f64 / 1000.0;
+                        self.metrics
+                            .wait_seconds
+                            .get_or_create(&labels)
+                            .observe(wait_s);
+                    }
                     let (live, spec) = (&mut self.live[f.site], &self.spec[f.site]);
                     live.share_tickets(spec, &r.event);
                     self.durable_seq = r.seq;
                     self.count(&r.event);
-                    self.publish_event(f.site, r, before);
+                    self.publish_event(f.site, r, before, f.call_received);
                     if let Event::TicketIssued { token, .. } = &r.event {
                         result.token = Some(token.to_hex());
                     }
@@ -668,7 +716,13 @@ impl Broker {
         }
     }
 
-    fn publish_event(&self, site: usize, r: &Record, mut services: Vec<Code>) {
+    fn publish_event(
+        &self,
+        site: usize,
+        r: &Record,
+        mut services: Vec<Code>,
+        call_received: Option<Instant>,
+    ) {
         services.sort();
         services.dedup();
         let live = &self.live[site];
@@ -697,6 +751,12 @@ impl Broker {
             site,
             ticket: r.event.ticket().map(|t| t.0),
             json: json.into(),
+            call_received: call_received.filter(|_| {
+                matches!(
+                    r.event,
+                    Event::TicketCalled { .. } | Event::TicketRecalled { .. }
+                )
+            }),
         });
     }
 
@@ -741,6 +801,7 @@ impl Broker {
                 site,
                 ticket: None,
                 json: json.into(),
+                call_received: None,
             });
         }
         tracing::debug!("session boundary: service stats sent");
@@ -766,6 +827,7 @@ impl Broker {
                 site,
                 ticket: None,
                 json: json.clone().into(),
+                call_received: None,
             });
         }
     }

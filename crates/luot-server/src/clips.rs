@@ -738,6 +738,7 @@ async fn announce_change(app: &Arc<App>) {
             site,
             ticket: None,
             json: json.clone().into(),
+            call_received: None,
         });
     }
 }

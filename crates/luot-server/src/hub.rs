@@ -19,6 +19,9 @@ pub struct Outgoing {
     pub ticket: Option<u64>,
     /// The serialized `ServerMessage`, shared by every socket.
     pub json: Utf8Bytes,
+    /// For a call or recall: when the command reached the broker, so display sockets can
+    /// measure the call's way to the screen (`luot_call_to_display_seconds`).
+    pub call_received: Option<std::time::Instant>,
 }
 
 #[derive(Debug)]

@@ -1,6 +1,7 @@
 //! The Luot server: the broker task that owns the queues, the store's writer thread, the
 //! websocket hub, the REST API, accounts and the embedded web clients.
 
+pub mod access_log;
 pub mod address;
 pub mod assets;
 pub mod auth;
@@ -13,8 +14,10 @@ pub mod dispatch;
 pub mod hub;
 pub mod metrics;
 pub mod printer;
+pub mod proxy;
 pub mod report;
 pub mod rest;
+pub mod tls;
 pub mod ws;
 
 use anyhow::Context;
@@ -81,11 +84,16 @@ pub struct Options {
     pub assets_dir: Option<PathBuf>,
     pub limits: Limits,
     pub clock: Arc<dyn Clock>,
-    /// Mark cookies `Secure` (only when served over HTTPS, e.g. behind a TLS proxy).
+    /// Mark cookies `Secure` (only when served over HTTPS, e.g. behind a TLS proxy). Serving
+    /// HTTPS itself (`tls`) implies it.
     pub secure_cookies: bool,
     /// The base of every link and QR code when given (`luot serve --public-url`), over the
     /// configuration's `public_url`; otherwise see `address::resolve`.
     pub public_url: Option<String>,
+    /// Serve HTTPS and WSS with this certificate and key instead of plain HTTP.
+    pub tls: Option<tls::TlsFiles>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (see `proxy.rs`).
+    pub trusted_proxies: proxy::TrustedProxies,
 }
 
 /// Shared by every request and socket.
@@ -122,6 +130,8 @@ pub struct App {
     pub shutdown: CancellationToken,
     pub tracker: TaskTracker,
     pub secure_cookies: bool,
+    /// Reverse proxies whose `X-Forwarded-For` is believed for limits and back-off.
+    pub trusted_proxies: proxy::TrustedProxies,
     /// Logins whose account just changed (disabled, role, counters, password): their open
     /// websockets close, and reconnect with what the account now allows.
     pub account_changes: tokio::sync::broadcast::Sender<String>,
@@ -286,6 +296,13 @@ fn first_start(
 /// Starts the server on a bound listener (tests bind `127.0.0.1:0`).
 pub async fn start(listener: TcpListener, opts: Options) -> anyhow::Result<Server> {
     let addr = listener.local_addr()?;
+    // A bad certificate or key stops the start before anything is opened or created.
+    let tls_config = opts.tls.as_ref().map(tls::server_config).transpose()?;
+    let scheme = if tls_config.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     std::fs::create_dir_all(&opts.data_dir)
         .with_context(|| format!("creating the data folder {}", opts.data_dir.display()))?;
     let lock = luot_store::DataLock::acquire(&opts.data_dir)?;
@@ -348,6 +365,7 @@ pub async fn start(listener: TcpListener, opts: Options) -> anyhow::Result<Serve
             .or(opts.center.public_url.as_deref()),
         addr,
     )
+    .secure(scheme == "https")
     .url;
     let app = Arc::new(App {
         broker,
@@ -370,7 +388,8 @@ pub async fn start(listener: TcpListener, opts: Options) -> anyhow::Result<Serve
         printers,
         shutdown: shutdown.clone(),
         tracker: tracker.clone(),
-        secure_cookies: opts.secure_cookies,
+        secure_cookies: opts.secure_cookies || tls_config.is_some(),
+        trusted_proxies: opts.trusted_proxies,
         account_changes: tokio::sync::broadcast::channel(auth::ACCOUNT_CHANGES_CAPACITY).0,
     });
     if let Some(b) = app.center.backup.clone() {
@@ -381,25 +400,44 @@ pub async fn start(listener: TcpListener, opts: Options) -> anyhow::Result<Serve
     }
     let router = rest::router(app.clone());
     let serve_shutdown = shutdown.clone();
-    // Websocket traffic is many small frames each way (a reply right after an event): with
-    // Nagle's algorithm on, a frame waits for the peer's delayed ACK, up to 40 ms.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+    // The same serving for both listeners (their types differ): until `shutdown`, with each
+    // connection's peer address for `ConnectInfo`.
+    macro_rules! serve {
+        ($listener:expr, $router:expr, $shutdown:expr) => {
+            async move {
+                let served = axum::serve(
+                    $listener,
+                    $router.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown($shutdown.cancelled_owned())
+                .await;
+                if let Err(e) = served {
+                    tracing::error!(error = %e, "http server stopped");
+                }
+            }
+        };
+    }
+    match tls_config {
+        None => {
+            // Websocket traffic is many small frames each way (a reply right after an event):
+            // with Nagle's algorithm on, a frame waits for the peer's delayed ACK, up to 40 ms.
+            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| no_delay(tcp));
+            tracker.spawn(serve!(listener, router, serve_shutdown));
         }
-    });
-    tracker.spawn(async move {
-        let served = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(serve_shutdown.cancelled_owned())
-        .await;
-        if let Err(e) = served {
-            tracing::error!(error = %e, "http server stopped");
+        Some(config) => {
+            // Handshakes run side by side, each under a timeout, so one slow client does not
+            // hold up the next connection.
+            let listener = tls::Listener::new(listener, config);
+            let listener = axum::serve::ListenerExt::tap_io(
+                listener,
+                |tls: &mut tokio_rustls::server::TlsStream<tokio::net::TcpStream>| {
+                    no_delay(tls.get_ref().0)
+                },
+            );
+            tracker.spawn(serve!(listener, router, serve_shutdown));
         }
-    });
-    tracing::info!(%addr, "listening");
+    }
+    tracing::info!(%addr, scheme, "listening");
     Ok(Server {
         addr,
         app,
@@ -407,4 +445,10 @@ pub async fn start(listener: TcpListener, opts: Options) -> anyhow::Result<Serve
         tracker,
         _lock: lock,
     })
+}
+
+fn no_delay(tcp: &tokio::net::TcpStream) {
+    if let Err(e) = tcp.set_nodelay(true) {
+        tracing::debug!(error = %e, "could not set TCP_NODELAY");
+    }
 }

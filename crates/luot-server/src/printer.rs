@@ -14,7 +14,6 @@ use crate::hub::{Hub, Outgoing};
 use ab_glyph::{Font, FontVec, PxScale, ScaleFont, point};
 use luot_proto::config::PrinterSettings;
 use luot_proto::{ErrorDto, PROTOCOL_VERSION, PrintDto, PrinterStatusDto, ServerMessage};
-use std::fmt::Write as _;
 use std::io::Read as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -867,49 +866,24 @@ impl Printers {
             .collect()
     }
 
-    /// Prometheus lines: state (one series per state, 1 for the current one) and counts.
-    pub fn render_metrics(&self, out: &mut String) {
-        if self.list.is_empty() {
-            return;
-        }
-        let _ = writeln!(
-            out,
-            "# HELP luot_printer_state Network printer state (1 for the current one).\n# TYPE luot_printer_state gauge"
-        );
-        for p in &self.list {
-            let now = p.status.lock().expect("printer status lock").state;
-            for s in PrinterState::ALL {
-                let _ = writeln!(
-                    out,
-                    "luot_printer_state{{printer=\"{}\",state=\"{}\"}} {}",
-                    p.settings.name,
-                    s.code(),
-                    u8::from(s == now)
-                );
-            }
-        }
-        for (name, help, get) in [
-            (
-                "luot_printer_printed_total",
-                "Tickets printed.",
-                (|p: &Printer| p.printed.load(Ordering::Relaxed)) as fn(&Printer) -> u64,
-            ),
-            (
-                "luot_printer_failed_total",
-                "Print jobs that failed (paper out, unreachable, …).",
-                |p: &Printer| p.failed.load(Ordering::Relaxed),
-            ),
-            (
-                "luot_printer_dropped_total",
-                "Print jobs refused because the printer's queue was full.",
-                |p: &Printer| p.dropped.load(Ordering::Relaxed),
-            ),
-        ] {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
-            for p in &self.list {
-                let _ = writeln!(out, "{name}{{printer=\"{}\"}} {}", p.settings.name, get(p));
-            }
-        }
+    /// Each printer's state and counts, for `/metrics`.
+    pub fn metric_samples(&self) -> Vec<crate::metrics::PrinterSample> {
+        self.list
+            .iter()
+            .map(|p| {
+                let now = p.status.lock().expect("printer status lock").state;
+                crate::metrics::PrinterSample {
+                    name: p.settings.name.to_string(),
+                    states: PrinterState::ALL
+                        .iter()
+                        .map(|s| (s.code(), i64::from(*s == now)))
+                        .collect(),
+                    printed: p.printed.load(Ordering::Relaxed),
+                    failed: p.failed.load(Ordering::Relaxed),
+                    dropped: p.dropped.load(Ordering::Relaxed),
+                }
+            })
+            .collect()
     }
 }
 
@@ -974,6 +948,7 @@ async fn run(
                 json: serde_json::to_string(&msg)
                     .expect("server messages serialize")
                     .into(),
+                call_received: None,
             });
         }
         if let Some(done) = job.done {

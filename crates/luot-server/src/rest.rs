@@ -4,8 +4,9 @@
 use crate::App;
 use crate::auth::{self, Principal, SESSION_COOKIE};
 use crate::dispatch::{self, ApiError};
+use crate::proxy::ClientIp;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -15,7 +16,7 @@ use luot_store::{Accounts, NewDevice, User};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 impl IntoResponse for ApiError {
@@ -123,24 +124,29 @@ pub fn router(app: Arc<App>) -> Router {
             "/admin/clips/{lang}/{name}",
             put(crate::clips::put).delete(crate::clips::delete),
         );
-    Router::new()
-        .route("/ws", get(crate::ws::handler))
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
-        .route("/t/{token}", get(phone_page))
-        .nest(
-            "/api/v1",
-            config
-                .merge(clips)
-                .merge(api)
-                .layer(axum::middleware::from_fn_with_state(
-                    app.clone(),
-                    same_origin,
-                )),
-        )
-        .fallback(crate::assets::serve)
-        .layer(DefaultBodyLimit::max(app.limits.http_body_max))
-        .with_state(app)
+    // The access log sees every request, the fallback's included.
+    let logged = app.clone();
+    crate::access_log::layer(
+        Router::new()
+            .route("/ws", get(crate::ws::handler))
+            .route("/healthz", get(healthz))
+            .route("/metrics", get(metrics))
+            .route("/t/{token}", get(phone_page))
+            .nest(
+                "/api/v1",
+                config
+                    .merge(clips)
+                    .merge(api)
+                    .layer(axum::middleware::from_fn_with_state(
+                        app.clone(),
+                        same_origin,
+                    )),
+            )
+            .fallback(crate::assets::serve)
+            .layer(DefaultBodyLimit::max(app.limits.http_body_max))
+            .with_state(app),
+        &logged,
+    )
 }
 
 /// A page from another origin may not act here with the credentials its browser holds:
@@ -282,9 +288,8 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
         })
         .await
         .unwrap_or_default();
-    let mut text = app.metrics.render(&queues);
-    app.printers.render_metrics(&mut text);
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+    let text = app.metrics.render(queues, app.printers.metric_samples());
+    ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response()
 }
 
 async fn openapi() -> Response {
@@ -695,19 +700,19 @@ async fn phone_page(State(app): State<Arc<App>>) -> Response {
 async fn run(
     app: &Arc<App>,
     headers: &HeaderMap,
-    addr: SocketAddr,
+    addr: IpAddr,
     site: &str,
     dto: CommandDto,
 ) -> Result<Response, ApiError> {
     let i = site_index(app, site)?;
     let p = principal(app, headers).await;
-    let r = dispatch::execute(app, &p, i, dto, addr.ip()).await?;
+    let r = dispatch::execute(app, &p, i, dto, addr).await?;
     Ok(Json(r).into_response())
 }
 
 async fn command(
     State(app): State<Arc<App>>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(addr): ClientIp,
     headers: HeaderMap,
     Path(site): Path<String>,
     bytes: Bytes,
@@ -730,7 +735,7 @@ struct IssueBody {
 
 async fn issue(
     State(app): State<Arc<App>>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(addr): ClientIp,
     headers: HeaderMap,
     Path(site): Path<String>,
     bytes: Bytes,
@@ -749,7 +754,7 @@ async fn issue(
 
 async fn ticket_action(
     State(app): State<Arc<App>>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(addr): ClientIp,
     headers: HeaderMap,
     Path((site, number, action)): Path<(String, String, String)>,
     bytes: Bytes,
@@ -906,7 +911,7 @@ struct CounterBody {
 
 async fn counter_action(
     State(app): State<Arc<App>>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(addr): ClientIp,
     headers: HeaderMap,
     Path((site, counter, action)): Path<(String, String, String)>,
     bytes: Bytes,
@@ -960,7 +965,7 @@ struct RateBody {
 /// A phone acting on its own ticket: the token in the path is its proof.
 async fn phone_action(
     State(app): State<Arc<App>>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(addr): ClientIp,
     Path((token, action)): Path<(String, String)>,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
@@ -1004,7 +1009,7 @@ async fn phone_action(
         _ => return Err(ApiError::no_action()),
     };
     let p = Principal::Phone { site, token: t };
-    let r = dispatch::execute(&app, &p, site, dto, addr.ip()).await?;
+    let r = dispatch::execute(&app, &p, site, dto, addr).await?;
     Ok(Json(r).into_response())
 }
 
@@ -1031,7 +1036,7 @@ fn user_json(u: &User) -> Value {
 
 async fn login(
     State(app): State<Arc<App>>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(addr): ClientIp,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
@@ -1043,7 +1048,7 @@ async fn login(
             "Login or password too long",
         ));
     }
-    let keys = [format!("login:{}", b.login), format!("addr:{}", addr.ip())];
+    let keys = [format!("login:{}", b.login), format!("addr:{addr}")];
     if let Some(wait) = keys.iter().filter_map(|k| app.backoff.wait(k)).max() {
         app.metrics
             .rate_limited

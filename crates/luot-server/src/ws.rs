@@ -5,8 +5,9 @@
 use crate::App;
 use crate::auth::{Principal, RateLimiter};
 use crate::hub::Resume;
+use crate::proxy::ClientIp;
+use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
-use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
@@ -15,7 +16,6 @@ use luot_proto::{
     SiteSnapshot, TicketView,
 };
 use luot_store::Accounts;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -92,7 +92,7 @@ pub fn origin_allowed(app: &App, headers: &HeaderMap) -> bool {
 pub async fn handler(
     ws: WebSocketUpgrade,
     State(app): State<Arc<App>>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(addr): ClientIp,
     headers: HeaderMap,
 ) -> Response {
     if !origin_allowed(&app, &headers) {
@@ -239,7 +239,7 @@ async fn client(
     app: Arc<App>,
     session: Principal,
     session_hash: Option<String>,
-    addr: SocketAddr,
+    addr: std::net::IpAddr,
 ) {
     let _clients = Gauge::up(&app.metrics.ws_clients);
 
@@ -538,7 +538,7 @@ async fn client(
                                     let reply = if id.len() > REQUEST_ID_LEN_MAX {
                                         ServerMessage::Reply { v: PROTOCOL_VERSION, id: id.chars().take(REQUEST_ID_LEN_MAX).collect(), ok: false, result: None, error: Some(ErrorDto::new("invalid_field", "Mã yêu cầu quá dài", "Request id too long").with_field("id")) }
                                     } else {
-                                        match crate::dispatch::execute(&app, &principal, site, command, addr.ip()).await {
+                                        match crate::dispatch::execute(&app, &principal, site, command, addr).await {
                                             Ok(r) => ServerMessage::Reply { v: PROTOCOL_VERSION, id, ok: true, result: Some(r), error: None },
                                             Err(e) => ServerMessage::Reply { v: PROTOCOL_VERSION, id, ok: false, result: None, error: Some(e.error) },
                                         }
@@ -568,9 +568,13 @@ async fn client(
                     // Forward this event and those already queued behind it in one write.
                     let mut next = Some(out);
                     let (mut bytes, mut lagged) = (0usize, false);
+                    let mut calls: Vec<std::time::Instant> = Vec::new();
                     while let Some(out) = next.take() {
                         if out.site == site && (out.seq == 0 || out.seq > last_seq) {
                             bytes += out.json.len();
+                            if role == Role::Display {
+                                calls.extend(out.call_received);
+                            }
                             if sink.feed(Message::Text(out.json.clone())).await.is_err() {
                                 return;
                             }
@@ -593,6 +597,11 @@ async fn client(
                     }
                     if bytes > 0 && sink.flush().await.is_err() {
                         return;
+                    }
+                    for received in calls {
+                        app.metrics
+                            .call_to_display_seconds
+                            .observe(received.elapsed().as_secs_f64());
                     }
                     if lagged {
                         app.metrics.ws_resyncs.fetch_add(1, Ordering::Relaxed);

@@ -26,6 +26,8 @@ async fn start(dir: &std::path::Path) -> luot_server::Server {
             clock: Arc::new(clock),
             secure_cookies: false,
             public_url: None,
+            tls: None,
+            trusted_proxies: Default::default(),
         },
     )
     .await

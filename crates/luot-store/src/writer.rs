@@ -3,11 +3,11 @@
 //! in submission order, that its events are durable, or why they are not.
 
 use crate::{Record, Store, StoreError};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Most records in one transaction. Bounds the time one commit holds the write lock and the
 /// memory of a batch; under load, batches of a few hundred are plenty to amortize the fsync.
@@ -35,8 +35,11 @@ impl std::fmt::Debug for Job {
     }
 }
 
+/// Told each commit's duration on the writer thread (for a latency histogram). Keep it short.
+pub type CommitObserver = Box<dyn Fn(Duration) + Send + Sync>;
+
 /// Counters for `/metrics` and benchmarks.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct WriterStats {
     pub commits: AtomicU64,
     pub records: AtomicU64,
@@ -44,6 +47,28 @@ pub struct WriterStats {
     /// Sum of commit durations, microseconds.
     pub commit_us_total: AtomicU64,
     pub commit_us_max: AtomicU64,
+    observer: OnceLock<CommitObserver>,
+}
+
+impl WriterStats {
+    /// Sets who is told each commit's duration (once; later calls are ignored). Commits made
+    /// before it is set are only counted.
+    pub fn on_commit(&self, observer: CommitObserver) {
+        let _ = self.observer.set(observer);
+    }
+}
+
+impl std::fmt::Debug for WriterStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriterStats")
+            .field("commits", &self.commits)
+            .field("records", &self.records)
+            .field("failures", &self.failures)
+            .field("commit_us_total", &self.commit_us_total)
+            .field("commit_us_max", &self.commit_us_max)
+            .field("observer", &self.observer.get().is_some())
+            .finish()
+    }
 }
 
 enum Msg {
@@ -149,7 +174,11 @@ fn run(mut store: Store, rx: mpsc::Receiver<Msg>, stats: &WriterStats) -> Store 
             }
             let started = Instant::now();
             let result = store.append(&records);
-            let us = started.elapsed().as_micros() as u64;
+            let took = started.elapsed();
+            if let Some(observe) = stats.observer.get() {
+                observe(took);
+            }
+            let us = took.as_micros() as u64;
             stats.commit_us_total.fetch_add(us, Ordering::Relaxed);
             stats.commit_us_max.fetch_max(us, Ordering::Relaxed);
             match &result {

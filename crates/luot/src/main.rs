@@ -118,9 +118,21 @@ struct ServeArgs {
     /// Most anonymous websocket connections at once.
     #[arg(long, default_value_t = Limits::default().ws_anonymous_max, env = "LUOT_WS_ANONYMOUS_MAX")]
     ws_anonymous_max: usize,
-    /// Mark session cookies Secure (when served over HTTPS).
+    /// Mark session cookies Secure (when served over HTTPS by a proxy in front; --tls-cert
+    /// implies it).
     #[arg(long, env = "LUOT_SECURE_COOKIES")]
     secure_cookies: bool,
+    /// Serve HTTPS and WSS with this certificate chain (PEM, e.g. fullchain.pem); needs
+    /// --tls-key.
+    #[arg(long, env = "LUOT_TLS_CERT", requires = "tls_key", value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM); needs --tls-cert.
+    #[arg(long, env = "LUOT_TLS_KEY", requires = "tls_cert", value_name = "FILE")]
+    tls_key: Option<PathBuf>,
+    /// Reverse proxies whose X-Forwarded-For names the client, for login back-off and rate
+    /// limits: comma-separated IP addresses or CIDR networks (e.g. 127.0.0.1,10.0.0.0/8).
+    #[arg(long, env = "LUOT_TRUSTED_PROXIES", value_name = "LIST")]
+    trusted_proxies: Option<luot_server::proxy::TrustedProxies>,
     /// For testing and training only: run the clock from this instant (RFC 3339, e.g.
     /// 2026-11-30T09:00:00+07:00) instead of now, e.g. for demos outside opening hours.
     #[arg(long, env = "LUOT_START_CLOCK", help_heading = "Testing")]
@@ -345,8 +357,10 @@ enum DeviceCmd {
 fn init_logs(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colours only on a terminal: a log file or the journal gets plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Human => builder.init(),
@@ -421,6 +435,13 @@ fn config_in_force(data: &Path) -> anyhow::Result<CenterConfig> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    // A bad certificate or key stops the start before the data folder is touched.
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        luot_server::tls::server_config(&luot_server::tls::TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        })?;
+    }
     // Held until serve returns, after the server (and its store) has stopped.
     let _lock = data_lock::DataLock::acquire(&args.data)?;
     let file = args.config.as_deref().map(ConfigFile::read).transpose()?;
@@ -447,7 +468,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let reach = luot_server::address::resolve(
         args.public_url.as_deref().or(center.public_url.as_deref()),
         listener.local_addr()?,
-    );
+    )
+    .secure(args.tls_cert.is_some());
     tracing::info!(
         url = %reach.url,
         source = ?reach.source,
@@ -501,6 +523,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             },
             secure_cookies: args.secure_cookies,
             public_url: Some(reach.url.clone()),
+            tls: match (args.tls_cert, args.tls_key) {
+                (Some(cert), Some(key)) => Some(luot_server::tls::TlsFiles { cert, key }),
+                _ => None,
+            },
+            trusted_proxies: args.trusted_proxies.unwrap_or_default(),
         },
     )
     .await?;
