@@ -21,6 +21,7 @@ mod phone;
 mod printer;
 mod restart;
 mod resume;
+mod rights;
 mod sessions;
 mod soak;
 mod storage_faults;

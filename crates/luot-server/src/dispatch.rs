@@ -39,6 +39,20 @@ impl ApiError {
         )
     }
 
+    /// A field only staff may set, sent by someone else: refused (never silently dropped),
+    /// naming the field.
+    pub fn staff_only_field(field: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorDto::new(
+                "forbidden",
+                format!("Chỉ cán bộ mới được đặt trường `{field}`"),
+                format!("Only staff may set the field `{field}`"),
+            )
+            .with_field(field),
+        )
+    }
+
     pub fn rate_limited() -> ApiError {
         ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -175,6 +189,10 @@ pub async fn execute(
             person_id,
         } => {
             let channel = match principal {
+                // An appointment is called before the queue: only staff may make one.
+                Principal::Device(d) if d.kind == "kiosk" && appointment.is_some() => {
+                    return Err(ApiError::staff_only_field("appointment"));
+                }
                 Principal::Device(d) if d.kind == "kiosk" => Channel::Kiosk,
                 Principal::User(u) if !u.disabled => {
                     if appointment.is_some() {
