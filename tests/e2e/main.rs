@@ -23,6 +23,7 @@ mod restart;
 mod resume;
 mod rights;
 mod sessions;
+mod slow_clients;
 mod soak;
 mod storage_faults;
 mod storm;

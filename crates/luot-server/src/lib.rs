@@ -6,6 +6,7 @@ pub mod auth;
 pub mod broker;
 pub mod clips;
 pub mod clock;
+pub mod conn_limits;
 pub mod dispatch;
 pub mod hub;
 pub mod metrics;
@@ -49,6 +50,8 @@ pub struct Limits {
     pub resume_buffer: usize,
     /// Largest REST body, in bytes.
     pub http_body_max: usize,
+    /// Header and body read timeouts, connections per address (`conn_limits`).
+    pub http: conn_limits::HttpLimits,
 }
 
 impl Default for Limits {
@@ -63,6 +66,7 @@ impl Default for Limits {
             broadcast_capacity: 1_024,
             resume_buffer: 4_096,
             http_body_max: luot_proto::CLIENT_MESSAGE_BYTES_MAX,
+            http: conn_limits::HttpLimits::default(),
         }
     }
 }
@@ -343,25 +347,13 @@ pub async fn start(listener: TcpListener, opts: Options) -> anyhow::Result<Serve
         account_changes: tokio::sync::broadcast::channel(auth::ACCOUNT_CHANGES_CAPACITY).0,
     });
     let router = rest::router(app.clone());
-    let serve_shutdown = shutdown.clone();
-    // Websocket traffic is many small frames each way (a reply right after an event): with
-    // Nagle's algorithm on, a frame waits for the peer's delayed ACK, up to 40 ms.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not set TCP_NODELAY");
-        }
-    });
-    tracker.spawn(async move {
-        let served = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(serve_shutdown.cancelled_owned())
-        .await;
-        if let Err(e) = served {
-            tracing::error!(error = %e, "http server stopped");
-        }
-    });
+    // Our own accept loop: header/body read timeouts and connections per address.
+    tracker.spawn(conn_limits::serve(
+        listener,
+        router,
+        app.limits.http.clone(),
+        shutdown.clone(),
+    ));
     tracing::info!(%addr, "listening");
     Ok(Server {
         addr,
