@@ -5,6 +5,7 @@
 //! Run with `cargo build -p luot && cargo test -p luot-tests` (the CLI tests run the built
 //! binary).
 
+mod account_sockets;
 mod admin;
 mod authorization;
 mod bad_input;

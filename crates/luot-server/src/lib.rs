@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod printer;
 pub mod report;
 pub mod rest;
+pub mod standing;
 pub mod ws;
 
 use anyhow::Context;

@@ -1119,7 +1119,17 @@ async fn logout(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
         let h = auth::token_hash(token);
         app.activity.forget(&h);
-        let _ = app.accounts(move |c| c.delete_session(&h)).await;
+        let ended = app
+            .accounts(move |c| {
+                let who = c.session(&h)?.map(|(u, _)| u.login);
+                c.delete_session(&h)?;
+                Ok(who)
+            })
+            .await;
+        // The sockets opened with this session end now (standing.rs).
+        if let Ok(Some(login)) = ended {
+            crate::standing::announce(&app, login);
+        }
     }
     let mut res = Json(json!({"ok": true})).into_response();
     res.headers_mut()
@@ -1734,6 +1744,8 @@ async fn revoke_device(
             "No such device",
         ));
     }
+    // The device's open sockets end now (standing.rs).
+    crate::standing::announce(&app, crate::standing::device_key(id));
     Ok(Json(json!({"ok": true})))
 }
 
