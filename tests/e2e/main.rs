@@ -17,6 +17,7 @@ mod closes;
 mod concurrency;
 mod crash;
 mod limits;
+mod mismatches;
 mod operations;
 mod phone;
 mod printer;

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod conn_limits;
 pub mod dispatch;
 pub mod hub;
+pub mod json_body;
 pub mod metrics;
 pub mod printer;
 pub mod report;

@@ -106,12 +106,15 @@ pub fn router(app: Arc<App>) -> Router {
                 "Không có đường dẫn API này",
                 "No such API route",
             )
-        });
+        })
+        // Bodies are JSON, declared as such (json_body.rs); clips are not under this layer.
+        .layer(axum::middleware::from_fn(crate::json_body::json_only));
     // Configuration texts are larger than any command: their own, larger body limit.
     let config = Router::new()
         .route("/admin/config", get(get_config).put(put_config))
         .route("/admin/config/check", post(check_config))
-        .layer(DefaultBodyLimit::max(CONFIG_BODY_MAX));
+        .layer(DefaultBodyLimit::max(CONFIG_BODY_MAX))
+        .layer(axum::middleware::from_fn(crate::json_body::json_only));
     // Voice clips: the body is the .ogg file, read up to its own limit (clips::CLIP_BYTES_MAX).
     let clips = Router::new()
         .route("/admin/clips", get(crate::clips::list))

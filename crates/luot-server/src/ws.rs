@@ -49,6 +49,16 @@ type Stream = futures_util::stream::SplitStream<WebSocket>;
 /// answers costs at most this long.
 pub const CLOSE_LINGER: Duration = Duration::from_secs(2);
 
+/// A request id as echoed in a reply: at most `REQUEST_ID_LEN_MAX` bytes, cut at a character
+/// boundary (so a too-long id's reply carries its longest prefix that fits).
+fn clip_id(id: &str) -> String {
+    let mut end = id.len().min(REQUEST_ID_LEN_MAX);
+    while !id.is_char_boundary(end) {
+        end -= 1;
+    }
+    id[..end].to_string()
+}
+
 fn error_msg(e: ErrorDto) -> Message {
     text(&ServerMessage::Error {
         v: PROTOCOL_VERSION,
@@ -496,7 +506,7 @@ async fn client(
                             // A command still gets its one reply, or the client would wait for it.
                             let error = crate::dispatch::ApiError::rate_limited().error;
                             let msg = match serde_json::from_str::<ClientMessage>(&t) {
-                                Ok(ClientMessage::Command { id, .. }) => text(&ServerMessage::Reply { v: PROTOCOL_VERSION, id: id.chars().take(REQUEST_ID_LEN_MAX).collect(), ok: false, result: None, error: Some(error) }),
+                                Ok(ClientMessage::Command { id, .. }) => text(&ServerMessage::Reply { v: PROTOCOL_VERSION, id: clip_id(&id), ok: false, result: None, error: Some(error) }),
                                 _ => error_msg(error),
                             };
                             let _ = sink.send(msg).await;
@@ -513,14 +523,14 @@ async fn client(
                                             crate::standing::Standing::Changed => Some(crate::standing::account_changed()),
                                         };
                                         if let Some(error) = refusal {
-                                            let reply = ServerMessage::Reply { v: PROTOCOL_VERSION, id: id.chars().take(REQUEST_ID_LEN_MAX).collect(), ok: false, result: None, error: Some(error) };
+                                            let reply = ServerMessage::Reply { v: PROTOCOL_VERSION, id: clip_id(&id), ok: false, result: None, error: Some(error) };
                                             let _ = sink.send(text(&reply)).await;
                                             standing_holds(&mut sink, standing).await;
                                             return;
                                         }
                                     }
                                     let reply = if id.len() > REQUEST_ID_LEN_MAX {
-                                        ServerMessage::Reply { v: PROTOCOL_VERSION, id: id.chars().take(REQUEST_ID_LEN_MAX).collect(), ok: false, result: None, error: Some(ErrorDto::new("invalid_field", "Mã yêu cầu quá dài", "Request id too long").with_field("id")) }
+                                        ServerMessage::Reply { v: PROTOCOL_VERSION, id: clip_id(&id), ok: false, result: None, error: Some(ErrorDto::new("invalid_field", format!("Mã yêu cầu quá dài (tối đa {REQUEST_ID_LEN_MAX} byte)"), format!("Request id too long (at most {REQUEST_ID_LEN_MAX} bytes)")).with_field("id")) }
                                     } else {
                                         match crate::dispatch::execute(&app, &principal, site, command, addr.ip()).await {
                                             Ok(r) => ServerMessage::Reply { v: PROTOCOL_VERSION, id, ok: true, result: Some(r), error: None },
