@@ -220,6 +220,13 @@ async fn the_day_rolls_over_once_at_midnight_and_survives_restarts_and_clock_ste
     // A jump of 25 hours ahead lands in D+2: one rollover (D+1 closes, D+2 opens), not two.
     let now = system_now_ms() + clock.offset_ms.load(std::sync::atomic::Ordering::SeqCst);
     set_clock(&clock, now + 25 * HOUR_MS);
+    // 25 hours on, the admin's session is past its 14 h limit: the open socket is told at its
+    // next command (protocol §3.1), and the admin logs in again.
+    let r = admin
+        .command(json!({"type": "issue", "service": "khai-sinh"}))
+        .await;
+    assert_eq!(r["error"]["code"], "session_ended", "{r}");
+    let mut admin = admin_socket(&s).await;
     assert_eq!(issue(&mut admin).await, "A001");
     assert_eq!(open_day(&s).await, DAY_D2);
     assert_eq!(issue(&mut admin).await, "A002");
@@ -258,6 +265,12 @@ async fn a_jump_over_a_whole_day_opens_the_new_day_once_and_skips_the_one_in_bet
     assert_eq!(issue(&mut admin).await, "A001");
     assert_eq!(issue(&mut admin).await, "A002");
     set_clock(&clock, MIDNIGHT_MS - 30 * 60_000 + 25 * HOUR_MS);
+    // The admin's session is past its 14 h limit now (protocol §3.1): log in again.
+    let r = admin
+        .command(json!({"type": "issue", "service": "khai-sinh"}))
+        .await;
+    assert_eq!(r["error"]["code"], "session_ended", "{r}");
+    let mut admin = admin_socket(&s).await;
 
     // The next command finds the new day: D closes, D+2 opens, D+1 never does.
     assert_eq!(issue(&mut admin).await, "A001");

@@ -5,6 +5,7 @@
 //! Run with `cargo build -p luot && cargo test -p luot-tests` (the CLI tests run the built
 //! binary).
 
+mod account_sockets;
 mod address;
 mod admin;
 mod authorization;
@@ -23,6 +24,7 @@ mod env;
 mod first_start;
 mod limits;
 mod metrics;
+mod mismatches;
 mod no_shows;
 mod operations;
 mod phone;
@@ -30,7 +32,9 @@ mod printer;
 mod proxy;
 mod restart;
 mod resume;
+mod rights;
 mod sessions;
+mod slow_clients;
 mod soak;
 mod spawned;
 mod storage_faults;

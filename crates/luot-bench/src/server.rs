@@ -85,7 +85,9 @@ impl Server {
             .arg(START_CLOCK)
             // The default is one ticket per second per kiosk; the load is the point here.
             .args(["--issue-rate", "1000000", "--issue-burst", "1000000"])
-            .args(["--ws-max", "30000", "--ws-anonymous-max", "30000"]);
+            .args(["--ws-max", "30000", "--ws-anonymous-max", "30000"])
+            // Every simulated client comes from 127.0.0.1.
+            .args(["--connections-per-address", "40000"]);
         if let Some(c) = &t.config {
             cmd.arg("--config").arg(c);
         }

@@ -20,9 +20,6 @@ pub const SESSION_ABSOLUTE_MS: i64 = 14 * 3600 * 1000;
 pub const LOGIN_FREE_FAILURES: u32 = 3;
 /// Longest a login may be held off.
 pub const LOGIN_BACKOFF_MAX: Duration = Duration::from_secs(300);
-/// An official's websocket re-reads its session before a command at most this long after the
-/// last read, so a change made outside this process (the `luot user` CLI) reaches open sockets.
-pub const SOCKET_SESSION_RECHECK: Duration = Duration::from_secs(5);
 /// Account changes (disable, role, counters, password) announced to open sockets; a socket
 /// that misses some re-reads its session.
 pub const ACCOUNT_CHANGES_CAPACITY: usize = 64;

@@ -39,6 +39,20 @@ impl ApiError {
         )
     }
 
+    /// A field only staff may set, sent by someone else: refused (never silently dropped),
+    /// naming the field.
+    pub fn staff_only_field(field: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorDto::new(
+                "forbidden",
+                format!("Chỉ cán bộ mới được đặt trường `{field}`"),
+                format!("Only staff may set the field `{field}`"),
+            )
+            .with_field(field),
+        )
+    }
+
     pub fn rate_limited() -> ApiError {
         ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -91,8 +105,53 @@ fn status_for(e: &ErrorDto) -> StatusCode {
     }
 }
 
+/// A ticket number as the protocol writes it (§1): 1–3 letters, then 3 or 4 digits. Letters
+/// are taken in either case (`a001` is `A001`); anything else (`Z1`, ` A001`) is
+/// `invalid_field` `number`, not an unknown ticket.
 fn number(s: &str) -> Result<TicketNumber, ApiError> {
-    TicketNumber::parse(s).ok_or_else(|| luot_proto::WireError::invalid("number", s).into())
+    let letters = s.bytes().take_while(u8::is_ascii_alphabetic).count();
+    let digits = s.len() - letters;
+    let well_formed = (1..=3).contains(&letters)
+        && (3..=4).contains(&digits)
+        && s.bytes().skip(letters).all(|b| b.is_ascii_digit());
+    well_formed
+        .then(|| TicketNumber::parse(s))
+        .flatten()
+        .ok_or_else(|| luot_proto::WireError::invalid("number", s).into())
+}
+
+/// How far ahead of now a staff appointment's window may start.
+pub const APPOINTMENT_HORIZON_MS: i64 = 12 * 3600 * 1000;
+
+/// An appointment window must start before it ends, end in the future and start within
+/// [`APPOINTMENT_HORIZON_MS`]; the error names the field.
+fn check_appointment(a: &luot_proto::AppointmentDto, now_ms: i64) -> Result<(), ApiError> {
+    let invalid = |vi: String, en: String| {
+        Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorDto::new("appointment_invalid", vi, en).with_field("appointment"),
+        ))
+    };
+    if a.from_ms >= a.to_ms {
+        return invalid(
+            "Khung giờ hẹn không hợp lệ: from_ms phải trước to_ms".into(),
+            "Invalid appointment window: from_ms must be before to_ms".into(),
+        );
+    }
+    if a.to_ms <= now_ms {
+        return invalid(
+            "Khung giờ hẹn đã kết thúc (to_ms không ở tương lai)".into(),
+            "The appointment window has already ended (to_ms is not in the future)".into(),
+        );
+    }
+    if a.from_ms > now_ms + APPOINTMENT_HORIZON_MS {
+        let h = APPOINTMENT_HORIZON_MS / 3_600_000;
+        return invalid(
+            format!("Khung giờ hẹn phải bắt đầu trong vòng {h} giờ tới"),
+            format!("The appointment window must start within the next {h} hours"),
+        );
+    }
+    Ok(())
 }
 
 fn token(s: &str) -> Result<Token, ApiError> {
@@ -175,9 +234,14 @@ pub async fn execute(
             person_id,
         } => {
             let channel = match principal {
+                // An appointment is called before the queue: only staff may make one.
+                Principal::Device(d) if d.kind == "kiosk" && appointment.is_some() => {
+                    return Err(ApiError::staff_only_field("appointment"));
+                }
                 Principal::Device(d) if d.kind == "kiosk" => Channel::Kiosk,
                 Principal::User(u) if !u.disabled => {
-                    if appointment.is_some() {
+                    if let Some(a) = appointment {
+                        check_appointment(a, app.clock.now_ms())?;
                         Channel::Appointment
                     } else {
                         Channel::Staff

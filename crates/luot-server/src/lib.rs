@@ -10,13 +10,16 @@ pub mod broker;
 pub mod clips;
 pub mod clock;
 pub mod config_in_force;
+pub mod conn_limits;
 pub mod dispatch;
 pub mod hub;
+pub mod json_body;
 pub mod metrics;
 pub mod printer;
 pub mod proxy;
 pub mod report;
 pub mod rest;
+pub mod standing;
 pub mod tls;
 pub mod ws;
 
@@ -55,6 +58,8 @@ pub struct Limits {
     pub resume_buffer: usize,
     /// Largest REST body, in bytes.
     pub http_body_max: usize,
+    /// Header and body read timeouts, connections per address (`conn_limits`).
+    pub http: conn_limits::HttpLimits,
 }
 
 impl Default for Limits {
@@ -69,6 +74,7 @@ impl Default for Limits {
             broadcast_capacity: 1_024,
             resume_buffer: 4_096,
             http_body_max: luot_proto::CLIENT_MESSAGE_BYTES_MAX,
+            http: conn_limits::HttpLimits::default(),
         }
     }
 }
@@ -399,44 +405,14 @@ pub async fn start(listener: TcpListener, opts: Options) -> anyhow::Result<Serve
         backups::spawn_daily(app.clone(), b, tz);
     }
     let router = rest::router(app.clone());
-    let serve_shutdown = shutdown.clone();
-    // The same serving for both listeners (their types differ): until `shutdown`, with each
-    // connection's peer address for `ConnectInfo`.
-    macro_rules! serve {
-        ($listener:expr, $router:expr, $shutdown:expr) => {
-            async move {
-                let served = axum::serve(
-                    $listener,
-                    $router.into_make_service_with_connect_info::<SocketAddr>(),
-                )
-                .with_graceful_shutdown($shutdown.cancelled_owned())
-                .await;
-                if let Err(e) = served {
-                    tracing::error!(error = %e, "http server stopped");
-                }
-            }
-        };
-    }
-    match tls_config {
-        None => {
-            // Websocket traffic is many small frames each way (a reply right after an event):
-            // with Nagle's algorithm on, a frame waits for the peer's delayed ACK, up to 40 ms.
-            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| no_delay(tcp));
-            tracker.spawn(serve!(listener, router, serve_shutdown));
-        }
-        Some(config) => {
-            // Handshakes run side by side, each under a timeout, so one slow client does not
-            // hold up the next connection.
-            let listener = tls::Listener::new(listener, config);
-            let listener = axum::serve::ListenerExt::tap_io(
-                listener,
-                |tls: &mut tokio_rustls::server::TlsStream<tokio::net::TcpStream>| {
-                    no_delay(tls.get_ref().0)
-                },
-            );
-            tracker.spawn(serve!(listener, router, serve_shutdown));
-        }
-    }
+    // Our own accept loop: TLS handshakes, header/body read timeouts, connections per address.
+    tracker.spawn(conn_limits::serve(
+        listener,
+        router,
+        app.limits.http.clone(),
+        tls_config.map(tokio_rustls::TlsAcceptor::from),
+        shutdown.clone(),
+    ));
     tracing::info!(%addr, scheme, "listening");
     Ok(Server {
         addr,
@@ -445,10 +421,4 @@ pub async fn start(listener: TcpListener, opts: Options) -> anyhow::Result<Serve
         tracker,
         _lock: lock,
     })
-}
-
-fn no_delay(tcp: &tokio::net::TcpStream) {
-    if let Err(e) = tcp.set_nodelay(true) {
-        tracing::debug!(error = %e, "could not set TCP_NODELAY");
-    }
 }

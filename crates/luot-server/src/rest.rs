@@ -107,12 +107,15 @@ pub fn router(app: Arc<App>) -> Router {
                 "Không có đường dẫn API này",
                 "No such API route",
             )
-        });
+        })
+        // Bodies are JSON, declared as such (json_body.rs); clips are not under this layer.
+        .layer(axum::middleware::from_fn(crate::json_body::json_only));
     // Configuration texts are larger than any command: their own, larger body limit.
     let config = Router::new()
         .route("/admin/config", get(get_config).put(put_config))
         .route("/admin/config/check", post(check_config))
-        .layer(DefaultBodyLimit::max(CONFIG_BODY_MAX));
+        .layer(DefaultBodyLimit::max(CONFIG_BODY_MAX))
+        .layer(axum::middleware::from_fn(crate::json_body::json_only));
     // Voice clips: the body is the .ogg file, read up to its own limit (clips::CLIP_BYTES_MAX).
     let clips = Router::new()
         .route("/admin/clips", get(crate::clips::list))
@@ -1127,7 +1130,17 @@ async fn logout(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
         let h = auth::token_hash(token);
         app.activity.forget(&h);
-        let _ = app.accounts(move |c| c.delete_session(&h)).await;
+        let ended = app
+            .accounts(move |c| {
+                let who = c.session(&h)?.map(|(u, _)| u.login);
+                c.delete_session(&h)?;
+                Ok(who)
+            })
+            .await;
+        // The sockets opened with this session end now (standing.rs).
+        if let Ok(Some(login)) = ended {
+            crate::standing::announce(&app, login);
+        }
     }
     let mut res = Json(json!({"ok": true})).into_response();
     res.headers_mut()
@@ -1742,6 +1755,8 @@ async fn revoke_device(
             "No such device",
         ));
     }
+    // The device's open sockets end now (standing.rs).
+    crate::standing::announce(&app, crate::standing::device_key(id));
     Ok(Json(json!({"ok": true})))
 }
 

@@ -49,6 +49,16 @@ type Stream = futures_util::stream::SplitStream<WebSocket>;
 /// answers costs at most this long.
 pub const CLOSE_LINGER: Duration = Duration::from_secs(2);
 
+/// A request id as echoed in a reply: at most `REQUEST_ID_LEN_MAX` bytes, cut at a character
+/// boundary (so a too-long id's reply carries its longest prefix that fits).
+fn clip_id(id: &str) -> String {
+    let mut end = id.len().min(REQUEST_ID_LEN_MAX);
+    while !id.is_char_boundary(end) {
+        end -= 1;
+    }
+    id[..end].to_string()
+}
+
 fn error_msg(e: ErrorDto) -> Message {
     text(&ServerMessage::Error {
         v: PROTOCOL_VERSION,
@@ -148,43 +158,29 @@ async fn account_changed(
     }
 }
 
-/// Reads a user's session again after their account changed. Still valid and unchanged: true.
-/// Changed (name, role, counters): closed with 1012 so the client reconnects with the new rights.
-/// Ended (disabled, password reset, expired): told `session_ended`, closed with 1008.
+/// Reads the socket's credential again (`standing.rs`); true when the socket carries on. Else
+/// it has been told why and closed: `session_ended`/`device_revoked` and 1008, or 1012.
 async fn session_holds(
     app: &Arc<App>,
     sink: &mut Sink,
     session_hash: Option<&str>,
+    device_hash: Option<&str>,
     principal: &Principal,
 ) -> bool {
-    let Principal::User(was) = principal else {
-        return true;
-    };
-    let now = match session_hash {
-        Some(h) => crate::rest::session_by_hash(app, h.to_string()).await,
-        None => Principal::Anonymous,
-    };
-    match now {
-        Principal::User(u) if u.login == was.login => {
-            if &u == was {
-                return true;
-            }
-            close(sink, close_code::RESTART, "account changed").await;
-        }
-        _ => {
-            let _ = sink.send(error_msg(session_ended())).await;
-            close(sink, close_code::POLICY, "session ended").await;
-        }
-    }
-    false
+    let s = crate::standing::read(app, principal, session_hash, device_hash).await;
+    standing_holds(sink, s).await
 }
 
-fn session_ended() -> ErrorDto {
-    ErrorDto::new(
-        "session_ended",
-        "Phiên đăng nhập đã kết thúc (tài khoản bị khóa hoặc thay đổi); hãy đăng nhập lại",
-        "Your session has ended (the account was disabled or changed); log in again",
-    )
+/// Acts on a re-read credential: true when it holds, else tells the socket and closes it.
+async fn standing_holds(sink: &mut Sink, s: crate::standing::Standing) -> bool {
+    let Some((code, why)) = crate::standing::close_for(&s) else {
+        return true;
+    };
+    if let crate::standing::Standing::Ended(e) = s {
+        let _ = sink.send(error_msg(e)).await;
+    }
+    close(sink, code, why).await;
+    false
 }
 
 /// The websocket settings of `/ws`: frames and messages up to `message_bytes_max`, small read
@@ -309,8 +305,11 @@ async fn client(
     // 2. Who is it? A device token or a ticket token proves a claim; otherwise the session cookie.
     let mut principal = session;
     let mut my_ticket: Option<u64> = None;
+    // Kept to re-read the device when it may have been revoked (`standing.rs`).
+    let mut device_hash: Option<String> = None;
     if let Some(token) = device_token {
         let hash = crate::auth::token_hash(&token);
+        device_hash = Some(hash.clone());
         let device = app
             .accounts(move |c| c.device_by_token(&hash))
             .await
@@ -448,21 +447,24 @@ async fn client(
     // token's waiter list every time an event passes, on every socket.
     let stopping = app.shutdown.cancelled();
     tokio::pin!(stopping);
-    // A user's socket ends when the account changes (announced by this process) and re-reads
-    // its session before a command now and then (changes made by the CLI).
-    let user_login = match &principal {
-        Principal::User(u) => Some(u.login.clone()),
-        _ => None,
-    };
-    let mut changes = user_login.as_ref().map(|_| app.account_changes.subscribe());
-    // The session was read at the upgrade, before this subscription: a change announced in
+    // A user's or device's socket re-reads its credential when this process announces a change
+    // to it, and before every command (changes made by another process, the CLI): standing.rs.
+    let watch_key = crate::standing::key(&principal);
+    let mut changes = watch_key.as_ref().map(|_| app.account_changes.subscribe());
+    // The credential was read at the upgrade, before this subscription: a change announced in
     // between (e.g. the account disabled while this socket reconnected) would go unheard.
     if changes.is_some()
-        && !session_holds(&app, &mut sink, session_hash.as_deref(), &principal).await
+        && !session_holds(
+            &app,
+            &mut sink,
+            session_hash.as_deref(),
+            device_hash.as_deref(),
+            &principal,
+        )
+        .await
     {
         return;
     }
-    let mut session_read = Instant::now();
     loop {
         tokio::select! {
             _ = &mut stopping => {
@@ -471,7 +473,7 @@ async fn client(
             }
             changed = account_changed(&mut changes) => {
                 let check = match changed {
-                    Ok(login) => Some(&login) == user_login.as_ref(),
+                    Ok(key) => Some(&key) == watch_key.as_ref(),
                     // Missed announcements: read the session again.
                     Err(RecvError::Lagged(_)) => true,
                     Err(RecvError::Closed) => {
@@ -479,7 +481,7 @@ async fn client(
                         false
                     }
                 };
-                if check && !session_holds(&app, &mut sink, session_hash.as_deref(), &principal).await {
+                if check && !session_holds(&app, &mut sink, session_hash.as_deref(), device_hash.as_deref(), &principal).await {
                     return;
                 }
             }
@@ -504,39 +506,31 @@ async fn client(
                             // A command still gets its one reply, or the client would wait for it.
                             let error = crate::dispatch::ApiError::rate_limited().error;
                             let msg = match serde_json::from_str::<ClientMessage>(&t) {
-                                Ok(ClientMessage::Command { id, .. }) => text(&ServerMessage::Reply { v: PROTOCOL_VERSION, id: id.chars().take(REQUEST_ID_LEN_MAX).collect(), ok: false, result: None, error: Some(error) }),
+                                Ok(ClientMessage::Command { id, .. }) => text(&ServerMessage::Reply { v: PROTOCOL_VERSION, id: clip_id(&id), ok: false, result: None, error: Some(error) }),
                                 _ => error_msg(error),
                             };
                             let _ = sink.send(msg).await;
                         } else {
                             match serde_json::from_str::<ClientMessage>(&t) {
                                 Ok(ClientMessage::Command { id, command }) => {
-                                    // An announcement not yet taken by the select above still counts.
-                                    let mut announced = false;
-                                    while let Some(rx) = changes.as_mut() {
-                                        match rx.try_recv() {
-                                            Ok(login) => announced |= Some(&login) == user_login.as_ref(),
-                                            Err(TryRecvError::Lagged(_)) => announced = true,
-                                            Err(_) => break,
-                                        }
-                                    }
-                                    if user_login.is_some() && (announced || session_read.elapsed() >= crate::auth::SOCKET_SESSION_RECHECK) {
-                                        session_read = Instant::now();
-                                        let now = match &session_hash {
-                                            Some(h) => crate::rest::session_by_hash(&app, h.clone()).await,
-                                            None => Principal::Anonymous,
+                                    // The credential is read again before every command: a change
+                                    // made anywhere applies to the very next command.
+                                    if watch_key.is_some() {
+                                        let standing = crate::standing::read(&app, &principal, session_hash.as_deref(), device_hash.as_deref()).await;
+                                        let refusal = match &standing {
+                                            crate::standing::Standing::Holds => None,
+                                            crate::standing::Standing::Ended(e) => Some(e.clone()),
+                                            crate::standing::Standing::Changed => Some(crate::standing::account_changed()),
                                         };
-                                        match now {
-                                            Principal::User(u) if Some(&u.login) == user_login.as_ref() => principal = Principal::User(u),
-                                            _ => {
-                                                let reply = ServerMessage::Reply { v: PROTOCOL_VERSION, id: id.chars().take(REQUEST_ID_LEN_MAX).collect(), ok: false, result: None, error: Some(session_ended()) };
-                                                let _ = sink.send(text(&reply)).await;
-                                                return close(&mut sink, close_code::POLICY, "session ended").await;
-                                            }
+                                        if let Some(error) = refusal {
+                                            let reply = ServerMessage::Reply { v: PROTOCOL_VERSION, id: clip_id(&id), ok: false, result: None, error: Some(error) };
+                                            let _ = sink.send(text(&reply)).await;
+                                            standing_holds(&mut sink, standing).await;
+                                            return;
                                         }
                                     }
                                     let reply = if id.len() > REQUEST_ID_LEN_MAX {
-                                        ServerMessage::Reply { v: PROTOCOL_VERSION, id: id.chars().take(REQUEST_ID_LEN_MAX).collect(), ok: false, result: None, error: Some(ErrorDto::new("invalid_field", "Mã yêu cầu quá dài", "Request id too long").with_field("id")) }
+                                        ServerMessage::Reply { v: PROTOCOL_VERSION, id: clip_id(&id), ok: false, result: None, error: Some(ErrorDto::new("invalid_field", format!("Mã yêu cầu quá dài (tối đa {REQUEST_ID_LEN_MAX} byte)"), format!("Request id too long (at most {REQUEST_ID_LEN_MAX} bytes)")).with_field("id")) }
                                     } else {
                                         match crate::dispatch::execute(&app, &principal, site, command, addr).await {
                                             Ok(r) => ServerMessage::Reply { v: PROTOCOL_VERSION, id, ok: true, result: Some(r), error: None },

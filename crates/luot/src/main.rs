@@ -118,6 +118,11 @@ struct ServeArgs {
     /// Most anonymous websocket connections at once.
     #[arg(long, default_value_t = Limits::default().ws_anonymous_max, env = "LUOT_WS_ANONYMOUS_MAX")]
     ws_anonymous_max: usize,
+    /// Most HTTP connections (websockets included) one client address may hold at once.
+    /// Số kết nối HTTP (kể cả websocket) tối đa từ một địa chỉ.
+    #[arg(long, env = "LUOT_CONNECTIONS_PER_ADDRESS",
+          default_value_t = luot_server::conn_limits::CONNECTIONS_PER_ADDRESS_MAX)]
+    connections_per_address: usize,
     /// Mark session cookies Secure (when served over HTTPS by a proxy in front; --tls-cert
     /// implies it).
     #[arg(long, env = "LUOT_SECURE_COOKIES")]
@@ -496,6 +501,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         issue_burst: args.issue_burst,
         ws_connections_max: args.ws_max,
         ws_anonymous_max: args.ws_anonymous_max,
+        http: luot_server::conn_limits::HttpLimits {
+            connections_per_address_max: args.connections_per_address,
+            ..Default::default()
+        },
         ..Limits::default()
     };
     let site_name = center.sites[0].core.name.vi.clone();
