@@ -18,6 +18,7 @@ mod limits;
 mod operations;
 mod phone;
 mod printer;
+mod replay;
 mod restart;
 mod resume;
 mod sessions;

@@ -1,0 +1,432 @@
+//! Wait estimates: the real policy run forward from the current state.
+//!
+//! An estimate copies the site and lets every open counter call, serve and complete with the
+//! site's own `decide`/`evolve` (so `choose_next`, priority, transfers and aging are exactly what
+//! the counters will do), drawing each service time from the learned distribution of its
+//! service. It does this [`RUNS_MAX`] times with a generator seeded from the state, so the same
+//! state always gives the same estimate, and takes the [`LOW_QUANTILE`]–[`HIGH_QUANTILE`] range
+//! of the simulated waits. "People ahead" is the median number of citizens the counters that can
+//! serve this ticket call before it in those runs: the range and the count are about the same
+//! people.
+//!
+//! When the range would be wider than [`WIDTH_FLOOR_S`] and [`WIDTH_SHARE_MAX`] of the wait,
+//! the estimate says there is not enough data instead of showing it (`uncertain`).
+//!
+//! Cost is bounded: at most [`CALLS_MAX`] simulated calls per estimate (runs are cut down to
+//! [`RUNS_MIN`] when many people wait, and a run stops after `CALLS_MAX / RUNS_MIN` calls).
+//! Future arrivals are not simulated: a citizen arriving later with priority can still go first.
+
+use super::{CounterStatus, ServiceTime, Site, WaitEstimate};
+use crate::command::Command;
+use crate::event::Event;
+use crate::ids::{TicketId, TicketNumber, Token};
+use crate::queue::Slot;
+use crate::sim::Rng;
+use crate::ticket::{Channel, TicketState};
+use crate::time::{MINUTES_PER_DAY, Now};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+/// Simulated futures per estimate when few people wait. 48 keeps the 10% and 90% quantiles
+/// within a few percent of the wait from one state to the next (docs/wait-estimates.md).
+pub const RUNS_MAX: usize = 48;
+/// Fewest simulated futures, however many people wait.
+pub const RUNS_MIN: usize = 12;
+/// Calls simulated for one estimate, over all its runs: the bound on its cost (about 1 µs each
+/// in release builds; BENCHMARKS.md).
+pub const CALLS_MAX: usize = 12_000;
+/// Quantiles of the simulated waits that bound the range shown.
+pub const LOW_QUANTILE: f64 = 0.07;
+pub const HIGH_QUANTILE: f64 = 0.93;
+/// A range this wide (seconds) is always shown...
+pub const WIDTH_FLOOR_S: u32 = 900;
+/// ...and a wider one only if it is at most this share of the median simulated wait; otherwise
+/// the estimate says "not enough data" rather than promise a range nobody can plan by.
+pub const WIDTH_SHARE_MAX: f64 = 100.0;
+/// Spread of service times as a standard deviation per unit of the learned mean absolute
+/// deviation (√(π/2) for a normal distribution, a little more for skewed ones).
+const SD_PER_MAD: f64 = 1.3;
+/// How far a service's true mean today may be from its learned mean before any of today's
+/// citizens were served (a coefficient of variation; replayed days put it near 0.15–0.2). Each
+/// run draws its own means, so the range is wider while little is known and narrows as today's
+/// services complete: `MEAN_DOUBT_CV · √(MEAN_DOUBT_SERVED / (MEAN_DOUBT_SERVED + served today))`.
+pub const MEAN_DOUBT_CV: f64 = 0.2;
+const MEAN_DOUBT_SERVED: f64 = 6.0;
+/// Priority citizens who will arrive are simulated at today's rate of priority tickets so far,
+/// once at least this many were issued (fewer say little about the rate).
+const PRIORITY_SEEN_MIN: usize = 3;
+/// The shortest simulated service, seconds (calling and walking to the desk take this long).
+const SERVICE_S_MIN: f64 = 20.0;
+
+/// Whose wait is estimated.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Target {
+    Ticket(TicketId),
+    /// A citizen taking a normal ticket for this service now.
+    Newcomer(usize),
+}
+
+impl Site {
+    /// The forward simulation behind `estimate_service` and `estimate_ticket`.
+    pub(super) fn forecast(&self, target: Target, now: &Now) -> Option<WaitEstimate> {
+        let with_newcomer;
+        let (base, id) = match target {
+            Target::Ticket(id) => (self, id),
+            Target::Newcomer(si) => {
+                self.day?;
+                let mut site = self.clone();
+                let id = site.next_id();
+                let svc = &site.cfg.services[si];
+                let event = Event::TicketIssued {
+                    ticket: id,
+                    number: TicketNumber {
+                        prefix: svc.prefix,
+                        seq: crate::ids::TICKET_SEQ_MAX,
+                    },
+                    service: svc.code,
+                    channel: Channel::Kiosk,
+                    priority: None,
+                    token: Token([0xee; 16]),
+                    person: None,
+                    appointment: None,
+                };
+                // Issued "now", after everything that already happened.
+                site.evolve(&event, now.at_ms.max(site.clock_ms));
+                with_newcomer = site;
+                (&with_newcomer, id)
+            }
+        };
+        let i = base.index(id)?;
+        if base.tickets[i].state != TicketState::Waiting {
+            return None;
+        }
+        let slot = base.slots[i]?;
+        let (service, mine): (usize, Vec<usize>) = match slot {
+            Slot::Normal { service, .. }
+            | Slot::Priority { service, .. }
+            | Slot::Appointment { service, .. } => {
+                (service, base.service_counters[service].clone())
+            }
+            Slot::Counter { counter, .. } => (
+                base.service_ix
+                    .get(&base.tickets[i].service)
+                    .copied()
+                    .unwrap_or(0),
+                vec![counter],
+            ),
+        };
+        let mine: Vec<usize> = mine
+            .into_iter()
+            .filter(|&ci| base.counters[ci].status == CounterStatus::Open)
+            .collect();
+        let counters = mine.len() as u32;
+        if mine.is_empty() {
+            // Nobody can call it until a counter opens: the people before it in its own line.
+            return Some(WaitEstimate {
+                ahead: base.lane_count_before(slot, id),
+                counters: 0,
+                range_s: None,
+                uncertain: false,
+            });
+        }
+        let start_ms = now.at_ms.max(base.clock_ms);
+        let future = Future::of(base, start_ms);
+        let waiting = base.waiting as usize;
+        let runs = (CALLS_MAX / waiting.max(1)).clamp(RUNS_MIN, RUNS_MAX);
+        let calls_per_run = CALLS_MAX / runs;
+        let mut rng = Rng::new(
+            (start_ms as u64)
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                .wrapping_add(id.0)
+                .wrapping_add((service as u64) << 48),
+        );
+        let mut waits = Vec::with_capacity(runs);
+        let mut aheads = Vec::with_capacity(runs);
+        for _ in 0..runs {
+            let mut run = base.clone();
+            if let Some((wait_ms, ahead)) =
+                run.run_forward(id, &mine, start_ms, now, calls_per_run, &future, &mut rng)
+            {
+                waits.push(((wait_ms + 500) / 1000).max(0) as u32);
+                aheads.push(ahead);
+            }
+        }
+        if waits.len() * 2 < runs {
+            // Most futures never reach it within the bound: too far out to say.
+            return Some(WaitEstimate {
+                ahead: base.lane_count_before(slot, id),
+                counters,
+                range_s: None,
+                uncertain: true,
+            });
+        }
+        waits.sort_unstable();
+        aheads.sort_unstable();
+        // Runs that never reached it count as the longest waits.
+        let q = |p: f64| -> u32 {
+            let k = ((runs as f64 - 1.0) * p).round() as usize;
+            waits.get(k).copied().unwrap_or(u32::MAX)
+        };
+        let (low, high, median) = (q(LOW_QUANTILE), q(HIGH_QUANTILE), q(0.5));
+        let ahead = aheads[aheads.len() / 2];
+        let width_max = WIDTH_FLOOR_S.max((WIDTH_SHARE_MAX * median as f64) as u32);
+        let too_wide = high == u32::MAX || high - low > width_max;
+        Some(WaitEstimate {
+            ahead,
+            counters,
+            range_s: (!too_wide).then_some((low, high)),
+            uncertain: too_wide,
+        })
+    }
+
+    /// One simulated future: every open counter serves until `id` is called, while priority
+    /// citizens keep arriving at today's rate. Returns the wait and how many citizens the
+    /// counters in `mine` called first, or `None` if the run ended (nothing more can be called,
+    /// or the call budget ran out) before `id` was called.
+    #[allow(clippy::too_many_arguments)]
+    fn run_forward(
+        &mut self,
+        id: TicketId,
+        mine: &[usize],
+        start_ms: i64,
+        now: &Now,
+        calls_max: usize,
+        future: &Future,
+        rng: &mut Rng,
+    ) -> Option<(i64, u32)> {
+        // This run's mean of each service: the learned one, off by what is not known yet.
+        let times: Vec<ServiceTime> = self
+            .service_times
+            .iter()
+            .zip(&future.mean_doubt)
+            .map(|(st, &cv)| ServiceTime {
+                mean_s: st.mean_s * lognormal_unit(cv, rng),
+                dev_s: st.dev_s,
+            })
+            .collect();
+        let time_of = |site: &Site, t: TicketId| -> ServiceTime {
+            site.ticket(t)
+                .and_then(|t| site.service_ix.get(&*t.service))
+                .map_or(
+                    ServiceTime {
+                        mean_s: 600.0,
+                        dev_s: 200.0,
+                    },
+                    |&si| times[si],
+                )
+        };
+        // Counters by when they are next free; idle ones wait for an arrival.
+        let mut free: BinaryHeap<Reverse<(i64, usize)>> = BinaryHeap::new();
+        let mut idle: Vec<usize> = Vec::new();
+        for (ci, c) in self.counters.iter().enumerate() {
+            if c.status != CounterStatus::Open {
+                continue;
+            }
+            let at = match c.current {
+                Some(t) => {
+                    let st = time_of(self, t);
+                    let called = self.ticket(t).and_then(|t| t.called_at_ms);
+                    let elapsed = (start_ms - called.unwrap_or(start_ms)).max(0) as f64;
+                    start_ms + remaining_ms(st, elapsed / 1000.0, rng)
+                }
+                None => start_ms,
+            };
+            free.push(Reverse((at, ci)));
+        }
+        let mut next_arrival = future.next_priority(start_ms, rng);
+        let mut ahead = 0u32;
+        let mut arrived = 0u16;
+        for _ in 0..calls_max {
+            let next_free = free.peek().map(|r| r.0.0);
+            // A priority citizen arrives before the next counter is free: it joins its line,
+            // and idle counters look again.
+            if let Some((at, si)) = next_arrival {
+                if next_free.is_none_or(|f| at < f) {
+                    arrived = arrived.wrapping_add(1);
+                    self.arrive_priority(si, at, arrived, now);
+                    for ci in idle.drain(..) {
+                        free.push(Reverse((at, ci)));
+                    }
+                    next_arrival = future.next_priority(at, rng);
+                    continue;
+                }
+            }
+            let Reverse((at, ci)) = free.pop()?;
+            let code = self.counters[ci].code;
+            let at_now = later(now, at);
+            if self.counters[ci].current.is_some()
+                && self
+                    .apply(Command::Complete { counter: code }, &at_now)
+                    .is_err()
+            {
+                continue;
+            }
+            let Ok(events) = self.apply(Command::CallNext { counter: code }, &at_now) else {
+                if next_arrival.is_some() {
+                    idle.push(ci);
+                }
+                continue;
+            };
+            let Some(Event::TicketCalled { ticket, .. }) = events.first() else {
+                continue;
+            };
+            if *ticket == id {
+                return Some((at - start_ms, ahead));
+            }
+            if mine.contains(&ci) {
+                ahead += 1;
+            }
+            let st = time_of(self, *ticket);
+            free.push(Reverse((at + (draw_s(st, rng) * 1000.0) as i64, ci)));
+        }
+        None
+    }
+
+    /// A simulated priority citizen takes a ticket for service `si` at `at_ms`, if it is open.
+    fn arrive_priority(&mut self, si: usize, at_ms: i64, n: u16, now: &Now) {
+        if self.check_hours(si, &later(now, at_ms)).is_err() {
+            return;
+        }
+        let Some(category) = self.cfg.priority_categories.first().map(|c| c.code) else {
+            return;
+        };
+        let svc = &self.cfg.services[si];
+        let event = Event::TicketIssued {
+            ticket: self.next_id(),
+            number: TicketNumber {
+                prefix: svc.prefix,
+                seq: crate::ids::TICKET_SEQ_MAX - 1 - n % 1000,
+            },
+            service: svc.code,
+            channel: Channel::Kiosk,
+            priority: Some(category),
+            token: Token([0xef; 16]),
+            person: None,
+            appointment: None,
+        };
+        self.evolve(&event, at_ms);
+    }
+
+    fn lane_count_before(&self, slot: Slot, id: TicketId) -> u32 {
+        match slot {
+            Slot::Normal { service, key }
+            | Slot::Priority { service, key }
+            | Slot::Appointment { service, key } => {
+                let q = &self.queues[service];
+                (q.normal.count_before(key, id)
+                    + q.priority.count_before(key, id)
+                    + q.appointments.count_before(key, id)) as u32
+            }
+            Slot::Counter { counter, key } => {
+                self.counter_lanes[counter].count_before(key, id) as u32
+            }
+        }
+    }
+}
+
+/// What an estimate assumes about the rest of the day, read once from the state.
+struct Future {
+    /// Per service: the doubt about its mean today ([`MEAN_DOUBT_CV`]).
+    mean_doubt: Vec<f64>,
+    /// Priority tickets per millisecond today so far, and their services (one entry per
+    /// ticket, to draw from); empty when fewer than [`PRIORITY_SEEN_MIN`] were issued.
+    priority_per_ms: f64,
+    priority_services: Vec<usize>,
+}
+
+impl Future {
+    fn of(site: &Site, start_ms: i64) -> Future {
+        let mut served = vec![0u32; site.service_times.len()];
+        let mut priority_services = Vec::new();
+        let mut first_ms = i64::MAX;
+        for t in &site.tickets {
+            let Some(&si) = site.service_ix.get(&*t.service) else {
+                continue;
+            };
+            if Some(t.issued_day) == site.day {
+                first_ms = first_ms.min(t.issued_at_ms);
+                if t.is_priority() {
+                    priority_services.push(si);
+                }
+            }
+            if t.state == TicketState::Done {
+                served[si] += 1;
+            }
+        }
+        let mean_doubt = served
+            .iter()
+            .map(|&n| MEAN_DOUBT_CV * (MEAN_DOUBT_SERVED / (MEAN_DOUBT_SERVED + n as f64)).sqrt())
+            .collect();
+        let span_ms = (start_ms - first_ms).max(0) as f64;
+        let priority_per_ms = if priority_services.len() >= PRIORITY_SEEN_MIN && span_ms > 0.0 {
+            priority_services.len() as f64 / span_ms
+        } else {
+            priority_services.clear();
+            0.0
+        };
+        Future {
+            mean_doubt,
+            priority_per_ms,
+            priority_services,
+        }
+    }
+
+    /// The next simulated priority arrival after `after_ms`: when, and for which service.
+    fn next_priority(&self, after_ms: i64, rng: &mut Rng) -> Option<(i64, usize)> {
+        if self.priority_services.is_empty() {
+            return None;
+        }
+        let gap = rng.exp(1.0 / self.priority_per_ms);
+        Some((
+            after_ms + gap as i64 + 1,
+            *rng.pick(&self.priority_services),
+        ))
+    }
+}
+
+/// `now` moved on to `at_ms` (the minute of the day follows; the day is kept).
+fn later(now: &Now, at_ms: i64) -> Now {
+    let minutes = (at_ms - now.at_ms).max(0) / 60_000;
+    Now {
+        at_ms,
+        day: now.day,
+        minute: (now.minute as i64 + minutes).min(MINUTES_PER_DAY as i64 - 1) as u16,
+    }
+}
+
+/// A service time drawn from a log-normal distribution with the learned mean and spread.
+fn draw_s(st: ServiceTime, rng: &mut Rng) -> f64 {
+    let mean = st.mean_s.max(SERVICE_S_MIN);
+    let cv = (st.dev_s.max(0.0) * SD_PER_MAD / mean).min(3.0);
+    let s2 = (1.0 + cv * cv).ln();
+    let mu = mean.ln() - s2 / 2.0;
+    (mu + s2.sqrt() * normal(rng)).exp().max(SERVICE_S_MIN)
+}
+
+/// What is left of a service that has run `elapsed_s` so far: a draw of its whole length, given
+/// that it is longer than that (by rejection, a few tries; then a short remainder).
+fn remaining_ms(st: ServiceTime, elapsed_s: f64, rng: &mut Rng) -> i64 {
+    for _ in 0..8 {
+        let total = draw_s(st, rng);
+        if total > elapsed_s {
+            return ((total - elapsed_s) * 1000.0) as i64;
+        }
+    }
+    (rng.unit() * st.mean_s.max(SERVICE_S_MIN) * 0.25 * 1000.0) as i64
+}
+
+/// A log-normal factor of mean 1 and coefficient of variation `cv`.
+fn lognormal_unit(cv: f64, rng: &mut Rng) -> f64 {
+    if cv <= 0.0 {
+        return 1.0;
+    }
+    let s2 = (1.0 + cv * cv).ln();
+    (s2.sqrt() * normal(rng) - s2 / 2.0).exp()
+}
+
+/// A standard normal draw (Box–Muller).
+fn normal(rng: &mut Rng) -> f64 {
+    let u1 = 1.0 - rng.unit();
+    let u2 = rng.unit();
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}

@@ -1,0 +1,371 @@
+//! Wait estimates judged by replaying realistic days (docs/wait-estimates.md): a center with
+//! quick certifications, long land procedures, dedicated counters and one all-round priority
+//! counter; a morning peak, a lunch break. Not timed: the figures are about the promises made
+//! to citizens, not about speed.
+
+use luot_core::replay::{
+    self, DayPlan, DayResult, DayShape, Figures, Outcome, Shift, realistic_day, replay_day,
+};
+use luot_core::{
+    Code, Counter, CounterService, CounterStatus, Day, Department, Now, Policy, Prefix,
+    PriorityCategory, Service, Site, SiteConfig, Text, TicketId, WaitEstimate, WeekHours,
+};
+
+const OFFSET_S: i32 = 7 * 3600;
+/// Monday 2026-11-30.
+fn monday() -> Day {
+    Day::from_ymd(2026, 11, 30)
+}
+
+fn code(s: &str) -> Code {
+    Code::new(s).unwrap()
+}
+
+/// A ward center like the built-in one, smaller: five departments, eight counters, counter 8
+/// serves every department with priority first.
+fn center() -> SiteConfig {
+    let mut hours = WeekHours::default();
+    for d in 0..5 {
+        hours.days[d] = vec![(7 * 60, 11 * 60 + 30), (13 * 60 + 30, 17 * 60)];
+    }
+    let depts = [
+        (
+            "ho-tich",
+            "A",
+            vec![("khai-sinh", 600), ("ket-hon", 900), ("trich-luc", 300)],
+        ),
+        (
+            "chung-thuc",
+            "B",
+            vec![("ban-sao", 180), ("chu-ky", 300), ("hop-dong", 900)],
+        ),
+        (
+            "dat-dai",
+            "C",
+            vec![("bien-dong", 1800), ("cap-giay", 1500), ("tach-thua", 1200)],
+        ),
+        (
+            "kinh-te",
+            "D",
+            vec![("ho-kinh-doanh", 900), ("tam-ngung", 600)],
+        ),
+        ("tra-ket-qua", "K", vec![("tra-ket-qua", 180)]),
+    ];
+    let mut departments = Vec::new();
+    let mut services = Vec::new();
+    for (d, p, svcs) in &depts {
+        departments.push(Department {
+            code: code(d),
+            name: Text::new(*d, *d),
+            prefix: Prefix::new(p).unwrap(),
+        });
+        for (s, secs) in svcs {
+            services.push(Service {
+                code: code(s),
+                department: code(d),
+                name: Text::new(*s, *s),
+                prefix: Prefix::new(p).unwrap(),
+                hours: hours.clone(),
+                daily_cap: 2000,
+                expected_service_s: *secs,
+                carry_over: false,
+            });
+        }
+    }
+    let serving = |ds: &[&str]| -> Vec<CounterService> {
+        services
+            .iter()
+            .filter(|s| ds.contains(&s.department.as_str()))
+            .map(|s| CounterService {
+                service: s.code,
+                weight: 1,
+            })
+            .collect()
+    };
+    let all: Vec<&str> = depts.iter().map(|d| d.0).collect();
+    let plan: [&[&str]; 8] = [
+        &["ho-tich"],
+        &["ho-tich"],
+        &["chung-thuc"],
+        &["dat-dai"],
+        &["dat-dai"],
+        &["kinh-te"],
+        &["tra-ket-qua"],
+        &all,
+    ];
+    let counters = plan
+        .iter()
+        .enumerate()
+        .map(|(i, ds)| Counter {
+            code: code(&format!("quay-{}", i + 1)),
+            number: i as u16 + 1,
+            name: Text::new("Quầy", "Counter"),
+            services: serving(ds),
+            priority_first: i == 7,
+        })
+        .collect();
+    SiteConfig {
+        code: code("phuong"),
+        name: Text::new("Trung tâm", "Center"),
+        departments,
+        services,
+        counters,
+        priority_categories: vec![
+            PriorityCategory {
+                code: code("elderly"),
+                name: Text::new("Người cao tuổi", "Elderly"),
+            },
+            PriorityCategory {
+                code: code("disabled"),
+                name: Text::new("Người khuyết tật", "Disabled"),
+            },
+        ],
+        policy: Policy::default(),
+        holidays: vec![],
+    }
+}
+
+/// Replays the working days from `monday() + first` for `days` days with `seed0 + k` seeds, on
+/// one site that learns from day to day; returns each day's result.
+fn replay_days(
+    cfg: &SiteConfig,
+    seeds: &[u64],
+    estimator: replay::Estimator,
+    staffing: Option<&[Shift]>,
+) -> Vec<DayResult> {
+    let mut site = Site::new(cfg.clone());
+    let mut day = monday();
+    let mut out = Vec::new();
+    for &seed in seeds {
+        while day.weekday() >= 5 {
+            day = day.next();
+        }
+        let arrivals = realistic_day(cfg, &DayShape::new(day, seed));
+        let plan = DayPlan {
+            day,
+            utc_offset_s: OFFSET_S,
+            arrivals: &arrivals,
+            staffing,
+            seed,
+        };
+        out.push(replay_day(&mut site, &plan, estimator));
+        site.check_invariants().unwrap();
+        day = day.next();
+    }
+    out
+}
+
+fn figures(days: &[DayResult]) -> Figures {
+    Figures::of(days.iter().flat_map(|d| d.outcomes.iter()))
+}
+
+fn print(label: &str, f: &Figures) {
+    eprintln!(
+        "{label}: {} tickets, {} called, {} with a range, {} not enough data; inside {:.3}, median width {:?} s, median error {:.3}, median wait {:?} s, p90 wait {:?} s",
+        f.tickets,
+        f.served,
+        f.with_range,
+        f.uncertain,
+        f.inside_range_share.unwrap_or(0.0),
+        f.median_width_s,
+        f.median_abs_error_share.unwrap_or(f64::NAN),
+        f.median_wait_s,
+        f.p90_wait_s
+    );
+}
+
+/// Seeds of the days the estimate's constants were tuned on.
+const TUNED: [u64; 4] = [1, 2, 3, 4];
+/// Days never looked at while tuning.
+const HELD_OUT: [u64; 4] = [1001, 1002, 1003, 1004];
+
+#[test]
+fn replaying_the_same_days_with_the_same_seed_gives_the_same_result() {
+    let cfg = center();
+    let a = replay_days(&cfg, &[7], replay::server_estimate, None);
+    let b = replay_days(&cfg, &[7], replay::server_estimate, None);
+    assert_eq!(a, b);
+    let c = replay_days(&cfg, &[8], replay::server_estimate, None);
+    assert_ne!(a, c);
+    let d = &a[0];
+    assert!(d.outcomes.len() > 150, "{} tickets", d.outcomes.len());
+    assert!(
+        d.outcomes.iter().all(|o| o.called_s.is_some()),
+        "everyone is served"
+    );
+}
+
+/// The targets of issue #11 hold on days the estimate was tuned on and on days it never saw,
+/// after a first day to learn service times from (cold start is measured on its own below).
+#[test]
+fn estimates_meet_the_targets_on_replayed_days() {
+    let cfg = center();
+    for (label, seeds) in [("tuned", &TUNED), ("held out", &HELD_OUT)] {
+        let mut all = vec![500 + seeds[0]];
+        all.extend_from_slice(seeds);
+        let days = replay_days(&cfg, &all, replay::server_estimate, None);
+        let f = figures(&days[1..]);
+        print(label, &f);
+        let outcomes: Vec<Outcome> = days[1..].iter().flat_map(|d| d.outcomes.clone()).collect();
+        for (d, df) in replay::figures_by_department(&cfg, &outcomes).1 {
+            print(&format!("  {d}"), &df);
+        }
+        for o in &outcomes {
+            if let (Some((l, h)), Some(w)) = (o.promised, o.wait_s()) {
+                let mid = (l + h) / 2;
+                if std::env::var("DBG_ALL").is_ok() || h - l > 900.max(mid / 2) {
+                    eprintln!(
+                        "DBG {} {} issued {} ahead {} range {}-{} wait {} {}",
+                        o.department,
+                        o.number,
+                        o.issued_s / 60,
+                        o.ahead,
+                        l / 60,
+                        h / 60,
+                        w / 60,
+                        if l <= w && w <= h { "in" } else { "OUT" }
+                    );
+                }
+            }
+        }
+        f.check_targets()
+            .unwrap_or_else(|e| panic!("{label} days: {e}"));
+        // "Not enough data" is the exception, not a way out of the targets.
+        let ranged = f.with_range as f64 / f.served as f64;
+        assert!(
+            ranged >= 0.85,
+            "{label}: only {ranged:.2} of tickets got a range"
+        );
+    }
+}
+
+/// The first day, with only the configured typical durations: the estimate still keeps its
+/// promises, saying "not enough data" where it must rather than showing a huge range.
+#[test]
+fn a_cold_start_keeps_its_promises() {
+    let cfg = center();
+    let days = replay_days(&cfg, &[HELD_OUT[0]], replay::server_estimate, None);
+    let f = figures(&days);
+    print("cold start", &f);
+    f.check_targets().unwrap();
+}
+
+/// The estimator this replaced (a fluid queue: `ahead · mean / 2` to `(ahead + 1) · (mean +
+/// deviation)`, capacity shared by weight), kept here to show that the targets tell a useful
+/// estimate from a useless one.
+fn fluid_estimate(site: &Site, id: TicketId, _now: &Now) -> Option<WaitEstimate> {
+    let t = site.ticket(id)?;
+    let cfg = site.config();
+    let ahead = site.waiting_for(*t.service).saturating_sub(1);
+    let st = site.service_time(*t.service)?;
+    let mut capacity = 0.0;
+    let mut counters = 0;
+    for (ci, c) in cfg.counters.iter().enumerate() {
+        if !c.services.iter().any(|s| s.service == *t.service)
+            || site.counters()[ci].status != CounterStatus::Open
+        {
+            continue;
+        }
+        counters += 1;
+        let total = c
+            .services
+            .iter()
+            .filter(|s| s.service == *t.service || site.waiting_for(s.service) > 0)
+            .count();
+        capacity += 1.0 / total.max(1) as f64;
+    }
+    let range = (capacity > 0.0).then(|| {
+        let fast = (st.mean_s - st.dev_s).max(st.mean_s / 2.0);
+        let low = ahead as f64 * fast / capacity;
+        let high = (ahead as f64 + 1.0) * (st.mean_s + st.dev_s) / capacity;
+        (low as u32, high.max(low) as u32)
+    });
+    Some(WaitEstimate {
+        ahead,
+        counters,
+        range_s: range,
+        uncertain: false,
+    })
+}
+
+/// Promises "between now and four hours": always right, never useful.
+fn always_wide(site: &Site, id: TicketId, now: &Now) -> Option<WaitEstimate> {
+    let mut e = site.estimate_ticket_at(id, now)?;
+    e.range_s = Some((0, 4 * 3600));
+    e.uncertain = false;
+    Some(e)
+}
+
+#[test]
+fn useless_estimators_fail_the_targets() {
+    let cfg = center();
+    let seeds = [501, 1, 2];
+    for (label, est) in [
+        (
+            "fluid (the old estimate)",
+            fluid_estimate as replay::Estimator,
+        ),
+        ("always 0–4 h", always_wide as replay::Estimator),
+    ] {
+        let days = replay_days(&cfg, &seeds, est, None);
+        let f = figures(&days[1..]);
+        print(label, &f);
+        assert!(f.check_targets().is_err(), "{label} passed the targets");
+    }
+}
+
+/// A staffing file changes the day: with a land counter closed all morning, land citizens wait
+/// longer, and the estimate (which sees only the open counters) still holds its promises there.
+#[test]
+fn a_staffing_file_is_a_what_if() {
+    let cfg = center();
+    let full: Vec<Shift> = cfg
+        .counters
+        .iter()
+        .flat_map(|c| {
+            [
+                Shift {
+                    from_s: 7 * 3600,
+                    to_s: 11 * 3600 + 1800,
+                    counter: c.code,
+                    open: true,
+                },
+                Shift {
+                    from_s: 13 * 3600 + 1800,
+                    to_s: 17 * 3600,
+                    counter: c.code,
+                    open: true,
+                },
+            ]
+        })
+        .collect();
+    let mut fewer = full.clone();
+    fewer.push(Shift {
+        from_s: 7 * 3600,
+        to_s: 11 * 3600 + 1800,
+        counter: code("quay-5"),
+        open: false,
+    });
+    let land = |days: &[DayResult]| -> Figures {
+        Figures::of(
+            days.iter()
+                .flat_map(|d| d.outcomes.iter())
+                .filter(|o: &&Outcome| o.department.as_str() == "dat-dai"),
+        )
+    };
+    let a = land(&replay_days(
+        &cfg,
+        &[11],
+        replay::server_estimate,
+        Some(&full),
+    ));
+    let b = land(&replay_days(
+        &cfg,
+        &[11],
+        replay::server_estimate,
+        Some(&fewer),
+    ));
+    print("land, all counters", &a);
+    print("land, quay-5 closed in the morning", &b);
+    assert!(b.median_wait_s > a.median_wait_s);
+}
