@@ -36,25 +36,33 @@ pub const RUNS_MIN: usize = 12;
 /// in release builds; BENCHMARKS.md).
 pub const CALLS_MAX: usize = 12_000;
 /// Quantiles of the simulated waits that bound the range shown.
-pub const LOW_QUANTILE: f64 = 0.07;
-pub const HIGH_QUANTILE: f64 = 0.93;
+pub const LOW_QUANTILE: f64 = 0.05;
+pub const HIGH_QUANTILE: f64 = 0.95;
 /// A range this wide (seconds) is always shown...
 pub const WIDTH_FLOOR_S: u32 = 900;
 /// ...and a wider one only if it is at most this share of the median simulated wait; otherwise
 /// the estimate says "not enough data" rather than promise a range nobody can plan by.
-pub const WIDTH_SHARE_MAX: f64 = 100.0;
+pub const WIDTH_SHARE_MAX: f64 = 1.0;
 /// Spread of service times as a standard deviation per unit of the learned mean absolute
 /// deviation (√(π/2) for a normal distribution, a little more for skewed ones).
 const SD_PER_MAD: f64 = 1.3;
 /// How far a service's true mean today may be from its learned mean before any of today's
-/// citizens were served (a coefficient of variation; replayed days put it near 0.15–0.2). Each
-/// run draws its own means, so the range is wider while little is known and narrows as today's
-/// services complete: `MEAN_DOUBT_CV · √(MEAN_DOUBT_SERVED / (MEAN_DOUBT_SERVED + served today))`.
-pub const MEAN_DOUBT_CV: f64 = 0.2;
-const MEAN_DOUBT_SERVED: f64 = 6.0;
+/// citizens were served (a coefficient of variation; replayed days put it near 0.15–0.2).
+/// Today's completed services then sharpen it: the mean used is the learned one and today's
+/// average weighted by how much each is worth (a normal prior updated by today's services, each
+/// of spread `SD_PER_MAD · dev / mean`), and each run draws its own mean from what is left of
+/// the doubt, so the range is wider while little is known and narrows as today's services
+/// complete.
+pub const MEAN_DOUBT_CV: f64 = 0.25;
+/// The same doubt while a service's time is still only the configured typical duration (a
+/// center's first day): wider, so that the first day either keeps its promises or says "not
+/// enough data".
+pub const CONFIGURED_DOUBT_CV: f64 = 0.5;
 /// Priority citizens who will arrive are simulated at today's rate of priority tickets so far,
 /// once at least this many were issued (fewer say little about the rate).
 const PRIORITY_SEEN_MIN: usize = 3;
+/// Citizens called today before their share of no-shows is simulated.
+const NO_SHOW_SEEN_MIN: u32 = 20;
 /// The shortest simulated service, seconds (calling and walking to the desk take this long).
 const SERVICE_S_MIN: f64 = 20.0;
 
@@ -194,9 +202,9 @@ impl Site {
         future: &Future,
         rng: &mut Rng,
     ) -> Option<(i64, u32)> {
-        // This run's mean of each service: the learned one, off by what is not known yet.
-        let times: Vec<ServiceTime> = self
-            .service_times
+        // This run's mean of each service: the best guess, off by what is not known yet.
+        let times: Vec<ServiceTime> = future
+            .times
             .iter()
             .zip(&future.mean_doubt)
             .map(|(st, &cv)| ServiceTime {
@@ -276,8 +284,14 @@ impl Site {
             if mine.contains(&ci) {
                 ahead += 1;
             }
-            let st = time_of(self, *ticket);
-            free.push(Reverse((at + (draw_s(st, rng) * 1000.0) as i64, ci)));
+            // Today's share of citizens who do not come when called hold the counter only as
+            // long as officials wait for them today.
+            let hold_ms = if future.no_show_share > 0.0 && rng.unit() < future.no_show_share {
+                future.no_show_hold_ms
+            } else {
+                (draw_s(time_of(self, *ticket), rng) * 1000.0) as i64
+            };
+            free.push(Reverse((at + hold_ms, ci)));
         }
         None
     }
@@ -326,20 +340,37 @@ impl Site {
 
 /// What an estimate assumes about the rest of the day, read once from the state.
 struct Future {
-    /// Per service: the doubt about its mean today ([`MEAN_DOUBT_CV`]).
+    /// Per service: the best guess of its service time today, and the doubt about its mean
+    /// (a coefficient of variation, [`MEAN_DOUBT_CV`]).
+    times: Vec<ServiceTime>,
     mean_doubt: Vec<f64>,
     /// Priority tickets per millisecond today so far, and their services (one entry per
     /// ticket, to draw from); empty when fewer than [`PRIORITY_SEEN_MIN`] were issued.
     priority_per_ms: f64,
     priority_services: Vec<usize>,
+    /// Share of today's called citizens who did not come, and how long the counter waited for
+    /// them on average; 0 until [`NO_SHOW_SEEN_MIN`] citizens were called today.
+    no_show_share: f64,
+    no_show_hold_ms: i64,
 }
 
 impl Future {
     fn of(site: &Site, start_ms: i64) -> Future {
-        let mut served = vec![0u32; site.service_times.len()];
+        // Today's completed services: how many, and their total length (seconds).
+        let mut served = vec![(0u32, 0.0f64); site.service_times.len()];
         let mut priority_services = Vec::new();
         let mut first_ms = i64::MAX;
+        let (mut called, mut no_shows, mut no_show_ms) = (0u32, 0u32, 0i64);
         for t in &site.tickets {
+            if Some(t.issued_day) == site.day {
+                if let Some(c) = t.called_at_ms {
+                    called += 1;
+                    if let Some(n) = t.no_show_at_ms {
+                        no_shows += 1;
+                        no_show_ms += (n - c).max(0);
+                    }
+                }
+            }
             let Some(&si) = site.service_ix.get(&*t.service) else {
                 continue;
             };
@@ -350,13 +381,46 @@ impl Future {
                 }
             }
             if t.state == TicketState::Done {
-                served[si] += 1;
+                if let (Some(from), Some(to)) =
+                    (t.started_at_ms.or(t.called_at_ms), t.finished_at_ms)
+                {
+                    served[si].0 += 1;
+                    served[si].1 += (to - from).max(0) as f64 / 1000.0;
+                }
             }
         }
-        let mean_doubt = served
+        let (times, mean_doubt) = site
+            .service_times
             .iter()
-            .map(|&n| MEAN_DOUBT_CV * (MEAN_DOUBT_SERVED / (MEAN_DOUBT_SERVED + n as f64)).sqrt())
-            .collect();
+            .zip(&served)
+            .zip(&site.cfg.services)
+            .map(|((st, &(n, total_s)), svc)| {
+                let prior = st.mean_s.max(SERVICE_S_MIN);
+                // Nothing learned yet: still the configured typical duration and a third of it
+                // (`Site::new`), which may be far from this center's real times.
+                let expected = svc.expected_service_s as f64;
+                let learned =
+                    (st.mean_s - expected).abs() > 0.5 || (st.dev_s - expected / 3.0).abs() > 0.5;
+                let doubt0 = if learned {
+                    MEAN_DOUBT_CV
+                } else {
+                    CONFIGURED_DOUBT_CV
+                };
+                // Citizens' worth of the prior mean: (spread of one service / doubt)².
+                let cv = (st.dev_s.max(0.0) * SD_PER_MAD / prior).clamp(0.1, 3.0);
+                let worth = (cv / doubt0).powi(2);
+                let n = n as f64;
+                let mean_s = (worth * prior + total_s) / (worth + n);
+                let doubt = cv / (worth + n).sqrt();
+                (
+                    ServiceTime {
+                        mean_s,
+                        dev_s: st.dev_s * mean_s / prior,
+                    },
+                    doubt,
+                )
+            })
+            .unzip();
         let span_ms = (start_ms - first_ms).max(0) as f64;
         let priority_per_ms = if priority_services.len() >= PRIORITY_SEEN_MIN && span_ms > 0.0 {
             priority_services.len() as f64 / span_ms
@@ -364,7 +428,18 @@ impl Future {
             priority_services.clear();
             0.0
         };
+        let (no_show_share, no_show_hold_ms) = if called >= NO_SHOW_SEEN_MIN && no_shows > 0 {
+            (
+                no_shows as f64 / called as f64,
+                no_show_ms / no_shows as i64,
+            )
+        } else {
+            (0.0, 0)
+        };
         Future {
+            no_show_share,
+            no_show_hold_ms,
+            times,
             mean_doubt,
             priority_per_ms,
             priority_services,
