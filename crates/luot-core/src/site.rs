@@ -226,6 +226,8 @@ pub struct Site {
     waiting: u32,
     /// The instant of the latest event applied: "now" for estimates asked without a clock.
     clock_ms: i64,
+    /// Estimates already computed for this state (emptied by `evolve`; not part of equality).
+    estimates: estimate::Cache,
 }
 
 impl Site {
@@ -312,6 +314,7 @@ impl Site {
             service_times,
             waiting: 0,
             clock_ms: 0,
+            estimates: estimate::Cache::default(),
             cfg,
         }
     }
@@ -442,14 +445,20 @@ impl Site {
             uncertain: false,
         };
         Some(
-            self.forecast(estimate::Target::Newcomer(si), now)
+            self.estimates
+                .get_or(estimate::Target::Newcomer(si), now, || {
+                    self.forecast(estimate::Target::Newcomer(si), now)
+                })
                 .unwrap_or(none),
         )
     }
 
     /// Wait estimate for one waiting ticket at `now` (`site::estimate`).
     pub fn estimate_ticket_at(&self, id: TicketId, now: &Now) -> Option<WaitEstimate> {
-        self.forecast(estimate::Target::Ticket(id), now)
+        self.estimates
+            .get_or(estimate::Target::Ticket(id), now, || {
+                self.forecast(estimate::Target::Ticket(id), now)
+            })
     }
 
     /// The latest event's instant as a `Now` (its minute is not known here and reads 0; the
@@ -996,6 +1005,7 @@ impl Site {
     /// applied as far as they can be.
     pub fn evolve(&mut self, event: &Event, at_ms: i64) {
         self.clock_ms = self.clock_ms.max(at_ms);
+        self.estimates.clear();
         match event {
             Event::DayClosed {
                 expired, carried, ..

@@ -13,8 +13,10 @@
 //! the estimate says there is not enough data instead of showing it (`uncertain`).
 //!
 //! Cost is bounded: at most [`CALLS_MAX`] simulated calls per estimate (runs are cut down to
-//! [`RUNS_MIN`] when many people wait, and a run stops after `CALLS_MAX / RUNS_MIN` calls).
-//! Future arrivals are not simulated: a citizen arriving later with priority can still go first.
+//! [`RUNS_MIN`] when many people wait, and a run stops after `CALLS_MAX / runs` calls), and an
+//! estimate of the same state asked again within [`REUSE_MS`] comes from a cache.
+//! Priority citizens arriving later are simulated at today's rate; normal ones are not (they
+//! never go before a waiting ticket).
 
 use super::{CounterStatus, ServiceTime, Site, WaitEstimate};
 use crate::command::Command;
@@ -25,16 +27,17 @@ use crate::sim::Rng;
 use crate::ticket::{Channel, TicketState};
 use crate::time::{MINUTES_PER_DAY, Now};
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::Mutex;
 
-/// Simulated futures per estimate when few people wait. 48 keeps the 10% and 90% quantiles
-/// within a few percent of the wait from one state to the next (docs/wait-estimates.md).
-pub const RUNS_MAX: usize = 48;
+/// Simulated futures per estimate when few people wait (the targets of docs/wait-estimates.md
+/// are met with this many; more costs more and moves the figures little).
+pub const RUNS_MAX: usize = 32;
 /// Fewest simulated futures, however many people wait.
 pub const RUNS_MIN: usize = 12;
-/// Calls simulated for one estimate, over all its runs: the bound on its cost (about 1 µs each
-/// in release builds; BENCHMARKS.md).
-pub const CALLS_MAX: usize = 12_000;
+/// Calls simulated for one estimate, over all its runs: the bound on its cost (under 1 µs each
+/// in release builds; BENCHMARKS.md, "Wait estimates").
+pub const CALLS_MAX: usize = 8_000;
 /// Quantiles of the simulated waits that bound the range shown.
 pub const LOW_QUANTILE: f64 = 0.05;
 pub const HIGH_QUANTILE: f64 = 0.95;
@@ -47,7 +50,8 @@ pub const WIDTH_SHARE_MAX: f64 = 1.0;
 /// deviation (√(π/2) for a normal distribution, a little more for skewed ones).
 const SD_PER_MAD: f64 = 1.3;
 /// How far a service's true mean today may be from its learned mean before any of today's
-/// citizens were served (a coefficient of variation; replayed days put it near 0.15–0.2).
+/// citizens were served (a coefficient of variation; the synthetic days draw each procedure's mean of the day 15% around
+/// the configured one, and the learned mean adds its own noise).
 /// Today's completed services then sharpen it: the mean used is the learned one and today's
 /// average weighted by how much each is worth (a normal prior updated by today's services, each
 /// of spread `SD_PER_MAD · dev / mean`), and each run draws its own mean from what is left of
@@ -66,8 +70,78 @@ const NO_SHOW_SEEN_MIN: u32 = 20;
 /// The shortest simulated service, seconds (calling and walking to the desk take this long).
 const SERVICE_S_MIN: f64 = 20.0;
 
+/// Estimates asked again within this long of an estimate of the same state are answered from
+/// the cache: a hall of displays reconnecting, or every service's estimate in each snapshot,
+/// costs one forward simulation per service and state, not one per client.
+pub const REUSE_MS: i64 = 5_000;
+/// Most estimates kept for one state (every service and a few hundred tickets of a large
+/// center); when full, the cache starts again.
+pub const CACHE_MAX: usize = 4_096;
+
+/// Estimates computed for the current state (see [`REUSE_MS`]). `evolve` empties it; a copy of
+/// the site starts with an empty one, and it is not part of the state's equality.
+#[derive(Default)]
+pub(crate) struct Cache(Mutex<CacheInner>);
+
+#[derive(Default)]
+struct CacheInner {
+    /// `now.at_ms / REUSE_MS` of the estimates held.
+    bucket: i64,
+    map: HashMap<Target, Option<WaitEstimate>>,
+}
+
+impl Cache {
+    pub(super) fn clear(&mut self) {
+        let inner = self.0.get_mut().unwrap_or_else(|e| e.into_inner());
+        inner.map.clear();
+    }
+
+    pub(super) fn get_or(
+        &self,
+        target: Target,
+        now: &Now,
+        compute: impl FnOnce() -> Option<WaitEstimate>,
+    ) -> Option<WaitEstimate> {
+        let bucket = now.at_ms.div_euclid(REUSE_MS);
+        {
+            let inner = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            if inner.bucket == bucket {
+                if let Some(e) = inner.map.get(&target) {
+                    return *e;
+                }
+            }
+        }
+        let e = compute();
+        let mut inner = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if inner.bucket != bucket || inner.map.len() >= CACHE_MAX {
+            inner.map.clear();
+            inner.bucket = bucket;
+        }
+        inner.map.insert(target, e);
+        e
+    }
+}
+
+impl Clone for Cache {
+    fn clone(&self) -> Cache {
+        Cache::default()
+    }
+}
+
+impl PartialEq for Cache {
+    fn eq(&self, _: &Cache) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for Cache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Cache")
+    }
+}
+
 /// Whose wait is estimated.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(super) enum Target {
     Ticket(TicketId),
     /// A citizen taking a normal ticket for this service now.
@@ -171,11 +245,15 @@ impl Site {
         waits.sort_unstable();
         aheads.sort_unstable();
         // Runs that never reached it count as the longest waits.
-        let q = |p: f64| -> u32 {
-            let k = ((runs as f64 - 1.0) * p).round() as usize;
-            waits.get(k).copied().unwrap_or(u32::MAX)
-        };
-        let (low, high, median) = (q(LOW_QUANTILE), q(HIGH_QUANTILE), q(0.5));
+        // The range's ends round outwards: with a few dozen futures the sample's extremes are
+        // closer together than the true quantiles.
+        let at = |k: f64| waits.get(k as usize).copied().unwrap_or(u32::MAX);
+        let last = runs as f64 - 1.0;
+        let (low, high, median) = (
+            at((last * LOW_QUANTILE).floor()),
+            at((last * HIGH_QUANTILE).ceil()),
+            at((last * 0.5).round()),
+        );
         let ahead = aheads[aheads.len() / 2];
         let width_max = WIDTH_FLOOR_S.max((WIDTH_SHARE_MAX * median as f64) as u32);
         let too_wide = high == u32::MAX || high - low > width_max;
