@@ -395,3 +395,133 @@ fn a_staffing_file_is_a_what_if() {
     print("land, quay-5 closed in the morning", &b);
     assert!(b.median_wait_s > a.median_wait_s);
 }
+
+/// A site of `center()` on Monday at 07:00 with only quay-7 (result return, 3 min) open: `done`
+/// citizens served in exactly 180 s each, then `waiting` more waiting. Returns the site and the
+/// instant after the last service.
+fn result_counter_with(done: u32, waiting: u32) -> (Site, i64) {
+    use luot_core::{Channel, Command, Token};
+    let mut site = Site::new(center());
+    let day = monday();
+    let mut ms = day.0 as i64 * 86_400_000 - OFFSET_S as i64 * 1000 + 7 * 3_600_000;
+    let now = |ms: i64| Now::from_offset(ms, OFFSET_S);
+    site.apply(Command::OpenDay { day }, &now(ms)).unwrap();
+    site.apply(
+        Command::OpenCounter {
+            counter: code("quay-7"),
+            official: code("can-bo"),
+        },
+        &now(ms),
+    )
+    .unwrap();
+    let mut k = 0u64;
+    let mut issue = |site: &mut Site, ms: i64| {
+        k += 1;
+        let mut token = [0u8; 16];
+        token[..8].copy_from_slice(&k.to_le_bytes());
+        site.apply(
+            Command::Issue {
+                service: code("tra-ket-qua"),
+                channel: Channel::Kiosk,
+                priority: None,
+                token: Token(token),
+                appointment: None,
+                person: None,
+            },
+            &now(ms),
+        )
+        .unwrap();
+    };
+    for _ in 0..done {
+        issue(&mut site, ms);
+        site.apply(
+            Command::CallNext {
+                counter: code("quay-7"),
+            },
+            &now(ms),
+        )
+        .unwrap();
+        ms += 180_000;
+        site.apply(
+            Command::Complete {
+                counter: code("quay-7"),
+            },
+            &now(ms),
+        )
+        .unwrap();
+    }
+    for _ in 0..waiting {
+        issue(&mut site, ms);
+    }
+    (site, ms)
+}
+
+/// An estimate simulates at most `CALLS_MAX` calls: a newcomer whom no future reaches within
+/// `CALLS_MAX / RUNS_MIN` calls is told "not enough data", one just inside gets a range.
+#[test]
+fn the_forward_simulation_stops_at_its_call_budget() {
+    use luot_core::site::estimate::{CALLS_MAX, RUNS_MIN};
+    let per_run = (CALLS_MAX / RUNS_MIN) as u32;
+    // The newcomer's own call is the last one of a run: `per_run - 1` people before it fit.
+    let (site, ms) = result_counter_with(30, per_run - 1);
+    let now = Now::from_offset(ms, OFFSET_S);
+    let e = site.estimate_service_at(code("tra-ket-qua"), &now).unwrap();
+    assert_eq!(e.ahead, per_run - 1, "{e:?}");
+    let (low, high) = e
+        .range_s
+        .unwrap_or_else(|| panic!("a range just inside the budget: {e:?}"));
+    // Everyone before it takes 3 minutes at the one open counter.
+    let exact = (per_run - 1) * 180;
+    assert!(low <= exact && exact <= high, "{low}..{high} vs {exact}");
+
+    let (site, ms) = result_counter_with(30, per_run);
+    let e = site
+        .estimate_service_at(code("tra-ket-qua"), &Now::from_offset(ms, OFFSET_S))
+        .unwrap();
+    assert!(e.uncertain && e.range_s.is_none(), "past the budget: {e:?}");
+    assert_eq!(e.ahead, per_run, "the people before it in its line");
+}
+
+/// The same state asked again within `REUSE_MS` gets the same answer from the cache; later, or
+/// after any event, it is computed again.
+#[test]
+fn estimates_are_reused_only_for_the_same_state_within_reuse_ms() {
+    use luot_core::site::estimate::REUSE_MS;
+    let (mut site, ms) = result_counter_with(10, 4);
+    // A citizen at the desk since `ms`: the estimate moves as that service goes on.
+    site.apply(
+        luot_core::Command::CallNext {
+            counter: code("quay-7"),
+        },
+        &Now::from_offset(ms, OFFSET_S),
+    )
+    .unwrap();
+    let at = |dt: i64| Now::from_offset(ms + dt, OFFSET_S);
+    let service = code("tra-ket-qua");
+    let first = site.estimate_service_at(service, &at(0)).unwrap();
+    assert_eq!(
+        site.estimate_service_at(service, &at(REUSE_MS - 1)),
+        Some(first)
+    );
+    // Computed afresh 2 minutes on: the service at the desk is 2 minutes further along.
+    let fresh = Site::clone(&site)
+        .estimate_service_at(service, &at(120_000))
+        .unwrap();
+    assert_ne!(fresh.range_s, first.range_s);
+    assert_eq!(site.estimate_service_at(service, &at(120_000)), Some(fresh));
+    // An event empties the cache: one more citizen waits, a second after the last estimate.
+    site.apply(
+        luot_core::Command::Issue {
+            service,
+            channel: luot_core::Channel::Kiosk,
+            priority: None,
+            token: luot_core::Token([0xab; 16]),
+            appointment: None,
+            person: None,
+        },
+        &at(121_000),
+    )
+    .unwrap();
+    let after = site.estimate_service_at(service, &at(121_000)).unwrap();
+    assert_eq!(after.ahead, fresh.ahead + 1, "{fresh:?} then {after:?}");
+}

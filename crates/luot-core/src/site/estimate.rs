@@ -85,8 +85,8 @@ pub(crate) struct Cache(Mutex<CacheInner>);
 
 #[derive(Default)]
 struct CacheInner {
-    /// `now.at_ms / REUSE_MS` of the estimates held.
-    bucket: i64,
+    /// `now.at_ms` of the first estimate held: they serve until `REUSE_MS` after it.
+    since_ms: i64,
     map: HashMap<Target, Option<WaitEstimate>>,
 }
 
@@ -102,10 +102,13 @@ impl Cache {
         now: &Now,
         compute: impl FnOnce() -> Option<WaitEstimate>,
     ) -> Option<WaitEstimate> {
-        let bucket = now.at_ms.div_euclid(REUSE_MS);
+        let fresh = |inner: &CacheInner| {
+            !inner.map.is_empty()
+                && (inner.since_ms..inner.since_ms + REUSE_MS).contains(&now.at_ms)
+        };
         {
             let inner = self.0.lock().unwrap_or_else(|e| e.into_inner());
-            if inner.bucket == bucket {
+            if fresh(&inner) {
                 if let Some(e) = inner.map.get(&target) {
                     return *e;
                 }
@@ -113,9 +116,9 @@ impl Cache {
         }
         let e = compute();
         let mut inner = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if inner.bucket != bucket || inner.map.len() >= CACHE_MAX {
+        if !fresh(&inner) || inner.map.len() >= CACHE_MAX {
             inner.map.clear();
-            inner.bucket = bucket;
+            inner.since_ms = now.at_ms;
         }
         inner.map.insert(target, e);
         e
