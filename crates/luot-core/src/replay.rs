@@ -296,8 +296,10 @@ pub fn replay_day(site: &mut Site, plan: &DayPlan<'_>, estimator: Estimator) -> 
                     };
                     let _ = site.apply(cmd, &now);
                 }
+                // On duty (or finishing the hall at the end of a session): call the next. Off
+                // duty with nobody called: the counter closes.
                 let keep_on = on_duty(ci, s) || until_empty;
-                if !(keep_on
+                let called = keep_on
                     && call(
                         site,
                         ci,
@@ -307,9 +309,8 @@ pub fn replay_day(site: &mut Site, plan: &DayPlan<'_>, estimator: Estimator) -> 
                         &arrival_of,
                         &outcome_of,
                         &mut result,
-                    ))
-                    && !on_duty(ci, s)
-                {
+                    );
+                if !called && !on_duty(ci, s) {
                     let _ = site.apply(Command::CloseCounter { counter: code }, &now);
                 }
             }

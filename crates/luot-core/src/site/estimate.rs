@@ -108,10 +108,10 @@ impl Cache {
         };
         {
             let inner = self.0.lock().unwrap_or_else(|e| e.into_inner());
-            if fresh(&inner) {
-                if let Some(e) = inner.map.get(&target) {
-                    return *e;
-                }
+            if fresh(&inner)
+                && let Some(e) = inner.map.get(&target)
+            {
+                return *e;
             }
         }
         let e = compute();
@@ -329,16 +329,16 @@ impl Site {
             let next_free = free.peek().map(|r| r.0.0);
             // A priority citizen arrives before the next counter is free: it joins its line,
             // and idle counters look again.
-            if let Some((at, si)) = next_arrival {
-                if next_free.is_none_or(|f| at < f) {
-                    arrived = arrived.wrapping_add(1);
-                    self.arrive_priority(si, at, arrived, now);
-                    for ci in idle.drain(..) {
-                        free.push(Reverse((at, ci)));
-                    }
-                    next_arrival = future.next_priority(at, rng);
-                    continue;
+            if let Some((at, si)) = next_arrival
+                && next_free.is_none_or(|f| at < f)
+            {
+                arrived = arrived.wrapping_add(1);
+                self.arrive_priority(si, at, arrived, now);
+                for ci in idle.drain(..) {
+                    free.push(Reverse((at, ci)));
                 }
+                next_arrival = future.next_priority(at, rng);
+                continue;
             }
             let Reverse((at, ci)) = free.pop()?;
             let code = self.counters[ci].code;
@@ -443,13 +443,13 @@ impl Future {
         let mut first_ms = i64::MAX;
         let (mut called, mut no_shows, mut no_show_ms) = (0u32, 0u32, 0i64);
         for t in &site.tickets {
-            if Some(t.issued_day) == site.day {
-                if let Some(c) = t.called_at_ms {
-                    called += 1;
-                    if let Some(n) = t.no_show_at_ms {
-                        no_shows += 1;
-                        no_show_ms += (n - c).max(0);
-                    }
+            if Some(t.issued_day) == site.day
+                && let Some(c) = t.called_at_ms
+            {
+                called += 1;
+                if let Some(n) = t.no_show_at_ms {
+                    no_shows += 1;
+                    no_show_ms += (n - c).max(0);
                 }
             }
             let Some(&si) = site.service_ix.get(&*t.service) else {
@@ -461,13 +461,12 @@ impl Future {
                     priority_services.push(si);
                 }
             }
-            if t.state == TicketState::Done {
-                if let (Some(from), Some(to)) =
+            if t.state == TicketState::Done
+                && let (Some(from), Some(to)) =
                     (t.started_at_ms.or(t.called_at_ms), t.finished_at_ms)
-                {
-                    served[si].0 += 1;
-                    served[si].1 += (to - from).max(0) as f64 / 1000.0;
-                }
+            {
+                served[si].0 += 1;
+                served[si].1 += (to - from).max(0) as f64 / 1000.0;
             }
         }
         let (times, mean_doubt) = site
