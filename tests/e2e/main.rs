@@ -30,6 +30,7 @@ mod operations;
 mod phone;
 mod printer;
 mod proxy;
+mod replay;
 mod restart;
 mod resume;
 mod rights;
