@@ -21,6 +21,11 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
+/// The test-only echo mode (`/ws?echo`), for the Autobahn run; debug builds only.
+#[cfg(debug_assertions)]
+#[path = "ws_echo.rs"]
+mod echo;
+
 /// A socket must say hello within this time.
 pub const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// The server pings a socket this often…
@@ -94,6 +99,7 @@ pub async fn handler(
     State(app): State<Arc<App>>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
+    uri: axum::http::Uri,
 ) -> Response {
     if !origin_allowed(&app, &headers) {
         app.metrics.ws_refused.fetch_add(1, Ordering::Relaxed);
@@ -113,6 +119,20 @@ pub async fn handler(
         );
         return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(e)).into_response();
     }
+    #[cfg(debug_assertions)]
+    if let Some(max) = echo::requested(uri.query()) {
+        let tracker = app.tracker.clone();
+        return configure(ws, max).on_upgrade(move |socket| {
+            tracker.track_future(async move {
+                let _clients = Gauge::up(&app.metrics.ws_clients);
+                let (mut sink, mut stream) = socket.split();
+                echo::echo(&app, &mut sink, &mut stream).await;
+                finish(sink, stream).await;
+            })
+        });
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = uri;
     let session = crate::rest::session_principal(&app, &headers).await;
     let session_hash = crate::rest::session_hash(&headers);
     let tracker = app.tracker.clone();
@@ -188,8 +208,8 @@ fn session_ended() -> ErrorDto {
 }
 
 /// The websocket settings of `/ws`: frames and messages up to `message_bytes_max`, small read
-/// buffers. Shared with the Autobahn echo endpoint (`examples/ws_echo.rs`), so that the
-/// conformance run tests exactly this configuration.
+/// buffers. The test-only echo mode (`/ws?echo`, debug builds) uses it too, so the Autobahn
+/// run tests exactly this configuration.
 pub fn configure(ws: WebSocketUpgrade, message_bytes_max: usize) -> WebSocketUpgrade {
     ws.max_message_size(message_bytes_max)
         .max_frame_size(message_bytes_max)
