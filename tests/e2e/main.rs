@@ -19,6 +19,7 @@ mod limits;
 mod operations;
 mod phone;
 mod printer;
+mod redaction;
 mod restart;
 mod resume;
 mod sessions;
