@@ -26,5 +26,6 @@ mod restart;
 mod resume;
 mod sessions;
 mod soak;
+mod socket_timers;
 mod storage_faults;
 mod storm;

@@ -26,11 +26,11 @@ use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 #[path = "ws_echo.rs"]
 mod echo;
 
-/// A socket must say hello within this time.
+/// A socket must say hello within this time (the default of `Limits::ws_hello_timeout`).
 pub const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
-/// The server pings a socket this often…
+/// The server pings a socket this often (the default of `Limits::ws_ping_interval`)…
 pub const PING_INTERVAL: Duration = Duration::from_secs(20);
-/// …and closes it after this long without hearing anything.
+/// …and closes it after this long without hearing anything (`Limits::ws_idle_timeout`).
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Malformed messages tolerated on one socket before it is closed.
 pub const BAD_MESSAGES_MAX: u32 = 20;
@@ -266,7 +266,7 @@ async fn client(
     // 1. Hello.
     let hello = tokio::select! {
         _ = app.shutdown.cancelled() => return,
-        r = tokio::time::timeout(HELLO_TIMEOUT, stream.next()) => r,
+        r = tokio::time::timeout(app.limits.ws_hello_timeout, stream.next()) => r,
     };
     let hello_text = match hello {
         Ok(Some(Ok(Message::Text(t)))) => t,
@@ -461,7 +461,7 @@ async fn client(
     };
     let limiter = RateLimiter::new(rate, burst);
     let mut bad = 0u32;
-    let mut ping = tokio::time::interval(PING_INTERVAL);
+    let mut ping = tokio::time::interval(app.limits.ws_ping_interval);
     ping.tick().await;
     let mut heard = Instant::now();
     // Made once: a fresh `cancelled()` per turn of the loop registers with (and leaves) the
@@ -633,7 +633,7 @@ async fn client(
                 Err(RecvError::Closed) => return,
             },
             _ = ping.tick() => {
-                if heard.elapsed() > IDLE_TIMEOUT {
+                if heard.elapsed() > app.limits.ws_idle_timeout {
                     return close(&mut sink, close_code::AWAY, "idle").await;
                 }
                 if sink.send(Message::Ping(Default::default())).await.is_err() {
