@@ -122,6 +122,8 @@ window.luotRating = {
   get screen() { return screen; },
   get counter() { return device?.counter ?? null; },
   get ticket() { return ask?.number ?? null; },
+  /** The last event applied, so a test can wait for an event before checking what it did. */
+  get seq() { return live?.state?.seq ?? 0; },
 };
 
 function el(tag, cls, text) {

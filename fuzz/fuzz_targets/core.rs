@@ -167,7 +167,7 @@ impl Run {
     }
 
     fn command(&mut self, u: &mut Unstructured<'_>) -> Result<Command> {
-        Ok(match u.int_in_range(0..=15u8)? {
+        Ok(match u.int_in_range(0..=16u8)? {
             0 | 1 | 2 => {
                 self.tokens += 1;
                 let channel = *u.choose(&Channel::ALL)?;
@@ -251,13 +251,22 @@ impl Run {
                     }
                 }
             },
-            _ => Command::Rate {
+            15 => Command::Rate {
                 ticket: self.ticket(u)?,
                 score: u.int_in_range(0..=6)?,
                 reason: if u.arbitrary()? {
                     Some(Self::text(u)?)
                 } else {
                     None
+                },
+            },
+            _ => Command::AttachDossier {
+                counter: self.counter(u)?,
+                ticket: self.ticket(u)?,
+                dossier: if u.arbitrary()? {
+                    "000.00.28.H26-261130-0001".into()
+                } else {
+                    Self::text(u)?
                 },
             },
         })

@@ -48,8 +48,11 @@ async function tablet(query = "", viewport = { width: 1280, height: 800 }) {
 
 const screen = (page) => page.evaluate(() => window.luotRating.screen);
 const waitScreen = (page, s, ms) => until(async () => (await screen(page)) === s, `screen ${s}`, ms);
-/** Lets the entrance animations finish before a screenshot. */
-const settle = (page) => page.waitForTimeout(450);
+/** Lets the entrance animations finish before a screenshot: waits for every finite animation
+ * running on the page, not for a guessed time. */
+const settle = (page) => page.evaluate(() => Promise.all(document.getAnimations()
+  .filter((a) => a.effect?.getComputedTiming().iterations !== Infinity)
+  .map((a) => a.finished.catch(() => null))).then(() => true));
 
 async function todayReport() {
   const r = await request(server, "GET", `/api/v1/sites/${SITE}/reports?by=counter`, undefined, admin);
@@ -80,9 +83,10 @@ test("the tablet sleeps, wakes when its counter completes a ticket, and a tap re
   assert.equal(await page.locator("#idle-faces svg").count(), 4);
   await shot(page, "rating-idle");
 
-  // Another counter's completion does not wake it.
+  // Another counter's completion does not wake it (once the tablet has applied it).
   await serve(other, "quay-2");
-  await page.waitForTimeout(700);
+  const done = (await request(server, "GET", `/api/v1/sites/${SITE}/snapshot`)).body.seq;
+  await until(() => page.evaluate((n) => window.luotRating.seq >= n, done), `the tablet at seq ${done}`);
   assert.equal(await screen(page), "idle");
 
   const t = await serve(official, "quay-1");

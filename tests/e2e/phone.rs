@@ -91,6 +91,14 @@ async fn the_qr_code_is_an_svg_and_unknown_tickets_are_not_found() {
         "{}",
         r.text
     );
+    // Drawn and decoded, it leads to the ticket's own page at the server's address.
+    let url = decode_svg_qr(&r.text);
+    assert_eq!(url, format!("{}/t/{token}", s.base));
+    assert_eq!(
+        url,
+        t["url"].as_str().unwrap(),
+        "the same link as the issue result"
+    );
 
     // A token nobody was given, and things that are not tokens at all.
     let unknown = "0123456789abcdef".repeat(2);
@@ -107,4 +115,46 @@ async fn the_qr_code_is_an_svg_and_unknown_tickets_are_not_found() {
         .expect_err("an unknown ticket token must not be welcomed");
     assert_eq!(refused.code(), "ticket_unknown");
     assert_eq!(refused.close, Some(1008));
+}
+
+/// Draws the server's QR SVG (qrcode's renderer: a white `rect`, then one `path` of dark
+/// rectangles `M{left} {top}h{width}v{height}H{left}V{top}`) at one pixel per module and
+/// decodes it with `rqrr`. Shown to fail: with a `/` appended to the URL the server encodes,
+/// the decoded link differs from the ticket's (`…/t/{token}/` against `…/t/{token}`).
+fn decode_svg_qr(svg: &str) -> String {
+    let attr = |name: &str| -> usize {
+        let at = svg.find(&format!(" {name}=\"")).expect(name) + name.len() + 3;
+        svg[at..].split('"').next().unwrap().parse().expect(name)
+    };
+    let (w, h) = (attr("width"), attr("height"));
+    let d_at = svg.find(" d=\"").expect("a path") + 4;
+    let d = svg[d_at..].split('"').next().unwrap();
+    let mut dark = vec![false; w * h];
+    let mut rects = 0;
+    for seg in d.split('M').filter(|s| !s.is_empty()) {
+        let nums: Vec<usize> = seg
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|n| !n.is_empty())
+            .map(|n| n.parse().unwrap())
+            .collect();
+        let [left, top, width, height, ..] = nums[..] else {
+            panic!("a rectangle: {seg}")
+        };
+        for y in top..top + height {
+            for x in left..left + width {
+                dark[y * w + x] = true;
+            }
+        }
+        rects += 1;
+    }
+    assert!(rects > 50, "a QR code draws many modules, got {rects}");
+    let mut img =
+        rqrr::PreparedImage::prepare_from_greyscale(
+            w,
+            h,
+            |x, y| if dark[y * w + x] { 0 } else { 255 },
+        );
+    let grids = img.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code in the SVG");
+    grids[0].decode().expect("the QR code decodes").1
 }

@@ -109,3 +109,58 @@ async fn resuming_from_beyond_the_buffer_gets_a_snapshot_instead() {
     let snap = d.expect_snapshot().await;
     assert_eq!(snap["seq"].as_u64().unwrap(), m + 1);
 }
+
+/// The boundary of the resume buffer, exactly: with room for 4 events, a display that missed
+/// exactly 4 gets all 4 replayed (no snapshot), and one that missed 5 gets a snapshot (a replay
+/// of the 4 still buffered would silently lose the fifth).
+///
+/// Shown to fail: with `hub.rs`'s `first.seq <= seq + 1` changed to `seq + 2`, the display that
+/// missed 5 is sent 4 events instead of a snapshot ("expected a snapshot, got {… event …}").
+#[tokio::test]
+async fn a_buffer_of_4_replays_exactly_4_missed_events_and_not_5() {
+    let s = TestServer::start_with_limits(Limits {
+        resume_buffer: 4,
+        ..Limits::default()
+    })
+    .await;
+    let kiosk = &s.first.kiosk_token;
+    let display = &s.first.display_token;
+
+    let d = s.ws("display", Who::Device(display)).await;
+    let n = d.seq;
+    d.close().await;
+    let mut m = 0;
+    for _ in 0..5 {
+        m = s.issue(kiosk, "khai-sinh").await["seq"].as_u64().unwrap();
+    }
+    assert_eq!(m, n + 5);
+
+    // Missed 4 (was at n + 1): all 4 replayed, then live events; no snapshot.
+    let mut d = s
+        .ws_hello("display", Who::Device(display), Some(n + 1))
+        .await
+        .expect("welcomed back");
+    let missed = d.events_until(m).await;
+    let seqs: Vec<u64> = missed.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, vec![n + 2, n + 3, n + 4, n + 5]);
+    assert_eq!(numbers(&missed), ["A002", "A003", "A004", "A005"]);
+    let live = s.issue(kiosk, "khai-sinh").await;
+    let e = d.next_event().await;
+    assert_eq!(e["seq"], live["seq"]);
+    let m = m + 1;
+    assert_eq!(e["seq"].as_u64().unwrap(), m);
+    d.close().await;
+
+    // Missed 5 (was at m - 5; the buffer holds m - 3 ..= m): a snapshot as of m.
+    let mut d = s
+        .ws_hello("display", Who::Device(display), Some(m - 5))
+        .await
+        .expect("welcomed back");
+    let snap = d.expect_snapshot().await;
+    assert_eq!(snap["seq"].as_u64().unwrap(), m);
+    assert_eq!(service_in(&snap, "khai-sinh")["waiting"], 6);
+    let live = s.issue(kiosk, "khai-sinh").await;
+    let e = d.next_event().await;
+    assert_eq!(e["seq"], live["seq"]);
+    assert_eq!(e["seq"].as_u64().unwrap(), m + 1);
+}

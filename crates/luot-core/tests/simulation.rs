@@ -129,7 +129,7 @@ impl Stats {
     }
 
     fn assert_exercised(&self) {
-        const EVENTS: [&str; 16] = [
+        const EVENTS: [&str; 17] = [
             "day_closed",
             "day_opened",
             "ticket_issued",
@@ -142,6 +142,7 @@ impl Stats {
             "ticket_transferred",
             "ticket_cancelled",
             "ticket_rated",
+            "dossier_attached",
             "counter_opened",
             "counter_paused",
             "counter_resumed",
@@ -159,7 +160,7 @@ impl Stats {
             "next_in_line",
             "service_weight",
         ];
-        const REFUSALS: [&str; 28] = [
+        const REFUSALS: [&str; 30] = [
             "unknown_service",
             "unknown_counter",
             "unknown_priority_category",
@@ -188,6 +189,8 @@ impl Stats {
             "transfer_to_self",
             "already_rated",
             "score_out_of_range",
+            "dossier_invalid",
+            "ticket_not_at_counter",
         ];
         let missing: Vec<&str> = EVENTS
             .iter()
@@ -622,6 +625,7 @@ impl Sim {
         let counter = state.code;
         let status = state.status.as_str();
         let current = state.current.and_then(|id| self.live.ticket(id));
+        let current_number = current.map(|t| t.number);
         let r = self.rng.between(0, 99);
         match (status, current.map(|t| t.state)) {
             ("closed", _) => {
@@ -661,6 +665,16 @@ impl Sim {
             (_, Some(TicketState::Called)) if r < 85 => Command::NoShow { counter },
             (_, Some(TicketState::Called)) if r < 93 => Command::Complete { counter },
             (_, Some(TicketState::Serving)) if r < 88 => Command::Complete { counter },
+            // The official records the citizen's dossier code (now and then mistyped).
+            (_, Some(TicketState::Serving)) if r < 93 => Command::AttachDossier {
+                counter,
+                ticket: TicketRef::Number(current_number.expect("a current ticket")),
+                dossier: if r == 92 {
+                    "H26 0001".into()
+                } else {
+                    "000.00.28.H26-261130-0001".into()
+                },
+            },
             (_, Some(_)) => {
                 let to = if self.rng.chance(0.5) {
                     TransferTarget::Service(self.rng.pick(&self.cfg.services).code)
@@ -737,7 +751,17 @@ impl Sim {
             93..=94 => Command::CloseCounter {
                 counter: self.some_counter(),
             },
-            95..=98 => {
+            95..=96 => Command::AttachDossier {
+                counter: self.some_counter(),
+                ticket: self.some_ticket(|t| {
+                    matches!(
+                        t.state,
+                        TicketState::Called | TicketState::Serving | TicketState::Done
+                    )
+                }),
+                dossier: "H26-0002".into(),
+            },
+            97..=98 => {
                 let levels = self.cfg.policy.rating_levels as u64;
                 Command::Rate {
                     ticket: self.some_ticket(|t| t.state == TicketState::Done),
@@ -1005,9 +1029,14 @@ fn random_config(rng: &mut Rng) -> SiteConfig {
         intake_close: Vec::new(),
     };
     let first = Day::from_ymd(2026, 6, 1).0;
-    let holidays = (0..rng.between(0, 6))
+    let mut holidays: Vec<Day> = (0..rng.between(0, 6))
         .map(|_| Day(first + rng.between(0, 440) as i32))
         .collect();
+    // A holiday within a run's first days now and then, so that runs, which last 1 to 25
+    // days, meet one whatever the seed (the `holiday` refusal is required below).
+    if rng.chance(0.25) {
+        holidays.push(Day(first + rng.between(1, 5) as i32));
+    }
     SiteConfig {
         code: code("sim"),
         name: Text::new("Mô phỏng", "Simulation"),

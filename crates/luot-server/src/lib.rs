@@ -60,6 +60,12 @@ pub struct Limits {
     pub http_body_max: usize,
     /// Header and body read timeouts, connections per address (`conn_limits`).
     pub http: conn_limits::HttpLimits,
+    /// Time a socket has to say hello (`ws::HELLO_TIMEOUT`); shorter in tests.
+    pub ws_hello_timeout: std::time::Duration,
+    /// How often a socket is pinged, and how long it may stay silent before it is closed
+    /// (`ws::PING_INTERVAL`, `ws::IDLE_TIMEOUT`); shorter in tests.
+    pub ws_ping_interval: std::time::Duration,
+    pub ws_idle_timeout: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -75,6 +81,9 @@ impl Default for Limits {
             resume_buffer: 4_096,
             http_body_max: luot_proto::CLIENT_MESSAGE_BYTES_MAX,
             http: conn_limits::HttpLimits::default(),
+            ws_hello_timeout: ws::HELLO_TIMEOUT,
+            ws_ping_interval: ws::PING_INTERVAL,
+            ws_idle_timeout: ws::IDLE_TIMEOUT,
         }
     }
 }

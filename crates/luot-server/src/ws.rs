@@ -21,11 +21,16 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
-/// A socket must say hello within this time.
+/// The test-only echo mode (`/ws?echo`), for the Autobahn run; debug builds only.
+#[cfg(debug_assertions)]
+#[path = "ws_echo.rs"]
+mod echo;
+
+/// A socket must say hello within this time (the default of `Limits::ws_hello_timeout`).
 pub const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
-/// The server pings a socket this often…
+/// The server pings a socket this often (the default of `Limits::ws_ping_interval`)…
 pub const PING_INTERVAL: Duration = Duration::from_secs(20);
-/// …and closes it after this long without hearing anything.
+/// …and closes it after this long without hearing anything (`Limits::ws_idle_timeout`).
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Malformed messages tolerated on one socket before it is closed.
 pub const BAD_MESSAGES_MAX: u32 = 20;
@@ -104,6 +109,7 @@ pub async fn handler(
     State(app): State<Arc<App>>,
     ClientIp(addr): ClientIp,
     headers: HeaderMap,
+    uri: axum::http::Uri,
 ) -> Response {
     if !origin_allowed(&app, &headers) {
         app.metrics.ws_refused.fetch_add(1, Ordering::Relaxed);
@@ -123,6 +129,20 @@ pub async fn handler(
         );
         return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(e)).into_response();
     }
+    #[cfg(debug_assertions)]
+    if let Some(max) = echo::requested(uri.query()) {
+        let tracker = app.tracker.clone();
+        return configure(ws, max).on_upgrade(move |socket| {
+            tracker.track_future(async move {
+                let _clients = Gauge::up(&app.metrics.ws_clients);
+                let (mut sink, mut stream) = socket.split();
+                echo::echo(&app, &mut sink, &mut stream).await;
+                finish(sink, stream).await;
+            })
+        });
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = uri;
     let session = crate::rest::session_principal(&app, &headers).await;
     let session_hash = crate::rest::session_hash(&headers);
     let tracker = app.tracker.clone();
@@ -184,8 +204,8 @@ async fn standing_holds(sink: &mut Sink, s: crate::standing::Standing) -> bool {
 }
 
 /// The websocket settings of `/ws`: frames and messages up to `message_bytes_max`, small read
-/// buffers. Shared with the Autobahn echo endpoint (`examples/ws_echo.rs`), so that the
-/// conformance run tests exactly this configuration.
+/// buffers. The test-only echo mode (`/ws?echo`, debug builds) uses it too, so the Autobahn
+/// run tests exactly this configuration.
 pub fn configure(ws: WebSocketUpgrade, message_bytes_max: usize) -> WebSocketUpgrade {
     ws.max_message_size(message_bytes_max)
         .max_frame_size(message_bytes_max)
@@ -242,7 +262,7 @@ async fn client(
     // 1. Hello.
     let hello = tokio::select! {
         _ = app.shutdown.cancelled() => return,
-        r = tokio::time::timeout(HELLO_TIMEOUT, stream.next()) => r,
+        r = tokio::time::timeout(app.limits.ws_hello_timeout, stream.next()) => r,
     };
     let hello_text = match hello {
         Ok(Some(Ok(Message::Text(t)))) => t,
@@ -440,7 +460,7 @@ async fn client(
     };
     let limiter = RateLimiter::new(rate, burst);
     let mut bad = 0u32;
-    let mut ping = tokio::time::interval(PING_INTERVAL);
+    let mut ping = tokio::time::interval(app.limits.ws_ping_interval);
     ping.tick().await;
     let mut heard = Instant::now();
     // Made once: a fresh `cancelled()` per turn of the loop registers with (and leaves) the
@@ -616,7 +636,7 @@ async fn client(
                 Err(RecvError::Closed) => return,
             },
             _ = ping.tick() => {
-                if heard.elapsed() > IDLE_TIMEOUT {
+                if heard.elapsed() > app.limits.ws_idle_timeout {
                     return close(&mut sink, close_code::AWAY, "idle").await;
                 }
                 if sink.send(Message::Ping(Default::default())).await.is_err() {

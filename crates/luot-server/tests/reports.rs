@@ -245,9 +245,15 @@ fn figures_by_counter_official_and_hour() {
     let by_hour = build(dir.path(), &settings, GroupBy::Hour);
     assert_eq!(by_hour.rows.len(), 1);
     assert_eq!(by_hour.rows[0].key, "08");
-    // Queue length in the 8 o'clock hour: one person waited 08:00–08:01 and 08:02–08:04, two
-    // 08:01–08:02, A002 alone until 08:06:30; averaged over the minutes sampled from 08:00.
-    assert!(by_hour.queue_by_hour[8] > 0.0);
+    // Queue length in the 8 o'clock hour, sampled each minute from 08:00 to the last change
+    // (A002 called at 08:06:30): 08:00 one (A001), 08:01 one (A001 called, A002 came), 08:02
+    // and 08:03 two (B001 came), 08:04, 08:05 and 08:06 one (B001 called; A002 waits):
+    // 9 people-samples over 7 samples.
+    assert!(
+        (by_hour.queue_by_hour[8] - 9.0 / 7.0).abs() < 1e-9,
+        "{}",
+        by_hour.queue_by_hour[8]
+    );
     assert_eq!(by_hour.queue_by_hour[9], 0.0);
 }
 
