@@ -1280,7 +1280,17 @@ impl ServeProcess {
             // Standard output is a pipe, so a first start writes the admin password to a file
             // and prints where it is (crates/luot/src/first_admin.rs).
             if let Some((_, file)) = line.split_once("password file: ") {
-                first_password = Some(first_admin_password_in(Path::new(file.trim())));
+                let file = Path::new(file.trim());
+                // A server in its own mount namespace (storage_faults.rs) wrote it where only
+                // it sees it: read it through that process's root.
+                let seen = if file.exists() {
+                    file.to_path_buf()
+                } else {
+                    let pid = child.id().expect("luot serve running");
+                    std::path::PathBuf::from(format!("/proc/{pid}/root"))
+                        .join(file.strip_prefix("/").unwrap_or(file))
+                };
+                first_password = Some(first_admin_password_in(&seen));
                 break;
             }
             if line.contains("Devices keep their pairing") {

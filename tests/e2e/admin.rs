@@ -123,7 +123,7 @@ async fn the_official_attaches_a_dossier_code_that_reports_tie_to_the_rating() {
     assert_eq!(r.status, 200, "{}", r.text);
     // After completion, the manager fixes a typo: the last code counts.
     let r = manager
-        .post(&path, &attach("a1", "000.00.28.H26-261130-0001"))
+        .post(&path, &attach("a001", "000.00.28.H26-261130-0001"))
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
 

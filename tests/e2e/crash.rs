@@ -591,10 +591,16 @@ fn check(
                 .push(format!("{number} on {day}: tickets {other} and {id}"));
         }
     }
-    let mut holder_of_number: HashMap<&str, &str> = issued
-        .iter()
-        .map(|(token, e)| (e.body["number"].as_str().unwrap(), token.as_str()))
-        .collect();
+    // The first ticket the log gave each number holds it (in log order: a map's order would
+    // let a later duplicate pose as the holder and flag the first citizen instead).
+    let mut in_log_order: Vec<(&String, &&LogEvent)> = issued.iter().collect();
+    in_log_order.sort_by_key(|(_, e)| e.seq);
+    let mut holder_of_number: HashMap<&str, &str> = HashMap::new();
+    for (token, e) in in_log_order {
+        holder_of_number
+            .entry(e.body["number"].as_str().unwrap())
+            .or_insert(token.as_str());
+    }
     for a in &journal.issues {
         let other = *holder_of_number.entry(&a.number).or_insert(&a.token);
         if other != a.token {
