@@ -33,7 +33,6 @@ mod phone;
 mod printer;
 mod proxy;
 mod redaction;
-mod replay;
 mod restart;
 mod resume;
 mod rights;

@@ -11,7 +11,6 @@ pub mod event;
 pub mod ids;
 pub mod queue;
 pub mod rejection;
-pub mod replay;
 pub mod sim;
 pub mod site;
 pub mod staffing;

@@ -18,7 +18,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 mod first_admin;
-mod replay;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -55,11 +54,6 @@ enum Cmd {
     Report(ReportArgs),
     /// Write realistic synthetic days into a data folder (for trying reports and staffing advice).
     Simulate(SimulateArgs),
-    /// Replay recorded or synthetic days through the real queue and measure the wait estimates
-    /// (docs/wait-estimates.md).
-    Replay(replay::ReplayArgs),
-    /// Write a realistic synthetic day as an arrivals file for `luot replay`.
-    SimulateArrivals(replay::SimulateArrivalsArgs),
     /// Officials, managers and admins.
     User {
         #[command(subcommand)]
@@ -1133,8 +1127,6 @@ fn main() -> ExitCode {
         }),
         Cmd::Report(a) => report_cmd(a),
         Cmd::Simulate(a) => simulate_cmd(a),
-        Cmd::Replay(a) => replay::replay_cmd(a),
-        Cmd::SimulateArrivals(a) => replay::simulate_arrivals_cmd(a),
         Cmd::DefaultConfig => {
             print!("{DEFAULT_CONFIG_TOML}");
             Ok(())
