@@ -355,3 +355,27 @@ test("the official attaches the dossier code to the current and the just-complet
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test("on a 1366×768 counter screen every action is in view without scrolling", async () => {
+  const { page, context, official } = await consolePage({ counters: ["quay-5"], open: "quay-5", viewport: { width: 1366, height: 768 } });
+  await official.post(`/api/v1/sites/${SITE}/counters/quay-5/open`).catch(() => {});
+  const svc = (await request(server, "GET", `/api/v1/sites/${SITE}/setup`)).body.counters.find((c) => c.code === "quay-5").services[0];
+  for (let i = 0; i < 12; i++) await issue(svc);
+  // A no-show waiting to come back, and a called ticket: the fullest the screen gets.
+  await official.post(`/api/v1/sites/${SITE}/counters/quay-5/call-next`);
+  await official.post(`/api/v1/sites/${SITE}/counters/quay-5/no-show`);
+  await official.post(`/api/v1/sites/${SITE}/counters/quay-5/call-next`);
+  await page.locator("#noshows li").first().waitFor();
+  await until(async () => (await current(page)) !== "—", "a called ticket on screen");
+  const view = await page.evaluate(() => {
+    const ids = ["btn-next", "btn-recall", "btn-start", "btn-complete", "btn-noshow", "btn-transfer", "btn-callnum", "btn-pause", "btn-close", "return-number"];
+    const outside = [...ids.map((id) => document.getElementById(id)), document.querySelector("#return-form button"), document.querySelector("#noshows button")]
+      .filter((e) => { const r = e.getBoundingClientRect(); return r.top < 0 || r.bottom > innerHeight || r.left < 0 || r.right > innerWidth; })
+      .map((e) => e.id || e.textContent.trim());
+    return { outside, scroll: document.scrollingElement.scrollHeight - innerHeight };
+  });
+  assert.deepEqual(view.outside, [], "every action inside the window");
+  assert.ok(view.scroll <= 0, `the page scrolls by ${view.scroll} px`);
+  await shot(page, "counter-1366x768");
+  await context.close();
+});
