@@ -384,7 +384,8 @@ function mmss(s) {
 
 /**
  * Shows the outcome of the last action in the result line above the buttons (never over the
- * lists): green for done, red with the server's message and code for a refusal.
+ * lists): green for done, red with the server's message for a refusal (its code only as the
+ * box's tooltip, for support).
  */
 function toast(kind, text, detail) {
   const box = $("result");
@@ -394,7 +395,9 @@ function toast(kind, text, detail) {
   const tz = setup?.time_zone || "Asia/Ho_Chi_Minh";
   $("result-time").textContent = new Intl.DateTimeFormat("vi-VN", { timeZone: tz, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false }).format(new Date(serverNow()));
   $("result-text").textContent = text;
-  $("result-code").textContent = detail || "";
+  // The official reads a sentence; the code stays at hand for support (hover, the log).
+  $("result-code").textContent = "";
+  box.title = detail || "";
   box.classList.remove("c-result-new");
   void box.offsetWidth;
   box.classList.add("c-result-new");

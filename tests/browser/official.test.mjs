@@ -232,11 +232,14 @@ test("an official logs in through the form, opens a counter and serves the queue
 test("refusals are shown with the server's message; an already open counter is taken over quietly", async () => {
   const { page, context, official } = await consolePage({ counters: ["quay-8"], open: "quay-8" });
   await until(async () => (await text(page, "#counter-status")) === "Đang mở", "counter open");
-  // Nobody waits for counter 8: the server says so, in Vietnamese, and the code is shown.
+  // Nobody waits for counter 8: the server says so, in Vietnamese, as a sentence (the code only
+  // as the tooltip, for support).
   let r = await press(page, "F1");
   assert.equal(r.ok, false);
   assert.equal(r.code, "queue_empty");
   assert.match(await text(page, "#result[data-kind=error]"), /Không còn ai chờ/);
+  assert.doesNotMatch(await text(page, "#result[data-kind=error]"), /queue_empty/);
+  assert.equal(await page.locator("#result").getAttribute("title"), "queue_empty");
   // A number that does not exist: the error stays in the dialog.
   await page.keyboard.press("F8");
   await page.fill("#callnum-number", "G999");
