@@ -74,6 +74,8 @@ function applyEvent(state, msg) {
     else state.waiting.delete(t.id);
     // A no-show leaves the list when it is put back, cancelled or expires (any other state).
     if (t.state !== "no_show") state.noShows = state.noShows.filter((x) => x.id !== t.id);
+    // Recent calls show each ticket in its current state (protocol §5.1).
+    state.recent = state.recent.map((r) => (r.id === t.id ? t : r));
   }
   switch (e.type) {
     case "ticket_called":

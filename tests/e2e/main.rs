@@ -32,6 +32,7 @@ mod origins;
 mod phone;
 mod printer;
 mod proxy;
+mod recent_calls;
 mod redaction;
 mod restart;
 mod resume;

@@ -26,7 +26,8 @@ pub use event::{CarriedTicket, Event};
 pub use ids::{Code, PersonKey, Prefix, Sym, TicketId, TicketNumber, Token};
 pub use rejection::Rejection;
 pub use site::{
-    CounterState, CounterStatus, ServiceTime, Session, Site, Tickets, WaitEstimate, session_left_s,
+    CounterState, CounterStatus, RECENT_CALLS_KEPT, ServiceTime, Session, Site, Tickets,
+    WaitEstimate, session_left_s,
 };
 pub use ticket::{Appointment, CallReason, Channel, Ticket, TicketState, TransferTarget};
 pub use time::{Day, Minute, Now};

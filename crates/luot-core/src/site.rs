@@ -232,7 +232,13 @@ pub struct Site {
     counters: Vec<CounterState>,
     service_times: Vec<ServiceTime>,
     waiting: u32,
+    /// The day's latest calls, newest first, each ticket once: kept from `ticket_called` events
+    /// alone, so a client following the events keeps the same list (protocol §5.1).
+    recent_calls: std::collections::VecDeque<TicketId>,
 }
+
+/// How many recent calls a site keeps (the hall display's strip and the snapshot).
+pub const RECENT_CALLS_KEPT: usize = 12;
 
 impl Site {
     /// A site with no day open yet. The configuration must be valid (luot-proto checks it).
@@ -297,6 +303,7 @@ impl Site {
             })
             .collect();
         Site {
+            recent_calls: std::collections::VecDeque::with_capacity(RECENT_CALLS_KEPT),
             queues: vec![ServiceQueue::default(); cfg.services.len()],
             counter_lanes: vec![Lane::default(); cfg.counters.len()],
             issued_per_service: vec![0; cfg.services.len()],
@@ -469,6 +476,12 @@ impl Site {
     }
 
     /// Wait estimate for a newcomer to a service.
+    /// The day's latest calls, newest first ([`RECENT_CALLS_KEPT`] at most), in their current
+    /// state: a ticket called again moves to the front; a transfer or a return leaves it in place.
+    pub fn recent_calls(&self) -> impl Iterator<Item = &Ticket> {
+        self.recent_calls.iter().filter_map(|&id| self.ticket(id))
+    }
+
     pub fn estimate_service(&self, service: Code) -> Option<WaitEstimate> {
         let si = *self.service_ix.get(&service)?;
         Some(self.estimate(si, self.queues[si].len() as u32))
@@ -1245,6 +1258,9 @@ impl Site {
                 reason,
             } => {
                 let Some(i) = self.index(*ticket) else { return };
+                self.recent_calls.retain(|&id| id != *ticket);
+                self.recent_calls.push_front(*ticket);
+                self.recent_calls.truncate(RECENT_CALLS_KEPT);
                 self.unslot(i);
                 let Some(&ci) = self.counter_ix.get(counter) else {
                     return;
@@ -1425,6 +1441,7 @@ impl Site {
 
     fn reset_day(&mut self, day: Day, first_id: TicketId) {
         self.day = Some(day);
+        self.recent_calls.clear();
         self.first_id = first_id.0;
         self.tickets.0.clear();
         self.slots.clear();

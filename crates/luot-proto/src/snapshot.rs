@@ -266,7 +266,7 @@ pub struct SiteSnapshot {
 }
 
 /// How many recent calls a snapshot carries.
-pub const RECENT_CALLS_MAX: usize = 12;
+pub const RECENT_CALLS_MAX: usize = core::RECENT_CALLS_KEPT;
 /// How many returnable no-shows a snapshot carries.
 pub const NO_SHOWS_MAX: usize = 50;
 
@@ -311,13 +311,9 @@ impl SiteSnapshot {
             Vec::new()
         };
         waiting.sort_by_key(|t| (t.enqueued_at_ms, t.id));
-        let mut called: Vec<&core::Ticket> = site
-            .tickets()
-            .iter()
-            .filter(|t| t.called_at_ms.is_some())
-            .collect();
-        called.sort_by_key(|t| std::cmp::Reverse((t.called_at_ms, t.id)));
-        called.truncate(RECENT_CALLS_MAX);
+        // Kept by the core from `ticket_called` events in their order (§5.1), not re-sorted by
+        // time: two calls in the same millisecond keep the order of their `seq`.
+        let called: Vec<&core::Ticket> = site.recent_calls().take(RECENT_CALLS_MAX).collect();
         let window_ms = cfg.policy.no_show_return_s as i64 * 1000;
         let mut no_shows: Vec<&core::Ticket> = if list_waiting {
             site.tickets()
