@@ -57,6 +57,10 @@ pub fn command_kind(cmd: &Command) -> &'static str {
     }
 }
 
+/// Reads the heap bytes the process holds, when the binary counts them (the `luot` binary does,
+/// through its global allocator). Set once at start; `/metrics` then shows `luot_heap_bytes`.
+pub static HEAP_BYTES: OnceLock<fn() -> usize> = OnceLock::new();
+
 #[derive(Debug)]
 pub struct Metrics {
     pub tickets_issued: AtomicU64,
@@ -287,6 +291,13 @@ impl Metrics {
             ]);
         }
         let gauge = |a: &AtomicU64| i64::try_from(get(a)).unwrap_or(i64::MAX);
+        let heap = HEAP_BYTES.get().map(|f| {
+            (
+                "luot_heap_bytes",
+                "Heap bytes the server's own code holds now (SQLite's page cache is not counted)",
+                i64::try_from(f()).unwrap_or(i64::MAX),
+            )
+        });
         let snapshot = Snapshot {
             counters,
             gauges: vec![
@@ -300,7 +311,10 @@ impl Metrics {
                     "Connected websocket clients without an identity",
                     gauge(&self.ws_anonymous),
                 ),
-            ],
+            ]
+            .into_iter()
+            .chain(heap)
+            .collect(),
             queues,
             printers,
         };

@@ -19,6 +19,11 @@ use std::sync::Arc;
 
 mod first_admin;
 
+/// The system allocator, counting the bytes held so `/metrics` can show `luot_heap_bytes`: the
+/// server's own memory, apart from SQLite's page cache and the allocator's free lists.
+#[global_allocator]
+static HEAP: cap::Cap<std::alloc::System> = cap::Cap::new(std::alloc::System, usize::MAX);
+
 #[derive(Parser, Debug)]
 #[command(
     name = "luot",
@@ -1108,6 +1113,7 @@ fn simulate_cmd(a: SimulateArgs) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
+    let _ = luot_server::metrics::HEAP_BYTES.set(|| HEAP.allocated());
     let cli = Cli::parse();
     init_logs(cli.log_format);
     let result = match cli.command {
