@@ -40,7 +40,7 @@ const TEXT = {
     "edit.passwordText": "Mật khẩu cũ hết hiệu lực và các phiên đăng nhập của họ kết thúc. Mật khẩu mới chỉ hiện một lần.",
     "edit.passwordDone": "Mật khẩu mới của “{login}”: {password} — hãy trao cho người dùng.",
     "audit.title": "Nhật ký thao tác",
-    "audit.lead": "Ai đã làm gì, lúc nào: đăng nhập, tài khoản, thiết bị, cấu hình. Mới nhất ở trên.",
+    "audit.lead": "Ai đã làm gì, lúc nào, từ máy nào: đăng nhập, tài khoản, thiết bị, cấu hình, hủy và chuyển số, sao lưu. Mới nhất ở trên.",
     "audit.from": "Từ ngày",
     "audit.to": "Đến ngày",
     "audit.actor": "Người thực hiện",
@@ -52,23 +52,12 @@ const TEXT = {
     "audit.csv": "Tải CSV",
     "audit.when": "Thời điểm",
     "audit.detail": "Chi tiết",
+    "audit.address": "Địa chỉ máy",
     "audit.prev": "‹ Trang trước",
     "audit.next": "Trang sau ›",
     "audit.page": "Trang {p}/{n} · {total} dòng",
     "audit.none": "Không có dòng nào khớp bộ lọc.",
     "audit.badRange": "Ngày bắt đầu phải trước ngày kết thúc",
-    "act.login": "Đăng nhập",
-    "act.user_add": "Thêm tài khoản",
-    "act.user_edit": "Sửa tài khoản",
-    "act.user_disable": "Khóa tài khoản",
-    "act.user_enable": "Mở khóa tài khoản",
-    "act.user_password": "Đặt lại mật khẩu",
-    "act.user_passwd": "Đổi mật khẩu (dòng lệnh)",
-    "act.device_pair": "Ghép nối thiết bị",
-    "act.device_revoke": "Thu hồi thiết bị",
-    "act.config_apply": "Áp dụng cấu hình",
-    "act.clip_replace": "Thay đoạn giọng đọc",
-    "act.clip_restore": "Dùng lại giọng đọc có sẵn",
     "nav.voice": "Giọng đọc",
     "voice.title": "Giọng đọc",
     "voice.lead": "Màn hình sảnh đọc số bằng các đoạn ghi âm dưới đây. Thay một đoạn bằng bản thu của trung tâm (tệp .ogg); màn hình sảnh dùng bản mới ngay, không cần tải lại.",
@@ -102,8 +91,6 @@ const TEXT = {
     "voice.tooBig": "Tệp “{file}” quá lớn ({kb} KB); tối đa {max} KB.",
     "voice.limits": "Tệp .ogg (Vorbis hoặc Opus), tối đa {max} KB và {sec} giây mỗi đoạn. Mẹo: thu từng từ, cắt sát đầu và cuối.",
     "voice.none": "Không có đoạn nào khớp.",
-    "act.clip_add": "Thêm câu đọc",
-    "act.clip_remove": "Xóa câu đọc",
     "voice.template": "Câu đọc số đang dùng",
     "voice.covered": "Mọi phần của câu đều có đoạn ghi âm.",
     "voice.uncovered": "Chưa có đoạn ghi âm cho:",
@@ -119,7 +106,6 @@ const TEXT = {
     "voice.removeTitle": "Xóa câu đọc “{text}”?",
     "voice.removeText": "Màn hình sảnh không đọc câu này bằng đoạn ghi âm nữa.",
     "voice.removed": "Đã xóa câu “{text}”.",
-    "act.first_start": "Khởi động lần đầu",
     "nav.config": "Cấu hình",
     "nav.users": "Tài khoản",
     "nav.devices": "Thiết bị",
@@ -277,7 +263,7 @@ const TEXT = {
     "edit.passwordText": "The old password stops working and their sessions end. The new password is shown only once.",
     "edit.passwordDone": "New password of “{login}”: {password} — give it to the user.",
     "audit.title": "Audit log",
-    "audit.lead": "Who did what, when: logins, accounts, devices, configuration. Newest first.",
+    "audit.lead": "Who did what, when, from which machine: logins, accounts, devices, configuration, cancelled and transferred tickets, backups. Newest first.",
     "audit.from": "From",
     "audit.to": "To",
     "audit.actor": "Who",
@@ -289,23 +275,12 @@ const TEXT = {
     "audit.csv": "Download CSV",
     "audit.when": "When",
     "audit.detail": "Detail",
+    "audit.address": "Address",
     "audit.prev": "‹ Previous",
     "audit.next": "Next ›",
     "audit.page": "Page {p} of {n} · {total} lines",
     "audit.none": "No line matches the filter.",
     "audit.badRange": "The first day must not be after the last",
-    "act.login": "Login",
-    "act.user_add": "Account added",
-    "act.user_edit": "Account edited",
-    "act.user_disable": "Account disabled",
-    "act.user_enable": "Account enabled",
-    "act.user_password": "Password reset",
-    "act.user_passwd": "Password changed (command line)",
-    "act.device_pair": "Device paired",
-    "act.device_revoke": "Device revoked",
-    "act.config_apply": "Configuration applied",
-    "act.clip_replace": "Voice clip replaced",
-    "act.clip_restore": "Voice clip back to built-in",
     "nav.voice": "Voice",
     "voice.title": "Voice",
     "voice.lead": "The hall display reads numbers out with the recordings below. Replace one with the center's own recording (an .ogg file); hall displays use it at once, without a reload.",
@@ -339,8 +314,6 @@ const TEXT = {
     "voice.tooBig": "The file “{file}” is too large ({kb} KB); at most {max} KB.",
     "voice.limits": "An .ogg file (Vorbis or Opus), at most {max} KB and {sec} seconds per clip. Tip: record one word at a time, trimmed close at both ends.",
     "voice.none": "No clip matches.",
-    "act.clip_add": "Phrase added",
-    "act.clip_remove": "Phrase removed",
     "voice.template": "The call sentence in use",
     "voice.covered": "Every part of the sentence has a recording.",
     "voice.uncovered": "No recording yet for:",
@@ -356,7 +329,6 @@ const TEXT = {
     "voice.removeTitle": "Remove the phrase “{text}”?",
     "voice.removeText": "Hall displays no longer say it with a recording.",
     "voice.removed": "Phrase “{text}” removed.",
-    "act.first_start": "First start",
     "nav.config": "Configuration",
     "nav.users": "Accounts",
     "nav.devices": "Devices",
@@ -1219,7 +1191,7 @@ function resetPassword() {
 // ---------- audit log ----------
 // 50 lines a page; `?audit_page_size=N` (1–500, the server's cap) for a shorter or longer page.
 const AUDIT_PAGE_SIZE = Math.min(500, Math.max(1, Number(params.get("audit_page_size")) || 50));
-const audit = { page: 1, pages: 1, total: 0, entries: [], actions: [], actors: [], loaded: false };
+const audit = { page: 1, pages: 1, total: 0, entries: [], actions: [], actors: [], names: {}, loaded: false };
 
 function auditQuery(extra = {}) {
   const q = new URLSearchParams();
@@ -1243,7 +1215,7 @@ async function loadAudit(page = audit.page) {
   }
   try {
     const r = await api(`/api/v1/admin/audit?${auditQuery({ page, page_size: AUDIT_PAGE_SIZE })}`);
-    Object.assign(audit, { page: r.page, pages: r.pages, total: r.total, entries: r.entries, actions: r.actions, actors: r.actors, loaded: true });
+    Object.assign(audit, { page: r.page, pages: r.pages, total: r.total, entries: r.entries, actions: r.actions, actors: r.actors, names: r.action_names || {}, loaded: true });
   } catch (e) {
     if (e.status !== 401) {
       err.hidden = false;
@@ -1261,10 +1233,9 @@ function fillSelect(sel, values, label) {
   sel.value = keep;
 }
 
+// The server names each action in both languages (`action_names`); an unknown one shows its code.
 function actionLabel(a) {
-  const k = `act.${a}`;
-  const s = t(k);
-  return s === k ? a : s;
+  return audit.names[a]?.[i18n.lang === "en" ? "en" : "vi"] ?? a;
 }
 
 function renderAudit() {
@@ -1272,13 +1243,13 @@ function renderAudit() {
   fillSelect($("a-action"), audit.actions, actionLabel);
   $("audit").replaceChildren(...(audit.entries.length ? audit.entries.map((e) => {
     const tr = el("tr");
-    tr.append(el("td", "tabular", fmtTime(e.at_ms, true)), el("td", "m-mono", e.actor), el("td", null, actionLabel(e.action)), el("td", "m-mono", e.detail));
+    tr.append(el("td", "tabular", fmtTime(e.at_ms, true)), el("td", "m-mono", e.actor), el("td", null, actionLabel(e.action)), el("td", "m-mono", e.detail), el("td", "m-mono", e.address));
     return tr;
-  }) : [(() => { const tr = el("tr"); const td = el("td", "m-muted", audit.loaded ? t("audit.none") : ""); td.colSpan = 4; tr.append(td); return tr; })()]));
+  }) : [(() => { const tr = el("tr"); const td = el("td", "m-muted", audit.loaded ? t("audit.none") : ""); td.colSpan = 5; tr.append(td); return tr; })()]));
   $("a-page").textContent = audit.loaded ? t("audit.page", { p: audit.page, n: audit.pages, total: audit.total }) : "";
   $("a-prev").disabled = audit.page <= 1;
   $("a-next").disabled = audit.page >= audit.pages;
-  $("a-csv").href = `/api/v1/admin/audit?${auditQuery({ format: "csv" })}`;
+  $("a-csv").href = `/api/v1/admin/audit?${auditQuery({ format: "csv", lang: i18n.lang === "en" ? "en" : "vi" })}`;
 }
 
 // ---------- voice clips ----------

@@ -486,7 +486,8 @@ test("an admin edits an account and disables it: the official's open console sto
   assert.match(await page.locator("#audit tr").first().innerText(), new RegExp(`${server.adminLogin}\\s+Khóa tài khoản\\s+tranthid`));
   await page.selectOption("#a-action", "");
   await page.selectOption("#a-actor", "tranthid");
-  await until(async () => /· 2 dòng/.test(await page.locator("#a-page").innerText()), "filtered by actor: her two logins");
+  await until(async () => /· 3 dòng/.test(await page.locator("#a-page").innerText()), "filtered by actor: her two logins and the one refused while disabled");
+  assert.match(await page.locator("#audit").innerText(), /Đăng nhập sai/);
   await page.fill("#a-from", "2026-12-01");
   await page.click('#audit-form button[type="submit"]');
   await until(async () => /Không có dòng nào/.test(await page.locator("#audit").innerText()), "nothing after today");
@@ -517,9 +518,10 @@ test("an admin edits an account and disables it: the official's open console sto
   const [download] = await Promise.all([page.waitForEvent("download"), page.click("#a-csv")]);
   const csv = readFileSync(await download.path(), "utf8").replace(/^\uFEFF/, "");
   const lines = csv.trim().split("\n");
-  assert.equal(lines[0], "id,at,actor,action,detail");
-  assert.ok(lines.slice(1).every((l) => l.split(",")[2] === server.adminLogin), csv);
-  assert.ok(lines.some((l) => l.endsWith(",user_edit,tranthid display_name=Trần Thị Dung role=official counters=quay-3,quay-4") || l.includes("user_edit,\"tranthid display_name=Trần Thị Dung role=official counters=quay-3,quay-4\"")), csv);
+  // In the page's language: Vietnamese column and action names, the admin by name and login.
+  assert.equal(lines[0], "STT,Thời điểm,Người thực hiện,Thao tác,Chi tiết,Địa chỉ máy");
+  assert.ok(lines.slice(1).every((l) => l.split(",")[2].endsWith(`(${server.adminLogin})`)), csv);
+  assert.ok(lines.some((l) => l.includes('Sửa tài khoản,"tranthid display_name=Trần Thị Dung role=official counters=quay-3,quay-4",127.0.0.1')), csv);
   await page.selectOption("#a-actor", "");
   await until(async () => (await page.locator("#a-actor").inputValue()) === "", "all actors");
   await page.mouse.move(0, 0);
@@ -527,7 +529,8 @@ test("an admin edits an account and disables it: the official's open console sto
   // In English.
   await page.click("#lang");
   await until(async () => /Page 1 of \d+ · \d+ lines/.test(await page.locator("#a-page").innerText()), "English pager");
-  assert.match(await page.locator("#audit-table thead").innerText(), /When\s+Who\s+Action\s+Detail/);
+  assert.match(await page.locator("#audit-table thead").innerText(), /When\s+Who\s+Action\s+Detail\s+Address/);
+  assert.match(await page.locator("#a-csv").getAttribute("href"), /lang=en/);
   await page.click("#lang");
   // A manager reads it too; an official may not.
   assert.equal((await request(server, "GET", "/api/v1/admin/audit?page_size=501", undefined, manager.cookie)).status, 400);

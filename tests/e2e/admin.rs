@@ -329,16 +329,23 @@ async fn the_audit_log_is_paged_filtered_and_exported_for_managers_only() {
     assert_eq!(csv.status, 200);
     assert!(csv.text.starts_with('\u{feff}'), "a BOM for Excel");
     let lines: Vec<&str> = csv.text.trim_start_matches('\u{feff}').lines().collect();
-    assert_eq!(lines[0], "id,at,actor,action,detail");
+    // In Vietnamese by default: column and action names, the site's local time, the admin by
+    // name.
+    assert_eq!(
+        lines[0],
+        "STT,Thời điểm,Người thực hiện,Thao tác,Chi tiết,Địa chỉ máy"
+    );
     assert_eq!(lines.len(), 4, "{}", csv.text);
     assert!(
-        lines[1].ends_with(&format!(",{admin_login},user_add,quan-ly")),
+        lines[1].ends_with(&format!(
+            " ({admin_login}),Thêm tài khoản,quan-ly,127.0.0.1"
+        )),
         "{}",
         lines[1]
     );
     assert!(
-        lines[1].contains(",2026-11-30T02:"),
-        "UTC time: {}",
+        lines[1].contains(",2026-11-30 09:"),
+        "local time (UTC+7): {}",
         lines[1]
     );
 
@@ -595,4 +602,145 @@ async fn a_socket_opening_while_its_account_is_disabled_never_stays_open_as_that
         o1.session = s.login("can-bo-1", PASSWORD).await.1;
     }
     eprintln!("20 rounds: {told} welcomed then ended, {anonymous} welcomed anonymous");
+}
+
+/// One audit line: (actor, action, detail, address).
+fn audit_lines(v: &Value) -> Vec<(String, String, String, String)> {
+    v["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let f = |k: &str| e[k].as_str().unwrap().to_string();
+            (f("actor"), f("action"), f("detail"), f("address"))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn logins_failures_logouts_cancellations_transfers_and_returns_are_audited_with_the_address()
+{
+    let s = TestServer::start().await;
+    let admin = s.admin().await;
+    let o1 = s.add_official(&admin, "can-bo-1", &["quay-1"]).await;
+    s.add_official(&admin, "can-bo-2", &["quay-2"]).await;
+    let kiosk = s.first.kiosk_token.clone();
+    for _ in 0..3 {
+        s.issue(&kiosk, "khai-sinh").await;
+    }
+    let phone_ticket = s.issue(&kiosk, "khai-sinh").await;
+
+    // Wrong passwords: one line each, and one when the back-off starts.
+    for _ in 0..3 {
+        let r = s
+            .http()
+            .post(
+                "/api/v1/login",
+                &json!({"login": "can-bo-2", "password": "sai-mat-khau"}),
+            )
+            .await;
+        assert_eq!(r.status, 401, "{}", r.text);
+    }
+    let r = s
+        .http()
+        .post(
+            "/api/v1/login",
+            &json!({"login": "can-bo-2", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status, 429, "held back: {}", r.text);
+
+    // The official transfers A001 to another procedure, misses the next ticket and puts it back,
+    // cancels A003; a citizen cancels A004 from the phone page; then the official logs out.
+    let mut c1 = s.ws("counter", Who::Session(&o1.session)).await;
+    c1.ok(json!({"type": "open_counter", "counter": "quay-1"}))
+        .await;
+    c1.ok(json!({"type": "call_next", "counter": "quay-1"}))
+        .await;
+    c1.ok(json!({"type": "transfer", "counter": "quay-1", "to": {"kind": "service", "code": "ket-hon"}, "note": "cần ký"}))
+        .await;
+    let called = c1
+        .ok(json!({"type": "call_next", "counter": "quay-1"}))
+        .await;
+    let missed = called["ticket"]["number"].as_str().unwrap().to_string();
+    c1.ok(json!({"type": "no_show", "counter": "quay-1"})).await;
+    c1.ok(json!({"type": "return", "number": missed})).await;
+    c1.ok(json!({"type": "cancel", "number": "A003"})).await;
+    let token = phone_ticket["token"].as_str().unwrap();
+    let r = s
+        .http()
+        .post(&format!("/api/v1/tickets/{token}/cancel"), &json!({}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = o1.http.post("/api/v1/logout", &json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    let r = admin.get("/api/v1/admin/audit?page_size=500").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let all = r.json();
+    let lines = audit_lines(&all);
+    let here = "127.0.0.1".to_string();
+    let l = |actor: &str, action: &str, detail: &str| {
+        (
+            actor.to_string(),
+            action.to_string(),
+            detail.to_string(),
+            here.clone(),
+        )
+    };
+    for want in [
+        l("can-bo-1", "login", ""),
+        l("can-bo-2", "login_failed", ""),
+        l(
+            "can-bo-1",
+            "ticket_transfer",
+            "A001 quay-1 → ket-hon: cần ký",
+        ),
+        l("can-bo-1", "ticket_return", &missed),
+        l("can-bo-1", "ticket_cancel", "A003"),
+        l("phone", "ticket_cancel", "A004"),
+        l("can-bo-1", "logout", ""),
+    ] {
+        assert!(lines.contains(&want), "{want:?} not in {lines:#?}");
+    }
+    let failed = lines.iter().filter(|x| x.1 == "login_failed").count();
+    assert_eq!(
+        failed, 3,
+        "one line per wrong password, none for the refused fourth try"
+    );
+    let backoff: Vec<_> = lines.iter().filter(|x| x.1 == "login_backoff").collect();
+    assert_eq!(backoff.len(), 1, "{lines:#?}");
+    assert!(
+        backoff[0].2.contains("login:can-bo-2") && backoff[0].2.contains("addr:127.0.0.1"),
+        "names what is held back: {backoff:?}"
+    );
+    // Account changes carry the address too; the server's own first start does not.
+    assert!(lines.contains(&l(&s.first.admin_login, "user_add", "can-bo-2")));
+    assert!(lines.iter().any(|x| x.1 == "first_start" && x.3.is_empty()));
+    // The page names every action in both languages.
+    assert_eq!(
+        all["action_names"]["ticket_transfer"],
+        json!({"vi": "Chuyển số", "en": "Ticket transferred"})
+    );
+
+    // The CSV, in English: names, local times, the address.
+    let csv = admin
+        .get("/api/v1/admin/audit?action=ticket_transfer&format=csv&lang=en")
+        .await;
+    assert_eq!(csv.status, 200, "{}", csv.text);
+    let rows: Vec<&str> = csv.text.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(rows[0], "No.,Time,Who,Action,Detail,Address");
+    assert_eq!(rows.len(), 2, "{}", csv.text);
+    assert!(
+        rows[1].ends_with(
+            ",Cán bộ can-bo-1 (can-bo-1),Ticket transferred,A001 quay-1 → ket-hon: cần ký,127.0.0.1"
+        ),
+        "{}",
+        rows[1]
+    );
+    let bad = admin.get("/api/v1/admin/audit?format=csv&lang=fr").await;
+    assert_eq!(
+        (bad.status, bad.json()["field"].clone()),
+        (400, json!("lang"))
+    );
 }

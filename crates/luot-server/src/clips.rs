@@ -797,6 +797,7 @@ fn query_text(q: &HashMap<String, String>) -> Result<Option<&str>, ApiError> {
 
 async fn replace(
     app: Arc<App>,
+    addr: std::net::IpAddr,
     headers: HeaderMap,
     lang: Option<String>,
     name: String,
@@ -828,7 +829,8 @@ async fn replace(
     }
     let action = if new { "clip_add" } else { "clip_replace" };
     let actor = user.login.clone();
-    app.accounts(move |c| c.audit(now, &actor, action, &detail))
+    let from = addr.to_string();
+    app.accounts(move |c| c.audit_from(now, &actor, action, &detail, &from))
         .await
         .map_err(store_error)?;
     tracing::info!(clip = %key, by = %user.login, action, "voice clip changed");
@@ -847,6 +849,7 @@ async fn replace(
 
 async fn restore(
     app: Arc<App>,
+    addr: std::net::IpAddr,
     headers: HeaderMap,
     lang: Option<String>,
     name: String,
@@ -871,7 +874,8 @@ async fn restore(
         let actor = user.login.clone();
         let k = key.clone();
         let action = if added { "clip_remove" } else { "clip_restore" };
-        app.accounts(move |c| c.audit(now, &actor, action, &k))
+        let from = addr.to_string();
+        app.accounts(move |c| c.audit_from(now, &actor, action, &k, &from))
             .await
             .map_err(store_error)?;
         announce_change(&app).await;
@@ -886,28 +890,31 @@ async fn restore(
 /// phrase clip the center adds (or re-records) for its own template.
 pub async fn put(
     State(app): State<Arc<App>>,
+    crate::proxy::ClientIp(addr): crate::proxy::ClientIp,
     headers: HeaderMap,
     Path((lang, name)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
     body: Body,
 ) -> Result<Response, ApiError> {
     let text = query_text(&q)?;
-    replace(app, headers, Some(lang), name, text, body).await
+    replace(app, addr, headers, Some(lang), name, text, body).await
 }
 
 /// `DELETE /api/v1/admin/clips/{lang}/{name}`: back to the built-in clip, or an added phrase
 /// removed.
 pub async fn delete(
     State(app): State<Arc<App>>,
+    crate::proxy::ClientIp(addr): crate::proxy::ClientIp,
     headers: HeaderMap,
     Path((lang, name)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    restore(app, headers, Some(lang), name).await
+    restore(app, addr, headers, Some(lang), name).await
 }
 
 /// `PUT /api/v1/admin/clips/chime`.
 pub async fn put_chime(
     State(app): State<Arc<App>>,
+    crate::proxy::ClientIp(addr): crate::proxy::ClientIp,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
     body: Body,
@@ -919,15 +926,16 @@ pub async fn put_chime(
             "The chime has no text",
         ));
     }
-    replace(app, headers, None, "chime".into(), None, body).await
+    replace(app, addr, headers, None, "chime".into(), None, body).await
 }
 
 /// `DELETE /api/v1/admin/clips/chime`.
 pub async fn delete_chime(
     State(app): State<Arc<App>>,
+    crate::proxy::ClientIp(addr): crate::proxy::ClientIp,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    restore(app, headers, None, "chime".into()).await
+    restore(app, addr, headers, None, "chime".into()).await
 }
 
 #[cfg(test)]

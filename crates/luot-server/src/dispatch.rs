@@ -6,8 +6,10 @@ use crate::auth::Principal;
 use axum::http::StatusCode;
 use luot_core::{Channel, Command, PersonKey, TicketNumber, TicketRef, Token, TransferTarget};
 use luot_proto::{CommandDto, CommandResult, ErrorDto, TargetDto, code};
+use luot_store::Accounts;
 use sha2::{Digest, Sha256};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// An error with the HTTP status REST answers with (websockets send only the body).
 #[derive(Debug, Clone)]
@@ -204,7 +206,7 @@ fn person_key(app: &App, id: &str) -> Result<PersonKey, ApiError> {
 
 /// Runs one command for `principal` at `site`.
 pub async fn execute(
-    app: &App,
+    app: &Arc<App>,
     principal: &Principal,
     site: usize,
     dto: CommandDto,
@@ -395,6 +397,7 @@ pub async fn execute(
     if let Some(t) = &result.token {
         result.url = Some(format!("{}/t/{t}", app.public_url));
     }
+    audit_ticket_change(app, principal, &dto, &result, addr).await;
     // A kiosk with a network printer: the ticket is durable now; print it without waiting.
     if let (Principal::Device(d), Some(t), CommandDto::Issue { .. }) =
         (principal, &result.ticket, &dto)
@@ -403,6 +406,45 @@ pub async fn execute(
         result.print = print_issued(app, site, site_code, &d.name, &number).await;
     }
     Ok(result)
+}
+
+/// Cancellations, transfers and returns go to the audit log: who, from where, which ticket. The
+/// command is already durable, so a failed audit write is logged, not turned into a refusal.
+async fn audit_ticket_change(
+    app: &Arc<App>,
+    principal: &Principal,
+    dto: &CommandDto,
+    result: &CommandResult,
+    addr: IpAddr,
+) {
+    let number = result
+        .ticket
+        .as_ref()
+        .map(|t| t.number.clone())
+        .unwrap_or_default();
+    let (action, detail) = match dto {
+        CommandDto::Cancel { .. } => ("ticket_cancel", number),
+        CommandDto::Return { .. } => ("ticket_return", number),
+        CommandDto::Transfer { counter, to, note } => {
+            let to = match to {
+                luot_proto::TargetDto::Counter(c) => c,
+                luot_proto::TargetDto::Service(s) => s,
+            };
+            let mut d = format!("{number} {counter} → {to}");
+            if !note.is_empty() {
+                d.push_str(&format!(": {note}"));
+            }
+            ("ticket_transfer", d)
+        }
+        _ => return,
+    };
+    let (actor, now, from) = (principal.name(), app.clock.now_ms(), addr.to_string());
+    if let Err(e) = app
+        .accounts(move |c| c.audit_from(now, &actor, action, &detail, &from))
+        .await
+    {
+        tracing::warn!(action, error = %e, "audit line not written");
+    }
 }
 
 /// Hands a kiosk's new ticket to the kiosk's network printer, if it has one.

@@ -34,7 +34,7 @@ impl Lang {
         }
     }
 
-    fn pick<'a>(self, vi: &'a str, en: &'a str) -> &'a str {
+    pub fn pick<'a>(self, vi: &'a str, en: &'a str) -> &'a str {
         match self {
             Lang::Vi => vi,
             Lang::En => en,

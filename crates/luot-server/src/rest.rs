@@ -5,6 +5,7 @@ use crate::App;
 use crate::auth::{self, Principal, SESSION_COOKIE};
 use crate::dispatch::{self, ApiError};
 use crate::proxy::ClientIp;
+use crate::report::Lang;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -423,9 +424,11 @@ async fn check_config(
 /// page reload. Audited.
 async fn put_config(
     State(app): State<Arc<App>>,
+    ClientIp(addr): ClientIp,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
+    let from = addr.to_string();
     let user = require_role(&app, &headers, &["manager", "admin"]).await?;
     let b: ConfigBody = body(&bytes)?;
     let (center, runtime) = match parse_center(&b.toml) {
@@ -453,7 +456,7 @@ async fn put_config(
     let version = app
         .accounts(move |c| {
             let v = luot_store::record_config(c, &text, &digest, now)?;
-            c.audit(now, &actor, "config_apply", &format!("version {v}"))?;
+            c.audit_from(now, &actor, "config_apply", &format!("version {v}"), &from)?;
             Ok(v)
         })
         .await
@@ -1089,6 +1092,26 @@ async fn login(
             for k in &keys {
                 app.backoff.failed(k);
             }
+            // One line per failure (each cost a password check), and one when a failure starts a
+            // back-off, naming what is held back and for how long.
+            let held: Vec<String> = keys
+                .iter()
+                .filter_map(|k| {
+                    app.backoff
+                        .wait(k)
+                        .map(|w| format!("{k} {} s", w.as_secs() + 1))
+                })
+                .collect();
+            let (who, now, from) = (b.login.clone(), app.clock.now_ms(), addr.to_string());
+            app.accounts(move |c| {
+                c.audit_from(now, &who, "login_failed", "", &from)?;
+                if !held.is_empty() {
+                    c.audit_from(now, &who, "login_backoff", &held.join(", "), &from)?;
+                }
+                Ok(())
+            })
+            .await
+            .map_err(store_error)?;
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 ErrorDto::new(
@@ -1112,9 +1135,10 @@ async fn login(
     let hash = auth::token_hash(&token);
     let (login, now) = (user.login.clone(), app.clock.now_ms());
     app.activity.touch(&hash);
+    let from = addr.to_string();
     app.accounts(move |c| {
         c.add_session(&hash, &login, now)?;
-        c.audit(now, &login, "login", "")
+        c.audit_from(now, &login, "login", "", &from)
     })
     .await
     .map_err(store_error)?;
@@ -1126,14 +1150,22 @@ async fn login(
     Ok(res)
 }
 
-async fn logout(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+async fn logout(
+    State(app): State<Arc<App>>,
+    ClientIp(addr): ClientIp,
+    headers: HeaderMap,
+) -> Response {
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
         let h = auth::token_hash(token);
         app.activity.forget(&h);
+        let (now, from) = (app.clock.now_ms(), addr.to_string());
         let ended = app
             .accounts(move |c| {
                 let who = c.session(&h)?.map(|(u, _)| u.login);
                 c.delete_session(&h)?;
+                if let Some(login) = &who {
+                    c.audit_from(now, login, "logout", "", &from)?;
+                }
                 Ok(who)
             })
             .await;
@@ -1189,9 +1221,11 @@ struct NewUserBody {
 
 async fn add_user(
     State(app): State<Arc<App>>,
+    ClientIp(addr): ClientIp,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
+    let from = addr.to_string();
     let admin = require_role(&app, &headers, &["admin"]).await?;
     let b: NewUserBody = body(&bytes)?;
     luot_proto::code("login", &b.login)?;
@@ -1229,7 +1263,7 @@ async fn add_user(
             )));
         }
         c.add_user(&u)?;
-        c.audit(now, &actor, "user_add", &u.login)
+        c.audit_from(now, &actor, "user_add", &u.login, &from)
     })
     .await
     .map_err(|e| {
@@ -1321,10 +1355,12 @@ struct EditUserBody {
 /// `POST /admin/users/{login}`: change the display name, role or counters (admins).
 async fn edit_user(
     State(app): State<Arc<App>>,
+    ClientIp(addr): ClientIp,
     headers: HeaderMap,
     Path(login): Path<String>,
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
+    let from = addr.to_string();
     let admin = require_role(&app, &headers, &["admin"]).await?;
     let b: EditUserBody = body(&bytes)?;
     if let Some(n) = &b.display_name {
@@ -1366,7 +1402,13 @@ async fn edit_user(
             if let Some(cs) = &b.counters {
                 what.push(format!("counters={}", cs.join(",")));
             }
-            c.audit(now, &actor, "user_edit", &format!("{l} {}", what.join(" ")))?;
+            c.audit_from(
+                now,
+                &actor,
+                "user_edit",
+                &format!("{l} {}", what.join(" ")),
+                &from,
+            )?;
             Ok(Ok(c.user(&l)?.expect("just updated")))
         })
         .await
@@ -1399,10 +1441,12 @@ struct PasswordBody {
 /// sessions and closes their websockets at once; a new password ends their sessions too.
 async fn user_action(
     State(app): State<Arc<App>>,
+    ClientIp(addr): ClientIp,
     headers: HeaderMap,
     Path((login, action)): Path<(String, String)>,
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
+    let from = addr.to_string();
     let admin = require_role(&app, &headers, &["admin"]).await?;
     let now = app.clock.now_ms();
     let actor = admin.login.clone();
@@ -1434,7 +1478,7 @@ async fn user_action(
                     }
                     let hashes = c.session_hashes(&l)?;
                     c.set_disabled(&l, disable)?;
-                    c.audit(
+                    c.audit_from(
                         now,
                         &actor,
                         if disable {
@@ -1443,6 +1487,7 @@ async fn user_action(
                             "user_enable"
                         },
                         &l,
+                        &from,
                     )?;
                     Ok(Ok((c.user(&l)?.expect("exists"), hashes)))
                 })
@@ -1482,7 +1527,7 @@ async fn user_action(
                     }
                     let hashes = c.session_hashes(&l)?;
                     c.set_password(&l, &hash)?;
-                    c.audit(now, &actor, "user_password", &l)?;
+                    c.audit_from(now, &actor, "user_password", &l, &from)?;
                     Ok(Ok(hashes))
                 })
                 .await
@@ -1521,6 +1566,9 @@ struct AuditParams {
     page_size: Option<usize>,
     #[serde(default)]
     format: Option<String>,
+    /// The CSV's language (`vi`, the default, or `en`).
+    #[serde(default)]
+    lang: Option<String>,
 }
 
 /// Unix milliseconds of a day's midnight in the first site's time zone.
@@ -1573,6 +1621,11 @@ async fn audit(
         actor: text_filter("actor", p.actor)?,
         action: text_filter("action", p.action)?,
     };
+    let lang = match p.lang.as_deref() {
+        None => Lang::Vi,
+        Some(s) => Lang::parse(s)
+            .ok_or_else(|| ApiError::from(luot_proto::WireError::invalid("lang", s)))?,
+    };
     let csv_out = match p.format.as_deref() {
         None | Some("json") => false,
         Some("csv") => true,
@@ -1602,18 +1655,48 @@ async fn audit(
         let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
         let fail =
             |e: csv::Error| ApiError::bad_request("export_failed", e.to_string(), e.to_string());
-        w.write_record(["id", "at", "actor", "action", "detail"])
-            .map_err(fail)?;
+        let header = match lang {
+            Lang::Vi => [
+                "STT",
+                "Thời điểm",
+                "Người thực hiện",
+                "Thao tác",
+                "Chi tiết",
+                "Địa chỉ máy",
+            ],
+            Lang::En => ["No.", "Time", "Who", "Action", "Detail", "Address"],
+        };
+        w.write_record(header).map_err(fail)?;
+        // People by their names ("Nguyễn Văn An (an)"), as the manager knows them.
+        let names: std::collections::HashMap<String, String> = app
+            .accounts(|c| c.users())
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .map(|u| (u.login.clone(), format!("{} ({})", u.display_name, u.login)))
+            .collect();
+        // Times in the site's time zone, as the manager reads a clock.
+        let tz = app.broker.runtime()[0].tz.clone();
         for e in &entries {
             let at = jiff::Timestamp::from_millisecond(e.at_ms)
-                .map(|t| t.to_string())
+                .map(|t| {
+                    t.to_zoned(tz.clone())
+                        .strftime("%Y-%m-%d %H:%M:%S")
+                        .to_string()
+                })
                 .unwrap_or_default();
             w.write_record([
                 e.id.to_string(),
                 at,
-                e.actor.clone(),
-                e.action.clone(),
+                names
+                    .get(&e.actor)
+                    .cloned()
+                    .unwrap_or_else(|| e.actor.clone()),
+                audit_action_names(&e.action)
+                    .map_or(e.action.as_str(), |(vi, en)| lang.pick(vi, en))
+                    .to_string(),
                 e.detail.clone(),
+                e.address.clone(),
             ])
             .map_err(fail)?;
         }
@@ -1638,10 +1721,57 @@ async fn audit(
         "page": page,
         "page_size": page_size,
         "pages": (total as usize).div_ceil(page_size).max(1),
+        "action_names": actions
+            .iter()
+            .chain(entries.iter().map(|e| &e.action))
+            .filter_map(|a| audit_action_names(a).map(|(vi, en)| (a.clone(), json!({"vi": vi, "en": en}))))
+            .collect::<serde_json::Map<String, Value>>(),
         "actions": actions,
         "actors": actors,
     }))
     .into_response())
+}
+
+/// What an audit line's action code means, in Vietnamese and English: for the CSV export and,
+/// through `action_names` in the JSON, for the admin page (one list, here).
+fn audit_action_names(action: &str) -> Option<(&'static str, &'static str)> {
+    Some(match action {
+        "login" => ("Đăng nhập", "Login"),
+        "login_failed" => ("Đăng nhập sai", "Failed login"),
+        "login_backoff" => ("Tạm chặn đăng nhập", "Login held back"),
+        "logout" => ("Đăng xuất", "Logout"),
+        "user_add" => ("Thêm tài khoản", "Account added"),
+        "user_edit" => ("Sửa tài khoản", "Account edited"),
+        "user_disable" => ("Khóa tài khoản", "Account disabled"),
+        "user_enable" => ("Mở khóa tài khoản", "Account enabled"),
+        "user_password" => ("Đặt lại mật khẩu", "Password reset"),
+        "user_passwd" => (
+            "Đổi mật khẩu (dòng lệnh)",
+            "Password changed (command line)",
+        ),
+        "device_pair" => ("Ghép nối thiết bị", "Device paired"),
+        "device_revoke" => ("Thu hồi thiết bị", "Device revoked"),
+        "config_apply" => ("Áp dụng cấu hình", "Configuration applied"),
+        "config_import" => (
+            "Nhập cấu hình (dòng lệnh)",
+            "Configuration imported (command line)",
+        ),
+        "clip_replace" => ("Thay đoạn giọng đọc", "Voice clip replaced"),
+        "clip_restore" => ("Dùng lại giọng đọc có sẵn", "Voice clip back to built-in"),
+        "clip_add" => ("Thêm câu đọc", "Phrase added"),
+        "clip_remove" => ("Xóa câu đọc", "Phrase removed"),
+        "ticket_cancel" => ("Hủy số", "Ticket cancelled"),
+        "ticket_transfer" => ("Chuyển số", "Ticket transferred"),
+        "ticket_return" => (
+            "Xếp lại số vắng mặt vào hàng",
+            "Missed ticket put back in line",
+        ),
+        "backup" => ("Sao lưu", "Backup"),
+        "backup_daily" => ("Sao lưu hằng ngày", "Daily backup"),
+        "backup_failed" => ("Sao lưu thất bại", "Backup failed"),
+        "first_start" => ("Khởi động lần đầu", "First start"),
+        _ => return None,
+    })
 }
 
 trait IntoField {
@@ -1674,9 +1804,11 @@ struct PairBody {
 
 async fn pair_device(
     State(app): State<Arc<App>>,
+    ClientIp(addr): ClientIp,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
+    let from = addr.to_string();
     let admin = require_role(&app, &headers, &["admin"]).await?;
     let b: PairBody = body(&bytes)?;
     if !["kiosk", "display", "counter_display", "rating"].contains(&b.kind.as_str()) {
@@ -1721,7 +1853,13 @@ async fn pair_device(
                 },
                 now,
             )?;
-            c.audit(now, &actor, "device_pair", &format!("{id} {kind} {name}"))?;
+            c.audit_from(
+                now,
+                &actor,
+                "device_pair",
+                &format!("{id} {kind} {name}"),
+                &from,
+            )?;
             Ok(id)
         })
         .await
@@ -1735,15 +1873,17 @@ async fn pair_device(
 
 async fn revoke_device(
     State(app): State<Arc<App>>,
+    ClientIp(addr): ClientIp,
     headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> Result<Json<Value>, ApiError> {
+    let from = addr.to_string();
     let admin = require_role(&app, &headers, &["admin"]).await?;
     let now = app.clock.now_ms();
     let done = app
         .accounts(move |c| {
             let done = c.revoke_device(id, now)?;
-            c.audit(now, &admin.login, "device_revoke", &id.to_string())?;
+            c.audit_from(now, &admin.login, "device_revoke", &id.to_string(), &from)?;
             Ok(done)
         })
         .await

@@ -37,6 +37,8 @@ pub struct AuditEntry {
     pub actor: String,
     pub action: String,
     pub detail: String,
+    /// The client's address; empty for the server's own actions.
+    pub address: String,
 }
 
 /// Which audit lines to read. Times are Unix milliseconds, `to_ms` exclusive.
@@ -216,7 +218,7 @@ pub trait Accounts {
                     r.get(0)
                 })?;
         let mut stmt = self.conn().prepare(&format!(
-            "SELECT id, at_ms, actor, action, detail FROM audit {WHERE} ORDER BY at_ms DESC, id DESC LIMIT ?5 OFFSET ?6"
+            "SELECT id, at_ms, actor, action, detail, address FROM audit {WHERE} ORDER BY at_ms DESC, id DESC LIMIT ?5 OFFSET ?6"
         ))?;
         let rows = stmt.query_map(
             params![
@@ -234,6 +236,7 @@ pub trait Accounts {
                     actor: r.get(2)?,
                     action: r.get(3)?,
                     detail: r.get(4)?,
+                    address: r.get(5)?,
                 })
             },
         )?;
@@ -326,10 +329,23 @@ pub trait Accounts {
         Ok(n == 1)
     }
 
+    /// An audit line for the server's own action (no client address).
     fn audit(&self, at_ms: i64, actor: &str, action: &str, detail: &str) -> Result<(), StoreError> {
+        self.audit_from(at_ms, actor, action, detail, "")
+    }
+
+    /// An audit line for a client's action, with the address it came from.
+    fn audit_from(
+        &self,
+        at_ms: i64,
+        actor: &str,
+        action: &str,
+        detail: &str,
+        address: &str,
+    ) -> Result<(), StoreError> {
         self.conn().execute(
-            "INSERT INTO audit (at_ms, actor, action, detail) VALUES (?1, ?2, ?3, ?4)",
-            params![at_ms, actor, action, detail],
+            "INSERT INTO audit (at_ms, actor, action, detail, address) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![at_ms, actor, action, detail, address],
         )?;
         Ok(())
     }
