@@ -42,6 +42,7 @@ mod slow_clients;
 mod soak;
 mod socket_timers;
 mod spawned;
+mod stalled_display;
 mod storage_faults;
 mod storm;
 mod tls;

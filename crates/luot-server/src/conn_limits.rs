@@ -47,6 +47,11 @@ pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default for [`HttpLimits::connections_per_address_max`]: above the anonymous websocket cap
 /// (1 000), so that a hall of phones behind one NAT address still fits.
 pub const CONNECTIONS_PER_ADDRESS_MAX: usize = 1_500;
+/// The kernel's send buffer per connection (`SO_SNDBUF`; Linux doubles it for its bookkeeping).
+/// Without it the buffer grows to `tcp_wmem`'s maximum (4 MiB here, and loopback starts near
+/// it): a display that stops reading would hold megabytes of old events in the kernel before its
+/// socket falls behind and is resynced (invariant 6). 64 KiB is some 100 events of a busy hall.
+pub const SEND_BUFFER_BYTES: usize = 64 * 1024;
 /// How long a refused connection is given to take its 503 before it is dropped.
 const REFUSAL_WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -315,6 +320,9 @@ pub async fn serve(
         // Nagle's algorithm on, a frame waits for the peer's delayed ACK, up to 40 ms.
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+        if let Err(e) = socket2::SockRef::from(&tcp).set_send_buffer_size(SEND_BUFFER_BYTES) {
+            tracing::debug!(error = %e, "could not set SO_SNDBUF");
         }
         let Some(slot) = slots.try_acquire(addr.ip()) else {
             tracing::warn!(peer = %addr.ip(), max = slots.max, "too many connections from one address");
