@@ -511,7 +511,7 @@ async function api(path, { method = "GET", body } = {}) {
     res = await fetch(path, {
       method,
       headers: body === undefined ? { accept: "application/json" } : { accept: "application/json", "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined ? undefined : JSON.stringify(body).normalize("NFC"),
     });
   } catch {
     throw new ApiError(0, { code: "network", message: TEXT.vi["error.network"], message_en: TEXT.en["error.network"] });
@@ -632,7 +632,7 @@ async function onLogin(ev) {
   btn.disabled = true;
   btn.textContent = t("login.busy");
   try {
-    const res = await fetch("/api/v1/login", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ login, password }) });
+    const res = await fetch("/api/v1/login", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ login, password }).normalize("NFC") });
     const body = await res.json().catch(() => ({}));
     if (!res.ok) {
       err.hidden = false;

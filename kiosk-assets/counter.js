@@ -467,7 +467,7 @@ async function onLogin(ev) {
     const res = await fetch("/api/v1/login", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ login, password }),
+      body: JSON.stringify({ login, password }).normalize("NFC"),
     });
     const body = await res.json().catch(() => ({}));
     if (!res.ok) {

@@ -460,7 +460,7 @@ function onLiveChange(state, why) {
 }
 
 async function post(action, body) {
-  const res = await fetch(`${api}/${action}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body ?? {}) });
+  const res = await fetch(`${api}/${action}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body ?? {}).normalize("NFC") });
   const data = await res.json().catch(() => ({}));
   if (!res.ok) {
     const e = new Error(data.message_en || `HTTP ${res.status}`);

@@ -163,7 +163,7 @@ export function connect(options) {
         hello.resume_from = state.seq;
         resumed = true;
       }
-      sock.send(JSON.stringify(hello));
+      sock.send(JSON.stringify(hello).normalize("NFC"));
     };
     sock.onmessage = (ev) => {
       let msg;
@@ -269,7 +269,8 @@ export function connect(options) {
           reject(new CommandError({ code: "timeout", message: "Máy chủ không trả lời", message_en: "The server did not answer" }));
         }, COMMAND_TIMEOUT_MS);
         pending.set(id, { resolve, reject, timer });
-        ws.send(JSON.stringify({ type: "command", id, command }));
+        // Text in NFC, as the server keeps it (crates/luot-proto/src/text.rs).
+        ws.send(JSON.stringify({ type: "command", id, command }).normalize("NFC"));
       });
     },
     close() {

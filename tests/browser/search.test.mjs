@@ -10,7 +10,8 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startServer, launchBrowser, openKiosk, request, shot, until, SITE } from "./harness.mjs";
 import { evaluate, loadFixture, report, FOUND_SHARE_MIN, TOP_N } from "./search-fixture.mjs";
-import { buildIndex, search, QUERY_LEN_MAX } from "../../kiosk-assets/js/search.js";
+import { buildIndex, search, fold, QUERY_LEN_MAX } from "../../kiosk-assets/js/search.js";
+import { readFileSync } from "node:fs";
 
 /** The labelled set must stay this large, with at least this share held out. */
 const QUERIES_MIN = 120;
@@ -94,6 +95,23 @@ test("search: a query is read up to QUERY_LEN_MAX characters, the rest ignored",
   assert.deepEqual(codes(head + "xyz".repeat(1000)), codes(head));
   // Too many words run together to cut (at most 4 a word): nothing, rather than a guess.
   assert.deepEqual(codes("dangkykethon".repeat(20)), []);
+});
+
+test("text typed with combining marks: the browsers' NFC is the server's (shared vectors), and search reads both forms alike", () => {
+  // The same file crates/luot-proto/src/text.rs checks the server's normaliser against.
+  const { vectors } = JSON.parse(readFileSync(new URL("../fixtures/nfc.json", import.meta.url), "utf8"));
+  assert.ok(vectors.length >= 8);
+  const index = buildIndex(setup.services, setup.departments);
+  const codes = (q) => search(index, q).map((r) => r.service.code);
+  for (const { input, nfc } of vectors) {
+    assert.notEqual(input, nfc, "each input is typed in another form");
+    assert.equal(input.normalize("NFC"), nfc, JSON.stringify(input));
+    assert.equal(fold(input), fold(nfc));
+    assert.deepEqual(codes(input), codes(nfc), nfc);
+  }
+  // One that finds something, typed in Unikey's combining-mark form.
+  const typed = "Đăng ky\u0301 khai sinh".normalize("NFD");
+  assert.equal(codes(typed)[0], "khai-sinh");
 });
 
 async function typeOnScreen(page, text) {

@@ -26,6 +26,7 @@ mod first_start;
 mod limits;
 mod metrics;
 mod mismatches;
+mod nfc;
 mod no_shows;
 mod operations;
 mod origins;

@@ -513,6 +513,9 @@ impl<'de> Deserialize<'de> for RawServe {
 pub fn parse_config(source: &str, file_name: &str) -> Result<CenterConfig, ConfigErrors> {
     // Editors on Windows like to start UTF-8 files with a byte order mark.
     let source = source.strip_prefix('\u{feff}').unwrap_or(source);
+    // Names typed with combining marks are read in NFC (text.rs); errors then point into the
+    // normalised text, whose lines are the file's.
+    let source = &*crate::text::nfc(source);
     let mut cx = Checker::new(source, file_name);
     if source.len() > CONFIG_LEN_MAX {
         cx.err(

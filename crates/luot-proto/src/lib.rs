@@ -8,10 +8,12 @@ pub mod config;
 pub mod event;
 pub mod message;
 pub mod snapshot;
+pub mod text;
 
 pub use event::{AppointmentDto, CarriedTicketDto, EventDto, TargetDto, parse_day};
 pub use message::*;
 pub use snapshot::*;
+pub use text::{nfc, nfc_json};
 
 /// Version of the JSON protocol. Raised on any change a deployed client could trip on.
 pub const PROTOCOL_VERSION: u32 = 1;

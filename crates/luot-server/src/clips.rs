@@ -805,7 +805,9 @@ async fn replace(
     body: Body,
 ) -> Result<Response, ApiError> {
     let user = require_role(&app, &headers, &["manager", "admin"]).await?;
-    let (key, text, new) = target(&app, lang.as_deref(), &name, text).await?;
+    // A phrase typed with combining marks matches the announcer's NFC text (text.rs).
+    let text = text.map(luot_proto::nfc);
+    let (key, text, new) = target(&app, lang.as_deref(), &name, text.as_deref()).await?;
     let bytes = read_body(body).await?;
     let info = check(&bytes)?;
     let now = app.clock.now_ms();

@@ -43,8 +43,13 @@ fn broker_error(e: ErrorDto) -> ApiError {
 }
 
 /// Parses a JSON body with an error that says where it went wrong.
+/// Its strings are taken in NFC (`luot_proto::nfc_json`).
 fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| {
+    let parsed = match std::str::from_utf8(bytes) {
+        Ok(text) => serde_json::from_str(&luot_proto::nfc_json(text)),
+        Err(_) => serde_json::from_slice(bytes),
+    };
+    parsed.map_err(|e| {
         // No position is known (line 0) for errors inside tagged enums such as commands.
         if e.line() == 0 {
             return ApiError::bad_request(

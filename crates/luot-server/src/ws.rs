@@ -279,7 +279,7 @@ async fn client(
         Err(_) => return close(&mut sink, close_code::POLICY, "no hello").await,
     };
     let (role, site_code, resume_from, device_token, ticket_token) =
-        match serde_json::from_str::<ClientMessage>(&hello_text) {
+        match serde_json::from_str::<ClientMessage>(&luot_proto::nfc_json(&hello_text)) {
             Ok(ClientMessage::Hello {
                 role,
                 site,
@@ -520,6 +520,8 @@ async fn client(
                     }
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                     Some(Ok(Message::Text(t))) => {
+                        // Strings in NFC before anything reads them (luot_proto::text).
+                        let t = luot_proto::nfc_json(&t);
                         if !limiter.allow("socket") {
                             app.metrics.rate_limited.fetch_add(1, Ordering::Relaxed);
                             bad += 1;
