@@ -21,6 +21,7 @@ mod concurrency;
 mod config_in_force;
 mod config_refusals;
 mod crash;
+mod doc_schemas;
 mod env;
 mod first_start;
 mod limits;
