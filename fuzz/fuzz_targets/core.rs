@@ -99,6 +99,7 @@ fn config(u: &mut Unstructured<'_>) -> Result<SiteConfig> {
         appointment_early_s: u.int_in_range(0..=15)? * 60,
         no_show_return_s: u.int_in_range(1..=30)? * 60,
         recall_max: u.int_in_range(0..=4)?,
+        console_absent_s: 120,
         rating_window_s: u.int_in_range(1..=30)? * 60,
         rating_levels: u.int_in_range(2..=5)?,
         tickets_per_day_max: u.int_in_range(1..=500)?,
@@ -233,8 +234,12 @@ impl Run {
                 counter: self.counter(u)?,
                 official: code(&format!("off{}", u.int_in_range(0..=4u8)?)),
             },
-            14 => match u.int_in_range(0..=3u8)? {
+            14 => match u.int_in_range(0..=4u8)? {
                 0 => Command::PauseCounter {
+                    counter: self.counter(u)?,
+                    reason: Self::text(u)?,
+                },
+                4 => Command::PauseAbsent {
                     counter: self.counter(u)?,
                     reason: Self::text(u)?,
                 },

@@ -105,6 +105,8 @@ function applyEvent(state, msg) {
       break;
     case "counter_paused":
       if (counter) Object.assign(counter, { status: "paused", pause_reason: e.reason });
+      // Paused for an absent console: the ticket it had called is back in line (`ticket`).
+      if (e.requeued != null) setCurrent(e.counter, null);
       break;
     case "counter_resumed":
       if (counter) Object.assign(counter, { status: "open", pause_reason: null });

@@ -5,6 +5,7 @@
 //! Run with `cargo build -p luot && cargo test -p luot-tests` (the CLI tests run the built
 //! binary).
 
+mod absent_consoles;
 mod account_sockets;
 mod address;
 mod admin;

@@ -69,6 +69,13 @@ pub enum Command {
         counter: Code,
         reason: String,
     },
+    /// The server pauses an open counter whose official has had no console connected for the
+    /// site's `console_absent_s`: a ticket it called but did not start goes back to its place in
+    /// line. Refused while a ticket is being served there (the citizen is at the desk).
+    PauseAbsent {
+        counter: Code,
+        reason: String,
+    },
     ResumeCounter {
         counter: Code,
     },
@@ -103,6 +110,7 @@ impl Command {
             | Command::Transfer { counter, .. }
             | Command::OpenCounter { counter, .. }
             | Command::PauseCounter { counter, .. }
+            | Command::PauseAbsent { counter, .. }
             | Command::ResumeCounter { counter }
             | Command::CloseCounter { counter }
             | Command::AttachDossier { counter, .. } => Some(*counter),

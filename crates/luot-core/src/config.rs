@@ -104,6 +104,9 @@ pub struct Policy {
     pub no_show_return_s: u32,
     /// How many times a call may be repeated before the official must decide.
     pub recall_max: u8,
+    /// An open counter whose official has had no console connected this long is paused by the
+    /// server ("Cán bộ vắng mặt"), and a ticket it had called goes back to its place in line.
+    pub console_absent_s: u32,
     /// A citizen may rate within this window after completion.
     pub rating_window_s: u32,
     /// Levels of the satisfaction scale (3 to 5); 1 is the best.
@@ -122,6 +125,12 @@ pub struct Policy {
     pub intake_close: Vec<Minute>,
 }
 
+/// Default of [`Policy::console_absent_s`]: two minutes without a console (a browser closed, a
+/// network cable pulled), longer than a reload or a short network drop.
+pub const CONSOLE_ABSENT_S_DEFAULT: u32 = 120;
+/// The shortest `console_absent_s` a configuration may set.
+pub const CONSOLE_ABSENT_S_MIN: u32 = 15;
+
 impl Default for Policy {
     fn default() -> Policy {
         Policy {
@@ -130,6 +139,7 @@ impl Default for Policy {
             appointment_early_s: 10 * 60,
             no_show_return_s: 30 * 60,
             recall_max: 5,
+            console_absent_s: CONSOLE_ABSENT_S_DEFAULT,
             rating_window_s: 30 * 60,
             rating_levels: 4,
             tickets_per_day_max: 10_000,

@@ -100,6 +100,9 @@ pub enum Event {
     CounterPaused {
         counter: Code,
         reason: String,
+        /// A ticket the counter had called, not started, put back at its place in line (a pause
+        /// for an absent console, `Command::PauseAbsent`).
+        requeued: Option<TicketId>,
     },
     CounterResumed {
         counter: Code,
@@ -147,6 +150,7 @@ impl Event {
             | Event::TicketCancelled { ticket }
             | Event::TicketRated { ticket, .. }
             | Event::DossierAttached { ticket, .. } => Some(*ticket),
+            Event::CounterPaused { requeued, .. } => *requeued,
             _ => None,
         }
     }

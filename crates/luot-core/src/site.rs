@@ -811,6 +811,27 @@ impl Site {
                 Ok(vec![Event::CounterPaused {
                     counter: *counter,
                     reason: reason.clone(),
+                    requeued: None,
+                }])
+            }
+            Command::PauseAbsent { counter, reason } => {
+                let ci = self.counter_index(*counter)?;
+                check_note(reason, true)?;
+                let c = &self.counters[ci];
+                match c.status {
+                    CounterStatus::Closed => return Err(Rejection::CounterClosed),
+                    CounterStatus::Paused { .. } => return Err(Rejection::CounterPaused),
+                    CounterStatus::Open => {}
+                }
+                let requeued = match c.current.and_then(|id| self.ticket(id)) {
+                    None => None,
+                    Some(t) if t.state == TicketState::Called => Some(t.id),
+                    Some(t) => return Err(Rejection::CounterBusy { current: t.number }),
+                };
+                Ok(vec![Event::CounterPaused {
+                    counter: *counter,
+                    reason: reason.clone(),
+                    requeued,
                 }])
             }
             Command::ResumeCounter { counter } => {
@@ -1395,11 +1416,27 @@ impl Site {
                     c.priority_streak = 0;
                 }
             }
-            Event::CounterPaused { counter, reason } => {
+            Event::CounterPaused {
+                counter,
+                reason,
+                requeued,
+            } => {
                 if let Some(&ci) = self.counter_ix.get(counter) {
                     self.counters[ci].status = CounterStatus::Paused {
                         reason: reason.clone(),
                     };
+                }
+                // Back at its place in line (its queue key is unchanged), as if never called;
+                // a ticket sent to this counter waits for it again.
+                if let Some(i) = requeued.and_then(|id| self.index(id)) {
+                    self.release(*counter);
+                    let t = &mut self.tickets[i];
+                    t.state = TicketState::Waiting;
+                    t.called_at_ms = None;
+                    t.recalls = 0;
+                    let target = t.target_counter;
+                    let target = target.and_then(|c| self.counter_ix.get(&c.code()).copied());
+                    self.slot_in(i, target);
                 }
             }
             Event::CounterResumed { counter } => {

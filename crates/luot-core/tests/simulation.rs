@@ -660,6 +660,11 @@ impl Sim {
                 reason: "họp".into(),
             },
             (_, None) => Command::CloseCounter { counter },
+            // The official's console has been gone too long: the server pauses the counter.
+            (_, Some(TicketState::Called)) if r < 4 => Command::PauseAbsent {
+                counter,
+                reason: "Cán bộ vắng mặt".into(),
+            },
             (_, Some(TicketState::Called)) if r < 55 => Command::Start { counter },
             (_, Some(TicketState::Called)) if r < 70 => Command::Recall { counter },
             (_, Some(TicketState::Called)) if r < 85 => Command::NoShow { counter },
@@ -1019,6 +1024,7 @@ fn random_config(rng: &mut Rng) -> SiteConfig {
         max_wait_s: rng.between(10, 90) as u32 * 60,
         appointment_early_s: rng.between(0, 15) as u32 * 60,
         no_show_return_s: rng.between(2, 30) as u32 * 60,
+        console_absent_s: 120,
         recall_max: rng.between(1, 4) as u8,
         rating_window_s: rng.between(2, 30) as u32 * 60,
         rating_levels: rng.between(3, 5) as u8,

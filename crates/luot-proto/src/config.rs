@@ -393,6 +393,7 @@ struct RawPolicy {
     appointment_early_min: Option<Spanned<i64>>,
     no_show_return_min: Option<Spanned<i64>>,
     recall_max: Option<Spanned<i64>>,
+    console_absent_s: Option<Spanned<i64>>,
     rating_window_min: Option<Spanned<i64>>,
     rating_levels: Option<Spanned<i64>>,
     tickets_per_day_max: Option<Spanned<i64>>,
@@ -1541,6 +1542,14 @@ impl<'a> Checker<'a> {
             recall_max: self
                 .int(&rp.recall_max, "policy.recall_max", 0, 20)
                 .map_or(d.recall_max, |v| v as u8),
+            console_absent_s: self
+                .int(
+                    &rp.console_absent_s,
+                    "policy.console_absent_s",
+                    luot_core::config::CONSOLE_ABSENT_S_MIN as i64,
+                    3600,
+                )
+                .map_or(d.console_absent_s, |v| v as u32),
             rating_window_s: mins(
                 self.int(&rp.rating_window_min, "policy.rating_window_min", 1, 1440),
                 d.rating_window_s,
@@ -1959,6 +1968,7 @@ fn write_site(w: &mut String, site: &SiteSettings) {
     let _ = writeln!(w, "appointment_early_min = {}", p.appointment_early_s / 60);
     let _ = writeln!(w, "no_show_return_min = {}", p.no_show_return_s / 60);
     let _ = writeln!(w, "recall_max = {}", p.recall_max);
+    let _ = writeln!(w, "console_absent_s = {}", p.console_absent_s);
     let _ = writeln!(w, "rating_window_min = {}", p.rating_window_s / 60);
     let _ = writeln!(w, "tickets_per_day_max = {}", p.tickets_per_day_max);
     let _ = writeln!(w, "waiting_max = {}", p.waiting_max);

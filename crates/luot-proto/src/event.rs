@@ -133,6 +133,9 @@ pub enum EventDto {
     CounterPaused {
         counter: String,
         reason: String,
+        /// A called ticket put back in line by a pause for an absent console.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        requeued: Option<u64>,
     },
     CounterResumed {
         counter: String,
@@ -385,9 +388,14 @@ impl Wire for core::Event {
                 counter: s(counter),
                 official: s(official),
             },
-            E::CounterPaused { counter, reason } => EventDto::CounterPaused {
+            E::CounterPaused {
+                counter,
+                reason,
+                requeued,
+            } => EventDto::CounterPaused {
                 counter: s(counter),
                 reason: reason.clone(),
+                requeued: requeued.map(|t| t.0),
             },
             E::CounterResumed { counter } => EventDto::CounterResumed {
                 counter: s(counter),
@@ -541,9 +549,14 @@ impl Wire for core::Event {
                 counter: code("counter", counter)?,
                 official: code("official", official)?,
             },
-            EventDto::CounterPaused { counter, reason } => E::CounterPaused {
+            EventDto::CounterPaused {
+                counter,
+                reason,
+                requeued,
+            } => E::CounterPaused {
                 counter: code("counter", counter)?,
                 reason: reason.clone(),
+                requeued: requeued.map(luot_core::TicketId),
             },
             EventDto::CounterResumed { counter } => E::CounterResumed {
                 counter: code("counter", counter)?,

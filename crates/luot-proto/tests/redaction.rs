@@ -117,6 +117,7 @@ fn every_event() -> Vec<EventDto> {
         EventDto::CounterPaused {
             counter: c(),
             reason: "nghi-trua".into(),
+            requeued: Some(7),
         },
         EventDto::CounterResumed { counter: c() },
         EventDto::CounterClosed { counter: c() },

@@ -11,6 +11,7 @@ pub mod clips;
 pub mod clock;
 pub mod config_in_force;
 pub mod conn_limits;
+pub mod consoles;
 pub mod dispatch;
 pub mod hub;
 pub mod json_body;
@@ -150,6 +151,8 @@ pub struct App {
     /// Logins whose account just changed (disabled, role, counters, password): their open
     /// websockets close, and reconnect with what the account now allows.
     pub account_changes: tokio::sync::broadcast::Sender<String>,
+    /// Officials' connected counter consoles, for pausing a counter left without one.
+    pub consoles: Arc<consoles::Consoles>,
 }
 
 impl App {
@@ -406,7 +409,9 @@ pub async fn start(listener: TcpListener, opts: Options) -> anyhow::Result<Serve
         secure_cookies: opts.secure_cookies || tls_config.is_some(),
         trusted_proxies: opts.trusted_proxies,
         account_changes: tokio::sync::broadcast::channel(auth::ACCOUNT_CHANGES_CAPACITY).0,
+        consoles: Arc::new(consoles::Consoles::default()),
     });
+    consoles::spawn_watch(app.clone());
     if let Some(b) = app.center.backup.clone() {
         let zone = &app.center.sites[0].time_zone;
         let tz =

@@ -1771,6 +1771,10 @@ fn audit_action_names(action: &str) -> Option<(&'static str, &'static str)> {
             "Xếp lại số vắng mặt vào hàng",
             "Missed ticket put back in line",
         ),
+        "counter_absent" => (
+            "Tạm dừng quầy: cán bộ vắng mặt",
+            "Counter paused: official absent",
+        ),
         "backup" => ("Sao lưu", "Backup"),
         "backup_daily" => ("Sao lưu hằng ngày", "Daily backup"),
         "backup_failed" => ("Sao lưu thất bại", "Backup failed"),

@@ -434,6 +434,11 @@ async fn client(
     if sink.send(text(&welcome)).await.is_err() {
         return;
     }
+    // An official's console keeps their counter from being paused as absent (consoles.rs).
+    let _console = match (&principal, role) {
+        (Principal::User(u), Role::Counter) => Some(app.consoles.enter(&u.login)),
+        _ => None,
+    };
 
     // 3. Catch up: subscribe first, then replay or snapshot, so nothing falls in between.
     let mut rx = app.hub.subscribe();

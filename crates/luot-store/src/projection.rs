@@ -153,6 +153,10 @@ pub(crate) fn apply(tx: &Transaction<'_>, r: &Record, day: &str) -> rusqlite::Re
         Event::DossierAttached {
             ticket, dossier, ..
         } => update(update_sql!("dossier = ?3"), ticket.0, &[dossier])?,
+        Event::CounterPaused {
+            requeued: Some(ticket),
+            ..
+        } => update(update_sql!("state = 'waiting'"), ticket.0, &[])?,
         Event::CounterOpened { .. }
         | Event::CounterPaused { .. }
         | Event::CounterResumed { .. }
