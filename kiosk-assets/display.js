@@ -225,8 +225,10 @@ function el(tag, cls, text) {
 
 function renderHero() {
   const box = $("hero");
-  // A counter that closed invites nobody, whatever it called last.
-  if (hero && !hero.flash && live && live.state.counters.get(hero.counter)?.status === "closed") hero = null;
+  // A counter that closed or paused invites nobody, whatever it called last; nor does a call
+  // whose ticket is waiting again (put back when its counter's console was gone, transferred).
+  const heroCounter = hero && live ? live.state.counters.get(hero.counter) : null;
+  if (hero && !hero.flash && heroCounter && (heroCounter.status !== "open" || live.state.waiting.has(hero.id))) hero = null;
   if (!hero) {
     box.dataset.state = "empty";
     $("hero-ticket").textContent = "—";
@@ -273,7 +275,7 @@ function renderTiles(state) {
     li.append(ticket);
     let st;
     if (c.status === "closed") st = i18n.t("tile.closed");
-    else if (c.status === "paused") st = c.pause_reason ? `${i18n.t("tile.paused")}: ${c.pause_reason}` : i18n.t("tile.paused");
+    else if (c.status === "paused") st = c.pause_reason ? `${i18n.t("tile.paused")}:\n${c.pause_reason}` : i18n.t("tile.paused");
     else if (!cur) st = i18n.t("tile.idle");
     else st = i18n.t(cur.state === "serving" ? "tile.serving" : "tile.called");
     li.append(el("div", "h-tile-state", st));
