@@ -42,7 +42,7 @@ const dict = {
     "home.search": "Tìm thủ tục",
     "home.searchHint": "Gõ tên thủ tục, không cần dấu — ví dụ: khai sinh, so do",
     "nav.back": "Quay lại",
-    "dept.lead": "Chọn thủ tục bạn cần làm",
+    "dept.lead": "Chọn thủ tục ông/bà cần làm",
     "search.title": "Tìm thủ tục",
     "search.placeholder": "Gõ tên thủ tục (không cần dấu)",
     "search.start": "Gõ vài chữ trong tên thủ tục, theo thứ tự bất kỳ.",
@@ -54,17 +54,17 @@ const dict = {
     "key.space": "Dấu cách",
     "key.backspace": "Xóa một chữ",
     "key.clear": "Xóa hết",
-    "confirm.eyebrow": "Thủ tục bạn chọn",
+    "confirm.eyebrow": "Thủ tục ông/bà chọn",
     "confirm.issue": "Lấy số",
     "confirm.issuing": "Đang lấy số…",
-    "fact.ahead": "Người chờ trước bạn",
+    "fact.ahead": "Người chờ trước ông/bà",
     "fact.wait": "Thời gian chờ dự kiến",
     "fact.counters": "Quầy phục vụ",
-    "prio.legend": "Bạn có thuộc đối tượng ưu tiên không?",
+    "prio.legend": "Ông/Bà có thuộc đối tượng ưu tiên không?",
     "prio.none": "Không",
     "prio.note": "Giấy tờ chứng minh đối tượng ưu tiên sẽ được kiểm tra tại quầy.",
-    "ticket.yours": "Số thứ tự của bạn",
-    "ticket.qr": "Quét mã QR bằng điện thoại để theo dõi lượt của bạn",
+    "ticket.yours": "Số thứ tự của ông/bà",
+    "ticket.qr": "Quét mã QR bằng điện thoại để theo dõi lượt của ông/bà",
     "ticket.printing": "Đang in phiếu — vui lòng nhận phiếu ở khe bên dưới.",
     "ticket.noPrint": "Hãy ghi nhớ số thứ tự hoặc quét mã QR.",
     "ticket.reprint": "In lại phiếu",
@@ -655,7 +655,7 @@ function renderPrintTicket() {
   const qr = el("img", "pt-qr");
   qr.src = f.qr;
   qr.alt = "";
-  p.append(qr, el("div", "pt-scan", "Quét mã QR để theo dõi lượt của bạn trên điện thoại"));
+  p.append(qr, el("div", "pt-scan", "Quét mã QR để theo dõi lượt của ông/bà trên điện thoại"));
   const counters = f.counters.length === 1 ? `counter ${f.counters[0]}` : `counters ${f.counters.join(", ")}`;
   p.append(
     el(

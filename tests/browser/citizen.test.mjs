@@ -239,7 +239,7 @@ test("phone: the ticket page follows the queue live, alerts when called, then ta
   await page.waitForSelector("body[data-live=live]");
   assert.equal(await page.textContent("#number"), mine.ticket.number);
   assert.equal(await page.textContent("#service"), "Đăng ký khai sinh");
-  assert.equal(await page.textContent("#status-main"), `Còn ${ahead0} người trước bạn`);
+  assert.equal(await page.textContent("#status-main"), `Còn ${ahead0} người trước ông/bà`);
   assert.match(await page.textContent("#status-sub"), /^Dự kiến: \d+–\d+ phút$/);
   assert.equal(await page.textContent("#fact-counters"), "Quầy 1, 2, 10");
   await page.locator("#alerts-btn").tap();
@@ -249,7 +249,7 @@ test("phone: the ticket page follows the queue live, alerts when called, then ta
   // Each call at counter 1 moves this ticket up, live.
   for (let n = ahead0 - 1; n >= 0; n--) {
     await official.post(`/api/v1/sites/${SITE}/counters/quay-1/call-next`);
-    const want = n === 0 ? "Bạn là người tiếp theo" : `Còn ${n} người trước bạn`;
+    const want = n === 0 ? "Ông/Bà là người tiếp theo" : `Còn ${n} người trước ông/bà`;
     await until(async () => (await page.textContent("#status-main")) === want, `"${want}"`);
     await official.post(`/api/v1/sites/${SITE}/counters/quay-1/start`);
     await official.post(`/api/v1/sites/${SITE}/counters/quay-1/complete`);
@@ -265,7 +265,7 @@ test("phone: the ticket page follows the queue live, alerts when called, then ta
   await until(() => page.evaluate(() => window.__plays > 0), "the chime");
   await until(() => page.evaluate(() => window.__notifications.length === 1), "a notification");
   const note = await page.evaluate(() => window.__notifications[0]);
-  assert.equal(note.title, `Đến lượt bạn: ${mine.ticket.number}`);
+  assert.equal(note.title, `Đến lượt ông/bà: ${mine.ticket.number}`);
   assert.equal(note.body, "Mời đến quầy số 1");
   assert.match(await page.title(), /Mời đến quầy 1/);
   assert.ok(await page.locator("#cancel-btn").isHidden(), "no cancelling once called");

@@ -66,8 +66,8 @@ test("phone after a transfer to a counter: its place in that counter's line and 
   // Counter 2 opens; A001 is sent there: next in its line, with a wait.
   await two.post(q("quay-2", "open"));
   await one.post(q("quay-1", "transfer"), toTwo);
-  await until(async () => (await text(p1.page, "#status-main")) === "Bạn là người tiếp theo", "A001 next at counter 2");
-  assert.match(await text(p1.page, "#status-sub"), /^Bạn được chuyển sang Quầy 2, quầy sẽ gọi bạn trước các số khác\. Dự kiến: .*phút$/);
+  await until(async () => (await text(p1.page, "#status-main")) === "Ông/Bà là người tiếp theo", "A001 next at counter 2");
+  assert.match(await text(p1.page, "#status-sub"), /^Ông\/Bà được chuyển sang Quầy 2, quầy sẽ gọi ông\/bà trước các số khác\. Dự kiến: .*phút$/);
   assert.equal(await text(p1.page, "#fact-counters"), "Quầy 2");
   await shot(p1.page, "phone-transferred");
 
@@ -75,12 +75,12 @@ test("phone after a transfer to a counter: its place in that counter's line and 
   assert.equal((await one.post(q("quay-1", "call-next"))).ticket.number, "A002");
   await one.post(q("quay-1", "transfer"), toTwo);
   const p2 = await phonePage(a2);
-  await until(async () => (await text(p2.page, "#status-main")) === "Còn 1 người trước bạn", "A002 second at counter 2");
+  await until(async () => (await text(p2.page, "#status-main")) === "Còn 1 người trước ông/bà", "A002 second at counter 2");
 
   // Counter 2 calls A001: A001's phone says so, A002's moves up by itself.
   assert.equal((await two.post(q("quay-2", "call-next"))).ticket.number, "A001");
   await until(async () => (await text(p1.page, "#status-main")) === "Mời đến quầy 2", "A001 called at counter 2");
-  await until(async () => (await text(p2.page, "#status-main")) === "Bạn là người tiếp theo", "A002 moved up");
+  await until(async () => (await text(p2.page, "#status-main")) === "Ông/Bà là người tiếp theo", "A002 moved up");
   assert.deepEqual([...p1.errors, ...p2.errors], []);
   await p1.context.close();
   await p2.context.close();

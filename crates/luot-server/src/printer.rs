@@ -564,7 +564,7 @@ pub fn render(t: &TicketPrint, width: u32) -> Bitmap {
     pen.para(
         &f.regular,
         26.0 * k,
-        "Quét mã QR để theo dõi lượt của bạn trên điện thoại",
+        "Quét mã QR để theo dõi lượt của ông/bà trên điện thoại",
         Align::Center,
     );
     pen.y += (8.0 * k) as i32;
