@@ -756,7 +756,7 @@ function renderConfigStatus() {
     const b = el("button", "m-error-item");
     b.type = "button";
     b.dataset.line = String(e.line || "");
-    b.append(el("span", "m-error-pos tabular", e.line ? t("config.errLine", { l: e.line, c: e.column || 1 }) : "—"), el("span", "m-error-msg", e.message));
+    b.append(el("span", "m-error-pos tabular", e.line ? t("config.errLine", { l: e.line, c: e.column || 1 }) : "—"), el("span", "m-error-msg", (i18n.lang === "en" && e.message_en) || e.message));
     b.addEventListener("click", () => { if (e.line) jumpTo(e.line, e.column || 1); });
     li.append(b);
     return li;
@@ -777,7 +777,7 @@ function renderConfig() {
 
 function errorsOf(e) {
   const list = e?.body?.errors;
-  if (Array.isArray(list) && list.length) return list.map((x) => ({ line: x.line, column: x.column, message: x.message }));
+  if (Array.isArray(list) && list.length) return list.map((x) => ({ line: x.line, column: x.column, message: x.message, message_en: x.message_en }));
   return [];
 }
 

@@ -232,6 +232,8 @@ test("the configuration editor: errors at line:column, a click goes there; a qui
   const first = await page.locator("#config-errors button").first().innerText();
   const m = /Dòng (\d+), cột (\d+)/.exec(first);
   assert.ok(m, first);
+  // Said in Vietnamese, with what was expected.
+  assert.match(first, /sai kiểu giá trị: chữ "ba", cần một số nguyên/);
   const badLine = broken.split("\n").findIndex((l) => l.includes('"ba"')) + 1;
   assert.equal(Number(m[1]), badLine);
   await page.locator("#config-errors button").first().click();

@@ -237,15 +237,19 @@ pub struct ConfigError {
     pub file: String,
     pub line: u32,
     pub column: u32,
+    /// In English.
     pub message: String,
+    /// The same in Vietnamese (a part quoted from the TOML parser or a value's own check may stay
+    /// in English inside it).
+    pub message_vi: String,
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}:{}:{}: {}",
-            self.file, self.line, self.column, self.message
+            "{}:{}:{}: {} ({})",
+            self.file, self.line, self.column, self.message_vi, self.message
         )
     }
 }
@@ -510,6 +514,127 @@ impl<'de> Deserialize<'de> for RawServe {
 
 // ----- parsing and validation -----
 
+/// The TOML reader's message (English) said in Vietnamese: the common ones in full, the rest
+/// after a Vietnamese lead.
+fn toml_error_vi(en: &str) -> String {
+    let list = |rest: &str| rest.replace(", expected one of ", "; các khóa dùng được: ");
+    if let Some(rest) = en.strip_prefix("unknown field ") {
+        return format!("khóa {} không có ở đây", list(rest));
+    }
+    if let Some(rest) = en.strip_prefix("missing field ") {
+        return format!("thiếu khóa {rest}");
+    }
+    if let Some(rest) = en.strip_prefix("duplicate key") {
+        return format!("khóa bị ghi hai lần{rest}");
+    }
+    if let Some(rest) = en.strip_prefix("invalid type: ") {
+        let said = [
+            ("expected a whole number", "cần một số nguyên"),
+            (", expected ", ", cần "),
+            ("string ", "chữ "),
+            ("a string", "chữ (trong ngoặc kép)"),
+            ("integer ", "số nguyên "),
+            ("boolean ", "giá trị đúng/sai "),
+            ("a boolean", "true hoặc false"),
+            ("a sequence", "một danh sách [...]"),
+            ("a map", "một bảng"),
+        ]
+        .iter()
+        .fold(rest.to_string(), |s, (en, vi)| s.replace(en, vi));
+        return format!("sai kiểu giá trị: {said}");
+    }
+    let mut vi = format!("lỗi cú pháp TOML: {en}");
+    if en.contains("double brackets") {
+        vi.push_str(" (danh sách bảng viết bằng hai dấu ngoặc vuông)");
+    }
+    vi
+}
+
+/// The checks of single values (times, URLs, codes, addresses) say what is wrong in English; a
+/// Vietnamese message quoting one says it in Vietnamese, by these fragments.
+const FRAGMENTS_VI: &[(&str, &str)] = &[
+    (
+        "write times as HH:MM, e.g. 07:30",
+        "ghi giờ theo dạng HH:MM, ví dụ 07:30",
+    ),
+    (
+        " is not between 00:00 and 24:00",
+        " không nằm trong khoảng 00:00 đến 24:00",
+    ),
+    (
+        "write opening hours as HH:MM-HH:MM, e.g.",
+        "ghi giờ làm việc theo dạng HH:MM-HH:MM, ví dụ",
+    ),
+    (
+        "a range cannot start at 24:00",
+        "một khoảng giờ không thể bắt đầu lúc 24:00",
+    ),
+    (
+        "the start must be before the end",
+        "giờ bắt đầu phải trước giờ kết thúc",
+    ),
+    ("it must be host:port, e.g.", "phải có dạng máy:cổng, ví dụ"),
+    (
+        "write host:port only, without a scheme or path, e.g.",
+        "chỉ ghi máy:cổng, không có giao thức hay đường dẫn, ví dụ",
+    ),
+    ("it may not contain spaces", "không được có dấu cách"),
+    (
+        "an IPv6 address needs its closing ]",
+        "địa chỉ IPv6 thiếu dấu ] đóng",
+    ),
+    ("expected :port after ]", "cần :cổng sau dấu ]"),
+    (
+        "write an IPv6 address in brackets:",
+        "ghi địa chỉ IPv6 trong ngoặc vuông:",
+    ),
+    ("it has no host name", "không có tên máy"),
+    (
+        "a public URL is scheme://host[:port], without a path: the pages live at the server's root",
+        "địa chỉ công khai có dạng giao_thức://máy[:cổng], không có đường dẫn: các trang nằm ở gốc máy chủ",
+    ),
+    (
+        "it must start with http:// or https://",
+        "phải bắt đầu bằng http:// hoặc https://",
+    ),
+    (
+        "it may not contain a query (?) or a fragment (#)",
+        "không được có phần truy vấn (?) hay phân đoạn (#)",
+    ),
+    (
+        "it may not contain a user name or password (@)",
+        "không được có tên người dùng hay mật khẩu (@)",
+    ),
+    (
+        "its port must be a number from 1 to 65535",
+        "cổng phải là số từ 1 đến 65535",
+    ),
+    (
+        "an origin is scheme://host[:port], without a path or a trailing slash",
+        "một nguồn (origin) có dạng giao_thức://máy[:cổng], không có đường dẫn hay dấu / ở cuối",
+    ),
+    ("a code may not be empty", "mã không được để trống"),
+    ("a code has at most", "mã có tối đa"),
+    (" characters, this one has ", " ký tự, mã này có "),
+    (
+        "a code may use only ASCII letters, digits and . _ - @ (found",
+        "mã chỉ được dùng chữ cái không dấu, chữ số và . _ - @ (có",
+    ),
+    (": time ", ": giờ "),
+];
+
+fn vi_fragments(mut vi: String) -> String {
+    for (en, v) in FRAGMENTS_VI {
+        if vi.contains(en) {
+            vi = vi.replace(en, v);
+        }
+    }
+    vi
+}
+
+/// What a message is about, in Vietnamese and English: ("thủ tục", "service").
+type What<'w> = (&'w str, &'w str);
+
 /// Reads and validates a configuration file. `file_name` is only used in error messages.
 pub fn parse_config(source: &str, file_name: &str) -> Result<CenterConfig, ConfigErrors> {
     // Editors on Windows like to start UTF-8 files with a byte order mark.
@@ -521,6 +646,10 @@ pub fn parse_config(source: &str, file_name: &str) -> Result<CenterConfig, Confi
     if source.len() > CONFIG_LEN_MAX {
         cx.err(
             0..0,
+            format!(
+                "tệp có {} byte; cấu hình chỉ được tối đa {CONFIG_LEN_MAX} byte",
+                source.len()
+            ),
             format!(
                 "the file has {} bytes; a configuration may have at most {CONFIG_LEN_MAX}",
                 source.len()
@@ -546,7 +675,7 @@ pub fn parse_config(source: &str, file_name: &str) -> Result<CenterConfig, Confi
                     "; a list of tables is written with double brackets: [[site]], [[site.service]], …",
                 );
             }
-            cx.err(span, message);
+            cx.err(span, toml_error_vi(&message), message);
             return Err(cx.finish());
         }
     };
@@ -562,7 +691,8 @@ struct Checker<'a> {
     src: &'a str,
     file: &'a str,
     line_starts: Vec<usize>,
-    errors: Vec<(usize, String)>,
+    /// (offset, Vietnamese, English).
+    errors: Vec<(usize, String, String)>,
 }
 
 /// The codes a site declares, by kind, with where each was first declared. Reference checks use
@@ -586,8 +716,9 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn err(&mut self, span: Range<usize>, message: impl Into<String>) {
-        self.errors.push((span.start, message.into()));
+    fn err(&mut self, span: Range<usize>, vi: impl Into<String>, en: impl Into<String>) {
+        let vi = vi_fragments(vi.into());
+        self.errors.push((span.start, vi, en.into()));
     }
 
     fn position(&self, offset: usize) -> (u32, u32) {
@@ -606,18 +737,19 @@ impl<'a> Checker<'a> {
     }
 
     fn finish(mut self) -> ConfigErrors {
-        self.errors.sort_by_key(|(offset, _)| *offset);
+        self.errors.sort_by_key(|(offset, _, _)| *offset);
         self.errors.dedup();
         let errors = self
             .errors
             .iter()
-            .map(|(offset, message)| {
+            .map(|(offset, vi, en)| {
                 let (line, column) = self.position(*offset);
                 ConfigError {
                     file: self.file.to_owned(),
                     line,
                     column,
-                    message: message.clone(),
+                    message: en.clone(),
+                    message_vi: vi.clone(),
                 }
             })
             .collect();
@@ -626,24 +758,36 @@ impl<'a> Checker<'a> {
 
     // ----- small checks -----
 
-    fn code(&mut self, s: &Spanned<String>, what: &str) -> Option<Code> {
+    fn code(&mut self, s: &Spanned<String>, (what_vi, what): What<'_>) -> Option<Code> {
         match Code::new(s.get_ref()) {
             Ok(c) => Some(c),
             Err(e) => {
-                self.err(s.span(), format!("{what} code {:?}: {e}", s.get_ref()));
+                self.err(
+                    s.span(),
+                    format!("Mã {what_vi} {:?}: {e}", s.get_ref()),
+                    format!("{what} code {:?}: {e}", s.get_ref()),
+                );
                 None
             }
         }
     }
 
-    fn text(&mut self, t: &Spanned<RawText>, what: &str, max_len: usize) -> Text {
+    fn text(&mut self, t: &Spanned<RawText>, (what_vi, what): What<'_>, max_len: usize) -> Text {
         let raw = t.get_ref();
-        for (lang, value) in [("Vietnamese (vi)", &raw.vi), ("English (en)", &raw.en)] {
+        for (lang_vi, lang, value) in [
+            ("tiếng Việt (vi)", "Vietnamese (vi)", &raw.vi),
+            ("tiếng Anh (en)", "English (en)", &raw.en),
+        ] {
             if value.trim().is_empty() {
-                self.err(t.span(), format!("{what} has no {lang} text"));
+                self.err(
+                    t.span(),
+                    format!("{what_vi} chưa có chữ {lang_vi}"),
+                    format!("{what} has no {lang} text"),
+                );
             } else if value.len() > max_len {
                 self.err(
                     t.span(),
+                    format!("{what_vi}: chữ {lang_vi} dài quá {max_len} byte"),
                     format!("{what}: the {lang} text is longer than {max_len} bytes"),
                 );
             }
@@ -659,6 +803,7 @@ impl<'a> Checker<'a> {
         } else {
             self.err(
                 v.span(),
+                format!("{name} = {n} nằm ngoài khoảng cho phép: phải từ {lo} đến {hi}"),
                 format!("{name} = {n} is out of range: it must be between {lo} and {hi}"),
             );
             None
@@ -667,11 +812,15 @@ impl<'a> Checker<'a> {
 
     /// The `intake_close` times, sorted: each must be a valid `HH:MM`, none twice, at most
     /// `limits::INTAKE_CLOSES_MAX`.
-    fn clock(&mut self, s: &Spanned<String>, what: &str) -> Option<Minute> {
+    fn clock(&mut self, s: &Spanned<String>, (what_vi, what): What<'_>) -> Option<Minute> {
         match parse_clock(s.get_ref().trim()) {
             Ok(m) => Some(m),
             Err(e) => {
-                self.err(s.span(), format!("{what} {:?}: {e}", s.get_ref()));
+                self.err(
+                    s.span(),
+                    format!("{what_vi} {:?}: {e}", s.get_ref()),
+                    format!("{what} {:?}: {e}", s.get_ref()),
+                );
                 None
             }
         }
@@ -687,6 +836,11 @@ impl<'a> Checker<'a> {
             self.err(
                 raw.span(),
                 format!(
+                    "intake_close có {} giờ: tối đa {}",
+                    list.len(),
+                    limits::INTAKE_CLOSES_MAX
+                ),
+                format!(
                     "intake_close has {} times: at most {}",
                     list.len(),
                     limits::INTAKE_CLOSES_MAX
@@ -698,24 +852,36 @@ impl<'a> Checker<'a> {
         for s in list {
             match parse_clock(s.trim()) {
                 Ok(m) if out.contains(&m) => {
-                    self.err(raw.span(), format!("intake_close {s:?} is given twice"));
+                    self.err(
+                        raw.span(),
+                        format!("intake_close {s:?} được ghi hai lần"),
+                        format!("intake_close {s:?} is given twice"),
+                    );
                 }
                 Ok(m) => out.push(m),
-                Err(e) => self.err(raw.span(), format!("intake_close {s:?}: {e}")),
+                Err(e) => self.err(
+                    raw.span(),
+                    format!("intake_close {s:?}: {e}"),
+                    format!("intake_close {s:?}: {e}"),
+                ),
             }
         }
         out.sort_unstable();
         out
     }
 
-    fn hours(&mut self, raw: &RawHours, what: &str) -> WeekHours {
+    fn hours(&mut self, raw: &RawHours, (what_vi, what): What<'_>) -> WeekHours {
         let mut week = WeekHours::default();
         for (d, ranges) in raw.days().into_iter().enumerate() {
             let mut parsed: Vec<(Minute, Minute, &Spanned<String>)> = Vec::new();
             for r in ranges {
                 match parse_range(r.get_ref()) {
                     Ok((s, e)) => parsed.push((s, e, r)),
-                    Err(e) => self.err(r.span(), format!("{what} {:?}: {e}", r.get_ref())),
+                    Err(e) => self.err(
+                        r.span(),
+                        format!("{what_vi} {:?}: {e}", r.get_ref()),
+                        format!("{what} {:?}: {e}", r.get_ref()),
+                    ),
                 }
             }
             parsed.sort_by_key(|&(s, e, _)| (s, e));
@@ -724,6 +890,12 @@ impl<'a> Checker<'a> {
                 if b.0 < a.1 {
                     self.err(
                         b.2.span(),
+                        format!(
+                            "{what_vi} {:?} chồng lên {:?} vào {}",
+                            b.2.get_ref(),
+                            a.2.get_ref(),
+                            DAY_KEYS[d]
+                        ),
                         format!(
                             "{what} {:?} overlaps {:?} on {}",
                             b.2.get_ref(),
@@ -738,15 +910,20 @@ impl<'a> Checker<'a> {
         week
     }
 
-    fn placeholders(&mut self, s: &Spanned<String>, what: &str) {
+    fn placeholders(&mut self, s: &Spanned<String>, (what_vi, what): What<'_>) {
         let t = s.get_ref();
         if t.trim().is_empty() {
-            self.err(s.span(), format!("{what} is empty"));
+            self.err(
+                s.span(),
+                format!("{what_vi} đang để trống"),
+                format!("{what} is empty"),
+            );
             return;
         }
         if t.len() > ANNOUNCEMENT_LEN_MAX {
             self.err(
                 s.span(),
+                format!("{what_vi} dài quá {ANNOUNCEMENT_LEN_MAX} byte"),
                 format!("{what} is longer than {ANNOUNCEMENT_LEN_MAX} bytes"),
             );
         }
@@ -756,6 +933,7 @@ impl<'a> Checker<'a> {
             if rest[i..].starts_with('}') {
                 self.err(
                     s.span(),
+                    format!("{what_vi} có dấu '}}' mà không có '{{'; chỗ điền viết như {{ticket}}"),
                     format!("{what} has a '}}' without '{{'; placeholders look like {{ticket}}"),
                 );
                 return;
@@ -766,6 +944,9 @@ impl<'a> Checker<'a> {
                 _ => {
                     self.err(
                         s.span(),
+                        format!(
+                            "{what_vi} có dấu '{{' mà không có '}}'; chỗ điền viết như {{ticket}}"
+                        ),
                         format!(
                             "{what} has a '{{' without '}}'; placeholders look like {{ticket}}"
                         ),
@@ -778,6 +959,9 @@ impl<'a> Checker<'a> {
                 self.err(
                     s.span(),
                     format!(
+                        "{what_vi} dùng chỗ điền không có {{{name}}}; chỉ có {{ticket}} và {{counter}}"
+                    ),
+                    format!(
                         "{what} uses unknown placeholder {{{name}}}; the known placeholders are {{ticket}} and {{counter}}"
                     ),
                 );
@@ -789,6 +973,7 @@ impl<'a> Checker<'a> {
         if !has_ticket {
             self.err(
                 s.span(),
+                format!("{what_vi} không đọc số thứ tự: thêm {{ticket}}"),
                 format!("{what} never says the ticket number: add {{ticket}}"),
             );
         }
@@ -803,7 +988,11 @@ impl<'a> Checker<'a> {
                 .and_then(|u| match check_public_url(u.get_ref()) {
                     Ok(url) => Some(url),
                     Err(e) => {
-                        self.err(u.span(), format!("public_url {:?}: {e}", u.get_ref()));
+                        self.err(
+                            u.span(),
+                            format!("public_url {:?}: {e}", u.get_ref()),
+                            format!("public_url {:?}: {e}", u.get_ref()),
+                        );
                         None
                     }
                 });
@@ -812,16 +1001,25 @@ impl<'a> Checker<'a> {
             if i == ORIGINS_MAX {
                 self.err(
                     o.span(),
+                    format!("allowed_origins quá nhiều: tối đa {ORIGINS_MAX}"),
                     format!("too many allowed_origins: at most {ORIGINS_MAX}"),
                 );
             }
             match check_url(o.get_ref(), true) {
                 Ok(()) => allowed_origins.push(o.get_ref().clone()),
-                Err(e) => self.err(o.span(), format!("allowed origin {:?}: {e}", o.get_ref())),
+                Err(e) => self.err(
+                    o.span(),
+                    format!("allowed_origins {:?}: {e}", o.get_ref()),
+                    format!("allowed origin {:?}: {e}", o.get_ref()),
+                ),
             }
         }
         if raw.site.is_empty() {
-            self.err(0..0, "no site is defined: add a [[site]] table");
+            self.err(
+                0..0,
+                "chưa khai báo điểm phục vụ nào: thêm một bảng [[site]]",
+                "no site is defined: add a [[site]] table",
+            );
         }
         let mut site_codes: HashMap<String, Range<usize>> = HashMap::new();
         let mut sites = Vec::new();
@@ -829,6 +1027,7 @@ impl<'a> Checker<'a> {
             if i == SITES_MAX {
                 self.err(
                     s.code.span(),
+                    format!("quá nhiều điểm phục vụ ([[site]]): tối đa {SITES_MAX}"),
                     format!("too many sites: at most {SITES_MAX}"),
                 );
             }
@@ -836,6 +1035,10 @@ impl<'a> Checker<'a> {
                 let line = self.line_of(first);
                 self.err(
                     s.code.span(),
+                    format!(
+                        "mã điểm phục vụ {:?} bị trùng (đã khai báo ở dòng {line})",
+                        s.code.get_ref()
+                    ),
                     format!(
                         "duplicate site code {:?} (first defined on line {line})",
                         s.code.get_ref()
@@ -860,10 +1063,11 @@ impl<'a> Checker<'a> {
     }
 
     fn backup(&mut self, raw: &RawBackup) -> Option<BackupSettings> {
-        let time = self.clock(&raw.time, "backup time");
+        let time = self.clock(&raw.time, ("giờ sao lưu", "backup time"));
         if time == Some(MINUTES_PER_DAY) {
             self.err(
                 raw.time.span(),
+                "giờ sao lưu 24:00: hãy ghi 00:00 (một ngày không có phút 24:00)",
                 "backup time 24:00: write 00:00 (a day has no minute 24:00)",
             );
         }
@@ -874,6 +1078,10 @@ impl<'a> Checker<'a> {
                 if v.is_empty() || v.len() > BACKUP_FOLDER_LEN_MAX || v.contains('\0') {
                     self.err(
                         f.span(),
+                        format!(
+                            "thư mục sao lưu {:?}: ghi đường dẫn thư mục dài 1 đến {BACKUP_FOLDER_LEN_MAX} byte",
+                            f.get_ref()
+                        ),
                         format!(
                             "backup folder {:?}: write a folder path of 1 to {BACKUP_FOLDER_LEN_MAX} bytes",
                             f.get_ref()
@@ -904,14 +1112,19 @@ impl<'a> Checker<'a> {
             if i == PRINTERS_MAX {
                 self.err(
                     p.name.span(),
+                    format!("quá nhiều máy in: tối đa {PRINTERS_MAX}"),
                     format!("too many printers: at most {PRINTERS_MAX}"),
                 );
             }
-            let name = self.code(&p.name, "printer");
+            let name = self.code(&p.name, ("máy in", "printer"));
             if let Some(first) = names.get(p.name.get_ref()) {
                 let line = self.line_of(first);
                 self.err(
                     p.name.span(),
+                    format!(
+                        "tên máy in {:?} bị trùng (đã khai báo ở dòng {line})",
+                        p.name.get_ref()
+                    ),
                     format!(
                         "duplicate printer name {:?} (first defined on line {line})",
                         p.name.get_ref()
@@ -928,6 +1141,11 @@ impl<'a> Checker<'a> {
                         self.err(
                             s.span(),
                             format!(
+                                "máy in {:?}: không có điểm phục vụ {:?}",
+                                p.name.get_ref(),
+                                s.get_ref()
+                            ),
+                            format!(
                                 "printer {:?}: unknown site {:?}",
                                 p.name.get_ref(),
                                 s.get_ref()
@@ -942,6 +1160,10 @@ impl<'a> Checker<'a> {
                 self.err(
                     p.kiosk.span(),
                     format!(
+                        "máy in {:?}: kiosk phải là tên một kiosk đã ghép nối, dài 1 đến {KIOSK_NAME_LEN_MAX} byte",
+                        p.name.get_ref()
+                    ),
+                    format!(
                         "printer {:?}: kiosk must be a paired kiosk's name, 1 to {KIOSK_NAME_LEN_MAX} bytes",
                         p.name.get_ref()
                     ),
@@ -952,6 +1174,7 @@ impl<'a> Checker<'a> {
                     let line = self.line_of(first);
                     self.err(
                         p.kiosk.span(),
+                        format!("kiosk {kiosk:?} đã có máy in (dòng {line}); mỗi kiosk in ra một máy in"),
                         format!("kiosk {kiosk:?} already has a printer (line {line}); a kiosk prints on one printer"),
                     );
                 } else {
@@ -963,6 +1186,11 @@ impl<'a> Checker<'a> {
                 Err(e) => {
                     self.err(
                         p.address.span(),
+                        format!(
+                            "máy in {:?}: địa chỉ {:?}: {e}",
+                            p.name.get_ref(),
+                            p.address.get_ref()
+                        ),
                         format!(
                             "printer {:?}: address {:?}: {e}",
                             p.name.get_ref(),
@@ -981,6 +1209,7 @@ impl<'a> Checker<'a> {
             if let (Some(w), Some(raw_w)) = (width.filter(|w| w % 8 != 0), &p.paper_width_dots) {
                 self.err(
                     raw_w.span(),
+                    format!("paper_width_dots = {w} phải là bội số của 8 (576 cho giấy 80 mm, 384 cho giấy 58 mm)"),
                     format!("paper_width_dots = {w} must be a multiple of 8 (576 for 80 mm paper, 384 for 58 mm)"),
                 );
             }
@@ -1005,11 +1234,14 @@ impl<'a> Checker<'a> {
     }
 
     fn site(&mut self, raw: &RawSite) -> Option<SiteSettings> {
-        let code = self.code(&raw.code, "site");
+        let code = self.code(&raw.code, ("điểm phục vụ", "site"));
         let site_name = raw.code.get_ref();
         let name = self.text(
             &raw.name,
-            &format!("name of site {site_name:?}"),
+            (
+                &format!("tên điểm phục vụ {site_name:?}"),
+                &format!("name of site {site_name:?}"),
+            ),
             NAME_LEN_MAX,
         );
 
@@ -1019,6 +1251,10 @@ impl<'a> Checker<'a> {
                 if !looks_like_iana(tz.get_ref()) {
                     self.err(
                         tz.span(),
+                        format!(
+                            "time_zone {:?} không phải tên múi giờ IANA (Khu vực/Thành phố, ví dụ \"Asia/Ho_Chi_Minh\")",
+                            tz.get_ref()
+                        ),
                         format!(
                             "time_zone {:?} does not look like an IANA time zone name (Area/City, e.g. \"Asia/Ho_Chi_Minh\")",
                             tz.get_ref()
@@ -1035,6 +1271,7 @@ impl<'a> Checker<'a> {
             if i == HOLIDAYS_MAX {
                 self.err(
                     h.span(),
+                    format!("quá nhiều ngày nghỉ: tối đa {HOLIDAYS_MAX}"),
                     format!("too many holidays: at most {HOLIDAYS_MAX}"),
                 );
             }
@@ -1044,6 +1281,7 @@ impl<'a> Checker<'a> {
                         let line = self.line_of(first);
                         self.err(
                             h.span(),
+                            format!("ngày nghỉ {day} được ghi hai lần (cả ở dòng {line})"),
                             format!("holiday {day} is listed twice (also on line {line})"),
                         );
                     } else {
@@ -1053,6 +1291,10 @@ impl<'a> Checker<'a> {
                 }
                 None => self.err(
                     h.span(),
+                    format!(
+                        "ngày nghỉ {:?} không phải ngày hợp lệ: ghi theo dạng YYYY-MM-DD, ví dụ \"2026-09-02\"",
+                        h.get_ref()
+                    ),
                     format!(
                         "holiday {:?} is not a valid date: write YYYY-MM-DD, e.g. \"2026-09-02\"",
                         h.get_ref()
@@ -1068,6 +1310,7 @@ impl<'a> Checker<'a> {
                 if t.vi.len() > NOTICE_LEN_MAX || t.en.len() > NOTICE_LEN_MAX {
                     self.err(
                         n.span(),
+                        format!("thông báo (notice) dài quá {NOTICE_LEN_MAX} byte"),
                         format!("notice is longer than {NOTICE_LEN_MAX} bytes"),
                     );
                 }
@@ -1087,7 +1330,7 @@ impl<'a> Checker<'a> {
         let intake_close = self.intake_close(raw.intake_close.as_ref());
 
         let site_hours = match &raw.hours {
-            Some(h) => self.hours(h, "site hours"),
+            Some(h) => self.hours(h, ("giờ làm việc của điểm phục vụ", "site hours")),
             None => WeekHours::default(),
         };
 
@@ -1102,14 +1345,22 @@ impl<'a> Checker<'a> {
             if i == PRIORITIES_MAX {
                 self.err(
                     p.code.span(),
+                    format!("quá nhiều đối tượng ưu tiên: tối đa {PRIORITIES_MAX}"),
                     format!("too many priority categories: at most {PRIORITIES_MAX}"),
                 );
             }
-            self.duplicate(&mut seen, &p.code, "priority category");
-            let c = self.code(&p.code, "priority category");
+            self.duplicate(
+                &mut seen,
+                &p.code,
+                ("đối tượng ưu tiên", "priority category"),
+            );
+            let c = self.code(&p.code, ("đối tượng ưu tiên", "priority category"));
             let n = self.text(
                 &p.name,
-                &format!("name of priority category {:?}", p.code.get_ref()),
+                (
+                    &format!("tên đối tượng ưu tiên {:?}", p.code.get_ref()),
+                    &format!("name of priority category {:?}", p.code.get_ref()),
+                ),
                 NAME_LEN_MAX,
             );
             if let Some(code) = c {
@@ -1126,16 +1377,27 @@ impl<'a> Checker<'a> {
                 self.err(
                     d.code.span(),
                     format!(
+                        "quá nhiều lĩnh vực: tối đa {} mỗi điểm phục vụ",
+                        limits::DEPARTMENTS_MAX
+                    ),
+                    format!(
                         "too many departments: at most {} per site",
                         limits::DEPARTMENTS_MAX
                     ),
                 );
             }
-            let first = self.duplicate(&mut declared.departments, &d.code, "department");
-            let c = self.code(&d.code, "department");
+            let first = self.duplicate(
+                &mut declared.departments,
+                &d.code,
+                ("lĩnh vực", "department"),
+            );
+            let c = self.code(&d.code, ("lĩnh vực", "department"));
             let n = self.text(
                 &d.name,
-                &format!("name of department {:?}", d.code.get_ref()),
+                (
+                    &format!("tên lĩnh vực {:?}", d.code.get_ref()),
+                    &format!("name of department {:?}", d.code.get_ref()),
+                ),
                 NAME_LEN_MAX,
             );
             let prefix = self.prefix(&d.prefix);
@@ -1145,6 +1407,11 @@ impl<'a> Checker<'a> {
                 match prefix_owner.get(&p) {
                     Some(owner) if owner != d.code.get_ref() => self.err(
                         d.prefix.span(),
+                        format!(
+                            "tiền tố {:?} của lĩnh vực {:?} đã được lĩnh vực {owner:?} dùng",
+                            p.as_str(),
+                            d.code.get_ref()
+                        ),
                         format!(
                             "prefix {:?} of department {:?} is already used by department {owner:?}",
                             p.as_str(),
@@ -1173,15 +1440,26 @@ impl<'a> Checker<'a> {
                 self.err(
                     s.code.span(),
                     format!(
+                        "quá nhiều thủ tục: tối đa {} mỗi điểm phục vụ",
+                        limits::SERVICES_MAX
+                    ),
+                    format!(
                         "too many services: at most {} per site",
                         limits::SERVICES_MAX
                     ),
                 );
             }
             let sname = s.code.get_ref();
-            self.duplicate(&mut declared.services, &s.code, "service");
-            let c = self.code(&s.code, "service");
-            let n = self.text(&s.name, &format!("name of service {sname:?}"), NAME_LEN_MAX);
+            self.duplicate(&mut declared.services, &s.code, ("thủ tục", "service"));
+            let c = self.code(&s.code, ("thủ tục", "service"));
+            let n = self.text(
+                &s.name,
+                (
+                    &format!("tên thủ tục {sname:?}"),
+                    &format!("name of service {sname:?}"),
+                ),
+                NAME_LEN_MAX,
+            );
             let dept = if declared.departments.contains_key(s.department.get_ref()) {
                 departments
                     .iter()
@@ -1190,6 +1468,10 @@ impl<'a> Checker<'a> {
             } else {
                 self.err(
                     s.department.span(),
+                    format!(
+                        "thủ tục {sname:?} thuộc lĩnh vực không có: {:?}",
+                        s.department.get_ref()
+                    ),
                     format!(
                         "service {sname:?} belongs to unknown department {:?}",
                         s.department.get_ref()
@@ -1205,6 +1487,10 @@ impl<'a> Checker<'a> {
                         match prefix_owner.get(&own) {
                             Some(owner) if owner != d.code.as_str() => self.err(
                                 p.span(),
+                                format!(
+                                    "tiền tố {:?} của thủ tục {sname:?} đã được lĩnh vực {owner:?} dùng",
+                                    own.as_str()
+                                ),
                                 format!(
                                     "prefix {:?} of service {sname:?} is already used by department {owner:?}",
                                     own.as_str()
@@ -1225,6 +1511,7 @@ impl<'a> Checker<'a> {
                 Some(v) if *v.get_ref() < 1 => {
                     self.err(
                         v.span(),
+                        format!("daily_cap = {} phải từ 1 trở lên", v.get_ref()),
                         format!("daily_cap = {} must be at least 1", v.get_ref()),
                     );
                     500
@@ -1234,13 +1521,22 @@ impl<'a> Checker<'a> {
                     .unwrap_or(500),
             };
             let hours = match &s.hours {
-                Some(h) => self.hours(h.get_ref(), &format!("hours of service {sname:?}")),
+                Some(h) => self.hours(
+                    h.get_ref(),
+                    (
+                        &format!("giờ làm việc của thủ tục {sname:?}"),
+                        &format!("hours of service {sname:?}"),
+                    ),
+                ),
                 None => site_hours.clone(),
             };
             if hours.days.iter().all(Vec::is_empty) {
                 let span = s.hours.as_ref().map_or(s.code.span(), Spanned::span);
                 self.err(
                     span,
+                    format!(
+                        "thủ tục {sname:?} không bao giờ mở: khai báo giờ làm việc [site.hours] cho điểm phục vụ hoặc giờ riêng cho thủ tục"
+                    ),
                     format!(
                         "service {sname:?} is never open: give the site [site.hours] or the service its own hours"
                     ),
@@ -1253,15 +1549,23 @@ impl<'a> Checker<'a> {
                     self.err(
                         kw.span(),
                         format!(
+                            "thủ tục {sname:?} có quá nhiều từ khóa: tối đa {KEYWORDS_PER_SERVICE_MAX}"
+                        ),
+                        format!(
                             "service {sname:?} has too many keywords: at most {KEYWORDS_PER_SERVICE_MAX}"
                         ),
                     );
                 }
                 if word.is_empty() {
-                    self.err(kw.span(), format!("service {sname:?} has an empty keyword"));
+                    self.err(
+                        kw.span(),
+                        format!("thủ tục {sname:?} có một từ khóa để trống"),
+                        format!("service {sname:?} has an empty keyword"),
+                    );
                 } else if word.len() > KEYWORD_LEN_MAX {
                     self.err(
                         kw.span(),
+                        format!("từ khóa dài quá {KEYWORD_LEN_MAX} byte"),
                         format!("keyword is longer than {KEYWORD_LEN_MAX} bytes"),
                     );
                 } else {
@@ -1311,14 +1615,18 @@ impl<'a> Checker<'a> {
                 self.err(
                     c.code.span(),
                     format!(
+                        "quá nhiều quầy: tối đa {} mỗi điểm phục vụ",
+                        limits::COUNTERS_MAX
+                    ),
+                    format!(
                         "too many counters: at most {} per site",
                         limits::COUNTERS_MAX
                     ),
                 );
             }
             let cname = c.code.get_ref();
-            self.duplicate(&mut counter_codes, &c.code, "counter");
-            let code = self.code(&c.code, "counter");
+            self.duplicate(&mut counter_codes, &c.code, ("quầy", "counter"));
+            let code = self.code(&c.code, ("quầy", "counter"));
             let number = self.int(
                 &Some(c.number.clone()),
                 "counter number",
@@ -1329,6 +1637,7 @@ impl<'a> Checker<'a> {
                 if let Some(other) = numbers.get(&n) {
                     self.err(
                         c.number.span(),
+                        format!("quầy {cname:?} có số {n}, số này đã là của quầy {other:?}"),
                         format!(
                             "counter {cname:?} has number {n}, already used by counter {other:?}"
                         ),
@@ -1339,7 +1648,14 @@ impl<'a> Checker<'a> {
             }
             let number = number.unwrap_or(1) as u16;
             let name = match &c.name {
-                Some(t) => self.text(t, &format!("name of counter {cname:?}"), NAME_LEN_MAX),
+                Some(t) => self.text(
+                    t,
+                    (
+                        &format!("tên quầy {cname:?}"),
+                        &format!("name of counter {cname:?}"),
+                    ),
+                    NAME_LEN_MAX,
+                ),
                 None => default_counter_name(number),
             };
 
@@ -1362,6 +1678,7 @@ impl<'a> Checker<'a> {
                 if !declared.services.contains_key(&svc) {
                     self.err(
                         span,
+                        format!("quầy {cname:?} phục vụ thủ tục không có: {svc:?}"),
                         format!("counter {cname:?} serves unknown service {svc:?}"),
                     );
                     broken = true;
@@ -1370,6 +1687,7 @@ impl<'a> Checker<'a> {
                 if !listed.insert(svc.clone()) {
                     self.err(
                         span,
+                        format!("quầy {cname:?} ghi thủ tục {svc:?} hai lần"),
                         format!("counter {cname:?} lists service {svc:?} twice"),
                     );
                     continue;
@@ -1385,6 +1703,10 @@ impl<'a> Checker<'a> {
                     self.err(
                         d.span(),
                         format!(
+                            "quầy {cname:?} phục vụ lĩnh vực không có: {:?}",
+                            d.get_ref()
+                        ),
+                        format!(
                             "counter {cname:?} serves unknown department {:?}",
                             d.get_ref()
                         ),
@@ -1395,6 +1717,7 @@ impl<'a> Checker<'a> {
                 if !listed_departments.insert(d.get_ref().clone()) {
                     self.err(
                         d.span(),
+                        format!("quầy {cname:?} ghi lĩnh vực {:?} hai lần", d.get_ref()),
                         format!("counter {cname:?} lists department {:?} twice", d.get_ref()),
                     );
                     continue;
@@ -1420,12 +1743,18 @@ impl<'a> Checker<'a> {
                 self.err(
                     c.code.span(),
                     format!(
+                        "quầy {cname:?} không phục vụ gì: thêm services = [...] hoặc departments = [...]"
+                    ),
+                    format!(
                         "counter {cname:?} serves nothing: give it services = [...] or departments = [...]"
                     ),
                 );
             } else if listed.is_empty() && !broken {
                 self.err(
                     c.code.span(),
+                    format!(
+                        "quầy {cname:?} không phục vụ gì: các lĩnh vực của quầy chưa có thủ tục nào"
+                    ),
                     format!("counter {cname:?} serves nothing: its departments have no services"),
                 );
             }
@@ -1444,6 +1773,10 @@ impl<'a> Checker<'a> {
                 self.err(
                     s.code.span(),
                     format!(
+                        "thủ tục {:?} chưa có quầy nào phục vụ: thêm vào services hoặc departments của một quầy",
+                        s.code.get_ref()
+                    ),
+                    format!(
                         "service {:?} is not served by any counter: add it to a counter's services or departments",
                         s.code.get_ref()
                     ),
@@ -1453,6 +1786,9 @@ impl<'a> Checker<'a> {
         if raw.service.is_empty() {
             self.err(
                 raw.code.span(),
+                format!(
+                    "điểm phục vụ {site_name:?} chưa có thủ tục: thêm các bảng [[site.service]]"
+                ),
                 format!("site {site_name:?} has no services: add [[site.service]] tables"),
             );
         }
@@ -1483,12 +1819,16 @@ impl<'a> Checker<'a> {
         &mut self,
         seen: &mut HashMap<String, Range<usize>>,
         code: &Spanned<String>,
-        what: &str,
+        (what_vi, what): What<'_>,
     ) -> bool {
         if let Some(first) = seen.get(code.get_ref()) {
             let line = self.line_of(first);
             self.err(
                 code.span(),
+                format!(
+                    "mã {what_vi} {:?} bị trùng (đã khai báo ở dòng {line})",
+                    code.get_ref()
+                ),
                 format!(
                     "duplicate {what} code {:?} (first defined on line {line})",
                     code.get_ref()
@@ -1506,6 +1846,10 @@ impl<'a> Checker<'a> {
         if prefix.is_none() {
             self.err(
                 p.span(),
+                format!(
+                    "tiền tố {:?} không hợp lệ: dùng 1 đến 3 chữ cái in hoa không dấu, ví dụ \"A\" hoặc \"KQ\"",
+                    p.get_ref()
+                ),
                 format!(
                     "prefix {:?} is not valid: use 1 to 3 uppercase ASCII letters, e.g. \"A\" or \"KQ\"",
                     p.get_ref()
@@ -1594,6 +1938,10 @@ impl<'a> Checker<'a> {
             self.err(
                 v.span(),
                 format!(
+                    "policy.per_person_department_max = {} lớn hơn policy.per_person_day_max = {}",
+                    p.per_person_department_max, p.per_person_day_max
+                ),
+                format!(
                     "policy.per_person_department_max = {} is more than policy.per_person_day_max = {}",
                     p.per_person_department_max, p.per_person_day_max
                 ),
@@ -1609,6 +1957,9 @@ impl<'a> Checker<'a> {
                     self.err(
                         list.span(),
                         format!(
+                            "thang đánh giá có {n} mức; phải có 3 đến 5 mức (mức tốt nhất trước)"
+                        ),
+                        format!(
                             "the rating scale has {n} labels; it must have 3 to 5 (best first)"
                         ),
                     );
@@ -1617,13 +1968,23 @@ impl<'a> Checker<'a> {
                 {
                     self.err(
                         v.span(),
+                        format!("policy.rating_levels = {l} nhưng [site.rating] có {n} mức"),
                         format!("policy.rating_levels = {l} but [site.rating] has {n} labels"),
                     );
                 }
                 list.get_ref()
                     .iter()
                     .enumerate()
-                    .map(|(i, t)| self.text(t, &format!("rating label {}", i + 1), NAME_LEN_MAX))
+                    .map(|(i, t)| {
+                        self.text(
+                            t,
+                            (
+                                &format!("mức đánh giá {}", i + 1),
+                                &format!("rating label {}", i + 1),
+                            ),
+                            NAME_LEN_MAX,
+                        )
+                    })
                     .collect()
             }
         };
@@ -1634,12 +1995,15 @@ impl<'a> Checker<'a> {
                 if list.get_ref().len() > LOW_SCORE_REASONS_MAX {
                     self.err(
                         list.span(),
+                        format!("quá nhiều lý do chưa hài lòng (low_score_reasons): tối đa {LOW_SCORE_REASONS_MAX}"),
                         format!("too many low_score_reasons: at most {LOW_SCORE_REASONS_MAX}"),
                     );
                 }
                 list.get_ref()
                     .iter()
-                    .map(|t| self.text(t, "low score reason", NAME_LEN_MAX))
+                    .map(|t| {
+                        self.text(t, ("lý do chưa hài lòng", "low score reason"), NAME_LEN_MAX)
+                    })
                     .collect()
             }
         };
@@ -1655,11 +2019,11 @@ impl<'a> Checker<'a> {
     fn announcement(&mut self, raw: &RawAnnouncement) -> Announcement {
         let mut a = Announcement::default();
         if let Some(vi) = &raw.vi {
-            self.placeholders(vi, "announcement (vi)");
+            self.placeholders(vi, ("câu đọc gọi số (vi)", "announcement (vi)"));
             a.vi = vi.get_ref().trim().to_owned();
         }
         if let Some(en) = &raw.en {
-            self.placeholders(en, "announcement (en)");
+            self.placeholders(en, ("câu đọc gọi số (en)", "announcement (en)"));
             a.en = en.get_ref().trim().to_owned();
         }
         if let Some(r) = self.int(&raw.repeat, "announcement.repeat", 1, 3) {

@@ -326,7 +326,8 @@ fn errors_display_as_file_line_column_message() {
     let e = parse_config(src, "default.toml").unwrap_err();
     assert_eq!(
         e.to_string(),
-        "default.toml:21:18: counter \"quay-3\" serves unknown service \"chung-thuc-ban-sao\""
+        "default.toml:21:18: quầy \"quay-3\" phục vụ thủ tục không có: \"chung-thuc-ban-sao\" \
+         (counter \"quay-3\" serves unknown service \"chung-thuc-ban-sao\")"
     );
     // Several errors: one per line, in file order.
     let src = src
@@ -335,9 +336,24 @@ fn errors_display_as_file_line_column_message() {
     let text = parse_config(&src, "f.toml").unwrap_err().to_string();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 3, "{text}");
-    assert!(lines[0].starts_with("f.toml:10:10: prefix \"a\" is not valid"));
-    assert!(lines[1].starts_with("f.toml:20:10: counter number = 0 is out of range"));
-    assert!(lines[2].starts_with("f.toml:21:18: counter \"quay-3\" serves unknown service"));
+    // Vietnamese first, the English in parentheses.
+    assert!(
+        lines[0].starts_with("f.toml:10:10: tiền tố \"a\" không hợp lệ"),
+        "{text}"
+    );
+    assert!(lines[0].contains("(prefix \"a\" is not valid"), "{text}");
+    assert!(
+        lines[1].starts_with("f.toml:20:10: counter number = 0 nằm ngoài khoảng"),
+        "{text}"
+    );
+    assert!(
+        lines[1].contains("(counter number = 0 is out of range"),
+        "{text}"
+    );
+    assert!(
+        lines[2].starts_with("f.toml:21:18: quầy \"quay-3\" phục vụ thủ tục không có"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -405,6 +421,10 @@ fn every_bad_config_fails_with_its_expected_errors() {
         };
         for err in &errors.errors {
             assert_eq!(err.file, name);
+            // Said in Vietnamese too, not the English copied (values and quoted parts may be).
+            if err.message_vi.trim().is_empty() || err.message_vi == err.message {
+                failures.push(format!("{name}: no Vietnamese for {:?}", err.message));
+            }
         }
         if errors.errors.len() != expected.len() {
             failures.push(format!(
@@ -513,15 +533,17 @@ fn backup_settings_at_their_limits() {
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains("b.toml:3:13: days_kept = 3651 is out of range: it must be between 1 and 3650"),
+        e.contains("b.toml:3:13: days_kept = 3651 nằm ngoài khoảng cho phép: phải từ 1 đến 3650 (days_kept = 3651 is out of range: it must be between 1 and 3650)"),
         "{e}"
     );
     let e = with("[backup]\ntime = \"24:00\"").unwrap_err().to_string();
-    assert!(e.contains("b.toml:2:8: backup time 24:00"), "{e}");
+    assert!(e.contains("b.toml:2:8: giờ sao lưu 24:00"), "{e}");
+    assert!(e.contains("(backup time 24:00"), "{e}");
     let e = with("[backup]\ntime = \"02:00\"\nfolder = \" \"")
         .unwrap_err()
         .to_string();
-    assert!(e.contains("b.toml:3:10: backup folder"), "{e}");
+    assert!(e.contains("b.toml:3:10: thư mục sao lưu"), "{e}");
+    assert!(e.contains("(backup folder"), "{e}");
     let e = with("[backup]\ntime = \"02:00\"\nkeep = 3")
         .unwrap_err()
         .to_string();

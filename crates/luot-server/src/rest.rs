@@ -353,14 +353,24 @@ struct ConfigBody {
 }
 
 fn config_errors(e: &luot_proto::config::ConfigErrors) -> Response {
-    let first = e.errors.first().map(|e| e.to_string()).unwrap_or_default();
+    let at = |e: &luot_proto::config::ConfigError, m: &str| format!("{}:{}: {m}", e.line, e.column);
+    let first_vi = e
+        .errors
+        .first()
+        .map(|e| at(e, &e.message_vi))
+        .unwrap_or_default();
+    let first_en = e
+        .errors
+        .first()
+        .map(|e| at(e, &e.message))
+        .unwrap_or_default();
     (
         StatusCode::BAD_REQUEST,
         Json(json!({
             "code": "config_invalid",
-            "message": format!("Cấu hình có {} lỗi. Lỗi đầu tiên: {first}", e.errors.len()),
-            "message_en": format!("The configuration has {} error(s). First: {first}", e.errors.len()),
-            "errors": e.errors.iter().map(|e| json!({"line": e.line, "column": e.column, "message": e.message})).collect::<Vec<_>>(),
+            "message": format!("Cấu hình có {} lỗi. Lỗi đầu tiên, dòng {first_vi}", e.errors.len()),
+            "message_en": format!("The configuration has {} error(s). First, line {first_en}", e.errors.len()),
+            "errors": e.errors.iter().map(|e| json!({"line": e.line, "column": e.column, "message": e.message_vi, "message_en": e.message})).collect::<Vec<_>>(),
         })),
     )
         .into_response()
@@ -387,6 +397,10 @@ fn parse_center(
                     line: 1,
                     column: 1,
                     message: format!("site {}: unknown time zone {:?}", s.core.code, s.time_zone),
+                    message_vi: format!(
+                        "điểm phục vụ {}: không có múi giờ {:?}",
+                        s.core.code, s.time_zone
+                    ),
                 }],
             })
         })?;
