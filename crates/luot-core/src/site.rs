@@ -799,14 +799,7 @@ impl Site {
                 }])
             }
             Command::PauseCounter { counter, reason } => {
-                let ci = self.counter_index(*counter)?;
-                check_note(reason, true)?;
-                let c = &self.counters[ci];
-                match c.status {
-                    CounterStatus::Closed => return Err(Rejection::CounterClosed),
-                    CounterStatus::Paused { .. } => return Err(Rejection::CounterPaused),
-                    CounterStatus::Open => {}
-                }
+                let ci = self.pausable(*counter, reason)?;
                 self.not_busy(ci)?;
                 Ok(vec![Event::CounterPaused {
                     counter: *counter,
@@ -815,15 +808,8 @@ impl Site {
                 }])
             }
             Command::PauseAbsent { counter, reason } => {
-                let ci = self.counter_index(*counter)?;
-                check_note(reason, true)?;
-                let c = &self.counters[ci];
-                match c.status {
-                    CounterStatus::Closed => return Err(Rejection::CounterClosed),
-                    CounterStatus::Paused { .. } => return Err(Rejection::CounterPaused),
-                    CounterStatus::Open => {}
-                }
-                let requeued = match c.current.and_then(|id| self.ticket(id)) {
+                let ci = self.pausable(*counter, reason)?;
+                let requeued = match self.counters[ci].current.and_then(|id| self.ticket(id)) {
                     None => None,
                     Some(t) if t.state == TicketState::Called => Some(t.id),
                     Some(t) => return Err(Rejection::CounterBusy { current: t.number }),
@@ -1069,6 +1055,17 @@ impl Site {
         }
         self.not_busy(ci)?;
         Ok(ci)
+    }
+
+    /// The index of an open counter a pause with this reason may apply to.
+    fn pausable(&self, counter: Code, reason: &str) -> Result<usize, Rejection> {
+        let ci = self.counter_index(counter)?;
+        check_note(reason, true)?;
+        match self.counters[ci].status {
+            CounterStatus::Closed => Err(Rejection::CounterClosed),
+            CounterStatus::Paused { .. } => Err(Rejection::CounterPaused),
+            CounterStatus::Open => Ok(ci),
+        }
     }
 
     fn not_busy(&self, ci: usize) -> Result<(), Rejection> {
