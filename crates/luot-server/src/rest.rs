@@ -1250,7 +1250,7 @@ async fn add_user(
     luot_proto::code("login", &b.login)?;
     check_role(&b.role)?;
     check_counters(&app, &b.counters)?;
-    if b.display_name.trim().is_empty() || b.display_name.len() > 100 {
+    if b.display_name.trim().is_empty() || b.display_name.len() > DISPLAY_NAME_LEN_MAX {
         return Err(luot_proto::WireError::invalid("display_name", &b.display_name).into());
     }
     auth::check_password_strength(&b.password).map_err(|e| {
@@ -1315,6 +1315,8 @@ fn check_display_name(name: &str) -> Result<(), ApiError> {
 
 /// Longest display name, in bytes.
 pub const DISPLAY_NAME_LEN_MAX: usize = 100;
+/// Longest name of a paired device ("Kiosk sảnh A"), in bytes.
+pub const DEVICE_NAME_LEN_MAX: usize = 100;
 /// Most counters one official may be assigned.
 pub const USER_COUNTERS_MAX: usize = 50;
 
@@ -1837,7 +1839,7 @@ async fn pair_device(
     if !["kiosk", "display", "counter_display", "rating"].contains(&b.kind.as_str()) {
         return Err(luot_proto::WireError::invalid("kind", &b.kind).into());
     }
-    if b.name.trim().is_empty() || b.name.len() > 100 {
+    if b.name.trim().is_empty() || b.name.len() > DEVICE_NAME_LEN_MAX {
         return Err(luot_proto::WireError::invalid("name", &b.name).into());
     }
     let i = match &b.site {

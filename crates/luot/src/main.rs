@@ -724,11 +724,13 @@ fn user_cmd(command: UserCmd, data: &Path) -> anyhow::Result<()> {
             role,
             counters,
         } => {
-            if name
-                .as_ref()
-                .is_some_and(|n| n.trim().is_empty() || n.len() > 100)
-            {
-                bail!("--name must be 1 to 100 bytes");
+            if name.as_ref().is_some_and(|n| {
+                n.trim().is_empty() || n.len() > luot_server::rest::DISPLAY_NAME_LEN_MAX
+            }) {
+                bail!(
+                    "--name must be 1 to {} bytes",
+                    luot_server::rest::DISPLAY_NAME_LEN_MAX
+                );
             }
             let counters: Option<Vec<String>> =
                 counters.map(|c| c.into_iter().filter(|c| !c.is_empty()).collect());
