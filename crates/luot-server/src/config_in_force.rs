@@ -243,7 +243,7 @@ impl ConfigFile {
     pub fn read(path: &Path) -> anyhow::Result<ConfigFile> {
         Ok(ConfigFile {
             text: std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?,
+                .with_context(|| format!("đọc tệp {f} · reading {f}", f = path.display()))?,
             name: path.display().to_string(),
         })
     }

@@ -223,7 +223,12 @@ fn load_secret(path: &std::path::Path) -> anyhow::Result<[u8; 32]> {
                 let mode = std::fs::metadata(path)?.permissions().mode() & 0o777;
                 if mode & 0o077 != 0 {
                     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-                        .with_context(|| format!("making {} private (0600)", path.display()))?;
+                        .with_context(|| {
+                            format!(
+                                "đặt {f} thành riêng tư (0600) · making {f} private (0600)",
+                                f = path.display()
+                            )
+                        })?;
                     tracing::warn!(file = %path.display(), was = format!("{mode:o}"), "secret.key was readable by others; now 0600");
                 }
             }
@@ -245,10 +250,10 @@ fn load_secret(path: &std::path::Path) -> anyhow::Result<[u8; 32]> {
                 f.write_all(&s)?;
                 f.sync_all()
             };
-            write().with_context(|| format!("writing {}", path.display()))?;
+            write().with_context(|| format!("ghi tệp {f} · writing {f}", f = path.display()))?;
             Ok(s)
         }
-        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+        Err(e) => Err(e).with_context(|| format!("đọc tệp {f} · reading {f}", f = path.display())),
     }
 }
 
@@ -321,8 +326,12 @@ pub async fn start(listener: TcpListener, opts: Options) -> anyhow::Result<Serve
     } else {
         "http"
     };
-    std::fs::create_dir_all(&opts.data_dir)
-        .with_context(|| format!("creating the data folder {}", opts.data_dir.display()))?;
+    std::fs::create_dir_all(&opts.data_dir).with_context(|| {
+        format!(
+            "tạo thư mục dữ liệu {d} · creating the data folder {d}",
+            d = opts.data_dir.display()
+        )
+    })?;
     let lock = luot_store::DataLock::acquire(&opts.data_dir)?;
     let db_path = opts.data_dir.join("luot.db");
     let mut store = Store::open(&db_path)?;
@@ -336,13 +345,21 @@ pub async fn start(listener: TcpListener, opts: Options) -> anyhow::Result<Serve
     accounts.busy_timeout(std::time::Duration::from_secs(5))?;
     accounts.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;")?;
     let first = first_start(&accounts, &opts.center, now_ms)?;
-    let clips = clips::Clips::open(&opts.data_dir)
-        .with_context(|| format!("reading {}", opts.data_dir.join("clips").display()))?;
+    let clips = clips::Clips::open(&opts.data_dir).with_context(|| {
+        format!(
+            "đọc {d} · reading {d}",
+            d = opts.data_dir.join("clips").display()
+        )
+    })?;
 
     let mut runtime = Vec::new();
     for s in &opts.center.sites {
         let tz = jiff::tz::TimeZone::get(&s.time_zone).with_context(|| {
-            format!("site {}: unknown time zone {:?}", s.core.code, s.time_zone)
+            format!(
+                "điểm {c}: không có múi giờ {z:?} · site {c}: unknown time zone {z:?}",
+                c = s.core.code,
+                z = s.time_zone
+            )
         })?;
         runtime.push(SiteRuntime {
             code: s.core.code,
@@ -414,8 +431,8 @@ pub async fn start(listener: TcpListener, opts: Options) -> anyhow::Result<Serve
     consoles::spawn_watch(app.clone());
     if let Some(b) = app.center.backup.clone() {
         let zone = &app.center.sites[0].time_zone;
-        let tz =
-            jiff::tz::TimeZone::get(zone).with_context(|| format!("unknown time zone {zone:?}"))?;
+        let tz = jiff::tz::TimeZone::get(zone)
+            .with_context(|| format!("không có múi giờ {zone:?} · unknown time zone {zone:?}"))?;
         backups::spawn_daily(app.clone(), b, tz);
     }
     let router = rest::router(app.clone());

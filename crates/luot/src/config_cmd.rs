@@ -55,7 +55,7 @@ pub fn run(command: ConfigCmd, data: &Path, now_ms: i64) -> anyhow::Result<()> {
             match output {
                 Some(p) => {
                     std::fs::write(&p, &v.toml)
-                        .with_context(|| format!("writing {}", p.display()))?;
+                        .with_context(|| format!("ghi tệp {f} · writing {f}", f = p.display()))?;
                     eprintln!(
                         "đã ghi cấu hình phiên bản {} (áp dụng {at}) vào {p} · wrote configuration version {} (applied {at}) to {p}",
                         v.version,

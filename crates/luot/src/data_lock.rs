@@ -61,8 +61,12 @@ impl DataLock {
     /// changes the database behind a server's back (`luot config import`) holds it for as long
     /// as it works, so no server can start in the middle.
     pub fn try_acquire(data: &Path) -> anyhow::Result<Result<DataLock, String>> {
-        std::fs::create_dir_all(data)
-            .with_context(|| format!("creating the data folder {}", data.display()))?;
+        std::fs::create_dir_all(data).with_context(|| {
+            format!(
+                "tạo thư mục dữ liệu {d} · creating the data folder {d}",
+                d = data.display()
+            )
+        })?;
         let db = data.join("luot.db");
         // An empty file is an empty database to SQLite. On a read-only file system an existing
         // database still opens here, and the store then says what is wrong.
@@ -74,10 +78,18 @@ impl DataLock {
                 .create(true)
                 .truncate(false)
                 .open(&db)
-                .with_context(|| format!("creating the database {}", db.display()))?,
-            Err(e) => return Err(e).with_context(|| format!("opening {}", db.display())),
+                .with_context(|| {
+                    format!(
+                        "tạo cơ sở dữ liệu {d} · creating the database {d}",
+                        d = db.display()
+                    )
+                })?,
+            Err(e) => {
+                return Err(e).with_context(|| format!("mở {d} · opening {d}", d = db.display()));
+            }
         };
-        if !try_lock(&file).with_context(|| format!("locking {}", db.display()))? {
+        if !try_lock(&file).with_context(|| format!("khóa {d} · locking {d}", d = db.display()))?
+        {
             return Ok(Err(running_pid(&db)));
         }
         Ok(Ok(DataLock { _file: file }))

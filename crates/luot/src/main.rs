@@ -379,11 +379,11 @@ fn init_logs(format: LogFormat) {
 }
 
 fn load_config(path: &Path) -> anyhow::Result<(CenterConfig, String)> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("đọc tệp {p} · reading {p}", p = path.display()))?;
     match parse_config(&text, &path.display().to_string()) {
         Ok(c) => Ok((c, text)),
-        Err(errors) => bail!("the configuration has errors:\n{errors}"),
+        Err(errors) => bail!("cấu hình có lỗi · the configuration has errors:\n{errors}"),
     }
 }
 
@@ -425,9 +425,10 @@ fn open_db(data: &Path) -> anyhow::Result<Store> {
     let path = data.join("luot.db");
     if !path.exists() {
         bail!(
-            "no database at {} (run `luot serve --data {}` once first)",
-            path.display(),
-            data.display()
+            "không có cơ sở dữ liệu tại {p} (hãy chạy `luot serve --data {d}` một lần trước) · \
+             no database at {p} (run `luot serve --data {d}` once first)",
+            p = path.display(),
+            d = data.display()
         );
     }
     Ok(Store::open(&path)?)
@@ -474,7 +475,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config_toml = chosen.toml;
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
+        .with_context(|| {
+            format!(
+                "không nghe được ở {l} · cannot listen on {l}",
+                l = args.listen
+            )
+        })?;
     let reach = luot_server::address::resolve(
         args.public_url.as_deref().or(center.public_url.as_deref()),
         listener.local_addr()?,
@@ -651,8 +657,10 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-        let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+        let mut term = signal(SignalKind::terminate())
+            .context("cài xử lý SIGTERM · installing the SIGTERM handler")?;
+        let mut int = signal(SignalKind::interrupt())
+            .context("cài xử lý SIGINT · installing the SIGINT handler")?;
         Ok(async move {
             tokio::select! {
                 _ = term.recv() => {}
@@ -678,9 +686,10 @@ fn user_cmd(command: UserCmd, data: &Path) -> anyhow::Result<()> {
             counters,
             password_stdin,
         } => {
-            luot_core::Code::new(&login).with_context(|| format!("login {login:?}"))?;
+            luot_core::Code::new(&login)
+                .with_context(|| format!("tên đăng nhập · login {login:?}"))?;
             if store.user(&login)?.is_some() {
-                bail!("a user {login:?} already exists");
+                bail!("đã có tài khoản {login:?} · a user {login:?} already exists");
             }
             check_counters(
                 &config_in_force::for_commands(store.connection())?.0,
@@ -710,7 +719,7 @@ fn user_cmd(command: UserCmd, data: &Path) -> anyhow::Result<()> {
             let (password, generated) = read_password(password_stdin)?;
             let hash = auth::hash_password(&password).map_err(anyhow::Error::msg)?;
             if !store.set_password(&login, &hash)? {
-                bail!("no user {login:?}");
+                bail!("không có tài khoản {login:?} · no user {login:?}");
             }
             store.audit(now_ms(), "cli", "user_passwd", &login)?;
             println!("password changed for {login}");
@@ -728,8 +737,8 @@ fn user_cmd(command: UserCmd, data: &Path) -> anyhow::Result<()> {
                 n.trim().is_empty() || n.len() > luot_server::rest::DISPLAY_NAME_LEN_MAX
             }) {
                 bail!(
-                    "--name must be 1 to {} bytes",
-                    luot_server::rest::DISPLAY_NAME_LEN_MAX
+                    "--name phải dài 1 đến {n} byte · --name must be 1 to {n} bytes",
+                    n = luot_server::rest::DISPLAY_NAME_LEN_MAX
                 );
             }
             let counters: Option<Vec<String>> =
@@ -739,14 +748,16 @@ fn user_cmd(command: UserCmd, data: &Path) -> anyhow::Result<()> {
             }
             let role = role.map(RoleArg::as_str);
             let Some(before) = store.user(&login)? else {
-                bail!("no user {login:?}");
+                bail!("không có tài khoản {login:?} · no user {login:?}");
             };
             if before.role == "admin"
                 && role.is_some_and(|r| r != "admin")
                 && !before.disabled
                 && store.active_admins()? <= 1
             {
-                bail!("{login} is the last active admin: make another admin first");
+                bail!(
+                    "{login} là quản trị viên cuối cùng đang hoạt động: hãy tạo quản trị viên khác trước · {login} is the last active admin: make another admin first"
+                );
             }
             store.update_user(
                 &login,
@@ -769,10 +780,12 @@ fn user_cmd(command: UserCmd, data: &Path) -> anyhow::Result<()> {
         }
         UserCmd::Disable { login } => {
             let Some(before) = store.user(&login)? else {
-                bail!("no user {login:?}");
+                bail!("không có tài khoản {login:?} · no user {login:?}");
             };
             if before.role == "admin" && !before.disabled && store.active_admins()? <= 1 {
-                bail!("{login} is the last active admin: it cannot be disabled");
+                bail!(
+                    "{login} là quản trị viên cuối cùng đang hoạt động: không khóa được · {login} is the last active admin: it cannot be disabled"
+                );
             }
             store.set_disabled(&login, true)?;
             store.audit(now_ms(), "cli", "user_disable", &login)?;
@@ -780,7 +793,7 @@ fn user_cmd(command: UserCmd, data: &Path) -> anyhow::Result<()> {
         }
         UserCmd::Enable { login } => {
             if !store.set_disabled(&login, false)? {
-                bail!("no user {login:?}");
+                bail!("không có tài khoản {login:?} · no user {login:?}");
             }
             store.audit(now_ms(), "cli", "user_enable", &login)?;
             println!("enabled {login}");
@@ -820,8 +833,8 @@ fn device_cmd(command: DeviceCmd, data: &Path) -> anyhow::Result<()> {
             let site = settings.core.code.to_string();
             if kind.belongs_to_a_counter() && counter.is_none() {
                 bail!(
-                    "a {} device belongs to a counter: add --counter CODE",
-                    kind.as_str()
+                    "thiết bị {k} thuộc về một quầy: thêm --counter MÃ · a {k} device belongs to a counter: add --counter CODE",
+                    k = kind.as_str()
                 );
             }
             if let Some(c) = &counter
@@ -885,7 +898,7 @@ fn device_cmd(command: DeviceCmd, data: &Path) -> anyhow::Result<()> {
         }
         DeviceCmd::Revoke { id } => {
             if !store.revoke_device(id, now_ms())? {
-                bail!("no active device {id}");
+                bail!("không có thiết bị đang dùng số {id} · no active device {id}");
             }
             store.audit(now_ms(), "cli", "device_revoke", &id.to_string())?;
             println!("revoked device {id}");
@@ -904,12 +917,16 @@ fn pick_site<'a>(
             .sites
             .iter()
             .find(|s| s.core.code.as_str() == c)
-            .with_context(|| format!("no site {c:?} in the configuration")),
+            .with_context(|| {
+                format!("không có điểm {c:?} trong cấu hình · no site {c:?} in the configuration")
+            }),
     }
 }
 
 fn parse_day_arg(s: &str, what: &str) -> anyhow::Result<luot_core::Day> {
-    luot_proto::parse_day(s).with_context(|| format!("{what}: {s:?} is not a date (YYYY-MM-DD)"))
+    luot_proto::parse_day(s).with_context(|| {
+        format!("{what}: {s:?} không phải ngày (YYYY-MM-DD) · is not a date (YYYY-MM-DD)")
+    })
 }
 
 fn report_cmd(a: ReportArgs) -> anyhow::Result<()> {
@@ -930,16 +947,18 @@ fn report_cmd(a: ReportArgs) -> anyhow::Result<()> {
         None => from,
     };
     if from > to {
-        bail!("--from {from} is after --to {to}");
+        bail!("--from {from} sau --to {to} · --from {from} is after --to {to}");
     }
     if to.0 - from.0 >= luot_store::reports::REPORT_DAYS_MAX {
         bail!(
-            "the range is longer than {} days",
-            luot_store::reports::REPORT_DAYS_MAX
+            "khoảng ngày dài quá {n} ngày · the range is longer than {n} days",
+            n = luot_store::reports::REPORT_DAYS_MAX
         );
     }
     if !(0.5..=0.999).contains(&a.target_share) || !(1..=240).contains(&a.target_wait_min) {
-        bail!("--target-share must be 0.5–0.999 and --target-wait-min 1–240");
+        bail!(
+            "--target-share phải từ 0.5 đến 0.999 và --target-wait-min từ 1 đến 240 · --target-share must be 0.5–0.999 and --target-wait-min 1–240"
+        );
     }
     let by_name = a.by.to_possible_value().expect("no skipped variants");
     let by = luot_store::reports::GroupBy::parse(by_name.get_name())
@@ -955,7 +974,10 @@ fn report_cmd(a: ReportArgs) -> anyhow::Result<()> {
     );
     let db = a.data.join("luot.db");
     if !db.exists() {
-        bail!("no database at {}", db.display());
+        bail!(
+            "không có cơ sở dữ liệu tại {d} · no database at {d}",
+            d = db.display()
+        );
     }
     let conn = luot_store::open_reader(&db)?;
     let lang = match a.lang {
@@ -974,7 +996,9 @@ fn report_cmd(a: ReportArgs) -> anyhow::Result<()> {
         match a.format {
             ReportFormat::Json => serde_json::to_vec_pretty(&s)?,
             ReportFormat::Table => report::staffing_table(&labels, &s).into_bytes(),
-            f => bail!("--staffing prints as table or json, not {f:?}"),
+            f => bail!(
+                "--staffing chỉ in dạng table hoặc json, không phải {f:?} · --staffing prints as table or json, not {f:?}"
+            ),
         }
     } else {
         let mut r = luot_store::reports::report(&conn, &q)?;
@@ -1000,10 +1024,13 @@ fn report_cmd(a: ReportArgs) -> anyhow::Result<()> {
     tracing::debug!(ms = started.elapsed().as_millis() as u64, "report built");
     match &a.output {
         Some(p) => {
-            std::fs::write(p, &out).with_context(|| format!("writing {}", p.display()))?;
+            std::fs::write(p, &out)
+                .with_context(|| format!("ghi tệp {f} · writing {f}", f = p.display()))?;
             eprintln!("wrote {}", p.display());
         }
-        None if a.format == ReportFormat::Xlsx => bail!("an xlsx report needs --output FILE"),
+        None if a.format == ReportFormat::Xlsx => {
+            bail!("báo cáo xlsx cần --output TỆP · an xlsx report needs --output FILE")
+        }
         None => {
             use std::io::Write;
             std::io::stdout().write_all(&out)?;
@@ -1015,7 +1042,9 @@ fn report_cmd(a: ReportArgs) -> anyhow::Result<()> {
 fn simulate_cmd(a: SimulateArgs) -> anyhow::Result<()> {
     let from = parse_day_arg(&a.from, "--from")?;
     if !(1.0..=20_000.0).contains(&a.arrivals) || a.days == 0 || a.days > 366 {
-        bail!("--arrivals must be 1–20000 and --days 1–366");
+        bail!(
+            "--arrivals phải từ 1 đến 20000 và --days từ 1 đến 366 · --arrivals must be 1–20000 and --days 1–366"
+        );
     }
     std::fs::create_dir_all(&a.data)?;
     let mut store = Store::open(&a.data.join("luot.db"))?;
@@ -1051,8 +1080,9 @@ fn simulate_cmd(a: SimulateArgs) -> anyhow::Result<()> {
     if let Some(d) = site.day() {
         if d >= from {
             bail!(
-                "{} already has history up to {d}; simulate into an empty folder or from a later day",
-                a.data.display()
+                "{f} đã có dữ liệu đến ngày {d}; hãy mô phỏng vào thư mục trống hoặc từ một ngày sau · \
+                 {f} already has history up to {d}; simulate into an empty folder or from a later day",
+                f = a.data.display()
             );
         }
     }
