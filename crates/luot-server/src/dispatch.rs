@@ -102,7 +102,8 @@ fn status_for(e: &ErrorDto) -> StatusCode {
         | "text_empty"
         | "score_out_of_range"
         | "appointment_invalid"
-        | "dossier_invalid" => StatusCode::BAD_REQUEST,
+        | "dossier_invalid"
+        | "cap_invalid" => StatusCode::BAD_REQUEST,
         _ => StatusCode::CONFLICT,
     }
 }
