@@ -8,12 +8,13 @@
 import { loadSetup } from "/js/live.js";
 import { createI18n } from "/js/i18n.js";
 import { mountReports, REPORT_TEXT } from "/reports.js";
+import { mountFloor, FLOOR_TEXT } from "/admin-floor.js";
 import * as toml from "/admin-toml.js";
 import { createAnnouncer, compose, parseTemplate } from "/js/announcer.js";
 
 const params = new URLSearchParams(location.search);
 const $ = (id) => document.getElementById(id);
-const TABS = ["reports", "config", "users", "voice", "devices", "audit"];
+const TABS = ["floor", "reports", "config", "users", "voice", "devices", "audit"];
 
 const TEXT = {
   vi: {
@@ -463,7 +464,7 @@ const TEXT = {
     "error.network": "Cannot reach the server",
   },
 };
-for (const l of ["vi", "en"]) Object.assign(TEXT[l], REPORT_TEXT[l]);
+for (const l of ["vi", "en"]) Object.assign(TEXT[l], REPORT_TEXT[l], FLOOR_TEXT[l]);
 const i18n = createI18n(TEXT, () => render());
 const t = (k, v) => i18n.t(k, v);
 
@@ -589,6 +590,8 @@ function openTab(next) {
   if (location.hash !== `#${next}`) history.replaceState(null, "", `#${next}`);
   banner(null);
   show(next);
+  if (next === "floor") floor.show();
+  else floor.hide();
   if (next === "reports") reports.show();
   if (next === "config" && !config.loaded) loadConfig();
   if (next === "users") loadUsers();
@@ -609,6 +612,7 @@ function render() {
     else a.removeAttribute("aria-current");
   }
   if (screen === "denied" && me) $("denied-text").textContent = me.role === "official" || !me.role ? t("denied.official", { name: me.display_name || me.login }) : $("denied-text").textContent;
+  if (screen === "floor") floor.render();
   if (screen === "reports") reports.render();
   if (screen === "config") renderConfig();
   if (screen === "users") renderUsers();
@@ -1606,6 +1610,15 @@ const reports = mountReports($("screen-reports"), {
   setup: () => setup,
   officials: () => officials,
   today: () => today || new Date().toISOString().slice(0, 10),
+});
+
+const floor = mountFloor($("screen-floor"), {
+  i18n,
+  el,
+  setup: () => setup,
+  officials: () => officials,
+  counterLabel,
+  reloadSetup: async () => { try { setup = await loadSetup(setup.site); } catch { /* keep the one we have */ } },
 });
 
 async function boot() {

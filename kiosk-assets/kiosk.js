@@ -91,6 +91,8 @@ const dict = {
     "closed.holiday": "Hôm nay nghỉ lễ",
     "closed.daily_cap_reached": "Đã hết số hôm nay",
     "closed.intake_closed": "Đã ngừng cấp số buổi này",
+    "closed.service_paused": "Tạm ngừng cấp số",
+    "opens.askStaff": "Xin ông/bà hỏi cán bộ hướng dẫn",
     "closed.day_not_open": "Chưa bắt đầu ngày làm việc",
     "closed.other": "Tạm ngừng tiếp nhận",
     "opens.today": "mở lại lúc {t} hôm nay",
@@ -164,6 +166,8 @@ const dict = {
     "closed.holiday": "Closed today (public holiday)",
     "closed.daily_cap_reached": "No more numbers today",
     "closed.intake_closed": "No more numbers this session",
+    "closed.service_paused": "Numbers stopped for now",
+    "opens.askStaff": "Please ask the staff at the information desk",
     "closed.day_not_open": "The working day has not started",
     "closed.other": "Not taking numbers now",
     "opens.today": "opens again today at {t}",
@@ -242,8 +246,10 @@ function opensText(opensAt) {
 /** Why a procedure takes no tickets now, and when it will: two lines. */
 function closedParts(st) {
   const key = `closed.${st.closed_reason}`;
-  const reason = dict.vi[key] ? t(key) : t("closed.other");
-  const opens = opensText(st.opens_at);
+  let reason = dict.vi[key] ? t(key) : t("closed.other");
+  // Stopped by a manager: their reason, as they wrote it; nobody knows yet when it resumes.
+  if (st.closed_reason === "service_paused" && st.paused_reason) reason = `${reason}: ${st.paused_reason}`;
+  const opens = st.closed_reason === "service_paused" ? t("opens.askStaff") : opensText(st.opens_at);
   return [reason, opens.charAt(0).toUpperCase() + opens.slice(1)];
 }
 

@@ -77,6 +77,20 @@ function applyEvent(state, msg) {
     // Recent calls show each ticket in its current state (protocol §5.1).
     state.recent = state.recent.map((r) => (r.id === t.id ? t : r));
   }
+  // What the floor page reads of a counter (CounterView `idle_since_ms`, `no_show_streak`), kept
+  // as the core keeps it (crates/luot-core/src/site/floor.rs).
+  const idle = (code, since) => { const c = state.counters.get(code); if (c) c.idle_since_ms = since; };
+  const streak = (code, f) => { const c = state.counters.get(code); if (c) c.no_show_streak = f(c.no_show_streak || 0); };
+  switch (e.type) {
+    case "counter_opened": idle(e.counter, msg.at_ms); streak(e.counter, () => 0); break;
+    case "counter_closed": idle(e.counter, null); break;
+    case "ticket_called": idle(e.counter, null); break;
+    case "service_started": streak(e.counter, () => 0); break;
+    case "service_completed": idle(e.counter, msg.at_ms); streak(e.counter, () => 0); break;
+    case "ticket_no_show": idle(e.counter, msg.at_ms); streak(e.counter, (n) => n + 1); break;
+    case "ticket_transferred": idle(e.from_counter, msg.at_ms); break;
+    case "counter_paused": if (e.requeued != null) idle(e.counter, msg.at_ms); break;
+  }
   switch (e.type) {
     case "ticket_called":
       setCurrent(e.counter, t);

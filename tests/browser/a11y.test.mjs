@@ -1,6 +1,6 @@
 // Accessibility of every page, in both languages: axe-core (through @axe-core/playwright) finds
 // no serious or critical violation on the kiosk, phone, console, hall and counter displays, rating
-// tablet, administration and reports pages, each opened as its user opens it, with live data on
+// tablet, administration, floor and reports pages, each opened as its user opens it, with live data on
 // the screen (a waiting ticket, a called one, a rating prompt).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -51,6 +51,7 @@ const PAGES = [
   { name: "counter display", path: () => "/counter-display?counter=quay-1", ready: () => window.luotCounterDisplay?.status === "live", viewport: { width: 1280, height: 720 } },
   { name: "rating tablet", path: () => `/rating?device=${server.ratingToken}`, ready: () => window.luotRating?.status === "live" },
   { name: "administration", path: () => "/admin#users", who: () => manager, ready: () => !!window.luotAdmin?.screen },
+  { name: "floor", path: () => "/admin#floor", who: () => manager, ready: () => window.luotAdmin?.screen === "floor" && window.luotFloor?.status === "live" && !!document.querySelector("#f-counters tr") },
   { name: "reports", path: () => "/admin#reports", who: () => manager, ready: () => window.luotAdmin?.screen === "reports" && !!document.querySelector("#rp-table tbody tr") },
   // The start page says everything in both languages side by side (its English parts lang="en").
   { name: "home", path: () => "/", ready: () => document.body.innerText.trim().length > 0, bilingual: true },

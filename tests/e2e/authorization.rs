@@ -259,6 +259,19 @@ fn ws_commands() -> Vec<(Value, &'static [Caller])> {
             json!({"type": "attach_dossier", "counter": "quay-1", "number": "A001", "dossier": "H26-0001"}),
             &[],
         ),
+        // The floor page's: managers and admins only.
+        (
+            json!({"type": "pause_service", "service": "khai-sinh", "reason": "họp"}),
+            &[],
+        ),
+        (
+            json!({"type": "resume_service", "service": "khai-sinh"}),
+            &[],
+        ),
+        (
+            json!({"type": "raise_daily_cap", "service": "khai-sinh", "cap": 900}),
+            &[],
+        ),
     ]
 }
 

@@ -318,6 +318,56 @@ async fn every_message_matches_the_tables_of_the_protocol_doc() {
             called = n.to_string();
         }
     }
+    // The manager on the floor page: stop issuing for a service (a kiosk is refused), resume it,
+    // raise its cap; a forced pause of an open counter; an admin socket's snapshot and replies.
+    let (_, manager_session) = s.login(&s.first.admin_login, &s.first.admin_password).await;
+    let mut m = s.ws("admin", Who::Session(&manager_session)).await;
+    let snap = m.snapshot.clone().expect("a snapshot");
+    doc.check(
+        "SiteSnapshot",
+        &snap["snapshot"],
+        "admin snapshot",
+        &mut errors,
+    );
+    send(&doc, &mut c, counter("open_counter"), &mut errors).await;
+    for cmd in [
+        json!({"type": "pause_service", "service": "khai-sinh", "reason": "Mất kết nối"}),
+        json!({"type": "raise_daily_cap", "service": "khai-sinh", "cap": 600}),
+        // Refused, for an error reply: not higher than the cap in force.
+        json!({"type": "raise_daily_cap", "service": "khai-sinh", "cap": 600}),
+        json!({"type": "pause_counter", "counter": "quay-1", "reason": "Họp giao ban"}),
+        json!({"type": "close_counter", "counter": "quay-1"}),
+    ] {
+        send(&doc, &mut m, cmd, &mut errors).await;
+    }
+    let r = kiosk
+        .post(
+            &format!("/api/v1/sites/{SITE}/tickets"),
+            &json!({"service": "khai-sinh"}),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    assert_eq!(r.code(), "service_paused", "{}", r.text);
+    doc.check("ErrorDto", &r.json(), "REST issue refused", &mut errors);
+    let r = admin
+        .get(&format!("/api/v1/sites/{SITE}/snapshot"))
+        .await
+        .json();
+    doc.check(
+        "SiteSnapshot",
+        &r["snapshot"],
+        "REST snapshot, stopped",
+        &mut errors,
+    );
+    send(
+        &doc,
+        &mut m,
+        json!({"type": "resume_service", "service": "khai-sinh"}),
+        &mut errors,
+    )
+    .await;
+    drop(m);
+
     // The citizen of A001 rates from the phone page.
     let r = s
         .http()

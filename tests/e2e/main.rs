@@ -25,6 +25,7 @@ mod crash;
 mod doc_schemas;
 mod env;
 mod first_start;
+mod floor;
 mod limits;
 mod metrics;
 mod mismatches;

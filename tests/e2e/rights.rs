@@ -219,6 +219,13 @@ fn variants(command: &str, with_field: Option<&str>, phone_token: &str) -> Vec<V
         "attach_dossier" => vec![c(
             json!({"type": "attach_dossier", "counter": "quay-1", "number": "A001", "dossier": "H26-0001"}),
         )],
+        "pause_service" => vec![c(
+            json!({"type": "pause_service", "service": "khai-sinh", "reason": "mất mạng"}),
+        )],
+        "resume_service" => vec![c(json!({"type": "resume_service", "service": "khai-sinh"}))],
+        "raise_daily_cap" => vec![c(
+            json!({"type": "raise_daily_cap", "service": "khai-sinh", "cap": 900}),
+        )],
         c2 if COUNTER_COMMANDS.contains(&c2) => vec![c(counter(c2))],
         other => panic!("§9.2 names a command this test does not know: {other}"),
     }

@@ -87,6 +87,21 @@ pub enum Command {
         score: u8,
         reason: Option<String>,
     },
+    /// A manager stops issuing for one service now (the kiosk shows the reason); tickets already
+    /// issued are still called. Lasts until `ResumeService` or the end of the day.
+    PauseService {
+        service: Code,
+        reason: String,
+    },
+    ResumeService {
+        service: Code,
+    },
+    /// A manager raises today's daily cap of one service to `cap` (more than the cap in force,
+    /// at most the site's `tickets_per_day_max`).
+    RaiseDailyCap {
+        service: Code,
+        cap: u32,
+    },
     /// The official records the administrative dossier code (mã hồ sơ) of a ticket called or
     /// served at this counter, so its rating can be tied to the dossier. A later code replaces
     /// an earlier one (a typo corrected).

@@ -107,6 +107,9 @@ pub struct Policy {
     /// An open counter whose official has had no console connected this long is paused by the
     /// server ("Cán bộ vắng mặt"), and a ticket it had called goes back to its place in line.
     pub console_absent_s: u32,
+    /// The wait the center aims for: the floor page flags a service whose longest wait or
+    /// estimate goes past it.
+    pub wait_target_s: u32,
     /// A citizen may rate within this window after completion.
     pub rating_window_s: u32,
     /// Levels of the satisfaction scale (3 to 5); 1 is the best.
@@ -130,6 +133,10 @@ pub struct Policy {
 pub const CONSOLE_ABSENT_S_DEFAULT: u32 = 120;
 /// The shortest `console_absent_s` a configuration may set.
 pub const CONSOLE_ABSENT_S_MIN: u32 = 15;
+/// Default of [`Policy::wait_target_s`], in minutes: the staffing report's default target too.
+pub const WAIT_TARGET_MIN_DEFAULT: u32 = 15;
+/// The longest `wait_target_min` a configuration may set (a working morning).
+pub const WAIT_TARGET_MIN_MAX: u32 = 240;
 
 impl Default for Policy {
     fn default() -> Policy {
@@ -140,6 +147,7 @@ impl Default for Policy {
             no_show_return_s: 30 * 60,
             recall_max: 5,
             console_absent_s: CONSOLE_ABSENT_S_DEFAULT,
+            wait_target_s: WAIT_TARGET_MIN_DEFAULT * 60,
             rating_window_s: 30 * 60,
             rating_levels: 4,
             tickets_per_day_max: 10_000,

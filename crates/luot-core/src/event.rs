@@ -110,6 +110,20 @@ pub enum Event {
     CounterClosed {
         counter: Code,
     },
+    /// A manager stopped issuing for one service until resumed or the day ends; tickets already
+    /// issued are still served.
+    ServicePaused {
+        service: Code,
+        reason: String,
+    },
+    ServiceResumed {
+        service: Code,
+    },
+    /// A manager lifted the service's daily cap for the rest of the day (`cap` is the new one).
+    DailyCapRaised {
+        service: Code,
+        cap: u32,
+    },
 }
 
 impl Event {
@@ -133,6 +147,9 @@ impl Event {
             Event::CounterPaused { .. } => "counter_paused",
             Event::CounterResumed { .. } => "counter_resumed",
             Event::CounterClosed { .. } => "counter_closed",
+            Event::ServicePaused { .. } => "service_paused",
+            Event::ServiceResumed { .. } => "service_resumed",
+            Event::DailyCapRaised { .. } => "daily_cap_raised",
         }
     }
 

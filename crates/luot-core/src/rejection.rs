@@ -89,6 +89,17 @@ pub enum Rejection {
     },
     /// The ticket was not called or served at this counter.
     TicketNotAtCounter,
+    /// A manager stopped issuing for this service; their reason.
+    ServicePaused {
+        reason: String,
+    },
+    ServiceAlreadyPaused,
+    ServiceNotPaused,
+    /// A raised cap must be more than the cap in force (`cap`) and at most `max`.
+    CapInvalid {
+        cap: u32,
+        max: u32,
+    },
 }
 
 impl Rejection {
@@ -135,6 +146,10 @@ impl Rejection {
             TextEmpty => "text_empty",
             DossierInvalid { .. } => "dossier_invalid",
             TicketNotAtCounter => "ticket_not_at_counter",
+            ServicePaused { .. } => "service_paused",
+            ServiceAlreadyPaused => "service_already_paused",
+            ServiceNotPaused => "service_not_paused",
+            CapInvalid { .. } => "cap_invalid",
         }
     }
 
@@ -320,6 +335,30 @@ impl Rejection {
             TicketNotAtCounter => (
                 "Số này không được gọi hoặc phục vụ tại quầy này".into(),
                 "That ticket was not called or served at this counter".into(),
+            ),
+            ServicePaused { reason } => (
+                format!("Thủ tục này đang tạm ngừng cấp số: {reason}"),
+                format!("No tickets for this service for now: {reason}"),
+            ),
+            ServiceAlreadyPaused => (
+                "Thủ tục này đã tạm ngừng cấp số".into(),
+                "Issuing for this service is already stopped".into(),
+            ),
+            ServiceNotPaused => (
+                "Thủ tục này không bị tạm ngừng".into(),
+                "Issuing for this service is not stopped".into(),
+            ),
+            CapInvalid { cap, max } if cap >= max => (
+                format!(
+                    "Số phiếu tối đa hôm nay đã là {cap}, bằng giới hạn cả trung tâm: không nâng thêm được"
+                ),
+                format!(
+                    "Today's cap is already {cap}, the center's daily maximum: it cannot go higher"
+                ),
+            ),
+            CapInvalid { cap, max } => (
+                format!("Số phiếu tối đa mới phải lớn hơn {cap} và không quá {max}"),
+                format!("The new cap must be more than {cap} and at most {max}"),
             ),
         };
         (vi, en)

@@ -14,6 +14,8 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
+mod floor;
+
 /// The day's tickets, in id order. Each is behind an `Arc` so that the broker's two copies of a
 /// site (the speculative one that decides, the visible one that is durable) can hold one ticket
 /// once they agree on it ([`Site::share_tickets`]): the day is kept once, not twice. Changing a
@@ -235,6 +237,8 @@ pub struct Site {
     /// The day's latest calls, newest first, each ticket once: kept from `ticket_called` events
     /// alone, so a client following the events keeps the same list (protocol §5.1).
     recent_calls: std::collections::VecDeque<TicketId>,
+    /// Stopped services, raised caps, counters' idle times and no-show streaks (`site/floor.rs`).
+    floor: floor::Floor,
 }
 
 /// How many recent calls a site keeps (the hall display's strip and the snapshot).
@@ -303,6 +307,7 @@ impl Site {
             })
             .collect();
         Site {
+            floor: floor::Floor::new(cfg.services.len(), cfg.counters.len()),
             recent_calls: std::collections::VecDeque::with_capacity(RECENT_CALLS_KEPT),
             queues: vec![ServiceQueue::default(); cfg.services.len()],
             counter_lanes: vec![Lane::default(); cfg.counters.len()],
@@ -431,7 +436,8 @@ impl Site {
             .get(&service)
             .ok_or(Rejection::UnknownService(service))?;
         self.check_hours(si, now)?;
-        self.check_intake_close(si, now)
+        self.check_intake_close(si, now)?;
+        self.check_not_paused(si)
     }
 
     /// The session `service` is in at `now`; `None` while it is outside its hours, or when its
@@ -589,10 +595,12 @@ impl Site {
                 if matches!(channel, Channel::Kiosk | Channel::Phone) {
                     self.check_intake_close(si, now)?;
                 }
+                self.check_not_paused(si)?;
                 let svc = &self.cfg.services[si];
                 let policy = &self.cfg.policy;
-                if self.issued_per_service[si] >= svc.daily_cap {
-                    return Err(Rejection::DailyCapReached { cap: svc.daily_cap });
+                let cap = self.cap_of(si);
+                if self.issued_per_service[si] >= cap {
+                    return Err(Rejection::DailyCapReached { cap });
                 }
                 if self.issued_today >= policy.tickets_per_day_max {
                     return Err(Rejection::SiteTicketLimit {
@@ -888,6 +896,9 @@ impl Site {
                     dossier,
                 }])
             }
+            Command::PauseService { .. }
+            | Command::ResumeService { .. }
+            | Command::RaiseDailyCap { .. } => self.decide_floor(cmd),
         }
     }
 
@@ -1154,6 +1165,7 @@ impl Site {
     /// something this state does not know (a service removed from the configuration since) are
     /// applied as far as they can be.
     pub fn evolve(&mut self, event: &Event, at_ms: i64) {
+        self.evolve_floor(event, at_ms);
         match event {
             Event::DayClosed {
                 expired, carried, ..
@@ -1448,6 +1460,9 @@ impl Site {
                     c.official = None;
                 }
             }
+            Event::ServicePaused { .. }
+            | Event::ServiceResumed { .. }
+            | Event::DailyCapRaised { .. } => {}
         }
     }
 
@@ -1732,7 +1747,7 @@ impl Site {
             return Err("more tickets than the daily maximum".into());
         }
         for (si, s) in self.cfg.services.iter().enumerate() {
-            if self.issued_per_service[si] > s.daily_cap {
+            if self.issued_per_service[si] > self.cap_of(si) {
                 return Err(format!("service {} over its daily cap", s.code));
             }
         }

@@ -46,6 +46,10 @@
 //! | `transfer COUNTER to service SERVICE` / `to counter COUNTER` | `ok` |
 //! | `return TICKET`, `cancel TICKET`, `rate TICKET SCORE` | `ok` |
 //! | `open COUNTER by OFFICIAL`, `pause COUNTER REASON…`, `resume COUNTER`, `close COUNTER` | `ok` |
+//! | `pause_service SERVICE REASON…`, `resume_service SERVICE`, `raise_cap SERVICE N` | `ok` |
+//! | `cap SERVICE` (query) | today's cap, then `stopped: REASON` while issuing is stopped |
+//! | `idle COUNTER` (query) | seconds since it last had nothing to do (`90s`), or `none` (holding a ticket, or closed) |
+//! | `no_show_streak COUNTER` (query) | no-shows in a row there |
 //! | `open_day` (opens the current scenario day) | `expired=N,N carried=N` (`-` for none) |
 //! | `state TICKET` (query) | `waiting`, `called`, `done`, … or `unknown` |
 //! | `waiting SERVICE` (query) | tickets waiting for it |
@@ -292,6 +296,24 @@ impl Runner {
                     s => session_text(s),
                 }));
             }
+            "cap" => {
+                let s = code(arg(0)?)?;
+                let mut out = self.site.daily_cap(s).ok_or("no such service")?.to_string();
+                if let Some(r) = self.site.service_paused(s) {
+                    write!(out, " stopped: {r}").unwrap();
+                }
+                return Ok(Outcome::Query(out));
+            }
+            "idle" => {
+                let since = self.site.idle_since_ms(code(arg(0)?)?);
+                return Ok(Outcome::Query(since.map_or("none".into(), |ms| {
+                    format!("{}s", (now.at_ms - ms) / 1000)
+                })));
+            }
+            "no_show_streak" => {
+                let n = self.site.no_show_streak(code(arg(0)?)?);
+                return Ok(Outcome::Query(n.to_string()));
+            }
             "rollover_due" => {
                 let due = self.site.rollover_due(now);
                 return Ok(Outcome::Query(if due { "yes" } else { "no" }.into()));
@@ -371,6 +393,17 @@ impl Runner {
             },
             "close" => Command::CloseCounter {
                 counter: code(arg(0)?)?,
+            },
+            "pause_service" => Command::PauseService {
+                service: code(arg(0)?)?,
+                reason: args[1..].join(" "),
+            },
+            "resume_service" => Command::ResumeService {
+                service: code(arg(0)?)?,
+            },
+            "raise_cap" => Command::RaiseDailyCap {
+                service: code(arg(0)?)?,
+                cap: arg(1)?.parse().map_err(|_| "raise_cap SERVICE N")?,
             },
             other => return Err(format!("unknown step `{other}`")),
         };

@@ -129,7 +129,7 @@ impl Stats {
     }
 
     fn assert_exercised(&self) {
-        const EVENTS: [&str; 17] = [
+        const EVENTS: [&str; 20] = [
             "day_closed",
             "day_opened",
             "ticket_issued",
@@ -147,6 +147,9 @@ impl Stats {
             "counter_paused",
             "counter_resumed",
             "counter_closed",
+            "service_paused",
+            "service_resumed",
+            "daily_cap_raised",
         ];
         const REASONS: [&str; 10] = [
             "requested",
@@ -160,7 +163,7 @@ impl Stats {
             "next_in_line",
             "service_weight",
         ];
-        const REFUSALS: [&str; 30] = [
+        const REFUSALS: [&str; 34] = [
             "unknown_service",
             "unknown_counter",
             "unknown_priority_category",
@@ -191,6 +194,10 @@ impl Stats {
             "score_out_of_range",
             "dossier_invalid",
             "ticket_not_at_counter",
+            "service_paused",
+            "service_already_paused",
+            "service_not_paused",
+            "cap_invalid",
         ];
         let missing: Vec<&str> = EVENTS
             .iter()
@@ -596,8 +603,47 @@ impl Sim {
         match self.rng.between(0, 99) {
             0..=24 => self.any_command(),
             25..=46 => self.random_issue(),
-            47..=54 => self.citizen_command(),
+            47..=53 => self.citizen_command(),
+            54 => self.manager_command(),
             _ => self.official_command(),
+        }
+    }
+
+    /// The manager on the floor page stops or resumes issuing for a service, or raises its cap
+    /// (now and then to a cap that is not higher, or with no reason).
+    fn manager_command(&mut self) -> Command {
+        let service = self.rng.pick(&self.cfg.services).code;
+        let paused: Vec<Code> = (self.cfg.services.iter())
+            .map(|s| s.code)
+            .filter(|&s| self.live.service_paused(s).is_some())
+            .collect();
+        if !paused.is_empty() && self.rng.chance(0.6) {
+            return Command::ResumeService {
+                service: *self.rng.pick(&paused),
+            };
+        }
+        match self.rng.between(0, 9) {
+            0..=3 => Command::PauseService {
+                service,
+                reason: if self.rng.chance(0.1) {
+                    "".into()
+                } else {
+                    "mất kết nối cơ sở dữ liệu".into()
+                },
+            },
+            4..=7 => Command::ResumeService { service },
+            _ => {
+                let cap = self.live.daily_cap(service).unwrap_or(0);
+                let by = self.rng.between(0, 20) as u32;
+                Command::RaiseDailyCap {
+                    service,
+                    cap: if self.rng.chance(0.2) {
+                        cap.saturating_sub(by)
+                    } else {
+                        cap + by
+                    },
+                }
+            }
         }
     }
 
@@ -1025,6 +1071,7 @@ fn random_config(rng: &mut Rng) -> SiteConfig {
         appointment_early_s: rng.between(0, 15) as u32 * 60,
         no_show_return_s: rng.between(2, 30) as u32 * 60,
         console_absent_s: 120,
+        wait_target_s: rng.between(5, 60) as u32 * 60,
         recall_max: rng.between(1, 4) as u8,
         rating_window_s: rng.between(2, 30) as u32 * 60,
         rating_levels: rng.between(3, 5) as u8,

@@ -398,6 +398,7 @@ struct RawPolicy {
     no_show_return_min: Option<Spanned<i64>>,
     recall_max: Option<Spanned<i64>>,
     console_absent_s: Option<Spanned<i64>>,
+    wait_target_min: Option<Spanned<i64>>,
     rating_window_min: Option<Spanned<i64>>,
     rating_levels: Option<Spanned<i64>>,
     tickets_per_day_max: Option<Spanned<i64>>,
@@ -1894,6 +1895,15 @@ impl<'a> Checker<'a> {
                     3600,
                 )
                 .map_or(d.console_absent_s, |v| v as u32),
+            wait_target_s: mins(
+                self.int(
+                    &rp.wait_target_min,
+                    "policy.wait_target_min",
+                    1,
+                    luot_core::config::WAIT_TARGET_MIN_MAX as i64,
+                ),
+                d.wait_target_s,
+            ),
             rating_window_s: mins(
                 self.int(&rp.rating_window_min, "policy.rating_window_min", 1, 1440),
                 d.rating_window_s,
@@ -2333,6 +2343,7 @@ fn write_site(w: &mut String, site: &SiteSettings) {
     let _ = writeln!(w, "no_show_return_min = {}", p.no_show_return_s / 60);
     let _ = writeln!(w, "recall_max = {}", p.recall_max);
     let _ = writeln!(w, "console_absent_s = {}", p.console_absent_s);
+    let _ = writeln!(w, "wait_target_min = {}", p.wait_target_s / 60);
     let _ = writeln!(w, "rating_window_min = {}", p.rating_window_s / 60);
     let _ = writeln!(w, "tickets_per_day_max = {}", p.tickets_per_day_max);
     let _ = writeln!(w, "waiting_max = {}", p.waiting_max);

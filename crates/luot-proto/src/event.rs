@@ -143,6 +143,17 @@ pub enum EventDto {
     CounterClosed {
         counter: String,
     },
+    ServicePaused {
+        service: String,
+        reason: String,
+    },
+    ServiceResumed {
+        service: String,
+    },
+    DailyCapRaised {
+        service: String,
+        cap: u32,
+    },
 }
 
 impl EventDto {
@@ -403,6 +414,17 @@ impl Wire for core::Event {
             E::CounterClosed { counter } => EventDto::CounterClosed {
                 counter: s(counter),
             },
+            E::ServicePaused { service, reason } => EventDto::ServicePaused {
+                service: s(service),
+                reason: reason.clone(),
+            },
+            E::ServiceResumed { service } => EventDto::ServiceResumed {
+                service: s(service),
+            },
+            E::DailyCapRaised { service, cap } => EventDto::DailyCapRaised {
+                service: s(service),
+                cap: *cap,
+            },
         }
     }
 
@@ -564,6 +586,56 @@ impl Wire for core::Event {
             EventDto::CounterClosed { counter } => E::CounterClosed {
                 counter: code("counter", counter)?,
             },
+            EventDto::ServicePaused { service, reason } => E::ServicePaused {
+                service: code("service", service)?,
+                reason: reason.clone(),
+            },
+            EventDto::ServiceResumed { service } => E::ServiceResumed {
+                service: code("service", service)?,
+            },
+            EventDto::DailyCapRaised { service, cap } => E::DailyCapRaised {
+                service: code("service", service)?,
+                cap: *cap,
+            },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Wire;
+
+    /// The floor page's events, as stored: core → JSON → core is the identity, and the JSON
+    /// is what docs/protocol.md §10 shows.
+    #[test]
+    fn floor_events_round_trip_through_stored_json() {
+        let service = core::Code::new("khai-sinh").unwrap();
+        for (e, json) in [
+            (
+                core::Event::ServicePaused {
+                    service,
+                    reason: "Mất kết nối cơ sở dữ liệu hộ tịch".into(),
+                },
+                r#"{"type":"service_paused","service":"khai-sinh","reason":"Mất kết nối cơ sở dữ liệu hộ tịch"}"#,
+            ),
+            (
+                core::Event::ServiceResumed { service },
+                r#"{"type":"service_resumed","service":"khai-sinh"}"#,
+            ),
+            (
+                core::Event::DailyCapRaised { service, cap: 150 },
+                r#"{"type":"daily_cap_raised","service":"khai-sinh","cap":150}"#,
+            ),
+        ] {
+            let text = serde_json::to_string(&e.to_wire()).unwrap();
+            assert_eq!(text, json);
+            let back: EventDto = serde_json::from_str(&text).unwrap();
+            assert_eq!(core::Event::from_wire(&back).unwrap(), e);
+            assert_eq!(back.redacted(), back, "nothing secret in {json}");
+        }
+        let bad = r#"{"type":"daily_cap_raised","service":"khai sinh","cap":150}"#;
+        let dto: EventDto = serde_json::from_str(bad).unwrap();
+        assert!(core::Event::from_wire(&dto).is_err(), "a code with a space");
     }
 }

@@ -133,6 +133,19 @@ pub enum CommandDto {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
+    /// Managers: stop issuing for one service now, with a reason the kiosk shows.
+    PauseService {
+        service: String,
+        reason: String,
+    },
+    ResumeService {
+        service: String,
+    },
+    /// Managers: raise today's daily cap of one service.
+    RaiseDailyCap {
+        service: String,
+        cap: u32,
+    },
     /// The official attaches the dossier code (mã hồ sơ) to a ticket of their counter.
     AttachDossier {
         counter: String,
@@ -160,6 +173,9 @@ impl CommandDto {
             CommandDto::CloseCounter { .. } => "close_counter",
             CommandDto::Rate { .. } => "rate",
             CommandDto::AttachDossier { .. } => "attach_dossier",
+            CommandDto::PauseService { .. } => "pause_service",
+            CommandDto::ResumeService { .. } => "resume_service",
+            CommandDto::RaiseDailyCap { .. } => "raise_daily_cap",
         }
     }
 

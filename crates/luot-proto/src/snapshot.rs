@@ -162,14 +162,18 @@ pub struct ServiceStatsDto {
     pub service: String,
     pub waiting: u32,
     pub issued: u32,
+    /// Today's cap: the configured one, or the one a manager raised it to.
     pub daily_cap: u32,
-    /// Taking tickets now (hours, holiday, `intake_close`, daily cap).
+    /// Taking tickets now (hours, holiday, `intake_close`, daily cap, stopped by a manager).
     pub open: bool,
     /// Why not, when closed (a rejection code) and when it opens next (`YYYY-MM-DD HH:MM`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed_reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub opens_at: Option<String>,
+    /// The manager's reason while issuing is stopped (`closed_reason` `service_paused`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused_reason: Option<String>,
     pub estimate: EstimateDto,
     /// While the service is in its hours: when this session ends and when it opens again. A
     /// newcomer whose wait's high end runs past `ends` (or is not known) is told so before
@@ -186,8 +190,9 @@ impl ServiceStatsDto {
             site.intake(service.code, now)
         };
         let issued = site.issued_for(service.code);
+        let daily_cap = site.daily_cap(service.code).unwrap_or(service.daily_cap);
         let (closed_reason, opens_at) = match &intake {
-            Ok(()) if issued >= service.daily_cap => (Some("daily_cap_reached".to_string()), None),
+            Ok(()) if issued >= daily_cap => (Some("daily_cap_reached".to_string()), None),
             Ok(()) => (None, None),
             Err(r) => {
                 let opens = match r {
@@ -207,10 +212,11 @@ impl ServiceStatsDto {
             service: service.code.to_string(),
             waiting: site.waiting_for(service.code),
             issued,
-            daily_cap: service.daily_cap,
+            daily_cap,
             open: closed_reason.is_none(),
             closed_reason,
             opens_at,
+            paused_reason: site.service_paused(service.code).map(str::to_string),
             estimate: site
                 .estimate_service(service.code)
                 .map(EstimateDto::from)
@@ -240,6 +246,13 @@ pub struct CounterView {
     pub served_today: u32,
     pub service_s_today: u64,
     pub services: Vec<String>,
+    /// Since when the counter has had nothing to do (opened, or its last ticket ended), while it
+    /// is open or paused without a ticket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_since_ms: Option<i64>,
+    /// No-shows in a row since the counter last started or completed a service.
+    #[serde(default)]
+    pub no_show_streak: u32,
 }
 
 /// The whole live state of one site, as of `seq`.
@@ -300,6 +313,8 @@ impl SiteSnapshot {
                 served_today: c.served_today,
                 service_s_today: c.service_s_today,
                 services: def.services.iter().map(|s| s.service.to_string()).collect(),
+                idle_since_ms: site.idle_since_ms(c.code),
+                no_show_streak: site.no_show_streak(c.code),
             })
             .collect();
         let mut waiting: Vec<&core::Ticket> = if list_waiting {

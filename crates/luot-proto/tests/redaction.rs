@@ -121,6 +121,17 @@ fn every_event() -> Vec<EventDto> {
         },
         EventDto::CounterResumed { counter: c() },
         EventDto::CounterClosed { counter: c() },
+        EventDto::ServicePaused {
+            service: "khai-sinh".into(),
+            reason: "mất điện".into(),
+        },
+        EventDto::ServiceResumed {
+            service: "khai-sinh".into(),
+        },
+        EventDto::DailyCapRaised {
+            service: "khai-sinh".into(),
+            cap: 120,
+        },
     ]
 }
 
@@ -145,9 +156,12 @@ fn variant(e: &EventDto) -> usize {
         EventDto::CounterPaused { .. } => 14,
         EventDto::CounterResumed { .. } => 15,
         EventDto::CounterClosed { .. } => 16,
+        EventDto::ServicePaused { .. } => 17,
+        EventDto::ServiceResumed { .. } => 18,
+        EventDto::DailyCapRaised { .. } => 19,
     }
 }
-const VARIANTS: usize = 17;
+const VARIANTS: usize = 20;
 
 /// The JSON with every secret key removed, at any depth.
 fn without_secrets(v: &Value) -> Value {

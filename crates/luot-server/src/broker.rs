@@ -692,7 +692,10 @@ impl Broker {
             Event::DayClosed { .. } | Event::DayOpened { .. } => {
                 cfg.services.iter().map(|s| s.code).collect()
             }
-            Event::TicketIssued { service, .. } => vec![*service],
+            Event::TicketIssued { service, .. }
+            | Event::ServicePaused { service, .. }
+            | Event::ServiceResumed { service }
+            | Event::DailyCapRaised { service, .. } => vec![*service],
             Event::CounterOpened { counter, .. }
             | Event::CounterPaused { counter, .. }
             | Event::CounterResumed { counter }

@@ -102,7 +102,8 @@ fn status_for(e: &ErrorDto) -> StatusCode {
         | "text_empty"
         | "score_out_of_range"
         | "appointment_invalid"
-        | "dossier_invalid" => StatusCode::BAD_REQUEST,
+        | "dossier_invalid"
+        | "cap_invalid" => StatusCode::BAD_REQUEST,
         _ => StatusCode::CONFLICT,
     }
 }
@@ -228,6 +229,7 @@ pub async fn execute(
         at_counter(principal, site_code, c)?;
         Ok(code("counter", c)?)
     };
+    let floor = floor_context(app, principal, site, &dto).await;
     let cmd = match &dto {
         CommandDto::Issue {
             service,
@@ -310,10 +312,22 @@ pub async fn execute(
             counter: counter_cmd(counter)?,
             official: official.ok_or_else(ApiError::forbidden)?,
         },
-        CommandDto::PauseCounter { counter, reason } => Command::PauseCounter {
-            counter: counter_cmd(counter)?,
-            reason: reason.clone(),
-        },
+        CommandDto::PauseCounter { counter, reason } => {
+            let counter = counter_cmd(counter)?;
+            // A manager pausing someone else's counter puts a ticket it called back in line,
+            // as the absent pause does: the official is not there to serve it.
+            if floor.forced {
+                Command::PauseAbsent {
+                    counter,
+                    reason: reason.clone(),
+                }
+            } else {
+                Command::PauseCounter {
+                    counter,
+                    reason: reason.clone(),
+                }
+            }
+        }
         CommandDto::ResumeCounter { counter } => Command::ResumeCounter {
             counter: counter_cmd(counter)?,
         },
@@ -388,6 +402,26 @@ pub async fn execute(
                 dossier: dossier.clone(),
             }
         }
+        CommandDto::PauseService { service, reason } => {
+            manager_only(principal)?;
+            Command::PauseService {
+                service: code("service", service)?,
+                reason: reason.clone(),
+            }
+        }
+        CommandDto::ResumeService { service } => {
+            manager_only(principal)?;
+            Command::ResumeService {
+                service: code("service", service)?,
+            }
+        }
+        CommandDto::RaiseDailyCap { service, cap } => {
+            manager_only(principal)?;
+            Command::RaiseDailyCap {
+                service: code("service", service)?,
+                cap: *cap,
+            }
+        }
     };
     let mut result = app
         .broker
@@ -397,7 +431,7 @@ pub async fn execute(
     if let Some(t) = &result.token {
         result.url = Some(format!("{}/t/{t}", app.public_url));
     }
-    audit_ticket_change(app, principal, &dto, &result, addr).await;
+    audit_command(app, principal, &dto, &result, &floor, addr).await;
     // A kiosk with a network printer: the ticket is durable now; print it without waiting.
     if let (Principal::Device(d), Some(t), CommandDto::Issue { .. }) =
         (principal, &result.ticket, &dto)
@@ -408,13 +442,72 @@ pub async fn execute(
     Ok(result)
 }
 
-/// Cancellations, transfers and returns go to the audit log: who, from where, which ticket. The
-/// command is already durable, so a failed audit write is logged, not turned into a refusal.
-async fn audit_ticket_change(
+/// What a manager's command changes, read before it runs, for its audit line.
+#[derive(Default)]
+struct FloorContext {
+    /// A manager or admin pausing or closing a counter another official works at.
+    forced: bool,
+    /// The service's cap in force before a raise.
+    cap_before: Option<u32>,
+}
+
+async fn floor_context(
+    app: &Arc<App>,
+    principal: &Principal,
+    site: usize,
+    dto: &CommandDto,
+) -> FloorContext {
+    let Principal::User(u) = principal else {
+        return FloorContext::default();
+    };
+    if u.disabled || !(u.role == "manager" || u.role == "admin") {
+        return FloorContext::default();
+    }
+    let (counter, service) = match dto {
+        CommandDto::PauseCounter { counter, .. } | CommandDto::CloseCounter { counter } => {
+            (counter.clone(), String::new())
+        }
+        CommandDto::RaiseDailyCap { service, .. } => (String::new(), service.clone()),
+        _ => return FloorContext::default(),
+    };
+    let login = u.login.clone();
+    app.broker
+        .read(move |v| {
+            let s = &v.sites[site];
+            let official = luot_core::Code::new(&counter)
+                .ok()
+                .and_then(|c| s.counter_state(c))
+                .and_then(|c| c.official);
+            FloorContext {
+                forced: official.is_some_and(|o| o.as_str() != login),
+                cap_before: luot_core::Code::new(&service)
+                    .ok()
+                    .and_then(|c| s.daily_cap(c)),
+            }
+        })
+        .await
+        .unwrap_or_default()
+}
+
+/// Managers and admins only (the floor page's actions on services).
+fn manager_only(p: &Principal) -> Result<(), ApiError> {
+    match p {
+        Principal::User(u) if !u.disabled && (u.role == "manager" || u.role == "admin") => Ok(()),
+        Principal::Anonymous => Err(ApiError::login_required()),
+        _ => Err(ApiError::forbidden()),
+    }
+}
+
+/// Cancellations, transfers, returns and the floor page's actions (a counter paused or closed
+/// by a manager, a service stopped or resumed, a cap raised) go to the audit log: who, from
+/// where, what. The command is already durable, so a failed audit write is logged, not turned
+/// into a refusal.
+async fn audit_command(
     app: &Arc<App>,
     principal: &Principal,
     dto: &CommandDto,
     result: &CommandResult,
+    floor: &FloorContext,
     addr: IpAddr,
 ) {
     let number = result
@@ -436,6 +529,20 @@ async fn audit_ticket_change(
             }
             ("ticket_transfer", d)
         }
+        CommandDto::PauseCounter { counter, reason } if floor.forced => {
+            ("counter_force_pause", format!("{counter}: {reason}"))
+        }
+        CommandDto::CloseCounter { counter } if floor.forced => {
+            ("counter_force_close", counter.clone())
+        }
+        CommandDto::PauseService { service, reason } => {
+            ("service_pause", format!("{service}: {reason}"))
+        }
+        CommandDto::ResumeService { service } => ("service_resume", service.clone()),
+        CommandDto::RaiseDailyCap { service, cap } => match floor.cap_before {
+            Some(before) => ("daily_cap_raise", format!("{service}: {before} → {cap}")),
+            None => ("daily_cap_raise", format!("{service}: {cap}")),
+        },
         _ => return,
     };
     let (actor, now, from) = (principal.name(), app.clock.now_ms(), addr.to_string());

@@ -539,7 +539,7 @@ async fn setup(
             "window_s": c.policy.rating_window_s,
         },
         "announcement": {"vi": s.announcement.vi, "en": s.announcement.en, "repeat": s.announcement.repeat},
-        "policy": {"normal_per_priority": c.policy.normal_per_priority, "max_wait_s": c.policy.max_wait_s, "recall_max": c.policy.recall_max, "no_show_return_s": c.policy.no_show_return_s},
+        "policy": {"normal_per_priority": c.policy.normal_per_priority, "max_wait_s": c.policy.max_wait_s, "recall_max": c.policy.recall_max, "no_show_return_s": c.policy.no_show_return_s, "wait_target_s": c.policy.wait_target_s},
     })))
 }
 
@@ -1791,6 +1791,11 @@ fn audit_action_names(action: &str) -> Option<(&'static str, &'static str)> {
             "Tạm dừng quầy: cán bộ vắng mặt",
             "Counter paused: official absent",
         ),
+        "counter_force_pause" => ("Quản lý tạm dừng quầy", "Counter paused by a manager"),
+        "counter_force_close" => ("Quản lý đóng quầy", "Counter closed by a manager"),
+        "service_pause" => ("Tạm ngừng cấp số thủ tục", "Issuing stopped for a service"),
+        "service_resume" => ("Cấp số lại cho thủ tục", "Issuing resumed for a service"),
+        "daily_cap_raise" => ("Nâng số phiếu tối đa hôm nay", "Today's cap raised"),
         "backup" => ("Sao lưu", "Backup"),
         "backup_daily" => ("Sao lưu hằng ngày", "Daily backup"),
         "backup_failed" => ("Sao lưu thất bại", "Backup failed"),

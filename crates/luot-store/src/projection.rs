@@ -160,7 +160,10 @@ pub(crate) fn apply(tx: &Transaction<'_>, r: &Record, day: &str) -> rusqlite::Re
         Event::CounterOpened { .. }
         | Event::CounterPaused { .. }
         | Event::CounterResumed { .. }
-        | Event::CounterClosed { .. } => {}
+        | Event::CounterClosed { .. }
+        | Event::ServicePaused { .. }
+        | Event::ServiceResumed { .. }
+        | Event::DailyCapRaised { .. } => {}
     }
     Ok(())
 }
