@@ -310,8 +310,13 @@ export function deviceToken(kind) {
   return localStorage.getItem(key);
 }
 
-/** "25–40 phút" from an estimate, or null when no counter is open. */
+/** Said instead of a range when a counter is open but the range would be too wide to plan by
+ * (`uncertain` in the estimate; docs/wait-estimates.md). */
+export const NOT_ENOUGH_DATA = { vi: "chưa đủ dữ liệu để ước tính", en: "not enough data to estimate yet" };
+
+/** "25–40 phút" from an estimate, "chưa đủ dữ liệu để ước tính", or null when no counter is open. */
 export function waitRange(estimate, lang = "vi") {
+  if (estimate?.uncertain) return NOT_ENOUGH_DATA[lang === "en" ? "en" : "vi"];
   if (!estimate || estimate.low_s == null) return null;
   const lo = Math.round(estimate.low_s / 60);
   const hi = Math.max(lo, Math.round(estimate.high_s / 60));

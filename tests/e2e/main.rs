@@ -37,6 +37,7 @@ mod printer;
 mod proxy;
 mod recent_calls;
 mod redaction;
+mod replay;
 mod restart;
 mod resume;
 mod rights;

@@ -98,14 +98,21 @@ async fn transfers_to_a_closed_or_paused_counter_are_refused_and_the_phone_sees_
     c1.ok(to_q2.clone()).await;
     let v2 = phone_view(&s, &t2).await;
     assert_eq!(v2["estimate"]["ahead"], 1, "{v2}");
-    let (lo1, lo2) = (
-        v["estimate"]["low_s"].as_u64().unwrap(),
-        v2["estimate"]["low_s"].as_u64().unwrap(),
-    );
-    assert!(
-        lo2 >= lo1,
-        "the second in line waits at least as long: {v} {v2}"
-    );
+    // Its range, when the estimator is sure enough to give one, starts no earlier than the
+    // first in line's; one person ahead of a cold-started counter may be "not enough data yet".
+    match v2["estimate"]["low_s"].as_u64() {
+        Some(lo2) => {
+            let lo1 = v["estimate"]["low_s"].as_u64().unwrap();
+            assert!(
+                lo2 >= lo1,
+                "the second in line waits at least as long: {v} {v2}"
+            );
+        }
+        None => assert_eq!(
+            v2["estimate"]["uncertain"], true,
+            "no range, no reason: {v2}"
+        ),
+    }
 
     // That is the order counter 2 calls them in.
     for n in ["A001", "A002"] {

@@ -11,6 +11,7 @@ pub mod event;
 pub mod ids;
 pub mod queue;
 pub mod rejection;
+pub mod replay;
 pub mod sim;
 pub mod site;
 pub mod staffing;

@@ -14,6 +14,8 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
+pub mod estimate;
+
 /// The day's tickets, in id order. Each is behind an `Arc` so that the broker's two copies of a
 /// site (the speculative one that decides, the visible one that is durable) can hold one ticket
 /// once they agree on it ([`Site::share_tickets`]): the day is kept once, not twice. Changing a
@@ -179,8 +181,11 @@ pub struct WaitEstimate {
     pub ahead: u32,
     /// Open counters serving it right now.
     pub counters: u32,
-    /// `None` while no counter is open for it.
+    /// `None` while no counter is open for it, or when `uncertain`.
     pub range_s: Option<(u32, u32)>,
+    /// A counter is open but the range would be too wide to plan by: clients say "chưa đủ dữ
+    /// liệu để ước tính" / "not enough data to estimate yet" (`site::estimate`).
+    pub uncertain: bool,
 }
 
 /// The run of opening hours a service is in now: when it ends and when the service opens again.
@@ -235,6 +240,10 @@ pub struct Site {
     /// The day's latest calls, newest first, each ticket once: kept from `ticket_called` events
     /// alone, so a client following the events keeps the same list (protocol §5.1).
     recent_calls: std::collections::VecDeque<TicketId>,
+    /// The instant of the latest event applied: "now" for estimates asked without a clock.
+    clock_ms: i64,
+    /// Estimates already computed for this state (emptied by `evolve`; not part of equality).
+    estimates: estimate::Cache,
 }
 
 /// How many recent calls a site keeps (the hall display's strip and the snapshot).
@@ -324,6 +333,8 @@ impl Site {
             counters,
             service_times,
             waiting: 0,
+            clock_ms: 0,
+            estimates: estimate::Cache::default(),
             cfg,
         }
     }
@@ -475,75 +486,56 @@ impl Site {
         ((w as i64) > left_s).then_some(session)
     }
 
-    /// Wait estimate for a newcomer to a service.
     /// The day's latest calls, newest first ([`RECENT_CALLS_KEPT`] at most), in their current
     /// state: a ticket called again moves to the front; a transfer or a return leaves it in place.
     pub fn recent_calls(&self) -> impl Iterator<Item = &Ticket> {
         self.recent_calls.iter().filter_map(|&id| self.ticket(id))
     }
 
+    /// Wait estimate for a newcomer to a service, as of the latest event.
     pub fn estimate_service(&self, service: Code) -> Option<WaitEstimate> {
-        let si = *self.service_ix.get(&service)?;
-        Some(self.estimate(si, self.queues[si].len() as u32))
+        self.estimate_service_at(service, &self.clock_now())
     }
 
-    /// Wait estimate for one waiting ticket.
+    /// Wait estimate for one waiting ticket, as of the latest event.
     pub fn estimate_ticket(&self, id: TicketId) -> Option<WaitEstimate> {
-        let i = self.index(id)?;
-        match self.slots[i]? {
-            Slot::Normal { service, key }
-            | Slot::Priority { service, key }
-            | Slot::Appointment { service, key } => {
-                let q = &self.queues[service];
-                let ahead = q.normal.count_before(key, id)
-                    + q.priority.count_before(key, id)
-                    + q.appointments.count_before(key, id);
-                Some(self.estimate(service, ahead as u32))
-            }
-            Slot::Counter { counter, key } => {
-                let ahead = self.counter_lanes[counter].count_before(key, id) as u32;
-                let si = self
-                    .service_ix
-                    .get(&self.tickets[i].service)
-                    .copied()
-                    .unwrap_or(0);
-                let st = self.service_times[si];
-                let open = matches!(self.counters[counter].status, CounterStatus::Open);
-                Some(WaitEstimate {
-                    ahead,
-                    counters: open as u32,
-                    range_s: open.then(|| range(ahead, st, 1.0)),
-                })
-            }
-        }
+        self.estimate_ticket_at(id, &self.clock_now())
     }
 
-    fn estimate(&self, si: usize, ahead: u32) -> WaitEstimate {
-        // A counter serving several services gives each a share of its time in proportion to
-        // the weights of the services that have someone waiting.
-        let mut capacity = 0.0f64;
-        let mut counters = 0;
-        for &ci in &self.service_counters[si] {
-            if !matches!(self.counters[ci].status, CounterStatus::Open) {
-                continue;
-            }
-            counters += 1;
-            let mut own = 0u32;
-            let mut total = 0u32;
-            for &(s, w) in &self.counter_services[ci] {
-                if s == si {
-                    own = w;
-                    total += w;
-                } else if !self.queues[s].normal.is_empty() || !self.queues[s].priority.is_empty() {
-                    total += w;
-                }
-            }
-            capacity += own as f64 / total.max(1) as f64;
-        }
-        WaitEstimate {
-            ahead,
-            counters,
-            range_s: (capacity > 0.0).then(|| range(ahead, self.service_times[si], capacity)),
+    /// Wait estimate for a citizen taking a normal ticket for `service` at `now`
+    /// (`site::estimate`).
+    pub fn estimate_service_at(&self, service: Code, now: &Now) -> Option<WaitEstimate> {
+        let si = *self.service_ix.get(&service)?;
+        let none = WaitEstimate {
+            ahead: self.queues[si].len() as u32,
+            counters: 0,
+            range_s: None,
+            uncertain: false,
+        };
+        Some(
+            self.estimates
+                .get_or(estimate::Target::Newcomer(si), now, || {
+                    self.forecast(estimate::Target::Newcomer(si), now)
+                })
+                .unwrap_or(none),
+        )
+    }
+
+    /// Wait estimate for one waiting ticket at `now` (`site::estimate`).
+    pub fn estimate_ticket_at(&self, id: TicketId, now: &Now) -> Option<WaitEstimate> {
+        self.estimates
+            .get_or(estimate::Target::Ticket(id), now, || {
+                self.forecast(estimate::Target::Ticket(id), now)
+            })
+    }
+
+    /// The latest event's instant as a `Now` (its minute is not known here and reads 0; the
+    /// policy reads only the instant).
+    fn clock_now(&self) -> Now {
+        Now {
+            at_ms: self.clock_ms,
+            day: self.day.unwrap_or(Day(0)),
+            minute: 0,
         }
     }
 
@@ -1154,6 +1146,8 @@ impl Site {
     /// something this state does not know (a service removed from the configuration since) are
     /// applied as far as they can be.
     pub fn evolve(&mut self, event: &Event, at_ms: i64) {
+        self.clock_ms = self.clock_ms.max(at_ms);
+        self.estimates.clear();
         match event {
             Event::DayClosed {
                 expired, carried, ..
@@ -1753,14 +1747,6 @@ fn slot_key(slot: Slot) -> i64 {
 pub fn session_left_s(now: &Now, ends: Minute) -> i64 {
     let into_minute_ms = now.at_ms.rem_euclid(60_000);
     (ends as i64 - now.minute as i64) * 60 - into_minute_ms / 1000
-}
-
-fn range(ahead: u32, st: ServiceTime, capacity: f64) -> (u32, u32) {
-    let fast = (st.mean_s - st.dev_s).max(st.mean_s / 2.0);
-    let slow = st.mean_s + st.dev_s;
-    let low = ahead as f64 * fast / capacity;
-    let high = (ahead as f64 + 1.0) * slow / capacity;
-    (low.round() as u32, high.round().max(low.round()) as u32)
 }
 
 /// The dossier code, trimmed, if it is 1..=`DOSSIER_LEN_MAX` characters of `[A-Za-z0-9./_-]`.
