@@ -122,7 +122,7 @@ function applyEvent(state, msg) {
 /**
  * Opens and keeps a live connection.
  * options: role, site?, deviceToken?, ticketToken?,
- *   onChange(state, why, msg)  why: "snapshot" | event object | "ticket" | "intake" | "stats";
+ *   onChange(state, why, msg)  why: "snapshot" | event object | "ticket" | "intake" | "stats" | "estimates";
  *                         msg: for an event, the whole server message (seq, at_ms, ticket)
  *   onStatus(status)      "connecting" | "live" | "reconnecting" | "refused"
  *   onWelcome(welcome), onError(error)
@@ -208,6 +208,12 @@ export function connect(options) {
           // own view of every service now.
           for (const st of msg.stats || []) state.services.set(st.service, st);
           options.onChange?.(state, "stats");
+          break;
+        case "estimates":
+          // Fresh wait estimates (the server computes them off its broker, a moment after a
+          // change): the stats of the services whose estimate changed.
+          for (const st of msg.stats || []) state.services.set(st.service, st);
+          options.onChange?.(state, "estimates");
           break;
         case "intake":
           state.intakeOpen = msg.open;

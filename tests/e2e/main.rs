@@ -24,6 +24,7 @@ mod config_refusals;
 mod crash;
 mod doc_schemas;
 mod env;
+mod estimates;
 mod first_start;
 mod limits;
 mod metrics;

@@ -3,12 +3,11 @@
 //!
 //! Replays realistic synthetic days (`replay::realistic_day`: morning peak, lunch break) of the
 //! built-in center's shape — seven departments, ten counters, one all-round priority counter —
-//! through the real core, and times every estimate the server would compute at issue (the
-//! kiosk's reply) and, at every issue, the estimate of every service (a full snapshot's
-//! `ServiceStatsDto`, the most a push can ask for). Reports the median, p99 and largest
-//! per-call times with the number of people waiting at the largest, from the thread's on-CPU
-//! time where Linux reports it, and the same whole-hall pass a second later (answered from the
-//! cache, as the next display's snapshot is). Deterministic: fixed seeds, virtual time.
+//! through the real core, and times at every issue the promise (a newcomer's estimate, the
+//! kiosk's reply), every waiting ticket's estimate (one set of futures), and the whole
+//! `EstimateTable` the server's estimator thread computes for that state. Reports the median,
+//! p99 and largest per-call times with the number of people waiting at the largest, from the
+//! thread's on-CPU time where Linux reports it. Deterministic: fixed seeds, virtual time.
 
 use luot_core::replay::{DayPlan, DayShape, realistic_day, replay_day};
 use luot_core::site::estimate::CALLS_MAX;
@@ -23,10 +22,11 @@ const OFFSET_S: i32 = 7 * 3600;
 const DAYS: u64 = 3;
 
 thread_local! {
-    /// (ns, people waiting) of each ticket estimate, and of each whole-hall pass.
+    /// (ns, people waiting) of each promise at issue, each whole table, and each pass over
+    /// every waiting ticket.
     static TICKET: RefCell<Vec<(u64, u32)>> = const { RefCell::new(Vec::new()) };
-    static HALL: RefCell<Vec<(u64, u32)>> = const { RefCell::new(Vec::new()) };
-    static HALL_AGAIN: RefCell<Vec<(u64, u32)>> = const { RefCell::new(Vec::new()) };
+    static TABLE: RefCell<Vec<(u64, u32)>> = const { RefCell::new(Vec::new()) };
+    static WAITING: RefCell<Vec<(u64, u32)>> = const { RefCell::new(Vec::new()) };
 }
 
 fn cpu_ns() -> Option<u64> {
@@ -44,28 +44,21 @@ fn timed<T>(f: impl FnOnce() -> T) -> (T, u64) {
     (out, ns)
 }
 
-/// The server's estimate, timed; every service's estimate at the same state, timed as one.
-fn timed_estimate(site: &Site, id: TicketId, now: &Now) -> Option<WaitEstimate> {
-    let waiting = site.waiting_total();
-    let (est, ns) = timed(|| site.estimate_ticket_at(id, now));
+/// The promise given at issue, timed; then the whole table the server's estimator thread
+/// computes for the state after the issue (every service's newcomers, every waiting ticket),
+/// timed as one pass, on a copy with an empty cache as the thread gets it.
+fn timed_estimate(before: &Site, after: &Site, id: TicketId, now: &Now) -> Option<WaitEstimate> {
+    let waiting = after.waiting_total();
+    let (est, ns) = timed(|| luot_core::replay::server_estimate(before, after, id, now));
     TICKET.with(|v| v.borrow_mut().push((ns, waiting)));
+    let copy = after.clone();
+    let (table, ns) = timed(|| copy.estimate_table(now));
+    std::hint::black_box(table);
+    TABLE.with(|v| v.borrow_mut().push((ns, waiting)));
     let ((), ns) = timed(|| {
-        for s in &site.config().services {
-            std::hint::black_box(site.estimate_service_at(s.code, now));
-        }
+        std::hint::black_box(after.estimate_ticket_at(id, now));
     });
-    HALL.with(|v| v.borrow_mut().push((ns, waiting)));
-    // The next snapshot of the same state, a second later: from the cache.
-    let later = Now {
-        at_ms: now.at_ms + 1000,
-        ..*now
-    };
-    let ((), ns) = timed(|| {
-        for s in &site.config().services {
-            std::hint::black_box(site.estimate_service_at(s.code, &later));
-        }
-    });
-    HALL_AGAIN.with(|v| v.borrow_mut().push((ns, waiting)));
+    WAITING.with(|v| v.borrow_mut().push((ns, waiting)));
     est
 }
 
@@ -209,15 +202,18 @@ fn main() {
         "on-CPU time per call", "calls", "median", "p99", "max", "waiting"
     );
     stats(
-        "estimate_ticket_at (the kiosk's reply)",
+        "promise at issue (estimate_newcomer_at)",
         TICKET.with(|v| v.take()),
     );
     stats(
-        &format!("every service's estimate ({} services)", cfg.services.len()),
-        HALL.with(|v| v.take()),
+        "every waiting ticket at once (forecast)",
+        WAITING.with(|v| v.take()),
     );
     stats(
-        "the same again, 1 s later (cached)",
-        HALL_AGAIN.with(|v| v.take()),
+        &format!(
+            "whole table ({} services x2, every ticket)",
+            cfg.services.len()
+        ),
+        TABLE.with(|v| v.take()),
     );
 }

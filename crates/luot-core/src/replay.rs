@@ -52,12 +52,33 @@ pub struct Shift {
     pub open: bool,
 }
 
-/// The wait estimate a replay promises at issue: the server's by default.
-pub type Estimator = fn(&Site, TicketId, &Now) -> Option<WaitEstimate>;
+/// The wait estimate a replay promises at issue, given the site just before and just after the
+/// ticket `id` was issued: the server's by default.
+pub type Estimator =
+    fn(before: &Site, after: &Site, id: TicketId, now: &Now) -> Option<WaitEstimate>;
 
-/// The server's estimate, as given in the kiosk's reply.
-pub fn server_estimate(site: &Site, id: TicketId, now: &Now) -> Option<WaitEstimate> {
-    site.estimate_ticket_at(id, now)
+/// The server's estimate, as given in the kiosk's reply and printed: a newcomer's of the ticket's
+/// kind (normal or priority) to its service, computed on the state it was issued in
+/// (`Site::estimate_newcomer_at`, the table entry `Site::estimate_ticket` answers with).
+pub fn server_estimate(
+    before: &Site,
+    after: &Site,
+    id: TicketId,
+    now: &Now,
+) -> Option<WaitEstimate> {
+    let t = after.ticket(id)?;
+    before.estimate_newcomer_at(*t.service, t.is_priority(), now)
+}
+
+/// The estimate a phone follows once the ticket waits (every waiting ticket's, computed at once:
+/// `Site::estimate_ticket_at`), taken right after issue.
+pub fn running_estimate(
+    _before: &Site,
+    after: &Site,
+    id: TicketId,
+    now: &Now,
+) -> Option<WaitEstimate> {
+    after.estimate_ticket_at(id, now)
 }
 
 /// One day to replay.
@@ -239,13 +260,14 @@ pub fn replay_day(site: &mut Site, plan: &DayPlan<'_>, estimator: Estimator) -> 
                     appointment: None,
                     person: None,
                 };
+                let before = site.clone();
                 match site.apply(cmd, &now) {
                     Ok(events) => {
                         let Some(Event::TicketIssued { ticket, number, .. }) = events.first()
                         else {
                             continue;
                         };
-                        let est = estimator(site, *ticket, &now);
+                        let est = estimator(&before, site, *ticket, &now);
                         let department = cfg.service(service).map_or(service, |s| s.department);
                         arrival_of.insert(*ticket, i);
                         outcome_of.insert(*ticket, result.outcomes.len());

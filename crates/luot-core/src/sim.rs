@@ -448,7 +448,9 @@ mod tests {
             for (ms, e) in &run.events {
                 probe.evolve(e, *ms);
                 if let Event::TicketIssued { ticket, .. } = e {
-                    if let Some(est) = probe.estimate_ticket(*ticket) {
+                    if let Some(est) =
+                        probe.estimate_ticket_at(*ticket, &Now::from_offset(*ms, spec.utc_offset_s))
+                    {
                         if let Some(r) = est.range_s {
                             promised.insert(*ticket, (r, *ms));
                         }

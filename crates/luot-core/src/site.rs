@@ -240,10 +240,12 @@ pub struct Site {
     /// The day's latest calls, newest first, each ticket once: kept from `ticket_called` events
     /// alone, so a client following the events keeps the same list (protocol §5.1).
     recent_calls: std::collections::VecDeque<TicketId>,
-    /// The instant of the latest event applied: "now" for estimates asked without a clock.
+    /// The instant of the latest event applied: a simulated future never starts before it.
     clock_ms: i64,
     /// Estimates already computed for this state (emptied by `evolve`; not part of equality).
     estimates: estimate::Cache,
+    /// The estimates clients are shown (`set_estimates`; kept by `evolve`, not part of equality).
+    published: estimate::Published,
 }
 
 /// How many recent calls a site keeps (the hall display's strip and the snapshot).
@@ -335,6 +337,7 @@ impl Site {
             waiting: 0,
             clock_ms: 0,
             estimates: estimate::Cache::default(),
+            published: estimate::Published::default(),
             cfg,
         }
     }
@@ -492,51 +495,221 @@ impl Site {
         self.recent_calls.iter().filter_map(|&id| self.ticket(id))
     }
 
-    /// Wait estimate for a newcomer to a service, as of the latest event.
+    /// Wait estimate for a newcomer to a service, from the published [`EstimateTable`] (the
+    /// server computes tables off its broker thread and publishes them with
+    /// [`Site::set_estimates`]): its entry for as many more people as now wait for the service
+    /// than when it was computed. Exact (a count, no range) while no counter serving it is open;
+    /// "not enough data" before any table or when too many came since.
     pub fn estimate_service(&self, service: Code) -> Option<WaitEstimate> {
-        self.estimate_service_at(service, &self.clock_now())
+        let si = *self.service_ix.get(&service)?;
+        let waiting = self.queues[si].len() as u32;
+        if self.open_counters(si) == 0 {
+            return Some(self.unknown_estimate(si, waiting));
+        }
+        Some(
+            self.published
+                .0
+                .as_ref()
+                .and_then(|t| {
+                    let k = self.issued_since(t, si, None, false);
+                    t.newcomer.get(&service)?.get(k).copied()
+                })
+                .unwrap_or_else(|| self.unknown_estimate(si, waiting)),
+        )
     }
 
-    /// Wait estimate for one waiting ticket, as of the latest event.
+    /// Wait estimate for one waiting ticket, from the published [`EstimateTable`]: its own
+    /// entry, or, for a ticket issued since the table was computed, the table's entry for a
+    /// newcomer of its kind (normal or priority) who finds as many more people before it as it
+    /// did. Exact (a count, no range) while no counter that can call it is open; "not enough
+    /// data" when the table cannot say. `None` for a ticket that does not wait.
     pub fn estimate_ticket(&self, id: TicketId) -> Option<WaitEstimate> {
-        self.estimate_ticket_at(id, &self.clock_now())
+        let i = self.index(id)?;
+        let slot = self.slots[i]?;
+        let service = *self.tickets[i].service;
+        let si = self.service_ix.get(&service).copied().unwrap_or(0);
+        let ahead = self.lane_count_before(slot, id);
+        let open = match slot {
+            Slot::Counter { counter, .. } => {
+                (self.counters[counter].status == CounterStatus::Open) as u32
+            }
+            _ => self.open_counters(si),
+        };
+        let unknown = WaitEstimate {
+            ahead,
+            counters: open,
+            range_s: None,
+            uncertain: open > 0,
+        };
+        if open == 0 {
+            return Some(unknown);
+        }
+        let Some(table) = self.published.0.as_ref() else {
+            return Some(unknown);
+        };
+        if let Some(e) = table.tickets.get(&id) {
+            return Some(*e);
+        }
+        let newcomers = match slot {
+            Slot::Normal { .. } => table.newcomer.get(&service),
+            Slot::Priority { .. } => table.priority_newcomer.get(&service),
+            Slot::Appointment { .. } | Slot::Counter { .. } => None,
+        };
+        let priority = matches!(slot, Slot::Priority { .. });
+        let k = self.issued_since(table, si, Some(id), priority);
+        Some(newcomers.and_then(|n| n.get(k)).copied().unwrap_or(unknown))
     }
 
-    /// Wait estimate for a citizen taking a normal ticket for `service` at `now`
+    /// Open counters that can serve service `si`.
+    fn open_counters(&self, si: usize) -> u32 {
+        self.service_counters[si]
+            .iter()
+            .filter(|&&ci| self.counters[ci].status == CounterStatus::Open)
+            .count() as u32
+    }
+
+    /// Tickets of service `si` issued since `table` was computed that still wait in its lines,
+    /// before `before` (all of them when `None`); only priority ones when `priority_only`.
+    fn issued_since(
+        &self,
+        table: &estimate::EstimateTable,
+        si: usize,
+        before: Option<TicketId>,
+        priority_only: bool,
+    ) -> usize {
+        let from = table.next_id.saturating_sub(self.first_id) as usize;
+        let to = before
+            .and_then(|id| self.index(id))
+            .unwrap_or(self.tickets.len());
+        let service = self.cfg.services[si].code;
+        (from.min(to)..to)
+            .filter(|&i| {
+                let t = &self.tickets[i];
+                *t.service == service
+                    && t.state == TicketState::Waiting
+                    && matches!(
+                        self.slots[i],
+                        Some(Slot::Normal { .. } | Slot::Priority { .. })
+                    )
+                    && (!priority_only || t.is_priority())
+            })
+            .count()
+    }
+
+    /// No estimate computed: the count and the open counters, and "not enough data" when a
+    /// counter is open.
+    fn unknown_estimate(&self, si: usize, ahead: u32) -> WaitEstimate {
+        let counters = self.open_counters(si);
+        WaitEstimate {
+            ahead,
+            counters,
+            range_s: None,
+            uncertain: counters > 0,
+        }
+    }
+
+    /// The estimates [`Site::estimate_service`] and [`Site::estimate_ticket`] answer from
+    /// until the next table. Not part of the state: `evolve` keeps it, equality ignores it.
+    pub fn set_estimates(&mut self, table: Arc<estimate::EstimateTable>) {
+        self.published = estimate::Published(Some(table));
+    }
+
+    /// The published table, if any.
+    pub fn estimates(&self) -> Option<&Arc<estimate::EstimateTable>> {
+        self.published.0.as_ref()
+    }
+
+    /// Wait estimate for a citizen taking a normal ticket for `service` at `now`, computed
     /// (`site::estimate`).
     pub fn estimate_service_at(&self, service: Code, now: &Now) -> Option<WaitEstimate> {
+        self.estimate_newcomer_at(service, false, now)
+    }
+
+    /// Wait estimate for a citizen taking a ticket (priority or not) for `service` at `now`,
+    /// computed: the promise a ticket issued now gets in the kiosk's reply (entry 0 of the
+    /// table's newcomers), and what `luot replay` measures.
+    pub fn estimate_newcomer_at(
+        &self,
+        service: Code,
+        priority: bool,
+        now: &Now,
+    ) -> Option<WaitEstimate> {
+        self.estimate_newcomers_at(service, priority, now)?
+            .first()
+            .copied()
+    }
+
+    /// The newcomers' estimates of a table ([`estimate::NEWCOMERS_MAX`] entries: entry `k` for a
+    /// citizen who finds `k` more people in the line), computed and kept for this state.
+    pub fn estimate_newcomers_at(
+        &self,
+        service: Code,
+        priority: bool,
+        now: &Now,
+    ) -> Option<Vec<WaitEstimate>> {
         let si = *self.service_ix.get(&service)?;
+        let key = |k: usize| estimate::Target::Newcomer {
+            si,
+            priority,
+            k: k as u8,
+        };
+        let kept: Option<Vec<WaitEstimate>> = (0..estimate::NEWCOMERS_MAX)
+            .map(|k| self.estimates.lookup(key(k), now).flatten())
+            .collect();
+        if let Some(v) = kept {
+            return Some(v);
+        }
         let none = WaitEstimate {
             ahead: self.queues[si].len() as u32,
             counters: 0,
             range_s: None,
             uncertain: false,
         };
-        Some(
-            self.estimates
-                .get_or(estimate::Target::Newcomer(si), now, || {
-                    self.forecast(estimate::Target::Newcomer(si), now)
-                })
-                .unwrap_or(none),
-        )
-    }
-
-    /// Wait estimate for one waiting ticket at `now` (`site::estimate`).
-    pub fn estimate_ticket_at(&self, id: TicketId, now: &Now) -> Option<WaitEstimate> {
+        let v = self
+            .forecast_newcomers(si, priority, now)
+            .unwrap_or_else(|| vec![none; estimate::NEWCOMERS_MAX]);
         self.estimates
-            .get_or(estimate::Target::Ticket(id), now, || {
-                self.forecast(estimate::Target::Ticket(id), now)
-            })
+            .store(now, v.iter().enumerate().map(|(k, e)| (key(k), Some(*e))));
+        Some(v)
     }
 
-    /// The latest event's instant as a `Now` (its minute is not known here and reads 0; the
-    /// policy reads only the instant).
-    fn clock_now(&self) -> Now {
-        Now {
-            at_ms: self.clock_ms,
-            day: self.day.unwrap_or(Day(0)),
-            minute: 0,
+    /// Wait estimate for one waiting ticket at `now`, computed (every waiting ticket's is
+    /// computed at once and kept for the same state: `site::estimate`).
+    pub fn estimate_ticket_at(&self, id: TicketId, now: &Now) -> Option<WaitEstimate> {
+        let target = estimate::Target::Ticket(id);
+        if let Some(e) = self.estimates.lookup(target, now) {
+            return e;
         }
+        let all = self.forecast_waiting(now);
+        let mine = all.iter().find(|(t, _)| *t == id).map(|(_, e)| *e);
+        self.estimates.store(
+            now,
+            all.into_iter()
+                .map(|(t, e)| (estimate::Target::Ticket(t), Some(e)))
+                .chain(std::iter::once((target, mine))),
+        );
+        mine
+    }
+
+    /// Every estimate a client may be shown for this state at `now` (`site::estimate`): what
+    /// the server's estimator thread computes.
+    pub fn estimate_table(&self, now: &Now) -> estimate::EstimateTable {
+        let mut table = estimate::EstimateTable {
+            at_ms: now.at_ms,
+            next_id: self.next_id().0,
+            ..Default::default()
+        };
+        let priority = !self.cfg.priority_categories.is_empty();
+        for svc in &self.cfg.services {
+            if let Some(e) = self.estimate_newcomers_at(svc.code, false, now) {
+                table.newcomer.insert(svc.code, e);
+            }
+            if priority && let Some(e) = self.estimate_newcomers_at(svc.code, true, now) {
+                table.priority_newcomer.insert(svc.code, e);
+            }
+        }
+        table.tickets = self.forecast_waiting(now).into_iter().collect();
+        table
     }
 
     // ----- deciding -----

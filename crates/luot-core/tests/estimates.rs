@@ -250,6 +250,20 @@ fn estimates_meet_the_targets_on_replayed_days() {
     }
 }
 
+/// The estimate a phone follows (every waiting ticket's, from one set of futures) keeps the
+/// same promises as the one given at issue, on the held-out days.
+#[test]
+fn the_running_estimate_meets_the_targets_too() {
+    let cfg = center();
+    let mut all = vec![500 + HELD_OUT[0]];
+    all.extend_from_slice(&HELD_OUT);
+    let days = replay_days(&cfg, &all, replay::running_estimate, None);
+    let f = figures(&days[1..]);
+    print("running estimate, held out", &f);
+    f.check_targets()
+        .unwrap_or_else(|e| panic!("running estimate: {e}"));
+}
+
 /// A center's first day, with only the configured typical durations: the estimate still keeps
 /// its promises, saying "not enough data" where it must rather than showing a huge range.
 /// Measured on the held-out days, each replayed by a new site that learned nothing before.
@@ -279,7 +293,7 @@ fn a_cold_start_keeps_its_promises() {
 /// The estimator this replaced (a fluid queue: `ahead · mean / 2` to `(ahead + 1) · (mean +
 /// deviation)`, capacity shared by weight), kept here to show that the targets tell a useful
 /// estimate from a useless one.
-fn fluid_estimate(site: &Site, id: TicketId, _now: &Now) -> Option<WaitEstimate> {
+fn fluid_estimate(_before: &Site, site: &Site, id: TicketId, _now: &Now) -> Option<WaitEstimate> {
     let t = site.ticket(id)?;
     let cfg = site.config();
     let ahead = site.waiting_for(*t.service).saturating_sub(1);
@@ -315,8 +329,8 @@ fn fluid_estimate(site: &Site, id: TicketId, _now: &Now) -> Option<WaitEstimate>
 }
 
 /// Promises "between now and four hours": always right, never useful.
-fn always_wide(site: &Site, id: TicketId, now: &Now) -> Option<WaitEstimate> {
-    let mut e = site.estimate_ticket_at(id, now)?;
+fn always_wide(before: &Site, site: &Site, id: TicketId, now: &Now) -> Option<WaitEstimate> {
+    let mut e = replay::server_estimate(before, site, id, now)?;
     e.range_s = Some((0, 4 * 3600));
     e.uncertain = false;
     Some(e)

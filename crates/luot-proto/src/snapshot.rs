@@ -217,7 +217,7 @@ impl ServiceStatsDto {
             closed_reason,
             opens_at,
             estimate: site
-                .estimate_service_at(service.code, now)
+                .estimate_service(service.code)
                 .map(EstimateDto::from)
                 .unwrap_or(EstimateDto {
                     ahead: 0,

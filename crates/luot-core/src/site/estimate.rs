@@ -12,8 +12,13 @@
 //! When the range would be wider than [`WIDTH_FLOOR_S`] and [`WIDTH_SHARE_MAX`] of the wait,
 //! the estimate says there is not enough data instead of showing it (`uncertain`).
 //!
-//! Cost is bounded: at most [`CALLS_MAX`] simulated calls per estimate (runs are cut down to
-//! [`RUNS_MIN`] when many people wait, and a run stops after `CALLS_MAX / runs` calls), and an
+//! Every waiting ticket's estimate comes from one set of futures (each run goes on until all of
+//! them are called); a newcomer's (a citizen who would take a normal or a priority ticket now)
+//! from a set of its own, with that ticket added. [`EstimateTable`] holds all of them for one
+//! state: the server computes it on a thread of its own and the broker only looks it up.
+//!
+//! Cost is bounded: at most [`CALLS_MAX`] simulated calls per set of futures (runs are cut down
+//! to [`RUNS_MIN`] when many people wait, and a run stops after `CALLS_MAX / runs` calls), and an
 //! estimate of the same state asked again within [`REUSE_MS`] comes from a cache.
 //! Priority citizens arriving later are simulated at today's rate; normal ones are not (they
 //! never go before a waiting ticket).
@@ -21,14 +26,14 @@
 use super::{CounterStatus, ServiceTime, Site, WaitEstimate};
 use crate::command::Command;
 use crate::event::Event;
-use crate::ids::{TicketId, TicketNumber, Token};
+use crate::ids::{Code, TicketId, TicketNumber, Token};
 use crate::queue::Slot;
 use crate::sim::Rng;
 use crate::ticket::{Channel, TicketState};
 use crate::time::{MINUTES_PER_DAY, Now};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Simulated futures per estimate when few people wait (the targets of docs/wait-estimates.md
 /// are met with this many; more costs more and moves the figures little).
@@ -96,32 +101,37 @@ impl Cache {
         inner.map.clear();
     }
 
-    pub(super) fn get_or(
-        &self,
-        target: Target,
-        now: &Now,
-        compute: impl FnOnce() -> Option<WaitEstimate>,
-    ) -> Option<WaitEstimate> {
-        let fresh = |inner: &CacheInner| {
-            !inner.map.is_empty()
-                && (inner.since_ms..inner.since_ms + REUSE_MS).contains(&now.at_ms)
-        };
-        {
-            let inner = self.0.lock().unwrap_or_else(|e| e.into_inner());
-            if fresh(&inner)
-                && let Some(e) = inner.map.get(&target)
-            {
-                return *e;
-            }
+    fn fresh(inner: &CacheInner, now: &Now) -> bool {
+        !inner.map.is_empty() && (inner.since_ms..inner.since_ms + REUSE_MS).contains(&now.at_ms)
+    }
+
+    /// The estimate kept for `target`, if one is fresh.
+    pub(super) fn lookup(&self, target: Target, now: &Now) -> Option<Option<WaitEstimate>> {
+        let inner = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if Self::fresh(&inner, now) {
+            inner.map.get(&target).copied()
+        } else {
+            None
         }
-        let e = compute();
+    }
+
+    /// Keeps estimates computed at `now`.
+    pub(super) fn store(
+        &self,
+        now: &Now,
+        entries: impl IntoIterator<Item = (Target, Option<WaitEstimate>)>,
+    ) {
         let mut inner = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if !fresh(&inner) || inner.map.len() >= CACHE_MAX {
+        if !Self::fresh(&inner, now) {
             inner.map.clear();
             inner.since_ms = now.at_ms;
         }
-        inner.map.insert(target, e);
-        e
+        for (target, e) in entries {
+            if inner.map.len() >= CACHE_MAX {
+                break;
+            }
+            inner.map.insert(target, e);
+        }
     }
 }
 
@@ -143,146 +153,272 @@ impl std::fmt::Debug for Cache {
     }
 }
 
+/// Newcomers estimated per procedure and kind: a citizen taking a ticket now, and one who finds
+/// up to `NEWCOMERS_MAX − 1` more people in the line, so that tickets issued after a table was
+/// computed still get a count and a range that take those people into account.
+pub const NEWCOMERS_MAX: usize = 8;
+
 /// Whose wait is estimated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(super) enum Target {
     Ticket(TicketId),
-    /// A citizen taking a normal ticket for this service now.
-    Newcomer(usize),
+    /// A citizen taking a ticket for this service now, finding `k` more people in the line.
+    Newcomer {
+        si: usize,
+        priority: bool,
+        k: u8,
+    },
+}
+
+/// Every estimate clients are shown for one state (`Site::estimate_table`), keyed by codes and
+/// ids so that it stays meaningful across a change of configuration.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EstimateTable {
+    /// The instant it was computed for.
+    pub at_ms: i64,
+    /// The first ticket id the state it was computed on did not have: tickets from this one on
+    /// were issued since.
+    pub next_id: u64,
+    /// A citizen taking a normal ticket, per service: entry `k` with `k` more people in the
+    /// line than when the table was computed ([`NEWCOMERS_MAX`] entries).
+    pub newcomer: HashMap<Code, Vec<WaitEstimate>>,
+    /// The same for a priority ticket (when the site has categories).
+    pub priority_newcomer: HashMap<Code, Vec<WaitEstimate>>,
+    /// Every waiting ticket.
+    pub tickets: HashMap<TicketId, WaitEstimate>,
+}
+
+/// The table a site answers from (`Site::set_estimates`); not part of the state's equality.
+#[derive(Clone, Default)]
+pub(crate) struct Published(pub(crate) Option<Arc<EstimateTable>>);
+
+impl PartialEq for Published {
+    fn eq(&self, _: &Published) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for Published {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Some(t) => write!(f, "Published(at {})", t.at_ms),
+            None => f.write_str("Published(none)"),
+        }
+    }
+}
+
+/// A ticket whose wait a set of futures measures.
+struct Goal {
+    id: TicketId,
+    /// Open counters that can call it.
+    mine: Vec<usize>,
 }
 
 impl Site {
-    /// The forward simulation behind `estimate_service` and `estimate_ticket`.
-    pub(super) fn forecast(&self, target: Target, now: &Now) -> Option<WaitEstimate> {
-        let with_newcomer;
-        let (base, id) = match target {
-            Target::Ticket(id) => (self, id),
-            Target::Newcomer(si) => {
-                self.day?;
-                let mut site = self.clone();
-                let id = site.next_id();
-                let svc = &site.cfg.services[si];
-                let event = Event::TicketIssued {
-                    ticket: id,
-                    number: TicketNumber {
-                        prefix: svc.prefix,
-                        seq: crate::ids::TICKET_SEQ_MAX,
-                    },
-                    service: svc.code,
-                    channel: Channel::Kiosk,
-                    priority: None,
-                    token: Token([0xee; 16]),
-                    person: None,
-                    appointment: None,
-                };
-                // Issued "now", after everything that already happened.
-                site.evolve(&event, now.at_ms.max(site.clock_ms));
-                with_newcomer = site;
-                (&with_newcomer, id)
-            }
-        };
-        let i = base.index(id)?;
-        if base.tickets[i].state != TicketState::Waiting {
-            return None;
+    /// The forecast behind `estimate_newcomers_at`: the site with [`NEWCOMERS_MAX`] tickets of
+    /// that kind added now, one behind the other, run forward. Entry `k` is the estimate of a
+    /// citizen who finds `k` more people than this state in the line (entry 0: now).
+    pub(super) fn forecast_newcomers(
+        &self,
+        si: usize,
+        priority: bool,
+        now: &Now,
+    ) -> Option<Vec<WaitEstimate>> {
+        self.day?;
+        if !self.service_counters[si]
+            .iter()
+            .any(|&ci| self.counters[ci].status == CounterStatus::Open)
+        {
+            // No counter to call them (the common case outside the hall's busy counters): no
+            // copy, no futures. Everyone waiting for the service came before them.
+            let waiting = self.queues[si].len() as u32;
+            return Some(
+                (0..NEWCOMERS_MAX as u32)
+                    .map(|k| WaitEstimate {
+                        ahead: waiting + k,
+                        counters: 0,
+                        range_s: None,
+                        uncertain: false,
+                    })
+                    .collect(),
+            );
         }
-        let slot = base.slots[i]?;
-        let (service, mine): (usize, Vec<usize>) = match slot {
-            Slot::Normal { service, .. }
-            | Slot::Priority { service, .. }
-            | Slot::Appointment { service, .. } => {
-                (service, base.service_counters[service].clone())
-            }
-            Slot::Counter { counter, .. } => (
-                base.service_ix
-                    .get(&base.tickets[i].service)
-                    .copied()
-                    .unwrap_or(0),
-                vec![counter],
-            ),
+        let category = if priority {
+            Some(self.cfg.priority_categories.first()?.code)
+        } else {
+            None
         };
-        let mine: Vec<usize> = mine
-            .into_iter()
-            .filter(|&ci| base.counters[ci].status == CounterStatus::Open)
+        let mut site = self.clone();
+        let mut ids = Vec::with_capacity(NEWCOMERS_MAX);
+        for k in 0..NEWCOMERS_MAX {
+            let id = site.next_id();
+            let svc = &site.cfg.services[si];
+            let event = Event::TicketIssued {
+                ticket: id,
+                number: TicketNumber {
+                    prefix: svc.prefix,
+                    seq: crate::ids::TICKET_SEQ_MAX - k as u16,
+                },
+                service: svc.code,
+                channel: Channel::Kiosk,
+                priority: category,
+                token: Token([0xee ^ k as u8; 16]),
+                person: None,
+                appointment: None,
+            };
+            // Issued "now", after everything that already happened.
+            site.evolve(&event, now.at_ms.max(site.clock_ms));
+            ids.push(id);
+        }
+        let salt = ((si as u64) << 48) | ((priority as u64) << 47);
+        let out = site.forecast(&ids, now, salt);
+        Some(
+            ids.iter()
+                .filter_map(|id| out.iter().find(|(t, _)| t == id).map(|(_, e)| *e))
+                .collect(),
+        )
+    }
+
+    /// The forecast behind `estimate_ticket_at` and the table: every waiting ticket at once.
+    pub(super) fn forecast_waiting(&self, now: &Now) -> Vec<(TicketId, WaitEstimate)> {
+        let ids: Vec<TicketId> = self
+            .tickets
+            .iter()
+            .zip(&self.slots)
+            .filter(|(t, slot)| slot.is_some() && t.state == TicketState::Waiting)
+            .map(|(t, _)| t.id)
             .collect();
-        let counters = mine.len() as u32;
-        if mine.is_empty() {
-            // Nobody can call it until a counter opens: the people before it in its own line.
-            return Some(WaitEstimate {
-                ahead: base.lane_count_before(slot, id),
-                counters: 0,
-                range_s: None,
-                uncertain: false,
-            });
+        self.forecast(&ids, now, 0x5eed << 32)
+    }
+
+    /// Runs the futures of this state and measures the wait of each of `ids` (waiting tickets).
+    fn forecast(&self, ids: &[TicketId], now: &Now, salt: u64) -> Vec<(TicketId, WaitEstimate)> {
+        let mut out = Vec::with_capacity(ids.len());
+        let mut goals = Vec::new();
+        for &id in ids {
+            let Some(slot) = self.index(id).and_then(|i| self.slots[i]) else {
+                continue;
+            };
+            let mine: Vec<usize> = match slot {
+                Slot::Normal { service, .. }
+                | Slot::Priority { service, .. }
+                | Slot::Appointment { service, .. } => self.service_counters[service].clone(),
+                Slot::Counter { counter, .. } => vec![counter],
+            }
+            .into_iter()
+            .filter(|&ci| self.counters[ci].status == CounterStatus::Open)
+            .collect();
+            if mine.is_empty() {
+                // Nobody can call it until a counter opens: the people before it in its line.
+                out.push((
+                    id,
+                    WaitEstimate {
+                        ahead: self.lane_count_before(slot, id),
+                        counters: 0,
+                        range_s: None,
+                        uncertain: false,
+                    },
+                ));
+            } else {
+                goals.push(Goal { id, mine });
+            }
         }
-        let start_ms = now.at_ms.max(base.clock_ms);
-        let future = Future::of(base, start_ms);
-        let waiting = base.waiting as usize;
+        if goals.is_empty() {
+            return out;
+        }
+        let start_ms = now.at_ms.max(self.clock_ms);
+        let future = Future::of(self, start_ms);
+        let waiting = self.waiting as usize;
         let runs = (CALLS_MAX / waiting.max(1)).clamp(RUNS_MIN, RUNS_MAX);
         let calls_per_run = CALLS_MAX / runs;
         let mut rng = Rng::new(
             (start_ms as u64)
                 .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-                .wrapping_add(id.0)
-                .wrapping_add((service as u64) << 48),
+                .wrapping_add(goals[0].id.0)
+                .wrapping_add(salt),
         );
-        let mut waits = Vec::with_capacity(runs);
-        let mut aheads = Vec::with_capacity(runs);
+        let goal_of: HashMap<TicketId, usize> =
+            goals.iter().enumerate().map(|(g, x)| (x.id, g)).collect();
+        // Per goal, the wait and the count ahead of each run that reached it.
+        let mut reached: Vec<Vec<(u32, u32)>> = vec![Vec::with_capacity(runs); goals.len()];
         for _ in 0..runs {
-            let mut run = base.clone();
-            if let Some((wait_ms, ahead)) =
-                run.run_forward(id, &mine, start_ms, now, calls_per_run, &future, &mut rng)
-            {
-                waits.push(((wait_ms + 500) / 1000).max(0) as u32);
-                aheads.push(ahead);
+            let mut run = self.clone();
+            run.run_forward(
+                &goals,
+                &goal_of,
+                start_ms,
+                now,
+                calls_per_run,
+                &future,
+                &mut rng,
+                &mut reached,
+            );
+        }
+        for (goal, mut seen) in goals.iter().zip(reached) {
+            let counters = goal.mine.len() as u32;
+            let lane_ahead = || {
+                self.index(goal.id)
+                    .and_then(|i| self.slots[i])
+                    .map_or(0, |slot| self.lane_count_before(slot, goal.id))
+            };
+            if seen.len() * 2 < runs {
+                // Most futures never reach it within the bound: too far out to say.
+                out.push((
+                    goal.id,
+                    WaitEstimate {
+                        ahead: lane_ahead(),
+                        counters,
+                        range_s: None,
+                        uncertain: true,
+                    },
+                ));
+                continue;
             }
+            seen.sort_unstable_by_key(|&(w, _)| w);
+            let mut aheads: Vec<u32> = seen.iter().map(|&(_, a)| a).collect();
+            aheads.sort_unstable();
+            // Runs that never reached it count as the longest waits.
+            // The range's ends round outwards: with a few dozen futures the sample's extremes
+            // are closer together than the true quantiles.
+            let at = |k: f64| seen.get(k as usize).map_or(u32::MAX, |&(w, _)| w);
+            let last = runs as f64 - 1.0;
+            let (low, high, median) = (
+                at((last * LOW_QUANTILE).floor()),
+                at((last * HIGH_QUANTILE).ceil()),
+                at((last * 0.5).round()),
+            );
+            let ahead = aheads[aheads.len() / 2];
+            let width_max = WIDTH_FLOOR_S.max((WIDTH_SHARE_MAX * median as f64) as u32);
+            let too_wide = high == u32::MAX || high - low > width_max;
+            out.push((
+                goal.id,
+                WaitEstimate {
+                    ahead,
+                    counters,
+                    range_s: (!too_wide).then_some((low, high)),
+                    uncertain: too_wide,
+                },
+            ));
         }
-        if waits.len() * 2 < runs {
-            // Most futures never reach it within the bound: too far out to say.
-            return Some(WaitEstimate {
-                ahead: base.lane_count_before(slot, id),
-                counters,
-                range_s: None,
-                uncertain: true,
-            });
-        }
-        waits.sort_unstable();
-        aheads.sort_unstable();
-        // Runs that never reached it count as the longest waits.
-        // The range's ends round outwards: with a few dozen futures the sample's extremes are
-        // closer together than the true quantiles.
-        let at = |k: f64| waits.get(k as usize).copied().unwrap_or(u32::MAX);
-        let last = runs as f64 - 1.0;
-        let (low, high, median) = (
-            at((last * LOW_QUANTILE).floor()),
-            at((last * HIGH_QUANTILE).ceil()),
-            at((last * 0.5).round()),
-        );
-        let ahead = aheads[aheads.len() / 2];
-        let width_max = WIDTH_FLOOR_S.max((WIDTH_SHARE_MAX * median as f64) as u32);
-        let too_wide = high == u32::MAX || high - low > width_max;
-        Some(WaitEstimate {
-            ahead,
-            counters,
-            range_s: (!too_wide).then_some((low, high)),
-            uncertain: too_wide,
-        })
+        out
     }
 
-    /// One simulated future: every open counter serves until `id` is called, while priority
-    /// citizens keep arriving at today's rate. Returns the wait and how many citizens the
-    /// counters in `mine` called first, or `None` if the run ended (nothing more can be called,
-    /// or the call budget ran out) before `id` was called.
+    /// One simulated future: every open counter serves until every goal is called, while
+    /// priority citizens keep arriving at today's rate. Each goal called gets its wait and how
+    /// many citizens the counters that can call it called first pushed to `reached`. Ends when
+    /// nothing more can be called or the call budget runs out.
     #[allow(clippy::too_many_arguments)]
     fn run_forward(
         &mut self,
-        id: TicketId,
-        mine: &[usize],
+        goals: &[Goal],
+        goal_of: &HashMap<TicketId, usize>,
         start_ms: i64,
         now: &Now,
         calls_max: usize,
         future: &Future,
         rng: &mut Rng,
-    ) -> Option<(i64, u32)> {
+        reached: &mut [Vec<(u32, u32)>],
+    ) {
         // This run's mean of each service: the best guess, off by what is not known yet.
         let times: Vec<ServiceTime> = future
             .times
@@ -322,10 +458,15 @@ impl Site {
             };
             free.push(Reverse((at, ci)));
         }
+        // Calls each counter made so far in this run.
+        let mut calls_at = vec![0u32; self.counters.len()];
+        let mut left = goals.len();
         let mut next_arrival = future.next_priority(start_ms, rng);
-        let mut ahead = 0u32;
         let mut arrived = 0u16;
         for _ in 0..calls_max {
+            if left == 0 {
+                return;
+            }
             let next_free = free.peek().map(|r| r.0.0);
             // A priority citizen arrives before the next counter is free: it joins its line,
             // and idle counters look again.
@@ -340,7 +481,9 @@ impl Site {
                 next_arrival = future.next_priority(at, rng);
                 continue;
             }
-            let Reverse((at, ci)) = free.pop()?;
+            let Some(Reverse((at, ci))) = free.pop() else {
+                return;
+            };
             let code = self.counters[ci].code;
             let at_now = later(now, at);
             if self.counters[ci].current.is_some()
@@ -359,12 +502,13 @@ impl Site {
             let Some(Event::TicketCalled { ticket, .. }) = events.first() else {
                 continue;
             };
-            if *ticket == id {
-                return Some((at - start_ms, ahead));
+            if let Some(&g) = goal_of.get(ticket) {
+                let ahead = goals[g].mine.iter().map(|&c| calls_at[c]).sum();
+                let wait_s = ((at - start_ms + 500) / 1000).max(0) as u32;
+                reached[g].push((wait_s, ahead));
+                left -= 1;
             }
-            if mine.contains(&ci) {
-                ahead += 1;
-            }
+            calls_at[ci] += 1;
             // Today's share of citizens who do not come when called hold the counter only as
             // long as officials wait for them today.
             let hold_ms = if future.no_show_share > 0.0 && rng.unit() < future.no_show_share {
@@ -374,7 +518,6 @@ impl Site {
             };
             free.push(Reverse((at + hold_ms, ci)));
         }
-        None
     }
 
     /// A simulated priority citizen takes a ticket for service `si` at `at_ms`, if it is open.
@@ -390,7 +533,7 @@ impl Site {
             ticket: self.next_id(),
             number: TicketNumber {
                 prefix: svc.prefix,
-                seq: crate::ids::TICKET_SEQ_MAX - 1 - n % 1000,
+                seq: crate::ids::TICKET_SEQ_MAX - NEWCOMERS_MAX as u16 - n % 1000,
             },
             service: svc.code,
             channel: Channel::Kiosk,
@@ -402,7 +545,7 @@ impl Site {
         self.evolve(&event, at_ms);
     }
 
-    fn lane_count_before(&self, slot: Slot, id: TicketId) -> u32 {
+    pub(super) fn lane_count_before(&self, slot: Slot, id: TicketId) -> u32 {
         match slot {
             Slot::Normal { service, key }
             | Slot::Priority { service, key }
