@@ -326,18 +326,15 @@ function renderDepts(state) {
   const items = setup.departments.map((d) => {
     const services = setup.services.filter((s) => s.department === d.code);
     let waiting = 0;
-    let low = null;
-    let high = null;
+    let busiest = null;
     let anyCounter = false;
     for (const s of services) {
       const st = state.services.get(s.code);
       if (!st) continue;
       waiting += st.waiting;
       if (st.estimate?.counters > 0) anyCounter = true;
-      if (st.waiting > 0 && st.estimate?.low_s != null) {
-        low = low == null ? st.estimate.low_s : Math.min(low, st.estimate.low_s);
-        high = high == null ? st.estimate.high_s : Math.max(high, st.estimate.high_s);
-      }
+      // Like the kiosk's tile: the wait of the procedure with the most people waiting.
+      if (st.waiting > 0 && (!busiest || st.waiting > busiest.waiting)) busiest = st;
     }
     const li = el("li", "h-dept");
     li.append(el("span", "h-dept-prefix", d.prefix));
@@ -355,8 +352,8 @@ function renderDepts(state) {
     if (!anyCounter && waiting > 0) est = i18n.t("waiting.noCounter");
     else if (waiting === 0) est = i18n.t("waiting.none");
     else {
-      const r = waitRange({ low_s: low, high_s: high }, i18n.lang);
-      est = r ? i18n.t("waiting.est", { range: r }) : i18n.t("waiting.noCounter");
+      const r = waitRange(busiest?.estimate, i18n.lang);
+      est = !r ? i18n.t("waiting.noCounter") : busiest.estimate.uncertain ? r : i18n.t("waiting.est", { range: r });
     }
     li.append(el("span", "h-dept-est", est));
     const count = el("span", "h-dept-count tabular", String(waiting));

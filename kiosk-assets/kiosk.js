@@ -325,6 +325,7 @@ function waitText(estimate, lang = i18n.lang) {
 function waitLine(estimate) {
   const r = waitText(estimate);
   if (!r) return null;
+  if (estimate.uncertain) return r;
   return estimate.low_s === 0 && estimate.high_s >= 120 ? t("stats.waitUpTo", { r }) : t("stats.wait", { r });
 }
 
@@ -667,7 +668,7 @@ function renderPrintTicket() {
     el(
       "div",
       "pt-en",
-      `Ticket ${f.number} · ${f.service.name.en} · ${counters}${rangeEn ? ` · wait ${rangeEn}` : ""}.${f.session ? ` ${sessionNote(f.session, "en")}.` : ""} Scan the QR code to follow your turn.`,
+      `Ticket ${f.number} · ${f.service.name.en} · ${counters}${rangeEn ? ` · wait${f.estimate?.uncertain ? ":" : ""} ${rangeEn}` : ""}.${f.session ? ` ${sessionNote(f.session, "en")}.` : ""} Scan the QR code to follow your turn.`,
     ),
     el("div", "pt-foot", "Vui lòng giữ phiếu và chú ý nghe gọi số."),
   );

@@ -425,8 +425,11 @@ function setTicket(next) {
 }
 
 function scheduleRefresh() {
-  clearTimeout(refreshTimer);
+  // At most one fetch per REFRESH_DEBOUNCE_MS: a busy hall changes more often than that, and a
+  // timer re-armed on every change would never fire.
+  if (refreshTimer) return;
   refreshTimer = setTimeout(async () => {
+    refreshTimer = null;
     try {
       const r = await fetchTicket();
       if (r && (!ticket || r.ticket.id === ticket.id)) setTicket({ ...ticket, ...r.ticket, estimate: r.ticket.estimate ?? null });
@@ -448,6 +451,11 @@ function onLiveChange(state, why) {
       render();
       return;
     }
+  }
+  // Fresh estimates (docs/protocol.md §8.7): this ticket's own is not in the message.
+  if (why === "estimates" && ticket?.state === "waiting") {
+    scheduleRefresh();
+    return;
   }
   if (ticket?.state === "waiting") {
     const st = state.services.get(ticket.service);

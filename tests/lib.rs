@@ -554,7 +554,15 @@ pub struct WsClient {
     pub seq: u64,
     /// The last snapshot received.
     pub snapshot: Option<Value>,
+    /// `estimates` messages come whenever the server's estimator finishes a pass (protocol
+    /// §8.7), between any two others: kept aside here unless `keep_estimates`, so that tests
+    /// about the event stream read the stream.
+    pub estimates: Vec<Value>,
+    pub keep_estimates: bool,
 }
+
+/// Most `estimates` messages a test client keeps aside.
+const ESTIMATES_KEPT_MAX: usize = 256;
 
 /// What arrived on a socket until it closed.
 #[derive(Debug, Clone)]
@@ -591,6 +599,8 @@ impl WsClient {
                 welcome: Value::Null,
                 seq: 0,
                 snapshot: None,
+                estimates: Vec::new(),
+                keep_estimates: false,
             }),
             Err(tungstenite::Error::Http(res)) => Err(res.status().as_u16()),
             Err(e) => panic!("websocket upgrade failed: {e}"),
@@ -677,6 +687,13 @@ impl WsClient {
                     if v["type"] == "snapshot" {
                         self.seq = v["seq"].as_u64().expect("snapshot seq");
                         self.snapshot = Some(v.clone());
+                    }
+                    if v["type"] == "estimates" && !self.keep_estimates {
+                        if self.estimates.len() >= ESTIMATES_KEPT_MAX {
+                            self.estimates.remove(0);
+                        }
+                        self.estimates.push(v);
+                        continue;
                     }
                     return Some(Frame::Json(v));
                 }

@@ -136,7 +136,7 @@ function applyEvent(state, msg) {
 /**
  * Opens and keeps a live connection.
  * options: role, site?, deviceToken?, ticketToken?,
- *   onChange(state, why, msg)  why: "snapshot" | event object | "ticket" | "intake" | "stats";
+ *   onChange(state, why, msg)  why: "snapshot" | event object | "ticket" | "intake" | "stats" | "estimates";
  *                         msg: for an event, the whole server message (seq, at_ms, ticket)
  *   onStatus(status)      "connecting" | "live" | "reconnecting" | "refused"
  *   onWelcome(welcome), onError(error)
@@ -222,6 +222,12 @@ export function connect(options) {
           // own view of every service now.
           for (const st of msg.stats || []) state.services.set(st.service, st);
           options.onChange?.(state, "stats");
+          break;
+        case "estimates":
+          // Fresh wait estimates (the server computes them off its broker, a moment after a
+          // change): the stats of the services whose estimate changed.
+          for (const st of msg.stats || []) state.services.set(st.service, st);
+          options.onChange?.(state, "estimates");
           break;
         case "intake":
           state.intakeOpen = msg.open;
@@ -324,8 +330,13 @@ export function deviceToken(kind) {
   return localStorage.getItem(key);
 }
 
-/** "25–40 phút" from an estimate, or null when no counter is open. */
+/** Said instead of a range when a counter is open but the range would be too wide to plan by
+ * (`uncertain` in the estimate; docs/wait-estimates.md). */
+export const NOT_ENOUGH_DATA = { vi: "chưa đủ dữ liệu để ước tính", en: "not enough data to estimate yet" };
+
+/** "25–40 phút" from an estimate, "chưa đủ dữ liệu để ước tính", or null when no counter is open. */
 export function waitRange(estimate, lang = "vi") {
+  if (estimate?.uncertain) return NOT_ENOUGH_DATA[lang === "en" ? "en" : "vi"];
   if (!estimate || estimate.low_s == null) return null;
   const lo = Math.round(estimate.low_s / 60);
   const hi = Math.max(lo, Math.round(estimate.high_s / 60));

@@ -67,7 +67,9 @@ test("phone after a transfer to a counter: its place in that counter's line and 
   await two.post(q("quay-2", "open"));
   await one.post(q("quay-1", "transfer"), toTwo);
   await until(async () => (await text(p1.page, "#status-main")) === "Ông/Bà là người tiếp theo", "A001 next at counter 2");
-  assert.match(await text(p1.page, "#status-sub"), /^Ông\/Bà được chuyển sang Quầy 2, quầy sẽ gọi ông\/bà trước các số khác\. Dự kiến: .*phút$/);
+  // Its wait comes with the estimator's next pass (docs/protocol.md §8.7), which the page asks for.
+  const moved = /^Ông\/Bà được chuyển sang Quầy 2, quầy sẽ gọi ông\/bà trước các số khác\. Dự kiến: .*phút$/;
+  await until(async () => moved.test(await text(p1.page, "#status-sub")), "A001's wait at counter 2");
   assert.equal(await text(p1.page, "#fact-counters"), "Quầy 2");
   await shot(p1.page, "phone-transferred");
 

@@ -182,6 +182,7 @@ async fn histograms_count_what_happened() {
         ("luot_call_to_display_seconds", "histogram"),
         ("luot_store_commit_seconds", "histogram"),
         ("luot_command_reply_seconds", "histogram"),
+        ("luot_estimate_pass_seconds", "histogram"),
         ("luot_tickets_issued", "counter"),
         ("luot_queue_waiting", "gauge"),
         ("luot_ws_clients", "gauge"),

@@ -1,13 +1,30 @@
 //! Transfers (issue 11): a ticket is never sent to a counter nobody works at, and after a
 //! transfer to a counter the phone shows the ticket's true place in that counter's line.
 
-use luot_tests::{TestServer, Who};
+use luot_tests::{TestServer, Who, WsClient};
 use serde_json::{Value, json};
+use std::time::Duration;
 
 async fn phone_view(s: &TestServer, token: &str) -> Value {
     let r = s.http().get(&format!("/api/v1/tickets/{token}")).await;
     assert_eq!(r.status, 200, "{}", r.text);
     r.json()["ticket"].clone()
+}
+
+/// The phone's view once the estimator has been over event `seq` (the first `estimates`
+/// message as of it or later, protocol §8.7; the phone page asks again after each).
+async fn settled_view(s: &TestServer, display: &mut WsClient, token: &str, seq: u64) -> Value {
+    display.keep_estimates = true;
+    luot_tests::within("the estimates of the next pass", async {
+        loop {
+            let m = display.recv_within(Duration::from_secs(30)).await;
+            if m["type"] == "estimates" && m["as_of_seq"].as_u64().unwrap() >= seq {
+                return;
+            }
+        }
+    })
+    .await;
+    phone_view(s, token).await
 }
 
 #[tokio::test]
@@ -69,9 +86,10 @@ async fn transfers_to_a_closed_or_paused_counter_are_refused_and_the_phone_sees_
         .await;
     let mut phone = s.ws("phone", Who::Ticket(&t1)).await;
     assert_eq!(phone.recv().await["type"], "ticket");
+    let mut display = s.ws("display", Who::Device(&s.first.display_token)).await;
     let moved = c1.ok(to_q2.clone()).await;
     assert_eq!(moved["ticket"]["target_counter"], "quay-2", "{moved}");
-    let v = phone_view(&s, &t1).await;
+    let v = settled_view(&s, &mut display, &t1, moved["seq"].as_u64().unwrap()).await;
     assert_eq!(v["state"], "waiting", "{v}");
     assert_eq!(v["target_counter"], "quay-2", "{v}");
     assert_eq!(v["estimate"]["ahead"], 0, "{v}");
@@ -80,14 +98,15 @@ async fn transfers_to_a_closed_or_paused_counter_are_refused_and_the_phone_sees_
         v["estimate"]["high_s"].as_u64().is_some(),
         "a wait range: {v}"
     );
-    // The phone's own socket brings the same view.
+    // The phone's own socket brings the move at once (its estimate follows with the next pass).
     let pushed = loop {
         let m = phone.recv().await;
         if m["type"] == "ticket" {
             break m;
         }
     };
-    assert_eq!(pushed["ticket"]["estimate"], v["estimate"], "{pushed}");
+    assert_eq!(pushed["ticket"]["target_counter"], "quay-2", "{pushed}");
+    assert_eq!(pushed["ticket"]["estimate"]["ahead"], 0, "{pushed}");
 
     // A002 follows it to counter 2: one person ahead of it there (A001), although A003, the
     // next of the service, is behind it.
@@ -95,17 +114,24 @@ async fn transfers_to_a_closed_or_paused_counter_are_refused_and_the_phone_sees_
         .ok(json!({"type": "call_next", "counter": "quay-1"}))
         .await;
     assert_eq!(called["ticket"]["number"], "A002");
-    c1.ok(to_q2.clone()).await;
-    let v2 = phone_view(&s, &t2).await;
+    let moved = c1.ok(to_q2.clone()).await;
+    let v2 = settled_view(&s, &mut display, &t2, moved["seq"].as_u64().unwrap()).await;
     assert_eq!(v2["estimate"]["ahead"], 1, "{v2}");
-    let (lo1, lo2) = (
-        v["estimate"]["low_s"].as_u64().unwrap(),
-        v2["estimate"]["low_s"].as_u64().unwrap(),
-    );
-    assert!(
-        lo2 >= lo1,
-        "the second in line waits at least as long: {v} {v2}"
-    );
+    // Its range, when the estimator is sure enough to give one, starts no earlier than the
+    // first in line's; one person ahead of a cold-started counter may be "not enough data yet".
+    match v2["estimate"]["low_s"].as_u64() {
+        Some(lo2) => {
+            let lo1 = v["estimate"]["low_s"].as_u64().unwrap();
+            assert!(
+                lo2 >= lo1,
+                "the second in line waits at least as long: {v} {v2}"
+            );
+        }
+        None => assert_eq!(
+            v2["estimate"]["uncertain"], true,
+            "no range, no reason: {v2}"
+        ),
+    }
 
     // That is the order counter 2 calls them in.
     for n in ["A001", "A002"] {

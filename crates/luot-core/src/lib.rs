@@ -11,6 +11,7 @@ pub mod event;
 pub mod ids;
 pub mod queue;
 pub mod rejection;
+pub mod replay;
 pub mod sim;
 pub mod site;
 pub mod staffing;
@@ -25,6 +26,7 @@ pub use config::{
 pub use event::{CarriedTicket, Event};
 pub use ids::{Code, PersonKey, Prefix, Sym, TicketId, TicketNumber, Token};
 pub use rejection::Rejection;
+pub use site::estimate::EstimateTable;
 pub use site::{
     CounterState, CounterStatus, RECENT_CALLS_KEPT, ServiceTime, Session, Site, Tickets,
     WaitEstimate, session_left_s,

@@ -448,7 +448,9 @@ mod tests {
             for (ms, e) in &run.events {
                 probe.evolve(e, *ms);
                 if let Event::TicketIssued { ticket, .. } = e {
-                    if let Some(est) = probe.estimate_ticket(*ticket) {
+                    if let Some(est) =
+                        probe.estimate_ticket_at(*ticket, &Now::from_offset(*ms, spec.utc_offset_s))
+                    {
                         if let Some(r) = est.range_s {
                             promised.insert(*ticket, (r, *ms));
                         }
@@ -463,7 +465,7 @@ mod tests {
             if let (Some(((low, high), at)), Some(called)) = (promised.get(&t.id), t.called_at_ms) {
                 let waited = ((called - at) / 1000) as u32;
                 total += 1;
-                inside += (low.saturating_sub(60) <= waited && waited <= high + 60) as u32;
+                inside += (*low <= waited && waited <= *high) as u32;
                 err += ((low + high) as f64 / 2.0 - waited as f64).abs();
             }
         }
@@ -472,8 +474,10 @@ mod tests {
         eprintln!(
             "wait ranges: {inside}/{total} inside ({share:.2}), mean error of the midpoint {mean_err_min:.1} min"
         );
+        // The targets of docs/wait-estimates.md, without slack (the replayed multi-service days
+        // are in tests/estimates.rs).
         assert!(
-            share >= 0.6,
+            share >= 0.8,
             "only {share:.2} of actual waits inside the promised range"
         );
     }

@@ -15,6 +15,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 mod floor;
+pub mod estimate;
 
 /// The day's tickets, in id order. Each is behind an `Arc` so that the broker's two copies of a
 /// site (the speculative one that decides, the visible one that is durable) can hold one ticket
@@ -181,8 +182,11 @@ pub struct WaitEstimate {
     pub ahead: u32,
     /// Open counters serving it right now.
     pub counters: u32,
-    /// `None` while no counter is open for it.
+    /// `None` while no counter is open for it, or when `uncertain`.
     pub range_s: Option<(u32, u32)>,
+    /// A counter is open but the range would be too wide to plan by: clients say "chưa đủ dữ
+    /// liệu để ước tính" / "not enough data to estimate yet" (`site::estimate`).
+    pub uncertain: bool,
 }
 
 /// The run of opening hours a service is in now: when it ends and when the service opens again.
@@ -239,6 +243,12 @@ pub struct Site {
     recent_calls: std::collections::VecDeque<TicketId>,
     /// Stopped services, raised caps, counters' idle times and no-show streaks (`site/floor.rs`).
     floor: floor::Floor,
+    /// The instant of the latest event applied: a simulated future never starts before it.
+    clock_ms: i64,
+    /// Estimates already computed for this state (emptied by `evolve`; not part of equality).
+    estimates: estimate::Cache,
+    /// The estimates clients are shown (`set_estimates`; kept by `evolve`, not part of equality).
+    published: estimate::Published,
 }
 
 /// How many recent calls a site keeps (the hall display's strip and the snapshot).
@@ -329,6 +339,9 @@ impl Site {
             counters,
             service_times,
             waiting: 0,
+            clock_ms: 0,
+            estimates: estimate::Cache::default(),
+            published: estimate::Published::default(),
             cfg,
         }
     }
@@ -481,76 +494,227 @@ impl Site {
         ((w as i64) > left_s).then_some(session)
     }
 
-    /// Wait estimate for a newcomer to a service.
     /// The day's latest calls, newest first ([`RECENT_CALLS_KEPT`] at most), in their current
     /// state: a ticket called again moves to the front; a transfer or a return leaves it in place.
     pub fn recent_calls(&self) -> impl Iterator<Item = &Ticket> {
         self.recent_calls.iter().filter_map(|&id| self.ticket(id))
     }
 
+    /// Wait estimate for a newcomer to a service, from the published [`EstimateTable`] (the
+    /// server computes tables off its broker thread and publishes them with
+    /// [`Site::set_estimates`]): its entry for as many more people as now wait for the service
+    /// than when it was computed. Exact (a count, no range) while no counter serving it is open;
+    /// "not enough data" before any table or when too many came since.
     pub fn estimate_service(&self, service: Code) -> Option<WaitEstimate> {
         let si = *self.service_ix.get(&service)?;
-        Some(self.estimate(si, self.queues[si].len() as u32))
+        let waiting = self.queues[si].len() as u32;
+        if self.open_counters(si) == 0 {
+            return Some(self.unknown_estimate(si, waiting));
+        }
+        Some(
+            self.published
+                .0
+                .as_ref()
+                .and_then(|t| {
+                    let k = self.issued_since(t, si, None, false);
+                    t.newcomer.get(&service)?.get(k).copied()
+                })
+                .unwrap_or_else(|| self.unknown_estimate(si, waiting)),
+        )
     }
 
-    /// Wait estimate for one waiting ticket.
+    /// Wait estimate for one waiting ticket, from the published [`EstimateTable`]: its own
+    /// entry, or, for a ticket issued since the table was computed, the table's entry for a
+    /// newcomer of its kind (normal or priority) who finds as many more people before it as it
+    /// did. Exact (a count, no range) while no counter that can call it is open; "not enough
+    /// data" when the table cannot say. `None` for a ticket that does not wait.
     pub fn estimate_ticket(&self, id: TicketId) -> Option<WaitEstimate> {
         let i = self.index(id)?;
-        match self.slots[i]? {
-            Slot::Normal { service, key }
-            | Slot::Priority { service, key }
-            | Slot::Appointment { service, key } => {
-                let q = &self.queues[service];
-                let ahead = q.normal.count_before(key, id)
-                    + q.priority.count_before(key, id)
-                    + q.appointments.count_before(key, id);
-                Some(self.estimate(service, ahead as u32))
+        let slot = self.slots[i]?;
+        let service = *self.tickets[i].service;
+        let si = self.service_ix.get(&service).copied().unwrap_or(0);
+        let ahead = self.lane_count_before(slot, id);
+        let open = match slot {
+            Slot::Counter { counter, .. } => {
+                (self.counters[counter].status == CounterStatus::Open) as u32
             }
-            Slot::Counter { counter, key } => {
-                let ahead = self.counter_lanes[counter].count_before(key, id) as u32;
-                let si = self
-                    .service_ix
-                    .get(&self.tickets[i].service)
-                    .copied()
-                    .unwrap_or(0);
-                let st = self.service_times[si];
-                let open = matches!(self.counters[counter].status, CounterStatus::Open);
-                Some(WaitEstimate {
-                    ahead,
-                    counters: open as u32,
-                    range_s: open.then(|| range(ahead, st, 1.0)),
-                })
-            }
+            _ => self.open_counters(si),
+        };
+        let unknown = WaitEstimate {
+            ahead,
+            counters: open,
+            range_s: None,
+            uncertain: open > 0,
+        };
+        if open == 0 {
+            return Some(unknown);
         }
+        let Some(table) = self.published.0.as_ref() else {
+            return Some(unknown);
+        };
+        if let Some(e) = table.tickets.get(&id) {
+            return Some(*e);
+        }
+        let newcomers = match slot {
+            Slot::Normal { .. } => table.newcomer.get(&service),
+            Slot::Priority { .. } => table.priority_newcomer.get(&service),
+            Slot::Appointment { .. } | Slot::Counter { .. } => None,
+        };
+        let priority = matches!(slot, Slot::Priority { .. });
+        let k = self.issued_since(table, si, Some(id), priority);
+        Some(newcomers.and_then(|n| n.get(k)).copied().unwrap_or(unknown))
     }
 
-    fn estimate(&self, si: usize, ahead: u32) -> WaitEstimate {
-        // A counter serving several services gives each a share of its time in proportion to
-        // the weights of the services that have someone waiting.
-        let mut capacity = 0.0f64;
-        let mut counters = 0;
-        for &ci in &self.service_counters[si] {
-            if !matches!(self.counters[ci].status, CounterStatus::Open) {
-                continue;
-            }
-            counters += 1;
-            let mut own = 0u32;
-            let mut total = 0u32;
-            for &(s, w) in &self.counter_services[ci] {
-                if s == si {
-                    own = w;
-                    total += w;
-                } else if !self.queues[s].normal.is_empty() || !self.queues[s].priority.is_empty() {
-                    total += w;
-                }
-            }
-            capacity += own as f64 / total.max(1) as f64;
-        }
+    /// Open counters that can serve service `si`.
+    fn open_counters(&self, si: usize) -> u32 {
+        self.service_counters[si]
+            .iter()
+            .filter(|&&ci| self.counters[ci].status == CounterStatus::Open)
+            .count() as u32
+    }
+
+    /// Tickets of service `si` issued since `table` was computed that still wait in its lines,
+    /// before `before` (all of them when `None`); only priority ones when `priority_only`.
+    fn issued_since(
+        &self,
+        table: &estimate::EstimateTable,
+        si: usize,
+        before: Option<TicketId>,
+        priority_only: bool,
+    ) -> usize {
+        let from = table.next_id.saturating_sub(self.first_id) as usize;
+        let to = before
+            .and_then(|id| self.index(id))
+            .unwrap_or(self.tickets.len());
+        let service = self.cfg.services[si].code;
+        (from.min(to)..to)
+            .filter(|&i| {
+                let t = &self.tickets[i];
+                *t.service == service
+                    && t.state == TicketState::Waiting
+                    && matches!(
+                        self.slots[i],
+                        Some(Slot::Normal { .. } | Slot::Priority { .. })
+                    )
+                    && (!priority_only || t.is_priority())
+            })
+            .count()
+    }
+
+    /// No estimate computed: the count and the open counters, and "not enough data" when a
+    /// counter is open.
+    fn unknown_estimate(&self, si: usize, ahead: u32) -> WaitEstimate {
+        let counters = self.open_counters(si);
         WaitEstimate {
             ahead,
             counters,
-            range_s: (capacity > 0.0).then(|| range(ahead, self.service_times[si], capacity)),
+            range_s: None,
+            uncertain: counters > 0,
         }
+    }
+
+    /// The estimates [`Site::estimate_service`] and [`Site::estimate_ticket`] answer from
+    /// until the next table. Not part of the state: `evolve` keeps it, equality ignores it.
+    pub fn set_estimates(&mut self, table: Arc<estimate::EstimateTable>) {
+        self.published = estimate::Published(Some(table));
+    }
+
+    /// The published table, if any.
+    pub fn estimates(&self) -> Option<&Arc<estimate::EstimateTable>> {
+        self.published.0.as_ref()
+    }
+
+    /// Wait estimate for a citizen taking a normal ticket for `service` at `now`, computed
+    /// (`site::estimate`).
+    pub fn estimate_service_at(&self, service: Code, now: &Now) -> Option<WaitEstimate> {
+        self.estimate_newcomer_at(service, false, now)
+    }
+
+    /// Wait estimate for a citizen taking a ticket (priority or not) for `service` at `now`,
+    /// computed: the promise a ticket issued now gets in the kiosk's reply (entry 0 of the
+    /// table's newcomers), and what `luot replay` measures.
+    pub fn estimate_newcomer_at(
+        &self,
+        service: Code,
+        priority: bool,
+        now: &Now,
+    ) -> Option<WaitEstimate> {
+        self.estimate_newcomers_at(service, priority, now)?
+            .first()
+            .copied()
+    }
+
+    /// The newcomers' estimates of a table ([`estimate::NEWCOMERS_MAX`] entries: entry `k` for a
+    /// citizen who finds `k` more people in the line), computed and kept for this state.
+    pub fn estimate_newcomers_at(
+        &self,
+        service: Code,
+        priority: bool,
+        now: &Now,
+    ) -> Option<Vec<WaitEstimate>> {
+        let si = *self.service_ix.get(&service)?;
+        let key = |k: usize| estimate::Target::Newcomer {
+            si,
+            priority,
+            k: k as u8,
+        };
+        let kept: Option<Vec<WaitEstimate>> = (0..estimate::NEWCOMERS_MAX)
+            .map(|k| self.estimates.lookup(key(k), now).flatten())
+            .collect();
+        if let Some(v) = kept {
+            return Some(v);
+        }
+        let none = WaitEstimate {
+            ahead: self.queues[si].len() as u32,
+            counters: 0,
+            range_s: None,
+            uncertain: false,
+        };
+        let v = self
+            .forecast_newcomers(si, priority, now)
+            .unwrap_or_else(|| vec![none; estimate::NEWCOMERS_MAX]);
+        self.estimates
+            .store(now, v.iter().enumerate().map(|(k, e)| (key(k), Some(*e))));
+        Some(v)
+    }
+
+    /// Wait estimate for one waiting ticket at `now`, computed (every waiting ticket's is
+    /// computed at once and kept for the same state: `site::estimate`).
+    pub fn estimate_ticket_at(&self, id: TicketId, now: &Now) -> Option<WaitEstimate> {
+        let target = estimate::Target::Ticket(id);
+        if let Some(e) = self.estimates.lookup(target, now) {
+            return e;
+        }
+        let all = self.forecast_waiting(now);
+        let mine = all.iter().find(|(t, _)| *t == id).map(|(_, e)| *e);
+        self.estimates.store(
+            now,
+            all.into_iter()
+                .map(|(t, e)| (estimate::Target::Ticket(t), Some(e)))
+                .chain(std::iter::once((target, mine))),
+        );
+        mine
+    }
+
+    /// Every estimate a client may be shown for this state at `now` (`site::estimate`): what
+    /// the server's estimator thread computes.
+    pub fn estimate_table(&self, now: &Now) -> estimate::EstimateTable {
+        let mut table = estimate::EstimateTable {
+            at_ms: now.at_ms,
+            next_id: self.next_id().0,
+            ..Default::default()
+        };
+        let priority = !self.cfg.priority_categories.is_empty();
+        for svc in &self.cfg.services {
+            if let Some(e) = self.estimate_newcomers_at(svc.code, false, now) {
+                table.newcomer.insert(svc.code, e);
+            }
+            if priority && let Some(e) = self.estimate_newcomers_at(svc.code, true, now) {
+                table.priority_newcomer.insert(svc.code, e);
+            }
+        }
+        table.tickets = self.forecast_waiting(now).into_iter().collect();
+        table
     }
 
     // ----- deciding -----
@@ -1166,6 +1330,8 @@ impl Site {
     /// applied as far as they can be.
     pub fn evolve(&mut self, event: &Event, at_ms: i64) {
         self.evolve_floor(event, at_ms);
+        self.clock_ms = self.clock_ms.max(at_ms);
+        self.estimates.clear();
         match event {
             Event::DayClosed {
                 expired, carried, ..
@@ -1768,14 +1934,6 @@ fn slot_key(slot: Slot) -> i64 {
 pub fn session_left_s(now: &Now, ends: Minute) -> i64 {
     let into_minute_ms = now.at_ms.rem_euclid(60_000);
     (ends as i64 - now.minute as i64) * 60 - into_minute_ms / 1000
-}
-
-fn range(ahead: u32, st: ServiceTime, capacity: f64) -> (u32, u32) {
-    let fast = (st.mean_s - st.dev_s).max(st.mean_s / 2.0);
-    let slow = st.mean_s + st.dev_s;
-    let low = ahead as f64 * fast / capacity;
-    let high = (ahead as f64 + 1.0) * slow / capacity;
-    (low.round() as u32, high.round().max(low.round()) as u32)
 }
 
 /// The dossier code, trimmed, if it is 1..=`DOSSIER_LEN_MAX` characters of `[A-Za-z0-9./_-]`.

@@ -351,6 +351,16 @@ pub enum ServerMessage {
         at_ms: i64,
         stats: Vec<ServiceStatsDto>,
     },
+    /// Fresh wait estimates (computed off the broker after the state changed, or as time runs
+    /// on): the stats of the services whose estimate changed, as they are now.
+    Estimates {
+        v: u32,
+        site: String,
+        at_ms: i64,
+        /// The last event the estimates took into account.
+        as_of_seq: u64,
+        stats: Vec<ServiceStatsDto>,
+    },
     /// Issuing stopped (storage fault) or resumed; kiosks show "tạm ngưng cấp số".
     Intake {
         v: u32,

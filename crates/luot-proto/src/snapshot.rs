@@ -99,6 +99,10 @@ pub struct EstimateDto {
     pub low_s: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub high_s: Option<u32>,
+    /// A counter is open but the range would be too wide to plan by: clients show "chưa đủ dữ
+    /// liệu để ước tính" (not enough data to estimate yet) instead of a range.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub uncertain: bool,
 }
 
 impl From<core::WaitEstimate> for EstimateDto {
@@ -108,6 +112,7 @@ impl From<core::WaitEstimate> for EstimateDto {
             counters: e.counters,
             low_s: e.range_s.map(|r| r.0),
             high_s: e.range_s.map(|r| r.1),
+            uncertain: e.uncertain,
         }
     }
 }
@@ -225,6 +230,7 @@ impl ServiceStatsDto {
                     counters: 0,
                     low_s: None,
                     high_s: None,
+                    uncertain: false,
                 }),
             session: site.session(service.code, now).map(SessionDto::from),
         }

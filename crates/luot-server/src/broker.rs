@@ -4,6 +4,7 @@
 //! replies, and publishes them, in sequence order. It never waits on a client.
 
 use crate::clock::{Clock, site_now};
+use crate::estimates::{ESTIMATE_TICK, EstimateJob, Estimator, SiteEstimates};
 use crate::hub::{Hub, Outgoing};
 use crate::metrics::Metrics;
 use jiff::tz::TimeZone;
@@ -249,6 +250,9 @@ struct Broker {
     /// The latest storage failure while intake is closed: for `/healthz`.
     intake_reason: Option<ErrorDto>,
     metrics: Arc<Metrics>,
+    /// The thread that computes wait estimates, and what the broker knows of each site's.
+    estimator: Estimator,
+    estimates: Vec<SiteEstimates>,
 }
 
 /// Recovers every site from the store and starts the broker task.
@@ -305,6 +309,8 @@ pub fn start(
         boundary_ms: i64::MAX,
         intake_reason: None,
         metrics,
+        estimator: Estimator::spawn(),
+        estimates: runtime.iter().map(|_| SiteEstimates::new()).collect(),
     };
     tracker.spawn(broker.run(rx, durable_rx, shutdown));
     Ok(BrokerHandle {
@@ -328,11 +334,20 @@ impl Broker {
         probe.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let boundary = tokio::time::sleep(self.arm_boundary());
         tokio::pin!(boundary);
+        let estimates_ready = self.estimator.ready();
+        let mut estimate_tick = tokio::time::interval(ESTIMATE_TICK);
+        estimate_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 biased;
                 Some(d) = durable_rx.recv() => self.on_notice(d),
                 _ = shutdown.cancelled() => break,
+                () = estimates_ready.notified() => self.on_estimates(),
+                _ = estimate_tick.tick() => {
+                    for site in 0..self.live.len() {
+                        self.offer_estimate(site);
+                    }
+                }
                 () = &mut boundary => {
                     if self.clock.now_ms().max(self.last_at_ms) >= self.boundary_ms {
                         self.rollover_all();
@@ -567,6 +582,13 @@ impl Broker {
             }
             rebuilt.push(site);
         }
+        for (i, site) in rebuilt.iter_mut().enumerate() {
+            // The tables are keyed by codes: shown until the new configuration's own.
+            if let Some(t) = self.live[i].estimates() {
+                site.set_estimates(t.clone());
+            }
+            self.estimates[i].stale = true;
+        }
         self.spec = rebuilt.iter().map(Site::clone_for_the_day).collect();
         self.live = rebuilt;
         let runtime = Arc::new(sites);
@@ -641,6 +663,8 @@ impl Broker {
                 if let Some(reply) = f.reply {
                     let _ = reply.send(Ok(result));
                 }
+                self.estimates[f.site].changed_seq = self.durable_seq;
+                self.offer_estimate(f.site);
                 if !self.intake_open {
                     self.resume_intake();
                 }
@@ -815,6 +839,87 @@ impl Broker {
         self.intake_reason = None;
         tracing::info!("storage writable again: issuing resumed");
         self.publish_intake(None);
+    }
+
+    /// Hands the estimator a copy of the site's durable state if it is due one.
+    fn offer_estimate(&mut self, site: usize) {
+        let now = Instant::now();
+        let live = &self.live[site];
+        if !self.estimates[site].due(now, live.waiting_total() > 0) {
+            return;
+        }
+        self.estimates[site].offered(self.durable_seq, now);
+        self.estimator.submit(EstimateJob {
+            site,
+            code: self.runtime[site].code,
+            seq: self.durable_seq,
+            state: live.clone(),
+            now: self.now(site),
+        });
+    }
+
+    /// Publishes finished tables: the site answers from them, and every socket of the site gets
+    /// the stats of the services whose newcomer estimate changed (`estimates` message; sent
+    /// with no stats when only waiting tickets' estimates changed).
+    fn on_estimates(&mut self) {
+        for done in self.estimator.take_done() {
+            let site = done.site;
+            if site >= self.live.len() || self.runtime[site].code != done.code {
+                continue;
+            }
+            self.estimates[site].finished(done.took, Instant::now());
+            self.metrics
+                .estimate_pass_seconds
+                .observe(done.took.as_secs_f64());
+            let live = &mut self.live[site];
+            let old = live.estimates().cloned();
+            live.set_estimates(done.table.clone());
+            let changed: Vec<Code> = live
+                .config()
+                .services
+                .iter()
+                .map(|s| s.code)
+                .filter(|c| {
+                    old.as_ref().is_none_or(|o| {
+                        o.newcomer.get(c) != done.table.newcomer.get(c)
+                            || o.priority_newcomer.get(c) != done.table.priority_newcomer.get(c)
+                    })
+                })
+                .collect();
+            // A phone follows its own ticket: it asks again after any `estimates` message, so
+            // one goes when only tickets' estimates changed (a transfer to a counter's line).
+            let tickets_changed = old.as_ref().is_none_or(|o| o.tickets != done.table.tickets);
+            if !changed.is_empty() || tickets_changed {
+                self.publish_estimates(site, &changed, done.seq);
+            }
+            // What changed while the copy was with the thread goes when the rest is over.
+            self.offer_estimate(site);
+        }
+    }
+
+    fn publish_estimates(&self, site: usize, services: &[Code], as_of_seq: u64) {
+        let live = &self.live[site];
+        let now = self.now(site);
+        let stats = services
+            .iter()
+            .filter_map(|c| live.config().service(*c))
+            .map(|s| ServiceStatsDto::of(live, s, &now))
+            .collect();
+        let msg = ServerMessage::Estimates {
+            v: PROTOCOL_VERSION,
+            site: self.runtime[site].code.to_string(),
+            at_ms: now.at_ms,
+            as_of_seq,
+            stats,
+        };
+        let json = serde_json::to_string(&msg).expect("server messages serialize");
+        self.hub.publish(Outgoing {
+            seq: 0,
+            site,
+            ticket: None,
+            json: json.into(),
+            call_received: None,
+        });
     }
 
     fn publish_intake(&self, reason: Option<ErrorDto>) {

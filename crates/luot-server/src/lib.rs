@@ -13,6 +13,7 @@ pub mod config_in_force;
 pub mod conn_limits;
 pub mod consoles;
 pub mod dispatch;
+pub mod estimates;
 pub mod hub;
 pub mod json_body;
 pub mod metrics;

@@ -80,6 +80,8 @@ pub struct Metrics {
     pub call_to_display_seconds: Histogram,
     /// One group commit (one transaction, one fsync), on the writer thread.
     pub commit_seconds: Histogram,
+    /// One pass of the estimator thread over a site (`estimates.rs`): the whole table.
+    pub estimate_pass_seconds: Histogram,
     /// A command handed to the broker to its reply (decided, durable, applied).
     pub reply_seconds: Family<CommandLabels, Histogram, fn() -> Histogram>,
     /// The histograms; the counters and gauges are read into a second registry at each scrape.
@@ -94,6 +96,7 @@ impl Default for Metrics {
             Family::new_with_constructor(latency_histogram);
         let call_to_display_seconds = latency_histogram();
         let commit_seconds = latency_histogram();
+        let estimate_pass_seconds = latency_histogram();
         let mut registry = Registry::default();
         registry.register(
             "luot_wait_seconds",
@@ -109,6 +112,11 @@ impl Default for Metrics {
             "luot_store_commit_seconds",
             "Group commit latency (one transaction, one fsync)",
             commit_seconds.clone(),
+        );
+        registry.register(
+            "luot_estimate_pass_seconds",
+            "One pass of the wait estimator over a site (every procedure and waiting ticket), off the broker",
+            estimate_pass_seconds.clone(),
         );
         registry.register(
             "luot_command_reply_seconds",
@@ -129,6 +137,7 @@ impl Default for Metrics {
             wait_seconds,
             call_to_display_seconds,
             commit_seconds,
+            estimate_pass_seconds,
             reply_seconds,
             registry,
         }

@@ -66,6 +66,13 @@ pub struct TicketPrint {
     pub url: String,
 }
 
+/// Printed instead of a range when a counter is open but the range would be too wide to plan by
+/// (`NOT_ENOUGH_DATA` in live.js).
+pub const NOT_ENOUGH_DATA: (&str, &str) = (
+    "chưa đủ dữ liệu để ước tính",
+    "not enough data to estimate yet",
+);
+
 /// "25–40 phút" from an estimate in seconds, as the kiosk writes it (`waitRange` in live.js).
 pub fn wait_text(low_s: Option<u32>, high_s: Option<u32>, en: bool) -> Option<String> {
     let (low, high) = (low_s?, high_s?);
@@ -133,8 +140,14 @@ pub async fn ticket_print(
                         .map(|k| k.number)
                         .collect(),
                     ahead: est.map_or(0, |e| e.ahead),
-                    wait_vi: wait_text(range.map(|r| r.0), range.map(|r| r.1), false),
-                    wait_en: wait_text(range.map(|r| r.0), range.map(|r| r.1), true),
+                    wait_vi: match est {
+                        Some(e) if e.uncertain => Some(NOT_ENOUGH_DATA.0.into()),
+                        _ => wait_text(range.map(|r| r.0), range.map(|r| r.1), false),
+                    },
+                    wait_en: match est {
+                        Some(e) if e.uncertain => Some(NOT_ENOUGH_DATA.1.into()),
+                        _ => wait_text(range.map(|r| r.0), range.map(|r| r.1), true),
+                    },
                     session_vi: session.as_ref().map(|n| n.0.clone()),
                     session_en: session.map(|n| n.1),
                     issued: local.strftime("%H:%M · %d/%m/%Y").to_string(),
@@ -577,7 +590,10 @@ pub fn render(t: &TicketPrint, width: u32) -> Bitmap {
     let wait_en = t
         .wait_en
         .as_ref()
-        .map(|w| format!(" · wait {w}"))
+        .map(|w| match w.as_str() {
+            w if w == NOT_ENOUGH_DATA.1 => format!(" · wait: {w}"),
+            w => format!(" · wait {w}"),
+        })
         .unwrap_or_default();
     let session_en = t
         .session_en

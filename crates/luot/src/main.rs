@@ -18,6 +18,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 mod first_admin;
+mod replay;
 
 /// The system allocator, counting the bytes held so `/metrics` can show `luot_heap_bytes`: the
 /// server's own memory, apart from SQLite's page cache and the allocator's free lists.
@@ -59,6 +60,11 @@ enum Cmd {
     Report(ReportArgs),
     /// Write realistic synthetic days into a data folder (for trying reports and staffing advice).
     Simulate(SimulateArgs),
+    /// Replay recorded or synthetic days through the real queue and measure the wait estimates
+    /// (docs/wait-estimates.md).
+    Replay(replay::ReplayArgs),
+    /// Write a realistic synthetic day as an arrivals file for `luot replay`.
+    SimulateArrivals(replay::SimulateArrivalsArgs),
     /// Officials, managers and admins.
     User {
         #[command(subcommand)]
@@ -1165,6 +1171,8 @@ fn main() -> ExitCode {
         }),
         Cmd::Report(a) => report_cmd(a),
         Cmd::Simulate(a) => simulate_cmd(a),
+        Cmd::Replay(a) => replay::replay_cmd(a),
+        Cmd::SimulateArrivals(a) => replay::simulate_arrivals_cmd(a),
         Cmd::DefaultConfig => {
             print!("{DEFAULT_CONFIG_TOML}");
             Ok(())
