@@ -418,13 +418,17 @@ async fn every_message_matches_the_tables_of_the_protocol_doc() {
         doc.check("event", &e, "display event", &mut errors);
     }
     // The estimator's messages (§8.7) that came meanwhile, set aside by the test client, and the
-    // one that follows the last issue (its service's estimate for a newcomer changed).
+    // one that follows a change while a counter is open (the estimator runs only then): counter
+    // 1 opens for the new day (refused if it is still open, which is as good).
     let mut estimates: Vec<Value> = c
         .estimates
         .drain(..)
         .chain(display.estimates.drain(..))
         .collect();
     display.keep_estimates = true;
+    c.command(json!({"type": "open_counter", "counter": "quay-1"}))
+        .await;
+    s.issue(&s.first.kiosk_token, "khai-sinh").await;
     loop {
         let m = display.recv_within(Duration::from_secs(20)).await;
         if m["type"] == "estimates" {

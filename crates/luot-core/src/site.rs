@@ -14,8 +14,8 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
-mod floor;
 pub mod estimate;
+mod floor;
 
 /// The day's tickets, in id order. Each is behind an `Arc` so that the broker's two copies of a
 /// site (the speculative one that decides, the visible one that is durable) can hold one ticket
@@ -250,6 +250,10 @@ pub struct Site {
     /// The estimates clients are shown (`set_estimates`; kept by `evolve`, not part of equality).
     published: estimate::Published,
 }
+
+/// Tickets issued since the published estimates were computed that `estimate_ticket` looks
+/// through (on the broker) before it says "not enough data" instead.
+pub const ISSUED_SINCE_SCAN_MAX: usize = 4_096;
 
 /// How many recent calls a site keeps (the hall display's strip and the snapshot).
 pub const RECENT_CALLS_KEPT: usize = 12;
@@ -555,6 +559,10 @@ impl Site {
         if let Some(e) = table.tickets.get(&id) {
             return Some(*e);
         }
+        if id.0 < table.next_id {
+            // It was there, too far back in line for the futures to reach.
+            return Some(unknown);
+        }
         let newcomers = match slot {
             Slot::Normal { .. } => table.newcomer.get(&service),
             Slot::Priority { .. } => table.priority_newcomer.get(&service),
@@ -586,6 +594,10 @@ impl Site {
         let to = before
             .and_then(|id| self.index(id))
             .unwrap_or(self.tickets.len());
+        if to.saturating_sub(from) > ISSUED_SINCE_SCAN_MAX {
+            // The table is far behind (the broker looks, it never waits): "not enough data".
+            return estimate::NEWCOMERS_MAX;
+        }
         let service = self.cfg.services[si].code;
         (from.min(to)..to)
             .filter(|&i| {
@@ -686,7 +698,17 @@ impl Site {
             return e;
         }
         let all = self.forecast_waiting(now);
-        let mine = all.iter().find(|(t, _)| *t == id).map(|(_, e)| *e);
+        let mine = all
+            .iter()
+            .find(|(t, _)| *t == id)
+            .map(|(_, e)| *e)
+            .or_else(|| {
+                // Waiting, but no future reaches it: its place, and no range.
+                let i = self.index(id)?;
+                let slot = self.slots[i]?;
+                let si = self.service_ix.get(&*self.tickets[i].service).copied()?;
+                Some(self.unknown_estimate(si, self.lane_count_before(slot, id)))
+            });
         self.estimates.store(
             now,
             all.into_iter()

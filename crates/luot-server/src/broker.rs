@@ -845,7 +845,13 @@ impl Broker {
     fn offer_estimate(&mut self, site: usize) {
         let now = Instant::now();
         let live = &self.live[site];
-        if !self.estimates[site].due(now, live.waiting_total() > 0) {
+        // With every counter closed the estimates are counts, read from the lines themselves
+        // (`Site::estimate_ticket`): no copy, no pass.
+        let any_open = live
+            .counters()
+            .iter()
+            .any(|c| c.status == luot_core::CounterStatus::Open);
+        if !any_open || !self.estimates[site].due(now, live.waiting_total() > 0) {
             return;
         }
         self.estimates[site].offered(self.durable_seq, now);

@@ -281,14 +281,31 @@ impl Site {
 
     /// The forecast behind `estimate_ticket_at` and the table: every waiting ticket at once.
     pub(super) fn forecast_waiting(&self, now: &Now) -> Vec<(TicketId, WaitEstimate)> {
-        let ids: Vec<TicketId> = self
-            .tickets
-            .iter()
-            .zip(&self.slots)
-            .filter(|(t, slot)| slot.is_some() && t.state == TicketState::Waiting)
-            .map(|(t, _)| t.id)
-            .collect();
+        // Only tickets a counter can call now, and in each line only the first that a run can
+        // reach (a line is first come first served: the ticket at place p needs p calls before
+        // it). The others have no estimate to give; `estimate_ticket` counts their place.
+        let horizon = CALLS_MAX / self.runs();
+        let mut ids = Vec::new();
+        for (si, q) in self.queues.iter().enumerate() {
+            if self.open_counters(si) == 0 {
+                continue;
+            }
+            for lane in [&q.normal, &q.priority, &q.appointments] {
+                ids.extend(lane.iter().take(horizon).map(|(_, id)| id));
+            }
+        }
+        for (ci, lane) in self.counter_lanes.iter().enumerate() {
+            if self.counters[ci].status == CounterStatus::Open {
+                ids.extend(lane.iter().take(horizon).map(|(_, id)| id));
+            }
+        }
         self.forecast(&ids, now, 0x5eed << 32)
+    }
+
+    /// Futures per forecast: fewer when many wait, so that their calls stay within
+    /// [`CALLS_MAX`].
+    fn runs(&self) -> usize {
+        (CALLS_MAX / (self.waiting as usize).max(1)).clamp(RUNS_MIN, RUNS_MAX)
     }
 
     /// Runs the futures of this state and measures the wait of each of `ids` (waiting tickets).
@@ -328,8 +345,7 @@ impl Site {
         }
         let start_ms = now.at_ms.max(self.clock_ms);
         let future = Future::of(self, start_ms);
-        let waiting = self.waiting as usize;
-        let runs = (CALLS_MAX / waiting.max(1)).clamp(RUNS_MIN, RUNS_MAX);
+        let runs = self.runs();
         let calls_per_run = CALLS_MAX / runs;
         let mut rng = Rng::new(
             (start_ms as u64)
