@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 /// The shortest time between two passes over one site.
-pub const ESTIMATE_INTERVAL_MIN: Duration = Duration::from_millis(500);
+pub const ESTIMATE_INTERVAL_MIN: Duration = Duration::from_millis(1000);
 /// A site rests this many times its last pass's length before the next: the estimator uses at
 /// most 1 / (1 + this) of a core per site.
 pub const ESTIMATE_REST_FACTOR: u32 = 3;
