@@ -240,7 +240,14 @@ test("phone: the ticket page follows the queue live, alerts when called, then ta
   assert.equal(await page.textContent("#number"), mine.ticket.number);
   assert.equal(await page.textContent("#service"), "Đăng ký khai sinh");
   assert.equal(await page.textContent("#status-main"), `Còn ${ahead0} người trước ông/bà`);
-  assert.match(await page.textContent("#status-sub"), /^Dự kiến: \d+–\d+ phút$/);
+  // The page says what the server estimates for this ticket (docs/wait-estimates.md): a range,
+  // or, while the futures disagree too much (a first morning with configured times only), that
+  // there is not enough data. Compared once the estimator's pass has reached the page.
+  await until(async () => {
+    const e = (await ticketByToken(mine.token)).estimate;
+    const shown = await page.textContent("#status-sub");
+    return e.uncertain ? shown === "Dự kiến: chưa đủ dữ liệu để ước tính" : /^Dự kiến: \d+–\d+ phút$/.test(shown);
+  }, "the phone showing the server's estimate");
   assert.equal(await page.textContent("#fact-counters"), "Quầy 1, 2, 10");
   await page.locator("#alerts-btn").tap();
   await until(async () => (await page.textContent("#alerts-text")) === "Đã bật báo khi đến lượt", "alerts on");
@@ -415,9 +422,12 @@ test("kiosk: losing the server shows 'Tạm ngưng cấp số' and blocks issuin
   for (const s of ["cap-gcn-lan-dau", "dang-ky-bien-dong", "tach-hop-thua", "chung-thuc-chu-ky", "thanh-lap-hkd"]) await issueAsKiosk(s);
   const { context, page, errors } = await kioskPage();
   await until(async () => (await page.textContent('.dept-tile[data-dept="dat-dai"] .dept-waiting')) === "3 người đang chờ", "live counts");
-  assert.match(await page.textContent('.dept-tile[data-dept="dat-dai"] .dept-wait'), /^chờ khoảng \d+–\d+ phút$/);
+  // A wait range, or "not enough data" while a first morning's futures disagree (the server's
+  // estimate either way; the estimate's figures are tested in tests/e2e/estimates.rs).
+  const waitShown = /^(chờ khoảng \d+–\d+ phút|chưa đủ dữ liệu để ước tính)$/;
+  await until(async () => waitShown.test(await page.textContent('.dept-tile[data-dept="dat-dai"] .dept-wait')), "the tile's wait");
   await page.locator('.dept-tile[data-dept="dat-dai"]').tap();
-  await until(async () => /^1 người đang chờ · chờ khoảng \d+–\d+ phút · Quầy 4, 5, 10$/.test(await page.textContent('.svc[data-svc="cap-gcn-lan-dau"] .svc-meta')), "a procedure's queue line");
+  await until(async () => /^1 người đang chờ · (chờ khoảng \d+–\d+ phút|chưa đủ dữ liệu để ước tính) · Quầy 4, 5, 10$/.test(await page.textContent('.svc[data-svc="cap-gcn-lan-dau"] .svc-meta')), "a procedure's queue line");
   await shot(page, "kiosk-department-live");
   await page.locator('.k-back[data-action="home"]').first().tap();
   // Live: a ticket issued elsewhere shows up on this kiosk's tile.

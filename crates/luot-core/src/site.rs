@@ -523,6 +523,8 @@ impl Site {
                     let k = self.issued_since(t, si, None, false);
                     t.newcomer.get(&service)?.get(k).copied()
                 })
+                // A table from before a counter opened or closed says nothing true now.
+                .filter(|e| e.counters == self.open_counters(si))
                 .unwrap_or_else(|| self.unknown_estimate(si, waiting)),
         )
     }
@@ -557,7 +559,8 @@ impl Site {
             return Some(unknown);
         };
         if let Some(e) = table.tickets.get(&id) {
-            return Some(*e);
+            // A table from before a counter opened or closed says nothing true now.
+            return Some(if e.counters == open { *e } else { unknown });
         }
         if id.0 < table.next_id {
             // It was there, too far back in line for the futures to reach.
@@ -570,7 +573,13 @@ impl Site {
         };
         let priority = matches!(slot, Slot::Priority { .. });
         let k = self.issued_since(table, si, Some(id), priority);
-        Some(newcomers.and_then(|n| n.get(k)).copied().unwrap_or(unknown))
+        Some(
+            newcomers
+                .and_then(|n| n.get(k))
+                .copied()
+                .filter(|e| e.counters == open)
+                .unwrap_or(unknown),
+        )
     }
 
     /// Open counters that can serve service `si`.
