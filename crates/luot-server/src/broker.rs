@@ -599,16 +599,7 @@ impl Broker {
             v: PROTOCOL_VERSION,
             seq: self.durable_seq,
         };
-        let json = serde_json::to_string(&msg).expect("server messages serialize");
-        for site in 0..self.live.len() {
-            self.hub.publish(Outgoing {
-                seq: 0,
-                site,
-                ticket: None,
-                json: json.clone().into(),
-                call_received: None,
-            });
-        }
+        self.publish_outside_stream(0..self.live.len(), &msg);
         Ok(())
     }
 
@@ -754,11 +745,7 @@ impl Broker {
         services.dedup();
         let live = &self.live[site];
         let now = site_now(r.at_ms, &self.runtime[site].tz);
-        let stats = services
-            .iter()
-            .filter_map(|c| live.config().service(*c))
-            .map(|s| ServiceStatsDto::of(live, s, &now))
-            .collect();
+        let stats = self.service_stats(site, &services, &now);
         let msg = ServerMessage::Event {
             v: PROTOCOL_VERSION,
             seq: r.seq,
@@ -810,26 +797,14 @@ impl Broker {
     fn publish_boundary(&self) {
         for (site, live) in self.live.iter().enumerate() {
             let now = self.now(site);
-            let stats = live
-                .config()
-                .services
-                .iter()
-                .map(|s| ServiceStatsDto::of(live, s, &now))
-                .collect();
+            let all: Vec<Code> = live.config().services.iter().map(|s| s.code).collect();
             let msg = ServerMessage::Stats {
                 v: PROTOCOL_VERSION,
                 site: self.runtime[site].code.to_string(),
                 at_ms: now.at_ms,
-                stats,
+                stats: self.service_stats(site, &all, &now),
             };
-            let json = serde_json::to_string(&msg).expect("server messages serialize");
-            self.hub.publish(Outgoing {
-                seq: 0,
-                site,
-                ticket: None,
-                json: json.into(),
-                call_received: None,
-            });
+            self.publish_outside_stream(site..site + 1, &msg);
         }
         tracing::debug!("session boundary: service stats sent");
     }
@@ -904,38 +879,32 @@ impl Broker {
     }
 
     fn publish_estimates(&self, site: usize, services: &[Code], as_of_seq: u64) {
-        let live = &self.live[site];
         let now = self.now(site);
-        let stats = services
-            .iter()
-            .filter_map(|c| live.config().service(*c))
-            .map(|s| ServiceStatsDto::of(live, s, &now))
-            .collect();
         let msg = ServerMessage::Estimates {
             v: PROTOCOL_VERSION,
             site: self.runtime[site].code.to_string(),
             at_ms: now.at_ms,
             as_of_seq,
-            stats,
+            stats: self.service_stats(site, services, &now),
         };
-        let json = serde_json::to_string(&msg).expect("server messages serialize");
-        self.hub.publish(Outgoing {
-            seq: 0,
-            site,
-            ticket: None,
-            json: json.into(),
-            call_received: None,
-        });
+        self.publish_outside_stream(site..site + 1, &msg);
     }
 
-    fn publish_intake(&self, reason: Option<ErrorDto>) {
-        let msg = ServerMessage::Intake {
-            v: PROTOCOL_VERSION,
-            open: self.intake_open,
-            reason,
-        };
-        let json = serde_json::to_string(&msg).expect("server messages serialize");
-        for site in 0..self.spec.len() {
+    /// The stats of these services of a site, as clients are shown them.
+    fn service_stats(&self, site: usize, services: &[Code], now: &Now) -> Vec<ServiceStatsDto> {
+        let live = &self.live[site];
+        services
+            .iter()
+            .filter_map(|c| live.config().service(*c))
+            .map(|s| ServiceStatsDto::of(live, s, now))
+            .collect()
+    }
+
+    /// Sends every socket of these sites a message that is not part of the event stream (no
+    /// `seq`, not replayed on resume), serialized once.
+    fn publish_outside_stream(&self, sites: std::ops::Range<usize>, msg: &ServerMessage) {
+        let json = serde_json::to_string(msg).expect("server messages serialize");
+        for site in sites {
             self.hub.publish(Outgoing {
                 seq: 0,
                 site,
@@ -944,6 +913,15 @@ impl Broker {
                 call_received: None,
             });
         }
+    }
+
+    fn publish_intake(&self, reason: Option<ErrorDto>) {
+        let msg = ServerMessage::Intake {
+            v: PROTOCOL_VERSION,
+            open: self.intake_open,
+            reason,
+        };
+        self.publish_outside_stream(0..self.spec.len(), &msg);
     }
 }
 
