@@ -100,6 +100,7 @@ fn config(u: &mut Unstructured<'_>) -> Result<SiteConfig> {
         no_show_return_s: u.int_in_range(1..=30)? * 60,
         recall_max: u.int_in_range(0..=4)?,
         console_absent_s: 120,
+        wait_target_s: u.int_in_range(1..=60)? * 60,
         rating_window_s: u.int_in_range(1..=30)? * 60,
         rating_levels: u.int_in_range(2..=5)?,
         tickets_per_day_max: u.int_in_range(1..=500)?,
@@ -168,7 +169,7 @@ impl Run {
     }
 
     fn command(&mut self, u: &mut Unstructured<'_>) -> Result<Command> {
-        Ok(match u.int_in_range(0..=16u8)? {
+        Ok(match u.int_in_range(0..=17u8)? {
             0 | 1 | 2 => {
                 self.tokens += 1;
                 let channel = *u.choose(&Channel::ALL)?;
@@ -255,6 +256,20 @@ impl Run {
                         day: Day(now.day.0 + u.int_in_range(-1..=2)?),
                     }
                 }
+            },
+            // The floor page's actions on a service.
+            16 => match u.int_in_range(0..=2u8)? {
+                0 => Command::PauseService {
+                    service: self.service(u)?,
+                    reason: Self::text(u)?,
+                },
+                1 => Command::ResumeService {
+                    service: self.service(u)?,
+                },
+                _ => Command::RaiseDailyCap {
+                    service: self.service(u)?,
+                    cap: u.int_in_range(0..=600)?,
+                },
             },
             15 => Command::Rate {
                 ticket: self.ticket(u)?,
