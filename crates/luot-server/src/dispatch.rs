@@ -169,11 +169,16 @@ fn ticket_ref(number_s: &Option<String>, token_s: &Option<String>) -> Result<Tic
     }
 }
 
+/// A manager or an admin, not disabled: may act at every counter and on the floor page.
+fn manages(p: &Principal) -> bool {
+    matches!(p, Principal::User(u) if !u.disabled && (u.role == "manager" || u.role == "admin"))
+}
+
 /// May this principal act at this counter?
 fn at_counter(p: &Principal, site_code: &str, counter: &str) -> Result<(), ApiError> {
     match p {
         Principal::User(u) if u.disabled => Err(ApiError::forbidden()),
-        Principal::User(u) if u.role == "manager" || u.role == "admin" => Ok(()),
+        _ if manages(p) => Ok(()),
         Principal::User(u) => {
             let qualified = format!("{site_code}/{counter}");
             if u.counters.iter().any(|c| c == counter || *c == qualified) {
@@ -460,7 +465,7 @@ async fn floor_context(
     let Principal::User(u) = principal else {
         return FloorContext::default();
     };
-    if u.disabled || !(u.role == "manager" || u.role == "admin") {
+    if !manages(principal) {
         return FloorContext::default();
     }
     let (counter, service) = match dto {
@@ -492,7 +497,7 @@ async fn floor_context(
 /// Managers and admins only (the floor page's actions on services).
 fn manager_only(p: &Principal) -> Result<(), ApiError> {
     match p {
-        Principal::User(u) if !u.disabled && (u.role == "manager" || u.role == "admin") => Ok(()),
+        _ if manages(p) => Ok(()),
         Principal::Anonymous => Err(ApiError::login_required()),
         _ => Err(ApiError::forbidden()),
     }
