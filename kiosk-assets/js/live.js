@@ -40,6 +40,7 @@ function emptyState() {
     services: new Map(), // code → ServiceStatsDto
     intakeOpen: true,
     ticket: null, // phone: its own ticket
+    estimatesAsOf: 0, // the last event the latest `estimates` message took into account
   };
 }
 
@@ -227,6 +228,7 @@ export function connect(options) {
           // Fresh wait estimates (the server computes them off its broker, a moment after a
           // change): the stats of the services whose estimate changed.
           for (const st of msg.stats || []) state.services.set(st.service, st);
+          state.estimatesAsOf = Math.max(state.estimatesAsOf, msg.as_of_seq || 0);
           options.onChange?.(state, "estimates");
           break;
         case "intake":

@@ -419,9 +419,12 @@ test("kiosk: losing the server shows 'Tạm ngưng cấp số' and blocks issuin
     const staff = await loginOfficial(server, { counters: [counter] });
     await staff.post(`/api/v1/sites/${SITE}/counters/${counter}/open`);
   }
-  for (const s of ["cap-gcn-lan-dau", "dang-ky-bien-dong", "tach-hop-thua", "chung-thuc-chu-ky", "thanh-lap-hkd"]) await issueAsKiosk(s);
+  let last = 0;
+  for (const s of ["cap-gcn-lan-dau", "dang-ky-bien-dong", "tach-hop-thua", "chung-thuc-chu-ky", "thanh-lap-hkd"]) last = (await issueAsKiosk(s)).seq;
   const { context, page, errors } = await kioskPage();
   await until(async () => (await page.textContent('.dept-tile[data-dept="dat-dai"] .dept-waiting')) === "3 người đang chờ", "live counts");
+  // The estimator's pass over this hall has reached the kiosk (docs/protocol.md §8.7).
+  await until(() => page.evaluate((seq) => window.luotKiosk.live.state.estimatesAsOf >= seq, last), "the estimates of this hall");
   // A wait range, or "not enough data" while a first morning's futures disagree (the server's
   // estimate either way; the estimate's figures are tested in tests/e2e/estimates.rs).
   const waitShown = /^(chờ khoảng \d+–\d+ phút|chưa đủ dữ liệu để ước tính)$/;
