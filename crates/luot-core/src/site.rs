@@ -539,47 +539,40 @@ impl Site {
         let slot = self.slots[i]?;
         let service = *self.tickets[i].service;
         let si = self.service_ix.get(&service).copied().unwrap_or(0);
-        let ahead = self.lane_count_before(slot, id);
         let open = match slot {
             Slot::Counter { counter, .. } => {
                 (self.counters[counter].status == CounterStatus::Open) as u32
             }
             _ => self.open_counters(si),
         };
-        let unknown = WaitEstimate {
-            ahead,
+        // Its place in line and no range: counted only when nothing better is known.
+        let unknown = || WaitEstimate {
+            ahead: self.lane_count_before(slot, id),
             counters: open,
             range_s: None,
             uncertain: open > 0,
         };
-        if open == 0 {
-            return Some(unknown);
-        }
-        let Some(table) = self.published.0.as_ref() else {
-            return Some(unknown);
+        let table = match self.published.0.as_ref() {
+            Some(t) if open > 0 => t,
+            _ => return Some(unknown()),
         };
-        if let Some(e) = table.tickets.get(&id) {
-            // A table from before a counter opened or closed says nothing true now.
-            return Some(if e.counters == open { *e } else { unknown });
-        }
-        if id.0 < table.next_id {
+        let known = if let Some(e) = table.tickets.get(&id) {
+            Some(*e)
+        } else if id.0 < table.next_id {
             // It was there, too far back in line for the futures to reach.
-            return Some(unknown);
-        }
-        let newcomers = match slot {
-            Slot::Normal { .. } => table.newcomer.get(&service),
-            Slot::Priority { .. } => table.priority_newcomer.get(&service),
-            Slot::Appointment { .. } | Slot::Counter { .. } => None,
+            None
+        } else {
+            let newcomers = match slot {
+                Slot::Normal { .. } => table.newcomer.get(&service),
+                Slot::Priority { .. } => table.priority_newcomer.get(&service),
+                Slot::Appointment { .. } | Slot::Counter { .. } => None,
+            };
+            let priority = matches!(slot, Slot::Priority { .. });
+            let k = self.issued_since(table, si, Some(id), priority);
+            newcomers.and_then(|n| n.get(k)).copied()
         };
-        let priority = matches!(slot, Slot::Priority { .. });
-        let k = self.issued_since(table, si, Some(id), priority);
-        Some(
-            newcomers
-                .and_then(|n| n.get(k))
-                .copied()
-                .filter(|e| e.counters == open)
-                .unwrap_or(unknown),
-        )
+        // A table from before a counter opened or closed says nothing true now.
+        Some(known.filter(|e| e.counters == open).unwrap_or_else(unknown))
     }
 
     /// Open counters that can serve service `si`.
