@@ -11,8 +11,9 @@
 //! when that half hour is full, the next or the one before); replay again, until every target
 //! is met, nothing more can be opened, or [`REPLAYS_MAX`] replays were made. A counter serving
 //! several departments (the all-round priority counter) is one counter, counted once against the
-//! officials; a department's own counters are opened before a shared one. Deterministic for a
-//! seed.
+//! officials; a department's own counters are opened before a shared one, unless there are fewer
+//! officials than departments with citizens: then shared counters first, so that every department
+//! has one. Deterministic for a seed.
 
 use crate::config::SiteConfig;
 use crate::ids::Code;
@@ -243,6 +244,26 @@ pub fn plan_staffing(req: &PlanRequest<'_>) -> StaffingPlan {
                 _ => 0,
             })
             .collect();
+        // Fewer officials than departments with citizens: counters serving several departments
+        // first, so that every department has one (the one that serves the most still uncovered).
+        let needy: Vec<usize> = (0..nd).filter(|&d| need[d] > 0).collect();
+        if needy.len() as u32 > req.officials {
+            while (open[k].iter().filter(|&&o| o).count() as u32) < req.officials {
+                let uncovered = |c: usize| {
+                    needy
+                        .iter()
+                        .filter(|&&d| serves[c][d] && !(0..nc).any(|x| open[k][x] && serves[x][d]))
+                        .count()
+                };
+                let best = (0..nc)
+                    .filter(|&c| !open[k][c])
+                    .max_by_key(|&c| (uncovered(c), std::cmp::Reverse(c)));
+                match best {
+                    Some(c) if uncovered(c) > 0 => open[k][c] = true,
+                    _ => break,
+                }
+            }
+        }
         loop {
             let mut progress = false;
             for d in 0..nd {
@@ -608,6 +629,20 @@ mod tests {
                 "{c:?}"
             );
         }
+        replay_agrees(&req, &plan);
+
+        // One official: while both departments have citizens, the counter serving both.
+        let req = request(&cfg, &arrivals, 1);
+        let plan = plan_staffing(&req);
+        assert!(
+            plan.open[..2]
+                .iter()
+                .all(|k| *k == [false, false, false, true]),
+            "{:?}",
+            plan.open
+        );
+        assert_eq!(plan.most_open(), 1);
+        assert!(plan.checks.iter().any(|c| !c.met));
         replay_agrees(&req, &plan);
 
         // With every official there is, land still cannot keep up: all its counters are open.
