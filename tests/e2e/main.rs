@@ -48,6 +48,7 @@ mod slow_clients;
 mod soak;
 mod socket_timers;
 mod spawned;
+mod staffing_plan;
 mod stalled_display;
 mod storage_faults;
 mod storm;

@@ -29,7 +29,7 @@ fn luot() -> PathBuf {
     bin
 }
 
-fn fixture(name: &str) -> String {
+pub(super) fn fixture(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures/replay")
         .join(name)
@@ -37,7 +37,7 @@ fn fixture(name: &str) -> String {
         .to_string()
 }
 
-async fn run(args: &[&str]) -> Output {
+pub(super) async fn run(args: &[&str]) -> Output {
     let child = Command::new(luot())
         .args(args)
         .env("RUST_LOG", "warn")
@@ -53,7 +53,7 @@ async fn run(args: &[&str]) -> Output {
         .expect("luot ran")
 }
 
-fn ok(o: &Output) -> String {
+pub(super) fn ok(o: &Output) -> String {
     assert!(
         o.status.success(),
         "exit {:?}\nstdout:\n{}\nstderr:\n{}",
@@ -64,7 +64,7 @@ fn ok(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-fn failed(o: &Output) -> String {
+pub(super) fn failed(o: &Output) -> String {
     assert!(!o.status.success(), "expected a failure, got success");
     String::from_utf8_lossy(&o.stderr).into_owned()
 }

@@ -515,6 +515,30 @@ pub fn figures_by_department(
     (Figures::of(outcomes), per)
 }
 
+/// Length of the slices [`figures_by_half_hour`] cuts a day into.
+pub const HALF_HOUR_S: u32 = 1800;
+
+/// Figures of the citizens who took a ticket in each half hour, per department: (start of the
+/// half hour in seconds since midnight, department, figures), by time then configuration order.
+/// The staffing plan (`crate::plan`) is judged on these.
+pub fn figures_by_half_hour(
+    cfg: &crate::config::SiteConfig,
+    outcomes: &[Outcome],
+) -> Vec<(u32, Code, Figures)> {
+    let mut by: BTreeMap<(u32, usize), Vec<&Outcome>> = BTreeMap::new();
+    for o in outcomes {
+        let Some(d) = cfg.departments.iter().position(|d| d.code == o.department) else {
+            continue;
+        };
+        by.entry((o.issued_s / HALF_HOUR_S * HALF_HOUR_S, d))
+            .or_default()
+            .push(o);
+    }
+    by.into_iter()
+        .map(|((from, d), os)| (from, cfg.departments[d].code, Figures::of(os)))
+        .collect()
+}
+
 fn quantile<T: Copy>(sorted: &[T], p: f64) -> Option<T> {
     if sorted.is_empty() {
         return None;

@@ -65,6 +65,9 @@ enum Cmd {
     Replay(replay::ReplayArgs),
     /// Write a realistic synthetic day as an arrivals file for `luot replay`.
     SimulateArrivals(replay::SimulateArrivalsArgs),
+    /// Plan which counters to open each half hour for an expected day, with the officials there
+    /// are, checked by replaying it (docs/wait-estimates.md, "Staffing plan").
+    StaffingPlan(replay::StaffingPlanArgs),
     /// Officials, managers and admins.
     User {
         #[command(subcommand)]
@@ -1173,6 +1176,7 @@ fn main() -> ExitCode {
         Cmd::Simulate(a) => simulate_cmd(a),
         Cmd::Replay(a) => replay::replay_cmd(a),
         Cmd::SimulateArrivals(a) => replay::simulate_arrivals_cmd(a),
+        Cmd::StaffingPlan(a) => replay::staffing_plan_cmd(a),
         Cmd::DefaultConfig => {
             print!("{DEFAULT_CONFIG_TOML}");
             Ok(())

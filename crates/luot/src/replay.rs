@@ -70,6 +70,42 @@ pub struct SimulateArrivalsArgs {
     output: PathBuf,
 }
 
+#[derive(clap::Args, Debug)]
+pub struct StaffingPlanArgs {
+    /// One expected day of arrivals (the CSV `luot replay` reads; docs/wait-estimates.md).
+    #[arg(long)]
+    arrivals: PathBuf,
+    /// Center configuration (TOML); default: the built-in one.
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// Officials available: most counters open at once (default: every counter).
+    #[arg(long)]
+    officials: Option<u32>,
+    /// The p90 wait to keep, minutes (default: the site's `wait_target_min`).
+    #[arg(long)]
+    target_min: Option<u32>,
+    /// Seed of the replays (the same as `luot replay --seed` to check the plan).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Write the plan as a staffing CSV (from, to, counter, open) for `luot replay --staffing`.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = PlanFormat::Table)]
+    format: PlanFormat,
+    /// Date of the day, YYYY-MM-DD (its weekday picks the opening hours).
+    #[arg(long, default_value = DEFAULT_DATE)]
+    date: String,
+    /// Site code (default: the first site).
+    #[arg(long)]
+    site: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, clap::ValueEnum)]
+pub enum PlanFormat {
+    Table,
+    Json,
+}
+
 #[derive(Copy, Clone, Debug, clap::ValueEnum)]
 pub enum Format {
     Table,
@@ -220,6 +256,10 @@ fn parse_clock(s: &str) -> Option<u32> {
         .collect::<Option<_>>()?;
     let (h, m, sec) = (n[0], n[1], n.get(2).copied().unwrap_or(0));
     (h < 24 && m < 60 && sec < 60).then_some(h * 3600 + m * 60 + sec)
+}
+
+fn hhmm(s: u32) -> String {
+    format!("{:02}:{:02}", s / 3600, s / 60 % 60)
 }
 
 fn clock_text(s: u32) -> String {
@@ -447,6 +487,12 @@ pub fn read_staffing(path: &Path, cfg: &SiteConfig) -> anyhow::Result<Vec<Shift>
     Ok(out)
 }
 
+/// The replay seed of the `k`-th day of a run with `--seed seed` (`luot staffing-plan` plans with
+/// the first day's, so its plan replays as it was searched).
+pub fn day_seed(seed: u64, k: usize) -> u64 {
+    seed.wrapping_mul(0x9E37_79B9).wrapping_add(k as u64)
+}
+
 pub fn replay_cmd(a: ReplayArgs) -> anyhow::Result<()> {
     if a.arrivals.len() > DAYS_MAX {
         bail!("quá {DAYS_MAX} tệp --arrivals / more than {DAYS_MAX} --arrivals files");
@@ -474,7 +520,7 @@ pub fn replay_cmd(a: ReplayArgs) -> anyhow::Result<()> {
             utc_offset_s: offset_at(&tz, day)?,
             arrivals: &arrivals,
             staffing: staffing.as_deref(),
-            seed: a.seed.wrapping_mul(0x9E37_79B9).wrapping_add(k as u64),
+            seed: day_seed(a.seed, k),
         };
         let r = replay::replay_day(&mut site, &plan, replay::server_estimate);
         refused += r.refused.len();
@@ -486,7 +532,14 @@ pub fn replay_cmd(a: ReplayArgs) -> anyhow::Result<()> {
                 clock_text(arrivals[*i].at_s),
             );
         }
-        days.push((day, path.clone(), Figures::of(&r.outcomes), r.refused.len()));
+        let halves = replay::figures_by_half_hour(cfg, &r.outcomes);
+        days.push((
+            day,
+            path.clone(),
+            Figures::of(&r.outcomes),
+            r.refused.len(),
+            halves,
+        ));
         all.extend(r.outcomes);
     }
     let (total, per) = replay::figures_by_department(cfg, &all);
@@ -497,11 +550,24 @@ pub fn replay_cmd(a: ReplayArgs) -> anyhow::Result<()> {
             v["refused"] = json!(refused);
             v["days"] = days
                 .iter()
-                .map(|(d, p, f, r)| {
+                .map(|(d, p, f, r, halves)| {
                     let mut v = figures_json(f);
                     v["date"] = json!(d.to_string());
                     v["arrivals"] = json!(p.display().to_string());
                     v["refused"] = json!(r);
+                    v["half_hours"] = halves
+                        .iter()
+                        .map(|(from, dept, f)| {
+                            json!({
+                                "from": hhmm(*from),
+                                "department": dept.to_string(),
+                                "tickets": f.tickets,
+                                "served": f.served,
+                                "median_wait_s": f.median_wait_s,
+                                "p90_wait_s": f.p90_wait_s,
+                            })
+                        })
+                        .collect();
                     v
                 })
                 .collect();
@@ -702,5 +768,192 @@ pub fn simulate_arrivals_cmd(a: SimulateArrivalsArgs) -> anyhow::Result<()> {
         arrivals.len(),
         arrivals.len()
     );
+    Ok(())
+}
+
+/// Longest `--target-min` (as the configuration's `wait_target_min`).
+const TARGET_MIN_MAX: u32 = 240;
+
+pub fn staffing_plan_cmd(a: StaffingPlanArgs) -> anyhow::Result<()> {
+    let center = load_center(a.config.as_deref())?;
+    let settings = pick_site(&center, a.site.as_deref())?;
+    let cfg = &settings.core;
+    let tz = jiff::tz::TimeZone::get(&settings.time_zone)?;
+    let officials = a.officials.unwrap_or(cfg.counters.len() as u32);
+    if officials == 0 {
+        bail!("--officials phải ít nhất 1 / must be at least 1");
+    }
+    let target_s = match a.target_min {
+        Some(m) if (1..=TARGET_MIN_MAX).contains(&m) => m * 60,
+        Some(m) => bail!(
+            "--target-min {m}: phải trong 1–{TARGET_MIN_MAX} phút / must be within 1–{TARGET_MIN_MAX} minutes"
+        ),
+        None => cfg.policy.wait_target_s,
+    };
+    let day = parse_date(&a.date)?;
+    let arrivals = read_arrivals(&a.arrivals, cfg)?;
+    if arrivals.is_empty() {
+        bail!(
+            "{}: không có lượt đến nào / no arrivals",
+            a.arrivals.display()
+        );
+    }
+    let req = luot_core::plan::PlanRequest {
+        cfg,
+        day,
+        utc_offset_s: offset_at(&tz, day)?,
+        arrivals: &arrivals,
+        officials,
+        target_s,
+        seed: day_seed(a.seed, 0),
+    };
+    let plan = luot_core::plan::plan_staffing(&req);
+    if let Some(p) = &a.output {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(["from", "to", "counter", "open"])?;
+        for r in plan.shifts(cfg) {
+            w.write_record([
+                hhmm(r.from_s),
+                hhmm(r.to_s),
+                r.counter.to_string(),
+                "1".into(),
+            ])?;
+        }
+        std::fs::write(p, w.into_inner()?)
+            .with_context(|| format!("không ghi được / cannot write {}", p.display()))?;
+    }
+    let open_at = |k: usize| -> Vec<&luot_core::Counter> {
+        plan.open[k]
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| **o)
+            .map(|(c, _)| &cfg.counters[c])
+            .collect()
+    };
+    let minutes1 = |s: u32| format!("{:.1}", s as f64 / 60.0);
+    let missed = plan.checks.iter().filter(|c| !c.met).count();
+    let out = match a.format {
+        PlanFormat::Json => {
+            let v = json!({
+                "date": day.to_string(),
+                "arrivals": a.arrivals.display().to_string(),
+                "seed": a.seed,
+                "officials": officials,
+                "target_s": target_s,
+                "replays": plan.replays,
+                "refused": plan.refused,
+                "all_met": plan.all_met(),
+                "most_open": plan.most_open(),
+                "plan": (0..plan.open.len()).map(|k| {
+                    let from = plan.first_s + k as u32 * replay::HALF_HOUR_S;
+                    json!({
+                        "from": hhmm(from),
+                        "to": hhmm(from + replay::HALF_HOUR_S),
+                        "counters": open_at(k).iter().map(|c| c.code.to_string()).collect::<Vec<_>>(),
+                    })
+                }).collect::<Vec<_>>(),
+                "half_hours": plan.checks.iter().map(|c| json!({
+                    "from": hhmm(c.from_s),
+                    "department": c.department.to_string(),
+                    "tickets": c.tickets,
+                    "served": c.served,
+                    "counters_open": c.counters_open,
+                    "p90_wait_s": c.p90_wait_s,
+                    "met": c.met,
+                    "over_s": c.over_s,
+                    "shortfall": c.shortfall.map(|s| s.code()),
+                })).collect::<Vec<_>>(),
+            });
+            let mut s = serde_json::to_string_pretty(&v)?;
+            s.push('\n');
+            s
+        }
+        PlanFormat::Table => {
+            let mut s = format!(
+                "Kế hoạch phân ca ngày {day}: {} lượt đến, {officials} cán bộ, mục tiêu 90% chờ ≤ {} phút (seed {}, {} lần chạy thử)\n\
+                 Staffing plan for {day}: {} arrivals, {officials} officials, target 90% wait ≤ {} min (seed {}, {} replays)\n\n",
+                arrivals.len(),
+                target_s / 60,
+                a.seed,
+                plan.replays,
+                arrivals.len(),
+                target_s / 60,
+                a.seed,
+                plan.replays,
+            );
+            s.push_str("giờ / time     quầy mở / open counters\n");
+            for k in 0..plan.open.len() {
+                let from = plan.first_s + k as u32 * replay::HALF_HOUR_S;
+                let cs = open_at(k);
+                s.push_str(&format!(
+                    "{}–{}  {:>2}: {}\n",
+                    hhmm(from),
+                    hhmm(from + replay::HALF_HOUR_S),
+                    cs.len(),
+                    cs.iter()
+                        .map(|c| c.number.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            s.push_str(&format!(
+                "\n{:<6} {:<22} {:>7} {:>6} {:>9}  {}\n{:<6} {:<22} {:>7} {:>6} {:>9}  {}\n",
+                "giờ",
+                "lĩnh vực",
+                "phiếu",
+                "quầy",
+                "chờ p90",
+                "so với mục tiêu",
+                "time",
+                "department",
+                "tickets",
+                "open",
+                "wait p90",
+                "against the target"
+            ));
+            for c in &plan.checks {
+                let verdict = if c.met {
+                    "đạt / met".to_string()
+                } else {
+                    let (vi, en) = c.shortfall.map_or(("", ""), |s| s.message());
+                    match c.over_s {
+                        Some(o) => format!(
+                            "KHÔNG ĐẠT, quá {} phút ({vi}) / MISSED by {} min ({en})",
+                            minutes1(o),
+                            minutes1(o)
+                        ),
+                        None => format!(
+                            "KHÔNG ĐẠT, {} người chưa được gọi ({vi}) / MISSED, {} never called ({en})",
+                            c.tickets - c.served,
+                            c.tickets - c.served
+                        ),
+                    }
+                };
+                s.push_str(&format!(
+                    "{:<6} {:<22} {:>7} {:>6} {:>9}  {verdict}\n",
+                    hhmm(c.from_s),
+                    c.department.to_string(),
+                    c.tickets,
+                    c.counters_open,
+                    minutes(c.p90_wait_s),
+                ));
+            }
+            s.push_str(&if missed == 0 {
+                "\nMọi nửa giờ đạt mục tiêu / every half hour meets the target\n".to_string()
+            } else {
+                format!(
+                    "\n{missed} nửa giờ × lĩnh vực không đạt mục tiêu / {missed} half hour × department(s) miss the target\n"
+                )
+            });
+            if plan.refused > 0 {
+                s.push_str(&format!(
+                    "{} lượt đến không lấy được số (ngoài giờ, ...) / {} arrivals got no ticket (outside hours, ...)\n",
+                    plan.refused, plan.refused
+                ));
+            }
+            s
+        }
+    };
+    print!("{out}");
     Ok(())
 }
