@@ -186,6 +186,7 @@ async fn histograms_count_what_happened() {
         ("luot_tickets_issued", "counter"),
         ("luot_queue_waiting", "gauge"),
         ("luot_ws_clients", "gauge"),
+        ("luot_estimating", "gauge"),
     ] {
         assert_eq!(
             m.types.get(family).map(String::as_str),

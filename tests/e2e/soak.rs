@@ -10,8 +10,8 @@
 //!
 //! Memory is the server process's own (a child process, so tests running beside this one in the
 //! same test binary do not count), read at each milestone two ways: its heap, as counted by the
-//! binary's allocator (`luot_heap_bytes` on `/metrics`; the least of a few readings 200 ms apart,
-//! so that a wait-estimate pass holding copies of the site is not taken for growth), and its resident set
+//! binary's allocator (`luot_heap_bytes` on `/metrics`, read while no wait-estimate pass holds
+//! copies of the site: `luot_estimating` 0), and its resident set
 //! (`/proc/<pid>/status`). Both may grow while the bounded buffers fill (the 4 096-event resume
 //! buffer fills after about 1 400 tickets); after that warm-up the heap must grow by less than
 //! 1 KiB per ticket and the resident set by less than 10 %. Shown to fail: with a 1.5 KB leak per
@@ -120,35 +120,40 @@ fn check_snapshot(snap: &Value) -> Result<u64, String> {
     Ok(issued)
 }
 
-/// Readings of the heap at a milestone, and the time between them: the smallest is kept. The
-/// wait estimator's pass (`luot-server::estimates`) holds copies of the site for up to a few
-/// hundred milliseconds and rests at least a second after each, so within 1.6 s there is a
-/// moment without one; a leak raises every reading, a pass only some.
-const HEAP_READINGS: usize = 8;
-const HEAP_READING_GAP: std::time::Duration = std::time::Duration::from_millis(200);
+/// Readings of the heap at a milestone, and the time between them. Only readings taken while
+/// no wait-estimate pass runs count (`luot_estimating` 0 in the same scrape): a pass
+/// (`luot-server::estimates`) holds copies of the site, for seconds in a debug build on a busy
+/// machine; a leak shows in every reading, a pass only in those it overlaps.
+const HEAP_READINGS_MAX: usize = 100;
+const HEAP_READINGS_IDLE: usize = 3;
+const HEAP_READING_GAP: std::time::Duration = std::time::Duration::from_millis(100);
 
-/// The server's heap at a milestone, without the estimator's passing copies: the smallest of
-/// [`HEAP_READINGS`] readings.
+/// The server's heap at a milestone without a pass's copies: the least of the first
+/// [`HEAP_READINGS_IDLE`] readings taken while the estimator is idle.
 async fn heap_floor(http: &Http) -> u64 {
-    let mut least = u64::MAX;
-    for i in 0..HEAP_READINGS {
-        if i > 0 {
-            tokio::time::sleep(HEAP_READING_GAP).await;
+    let mut idle = Vec::new();
+    for _ in 0..HEAP_READINGS_MAX {
+        let r = http.get("/metrics").await;
+        let value = |name: &str| -> u64 {
+            r.text
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or_else(|| panic!("no {name} in /metrics: {}", r.text))
+        };
+        if value("luot_estimating ") == 0 {
+            idle.push(value("luot_heap_bytes "));
+            if idle.len() == HEAP_READINGS_IDLE {
+                break;
+            }
         }
-        least = least.min(heap_bytes(http).await);
+        tokio::time::sleep(HEAP_READING_GAP).await;
     }
-    least
-}
-
-/// `luot_heap_bytes` from the server's `/metrics`.
-async fn heap_bytes(http: &Http) -> u64 {
-    let r = http.get("/metrics").await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    r.text
-        .lines()
-        .find_map(|l| l.strip_prefix("luot_heap_bytes "))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no luot_heap_bytes in /metrics: {}", r.text))
+    assert!(
+        !idle.is_empty(),
+        "the estimator was never idle over {HEAP_READINGS_MAX} readings"
+    );
+    idle.into_iter().min().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -384,7 +389,7 @@ async fn a_busy_stretch_keeps_memory_flat_and_every_invariant() {
     }
     let load_took = load_started.elapsed();
     let rss_end = rss_kib(pid);
-    let heap_end = heap_bytes(&http).await;
+    let heap_end = heap_floor(&http).await;
     let tally = Arc::try_unwrap(tally).unwrap().into_inner().unwrap();
 
     // The end state: everything issued was served, and the snapshot says so.

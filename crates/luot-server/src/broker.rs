@@ -309,7 +309,7 @@ pub fn start(
         boundary_ms: i64::MAX,
         intake_reason: None,
         metrics,
-        estimator: Estimator::spawn(),
+        estimator: Estimator::spawn(broker_metrics.estimating.clone()),
         estimates: runtime.iter().map(|_| SiteEstimates::new()).collect(),
     };
     tracker.spawn(broker.run(rx, durable_rx, shutdown));

@@ -11,6 +11,7 @@
 
 use luot_core::{Code, EstimateTable, Now, Site};
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -69,7 +70,8 @@ pub struct Estimator {
 }
 
 impl Estimator {
-    pub fn spawn() -> Estimator {
+    /// `running` is 1 while a pass runs (the `luot_estimating` gauge).
+    pub fn spawn(running: Arc<AtomicU64>) -> Estimator {
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue::default()),
             wake: Condvar::new(),
@@ -78,7 +80,7 @@ impl Estimator {
         let worker = shared.clone();
         let thread = std::thread::Builder::new()
             .name("luot-estimates".into())
-            .spawn(move || run(&worker))
+            .spawn(move || run(&worker, &running))
             .expect("spawn the estimator thread");
         Estimator {
             shared,
@@ -125,7 +127,7 @@ fn lock(m: &Mutex<Queue>) -> std::sync::MutexGuard<'_, Queue> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn run(shared: &Shared) {
+fn run(shared: &Shared, running: &AtomicU64) {
     loop {
         let job = {
             let mut q = lock(&shared.queue);
@@ -139,16 +141,21 @@ fn run(shared: &Shared) {
                 q = shared.wake.wait(q).unwrap_or_else(|e| e.into_inner());
             }
         };
+        running.store(1, Ordering::Relaxed);
         let started = Instant::now();
         let table = job.state.estimate_table(&job.now);
         let took = started.elapsed();
-        tracing::trace!(site = %job.code, seq = job.seq, ?took, "estimated");
+        let EstimateJob {
+            site, code, seq, ..
+        } = job; // the copy of the site is dropped here, before the pass counts as over
+        running.store(0, Ordering::Relaxed);
+        tracing::trace!(site = %code, seq, ?took, "estimated");
         let mut q = lock(&shared.queue);
-        q.done.retain(|d| d.site != job.site);
+        q.done.retain(|d| d.site != site);
         q.done.push(Done {
-            site: job.site,
-            code: job.code,
-            seq: job.seq,
+            site,
+            code,
+            seq,
             table: Arc::new(table),
             took,
         });

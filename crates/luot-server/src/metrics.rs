@@ -69,6 +69,8 @@ pub struct Metrics {
     pub commands_rejected: AtomicU64,
     pub ws_clients: AtomicU64,
     pub ws_anonymous: AtomicU64,
+    /// 1 while the wait estimator computes a pass (`estimates.rs`), which holds copies of a site.
+    pub estimating: Arc<AtomicU64>,
     pub ws_resyncs: AtomicU64,
     pub ws_refused: AtomicU64,
     pub rate_limited: AtomicU64,
@@ -129,6 +131,7 @@ impl Default for Metrics {
             events: AtomicU64::new(0),
             commands_rejected: AtomicU64::new(0),
             ws_clients: AtomicU64::new(0),
+            estimating: Arc::new(AtomicU64::new(0)),
             ws_anonymous: AtomicU64::new(0),
             ws_resyncs: AtomicU64::new(0),
             ws_refused: AtomicU64::new(0),
@@ -319,6 +322,11 @@ impl Metrics {
                     "luot_ws_anonymous",
                     "Connected websocket clients without an identity",
                     gauge(&self.ws_anonymous),
+                ),
+                (
+                    "luot_estimating",
+                    "1 while the wait estimator computes a pass (it holds copies of a site meanwhile)",
+                    gauge(&self.estimating),
                 ),
             ]
             .into_iter()
