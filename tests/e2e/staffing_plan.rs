@@ -7,7 +7,9 @@
 //! Runs the built binary (`cargo build -p luot` first), like replay.rs.
 
 use super::replay::{failed, fixture, ok, run};
-use serde_json::Value;
+use luot_server::clock::OffsetClock;
+use luot_tests::{SITE, START_MS, Setup, TestServer, Who};
+use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -31,19 +33,26 @@ async fn plan_day(day: &str, plan: &Path, extra: &[&str]) -> Value {
 
 /// `luot replay` of `day` with `staffing`: the day's figures per (half hour, department).
 async fn replay_halves(day: &str, staffing: &Path) -> BTreeMap<(String, String), Value> {
-    let v: Value = serde_json::from_str(&ok(&run(&[
+    replay_halves_with(day, staffing, &["--seed", "3"]).await
+}
+
+async fn replay_halves_with(
+    day: &str,
+    staffing: &Path,
+    extra: &[&str],
+) -> BTreeMap<(String, String), Value> {
+    let staffing = staffing.display().to_string();
+    let mut args = vec![
         "replay",
         "--arrivals",
         day,
         "--staffing",
-        &staffing.display().to_string(),
-        "--seed",
-        "3",
+        &staffing,
         "--format",
         "json",
-    ])
-    .await))
-    .expect("replay json");
+    ];
+    args.extend_from_slice(extra);
+    let v: Value = serde_json::from_str(&ok(&run(&args).await)).expect("replay json");
     v["days"][0]["half_hours"]
         .as_array()
         .expect("half_hours in the replay's JSON")
@@ -83,9 +92,17 @@ fn open_counters(plan: &Path) -> BTreeMap<String, BTreeSet<String>> {
 
 /// The half hours and departments the plan claims as met that the replay does not bear out.
 fn broken_claims(plan: &Value, replay: &BTreeMap<(String, String), Value>) -> Vec<String> {
-    let target = plan["target_s"].as_u64().unwrap();
+    broken(
+        plan["target_s"].as_u64().unwrap(),
+        &plan["half_hours"],
+        replay,
+    )
+}
+
+/// `checks`: the plan's half hours and departments (`from`, `department`, `met`).
+fn broken(target: u64, checks: &Value, replay: &BTreeMap<(String, String), Value>) -> Vec<String> {
     let mut bad = Vec::new();
-    for h in plan["half_hours"].as_array().unwrap() {
+    for h in checks.as_array().unwrap() {
         if h["met"] != Value::Bool(true) {
             continue;
         }
@@ -270,4 +287,269 @@ async fn staffing_plan_refuses_bad_arguments_in_both_languages() {
         err.contains(":2:2: service") && err.contains("không có thủ tục"),
         "{err}"
     );
+}
+
+// ----- the reports page's plan, from the server's own history -----
+
+/// A morning at the real server, on its clock: a citizen for a birth registration every 3
+/// minutes from 09:00, each served for 7 minutes at counter 1 in turn, so the line grows.
+/// Returns the number of tickets.
+async fn a_morning_at_one_counter(s: &TestServer, clock: &OffsetClock) -> usize {
+    const N: i64 = 10;
+    const EVERY_MS: i64 = 3 * 60_000;
+    const SERVICE_MS: i64 = 7 * 60_000;
+    let admin = s.admin().await;
+    let official = s.add_official(&admin, "can-bo-1", &["quay-1"]).await;
+    let mut counter = s.ws("counter", Who::Session(&official.session)).await;
+    let mut kiosk = s.ws("kiosk", Who::Device(&s.first.kiosk_token)).await;
+    // Each citizen is served from when the one before leaves, or from arriving.
+    let mut moments: Vec<(i64, u8)> = Vec::new(); // (at, 0 complete / 1 issue / 2 call)
+    let mut free = START_MS;
+    for i in 0..N {
+        let at = START_MS + i * EVERY_MS;
+        let call = at.max(free);
+        free = call + SERVICE_MS;
+        moments.extend([(at, 1), (call, 2), (free, 0)]);
+    }
+    moments.sort();
+    let set = |ms: i64| clock.set_offset_ms(ms - luot_tests::system_now_ms());
+    set(START_MS);
+    counter
+        .ok(json!({"type": "open_counter", "counter": "quay-1"}))
+        .await;
+    for (at, what) in moments {
+        set(at);
+        match what {
+            1 => {
+                kiosk
+                    .ok(json!({"type": "issue", "service": "khai-sinh"}))
+                    .await;
+            }
+            2 => {
+                counter
+                    .ok(json!({"type": "call_next", "counter": "quay-1"}))
+                    .await;
+                counter
+                    .ok(json!({"type": "start", "counter": "quay-1"}))
+                    .await;
+            }
+            _ => {
+                counter
+                    .ok(json!({"type": "complete", "counter": "quay-1"}))
+                    .await;
+            }
+        }
+    }
+    N as usize
+}
+
+/// The day's tickets as the server recorded them, as an arrivals file for `luot replay`.
+fn recorded_arrivals(s: &TestServer, day: &str, path: &Path) {
+    let conn = rusqlite::Connection::open(s.db_path()).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT issued_at, first_service, service_s FROM tickets
+             WHERE day = ?1 AND issued_day = day ORDER BY issued_at",
+        )
+        .unwrap();
+    let rows: Vec<(i64, String, i64)> = stmt
+        .query_map([day], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut csv = String::from("arrival,service,service_s\n");
+    for (at_ms, service, service_s) in rows {
+        let local = (at_ms / 1000 + 7 * 3600).rem_euclid(86_400);
+        csv.push_str(&format!(
+            "{:02}:{:02}:{:02},{service},{service_s}\n",
+            local / 3600,
+            local / 60 % 60,
+            local % 60
+        ));
+    }
+    std::fs::write(path, csv).unwrap();
+}
+
+/// The server's plan as the staffing file `luot replay --staffing` reads.
+fn staffing_file(plan: &Value, path: &Path) {
+    let halves: Vec<&str> = plan["half_hours"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_str().unwrap())
+        .collect();
+    let mut csv = String::from("from,to,counter,open\n");
+    for c in plan["counters"].as_array().unwrap() {
+        for (k, open) in c["open"].as_array().unwrap().iter().enumerate() {
+            if open == true {
+                let (h, m): (u32, u32) = (
+                    halves[k][..2].parse().unwrap(),
+                    halves[k][3..].parse().unwrap(),
+                );
+                let to = h * 60 + m + 30;
+                csv.push_str(&format!(
+                    "{},{:02}:{:02},{},1\n",
+                    halves[k],
+                    to / 60,
+                    to % 60,
+                    c["code"].as_str().unwrap()
+                ));
+            }
+        }
+    }
+    std::fs::write(path, csv).unwrap();
+}
+
+#[tokio::test]
+async fn the_reports_page_plans_a_past_day_of_the_centers_own_history_and_the_replay_bears_it_out()
+{
+    let clock = luot_tests::clock_at_start();
+    let s = TestServer::start_with(Setup {
+        clock: clock.clone(),
+        ..Setup::default()
+    })
+    .await;
+    let admin = s.admin().await;
+    let plan_of = |q: &str| format!("/api/v1/sites/{SITE}/staffing-plan{q}");
+    // A new center has no day to plan from: an empty plan, not an error.
+    let r = admin.get(&plan_of("")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let empty = r.json();
+    assert_eq!(empty["day"], Value::Null, "{empty}");
+    assert_eq!(empty["checks"], json!([]), "{empty}");
+    assert_eq!(empty["officials_from"], "counters", "{empty}");
+
+    let tickets = a_morning_at_one_counter(&s, &clock).await;
+    // Today cannot be planned from: the day is not over.
+    let r = admin.get(&plan_of("?day=2026-11-30")).await;
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (400, "day_not_past"),
+        "{}",
+        r.text
+    );
+
+    // The next morning.
+    clock.set_offset_ms(START_MS + 86_400_000 - luot_tests::system_now_ms());
+    let admin = s.admin().await; // yesterday's session has expired
+    let r = admin
+        .get(&plan_of("?day=2026-11-30&officials=3&target_min=10"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let plan = r.json();
+    assert_eq!(plan["day"], "2026-11-30");
+    assert_eq!(plan["tickets"], tickets);
+    assert_eq!(
+        (plan["officials"].clone(), plan["officials_from"].clone()),
+        (json!(3), json!("asked"))
+    );
+    assert_eq!(plan["target_s"], 600);
+    assert_eq!(plan["all_met"], true, "{plan}");
+    // One counter was not enough that morning (waits reached 36 minutes); the plan opens a
+    // second, only counters that serve civil status, and never more than the officials.
+    assert!(plan["most_open"].as_u64().unwrap() >= 2, "{plan}");
+    assert!(plan["most_open"].as_u64().unwrap() <= 3, "{plan}");
+    for c in plan["counters"].as_array().unwrap() {
+        if c["open"].as_array().unwrap().contains(&json!(true)) {
+            assert!(
+                ["quay-1", "quay-2", "quay-10"].contains(&c["code"].as_str().unwrap()),
+                "{c}"
+            );
+            assert!(!c["shifts"].as_array().unwrap().is_empty(), "{c}");
+        }
+    }
+    // Departments by their names, in the page's language.
+    for c in plan["checks"].as_array().unwrap() {
+        assert_eq!(c["department_name"], "Tư pháp – Hộ tịch", "{c}");
+    }
+
+    // The replay of the recorded day with the plan bears out every claim.
+    let dir = tempfile::tempdir().unwrap();
+    let (arrivals, staffing) = (dir.path().join("day.csv"), dir.path().join("plan.csv"));
+    recorded_arrivals(&s, "2026-11-30", &arrivals);
+    staffing_file(&plan, &staffing);
+    let day = arrivals.display().to_string();
+    let replay = replay_halves_with(&day, &staffing, &["--seed", "1"]).await;
+    let bad = broken(600, &plan["checks"], &replay);
+    assert!(
+        bad.is_empty(),
+        "claims the replay does not bear out:\n{bad:#?}"
+    );
+
+    // One official: the target is missed, the plan says where, why and by how much, and the
+    // replay of its one counter agrees.
+    let r = admin
+        .get(&plan_of(
+            "?day=2026-11-30&officials=1&target_min=10&lang=en",
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let one = r.json();
+    assert_eq!(one["all_met"], false, "{one}");
+    assert_eq!(one["most_open"], 1);
+    staffing_file(&one, &staffing);
+    let replay = replay_halves_with(&day, &staffing, &["--seed", "1"]).await;
+    assert!(broken(600, &one["checks"], &replay).is_empty());
+    let missed: Vec<&Value> = one["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["met"] == false)
+        .collect();
+    assert!(!missed.is_empty());
+    for c in missed {
+        assert_eq!(c["shortfall"], "no_official_left", "{c}");
+        assert_eq!(c["shortfall_text"], "no official left", "{c}");
+        assert_eq!(c["department_name"], "Justice and civil status", "{c}");
+        let r = &replay[&(
+            c["from"].as_str().unwrap().to_string(),
+            "ho-tich".to_string(),
+        )];
+        assert_eq!(
+            c["over_s"].as_u64().unwrap(),
+            r["p90_wait_s"].as_u64().unwrap() - 600,
+            "{c} / {r}"
+        );
+    }
+
+    // Without a day: the busiest of the last 28 days; the officials are the accounts.
+    let r = admin.get(&plan_of("")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["day"], "2026-11-30");
+    assert_eq!(r.json()["officials"], 1);
+    assert_eq!(r.json()["officials_from"], "accounts");
+
+    // The plan to pin up: one row per counter and shift, in Vietnamese by default.
+    let r = admin
+        .get(&plan_of(
+            "?day=2026-11-30&officials=3&target_min=10&format=csv",
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let mut lines = r.text.lines();
+    assert_eq!(lines.next(), Some("Ngày,Quầy,Lĩnh vực,Mở từ,Đến"));
+    let shifts: usize = plan["counters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["shifts"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(lines.clone().count(), shifts);
+    assert!(
+        lines.all(|l| l.starts_with("2026-11-30,Quầy ") && l.contains("Tư pháp – Hộ tịch")),
+        "{}",
+        r.text
+    );
+
+    // Bad input names the field.
+    for (q, code) in [
+        ("?day=2026-13-01", "invalid_field"),
+        ("?day=2026-11-30&officials=0", "invalid_officials"),
+        ("?day=2026-11-30&target_min=999", "invalid_target"),
+        ("?day=2026-11-30&format=xlsx", "invalid_field"),
+        ("?day=2026-11-29", "no_history"),
+    ] {
+        let r = admin.get(&plan_of(q)).await;
+        assert_eq!(r.code(), code, "{q}: {}", r.text);
+    }
 }

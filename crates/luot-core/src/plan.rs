@@ -113,6 +113,19 @@ pub struct StaffingPlan {
 }
 
 impl StaffingPlan {
+    /// The plan of a day without arrivals: nothing open, nothing to judge.
+    pub fn empty(target_s: u32, officials: u32) -> StaffingPlan {
+        StaffingPlan {
+            first_s: 0,
+            open: Vec::new(),
+            checks: Vec::new(),
+            target_s,
+            officials,
+            replays: 0,
+            refused: 0,
+        }
+    }
+
     /// The staffing rows `luot replay --staffing` reads: one per half hour and open counter.
     pub fn shifts(&self, cfg: &SiteConfig) -> Vec<Shift> {
         shifts(cfg, self.first_s, &self.open)
@@ -120,6 +133,11 @@ impl StaffingPlan {
 
     pub fn all_met(&self) -> bool {
         self.checks.iter().all(|c| c.met)
+    }
+
+    /// Officials who change counters over the day (see [`moves`]).
+    pub fn moves(&self) -> u32 {
+        moves(&self.open)
     }
 
     /// Most counters open at once.
@@ -197,15 +215,7 @@ pub fn plan_staffing(req: &PlanRequest<'_>) -> StaffingPlan {
         })
         .collect();
 
-    let mut plan = StaffingPlan {
-        first_s: 0,
-        open: Vec::new(),
-        checks: Vec::new(),
-        target_s: req.target_s,
-        officials: req.officials,
-        replays: 0,
-        refused: 0,
-    };
+    let mut plan = StaffingPlan::empty(req.target_s, req.officials);
     let (Some(first), Some(last)) = (
         req.arrivals.iter().map(|a| a.at_s).min(),
         req.arrivals.iter().map(|a| a.at_s).max(),
@@ -324,6 +334,22 @@ pub fn plan_staffing(req: &PlanRequest<'_>) -> StaffingPlan {
             break;
         }
     }
+    // An official kept at the counter through a lone closed half hour instead of leaving and
+    // coming back; kept only when the replay still meets every target it met.
+    let mut steady = open.clone();
+    if fill_gaps(&mut steady, req.officials) {
+        let checks = judge(req, &serves, plan.first_s, &steady, &mut plan);
+        let met = |cs: &[SlotCheck]| {
+            cs.iter()
+                .filter(|c| c.met)
+                .map(|c| (c.from_s, c.department))
+                .collect::<std::collections::BTreeSet<_>>()
+        };
+        if met(&checks).is_superset(&met(&plan.checks)) {
+            open = steady;
+            plan.checks = checks;
+        }
+    }
     // Why what is missed is missed (the search only stops early with no room left).
     for c in plan.checks.iter_mut().filter(|c| !c.met) {
         let k = ((c.from_s - plan.first_s) / HALF_HOUR_S) as usize;
@@ -347,6 +373,34 @@ pub fn plan_staffing(req: &PlanRequest<'_>) -> StaffingPlan {
     }
     plan.open = open;
     plan
+}
+
+/// Opens a counter for a half hour it is closed in between two it is open in, while an official
+/// is left for it; says whether it opened any.
+fn fill_gaps(open: &mut [Vec<bool>], officials: u32) -> bool {
+    let mut filled = false;
+    for k in 1..open.len().saturating_sub(1) {
+        for c in 0..open[k].len() {
+            let used = open[k].iter().filter(|&&o| o).count() as u32;
+            if !open[k][c] && open[k - 1][c] && open[k + 1][c] && used < officials {
+                open[k][c] = true;
+                filled = true;
+            }
+        }
+    }
+    filled
+}
+
+/// Officials who change counters over the day: at each half hour's start, the counters that open
+/// while others close (one official can walk from a closing counter to an opening one).
+pub fn moves(open: &[Vec<bool>]) -> u32 {
+    open.windows(2)
+        .map(|w| {
+            let opened = (0..w[1].len()).filter(|&c| w[1][c] && !w[0][c]).count();
+            let closed = (0..w[0].len()).filter(|&c| w[0][c] && !w[1][c]).count();
+            opened.min(closed) as u32
+        })
+        .sum()
 }
 
 /// Opens the first closed counter of `candidates` if an official is left; says whether it did.
@@ -564,6 +618,21 @@ mod tests {
                 assert!(f.p90_wait_s.unwrap() <= req.target_s, "{c:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_lone_closed_half_hour_is_filled_while_an_official_is_left() {
+        let (o, x) = (true, false);
+        let mut open = vec![vec![o, o], vec![x, x], vec![o, o], vec![o, x]];
+        // One official is left in the second half hour: the first counter keeps its official.
+        assert!(fill_gaps(&mut open[..], 1));
+        assert_eq!(open[1], vec![o, x]);
+        // No official left: nothing is filled.
+        let mut full = vec![vec![o, x], vec![x, o], vec![o, x]];
+        assert!(!fill_gaps(&mut full[..], 1));
+        assert_eq!(moves(&full), 2);
+        assert_eq!(moves(&open), 0);
+        assert_eq!(moves(&[vec![o, x], vec![o, o], vec![x, o]]), 0);
     }
 
     #[test]

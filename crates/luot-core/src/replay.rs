@@ -30,6 +30,12 @@ pub enum Wanted {
     Department(Code),
 }
 
+/// The seed of day `k` of a replay run with `seed` (`luot replay --seed`): one per day, so that
+/// the same files and seed give the same replay.
+pub fn day_seed(seed: u64, k: usize) -> u64 {
+    seed.wrapping_mul(0x9E37_79B9).wrapping_add(k as u64)
+}
+
 /// One citizen of the arrivals file.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Arrival {

@@ -21,6 +21,7 @@ pub mod printer;
 pub mod proxy;
 pub mod report;
 pub mod rest;
+pub mod staffing_plan;
 pub mod standing;
 pub mod tls;
 pub mod ws;

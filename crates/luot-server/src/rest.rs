@@ -84,6 +84,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/sites/{site}/counters", get(counters))
         .route("/sites/{site}/summary", get(summary))
         .route("/sites/{site}/reports", get(crate::report::reports))
+        .route(
+            "/sites/{site}/staffing-plan",
+            get(crate::staffing_plan::staffing_plan),
+        )
         .route("/sites/{site}/commands", post(command))
         .route("/sites/{site}/tickets", post(issue))
         .route(

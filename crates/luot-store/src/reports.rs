@@ -619,6 +619,70 @@ pub fn staffing(
     })
 }
 
+/// One ticket of a past day as the staffing plan replays it: who came when, for what, and how
+/// long the official took.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DayTicket {
+    /// Seconds since local midnight.
+    pub at_s: u32,
+    /// The procedure the ticket was first issued for (before any transfer).
+    pub service: String,
+    pub priority: Option<String>,
+    pub channel: String,
+    pub state: String,
+    /// Call to done, when it was served.
+    pub service_s: Option<u32>,
+}
+
+/// The tickets issued on `day` (not carried in from the day before), in issue order; cancelled
+/// tickets are left out (nobody served them). At most [`REPORT_TICKETS_MAX`].
+pub fn day_tickets(
+    conn: &Connection,
+    site: &str,
+    day: &str,
+    utc_offset_s: i32,
+) -> Result<Vec<DayTicket>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT issued_at, first_service, priority, channel, state, service_s FROM tickets
+         WHERE site = ?1 AND day = ?2 AND issued_day = day AND state <> 'cancelled'
+         ORDER BY issued_at, id LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(params![site, day, REPORT_TICKETS_MAX as i64], |r| {
+        let at_ms: i64 = r.get(0)?;
+        let s = (at_ms.div_euclid(1000) + utc_offset_s as i64).rem_euclid(86_400) as u32;
+        Ok(DayTicket {
+            at_s: s,
+            service: r.get(1)?,
+            priority: r.get(2)?,
+            channel: r.get(3)?,
+            state: r.get(4)?,
+            service_s: r
+                .get::<_, Option<i64>>(5)?
+                .map(|v| v.clamp(0, 86_400) as u32),
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The day in `from..=to` with the most tickets issued, and how many; `None` when none.
+pub fn busiest_day(
+    conn: &Connection,
+    site: &str,
+    from: &str,
+    to: &str,
+) -> Result<Option<(String, u32)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT day, COUNT(*) AS n FROM tickets
+         WHERE site = ?1 AND day BETWEEN ?2 AND ?3 AND issued_day = day
+         GROUP BY day ORDER BY n DESC, day DESC LIMIT 1",
+    )?;
+    let mut rows = stmt.query(params![site, from, to])?;
+    Ok(match rows.next()? {
+        Some(r) => Some((r.get(0)?, r.get::<_, i64>(1)? as u32)),
+        None => None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,7 @@
 //! `luot simulate-arrivals`: write a realistic synthetic day as an arrivals file.
 
 use anyhow::{Context, bail};
-use luot_core::replay::{self, Arrival, DayPlan, DayShape, Figures, Shift, Wanted};
+use luot_core::replay::{self, Arrival, DayPlan, DayShape, Figures, Shift, Wanted, day_seed};
 use luot_core::{Channel, Code, Day, Site, SiteConfig};
 use luot_proto::config::{CenterConfig, DEFAULT_CONFIG_TOML, parse_config};
 use serde_json::{Value, json};
@@ -489,9 +489,6 @@ pub fn read_staffing(path: &Path, cfg: &SiteConfig) -> anyhow::Result<Vec<Shift>
 
 /// The replay seed of the `k`-th day of a run with `--seed seed` (`luot staffing-plan` plans with
 /// the first day's, so its plan replays as it was searched).
-pub fn day_seed(seed: u64, k: usize) -> u64 {
-    seed.wrapping_mul(0x9E37_79B9).wrapping_add(k as u64)
-}
 
 pub fn replay_cmd(a: ReplayArgs) -> anyhow::Result<()> {
     if a.arrivals.len() > DAYS_MAX {

@@ -1,0 +1,450 @@
+//! `GET /api/v1/sites/{site}/staffing-plan`: the staffing plan of `luot staffing-plan`
+//! (`luot_core::plan`) for a past day of the center's own history, on the reports page. The day
+//! is replayed with the counters the configuration has and as many officials as the center has
+//! (or as the manager asks), so the plan only opens counters that exist, counts a counter that
+//! serves several departments once, and what it claims as met is what the replay shows.
+
+use crate::App;
+use crate::dispatch::ApiError;
+use crate::report::Lang;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use luot_core::plan::{PlanRequest, StaffingPlan, TARGET_SHARE};
+use luot_core::replay::{Arrival, HALF_HOUR_S, Wanted};
+use luot_core::{Channel, Code, SiteConfig};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Days before today the default day (the busiest one) is taken from.
+pub const PLAN_LOOKBACK_DAYS: i32 = 28;
+/// Most officials a plan may be asked for.
+pub const PLAN_OFFICIALS_MAX: u32 = 500;
+/// Longest wait target a plan may be asked for, minutes.
+pub const PLAN_TARGET_MIN_MAX: u32 = 240;
+/// The replays' seed, that of `luot replay --seed 1` (and `luot staffing-plan --seed 1`): the
+/// same day and staff give the same plan, and the CLI replays it the same way.
+const PLAN_SEED: u64 = 1;
+
+/// One plan is searched at a time (each is up to `REPLAYS_MAX` replays of a whole day).
+static PLANNING: AtomicBool = AtomicBool::new(false);
+
+#[derive(serde::Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct PlanParams {
+    /// `YYYY-MM-DD`, before today; default: the busiest of the last [`PLAN_LOOKBACK_DAYS`].
+    pub day: Option<String>,
+    /// Default: the enabled officials' accounts (every counter when there are none).
+    pub officials: Option<u32>,
+    /// Default: the site's `policy.wait_target_min`.
+    pub target_min: Option<u32>,
+    /// `json` (default) or `csv` (one row per counter and shift).
+    pub format: Option<String>,
+    pub lang: Option<String>,
+}
+
+#[derive(serde::Serialize, Debug)]
+pub struct PlanReply {
+    /// The day replayed; `null` when no day of the last [`PLAN_LOOKBACK_DAYS`] had a ticket (a
+    /// new center), and then the plan is empty.
+    pub day: Option<String>,
+    /// Tickets of the day replayed (cancelled ones left out).
+    pub tickets: usize,
+    pub officials: u32,
+    /// Where `officials` came from: `asked`, `accounts` or `counters`.
+    pub officials_from: &'static str,
+    pub target_s: u32,
+    pub target_share: f64,
+    pub replays: u32,
+    /// Tickets the replay could not issue (outside opening hours, over a cap).
+    pub refused: usize,
+    /// Every half hour with citizens met the target (true when there were none).
+    pub all_met: bool,
+    pub most_open: u32,
+    /// Officials who change counters during the day.
+    pub moves: u32,
+    /// Start of each half hour of the plan, `HH:MM`.
+    pub half_hours: Vec<String>,
+    /// Every counter of the site, in configuration order.
+    pub counters: Vec<PlanCounter>,
+    /// Per half hour and department with citizens: how the replay of the plan went.
+    pub checks: Vec<PlanCheck>,
+}
+
+#[derive(serde::Serialize, Debug)]
+pub struct PlanCounter {
+    pub code: String,
+    pub name: String,
+    pub departments: Vec<String>,
+    /// Open in each half hour of `half_hours`.
+    pub open: Vec<bool>,
+    /// The times it is open, `[from, to]` as `HH:MM`.
+    pub shifts: Vec<[String; 2]>,
+}
+
+#[derive(serde::Serialize, Debug)]
+pub struct PlanCheck {
+    pub from: String,
+    pub department: String,
+    pub department_name: String,
+    pub tickets: u32,
+    pub served: u32,
+    pub p90_wait_s: Option<u32>,
+    pub counters_open: u32,
+    pub met: bool,
+    pub over_s: Option<u32>,
+    pub shortfall: Option<&'static str>,
+    pub shortfall_text: Option<&'static str>,
+}
+
+fn hhmm(s: u32) -> String {
+    format!("{:02}:{:02}", s / 3600 % 24, s / 60 % 60)
+}
+
+/// The past day's tickets as the replay's arrivals; tickets of procedures no longer configured
+/// are left out. A ticket never served takes the mean service time of its procedure that day,
+/// else the configured expectation.
+fn arrivals(cfg: &SiteConfig, tickets: &[luot_store::reports::DayTicket]) -> Vec<Arrival> {
+    let mut mean: HashMap<&str, (u64, u32)> = HashMap::new();
+    for t in tickets {
+        if let (Some(s), "done") = (t.service_s, t.state.as_str()) {
+            let e = mean.entry(t.service.as_str()).or_default();
+            e.0 += s as u64;
+            e.1 += 1;
+        }
+    }
+    tickets
+        .iter()
+        .filter_map(|t| {
+            let code = Code::new(&t.service).ok()?;
+            let service = cfg.service(code)?;
+            let served = t.service_s.filter(|_| t.state == "done");
+            let service_s = served.unwrap_or_else(|| match mean.get(t.service.as_str()) {
+                Some(&(sum, n)) if n > 0 => (sum / n as u64) as u32,
+                _ => service.expected_service_s,
+            });
+            Some(Arrival {
+                at_s: t.at_s,
+                wanted: Wanted::Service(code),
+                priority: t.priority.as_deref().and_then(|p| Code::new(p).ok()),
+                service_s: service_s.max(1),
+                no_show: t.state == "no_show",
+                channel: Channel::parse(&t.channel).unwrap_or(Channel::Kiosk),
+            })
+        })
+        .collect()
+}
+
+fn reply(
+    settings: &luot_proto::config::SiteSettings,
+    lang: Lang,
+    day: Option<String>,
+    tickets: usize,
+    officials: (u32, &'static str),
+    plan: &StaffingPlan,
+) -> PlanReply {
+    let cfg = &settings.core;
+    let name = |t: &luot_core::Text| lang.pick(&t.vi, &t.en).to_string();
+    let dept_name = |code: Code| {
+        cfg.department(code)
+            .map_or_else(|| code.to_string(), |d| name(&d.name))
+    };
+    let n = plan.open.len();
+    let at = |k: usize| hhmm(plan.first_s + k as u32 * HALF_HOUR_S);
+    let counters = cfg
+        .counters
+        .iter()
+        .enumerate()
+        .map(|(c, counter)| {
+            let open: Vec<bool> = (0..n).map(|k| plan.open[k][c]).collect();
+            let mut shifts = Vec::new();
+            let mut k = 0;
+            while k < n {
+                if open[k] {
+                    let from = k;
+                    while k < n && open[k] {
+                        k += 1;
+                    }
+                    shifts.push([at(from), at(k)]);
+                } else {
+                    k += 1;
+                }
+            }
+            let mut departments: Vec<String> = Vec::new();
+            for s in &counter.services {
+                if let Some(svc) = cfg.service(s.service) {
+                    let d = dept_name(svc.department);
+                    if !departments.contains(&d) {
+                        departments.push(d);
+                    }
+                }
+            }
+            PlanCounter {
+                code: counter.code.to_string(),
+                name: name(&counter.name),
+                departments,
+                open,
+                shifts,
+            }
+        })
+        .collect();
+    PlanReply {
+        day,
+        tickets,
+        officials: officials.0,
+        officials_from: officials.1,
+        target_s: plan.target_s,
+        target_share: TARGET_SHARE,
+        replays: plan.replays,
+        refused: plan.refused,
+        all_met: plan.all_met(),
+        most_open: plan.most_open(),
+        moves: plan.moves(),
+        half_hours: (0..n).map(at).collect(),
+        counters,
+        checks: plan
+            .checks
+            .iter()
+            .map(|c| PlanCheck {
+                from: hhmm(c.from_s),
+                department: c.department.to_string(),
+                department_name: dept_name(c.department),
+                tickets: c.tickets,
+                served: c.served,
+                p90_wait_s: c.p90_wait_s,
+                counters_open: c.counters_open,
+                met: c.met,
+                over_s: c.over_s,
+                shortfall: c.shortfall.map(|s| s.code()),
+                shortfall_text: c.shortfall.map(|s| {
+                    let (vi, en) = s.message();
+                    lang.pick(vi, en)
+                }),
+            })
+            .collect(),
+    }
+}
+
+/// The plan as a CSV a manager prints or pins up: one row per counter and shift.
+fn to_csv(lang: Lang, r: &PlanReply) -> Result<Vec<u8>, String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let t = |vi: &'static str, en: &'static str| lang.pick(vi, en);
+    w.write_record([
+        t("Ngày", "Day"),
+        t("Quầy", "Counter"),
+        t("Lĩnh vực", "Departments"),
+        t("Mở từ", "Open from"),
+        t("Đến", "Until"),
+    ])
+    .map_err(|e| e.to_string())?;
+    for c in &r.counters {
+        for [from, to] in &c.shifts {
+            let day = r.day.as_deref().unwrap_or_default();
+            w.write_record([day, &c.name, &c.departments.join("; "), from, to])
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    w.into_inner().map_err(|e| e.to_string())
+}
+
+struct Planning;
+
+impl Planning {
+    fn start() -> Option<Planning> {
+        PLANNING
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+            .then_some(Planning)
+    }
+}
+
+impl Drop for Planning {
+    fn drop(&mut self) {
+        PLANNING.store(false, Ordering::Release);
+    }
+}
+
+/// `GET /api/v1/sites/{site}/staffing-plan`: managers and admins.
+pub async fn staffing_plan(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(site): Path<String>,
+    Query(p): Query<PlanParams>,
+) -> Result<Response, ApiError> {
+    crate::rest::require_role(&app, &headers, &["manager", "admin"]).await?;
+    let i = app.broker.site_index(&site).ok_or_else(|| {
+        ApiError::not_found(
+            "unknown_site",
+            "Không có điểm tiếp nhận này",
+            "No such site",
+        )
+    })?;
+    let lang = match p.lang.as_deref() {
+        None => Lang::Vi,
+        Some(s) => Lang::parse(s)
+            .ok_or_else(|| ApiError::from(luot_proto::WireError::invalid("lang", s)))?,
+    };
+    let format = p.format.as_deref().unwrap_or("json");
+    if !matches!(format, "json" | "csv") {
+        return Err(luot_proto::WireError::invalid("format", format).into());
+    }
+    let runtime = app.broker.runtime();
+    let rt = &runtime[i];
+    let settings = rt.settings.clone();
+    let cfg = &settings.core;
+    let today = crate::clock::site_now(app.clock.now_ms(), &rt.tz).day;
+    let day = match &p.day {
+        Some(s) => {
+            let d = luot_proto::parse_day(s)
+                .ok_or_else(|| ApiError::from(luot_proto::WireError::invalid("day", s)))?;
+            if d >= today {
+                return Err(ApiError::bad_request(
+                    "day_not_past",
+                    "Chọn một ngày đã qua: kế hoạch lập theo một ngày trọn vẹn trong lịch sử",
+                    "Pick a past day: the plan replays a whole day of the history",
+                ));
+            }
+            Some(d)
+        }
+        None => None,
+    };
+    let target_s = match p.target_min {
+        Some(m) if (1..=PLAN_TARGET_MIN_MAX).contains(&m) => m * 60,
+        Some(m) => {
+            return Err(ApiError::bad_request(
+                "invalid_target",
+                format!("Mục tiêu chờ {m} phút: phải trong 1–{PLAN_TARGET_MIN_MAX} phút"),
+                format!("Wait target {m} min: must be within 1–{PLAN_TARGET_MIN_MAX} minutes"),
+            ));
+        }
+        None => cfg.policy.wait_target_s,
+    };
+    if let Some(n) = p.officials
+        && !(1..=PLAN_OFFICIALS_MAX).contains(&n)
+    {
+        return Err(ApiError::bad_request(
+            "invalid_officials",
+            format!("Số cán bộ {n}: phải trong 1–{PLAN_OFFICIALS_MAX}"),
+            format!("{n} officials: must be within 1–{PLAN_OFFICIALS_MAX}"),
+        ));
+    }
+    let Some(guard) = Planning::start() else {
+        let mut e = ApiError::bad_request(
+            "plan_busy",
+            "Đang lập một kế hoạch khác; thử lại sau ít giây",
+            "Another plan is being made; try again in a few seconds",
+        );
+        e.status = StatusCode::TOO_MANY_REQUESTS;
+        return Err(e);
+    };
+    let db = app.db_path.clone();
+    let tz = rt.tz.clone();
+    let plan_settings = settings.clone();
+    let asked = p.officials;
+    let made = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
+        let _guard = guard;
+        let cfg = &plan_settings.core;
+        let storage = |e: luot_store::StoreError| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                crate::broker::storage_error(&e),
+            )
+        };
+        let conn = luot_store::open_reader(&db).map_err(storage)?;
+        let site = cfg.code.to_string();
+        let accounts = {
+            use luot_store::Accounts as _;
+            conn.users()
+                .map_err(storage)?
+                .iter()
+                .filter(|u| u.role == "official" && !u.disabled)
+                .count() as u32
+        };
+        let officials = match asked {
+            Some(n) => (n, "asked"),
+            None if accounts > 0 => (accounts, "accounts"),
+            None => (cfg.counters.len() as u32, "counters"),
+        };
+        let day = match day {
+            Some(d) => d,
+            None => {
+                let from = luot_core::Day(today.0 - PLAN_LOOKBACK_DAYS).to_string();
+                let to = luot_core::Day(today.0 - 1).to_string();
+                let busiest = luot_store::reports::busiest_day(&conn, &site, &from, &to)
+                    .map_err(storage)?
+                    .and_then(|(d, _)| luot_proto::parse_day(&d));
+                match busiest {
+                    Some(d) => d,
+                    // A new center: nothing to plan from yet, which is not an error.
+                    None => {
+                        return Ok((
+                            None,
+                            0,
+                            officials,
+                            StaffingPlan::empty(target_s, officials.0),
+                        ));
+                    }
+                }
+            }
+        };
+        let (y, m, d) = day.ymd();
+        let offset = jiff::civil::date(y as i16, m as i8, d as i8)
+            .at(12, 0, 0, 0)
+            .to_zoned(tz)
+            .map(|z| z.offset().seconds())
+            .unwrap_or(0);
+        let tickets = luot_store::reports::day_tickets(&conn, &site, &day.to_string(), offset)
+            .map_err(storage)?;
+        let arrivals = arrivals(cfg, &tickets);
+        if arrivals.is_empty() {
+            return Err(ApiError::not_found(
+                "no_history",
+                "Ngày này không có vé nào để lập kế hoạch",
+                "That day has no tickets to plan from",
+            ));
+        }
+        let plan = luot_core::plan::plan_staffing(&PlanRequest {
+            cfg,
+            day,
+            utc_offset_s: offset,
+            arrivals: &arrivals,
+            officials: officials.0,
+            target_s,
+            seed: luot_core::replay::day_seed(PLAN_SEED, 0),
+        });
+        Ok((Some(day), tickets.len(), officials, plan))
+    })
+    .await
+    .map_err(|e| ApiError::bad_request("plan_failed", e.to_string(), e.to_string()))??;
+    let (day, tickets, officials, plan) = made;
+    let r = reply(
+        &settings,
+        lang,
+        day.map(|d| d.to_string()),
+        tickets,
+        officials,
+        &plan,
+    );
+    if format == "csv" {
+        let body =
+            to_csv(lang, &r).map_err(|e| ApiError::bad_request("export_failed", e.clone(), e))?;
+        let name = format!(
+            "luot-{}-{}-ke-hoach.csv",
+            cfg.code,
+            r.day.as_deref().unwrap_or("0000-00-00")
+        );
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}\""),
+                ),
+            ],
+            body,
+        )
+            .into_response());
+    }
+    Ok(axum::Json(r).into_response())
+}
