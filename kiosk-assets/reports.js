@@ -94,7 +94,36 @@ export const REPORT_TEXT = {
     "rated.csv": "Tải danh sách đánh giá (CSV)",
     "wd.0": "T2", "wd.1": "T3", "wd.2": "T4", "wd.3": "T5", "wd.4": "T6", "wd.5": "T7", "wd.6": "CN",
     "st.title": "Đề xuất số quầy cần mở",
-    "st.sentence": "Để {share}% công dân được gọi trong vòng {min} phút, mỗi lĩnh vực cần mở số quầy như bảng dưới, theo từng giờ. Con số được tính bằng mô hình hàng đợi Erlang C từ số lượt đến trung bình mỗi giờ và thời gian phục vụ trung bình của {days} ngày có phục vụ ({range}). Ô màu đỏ là giờ cao điểm; cột “Hiện có” là số quầy đang được cấu hình phục vụ lĩnh vực đó.",
+    "st.sentence": "Để {share}% công dân được gọi trong vòng {min} phút, mỗi lĩnh vực cần mở số quầy như bảng dưới, theo từng giờ, nếu mỗi lĩnh vực có quầy riêng. Con số được tính bằng mô hình hàng đợi Erlang C từ số lượt đến trung bình mỗi giờ và thời gian phục vụ trung bình của {days} ngày có phục vụ ({range}). Ô màu đỏ là giờ cao điểm; cột “Hiện có” là số quầy đang được cấu hình phục vụ lĩnh vực đó (quầy dùng chung như quầy ưu tiên được tính ở mọi lĩnh vực nó phục vụ). Kế hoạch bên dưới bố trí theo đúng số quầy và cán bộ hiện có.",
+    "pl.title": "Kế hoạch bố trí quầy",
+    "pl.lead": "Luot chạy lại một ngày đã qua của trung tâm (đúng các vé của ngày đó và thời gian phục vụ thực tế) với các quầy hiện có và số cán bộ bên dưới, rồi tìm cách mở quầy theo từng nửa giờ để {share}% công dân đến trong mỗi nửa giờ được gọi trong vòng mục tiêu. Quầy phục vụ nhiều lĩnh vực được tính là một quầy.",
+    "pl.day": "Ngày đã qua",
+    "pl.dayHint": "Để trống: ngày đông nhất trong 28 ngày qua",
+    "pl.officials": "Số cán bộ",
+    "pl.target": "Mục tiêu chờ (phút)",
+    "pl.make": "Lập kế hoạch",
+    "pl.csv": "Tải kế hoạch (CSV)",
+    "pl.working": "Đang chạy thử ngày đó với từng phương án…",
+    "pl.none": "Chưa có ngày nào có vé trong 28 ngày qua: chưa thể lập kế hoạch.",
+    "pl.sentence": "Ngày {day}: {tickets} vé, {officials} cán bộ ({from}), mục tiêu {share}% công dân chờ không quá {min} phút. Kế hoạch đạt mục tiêu ở {met}/{n} nửa giờ theo lĩnh vực; kết quả dưới đây là của lần chạy thử cả ngày với đúng kế hoạch này ({replays} lần chạy thử để tìm).",
+    "pl.moves": "Số lần cán bộ phải chuyển quầy trong ngày: {n}.",
+    "pl.from.asked": "theo số đã nhập",
+    "pl.from.accounts": "số tài khoản cán bộ đang hoạt động",
+    "pl.from.counters": "mỗi quầy một người",
+    "pl.refused": "{n} vé của ngày đó không thể cấp lại khi chạy thử (ngoài giờ làm việc hoặc quá hạn mức) và không được tính.",
+    "pl.allMet": "Mọi nửa giờ đều đạt mục tiêu.",
+    "pl.counter": "Quầy",
+    "pl.shifts": "Giờ mở",
+    "pl.closed": "Không cần mở: {list}.",
+    "pl.open": "Mở",
+    "pl.met": "{from} · {dept}: {n} vé, 90% chờ không quá {p} phút — đạt",
+    "pl.missed": "Không đạt mục tiêu",
+    "pl.missRow": "{from}: {n} vé, 90% chờ đến {p} phút, quá {over} phút ({why})",
+    "pl.missUncalled": "{from}: {n} vé, {left} người chưa được gọi trước khi hết ngày ({why})",
+    "pl.missDept": "{dept}: không đạt ở {n} nửa giờ; nặng nhất {worst}",
+    "pl.deptRow": "Đạt mục tiêu?",
+    "pl.yes": "đạt",
+    "pl.no": "không đạt",
     "st.sentenceNone": "Chưa có lịch sử trong khoảng thời gian này: chưa thể đề xuất.",
     "st.dept": "Lĩnh vực",
     "st.service": "Phục vụ TB",
@@ -191,7 +220,36 @@ export const REPORT_TEXT = {
     "rated.csv": "Download the ratings (CSV)",
     "wd.0": "Mon", "wd.1": "Tue", "wd.2": "Wed", "wd.3": "Thu", "wd.4": "Fri", "wd.5": "Sat", "wd.6": "Sun",
     "st.title": "Suggested number of open counters",
-    "st.sentence": "For {share}% of citizens to be called within {min} minutes, each department needs the counters below open, hour by hour. The figures come from an Erlang C queueing model fed with the mean arrivals per hour and the mean service time over {days} days with service ({range}). Red cells are each department's peak; “Now” is how many counters the configuration has serving that department.",
+    "st.sentence": "For {share}% of citizens to be called within {min} minutes, each department needs the counters below open, hour by hour, if each department had counters of its own. The figures come from an Erlang C queueing model fed with the mean arrivals per hour and the mean service time over {days} days with service ({range}). Red cells are each department's peak; “Now” is how many counters the configuration has serving that department (a shared counter such as the priority counter counts in every department it serves). The plan below works with the counters and officials the center has.",
+    "pl.title": "Staffing plan",
+    "pl.lead": "Luot replays a past day of the center (that day's very tickets and real service times) with the counters the center has and the officials below, and searches which counters to open each half hour so that {share}% of the citizens arriving in each half hour are called within the target. A counter serving several departments counts once.",
+    "pl.day": "Past day",
+    "pl.dayHint": "Empty: the busiest of the last 28 days",
+    "pl.officials": "Officials",
+    "pl.target": "Wait target (min)",
+    "pl.make": "Make the plan",
+    "pl.csv": "Download the plan (CSV)",
+    "pl.working": "Replaying that day with each option…",
+    "pl.none": "No day with tickets in the last 28 days: no plan yet.",
+    "pl.sentence": "{day}: {tickets} tickets, {officials} officials ({from}), target {share}% of citizens wait at most {min} minutes. The plan meets the target in {met} of {n} half hours by department; the figures below are from replaying the whole day with exactly this plan ({replays} replays to find it).",
+    "pl.moves": "Times an official changes counters during the day: {n}.",
+    "pl.from.asked": "as entered",
+    "pl.from.accounts": "active officials' accounts",
+    "pl.from.counters": "one per counter",
+    "pl.refused": "{n} tickets of that day could not be issued again on the replay (outside opening hours or over a cap) and are not counted.",
+    "pl.allMet": "Every half hour meets the target.",
+    "pl.counter": "Counter",
+    "pl.shifts": "Open",
+    "pl.closed": "Need not open: {list}.",
+    "pl.open": "Open",
+    "pl.met": "{from} · {dept}: {n} tickets, 90% waited at most {p} min — met",
+    "pl.missed": "Target missed",
+    "pl.missRow": "{from}: {n} tickets, 90% waited up to {p} min, {over} min over ({why})",
+    "pl.missUncalled": "{from}: {n} tickets, {left} not called by the end of the day ({why})",
+    "pl.missDept": "{dept}: missed in {n} half hours; worst {worst}",
+    "pl.deptRow": "Target met?",
+    "pl.yes": "met",
+    "pl.no": "missed",
     "st.sentenceNone": "No history in this period: no suggestion yet.",
     "st.dept": "Department",
     "st.service": "Service mean",
@@ -725,6 +783,214 @@ export function mountReports(root, ctx) {
     return c;
   }
 
+  // ---------- the staffing plan: a past day replayed with the counters and officials at hand ----------
+  const plan = { day: "", officials: "", target: "", data: null, error: null, loading: false, seq: 0, asked: false };
+  const planCard = el("section", "m-card rp-plan");
+  planCard.id = "rp-plan";
+
+  function planQuery(format) {
+    const q = new URLSearchParams({ lang: i18n.lang });
+    if (plan.day) q.set("day", plan.day);
+    if (plan.officials) q.set("officials", plan.officials);
+    if (plan.target) q.set("target_min", plan.target);
+    if (format) q.set("format", format);
+    return `/api/v1/sites/${encodeURIComponent(ctx.setup().site)}/staffing-plan?${q}`;
+  }
+
+  async function loadPlan() {
+    const seq = ++plan.seq;
+    plan.asked = true;
+    plan.loading = true;
+    plan.error = null;
+    renderPlan();
+    try {
+      const data = await ctx.api(planQuery());
+      if (seq !== plan.seq) return;
+      plan.data = data;
+    } catch (e) {
+      if (seq !== plan.seq) return;
+      plan.error = e;
+      plan.data = null;
+    } finally {
+      if (seq === plan.seq) {
+        plan.loading = false;
+        renderPlan();
+      }
+    }
+  }
+
+  function planForm() {
+    const f = el("form", "m-row rp-plan-form");
+    f.id = "rp-plan-form";
+    const field = (id, labelKey, input, hint) => {
+      const w = el("label", "m-field rp-plan-field");
+      w.htmlFor = id;
+      input.id = id;
+      w.append(el("span", "m-label", t(labelKey)), input);
+      if (hint) w.append(el("span", "m-muted m-small", hint));
+      return w;
+    };
+    const day = el("input");
+    day.type = "date";
+    day.max = addDays(ctx.today(), -1);
+    day.value = plan.day || "";
+    const officials = el("input", "rp-num-input");
+    officials.type = "number";
+    officials.min = "1";
+    officials.max = "500";
+    officials.value = plan.officials || (plan.data ? String(plan.data.officials) : "");
+    const target = el("input", "rp-num-input");
+    target.type = "number";
+    target.min = "1";
+    target.max = "240";
+    target.value = plan.target || (plan.data ? String(Math.round(plan.data.target_s / 60)) : "");
+    const go = el("button", "m-btn m-btn-primary", t("pl.make"));
+    go.type = "submit";
+    go.id = "rp-plan-make";
+    go.disabled = plan.loading;
+    f.append(field("rp-plan-day", "pl.day", day, t("pl.dayHint")), field("rp-plan-officials", "pl.officials", officials), field("rp-plan-target", "pl.target", target), go);
+    f.addEventListener("submit", (e) => {
+      e.preventDefault();
+      plan.day = day.value;
+      plan.officials = officials.value ? String(Math.min(500, Math.max(1, Math.round(Number(officials.value))))) : "";
+      plan.target = target.value ? String(Math.min(240, Math.max(1, Math.round(Number(target.value))))) : "";
+      loadPlan();
+    });
+    return f;
+  }
+
+  function renderPlan() {
+    const d = plan.data;
+    planCard.replaceChildren(el("h2", "m-card-title", t("pl.title")), el("p", "m-muted m-small rp-sub", t("pl.lead", { share: 90 })), planForm());
+    if (plan.loading) {
+      planCard.setAttribute("aria-busy", "true");
+      planCard.append(el("p", "m-muted rp-loading", t("pl.working")));
+      return;
+    }
+    planCard.removeAttribute("aria-busy");
+    if (plan.error) {
+      const p = el("p", "m-form-error", plan.error.text?.(i18n.lang) || plan.error.message);
+      p.id = "rp-plan-error";
+      planCard.append(p);
+      return;
+    }
+    if (!d) return;
+    if (!d.day) {
+      const p = el("p", "rp-sentence", t("pl.none"));
+      p.id = "rp-plan-sentence";
+      planCard.append(p);
+      return;
+    }
+    const met = d.checks.filter((c) => c.met).length;
+    const sentence = el("p", "rp-sentence", t("pl.sentence", {
+      day: fmtDay(d.day), tickets: fmtInt(d.tickets), officials: fmtInt(d.officials), from: t(`pl.from.${d.officials_from}`),
+      share: Math.round(d.target_share * 100), min: Math.round(d.target_s / 60), met: fmtInt(met), n: fmtInt(d.checks.length), replays: fmtInt(d.replays),
+    }));
+    sentence.id = "rp-plan-sentence";
+    planCard.append(sentence);
+    const notes = [t("pl.moves", { n: fmtInt(d.moves) })];
+    if (d.refused) notes.push(t("pl.refused", { n: fmtInt(d.refused) }));
+    planCard.append(el("p", "m-muted m-small", notes.join(" ")));
+
+    // Counters × half hours: a cell is filled while the counter is open.
+    const used = d.counters.filter((c) => c.open.some(Boolean));
+    const wrap = el("div", "m-table-wrap");
+    const table = el("table", "m-table rp-plan-table");
+    table.id = "rp-plan-table";
+    const hr = el("tr");
+    hr.append(el("th", "rp-key-col", t("pl.counter")));
+    d.half_hours.forEach((h) => {
+      const th = el("th", "rp-half", h.endsWith(":00") ? h.slice(0, 2) + "h" : "");
+      th.title = h;
+      hr.append(th);
+    });
+    hr.append(el("th", null, t("pl.shifts")));
+    for (const th of hr.children) th.scope = "col";
+    const thead = el("thead");
+    thead.append(hr);
+    const tb = el("tbody");
+    for (const c of used) {
+      const tr = el("tr");
+      tr.dataset.counter = c.code;
+      const th = el("th", "rp-key");
+      th.scope = "row";
+      th.append(el("span", "rp-plan-counter", c.name), el("span", "m-muted m-small rp-plan-depts", c.departments.join(", ")));
+      tr.append(th);
+      c.open.forEach((o, k) => {
+        const td = el("td", o ? "rp-plan-on" : "rp-plan-off");
+        td.title = `${c.name} · ${d.half_hours[k]}${o ? ` · ${t("pl.open")}` : ""}`;
+        if (o) td.append(el("span", "sr-only", t("pl.open")));
+        tr.append(td);
+      });
+      const shifts = el("td", "tabular rp-plan-shifts");
+      c.shifts.forEach(([a, b], i) => shifts.append(el("span", null, `${a}–${b}${i < c.shifts.length - 1 ? ", " : ""}`)));
+      tr.append(shifts);
+      tb.append(tr);
+    }
+    // One row per department: was the target met in each half hour?
+    const depts = [...new Map(d.checks.map((c) => [c.department, c.department_name])).entries()];
+    for (const [code, name] of depts) {
+      const tr = el("tr", "rp-plan-dept");
+      tr.dataset.department = code;
+      const th = el("th", "rp-key");
+      th.scope = "row";
+      th.append(el("span", null, name), el("span", "m-muted m-small", t("pl.deptRow")));
+      tr.append(th);
+      for (const h of d.half_hours) {
+        const c = d.checks.find((x) => x.department === code && x.from === h);
+        const td = el("td", c ? (c.met ? "rp-plan-met" : "rp-plan-miss") : "rp-plan-off", c ? (c.met ? "✓" : "✗") : "");
+        if (c) td.title = c.met
+          ? t("pl.met", { from: c.from, dept: name, n: fmtInt(c.tickets), p: fmtMin(c.p90_wait_s) })
+          : `${name} · ${missText(c)}`;
+        if (c) td.append(el("span", "sr-only", c.met ? t("pl.yes") : t("pl.no")));
+        tr.append(td);
+      }
+      tr.append(el("td"));
+      tb.append(tr);
+    }
+    table.append(thead, tb);
+    wrap.append(table);
+    planCard.append(wrap);
+    const closed = d.counters.filter((c) => !c.open.some(Boolean)).map((c) => c.name);
+    if (closed.length) planCard.append(el("p", "m-muted m-small", t("pl.closed", { list: closed.join(", ") })));
+
+    const missed = d.checks.filter((c) => !c.met);
+    if (missed.length) {
+      const box = el("div", "rp-plan-missed");
+      box.id = "rp-plan-missed";
+      box.append(el("h3", null, t("pl.missed")));
+      // One line per department: how often, the worst half hour, and why.
+      const ul = el("ul");
+      const byDept = new Map();
+      for (const c of missed) byDept.set(c.department, [...(byDept.get(c.department) || []), c]);
+      const worse = (a, b) => (a.over_s == null ? Infinity : a.over_s) > (b.over_s == null ? Infinity : b.over_s);
+      for (const list of byDept.values()) {
+        const worst = list.reduce((w, c) => (worse(c, w) ? c : w));
+        const li = el("li", null, t("pl.missDept", { dept: worst.department_name, n: fmtInt(list.length), worst: missText(worst) }));
+        li.dataset.department = worst.department;
+        ul.append(li);
+      }
+      box.append(ul);
+      planCard.append(box);
+    } else {
+      const p = el("p", "rp-plan-allmet", t("pl.allMet"));
+      p.id = "rp-plan-allmet";
+      planCard.append(p);
+    }
+    const a = el("a", "m-btn m-btn-small m-btn-secondary", t("pl.csv"));
+    a.id = "rp-plan-csv";
+    a.href = planQuery("csv");
+    a.setAttribute("download", "");
+    planCard.append(a);
+  }
+
+  function missText(c) {
+    const why = c.shortfall_text || "";
+    return c.over_s == null
+      ? t("pl.missUncalled", { from: c.from, dept: c.department_name, n: fmtInt(c.tickets), left: fmtInt(c.tickets - c.served), why })
+      : t("pl.missRow", { from: c.from, dept: c.department_name, n: fmtInt(c.tickets), p: fmtMin(c.p90_wait_s), over: fmtMin(c.over_s), why });
+  }
+
   function render() {
     // Static texts.
     headText.querySelector("h1").textContent = t("rp.title");
@@ -748,14 +1014,16 @@ export function mountReports(root, ctx) {
     }
     const data = state.data;
     if (!data) return;
+    if (!plan.asked) loadPlan();
+    else renderPlan();
     const report = data.report;
     if (!report.total.issued) {
       const p = el("p", "m-card rp-empty", t("rp.empty"));
       p.id = "rp-empty";
-      body.replaceChildren(p, renderStaffing(data));
+      body.replaceChildren(p, renderStaffing(data), planCard);
       return;
     }
-    body.replaceChildren(renderKpis(report.total), renderTable(report), renderCharts(data), renderReasons(report), renderRated(report), renderStaffing(data));
+    body.replaceChildren(renderKpis(report.total), renderTable(report), renderCharts(data), renderReasons(report), renderRated(report), renderStaffing(data), planCard);
   }
 
   let loaded = false;

@@ -57,6 +57,66 @@ async function managerPage(who, { hash = "", viewport = { width: 1440, height: 9
 
 const lineOf = (text, offset) => text.slice(0, offset).split("\n").length;
 
+test("the manager plans the counters from the busiest recent day, with the officials there are, and sees where the target is missed", async () => {
+  const { page, context, errors } = await managerPage(manager);
+  await until(() => page.locator("#rp-plan-sentence").count(), "the plan");
+  // The page asked for the busiest of the last 28 days with the center's officials; it shows
+  // what the server's plan says.
+  const api = await request(server, "GET", `/api/v1/sites/${SITE}/staffing-plan`, undefined, manager.cookie);
+  assert.equal(api.status, 200);
+  const plan = api.body;
+  assert.ok(plan.day >= "2026-11-02" && plan.day <= "2026-11-27", plan.day);
+  const [y, m, d] = plan.day.split("-");
+  const sentence = await page.locator("#rp-plan-sentence").innerText();
+  assert.ok(sentence.includes(`${d}/${m}/${y}`), sentence);
+  assert.match(sentence, new RegExp(`${plan.tickets} vé`));
+  const met = plan.checks.filter((c) => c.met).length;
+  assert.ok(sentence.includes(`${met}/${plan.checks.length} nửa giờ`), sentence);
+  const used = plan.counters.filter((c) => c.open.some(Boolean));
+  assert.deepEqual(await page.locator("#rp-plan-table tbody tr[data-counter]").evaluateAll((rows) => rows.map((r) => r.dataset.counter)), used.map((c) => c.code));
+  // Each counter's open half hours are the filled cells, and its shifts are written out.
+  for (const c of used) {
+    const row = page.locator(`#rp-plan-table tr[data-counter="${c.code}"]`);
+    assert.equal(await row.locator("td.rp-plan-on").count(), c.open.filter(Boolean).length, c.code);
+    assert.equal(await row.locator(".rp-plan-shifts").innerText(), c.shifts.map(([a, b]) => `${a}–${b}`).join(", "));
+  }
+  // Departments by name, one row each, with a mark per half hour.
+  const depts = [...new Set(plan.checks.map((c) => c.department))];
+  assert.equal(await page.locator("#rp-plan-table tr.rp-plan-dept").count(), depts.length);
+  assert.match(await page.locator("#rp-plan-table").innerText(), /Tư pháp – Hộ tịch/);
+  assert.equal(await page.locator("#rp-plan-table .rp-plan-miss").count(), plan.checks.length - met);
+  await page.locator("#rp-plan").screenshot({ path: path.join(OUTPUT, "reports-plan.png") });
+
+  // Three officials for the same day: never more than three counters open, and the misses are
+  // listed with why and by how much.
+  await page.fill("#rp-plan-day", plan.day);
+  await page.fill("#rp-plan-officials", "3");
+  await page.click("#rp-plan-make");
+  await until(async () => (await page.locator("#rp-plan-sentence").innerText()).includes("3 cán bộ (theo số đã nhập)"), "the plan for 3 officials");
+  const three = (await request(server, "GET", `/api/v1/sites/${SITE}/staffing-plan?day=${plan.day}&officials=3`, undefined, manager.cookie)).body;
+  assert.ok(three.most_open <= 3);
+  assert.equal(three.all_met, false);
+  // One line per department that misses: how many half hours, the worst one, and why.
+  const missed = await page.locator("#rp-plan-missed li").allInnerTexts();
+  const missedDepts = [...new Set(three.checks.filter((c) => !c.met).map((c) => c.department_name))];
+  assert.equal(missed.length, missedDepts.length);
+  for (const name of missedDepts) {
+    const line = missed.find((l) => l.startsWith(`${name}: không đạt ở `));
+    assert.ok(line, `${name} in ${missed.join("\n")}`);
+    const n = three.checks.filter((c) => !c.met && c.department_name === name).length;
+    assert.ok(line.includes(`không đạt ở ${n} nửa giờ; nặng nhất `), line);
+    assert.match(line, /\((hết cán bộ|đã mở mọi quầy của lĩnh vực)\)$/);
+  }
+  await page.locator("#rp-plan").screenshot({ path: path.join(OUTPUT, "reports-plan-3.png") });
+  // The plan to pin up, in the page's language.
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#rp-plan-csv")]);
+  const lines = readFileSync(await download.path(), "utf8").trim().split("\n");
+  assert.equal(lines[0], "Ngày,Quầy,Lĩnh vực,Mở từ,Đến");
+  assert.equal(lines.length - 1, three.counters.reduce((n, c) => n + c.shifts.length, 0));
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test("an official who opens the manager pages gets a clear no-access page, and the API refuses them", async () => {
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
   const official = await loginOfficial(server, { counters: ["quay-1"], context });
