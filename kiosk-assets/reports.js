@@ -895,6 +895,10 @@ export function mountReports(root, ctx) {
     // Counters × half hours: a cell is filled while the counter is open.
     const used = d.counters.filter((c) => c.open.some(Boolean));
     const wrap = el("div", "m-table-wrap");
+    // Wider than the screen on a long day: the keyboard can scroll it too.
+    wrap.tabIndex = 0;
+    wrap.setAttribute("role", "region");
+    wrap.setAttribute("aria-label", t("pl.title"));
     const table = el("table", "m-table rp-plan-table");
     table.id = "rp-plan-table";
     const hr = el("tr");
@@ -923,7 +927,10 @@ export function mountReports(root, ctx) {
         tr.append(td);
       });
       const shifts = el("td", "tabular rp-plan-shifts");
-      c.shifts.forEach(([a, b], i) => shifts.append(el("span", null, `${a}–${b}${i < c.shifts.length - 1 ? ", " : ""}`)));
+      c.shifts.forEach(([a, b], i) => {
+        if (i) shifts.append(", "); // a line may break here, never inside a shift
+        shifts.append(el("span", null, `${a}–${b}`));
+      });
       tr.append(shifts);
       tb.append(tr);
     }

@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { startServer, launchBrowser, loginOfficial, login, request, shot, until, BINARY, ROOT, OUTPUT, SITE } from "./harness.mjs";
 import * as toml from "../../kiosk-assets/admin-toml.js";
+import { AxeBuilder } from "@axe-core/playwright";
 
 let server;
 let browser;
@@ -108,6 +109,10 @@ test("the manager plans the counters from the busiest recent day, with the offic
     assert.match(line, /\((hết cán bộ|đã mở mọi quầy của lĩnh vực)\)$/);
   }
   await page.locator("#rp-plan").screenshot({ path: path.join(OUTPUT, "reports-plan-3.png") });
+  // The plan's table and form pass axe (the a11y test's reports page has no past day to plan).
+  const axe = await new AxeBuilder({ page }).include("#rp-plan").analyze();
+  const bad = axe.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  assert.deepEqual(bad.map((v) => `${v.id}: ${v.nodes.map((n) => n.target).join(" ")}`), []);
   // The plan to pin up, in the page's language.
   const [download] = await Promise.all([page.waitForEvent("download"), page.click("#rp-plan-csv")]);
   const lines = readFileSync(await download.path(), "utf8").trim().split("\n");
