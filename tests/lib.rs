@@ -5,6 +5,8 @@
 //! Nothing here sleeps to wait for the server: every wait is for a message, a reply or a
 //! response, under a timeout that turns a hang into a failure that says what was awaited.
 
+pub mod openapi_check;
+
 use futures_util::{SinkExt, StreamExt};
 use luot_server::clock::OffsetClock;
 use luot_server::{FirstStart, Limits, Options, Server};
@@ -461,6 +463,9 @@ impl Http {
         let text = within(what, res.text())
             .await
             .unwrap_or_else(|e| panic!("{what}: reading the body: {e}"));
+        let (method, path) = what.split_once(' ').unwrap_or((what, ""));
+        let content_type = headers.get("content-type").and_then(|v| v.to_str().ok());
+        openapi_check::enforce(method, path, status, content_type, &text);
         Resp {
             status,
             headers,

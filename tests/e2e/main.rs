@@ -9,6 +9,7 @@ mod absent_consoles;
 mod account_sockets;
 mod address;
 mod admin;
+mod api_document;
 mod authorization;
 mod backup;
 mod bad_input;
