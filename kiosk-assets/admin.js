@@ -12,6 +12,7 @@ import { mountFloor } from "/admin-floor.js";
 import * as toml from "/admin-toml.js";
 import { createAnnouncer, compose, parseTemplate } from "/js/announcer.js";
 import { ADMIN_TEXT as TEXT } from "/js/text/admin.js";
+import { request, loginForm } from "/js/api.js";
 import { REPORT_TEXT } from "/js/text/reports.js";
 import { FLOOR_TEXT } from "/js/text/floor.js";
 import { $, el } from "/js/dom.js";
@@ -22,6 +23,7 @@ const TABS = ["floor", "reports", "config", "users", "voice", "devices", "audit"
 for (const l of ["vi", "en"]) Object.assign(TEXT[l], REPORT_TEXT[l], FLOOR_TEXT[l]);
 const i18n = createI18n(TEXT, () => render());
 const t = (k, v) => i18n.t(k, v);
+const loginUi = loginForm({ i18n, onLogin: (account) => { me = account; afterLogin(); } });
 
 // ---------- state ----------
 let setup = null;
@@ -43,36 +45,17 @@ window.luotAdmin = {
 };
 
 // ---------- helpers ----------
-class ApiError extends Error {
-  constructor(status, body) {
-    super(body?.message_en || `HTTP ${status}`);
-    this.status = status;
-    this.code = body?.code || `http_${status}`;
-    this.body = body || {};
-  }
-  text(lang) { return (lang === "en" ? this.body.message_en : this.body.message) || this.message; }
-}
-
 /** JSON API call; a lost session shows the login form, a refusal the "no access" page. */
-async function api(path, { method = "GET", body } = {}) {
-  let res;
+async function api(path, opts) {
   try {
-    res = await fetch(path, {
-      method,
-      headers: body === undefined ? { accept: "application/json" } : { accept: "application/json", "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body).normalize("NFC"),
-    });
-  } catch {
-    throw new ApiError(0, { code: "network", message: TEXT.vi["error.network"], message_en: TEXT.en["error.network"] });
+    return await request(path, opts);
+  } catch (e) {
+    if (e.status === 401) {
+      me = null;
+      showLogin(t("login.expired"));
+    }
+    throw e;
   }
-  const data = await res.json().catch(() => null);
-  if (res.status === 401) {
-    me = null;
-    showLogin(t("login.expired"));
-    throw new ApiError(401, data);
-  }
-  if (!res.ok) throw new ApiError(res.status, data);
-  return data;
 }
 
 function isAdmin() { return me?.role === "admin"; }
@@ -111,10 +94,7 @@ function show(next) {
 
 function showLogin(message) {
   show("login");
-  const err = $("login-error");
-  err.hidden = !message;
-  err.textContent = message || "";
-  setTimeout(() => $("login-name").focus(), 0);
+  loginUi.reset(message);
 }
 
 function showDenied(text) {
@@ -170,41 +150,6 @@ function render() {
 }
 
 // ---------- login ----------
-async function onLogin(ev) {
-  ev.preventDefault();
-  const login = $("login-name").value.trim();
-  const password = $("login-password").value;
-  const err = $("login-error");
-  if (!login || !password) {
-    err.hidden = false;
-    err.textContent = t("login.empty");
-    return;
-  }
-  const btn = $("login-submit");
-  btn.disabled = true;
-  btn.textContent = t("login.busy");
-  try {
-    const res = await fetch("/api/v1/login", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ login, password }).normalize("NFC") });
-    const body = await res.json().catch(() => ({}));
-    if (!res.ok) {
-      err.hidden = false;
-      err.textContent = (i18n.lang === "en" ? body.message_en : body.message) || `HTTP ${res.status}`;
-      $("login-password").select();
-      return;
-    }
-    $("login-password").value = "";
-    err.hidden = true;
-    me = body;
-    afterLogin();
-  } catch {
-    err.hidden = false;
-    err.textContent = t("login.network");
-  } finally {
-    btn.disabled = false;
-    btn.textContent = t("login.submit");
-  }
-}
-
 async function logout() {
   if (config.text !== $("config-text").value && !confirm(t("config.leave"))) return;
   await fetch("/api/v1/logout", { method: "POST" }).catch(() => {});
@@ -972,19 +917,12 @@ async function putClip(c, file, text) {
   const max = voice.limits?.bytes_max;
   if (max && file.size > max) return { error: () => t("voice.tooBig", { file: file.name, kb: num(file.size / 1024), max: num(max / 1024, 0) }) };
   const q = text ? `?${new URLSearchParams({ text })}` : "";
-  let res;
   try {
-    res = await fetch(clipPath(c) + q, { method: "PUT", headers: { "content-type": "audio/ogg", accept: "application/json" }, body: file });
-  } catch {
-    return { error: () => t("error.network") };
-  }
-  const data = await res.json().catch(() => null);
-  if (res.status === 401) { me = null; showLogin(t("login.expired")); return null; }
-  if (!res.ok) {
-    const e = new ApiError(res.status, data);
+    return await api(clipPath(c) + q, { method: "PUT", raw: file, type: "audio/ogg" });
+  } catch (e) {
+    if (e.status === 401) return null;
     return { error: () => e.text(i18n.lang) };
   }
-  return data;
 }
 
 async function uploadClip(c, file) {
@@ -1171,7 +1109,6 @@ const floor = mountFloor($("screen-floor"), {
 
 async function boot() {
   $("lang").addEventListener("click", () => i18n.set(i18n.lang === "vi" ? "en" : "vi"));
-  $("login-form").addEventListener("submit", onLogin);
   $("logout").addEventListener("click", logout);
   $("denied-logout").addEventListener("click", logout);
   window.addEventListener("hashchange", () => { if (me && isManager()) openTab(tabFromHash()); });

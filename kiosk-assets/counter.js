@@ -5,6 +5,7 @@
 import { connect, loadSetup, CommandError } from "/js/live.js";
 import { createI18n } from "/js/i18n.js";
 import { COUNTER_TEXT } from "/js/text/counter.js";
+import { loginForm } from "/js/api.js";
 import { $, el } from "/js/dom.js";
 import { serverNow, setServerTime } from "/js/clock.js";
 
@@ -14,6 +15,7 @@ const NOSHOWS_KEPT = 8;
 const LAST_COUNTER_KEY = "luot.counter.last";
 
 const i18n = createI18n(COUNTER_TEXT, () => render());
+const loginUi = loginForm({ i18n, onLogin: async (account) => { me = account; await afterLogin(); } });
 
 // ---------- state ----------
 let setup = null;
@@ -144,49 +146,7 @@ const attempt = (p) => p.catch(() => null);
 // ---------- login ----------
 function showLogin(message) {
   show("login");
-  const err = $("login-error");
-  err.hidden = !message;
-  err.textContent = message || "";
-  setTimeout(() => $("login-name").focus(), 0);
-}
-
-async function onLogin(ev) {
-  ev.preventDefault();
-  const login = $("login-name").value.trim();
-  const password = $("login-password").value;
-  const err = $("login-error");
-  if (!login || !password) {
-    err.hidden = false;
-    err.textContent = i18n.t("login.empty");
-    return;
-  }
-  const btn = $("login-submit");
-  btn.disabled = true;
-  btn.textContent = i18n.t("login.busy");
-  try {
-    const res = await fetch("/api/v1/login", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ login, password }).normalize("NFC"),
-    });
-    const body = await res.json().catch(() => ({}));
-    if (!res.ok) {
-      err.hidden = false;
-      err.textContent = (i18n.lang === "en" ? body.message_en : body.message) || `HTTP ${res.status}`;
-      $("login-password").select();
-      return;
-    }
-    $("login-password").value = "";
-    err.hidden = true;
-    me = body;
-    await afterLogin();
-  } catch {
-    err.hidden = false;
-    err.textContent = i18n.t("login.network");
-  } finally {
-    btn.disabled = false;
-    btn.textContent = i18n.t("login.submit");
-  }
+  loginUi.reset(message);
 }
 
 async function logout() {
@@ -823,7 +783,6 @@ async function afterLogin() {
 
 async function boot() {
   $("lang").addEventListener("click", () => i18n.set(i18n.lang === "vi" ? "en" : "vi"));
-  $("login-form").addEventListener("submit", onLogin);
   $("logout").addEventListener("click", logout);
   $("switch-counter").addEventListener("click", () => { code = null; show("choose"); render(); });
   $("btn-open").addEventListener("click", () => attempt(openCounter()));

@@ -6,6 +6,7 @@
 import { connect, loadSetup, waitRange } from "/js/live.js";
 import { createI18n } from "/js/i18n.js";
 import { PHONE_TEXT as dict } from "/js/text/phone.js";
+import { request } from "/js/api.js";
 import { $, el } from "/js/dom.js";
 import { serverNow, setServerTime } from "/js/clock.js";
 
@@ -333,17 +334,10 @@ function onLiveChange(state, why) {
   }
 }
 
-async function post(action, body) {
-  const res = await fetch(`${api}/${action}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body ?? {}).normalize("NFC") });
-  const data = await res.json().catch(() => ({}));
-  if (!res.ok) {
-    const e = new Error(data.message_en || `HTTP ${res.status}`);
-    e.code = data.code;
-    e.text = i18n.lang === "en" ? data.message_en : data.message;
-    throw e;
-  }
-  return data;
-}
+/** POSTs an action on this ticket; throws an ApiError with the server's code and words. */
+const post = (action, body) => request(`${api}/${action}`, { method: "POST", body: body ?? {} });
+/** A refused action in words: the server's, else the page's own "something went wrong". */
+const failText = (e) => (e?.status ? e.text(i18n.lang, t("error")) : t("error"));
 
 async function sendRating() {
   if (score == null || rateSending) return;
@@ -361,7 +355,7 @@ async function sendRating() {
   } catch (e) {
     if (e.code === "already_rated") rated = true;
     else {
-      $("rate-error").textContent = e.text || t("error");
+      $("rate-error").textContent = failText(e);
       $("rate-error").hidden = false;
     }
   } finally {
@@ -375,9 +369,9 @@ async function cancelTicket() {
   try {
     const r = await post("cancel");
     $("cancel-confirm").hidden = true;
-    if (r.ticket) setTicket({ ...ticket, ...r.ticket });
+    if (r?.ticket) setTicket({ ...ticket, ...r.ticket });
   } catch (e) {
-    $("cancel-error").textContent = e.text || t("error");
+    $("cancel-error").textContent = failText(e);
     $("cancel-error").hidden = false;
   }
 }

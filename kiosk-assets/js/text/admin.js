@@ -223,7 +223,6 @@ export const ADMIN_TEXT = {
     "kind.rating": "Máy đánh giá tại quầy",
     "counter.n": "Quầy {n}",
     "dlg.no": "Không",
-    "error.network": "Không kết nối được máy chủ",
   },
   en: {
     "app.title": "Center management",
@@ -446,6 +445,5 @@ export const ADMIN_TEXT = {
     "kind.rating": "Counter rating tablet",
     "counter.n": "Counter {n}",
     "dlg.no": "No",
-    "error.network": "Cannot reach the server",
   },
 };
