@@ -4,6 +4,7 @@
 // Each action is a command on the same socket; the server audits it.
 
 import { connect, waitRange } from "/js/live.js";
+import { parseTicketNumber } from "/js/rules.js";
 
 /** The reason the server gives a counter it paused for an absent console (consoles.rs). */
 const ABSENT_REASON = "Cán bộ vắng mặt";
@@ -305,7 +306,7 @@ export function mountFloor(root, ctx) {
     const number = input.value.trim().toUpperCase();
     const err = $("f-cancel-error");
     err.hidden = true;
-    if (!/^[A-Z]{1,3}[0-9]{3,4}$/.test(number)) {
+    if (!parseTicketNumber(number)) {
       err.textContent = t("cancel.bad");
       err.hidden = false;
       return;

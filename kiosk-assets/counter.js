@@ -6,6 +6,7 @@ import { connect, loadSetup, CommandError } from "/js/live.js";
 import { createI18n } from "/js/i18n.js";
 import { COUNTER_TEXT } from "/js/text/counter.js";
 import { loginForm } from "/js/api.js";
+import { checkDossier, parseTicketNumber } from "/js/rules.js";
 import { $, el } from "/js/dom.js";
 import { serverNow, setServerTime } from "/js/clock.js";
 
@@ -452,7 +453,6 @@ function complete() {
 }
 
 // ---------- dossier code ----------
-const DOSSIER_RE = /^[A-Za-z0-9./_-]{1,40}$/;
 
 /** The ticket the dossier field is for: the current one, else the one just completed here. */
 function dossierTarget() {
@@ -482,7 +482,7 @@ async function submitDossier(ev) {
   if (!n) return;
   const d = $("dossier-input").value.trim();
   const err = $("dossier-error");
-  if (!d || !DOSSIER_RE.test(d)) {
+  if (!d || !checkDossier(d)) {
     err.hidden = false;
     err.textContent = i18n.t(d ? "dossier.invalid" : "dossier.empty");
     $("dossier-input").focus();
@@ -515,7 +515,6 @@ function resume() {
   return command({ type: "resume_counter", counter: code }, () => i18n.t("done.resume"));
 }
 
-const NUMBER_RE = /^[A-Z]{1,3}[0-9]{1,4}$/;
 const normNumber = (s) => s.trim().toUpperCase().replace(/\s+/g, "");
 
 function openDialog(d, focus) {
@@ -615,7 +614,7 @@ async function submitCallNumber(ev) {
   ev.preventDefault();
   const n = normNumber($("callnum-number").value);
   const err = $("callnum-error");
-  if (!NUMBER_RE.test(n)) {
+  if (!parseTicketNumber(n)) {
     err.hidden = false;
     err.textContent = i18n.t("callnum.invalid");
     return;
@@ -810,7 +809,7 @@ async function boot() {
   $("return-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     const n = normNumber($("return-number").value);
-    if (!NUMBER_RE.test(n)) {
+    if (!parseTicketNumber(n)) {
       toast("error", i18n.t("callnum.invalid"));
       return;
     }

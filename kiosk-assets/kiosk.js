@@ -11,7 +11,8 @@
 // and "In lại phiếu" asks the server to print again. When the printer fails, a bilingual alert
 // says so and the ticket stays on screen with its QR code.
 
-import { connect, loadSetup, deviceToken, waitRange } from "/js/live.js";
+import { connect, loadSetup, deviceToken } from "/js/live.js";
+import { waitText as waitWords, isUpTo } from "/js/rules.js";
 import { createI18n } from "/js/i18n.js";
 import { buildIndex, search } from "/js/search.js";
 import { createKeyboard } from "/js/keyboard.js";
@@ -153,20 +154,15 @@ function countersText(numbers) {
   return t("counters", { list: numbers.join(", ") });
 }
 
-/** "25–40 phút", or "dưới 40 phút" when it could be right away. */
-function waitText(estimate, lang = i18n.lang) {
-  if (estimate?.low_s === 0 && estimate.high_s >= 120) {
-    return dict[lang]["wait.upTo"].replace("{m}", Math.round(estimate.high_s / 60));
-  }
-  return waitRange(estimate, lang);
-}
+/** "25–40 phút", or "dưới 40 phút" when it could be right away (js/rules.js). */
+const waitText = (estimate, lang = i18n.lang) => waitWords(estimate, lang);
 
 /** "chờ khoảng 10–20 phút", "chờ dưới 40 phút", or null. */
 function waitLine(estimate) {
   const r = waitText(estimate);
   if (!r) return null;
   if (estimate.uncertain) return r;
-  return estimate.low_s === 0 && estimate.high_s >= 120 ? t("stats.waitUpTo", { r }) : t("stats.wait", { r });
+  return isUpTo(estimate) ? t("stats.waitUpTo", { r }) : t("stats.wait", { r });
 }
 
 /** The one-line summary of a queue: "3 người đang chờ · chờ khoảng 10–20 phút". */

@@ -3,7 +3,8 @@
 // the chime and a system notification where allowed; after service, a one-time rating; and
 // "cancel my ticket".
 
-import { connect, loadSetup, waitRange } from "/js/live.js";
+import { connect, loadSetup } from "/js/live.js";
+import { waitText, utf8Truncate } from "/js/rules.js";
 import { createI18n } from "/js/i18n.js";
 import { PHONE_TEXT as dict } from "/js/text/phone.js";
 import { request } from "/js/api.js";
@@ -62,17 +63,6 @@ function counterNumber(code) {
 }
 const serviceDef = () => setup?.services.find((s) => s.code === ticket?.service);
 
-function utf8Truncate(s, max) {
-  const enc = new TextEncoder();
-  if (enc.encode(s).length <= max) return s;
-  let out = "";
-  for (const ch of s) {
-    if (enc.encode(out + ch).length > max) break;
-    out += ch;
-  }
-  return out;
-}
-
 // ----- rendering -----
 function render() {
   $("lang").textContent = t("lang.button");
@@ -105,7 +95,7 @@ function render() {
   const sub = $("status-sub");
   sub.textContent = "";
   const est = ticket.estimate;
-  const w = est?.low_s === 0 && est.high_s >= 120 ? t("wait.upTo", { m: Math.round(est.high_s / 60) }) : waitRange(est, i18n.lang);
+  const w = waitText(est, i18n.lang);
   switch (state) {
     case "waiting": {
       if (ticket.target_counter) {

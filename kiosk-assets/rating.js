@@ -9,6 +9,7 @@
 import { connect, loadSetup, deviceToken, CommandError } from "/js/live.js";
 import { createI18n } from "/js/i18n.js";
 import { scaleColors } from "/js/charts.js";
+import { utf8Truncate } from "/js/rules.js";
 import { RATING_TEXT } from "/js/text/rating.js";
 import { $, el } from "/js/dom.js";
 import { serverNow, setServerTime } from "/js/clock.js";
@@ -243,17 +244,6 @@ function choose(s) {
     return;
   }
   send(false);
-}
-
-function utf8Truncate(s, max) {
-  const enc = new TextEncoder();
-  if (enc.encode(s).length <= max) return s;
-  let out = "";
-  for (const ch of s) {
-    if (enc.encode(out + ch).length > max) break;
-    out += ch;
-  }
-  return out;
 }
 
 /** Sends the chosen score, with the reasons when `withReason`. */
