@@ -7,466 +7,23 @@
 // API refuses them anyway).
 import { loadSetup } from "/js/live.js";
 import { createI18n } from "/js/i18n.js";
-import { mountReports, REPORT_TEXT } from "/reports.js";
-import { mountFloor, FLOOR_TEXT } from "/admin-floor.js";
+import { mountReports } from "/reports.js";
+import { mountFloor } from "/admin-floor.js";
 import * as toml from "/admin-toml.js";
 import { createAnnouncer, compose, parseTemplate } from "/js/announcer.js";
+import { ADMIN_TEXT as TEXT } from "/js/text/admin.js";
+import { request, loginForm } from "/js/api.js";
+import { REPORT_TEXT } from "/js/text/reports.js";
+import { FLOOR_TEXT } from "/js/text/floor.js";
+import { $, el } from "/js/dom.js";
 
 const params = new URLSearchParams(location.search);
-const $ = (id) => document.getElementById(id);
 const TABS = ["floor", "reports", "config", "users", "voice", "devices", "audit"];
 
-const TEXT = {
-  vi: {
-    "app.title": "Quản lý trung tâm",
-    "lang.aria": "English – Chuyển sang tiếng Anh",
-    "lang.label": "English",
-    "nav.reports": "Báo cáo",
-    "nav.audit": "Nhật ký",
-    "users.actions": "Thao tác",
-    "users.edit": "Sửa",
-    "edit.title": "Sửa tài khoản",
-    "edit.disabledNote": "Tài khoản đang bị khóa: không đăng nhập được.",
-    "edit.password": "Đặt lại mật khẩu",
-    "edit.disable": "Khóa tài khoản",
-    "edit.enable": "Mở khóa tài khoản",
-    "edit.close": "Đóng",
-    "edit.save": "Lưu thay đổi",
-    "edit.saved": "Đã lưu. Người dùng đang đăng nhập sẽ kết nối lại với quyền mới.",
-    "edit.disableTitle": "Khóa tài khoản “{login}”?",
-    "edit.disableText": "Người này không đăng nhập được nữa; phiên đang mở và bàn làm việc tại quầy của họ dừng ngay.",
-    "edit.disabled": "Đã khóa tài khoản “{login}”.",
-    "edit.enabled": "Đã mở khóa tài khoản “{login}”.",
-    "edit.passwordTitle": "Đặt lại mật khẩu của “{login}”?",
-    "edit.passwordText": "Mật khẩu cũ hết hiệu lực và các phiên đăng nhập của họ kết thúc. Mật khẩu mới chỉ hiện một lần.",
-    "edit.passwordDone": "Mật khẩu mới của “{login}”: {password} — hãy trao cho người dùng.",
-    "audit.title": "Nhật ký thao tác",
-    "audit.lead": "Ai đã làm gì, lúc nào, từ máy nào: đăng nhập, tài khoản, thiết bị, cấu hình, hủy và chuyển số, sao lưu. Mới nhất ở trên.",
-    "audit.from": "Từ ngày",
-    "audit.to": "Đến ngày",
-    "audit.actor": "Người thực hiện",
-    "audit.action": "Loại thao tác",
-    "audit.anyone": "Tất cả",
-    "audit.anything": "Tất cả",
-    "audit.apply": "Lọc",
-    "audit.clear": "Bỏ lọc",
-    "audit.csv": "Tải CSV",
-    "audit.when": "Thời điểm",
-    "audit.detail": "Chi tiết",
-    "audit.address": "Địa chỉ máy",
-    "audit.prev": "‹ Trang trước",
-    "audit.next": "Trang sau ›",
-    "audit.page": "Trang {p}/{n} · {total} dòng",
-    "audit.none": "Không có dòng nào khớp bộ lọc.",
-    "audit.badRange": "Ngày bắt đầu phải trước ngày kết thúc",
-    "nav.voice": "Giọng đọc",
-    "voice.title": "Giọng đọc",
-    "voice.lead": "Màn hình sảnh đọc số bằng các đoạn ghi âm dưới đây. Thay một đoạn bằng bản thu của trung tâm (tệp .ogg); màn hình sảnh dùng bản mới ngay, không cần tải lại.",
-    "voice.list": "Các đoạn ghi âm",
-    "voice.lang": "Giọng",
-    "voice.lang.vi": "Tiếng Việt",
-    "voice.lang.en": "Tiếng Anh",
-    "voice.filter": "Tìm đoạn",
-    "voice.replacedOnly": "Chỉ các đoạn đã thay",
-    "voice.try": "▶ Nghe thử: {ticket} đến quầy {counter}",
-    "voice.trying": "Đang đọc…",
-    "voice.tryBlocked": "Trình duyệt chưa cho phát âm thanh — bấm lại.",
-    "voice.clip": "Đoạn",
-    "voice.text": "Nội dung đọc",
-    "voice.current": "Đang dùng",
-    "voice.actions": "Thao tác",
-    "voice.chime": "Tiếng chuông trước mỗi lượt gọi",
-    "voice.builtIn": "Bản có sẵn",
-    "voice.replaced": "Bản của trung tâm · {s} giây · {kb} KB · {who}, {when}",
-    "voice.play": "▶ Nghe",
-    "voice.playAria": "Nghe đoạn {name}",
-    "voice.upload": "Thay bằng tệp…",
-    "voice.uploadAria": "Thay đoạn {name} bằng tệp .ogg",
-    "voice.restore": "Dùng bản có sẵn",
-    "voice.restoreTitle": "Dùng lại bản có sẵn cho “{name}”?",
-    "voice.restoreText": "Bản thu của trung tâm cho đoạn này bị xóa; màn hình sảnh đọc lại bằng bản có sẵn.",
-    "voice.uploading": "Đang tải lên “{file}”…",
-    "voice.done": "Đã thay “{name}” bằng “{file}” ({s} giây). Màn hình sảnh đang cập nhật.",
-    "voice.restored": "“{name}” đã trở về bản có sẵn.",
-    "voice.failed": "Không thay được “{name}”: {error}",
-    "voice.tooBig": "Tệp “{file}” quá lớn ({kb} KB); tối đa {max} KB.",
-    "voice.limits": "Tệp .ogg (Vorbis hoặc Opus), tối đa {max} KB và {sec} giây mỗi đoạn. Mẹo: thu từng từ, cắt sát đầu và cuối.",
-    "voice.none": "Không có đoạn nào khớp.",
-    "voice.template": "Câu đọc số đang dùng",
-    "voice.covered": "Mọi phần của câu đều có đoạn ghi âm.",
-    "voice.uncovered": "Chưa có đoạn ghi âm cho:",
-    "voice.uncoveredHint": "Thêm một câu đọc cho mỗi phần (bấm để điền); nếu không, trình duyệt tự đọc phần đó nếu có giọng đọc, không thì bỏ qua. Câu đọc số sửa ở mục Cấu hình ([announcement]).",
-    "voice.phraseText": "Thêm câu đọc: nội dung",
-    "voice.phraseFile": "Tệp ghi âm (.ogg)",
-    "voice.phraseAdd": "Thêm câu đọc",
-    "voice.phraseNeedText": "Nhập nội dung của câu đọc.",
-    "voice.phraseNeedFile": "Chọn tệp ghi âm .ogg của câu.",
-    "voice.phraseAdded": "Đã thêm câu “{text}” ({name}).",
-    "voice.custom": "Câu thêm của trung tâm · {s} giây · {kb} KB · {who}, {when}",
-    "voice.remove": "Xóa câu này",
-    "voice.removeTitle": "Xóa câu đọc “{text}”?",
-    "voice.removeText": "Màn hình sảnh không đọc câu này bằng đoạn ghi âm nữa.",
-    "voice.removed": "Đã xóa câu “{text}”.",
-    "nav.config": "Cấu hình",
-    "nav.users": "Tài khoản",
-    "nav.devices": "Thiết bị",
-    "nav.logout": "Đăng xuất",
-    "role.official": "Cán bộ",
-    "role.manager": "Quản lý",
-    "role.admin": "Quản trị viên",
-    "login.title": "Đăng nhập quản lý",
-    "login.lead": "Dành cho lãnh đạo, quản lý và quản trị viên của trung tâm.",
-    "login.login": "Tên đăng nhập",
-    "login.password": "Mật khẩu",
-    "login.submit": "Đăng nhập",
-    "login.busy": "Đang đăng nhập…",
-    "login.empty": "Nhập tên đăng nhập và mật khẩu",
-    "login.network": "Không kết nối được máy chủ",
-    "login.expired": "Phiên làm việc đã hết. Vui lòng đăng nhập lại.",
-    "denied.title": "Không có quyền truy cập",
-    "denied.official": "Trang quản lý chỉ dành cho quản lý và quản trị viên. Bạn đang đăng nhập bằng tài khoản cán bộ “{name}”.",
-    "denied.device": "Trang quản lý chỉ dành cho quản lý và quản trị viên; thiết bị này không mở được.",
-    "denied.manager": "Mục này chỉ dành cho quản trị viên.",
-    "denied.console": "Đến bàn làm việc tại quầy",
-    "denied.other": "Đăng nhập tài khoản khác",
-    "banner.forbidden": "Tài khoản của bạn không được làm việc này.",
-    "config.title": "Cấu hình trung tâm",
-    "config.lead": "Lĩnh vực, thủ tục, quầy, giờ làm việc, dòng thông báo, thang đánh giá… Sửa, bấm “Kiểm tra”, rồi “Áp dụng”: kiosk và màn hình cập nhật ngay, không cần tải lại.",
-    "config.version": "Phiên bản đang chạy",
-    "config.editor": "Tệp cấu hình (TOML)",
-    "config.dirty": "● chưa áp dụng",
-    "config.check": "Kiểm tra",
-    "config.apply": "Áp dụng",
-    "config.export": "Tải xuống (.toml)",
-    "config.import": "Nhập từ tệp…",
-    "config.revert": "Bỏ thay đổi",
-    "config.loading": "Đang tải cấu hình…",
-    "config.unavailable": "Máy chủ này chưa cho sửa cấu hình trên web ({code}).",
-    "config.checking": "Đang kiểm tra…",
-    "config.applying": "Đang áp dụng…",
-    "config.ok": "Hợp lệ.",
-    "config.okApply": "Hợp lệ. Bấm “Áp dụng” để các kiosk và màn hình cập nhật.",
-    "config.invalid": "Có {n} lỗi — bấm vào một lỗi để đến dòng đó:",
-    "config.applied": "Đã áp dụng phiên bản {v}. Kiosk và màn hình đang cập nhật.",
-    "config.nothing": "Không có gì thay đổi so với cấu hình đang chạy.",
-    "config.summary": "{sites} điểm tiếp nhận, {services} thủ tục, {counters} quầy",
-    "config.restart": "Địa chỉ công khai (public_url), nguồn được phép (allowed_origins) và máy in mạng ([[printer]]) chỉ có hiệu lực sau khi khởi động lại máy chủ.",
-    "config.imported": "Đã nạp tệp “{name}” vào ô soạn thảo. Kiểm tra rồi áp dụng.",
-    "config.importBig": "Tệp quá lớn (tối đa 2 MB).",
-    "config.revertConfirm": "Bỏ mọi thay đổi chưa áp dụng?",
-    "config.revertText": "Ô soạn thảo sẽ trở về cấu hình đang chạy (phiên bản {v}).",
-    "config.revertOk": "Bỏ thay đổi",
-    "config.leave": "Cấu hình có thay đổi chưa áp dụng.",
-    "config.pos": "Dòng {l}, cột {c}",
-    "config.errLine": "Dòng {l}, cột {c}",
-    "quick.title": "Sửa nhanh",
-    "quick.lead": "Các ô dưới đây sửa đúng dòng trong tệp cấu hình bên trái. Xem lại, rồi bấm “Áp dụng”.",
-    "quick.notice": "Dòng thông báo trên màn hình chờ",
-    "quick.vi": "Tiếng Việt",
-    "quick.en": "Tiếng Anh",
-    "quick.put": "Đưa vào cấu hình",
-    "quick.hours": "Giờ làm việc",
-    "quick.hoursHelp": "Mỗi ngày: các khoảng “giờ:phút-giờ:phút”, cách nhau bởi dấu phẩy. Để trống là ngày nghỉ.",
-    "quick.cap": "Số phiếu tối đa mỗi ngày của một thủ tục",
-    "quick.service": "Thủ tục",
-    "quick.capValue": "Số phiếu tối đa mỗi ngày",
-    "quick.counter": "Thủ tục của một quầy",
-    "quick.counterPick": "Quầy",
-    "quick.counterNow": "Đang phục vụ {n} thủ tục{d}.",
-    "quick.counterDepts": " (cả lĩnh vực: {d})",
-    "quick.add": "Thêm vào quầy",
-    "quick.remove": "Bỏ khỏi quầy",
-    "quick.done": "Đã sửa dòng {l}. {check}",
-    "quick.more": "Việc khác (thêm lĩnh vực, thủ tục, quầy, ngày nghỉ lễ, thang đánh giá, câu đọc số): sửa trực tiếp trong tệp; đầu tệp có hướng dẫn từng mục.",
-    "quick.capDefault": "(mặc định 500)",
-    "day.mon": "Thứ Hai", "day.tue": "Thứ Ba", "day.wed": "Thứ Tư", "day.thu": "Thứ Năm", "day.fri": "Thứ Sáu", "day.sat": "Thứ Bảy", "day.sun": "Chủ Nhật",
-    "edit.noSite": "Không tìm thấy điểm tiếp nhận này trong tệp.",
-    "edit.byHand": "Phần này được viết theo cách khác thường — hãy sửa trực tiếp ở dòng {line}.",
-    "edit.badSpan": "{day}: “{span}” không phải khoảng giờ hợp lệ (ví dụ 07:00-11:30).",
-    "edit.noService": "Không có thủ tục “{code}” trong tệp.",
-    "edit.noCounter": "Không có quầy “{code}” trong tệp.",
-    "edit.badCap": "Số phiếu tối đa phải là số nguyên dương.",
-    "edit.already": "Quầy này đã phục vụ thủ tục đó.",
-    "edit.notThere": "Quầy này không phục vụ thủ tục đó.",
-    "users.title": "Tài khoản",
-    "users.lead": "Cán bộ (làm việc tại quầy được giao), quản lý (cấu hình, báo cáo), quản trị viên (tài khoản, thiết bị).",
-    "users.list": "Danh sách",
-    "users.login": "Tên đăng nhập",
-    "users.name": "Họ tên",
-    "users.role": "Vai trò",
-    "users.counters": "Quầy",
-    "users.allCounters": "mọi quầy",
-    "users.disabled": "đã khóa",
-    "users.add": "Thêm tài khoản",
-    "users.adminOnly": "Chỉ quản trị viên được thêm tài khoản.",
-    "users.password": "Mật khẩu",
-    "users.passwordHint": "(ít nhất 10 ký tự)",
-    "users.generate": "Tạo ngẫu nhiên",
-    "users.countersPick": "Quầy được giao (cán bộ)",
-    "users.create": "Tạo tài khoản",
-    "users.created": "Đã tạo tài khoản “{login}”. Mật khẩu: {password} — hãy trao cho người dùng và đề nghị đổi khi đăng nhập.",
-    "users.badLogin": "Tên đăng nhập: chữ không dấu, số và . _ - (tối đa 31 ký tự)",
-    "users.badName": "Nhập họ tên",
-    "users.short": "Mật khẩu cần ít nhất 10 ký tự",
-    "users.noCounter": "Chọn ít nhất một quầy cho cán bộ",
-    "devices.title": "Thiết bị",
-    "devices.lead": "Kiosk, màn hình sảnh, màn hình quầy và máy đánh giá mở bằng đường dẫn có mã riêng. Thu hồi một mã khi máy bị mất hoặc thay.",
-    "devices.list": "Đã ghép nối",
-    "devices.kind": "Loại",
-    "devices.name": "Tên",
-    "devices.counter": "Quầy",
-    "devices.created": "Ghép nối lúc",
-    "devices.actions": "Thao tác",
-    "devices.revoke": "Thu hồi",
-    "devices.revoked": "Đã thu hồi {t}",
-    "devices.pair": "Ghép nối thiết bị mới",
-    "devices.pairOk": "Tạo mã thiết bị",
-    "devices.paired": "Đường dẫn của thiết bị",
-    "devices.once": "Chỉ hiện một lần. Mở đường dẫn này trên thiết bị (trình duyệt sẽ ghi nhớ mã), hoặc chép lại ngay.",
-    "devices.copy": "Chép đường dẫn",
-    "devices.copied": "Đã chép vào bộ nhớ tạm.",
-    "devices.copyFailed": "Không chép tự động được: hãy bôi đen đường dẫn và chép (Ctrl+C).",
-    "devices.hide": "Đã chép xong — ẩn đi",
-    "devices.needName": "Đặt tên cho thiết bị (ví dụ “Kiosk sảnh 2”)",
-    "devices.needCounter": "Chọn quầy cho thiết bị này",
-    "devices.revokeTitle": "Thu hồi thiết bị “{name}”?",
-    "devices.revokeText": "Thiết bị sẽ ngừng hoạt động ngay. Muốn dùng lại phải ghép nối mới.",
-    "devices.none": "Chưa có thiết bị nào.",
-    "kind.kiosk": "Kiosk lấy số",
-    "kind.display": "Màn hình sảnh chờ",
-    "kind.counter_display": "Màn hình tại quầy",
-    "kind.rating": "Máy đánh giá tại quầy",
-    "counter.n": "Quầy {n}",
-    "dlg.no": "Không",
-    "error.network": "Không kết nối được máy chủ",
-  },
-  en: {
-    "app.title": "Center management",
-    "lang.aria": "Tiếng Việt – Switch to Vietnamese",
-    "lang.label": "Tiếng Việt",
-    "nav.reports": "Reports",
-    "nav.audit": "Audit log",
-    "users.actions": "Actions",
-    "users.edit": "Edit",
-    "edit.title": "Edit account",
-    "edit.disabledNote": "This account is disabled: it cannot log in.",
-    "edit.password": "Reset password",
-    "edit.disable": "Disable account",
-    "edit.enable": "Enable account",
-    "edit.close": "Close",
-    "edit.save": "Save changes",
-    "edit.saved": "Saved. A user who is logged in reconnects with the new rights.",
-    "edit.disableTitle": "Disable the account “{login}”?",
-    "edit.disableText": "This person can no longer log in; their open sessions and their counter console stop at once.",
-    "edit.disabled": "Account “{login}” disabled.",
-    "edit.enabled": "Account “{login}” enabled.",
-    "edit.passwordTitle": "Reset the password of “{login}”?",
-    "edit.passwordText": "The old password stops working and their sessions end. The new password is shown only once.",
-    "edit.passwordDone": "New password of “{login}”: {password} — give it to the user.",
-    "audit.title": "Audit log",
-    "audit.lead": "Who did what, when, from which machine: logins, accounts, devices, configuration, cancelled and transferred tickets, backups. Newest first.",
-    "audit.from": "From",
-    "audit.to": "To",
-    "audit.actor": "Who",
-    "audit.action": "Action",
-    "audit.anyone": "Anyone",
-    "audit.anything": "Any",
-    "audit.apply": "Filter",
-    "audit.clear": "Clear",
-    "audit.csv": "Download CSV",
-    "audit.when": "When",
-    "audit.detail": "Detail",
-    "audit.address": "Address",
-    "audit.prev": "‹ Previous",
-    "audit.next": "Next ›",
-    "audit.page": "Page {p} of {n} · {total} lines",
-    "audit.none": "No line matches the filter.",
-    "audit.badRange": "The first day must not be after the last",
-    "nav.voice": "Voice",
-    "voice.title": "Voice",
-    "voice.lead": "The hall display reads numbers out with the recordings below. Replace one with the center's own recording (an .ogg file); hall displays use it at once, without a reload.",
-    "voice.list": "Recordings",
-    "voice.lang": "Voice",
-    "voice.lang.vi": "Vietnamese",
-    "voice.lang.en": "English",
-    "voice.filter": "Find a clip",
-    "voice.replacedOnly": "Replaced clips only",
-    "voice.try": "▶ Try a call: {ticket} to counter {counter}",
-    "voice.trying": "Speaking…",
-    "voice.tryBlocked": "The browser does not allow sound yet — click again.",
-    "voice.clip": "Clip",
-    "voice.text": "Says",
-    "voice.current": "In use",
-    "voice.actions": "Actions",
-    "voice.chime": "Chime before each call",
-    "voice.builtIn": "Built-in",
-    "voice.replaced": "Center's recording · {s} s · {kb} KB · {who}, {when}",
-    "voice.play": "▶ Play",
-    "voice.playAria": "Play clip {name}",
-    "voice.upload": "Replace with a file…",
-    "voice.uploadAria": "Replace clip {name} with an .ogg file",
-    "voice.restore": "Use built-in",
-    "voice.restoreTitle": "Use the built-in recording for “{name}”?",
-    "voice.restoreText": "The center's recording of this clip is deleted; hall displays use the built-in one again.",
-    "voice.uploading": "Uploading “{file}”…",
-    "voice.done": "“{name}” replaced with “{file}” ({s} s). Hall displays are updating.",
-    "voice.restored": "“{name}” is back to the built-in recording.",
-    "voice.failed": "Could not replace “{name}”: {error}",
-    "voice.tooBig": "The file “{file}” is too large ({kb} KB); at most {max} KB.",
-    "voice.limits": "An .ogg file (Vorbis or Opus), at most {max} KB and {sec} seconds per clip. Tip: record one word at a time, trimmed close at both ends.",
-    "voice.none": "No clip matches.",
-    "voice.template": "The call sentence in use",
-    "voice.covered": "Every part of the sentence has a recording.",
-    "voice.uncovered": "No recording yet for:",
-    "voice.uncoveredHint": "Add a phrase for each (click to fill it in); otherwise the browser's speech engine says it if it has one, else it is skipped. The sentence itself is edited under Configuration ([announcement]).",
-    "voice.phraseText": "Add a phrase: its text",
-    "voice.phraseFile": "Recording (.ogg)",
-    "voice.phraseAdd": "Add phrase",
-    "voice.phraseNeedText": "Type what the phrase says.",
-    "voice.phraseNeedFile": "Choose the phrase's .ogg recording.",
-    "voice.phraseAdded": "Phrase “{text}” added ({name}).",
-    "voice.custom": "Center's phrase · {s} s · {kb} KB · {who}, {when}",
-    "voice.remove": "Remove phrase",
-    "voice.removeTitle": "Remove the phrase “{text}”?",
-    "voice.removeText": "Hall displays no longer say it with a recording.",
-    "voice.removed": "Phrase “{text}” removed.",
-    "nav.config": "Configuration",
-    "nav.users": "Accounts",
-    "nav.devices": "Devices",
-    "nav.logout": "Log out",
-    "role.official": "Official",
-    "role.manager": "Manager",
-    "role.admin": "Administrator",
-    "login.title": "Manager login",
-    "login.lead": "For the center's managers and administrators.",
-    "login.login": "Login",
-    "login.password": "Password",
-    "login.submit": "Log in",
-    "login.busy": "Logging in…",
-    "login.empty": "Enter your login and password",
-    "login.network": "Cannot reach the server",
-    "login.expired": "Your session has ended. Please log in again.",
-    "denied.title": "No access",
-    "denied.official": "The manager pages are for managers and administrators. You are logged in as the official “{name}”.",
-    "denied.device": "The manager pages are for managers and administrators; this device cannot open them.",
-    "denied.manager": "This part is for administrators only.",
-    "denied.console": "Go to the counter console",
-    "denied.other": "Log in as someone else",
-    "banner.forbidden": "Your account may not do this.",
-    "config.title": "Center configuration",
-    "config.lead": "Departments, services, counters, opening hours, the notice line, the rating scale… Edit, press “Check”, then “Apply”: kiosks and displays update at once, without a reload.",
-    "config.version": "Running version",
-    "config.editor": "Configuration file (TOML)",
-    "config.dirty": "● not applied",
-    "config.check": "Check",
-    "config.apply": "Apply",
-    "config.export": "Download (.toml)",
-    "config.import": "Import a file…",
-    "config.revert": "Discard changes",
-    "config.loading": "Loading the configuration…",
-    "config.unavailable": "This server does not allow editing the configuration on the web ({code}).",
-    "config.checking": "Checking…",
-    "config.applying": "Applying…",
-    "config.ok": "Valid.",
-    "config.okApply": "Valid. Press “Apply” to update kiosks and displays.",
-    "config.invalid": "{n} error(s) — click one to go to its line:",
-    "config.applied": "Version {v} applied. Kiosks and displays are updating.",
-    "config.nothing": "Nothing differs from the running configuration.",
-    "config.summary": "{sites} site(s), {services} services, {counters} counters",
-    "config.restart": "The public URL, allowed origins and network printers ([[printer]]) take effect after the server restarts.",
-    "config.imported": "Loaded “{name}” into the editor. Check, then apply.",
-    "config.importBig": "The file is too large (2 MB at most).",
-    "config.revertConfirm": "Discard every change not applied?",
-    "config.revertText": "The editor goes back to the running configuration (version {v}).",
-    "config.revertOk": "Discard",
-    "config.leave": "The configuration has changes that are not applied.",
-    "config.pos": "Line {l}, column {c}",
-    "config.errLine": "Line {l}, column {c}",
-    "quick.title": "Quick edits",
-    "quick.lead": "These forms change the right lines of the file on the left. Review, then press “Apply”.",
-    "quick.notice": "Notice line on the hall display",
-    "quick.vi": "Vietnamese",
-    "quick.en": "English",
-    "quick.put": "Put into the configuration",
-    "quick.hours": "Opening hours",
-    "quick.hoursHelp": "Each day: spans “hh:mm-hh:mm” separated by commas. Empty means closed.",
-    "quick.cap": "A service's daily ticket cap",
-    "quick.service": "Service",
-    "quick.capValue": "Most tickets per day",
-    "quick.counter": "A counter's services",
-    "quick.counterPick": "Counter",
-    "quick.counterNow": "Serves {n} services{d}.",
-    "quick.counterDepts": " (whole departments: {d})",
-    "quick.add": "Add to the counter",
-    "quick.remove": "Remove from the counter",
-    "quick.done": "Changed line {l}. {check}",
-    "quick.more": "Anything else (departments, services, counters, holidays, rating scale, the announcement): edit the file directly; its header explains every part.",
-    "quick.capDefault": "(default 500)",
-    "day.mon": "Monday", "day.tue": "Tuesday", "day.wed": "Wednesday", "day.thu": "Thursday", "day.fri": "Friday", "day.sat": "Saturday", "day.sun": "Sunday",
-    "edit.noSite": "This site is not in the file.",
-    "edit.byHand": "This part is written in an unusual way — edit it directly at line {line}.",
-    "edit.badSpan": "{day}: “{span}” is not a valid span (e.g. 07:00-11:30).",
-    "edit.noService": "No service “{code}” in the file.",
-    "edit.noCounter": "No counter “{code}” in the file.",
-    "edit.badCap": "The cap must be a positive whole number.",
-    "edit.already": "This counter already serves that service.",
-    "edit.notThere": "This counter does not serve that service.",
-    "users.title": "Accounts",
-    "users.lead": "Officials (work at their assigned counters), managers (configuration, reports), administrators (accounts, devices).",
-    "users.list": "Accounts",
-    "users.login": "Login",
-    "users.name": "Full name",
-    "users.role": "Role",
-    "users.counters": "Counters",
-    "users.allCounters": "all counters",
-    "users.disabled": "disabled",
-    "users.add": "Add an account",
-    "users.adminOnly": "Only administrators add accounts.",
-    "users.password": "Password",
-    "users.passwordHint": "(10 characters or more)",
-    "users.generate": "Generate",
-    "users.countersPick": "Assigned counters (officials)",
-    "users.create": "Create account",
-    "users.created": "Account “{login}” created. Password: {password} — give it to the user and ask them to change it.",
-    "users.badLogin": "Login: unaccented letters, digits and . _ - (31 characters at most)",
-    "users.badName": "Enter the full name",
-    "users.short": "The password needs 10 characters or more",
-    "users.noCounter": "Choose at least one counter for an official",
-    "devices.title": "Devices",
-    "devices.lead": "Kiosks, hall displays, counter displays and rating tablets open with a link holding their own code. Revoke a code when a device is lost or replaced.",
-    "devices.list": "Paired",
-    "devices.kind": "Kind",
-    "devices.name": "Name",
-    "devices.counter": "Counter",
-    "devices.created": "Paired at",
-    "devices.actions": "Actions",
-    "devices.revoke": "Revoke",
-    "devices.revoked": "Revoked {t}",
-    "devices.pair": "Pair a new device",
-    "devices.pairOk": "Make a device code",
-    "devices.paired": "The device's link",
-    "devices.once": "Shown once only. Open this link on the device (its browser remembers the code), or copy it now.",
-    "devices.copy": "Copy the link",
-    "devices.copied": "Copied to the clipboard.",
-    "devices.copyFailed": "Could not copy automatically: select the link and copy it (Ctrl+C).",
-    "devices.hide": "Copied — hide it",
-    "devices.needName": "Name the device (e.g. “Hall kiosk 2”)",
-    "devices.needCounter": "Choose the counter for this device",
-    "devices.revokeTitle": "Revoke the device “{name}”?",
-    "devices.revokeText": "It stops working at once. Using it again needs a new pairing.",
-    "devices.none": "No devices yet.",
-    "kind.kiosk": "Ticket kiosk",
-    "kind.display": "Hall display",
-    "kind.counter_display": "Counter display",
-    "kind.rating": "Counter rating tablet",
-    "counter.n": "Counter {n}",
-    "dlg.no": "No",
-    "error.network": "Cannot reach the server",
-  },
-};
 for (const l of ["vi", "en"]) Object.assign(TEXT[l], REPORT_TEXT[l], FLOOR_TEXT[l]);
 const i18n = createI18n(TEXT, () => render());
 const t = (k, v) => i18n.t(k, v);
+const loginUi = loginForm({ i18n, onLogin: (account) => { me = account; afterLogin(); } });
 
 // ---------- state ----------
 let setup = null;
@@ -488,43 +45,17 @@ window.luotAdmin = {
 };
 
 // ---------- helpers ----------
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text != null) e.textContent = text;
-  return e;
-}
-
-class ApiError extends Error {
-  constructor(status, body) {
-    super(body?.message_en || `HTTP ${status}`);
-    this.status = status;
-    this.code = body?.code || `http_${status}`;
-    this.body = body || {};
-  }
-  text(lang) { return (lang === "en" ? this.body.message_en : this.body.message) || this.message; }
-}
-
 /** JSON API call; a lost session shows the login form, a refusal the "no access" page. */
-async function api(path, { method = "GET", body } = {}) {
-  let res;
+async function api(path, opts) {
   try {
-    res = await fetch(path, {
-      method,
-      headers: body === undefined ? { accept: "application/json" } : { accept: "application/json", "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body).normalize("NFC"),
-    });
-  } catch {
-    throw new ApiError(0, { code: "network", message: TEXT.vi["error.network"], message_en: TEXT.en["error.network"] });
+    return await request(path, opts);
+  } catch (e) {
+    if (e.status === 401) {
+      me = null;
+      showLogin(t("login.expired"));
+    }
+    throw e;
   }
-  const data = await res.json().catch(() => null);
-  if (res.status === 401) {
-    me = null;
-    showLogin(t("login.expired"));
-    throw new ApiError(401, data);
-  }
-  if (!res.ok) throw new ApiError(res.status, data);
-  return data;
 }
 
 function isAdmin() { return me?.role === "admin"; }
@@ -563,10 +94,7 @@ function show(next) {
 
 function showLogin(message) {
   show("login");
-  const err = $("login-error");
-  err.hidden = !message;
-  err.textContent = message || "";
-  setTimeout(() => $("login-name").focus(), 0);
+  loginUi.reset(message);
 }
 
 function showDenied(text) {
@@ -622,41 +150,6 @@ function render() {
 }
 
 // ---------- login ----------
-async function onLogin(ev) {
-  ev.preventDefault();
-  const login = $("login-name").value.trim();
-  const password = $("login-password").value;
-  const err = $("login-error");
-  if (!login || !password) {
-    err.hidden = false;
-    err.textContent = t("login.empty");
-    return;
-  }
-  const btn = $("login-submit");
-  btn.disabled = true;
-  btn.textContent = t("login.busy");
-  try {
-    const res = await fetch("/api/v1/login", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ login, password }).normalize("NFC") });
-    const body = await res.json().catch(() => ({}));
-    if (!res.ok) {
-      err.hidden = false;
-      err.textContent = (i18n.lang === "en" ? body.message_en : body.message) || `HTTP ${res.status}`;
-      $("login-password").select();
-      return;
-    }
-    $("login-password").value = "";
-    err.hidden = true;
-    me = body;
-    afterLogin();
-  } catch {
-    err.hidden = false;
-    err.textContent = t("login.network");
-  } finally {
-    btn.disabled = false;
-    btn.textContent = t("login.submit");
-  }
-}
-
 async function logout() {
   if (config.text !== $("config-text").value && !confirm(t("config.leave"))) return;
   await fetch("/api/v1/logout", { method: "POST" }).catch(() => {});
@@ -1424,19 +917,12 @@ async function putClip(c, file, text) {
   const max = voice.limits?.bytes_max;
   if (max && file.size > max) return { error: () => t("voice.tooBig", { file: file.name, kb: num(file.size / 1024), max: num(max / 1024, 0) }) };
   const q = text ? `?${new URLSearchParams({ text })}` : "";
-  let res;
   try {
-    res = await fetch(clipPath(c) + q, { method: "PUT", headers: { "content-type": "audio/ogg", accept: "application/json" }, body: file });
-  } catch {
-    return { error: () => t("error.network") };
-  }
-  const data = await res.json().catch(() => null);
-  if (res.status === 401) { me = null; showLogin(t("login.expired")); return null; }
-  if (!res.ok) {
-    const e = new ApiError(res.status, data);
+    return await api(clipPath(c) + q, { method: "PUT", raw: file, type: "audio/ogg" });
+  } catch (e) {
+    if (e.status === 401) return null;
     return { error: () => e.text(i18n.lang) };
   }
-  return data;
 }
 
 async function uploadClip(c, file) {
@@ -1623,7 +1109,6 @@ const floor = mountFloor($("screen-floor"), {
 
 async function boot() {
   $("lang").addEventListener("click", () => i18n.set(i18n.lang === "vi" ? "en" : "vi"));
-  $("login-form").addEventListener("submit", onLogin);
   $("logout").addEventListener("click", logout);
   $("denied-logout").addEventListener("click", logout);
   window.addEventListener("hashchange", () => { if (me && isManager()) openTab(tabFromHash()); });

@@ -2,44 +2,18 @@
 // closed states; a visible marker when the connection is not live.
 import { connect, loadSetup, deviceToken } from "/js/live.js";
 import { createI18n } from "/js/i18n.js";
+import { COUNTER_DISPLAY_TEXT } from "/js/text/counter-display.js";
+import { $ } from "/js/dom.js";
+import { serverNow, setServerTime } from "/js/clock.js";
 
 const params = new URLSearchParams(location.search);
-const $ = (id) => document.getElementById(id);
 
-const i18n = createI18n({
-  vi: {
-    counter: "Quầy {n}",
-    idle: "Sẵn sàng",
-    called: "Mời công dân có số",
-    serving: "Đang phục vụ số",
-    paused: "Tạm dừng",
-    closed: "Quầy đóng",
-    closedSub: "Vui lòng đến quầy khác",
-    stale: "Mất kết nối — đang kết nối lại",
-    refused: "Thiết bị chưa được ghép nối",
-    noCounter: "Thiếu mã quầy: mở /counter-display?counter=quay-1",
-    recall: "Gọi lại lần {n}",
-  },
-  en: {
-    counter: "Counter {n}",
-    idle: "Ready",
-    called: "Now calling",
-    serving: "Now serving",
-    paused: "Paused",
-    closed: "Closed",
-    closedSub: "Please go to another counter",
-    stale: "Connection lost — reconnecting",
-    refused: "This device is not paired",
-    noCounter: "No counter given: open /counter-display?counter=quay-1",
-    recall: "Recall {n}",
-  },
-}, () => render());
+const i18n = createI18n(COUNTER_DISPLAY_TEXT, () => render());
 
 let setup = null;
 let live = null;
 let code = params.get("counter");
 let status = "connecting";
-let clockOffset = 0;
 let lastCall = null;
 
 window.luotCounterDisplay = {
@@ -101,7 +75,7 @@ function render() {
 
 function tick() {
   const tz = setup?.time_zone || "Asia/Ho_Chi_Minh";
-  $("clock").textContent = new Intl.DateTimeFormat("vi-VN", { timeZone: tz, hour: "2-digit", minute: "2-digit", hour12: false }).format(new Date(Date.now() + clockOffset));
+  $("clock").textContent = new Intl.DateTimeFormat("vi-VN", { timeZone: tz, hour: "2-digit", minute: "2-digit", hour12: false }).format(new Date(serverNow()));
 }
 
 async function start() {
@@ -129,7 +103,7 @@ async function start() {
     role: "display",
     site: setup.site,
     deviceToken: token || undefined,
-    onWelcome: (w) => { clockOffset = w.server_time_ms - Date.now(); tick(); },
+    onWelcome: (w) => { setServerTime(w.server_time_ms); tick(); },
     onChange: () => render(),
     onStatus: (s) => { status = s; render(); },
     async onConfig() {

@@ -4,307 +4,19 @@
 // connection is not live every action is disabled and a banner says so.
 import { connect, loadSetup, CommandError } from "/js/live.js";
 import { createI18n } from "/js/i18n.js";
+import { COUNTER_TEXT } from "/js/text/counter.js";
+import { loginForm } from "/js/api.js";
+import { checkDossier, parseTicketNumber } from "/js/rules.js";
+import { $, el } from "/js/dom.js";
+import { serverNow, setServerTime } from "/js/clock.js";
 
 const params = new URLSearchParams(location.search);
-const $ = (id) => document.getElementById(id);
 const WAITING_SHOWN = 60;
 const NOSHOWS_KEPT = 8;
 const LAST_COUNTER_KEY = "luot.counter.last";
 
-const i18n = createI18n({
-  vi: {
-    "app.title": "Bàn làm việc tại quầy",
-    "lang.aria": "English – Chuyển sang tiếng Anh",
-    "lang.label": "English",
-    "nav.switch": "Đổi quầy",
-    "nav.logout": "Đăng xuất",
-    "fig.served": "đã phục vụ hôm nay",
-    "fig.avg": "trung bình mỗi lượt",
-    "conn.live": "Đã kết nối",
-    "conn.connecting": "Đang kết nối…",
-    "conn.reconnecting": "Mất kết nối",
-    "banner.lost": "Mất kết nối — đang kết nối lại. Các thao tác tạm khóa cho đến khi kết nối lại.",
-    "banner.otherOfficial": "Quầy này đang do {name} phụ trách. Bạn vẫn thao tác được; hãy chắc chắn không có hai người cùng dùng một quầy.",
-    "login.title": "Đăng nhập",
-    "login.lead": "Dành cho cán bộ, công chức làm việc tại quầy.",
-    "login.login": "Tên đăng nhập",
-    "login.password": "Mật khẩu",
-    "login.submit": "Đăng nhập",
-    "login.busy": "Đang đăng nhập…",
-    "login.empty": "Nhập tên đăng nhập và mật khẩu",
-    "login.network": "Không kết nối được máy chủ",
-    "login.ended": "Phiên đăng nhập đã kết thúc (tài khoản bị khóa hoặc thay đổi); hãy đăng nhập lại",
-    "choose.title": "Chọn quầy làm việc",
-    "choose.lead": "Chọn quầy bạn ngồi hôm nay. Quầy sẽ được mở để gọi số.",
-    "choose.none": "Tài khoản chưa được phân công quầy nào. Hãy liên hệ quản trị viên.",
-    "choose.openBy": "Đang mở · {name}",
-    "choose.openMine": "Bạn đang mở quầy này",
-    "choose.closed": "Đang đóng",
-    "choose.paused": "Tạm dừng",
-    "counter.n": "Quầy {n}",
-    "status.open": "Đang mở",
-    "status.paused": "Tạm dừng",
-    "status.closed": "Đóng",
-    "current.title": "Số đang phục vụ",
-    "current.service": "Thủ tục",
-    "current.why": "Vì sao gọi số này",
-    "current.priority": "Ưu tiên",
-    "current.check": "— kiểm tra giấy tờ",
-    "current.note": "Ghi chú chuyển",
-    "current.more": "Thêm",
-    "current.noneWaiting": "Chưa gọi số nào · {n} người đang chờ — bấm F1 để gọi số tiếp theo.",
-    "current.noneEmpty": "Chưa gọi số nào · không có ai đang chờ.",
-    "current.called": "Đang mời",
-    "current.serving": "Đang phục vụ",
-    "current.recalls": "Đã gọi lại {n} lần",
-    "current.transfers": "Đã chuyển {n} lần",
-    "current.channel": "Kênh: {c}",
-    "channel.kiosk": "kiosk",
-    "channel.phone": "điện thoại",
-    "channel.appointment": "đặt lịch",
-    "channel.staff": "cán bộ cấp",
-    "closed.text": "Quầy đang đóng. Mở quầy để bắt đầu gọi số.",
-    "paused.title": "Quầy đang tạm dừng.",
-    "act.open": "Mở quầy",
-    "act.next": "Gọi số tiếp theo",
-    "act.recall": "Gọi lại",
-    "act.start": "Bắt đầu phục vụ",
-    "act.complete": "Hoàn thành",
-    "act.noshow": "Vắng mặt",
-    "act.transfer": "Chuyển…",
-    "act.callnum": "Gọi số cụ thể…",
-    "act.pause": "Tạm dừng…",
-    "act.resume": "Tiếp tục làm việc",
-    "act.close": "Đóng quầy",
-    "actions.title": "Thao tác",
-    "actions.keys": "Phím tắt: F1 hoặc Space gọi số tiếp theo · F2 gọi lại · F3 bắt đầu · F4 hoàn thành · F6 vắng mặt · F7 chuyển · F8 gọi số cụ thể · F9 tạm dừng/tiếp tục",
-    "services.title": "Thủ tục của quầy",
-    "waiting.title": "Đang chờ",
-    "waiting.number": "Số",
-    "waiting.service": "Thủ tục",
-    "waiting.waited": "Đã chờ",
-    "waiting.priority": "Ưu tiên",
-    "waiting.actions": "Thao tác",
-    "waiting.empty": "Không có ai đang chờ.",
-    "waiting.min": "{n} phút",
-    "waiting.call": "Gọi",
-    "waiting.cancel": "Hủy",
-    "waiting.toCounter": "chuyển đến quầy",
-    "waiting.more": "… và {n} số nữa",
-    "waiting.count": "{n} người",
-    "noshow.title": "Vắng mặt — công dân quay lại",
-    "noshow.number": "Số thứ tự",
-    "noshow.placeholder": "Ví dụ B017",
-    "noshow.return": "Đưa lại vào hàng chờ",
-    "noshow.back": "Quay lại",
-    "transfer.title": "Chuyển số",
-    "transfer.to": "Chuyển đến",
-    "transfer.service": "Thủ tục khác",
-    "transfer.counter": "Quầy khác",
-    "transfer.pickService": "Thủ tục",
-    "transfer.pickCounter": "Quầy",
-    "transfer.note": "Ghi chú cho quầy nhận (không bắt buộc)",
-    "transfer.ok": "Chuyển",
-    "transfer.openOnly": "Chỉ chuyển được đến quầy đang mở; quầy đóng hoặc tạm dừng không nhận số chuyển đến.",
-    "transfer.noneOpen": "Không có quầy nào khác đang mở: hãy chuyển sang thủ tục.",
-    "callnum.title": "Gọi một số cụ thể",
-    "callnum.label": "Số thứ tự (ví dụ A012)",
-    "callnum.ok": "Gọi số này",
-    "callnum.invalid": "Số thứ tự gồm chữ cái và chữ số, ví dụ A012",
-    "dossier.label": "Mã hồ sơ của số",
-    "dossier.save": "Gắn mã",
-    "dossier.hint": "Tối đa 40 ký tự: chữ không dấu, chữ số và . - / _",
-    "dossier.empty": "Nhập mã hồ sơ",
-    "dossier.invalid": "Mã hồ sơ chỉ gồm chữ không dấu, chữ số và . - / _ (không có dấu cách), tối đa 40 ký tự",
-    "dossier.saved": "Đã gắn mã hồ sơ {d} cho số {n}",
-    "pause.title": "Tạm dừng quầy",
-    "pause.reason": "Lý do (hiện trên màn hình quầy)",
-    "pause.other": "Lý do khác",
-    "pause.ok": "Tạm dừng",
-    "pause.empty": "Chọn hoặc nhập lý do",
-    "pause.r1": "Nghỉ giải lao",
-    "pause.r2": "Họp",
-    "pause.r3": "Xử lý hồ sơ",
-    "pause.r4": "Sự cố máy tính",
-    "dlg.cancel": "Thôi",
-    "dlg.no": "Không",
-    "confirm.cancelTitle": "Hủy số {n}?",
-    "confirm.cancelText": "Số {n} sẽ bị hủy và rời hàng chờ. Chỉ hủy khi công dân yêu cầu.",
-    "confirm.cancelOk": "Hủy số",
-    "confirm.closeTitle": "Đóng quầy?",
-    "confirm.closeText": "Quầy sẽ không nhận gọi số nữa cho đến khi mở lại.",
-    "confirm.closeOk": "Đóng quầy",
-    "done.open": "Đã mở quầy",
-    "done.call": "Đã gọi số {n}",
-    "done.recall": "Đã gọi lại số {n}",
-    "done.start": "Bắt đầu phục vụ số {n}",
-    "done.complete": "Đã hoàn thành số {n}",
-    "done.noshow": "Đã ghi vắng mặt số {n}",
-    "done.transfer": "Đã chuyển số {n}",
-    "done.cancel": "Đã hủy số {n}",
-    "done.return": "Số {n} đã vào lại hàng chờ",
-    "done.pause": "Quầy đã tạm dừng",
-    "done.resume": "Quầy làm việc trở lại",
-    "done.close": "Đã đóng quầy",
-    "error.prefix": "Không thực hiện được",
-    "reason.requested": "Gọi theo số do cán bộ chọn",
-    "reason.transferred": "Được chuyển đến quầy này",
-    "reason.appointment": "Lịch hẹn đến giờ",
-    "reason.aged": "Chờ quá lâu (quá {m} phút)",
-    "reason.priority_counter": "Quầy ưu tiên: người ưu tiên được gọi trước",
-    "reason.priority_first": "Ưu tiên: người ưu tiên được gọi trước người thường đang chờ",
-    "reason.priority_only": "Ưu tiên (không có người thường nào đang chờ)",
-    "reason.normal_turn": "Lượt người thường: đã gọi {n} người ưu tiên liên tiếp, người ưu tiên vẫn đang chờ",
-    "reason.next_in_line": "Đến lượt (đến trước, gọi trước)",
-    "reason.service_weight": "Theo trọng số thủ tục của quầy (có người đến sớm hơn ở thủ tục khác)",
-  },
-  en: {
-    "app.title": "Counter console",
-    "lang.aria": "Tiếng Việt – Switch to Vietnamese",
-    "lang.label": "Tiếng Việt",
-    "nav.switch": "Change counter",
-    "nav.logout": "Log out",
-    "fig.served": "served today",
-    "fig.avg": "average per citizen",
-    "conn.live": "Connected",
-    "conn.connecting": "Connecting…",
-    "conn.reconnecting": "Disconnected",
-    "banner.lost": "Connection lost — reconnecting. Actions are locked until the connection is back.",
-    "banner.otherOfficial": "{name} is signed in at this counter. You can still act; make sure two people do not use one counter.",
-    "login.title": "Log in",
-    "login.lead": "For officials working at a counter.",
-    "login.login": "Login",
-    "login.password": "Password",
-    "login.submit": "Log in",
-    "login.busy": "Logging in…",
-    "login.empty": "Enter your login and password",
-    "login.network": "Cannot reach the server",
-    "login.ended": "Your session has ended (the account was disabled or changed); log in again",
-    "choose.title": "Choose your counter",
-    "choose.lead": "Pick the counter you work at today. It will be opened for calling.",
-    "choose.none": "Your account has no counter assigned. Ask an administrator.",
-    "choose.openBy": "Open · {name}",
-    "choose.openMine": "You have this counter open",
-    "choose.closed": "Closed",
-    "choose.paused": "Paused",
-    "counter.n": "Counter {n}",
-    "status.open": "Open",
-    "status.paused": "Paused",
-    "status.closed": "Closed",
-    "current.title": "Current ticket",
-    "current.service": "Service",
-    "current.why": "Why this ticket",
-    "current.priority": "Priority",
-    "current.check": "— check the papers",
-    "current.note": "Transfer note",
-    "current.more": "More",
-    "current.noneWaiting": "No ticket called · {n} waiting — press F1 to call the next one.",
-    "current.noneEmpty": "No ticket called · nobody is waiting.",
-    "current.called": "Calling",
-    "current.serving": "Serving",
-    "current.recalls": "Recalled {n} times",
-    "current.transfers": "Transferred {n} times",
-    "current.channel": "Channel: {c}",
-    "channel.kiosk": "kiosk",
-    "channel.phone": "phone",
-    "channel.appointment": "appointment",
-    "channel.staff": "issued by staff",
-    "closed.text": "The counter is closed. Open it to start calling.",
-    "paused.title": "The counter is paused.",
-    "act.open": "Open counter",
-    "act.next": "Call next",
-    "act.recall": "Recall",
-    "act.start": "Start service",
-    "act.complete": "Complete",
-    "act.noshow": "No-show",
-    "act.transfer": "Transfer…",
-    "act.callnum": "Call a number…",
-    "act.pause": "Pause…",
-    "act.resume": "Resume",
-    "act.close": "Close counter",
-    "actions.title": "Actions",
-    "actions.keys": "Shortcuts: F1 or Space call next · F2 recall · F3 start · F4 complete · F6 no-show · F7 transfer · F8 call a number · F9 pause/resume",
-    "services.title": "This counter's services",
-    "waiting.title": "Waiting",
-    "waiting.number": "No.",
-    "waiting.service": "Service",
-    "waiting.waited": "Waited",
-    "waiting.priority": "Priority",
-    "waiting.actions": "Actions",
-    "waiting.empty": "Nobody is waiting.",
-    "waiting.min": "{n} min",
-    "waiting.call": "Call",
-    "waiting.cancel": "Cancel",
-    "waiting.toCounter": "transferred to counter",
-    "waiting.more": "… and {n} more",
-    "waiting.count": "{n} people",
-    "noshow.title": "No-shows — citizen came back",
-    "noshow.number": "Ticket number",
-    "noshow.placeholder": "e.g. B017",
-    "noshow.return": "Put back in the queue",
-    "noshow.back": "Came back",
-    "transfer.title": "Transfer ticket",
-    "transfer.to": "Transfer to",
-    "transfer.service": "Another service",
-    "transfer.counter": "Another counter",
-    "transfer.pickService": "Service",
-    "transfer.pickCounter": "Counter",
-    "transfer.note": "Note for the receiving counter (optional)",
-    "transfer.ok": "Transfer",
-    "transfer.openOnly": "Only an open counter can take a transfer; a closed or paused counter cannot.",
-    "transfer.noneOpen": "No other counter is open: transfer to a service instead.",
-    "callnum.title": "Call a specific ticket",
-    "callnum.label": "Ticket number (e.g. A012)",
-    "callnum.ok": "Call this ticket",
-    "callnum.invalid": "A ticket number is letters then digits, e.g. A012",
-    "dossier.label": "Dossier code of",
-    "dossier.save": "Attach",
-    "dossier.hint": "Up to 40 characters: unaccented letters, digits and . - / _",
-    "dossier.empty": "Type the dossier code",
-    "dossier.invalid": "A dossier code has only unaccented letters, digits and . - / _ (no spaces), at most 40 characters",
-    "dossier.saved": "Dossier {d} attached to {n}",
-    "pause.title": "Pause the counter",
-    "pause.reason": "Reason (shown on the counter's screen)",
-    "pause.other": "Other reason",
-    "pause.ok": "Pause",
-    "pause.empty": "Choose or type a reason",
-    "pause.r1": "Short break",
-    "pause.r2": "Meeting",
-    "pause.r3": "Processing files",
-    "pause.r4": "Computer problem",
-    "dlg.cancel": "Back",
-    "dlg.no": "No",
-    "confirm.cancelTitle": "Cancel ticket {n}?",
-    "confirm.cancelText": "Ticket {n} will be cancelled and leave the queue. Only do this when the citizen asks.",
-    "confirm.cancelOk": "Cancel ticket",
-    "confirm.closeTitle": "Close the counter?",
-    "confirm.closeText": "The counter will not call anyone until it is opened again.",
-    "confirm.closeOk": "Close counter",
-    "done.open": "Counter opened",
-    "done.call": "Called {n}",
-    "done.recall": "Recalled {n}",
-    "done.start": "Serving {n}",
-    "done.complete": "Completed {n}",
-    "done.noshow": "{n} marked as no-show",
-    "done.transfer": "Transferred {n}",
-    "done.cancel": "Cancelled {n}",
-    "done.return": "{n} is back in the queue",
-    "done.pause": "Counter paused",
-    "done.resume": "Counter resumed",
-    "done.close": "Counter closed",
-    "error.prefix": "Not done",
-    "reason.requested": "Called by number by the official",
-    "reason.transferred": "Transferred to this counter",
-    "reason.appointment": "Appointment due",
-    "reason.aged": "Waited too long (over {m} min)",
-    "reason.priority_counter": "Priority counter: priority citizens first",
-    "reason.priority_first": "Priority: called before the normal tickets waiting",
-    "reason.priority_only": "Priority (no normal ticket waiting)",
-    "reason.normal_turn": "Normal turn: {n} priority tickets called in a row, priority citizens still waiting",
-    "reason.next_in_line": "Next in line (first come, first served)",
-    "reason.service_weight": "By the counter's service weights (someone of another service came earlier)",
-  },
-}, () => render());
+const i18n = createI18n(COUNTER_TEXT, () => render());
+const loginUi = loginForm({ i18n, onLogin: async (account) => { me = account; await afterLogin(); } });
 
 // ---------- state ----------
 let setup = null;
@@ -313,13 +25,11 @@ let live = null;
 let status = "connecting";
 let code = null; // the counter this console works at
 let busy = false; // a command is in flight
-let clockOffset = 0;
 const notes = new Map(); // ticket id → transfer note (seen in this session)
 /** This counter's no-shows that may still come back, newest first (from the server's state). */
 const noShows = () => (live?.state.noShows || []).filter((t) => t.counter === code).slice(0, NOSHOWS_KEPT);
 let lastDone = null; // { number, counter }: the ticket last completed from this console
 const dossiers = new Map(); // ticket number → dossier code attached from this console today
-const serverNow = () => Date.now() + clockOffset;
 
 /** For tests: what the console did and what the server answered. */
 const results = [];
@@ -332,13 +42,6 @@ window.luotConsole = {
 };
 
 // ---------- helpers ----------
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text != null) e.textContent = text;
-  return e;
-}
-
 function show(screen) {
   $("app").dataset.screen = screen;
   for (const s of ["login", "choose", "console"]) $(`screen-${s}`).hidden = s !== screen;
@@ -444,49 +147,7 @@ const attempt = (p) => p.catch(() => null);
 // ---------- login ----------
 function showLogin(message) {
   show("login");
-  const err = $("login-error");
-  err.hidden = !message;
-  err.textContent = message || "";
-  setTimeout(() => $("login-name").focus(), 0);
-}
-
-async function onLogin(ev) {
-  ev.preventDefault();
-  const login = $("login-name").value.trim();
-  const password = $("login-password").value;
-  const err = $("login-error");
-  if (!login || !password) {
-    err.hidden = false;
-    err.textContent = i18n.t("login.empty");
-    return;
-  }
-  const btn = $("login-submit");
-  btn.disabled = true;
-  btn.textContent = i18n.t("login.busy");
-  try {
-    const res = await fetch("/api/v1/login", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ login, password }).normalize("NFC"),
-    });
-    const body = await res.json().catch(() => ({}));
-    if (!res.ok) {
-      err.hidden = false;
-      err.textContent = (i18n.lang === "en" ? body.message_en : body.message) || `HTTP ${res.status}`;
-      $("login-password").select();
-      return;
-    }
-    $("login-password").value = "";
-    err.hidden = true;
-    me = body;
-    await afterLogin();
-  } catch {
-    err.hidden = false;
-    err.textContent = i18n.t("login.network");
-  } finally {
-    btn.disabled = false;
-    btn.textContent = i18n.t("login.submit");
-  }
+  loginUi.reset(message);
 }
 
 async function logout() {
@@ -792,7 +453,6 @@ function complete() {
 }
 
 // ---------- dossier code ----------
-const DOSSIER_RE = /^[A-Za-z0-9./_-]{1,40}$/;
 
 /** The ticket the dossier field is for: the current one, else the one just completed here. */
 function dossierTarget() {
@@ -822,7 +482,7 @@ async function submitDossier(ev) {
   if (!n) return;
   const d = $("dossier-input").value.trim();
   const err = $("dossier-error");
-  if (!d || !DOSSIER_RE.test(d)) {
+  if (!d || !checkDossier(d)) {
     err.hidden = false;
     err.textContent = i18n.t(d ? "dossier.invalid" : "dossier.empty");
     $("dossier-input").focus();
@@ -855,7 +515,6 @@ function resume() {
   return command({ type: "resume_counter", counter: code }, () => i18n.t("done.resume"));
 }
 
-const NUMBER_RE = /^[A-Z]{1,3}[0-9]{1,4}$/;
 const normNumber = (s) => s.trim().toUpperCase().replace(/\s+/g, "");
 
 function openDialog(d, focus) {
@@ -955,7 +614,7 @@ async function submitCallNumber(ev) {
   ev.preventDefault();
   const n = normNumber($("callnum-number").value);
   const err = $("callnum-error");
-  if (!NUMBER_RE.test(n)) {
+  if (!parseTicketNumber(n)) {
     err.hidden = false;
     err.textContent = i18n.t("callnum.invalid");
     return;
@@ -1083,7 +742,7 @@ function startLive() {
     role: "counter",
     site: setup.site,
     onWelcome: (w) => {
-      clockOffset = w.server_time_ms - Date.now();
+      setServerTime(w.server_time_ms);
       // Reconnected without a session (it ended while the socket was down, e.g. the account
       // was disabled during a reconnect): the same as being told so.
       if (!w.authenticated && me) sessionEnded(i18n.t("login.ended"));
@@ -1123,7 +782,6 @@ async function afterLogin() {
 
 async function boot() {
   $("lang").addEventListener("click", () => i18n.set(i18n.lang === "vi" ? "en" : "vi"));
-  $("login-form").addEventListener("submit", onLogin);
   $("logout").addEventListener("click", logout);
   $("switch-counter").addEventListener("click", () => { code = null; show("choose"); render(); });
   $("btn-open").addEventListener("click", () => attempt(openCounter()));
@@ -1151,7 +809,7 @@ async function boot() {
   $("return-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     const n = normNumber($("return-number").value);
-    if (!NUMBER_RE.test(n)) {
+    if (!parseTicketNumber(n)) {
       toast("error", i18n.t("callnum.invalid"));
       return;
     }

@@ -4,6 +4,9 @@
 import { connect, loadSetup, deviceToken, waitRange } from "/js/live.js";
 import { createI18n } from "/js/i18n.js";
 import { createAnnouncer } from "/js/announcer.js";
+import { DISPLAY_TEXT } from "/js/text/display.js";
+import { $, el } from "/js/dom.js";
+import { serverNow, setServerTime } from "/js/clock.js";
 
 /** How long each call stays the big one, at least. */
 export const HIGHLIGHT_MS = 4500;
@@ -12,72 +15,12 @@ const FRESH_MS = 60_000;
 const RECENT_SHOWN_DEFAULT = 6; // the site's recent_calls when the setup does not say
 
 const params = new URLSearchParams(location.search);
-const $ = (id) => document.getElementById(id);
 
-const i18n = createI18n({
-  vi: {
-    sub: "Màn hình gọi số",
-    "lang.aria": "EN – Chuyển sang tiếng Anh",
-    "lang.label": "EN",
-    stale: "Mất kết nối — đang kết nối lại. Thông tin trên màn hình có thể đã cũ.",
-    connecting: "Đang kết nối máy chủ…",
-    refused: "Màn hình chưa được ghép nối hoặc đã bị thu hồi. Hãy mở lại đường dẫn có mã thiết bị.",
-    "hero.label": "Mời công dân có số thứ tự",
-    "hero.counter": "Quầy",
-    "hero.recall": "Gọi lại",
-    "hero.more": "+{n} số tiếp theo",
-    "board.title": "Các quầy",
-    "recent.title": "Vừa gọi",
-    "recent.empty": "Chưa gọi số nào",
-    "waiting.title": "Đang chờ theo lĩnh vực",
-    "waiting.people": "người chờ",
-    "waiting.none": "Không phải chờ",
-    "waiting.noCounter": "Chưa có quầy mở",
-    "waiting.est": "khoảng {range}",
-    "tile.counter": "Quầy {n}",
-    "tile.closed": "Đóng",
-    "tile.paused": "Tạm dừng",
-    "tile.idle": "Sẵn sàng",
-    "tile.called": "Đang mời",
-    "tile.serving": "Đang phục vụ",
-    "notice.aria": "Thông báo",
-    "sound.off": "Chưa bật âm thanh · bấm phím bất kỳ",
-  },
-  en: {
-    sub: "Now calling",
-    "lang.aria": "VI – Switch to Vietnamese",
-    "lang.label": "VI",
-    stale: "Connection lost — reconnecting. What the screen shows may be out of date.",
-    connecting: "Connecting to the server…",
-    refused: "This display is not paired or was revoked. Open the link with its device code again.",
-    "hero.label": "Now calling ticket",
-    "hero.counter": "Counter",
-    "hero.recall": "Recall",
-    "hero.more": "+{n} more calls",
-    "board.title": "Counters",
-    "recent.title": "Recent calls",
-    "recent.empty": "No calls yet",
-    "waiting.title": "Waiting by department",
-    "waiting.people": "waiting",
-    "waiting.none": "No wait",
-    "waiting.noCounter": "No counter open",
-    "waiting.est": "about {range}",
-    "tile.counter": "Counter {n}",
-    "tile.closed": "Closed",
-    "tile.paused": "Paused",
-    "tile.idle": "Ready",
-    "tile.called": "Calling",
-    "tile.serving": "Serving",
-    "notice.aria": "Notice",
-    "sound.off": "Sound off · press any key",
-  },
-}, () => render());
+const i18n = createI18n(DISPLAY_TEXT, () => render());
 
 let setup = null;
 let live = null;
 let status = "connecting";
-let clockOffset = 0; // server time − local time
-const serverNow = () => Date.now() + clockOffset;
 
 // The call queue for the big panel: each call gets HIGHLIGHT_MS, in order.
 const pending = [];
@@ -214,13 +157,6 @@ function renderStatus() {
   const stale = $("stale");
   stale.hidden = status === "live";
   $("stale-text").textContent = i18n.t(status === "refused" ? "refused" : status === "connecting" ? "connecting" : "stale");
-}
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text != null) e.textContent = text;
-  return e;
 }
 
 function renderHero() {
@@ -430,7 +366,7 @@ async function start() {
     role: "display",
     site: setup.site,
     deviceToken: deviceToken("display") || undefined,
-    onWelcome: (w) => { clockOffset = w.server_time_ms - Date.now(); tick(); },
+    onWelcome: (w) => { setServerTime(w.server_time_ms); tick(); },
     onChange,
     onStatus,
     // A manager changed the center (notice line, names, counters, voice clips): redraw without

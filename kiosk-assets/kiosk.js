@@ -11,10 +11,14 @@
 // and "In lại phiếu" asks the server to print again. When the printer fails, a bilingual alert
 // says so and the ticket stays on screen with its QR code.
 
-import { connect, loadSetup, deviceToken, waitRange } from "/js/live.js";
+import { connect, loadSetup, deviceToken } from "/js/live.js";
+import { waitText as waitWords, isUpTo } from "/js/rules.js";
 import { createI18n } from "/js/i18n.js";
 import { buildIndex, search } from "/js/search.js";
 import { createKeyboard } from "/js/keyboard.js";
+import { KIOSK_TEXT as dict } from "/js/text/kiosk.js";
+import { $, el } from "/js/dom.js";
+import { serverNow, setServerTime } from "/js/clock.js";
 
 const params = new URLSearchParams(location.search);
 const seconds = (name, dflt) => {
@@ -33,167 +37,6 @@ const PRINT_FAILED_IDLE_FACTOR = 3;
 /** How long to wait for the QR image before printing without it. */
 const QR_WAIT_MS = 3000;
 
-const dict = {
-  vi: {
-    "header.sub": "Lấy số thứ tự",
-    "lang.aria": "Switch to English",
-    "lang.button": "English",
-    "home.title": "Chọn lĩnh vực cần giải quyết",
-    "home.search": "Tìm thủ tục",
-    "home.searchHint": "Gõ tên thủ tục, không cần dấu — ví dụ: khai sinh, so do",
-    "nav.back": "Quay lại",
-    "dept.lead": "Chọn thủ tục ông/bà cần làm",
-    "search.title": "Tìm thủ tục",
-    "search.placeholder": "Gõ tên thủ tục (không cần dấu)",
-    "search.start": "Gõ vài chữ trong tên thủ tục, theo thứ tự bất kỳ.",
-    "search.none": "Không tìm thấy thủ tục nào. Hãy thử từ khác, hoặc hỏi cán bộ hướng dẫn.",
-    "search.count": "{n} thủ tục phù hợp",
-    "search.partial": "Không thủ tục nào có đủ các chữ đã gõ; {n} thủ tục gần nhất:",
-    "search.keyword": "từ khóa: {k}",
-    "keyboard": "Bàn phím",
-    "key.space": "Dấu cách",
-    "key.backspace": "Xóa một chữ",
-    "key.clear": "Xóa hết",
-    "confirm.eyebrow": "Thủ tục ông/bà chọn",
-    "confirm.issue": "Lấy số",
-    "confirm.issuing": "Đang lấy số…",
-    "fact.ahead": "Người chờ trước ông/bà",
-    "fact.wait": "Thời gian chờ dự kiến",
-    "fact.counters": "Quầy phục vụ",
-    "prio.legend": "Ông/Bà có thuộc đối tượng ưu tiên không?",
-    "prio.none": "Không",
-    "prio.note": "Giấy tờ chứng minh đối tượng ưu tiên sẽ được kiểm tra tại quầy.",
-    "ticket.yours": "Số thứ tự của ông/bà",
-    "ticket.qr": "Quét mã QR bằng điện thoại để theo dõi lượt của ông/bà",
-    "ticket.printing": "Đang in phiếu — vui lòng nhận phiếu ở khe bên dưới.",
-    "ticket.noPrint": "Hãy ghi nhớ số thứ tự hoặc quét mã QR.",
-    "ticket.reprint": "In lại phiếu",
-    "ticket.reprinting": "Đang in lại…",
-    "ticket.reprinted": "Đã in lại phiếu — vui lòng nhận phiếu ở khe bên dưới.",
-    "printer.hint": "Hãy chụp ảnh mã QR hoặc ghi nhớ số thứ tự. Khi máy in hoạt động lại, bấm “In lại phiếu”.",
-    "ticket.done": "Xong",
-    "ticket.countdown": "Tự động quay về màn hình chính sau {n} giây",
-    "ticket.priority": "Ưu tiên: {p}",
-    "stats.waiting": "{n} người đang chờ",
-    "stats.nobody": "Không có ai đang chờ",
-    "stats.wait": "chờ khoảng {r}",
-    "stats.waitUpTo": "chờ {r}",
-    "stats.noCounter": "chưa có quầy mở",
-    "people": "{n} người",
-    "wait.unknown": "Chưa ước tính được",
-    "wait.upTo": "dưới {m} phút",
-    "wait.noCounter": "chưa có quầy nào đang mở",
-    "session.afternoon": "Có thể đến buổi chiều ({t}) mới tới lượt",
-    "session.break": "Có thể sau giờ nghỉ ({t}) mới tới lượt",
-    "session.closing": "Có thể quá giờ làm việc ({t}) mới tới lượt",
-    "counters": "Quầy {list}",
-    "closed.service_closed": "Ngoài giờ tiếp nhận",
-    "closed.holiday": "Hôm nay nghỉ lễ",
-    "closed.daily_cap_reached": "Đã hết số hôm nay",
-    "closed.intake_closed": "Đã ngừng cấp số buổi này",
-    "closed.service_paused": "Tạm ngừng cấp số",
-    "opens.askStaff": "Xin ông/bà hỏi cán bộ hướng dẫn",
-    "closed.day_not_open": "Chưa bắt đầu ngày làm việc",
-    "closed.other": "Tạm ngừng tiếp nhận",
-    "opens.today": "mở lại lúc {t} hôm nay",
-    "opens.tomorrow": "mở lại lúc {t} ngày mai",
-    "opens.later": "mở lại lúc {t}, {d}",
-    "opens.nextDay": "vui lòng quay lại ngày làm việc tiếp theo",
-    "dept.allClosed": "Tạm ngừng tiếp nhận",
-    "paused.title": "Tạm ngưng cấp số",
-    "paused.reconnecting": "Mất kết nối với hệ thống. Đang tự động kết nối lại — vui lòng chờ trong giây lát hoặc hỏi cán bộ hướng dẫn.",
-    "paused.connecting": "Đang kết nối với hệ thống…",
-    "paused.intake": "Hệ thống tạm ngưng cấp số do sự cố lưu trữ dữ liệu. Vui lòng hỏi cán bộ hướng dẫn.",
-    "paused.unpaired": "Máy này chưa được ghép nối với hệ thống (hoặc đã bị thu hồi). Cán bộ quản trị: mở trang kiosk bằng đường dẫn có mã thiết bị (?device=…).",
-    "paused.retry": "Đang thử lại…",
-    "err.generic": "Chưa lấy được số. Vui lòng thử lại hoặc hỏi cán bộ hướng dẫn.",
-    "weekday": "Chủ nhật|Thứ Hai|Thứ Ba|Thứ Tư|Thứ Năm|Thứ Sáu|Thứ Bảy",
-  },
-  en: {
-    "header.sub": "Take a number",
-    "lang.aria": "Chuyển sang tiếng Việt",
-    "lang.button": "Tiếng Việt",
-    "home.title": "Choose a field",
-    "home.search": "Find a procedure",
-    "home.searchHint": "Type its name, no accents needed — e.g. birth, khai sinh",
-    "nav.back": "Back",
-    "dept.lead": "Choose the procedure you need",
-    "search.title": "Find a procedure",
-    "search.placeholder": "Type a procedure name (no accents needed)",
-    "search.start": "Type a few letters of the procedure's name, in any order.",
-    "search.none": "No procedure found. Try other words, or ask the staff for help.",
-    "search.count": "{n} matching procedures",
-    "search.partial": "No procedure has every word you typed; the {n} closest:",
-    "search.keyword": "keyword: {k}",
-    "keyboard": "Keyboard",
-    "key.space": "Space",
-    "key.backspace": "Delete one letter",
-    "key.clear": "Clear",
-    "confirm.eyebrow": "You chose",
-    "confirm.issue": "Take a number",
-    "confirm.issuing": "Taking a number…",
-    "fact.ahead": "People ahead of you",
-    "fact.wait": "Estimated wait",
-    "fact.counters": "Counters",
-    "prio.legend": "Are you in a priority group?",
-    "prio.none": "No",
-    "prio.note": "Proof of priority will be checked at the counter.",
-    "ticket.yours": "Your number",
-    "ticket.qr": "Scan the QR code with your phone to follow your turn",
-    "ticket.printing": "Printing your ticket — please take it from the slot below.",
-    "ticket.noPrint": "Please remember your number or scan the QR code.",
-    "ticket.reprint": "Print again",
-    "ticket.reprinting": "Printing again…",
-    "ticket.reprinted": "Printed again — please take it from the slot below.",
-    "printer.hint": "Take a photo of the QR code or remember your number. When the printer works again, press “Print again”.",
-    "ticket.done": "Done",
-    "ticket.countdown": "Back to the start in {n} s",
-    "ticket.priority": "Priority: {p}",
-    "stats.waiting": "{n} waiting",
-    "stats.nobody": "Nobody waiting",
-    "stats.wait": "wait about {r}",
-    "stats.waitUpTo": "wait {r}",
-    "stats.noCounter": "no counter open yet",
-    "people": "{n}",
-    "wait.unknown": "Not known yet",
-    "wait.upTo": "under {m} min",
-    "wait.noCounter": "no counter is open yet",
-    "session.afternoon": "Your turn may not come before the afternoon session ({t})",
-    "session.break": "Your turn may not come before the break ends ({t})",
-    "session.closing": "Your turn may come after closing time ({t})",
-    "counters": "{list}",
-    "closed.service_closed": "Outside opening hours",
-    "closed.holiday": "Closed today (public holiday)",
-    "closed.daily_cap_reached": "No more numbers today",
-    "closed.intake_closed": "No more numbers this session",
-    "closed.service_paused": "Numbers stopped for now",
-    "opens.askStaff": "Please ask the staff at the information desk",
-    "closed.day_not_open": "The working day has not started",
-    "closed.other": "Not taking numbers now",
-    "opens.today": "opens again today at {t}",
-    "opens.tomorrow": "opens tomorrow at {t}",
-    "opens.later": "opens {d} at {t}",
-    "opens.nextDay": "please come back on the next working day",
-    "dept.allClosed": "Not taking numbers now",
-    "paused.title": "Ticket issuing paused",
-    "paused.reconnecting": "Lost the connection to the system. Reconnecting automatically — please wait a moment or ask the staff.",
-    "paused.connecting": "Connecting to the system…",
-    "paused.intake": "Issuing is paused because of a data storage fault. Please ask the staff.",
-    "paused.unpaired": "This kiosk is not paired with the system (or was revoked). Administrator: open the kiosk page with its device link (?device=…).",
-    "paused.retry": "Retrying…",
-    "err.generic": "Could not take a number. Please try again or ask the staff.",
-    "weekday": "Sunday|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday",
-  },
-};
-
-const $ = (id) => document.getElementById(id);
-const el = (tag, cls, text) => {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text != null) e.textContent = text;
-  return e;
-};
-
 const i18n = createI18n(dict, () => {
   renderAll();
 });
@@ -207,7 +50,6 @@ let status = "connecting";
 let welcome = null;
 let refused = false;
 let startedAt = Date.now();
-let clockOffset = 0; // server clock − this clock
 let screen = "home";
 let dept = null; // department code on the department screen
 let service = null; // service code on the confirm screen
@@ -224,7 +66,6 @@ let reprinting = false;
 let reprinted = false;
 
 // ----- time -----
-const serverNow = () => Date.now() + clockOffset;
 const tz = () => setup?.time_zone || "Asia/Ho_Chi_Minh";
 const fmt = (opts) => new Intl.DateTimeFormat("en-GB", { timeZone: tz(), hourCycle: "h23", ...opts });
 const hhmm = (ms) => fmt({ hour: "2-digit", minute: "2-digit" }).format(ms);
@@ -313,20 +154,15 @@ function countersText(numbers) {
   return t("counters", { list: numbers.join(", ") });
 }
 
-/** "25–40 phút", or "dưới 40 phút" when it could be right away. */
-function waitText(estimate, lang = i18n.lang) {
-  if (estimate?.low_s === 0 && estimate.high_s >= 120) {
-    return dict[lang]["wait.upTo"].replace("{m}", Math.round(estimate.high_s / 60));
-  }
-  return waitRange(estimate, lang);
-}
+/** "25–40 phút", or "dưới 40 phút" when it could be right away (js/rules.js). */
+const waitText = (estimate, lang = i18n.lang) => waitWords(estimate, lang);
 
 /** "chờ khoảng 10–20 phút", "chờ dưới 40 phút", or null. */
 function waitLine(estimate) {
   const r = waitText(estimate);
   if (!r) return null;
   if (estimate.uncertain) return r;
-  return estimate.low_s === 0 && estimate.high_s >= 120 ? t("stats.waitUpTo", { r }) : t("stats.wait", { r });
+  return isUpTo(estimate) ? t("stats.waitUpTo", { r }) : t("stats.wait", { r });
 }
 
 /** The one-line summary of a queue: "3 người đang chờ · chờ khoảng 10–20 phút". */
@@ -952,7 +788,7 @@ async function start() {
     deviceToken: token,
     onWelcome(w) {
       welcome = w;
-      clockOffset = w.server_time_ms - Date.now();
+      setServerTime(w.server_time_ms);
       printer = w.printer ?? null;
       if (screen === "ticket") renderPrinting();
       updatePaused();

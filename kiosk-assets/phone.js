@@ -3,149 +3,19 @@
 // the chime and a system notification where allowed; after service, a one-time rating; and
 // "cancel my ticket".
 
-import { connect, loadSetup, waitRange } from "/js/live.js";
+import { connect, loadSetup } from "/js/live.js";
+import { waitText, utf8Truncate } from "/js/rules.js";
 import { createI18n } from "/js/i18n.js";
+import { PHONE_TEXT as dict } from "/js/text/phone.js";
+import { request } from "/js/api.js";
+import { $, el } from "/js/dom.js";
+import { serverNow, setServerTime } from "/js/clock.js";
 
 /** After a queue change, ask for the fresh estimate this long later (changes come in bursts). */
 const REFRESH_DEBOUNCE_MS = 1500;
 /** Rating reason: the server keeps at most 500 bytes. */
 const REASON_BYTES_MAX = 500;
 const VIBRATE_CALLED = [500, 200, 500, 200, 800];
-
-const dict = {
-  vi: {
-    "lang.aria": "Switch to English",
-    "lang.button": "English",
-    "loading": "Đang tải…",
-    "ticket.yours": "Số thứ tự của ông/bà",
-    "ticket.priority": "Ưu tiên: {p}",
-    "fact.ahead": "Người chờ trước ông/bà",
-    "fact.wait": "Thời gian chờ dự kiến",
-    "fact.counters": "Quầy phục vụ",
-    "people": "{n} người",
-    "counters": "Quầy {list}",
-    "wait.unknown": "Chưa ước tính được (chưa có quầy mở)",
-    "wait.upTo": "dưới {m} phút",
-    "state.waiting": "Đang chờ đến lượt",
-    "state.waiting.ahead": "Còn {n} người trước ông/bà",
-    "state.waiting.next": "Ông/Bà là người tiếp theo",
-    "state.waiting.sub": "Dự kiến: {w}",
-    "session.afternoon": "Có thể đến buổi chiều ({t}) mới tới lượt",
-    "session.break": "Có thể sau giờ nghỉ ({t}) mới tới lượt",
-    "session.closing": "Có thể quá giờ làm việc ({t}) mới tới lượt",
-    "state.transferred": "Ông/Bà được chuyển sang {c}. Vui lòng chờ gọi số.",
-    "state.transferred.wait": "Ông/Bà được chuyển sang {c}, quầy sẽ gọi ông/bà trước các số khác. Dự kiến: {w}",
-    "state.transferred.closed": "Ông/Bà được chuyển sang {c}. Quầy này đang đóng nên chưa ước tính được thời gian chờ; ông/bà sẽ được gọi khi quầy mở lại.",
-    "state.transferred.paused": "Ông/Bà được chuyển sang {c}. Quầy này đang tạm dừng nên chưa ước tính được thời gian chờ; ông/bà sẽ được gọi khi quầy làm việc trở lại.",
-    "state.called": "Mời đến quầy {c}",
-    "state.called.sub": "Số {n} — vui lòng đến ngay quầy số {c}",
-    "state.recalled": "Gọi lại lần {r}",
-    "state.serving": "Đang được phục vụ tại quầy {c}",
-    "state.done": "Đã hoàn thành",
-    "state.done.sub": "Cảm ơn ông/bà đã sử dụng dịch vụ.",
-    "state.no_show": "Ông/Bà đã vắng mặt khi được gọi",
-    "state.no_show.sub": "Nếu vẫn cần làm thủ tục, hãy đến quầy trong vòng {m} phút và báo số của ông/bà cho cán bộ.",
-    "state.cancelled": "Số này đã được hủy",
-    "state.cancelled.sub": "Nếu vẫn cần làm thủ tục, vui lòng lấy số mới tại kiosk.",
-    "state.expired": "Số này đã hết hạn",
-    "state.expired.sub": "Ngày làm việc đã kết thúc. Vui lòng lấy số mới.",
-    "state.carried": "Số được chuyển sang ngày làm việc sau",
-    "state.carried.sub": "Vui lòng quay lại vào ngày làm việc tiếp theo.",
-    "state.unknown": "Không tìm thấy số thứ tự",
-    "state.unknown.sub": "Số này không có hoặc đã hết hạn. Vui lòng kiểm tra lại mã QR trên phiếu.",
-    "alerts.enable": "Bật âm thanh và thông báo khi đến lượt",
-    "alerts.on": "Đã bật báo khi đến lượt",
-    "alerts.denied": "Thông báo bị chặn — điện thoại vẫn rung và phát âm thanh khi trang đang mở",
-    "alerts.hint": "Hãy giữ trang này mở. Điện thoại sẽ rung khi đến lượt ông/bà.",
-    "cancel.button": "Hủy số của tôi",
-    "cancel.question": "Ông/Bà chắc chắn muốn hủy số này? Số đã hủy không dùng lại được.",
-    "cancel.no": "Không, giữ số",
-    "cancel.yes": "Có, hủy số",
-    "rate.title": "Ông/Bà có hài lòng với dịch vụ?",
-    "rate.why": "Điều gì chưa tốt? (chọn một hoặc nhiều)",
-    "rate.other": "Ý kiến khác (không bắt buộc)",
-    "rate.send": "Gửi đánh giá",
-    "rate.sending": "Đang gửi…",
-    "rate.thanks": "Cảm ơn ông/bà đã đánh giá!",
-    "live.on": "Đang cập nhật trực tiếp",
-    "live.off": "Mất kết nối — đang kết nối lại…",
-    "live.connecting": "Đang kết nối…",
-    "issued": "Lấy số lúc {t}",
-    "notify.title": "Đến lượt ông/bà: {n}",
-    "notify.body": "Mời đến quầy số {c}",
-    "error": "Có lỗi, vui lòng thử lại.",
-  },
-  en: {
-    "lang.aria": "Chuyển sang tiếng Việt",
-    "lang.button": "Tiếng Việt",
-    "loading": "Loading…",
-    "ticket.yours": "Your number",
-    "ticket.priority": "Priority: {p}",
-    "fact.ahead": "People ahead of you",
-    "fact.wait": "Estimated wait",
-    "fact.counters": "Counters",
-    "people": "{n}",
-    "counters": "{list}",
-    "wait.unknown": "Not known yet (no counter open)",
-    "wait.upTo": "under {m} min",
-    "state.waiting": "Waiting for your turn",
-    "state.waiting.ahead": "{n} people ahead of you",
-    "state.waiting.next": "You are next",
-    "state.waiting.sub": "Estimated wait: {w}",
-    "session.afternoon": "Your turn may not come before the afternoon session ({t})",
-    "session.break": "Your turn may not come before the break ends ({t})",
-    "session.closing": "Your turn may come after closing time ({t})",
-    "state.transferred": "You were moved to {c}. Please wait to be called.",
-    "state.transferred.wait": "You were moved to {c}; it calls you before other numbers. Estimated wait: {w}",
-    "state.transferred.closed": "You were moved to {c}. That counter is closed, so the wait cannot be estimated; you will be called when it opens again.",
-    "state.transferred.paused": "You were moved to {c}. That counter is paused, so the wait cannot be estimated; you will be called when it resumes.",
-    "state.called": "Please go to counter {c}",
-    "state.called.sub": "Number {n} — please go to counter {c} now",
-    "state.recalled": "Called again ({r})",
-    "state.serving": "Being served at counter {c}",
-    "state.done": "Done",
-    "state.done.sub": "Thank you for using our service.",
-    "state.no_show": "You were called but not there",
-    "state.no_show.sub": "If you still need the service, go to the counter within {m} minutes and give the official your number.",
-    "state.cancelled": "This number was cancelled",
-    "state.cancelled.sub": "If you still need the service, please take a new number at the kiosk.",
-    "state.expired": "This number has expired",
-    "state.expired.sub": "The working day is over. Please take a new number.",
-    "state.carried": "Moved to the next working day",
-    "state.carried.sub": "Please come back on the next working day.",
-    "state.unknown": "Ticket not found",
-    "state.unknown.sub": "This number does not exist or has expired. Please check the QR code on your ticket.",
-    "alerts.enable": "Turn on sound and notifications",
-    "alerts.on": "Alerts are on",
-    "alerts.denied": "Notifications are blocked — the phone still vibrates and plays a sound while this page is open",
-    "alerts.hint": "Keep this page open. Your phone vibrates when it is your turn.",
-    "cancel.button": "Cancel my number",
-    "cancel.question": "Cancel this number? A cancelled number cannot be used again.",
-    "cancel.no": "No, keep it",
-    "cancel.yes": "Yes, cancel",
-    "rate.title": "Were you satisfied with the service?",
-    "rate.why": "What was not good? (choose one or more)",
-    "rate.other": "Other comments (optional)",
-    "rate.send": "Send rating",
-    "rate.sending": "Sending…",
-    "rate.thanks": "Thank you for your rating!",
-    "live.on": "Live",
-    "live.off": "Connection lost — reconnecting…",
-    "live.connecting": "Connecting…",
-    "issued": "Taken at {t}",
-    "notify.title": "Your turn: {n}",
-    "notify.body": "Please go to counter {c}",
-    "error": "Something went wrong, please try again.",
-  },
-};
-
-const $ = (id) => document.getElementById(id);
-const el = (tag, cls, text) => {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text != null) e.textContent = text;
-  return e;
-};
 
 const i18n = createI18n(dict, () => render());
 const t = (k, v) => i18n.t(k, v);
@@ -158,7 +28,6 @@ let ticket = null;
 let live = null;
 let status = "connecting";
 let unknown = false;
-let clockOffset = 0;
 let score = null;
 const reasons = new Set();
 let rated = false;
@@ -171,7 +40,6 @@ const chime = new Audio("/audio/chime.ogg");
 chime.preload = "auto";
 
 // ----- helpers -----
-const serverNow = () => Date.now() + clockOffset;
 const tz = () => setup?.time_zone || "Asia/Ho_Chi_Minh";
 const hhmm = (ms) => new Intl.DateTimeFormat("en-GB", { timeZone: tz(), hourCycle: "h23", hour: "2-digit", minute: "2-digit" }).format(ms);
 const isoDay = (ms) => new Intl.DateTimeFormat("en-CA", { timeZone: tz(), year: "numeric", month: "2-digit", day: "2-digit" }).format(ms);
@@ -194,17 +62,6 @@ function counterNumber(code) {
   return setup?.counters.find((c) => c.code === code)?.number ?? code;
 }
 const serviceDef = () => setup?.services.find((s) => s.code === ticket?.service);
-
-function utf8Truncate(s, max) {
-  const enc = new TextEncoder();
-  if (enc.encode(s).length <= max) return s;
-  let out = "";
-  for (const ch of s) {
-    if (enc.encode(out + ch).length > max) break;
-    out += ch;
-  }
-  return out;
-}
 
 // ----- rendering -----
 function render() {
@@ -238,7 +95,7 @@ function render() {
   const sub = $("status-sub");
   sub.textContent = "";
   const est = ticket.estimate;
-  const w = est?.low_s === 0 && est.high_s >= 120 ? t("wait.upTo", { m: Math.round(est.high_s / 60) }) : waitRange(est, i18n.lang);
+  const w = waitText(est, i18n.lang);
   switch (state) {
     case "waiting": {
       if (ticket.target_counter) {
@@ -467,17 +324,10 @@ function onLiveChange(state, why) {
   }
 }
 
-async function post(action, body) {
-  const res = await fetch(`${api}/${action}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body ?? {}).normalize("NFC") });
-  const data = await res.json().catch(() => ({}));
-  if (!res.ok) {
-    const e = new Error(data.message_en || `HTTP ${res.status}`);
-    e.code = data.code;
-    e.text = i18n.lang === "en" ? data.message_en : data.message;
-    throw e;
-  }
-  return data;
-}
+/** POSTs an action on this ticket; throws an ApiError with the server's code and words. */
+const post = (action, body) => request(`${api}/${action}`, { method: "POST", body: body ?? {} });
+/** A refused action in words: the server's, else the page's own "something went wrong". */
+const failText = (e) => (e?.status ? e.text(i18n.lang, t("error")) : t("error"));
 
 async function sendRating() {
   if (score == null || rateSending) return;
@@ -495,7 +345,7 @@ async function sendRating() {
   } catch (e) {
     if (e.code === "already_rated") rated = true;
     else {
-      $("rate-error").textContent = e.text || t("error");
+      $("rate-error").textContent = failText(e);
       $("rate-error").hidden = false;
     }
   } finally {
@@ -509,9 +359,9 @@ async function cancelTicket() {
   try {
     const r = await post("cancel");
     $("cancel-confirm").hidden = true;
-    if (r.ticket) setTicket({ ...ticket, ...r.ticket });
+    if (r?.ticket) setTicket({ ...ticket, ...r.ticket });
   } catch (e) {
-    $("cancel-error").textContent = e.text || t("error");
+    $("cancel-error").textContent = failText(e);
     $("cancel-error").hidden = false;
   }
 }
@@ -579,7 +429,7 @@ async function start() {
     role: "phone",
     site: first.site,
     ticketToken: token,
-    onWelcome(w) { clockOffset = w.server_time_ms - Date.now(); },
+    onWelcome(w) { setServerTime(w.server_time_ms); },
     onStatus(s) {
       const was = status;
       status = s;

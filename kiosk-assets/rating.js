@@ -9,9 +9,12 @@
 import { connect, loadSetup, deviceToken, CommandError } from "/js/live.js";
 import { createI18n } from "/js/i18n.js";
 import { scaleColors } from "/js/charts.js";
+import { utf8Truncate } from "/js/rules.js";
+import { RATING_TEXT } from "/js/text/rating.js";
+import { $, el } from "/js/dom.js";
+import { serverNow, setServerTime } from "/js/clock.js";
 
 const params = new URLSearchParams(location.search);
-const $ = (id) => document.getElementById(id);
 const secs = (name, dflt) => {
   const v = Number(params.get(name));
   return (Number.isFinite(v) && v > 0 ? v : dflt) * 1000;
@@ -25,76 +28,7 @@ const DONE_MS = secs("done_s", 6);
 /** The server keeps at most 500 bytes of reason. */
 const REASON_BYTES_MAX = 500;
 
-const i18n = createI18n({
-  vi: {
-    "lang.aria": "English – Chuyển sang tiếng Anh",
-    "lang.label": "English",
-    "counter.n": "Quầy {n}",
-    "conn.connecting": "Đang kết nối…",
-    "conn.reconnecting": "Mất kết nối — đang kết nối lại",
-    "idle.title": "Xin mời đánh giá sau khi được phục vụ",
-    "idle.lead": "Ý kiến của ông/bà giúp chúng tôi phục vụ tốt hơn.",
-    "idle.counter": "Máy đánh giá của {c}",
-    "ask.ticket": "Số thứ tự",
-    "ask.official": "Cán bộ phục vụ",
-    "ask.question": "Ông/Bà có hài lòng với việc phục vụ?",
-    "ask.hint": "Chạm vào một nút để đánh giá. Việc đánh giá là không bắt buộc.",
-    "why.chosen": "Ông/Bà đã chọn",
-    "why.question": "Điều gì chưa tốt?",
-    "why.lead": "Chọn một hoặc nhiều ý (không bắt buộc)",
-    "why.other": "Ý kiến khác",
-    "why.skip": "Bỏ qua",
-    "why.send": "Gửi",
-    "why.sending": "Đang gửi…",
-    "done.thanks": "Cảm ơn ông/bà đã đánh giá!",
-    "done.thanksText": "Chúc ông/bà một ngày tốt lành.",
-    "done.already": "Số {n} đã được đánh giá",
-    "done.alreadyText": "Mỗi lượt phục vụ chỉ được đánh giá một lần. Cảm ơn ông/bà!",
-    "done.late": "Đã hết thời gian đánh giá",
-    "done.lateText": "Số {n} không còn nhận đánh giá. Cảm ơn ông/bà!",
-    "done.failed": "Chưa gửi được đánh giá",
-    "done.failedText": "Xin ông/bà thử lại, hoặc báo cán bộ tại quầy.",
-    "done.retry": "Thử gửi lại",
-    "setup.title": "Máy đánh giá chưa được ghép nối",
-    "setup.text": "Mở trang này bằng đường dẫn có mã thiết bị (…/rating?device=…) do quản trị viên tạo trong trang Quản lý → Thiết bị.",
-    "setup.refused": "Mã thiết bị không còn hiệu lực (đã thu hồi hoặc sai). Xin quản trị viên ghép nối lại máy này.",
-    "setup.wrongKind": "Mã này không phải của máy đánh giá tại quầy. Xin quản trị viên tạo thiết bị loại “Máy đánh giá” gắn với một quầy.",
-  },
-  en: {
-    "lang.aria": "Tiếng Việt – Switch to Vietnamese",
-    "lang.label": "Tiếng Việt",
-    "counter.n": "Counter {n}",
-    "conn.connecting": "Connecting…",
-    "conn.reconnecting": "Connection lost — reconnecting",
-    "idle.title": "Please rate our service after you have been served",
-    "idle.lead": "Your opinion helps us serve you better.",
-    "idle.counter": "Rating tablet of {c}",
-    "ask.ticket": "Ticket",
-    "ask.official": "Served by",
-    "ask.question": "Were you satisfied with the service?",
-    "ask.hint": "Tap a button to rate. Rating is optional.",
-    "why.chosen": "You chose",
-    "why.question": "What was not good?",
-    "why.lead": "Choose one or more (optional)",
-    "why.other": "Other comments",
-    "why.skip": "Skip",
-    "why.send": "Send",
-    "why.sending": "Sending…",
-    "done.thanks": "Thank you for your rating!",
-    "done.thanksText": "Have a good day.",
-    "done.already": "Ticket {n} has already been rated",
-    "done.alreadyText": "Each service can be rated once. Thank you!",
-    "done.late": "The time to rate has passed",
-    "done.lateText": "Ticket {n} can no longer be rated. Thank you!",
-    "done.failed": "The rating was not sent",
-    "done.failedText": "Please try again, or tell the official at the counter.",
-    "done.retry": "Try again",
-    "setup.title": "This rating tablet is not paired",
-    "setup.text": "Open this page with its device link (…/rating?device=…), made by an administrator under Manager → Devices.",
-    "setup.refused": "The device code is no longer valid (revoked or wrong). Ask an administrator to pair this tablet again.",
-    "setup.wrongKind": "This code is not a counter's rating tablet. Ask an administrator for a device of kind “Rating tablet” tied to a counter.",
-  },
-}, () => render());
+const i18n = createI18n(RATING_TEXT, () => render());
 const homeLang = i18n.lang;
 
 // ---------- state ----------
@@ -111,8 +45,6 @@ let timer = null;
 let setupKey = "setup.text"; // why the tablet cannot work (screen "setup")
 let doneState = null; // { kind, error } on the "done" screen
 let officials = new Map(); // login → display name
-let clockOffset = 0;
-const serverNow = () => Date.now() + clockOffset;
 
 /** For tests: what the tablet did and what the server answered. */
 const results = [];
@@ -125,13 +57,6 @@ window.luotRating = {
   /** The last event applied, so a test can wait for an event before checking what it did. */
   get seq() { return live?.state?.seq ?? 0; },
 };
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text != null) e.textContent = text;
-  return e;
-}
 
 function show(next) {
   screen = next;
@@ -321,17 +246,6 @@ function choose(s) {
   send(false);
 }
 
-function utf8Truncate(s, max) {
-  const enc = new TextEncoder();
-  if (enc.encode(s).length <= max) return s;
-  let out = "";
-  for (const ch of s) {
-    if (enc.encode(out + ch).length > max) break;
-    out += ch;
-  }
-  return out;
-}
-
 /** Sends the chosen score, with the reasons when `withReason`. */
 async function send(withReason) {
   if (!ask || score == null || sending) return;
@@ -430,7 +344,7 @@ function startLive(token) {
     role: "rating",
     site: setup.site,
     deviceToken: token,
-    onWelcome: (w) => { clockOffset = w.server_time_ms - Date.now(); },
+    onWelcome: (w) => { setServerTime(w.server_time_ms); },
     onChange,
     onStatus: (s) => {
       status = s;

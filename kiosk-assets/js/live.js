@@ -332,17 +332,5 @@ export function deviceToken(kind) {
   return localStorage.getItem(key);
 }
 
-/** Said instead of a range when a counter is open but the range would be too wide to plan by
- * (`uncertain` in the estimate; docs/wait-estimates.md). */
-export const NOT_ENOUGH_DATA = { vi: "chưa đủ dữ liệu để ước tính", en: "not enough data to estimate yet" };
-
-/** "25–40 phút" from an estimate, "chưa đủ dữ liệu để ước tính", or null when no counter is open. */
-export function waitRange(estimate, lang = "vi") {
-  if (estimate?.uncertain) return NOT_ENOUGH_DATA[lang === "en" ? "en" : "vi"];
-  if (!estimate || estimate.low_s == null) return null;
-  const lo = Math.round(estimate.low_s / 60);
-  const hi = Math.max(lo, Math.round(estimate.high_s / 60));
-  const unit = lang === "en" ? "min" : "phút";
-  if (hi <= 1) return lang === "en" ? "under 1 min" : "dưới 1 phút";
-  return lo === hi ? `${lo} ${unit}` : `${lo}–${hi} ${unit}`;
-}
+// The wait in words lives in rules.js (checked against the server's vectors); pages took it from here.
+export { NOT_ENOUGH_DATA, waitRange } from "/js/rules.js";

@@ -96,6 +96,22 @@ pub fn wait_text(low_s: Option<u32>, high_s: Option<u32>, en: bool) -> Option<St
     })
 }
 
+/// The wait as printed: [`NOT_ENOUGH_DATA`] when the estimate is `uncertain`, else [`wait_text`].
+/// The kiosk and the phone page word it the same (`waitText` in js/rules.js); both are checked
+/// against tests/fixtures/wait-text.json.
+pub fn wait_words(
+    low_s: Option<u32>,
+    high_s: Option<u32>,
+    uncertain: bool,
+    en: bool,
+) -> Option<String> {
+    if uncertain {
+        let (vi, en_text) = NOT_ENOUGH_DATA;
+        return Some(if en { en_text } else { vi }.to_string());
+    }
+    wait_text(low_s, high_s, en)
+}
+
 /// The ticket `number` of `site` as printed now (people ahead and wait as of now, the time it
 /// was issued), with its state; `None` when there is no such ticket today.
 pub async fn ticket_print(
@@ -140,14 +156,18 @@ pub async fn ticket_print(
                         .map(|k| k.number)
                         .collect(),
                     ahead: est.map_or(0, |e| e.ahead),
-                    wait_vi: match est {
-                        Some(e) if e.uncertain => Some(NOT_ENOUGH_DATA.0.into()),
-                        _ => wait_text(range.map(|r| r.0), range.map(|r| r.1), false),
-                    },
-                    wait_en: match est {
-                        Some(e) if e.uncertain => Some(NOT_ENOUGH_DATA.1.into()),
-                        _ => wait_text(range.map(|r| r.0), range.map(|r| r.1), true),
-                    },
+                    wait_vi: wait_words(
+                        range.map(|r| r.0),
+                        range.map(|r| r.1),
+                        est.is_some_and(|e| e.uncertain),
+                        false,
+                    ),
+                    wait_en: wait_words(
+                        range.map(|r| r.0),
+                        range.map(|r| r.1),
+                        est.is_some_and(|e| e.uncertain),
+                        true,
+                    ),
                     session_vi: session.as_ref().map(|n| n.0.clone()),
                     session_en: session.map(|n| n.1),
                     issued: local.strftime("%H:%M · %d/%m/%Y").to_string(),
@@ -1033,6 +1053,27 @@ mod tests {
             for c in "Đăâêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ".chars()
             {
                 assert_ne!(Pen::glyph(face, c).1.0, face.0[0].glyph_id('?').0, "{c}");
+            }
+        }
+    }
+
+    /// The vectors js/rules.js is checked against too (tests/browser/rules.test.mjs).
+    #[test]
+    fn wait_words_match_the_shared_vectors() {
+        let text = include_str!("../../../tests/fixtures/wait-text.json");
+        let v: serde_json::Value = serde_json::from_str(text).unwrap();
+        let vectors = v["vectors"].as_array().unwrap();
+        assert!(vectors.len() >= 15);
+        for x in vectors {
+            let e = &x["estimate"];
+            let secs = |k: &str| e[k].as_u64().map(|n| u32::try_from(n).unwrap());
+            let uncertain = e["uncertain"].as_bool().unwrap_or(false);
+            for (lang, en) in [("vi", false), ("en", true)] {
+                assert_eq!(
+                    wait_words(secs("low_s"), secs("high_s"), uncertain, en).as_deref(),
+                    x[lang].as_str(),
+                    "{e} in {lang}"
+                );
             }
         }
     }

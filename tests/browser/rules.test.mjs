@@ -1,0 +1,42 @@
+// The rules the pages share with the server (kiosk-assets/js/rules.js) checked against the same
+// vectors as the Rust code that owns each: tests/fixtures/wait-text.json (printer.rs wait_words),
+// ticket-numbers.json (luot-core TicketNumber) and dossier-codes.json (luot-core check_dossier).
+// Plain node: no server, no browser.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { waitText, parseTicketNumber, checkDossier, utf8Truncate } from "../../kiosk-assets/js/rules.js";
+
+const vectors = (name) => JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), "utf8")).vectors;
+
+test("the wait is worded as on the printed ticket (tests/fixtures/wait-text.json)", () => {
+  const v = vectors("wait-text.json");
+  assert.ok(v.length >= 15);
+  for (const { estimate, vi, en } of v) {
+    assert.equal(waitText(estimate, "vi"), vi, JSON.stringify(estimate));
+    assert.equal(waitText(estimate, "en"), en, JSON.stringify(estimate));
+  }
+});
+
+test("ticket numbers are read as the server reads them (tests/fixtures/ticket-numbers.json)", () => {
+  const v = vectors("ticket-numbers.json");
+  assert.ok(v.length >= 20);
+  for (const { input, number } of v) assert.equal(parseTicketNumber(input), number, JSON.stringify(input));
+});
+
+test("dossier codes are kept or refused as the server does (tests/fixtures/dossier-codes.json)", () => {
+  const v = vectors("dossier-codes.json");
+  assert.ok(v.length >= 10);
+  for (const { input, dossier } of v) assert.equal(checkDossier(input), dossier, JSON.stringify(input));
+});
+
+test("a reason is cut to the server's byte limit at a character boundary", () => {
+  assert.equal(utf8Truncate("abc", 500), "abc");
+  assert.equal(utf8Truncate("Chờ lâu", 4), "Ch"); // "ờ" is three bytes: it does not fit in two
+  assert.equal(utf8Truncate("Chờ lâu", 5), "Chờ");
+  const long = "Thái độ chưa tốt; ".repeat(40);
+  const cut = utf8Truncate(long, 500);
+  assert.ok(new TextEncoder().encode(cut).length <= 500);
+  assert.ok(long.startsWith(cut) && cut.length > 0);
+});
