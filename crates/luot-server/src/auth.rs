@@ -1,13 +1,15 @@
 //! Who is asking: officials and managers by session cookie, devices by token, phones by ticket
 //! token. Passwords are argon2id; tokens are 256 random bits of which only a SHA-256 is stored.
 
+use crate::App;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use luot_store::{Device, User};
+use axum::http::{HeaderMap, header};
+use luot_store::{Accounts, Device, User};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Name of the session cookie.
@@ -62,6 +64,72 @@ impl Principal {
         }
     }
 }
+
+// ----- who is asking -----
+
+/// A cookie's value, from any of the `Cookie` headers.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// The hash of the session cookie's token, if one of the right length is sent.
+pub fn session_hash(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, SESSION_COOKIE)
+        .filter(|t| t.len() == 64)
+        .map(token_hash)
+}
+
+/// The official or manager behind a session cookie, if it is valid and not expired.
+pub async fn session_principal(app: &Arc<App>, headers: &HeaderMap) -> Principal {
+    match session_hash(headers) {
+        Some(hash) => session_by_hash(app, hash).await,
+        None => Principal::Anonymous,
+    }
+}
+
+/// The user of a session (by its token's hash), if it is valid, not expired, not disabled.
+pub async fn session_by_hash(app: &Arc<App>, hash: String) -> Principal {
+    if !app.activity.touch(&hash) {
+        let h = hash.clone();
+        let _ = app.accounts(move |c| c.delete_session(&h)).await;
+        return Principal::Anonymous;
+    }
+    let h = hash.clone();
+    let Ok(Some((user, created))) = app.accounts(move |c| c.session(&h)).await else {
+        return Principal::Anonymous;
+    };
+    if app.clock.now_ms() - created > SESSION_ABSOLUTE_MS || user.disabled {
+        app.activity.forget(&hash);
+        let _ = app.accounts(move |c| c.delete_session(&hash)).await;
+        return Principal::Anonymous;
+    }
+    Principal::User(user)
+}
+
+/// A session, or a device presenting `Authorization: Bearer <token>`.
+pub async fn principal(app: &Arc<App>, headers: &HeaderMap) -> Principal {
+    if let Some(token) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        let hash = token_hash(token.trim());
+        return match app.accounts(move |c| c.device_by_token(&hash)).await {
+            Ok(Some(d)) => Principal::Device(d),
+            _ => Principal::Anonymous,
+        };
+    }
+    session_principal(app, headers).await
+}
+
+// ----- secrets -----
 
 pub fn hash_password(password: &str) -> Result<String, String> {
     let salt = SaltString::encode_b64(&random_bytes::<16>()).map_err(|e| e.to_string())?;

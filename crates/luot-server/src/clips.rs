@@ -12,34 +12,27 @@
 //! (capture pattern, CRC), the codec's identification header and the last page's granule
 //! position: a few dozen lines, so no Ogg crate.
 
-use crate::App;
-use crate::dispatch::ApiError;
-use crate::rest::require_role;
-use axum::body::Body;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::{Json, body::Bytes};
-use luot_proto::{ErrorDto, PROTOCOL_VERSION, ServerMessage};
-use luot_store::Accounts;
+use crate::error::ApiError;
+use axum::http::StatusCode;
+use luot_proto::ErrorDto;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path as FsPath, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Mutex, RwLock};
 
 /// Largest clip accepted, in bytes. The built-in clips are 5–16 KiB.
 pub const CLIP_BYTES_MAX: usize = 512 * 1024;
 /// Longest clip accepted: a word or a phrase of an announcement, or the chime.
 pub const CLIP_SECONDS_MAX: f64 = 10.0;
 /// Longest clip or language name in a path.
-const NAME_MAX: usize = 40;
+pub(crate) const NAME_MAX: usize = 40;
 /// Phrase clips a center may add per language, and the longest text of one (characters).
 pub const PHRASES_MAX: usize = 50;
 pub const PHRASE_TEXT_MAX: usize = 100;
 /// Names the announcer reads by rule (a ticket's letters and digits, a counter's number).
-const RESERVED_PREFIXES: [&str; 3] = ["letter_", "digit_", "number_"];
+pub(crate) const RESERVED_PREFIXES: [&str; 3] = ["letter_", "digit_", "number_"];
 
 /// A clip replaced by a center's recording.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -66,7 +59,7 @@ pub struct Clips {
     writing: Mutex<()>,
 }
 
-fn valid_name(s: &str) -> bool {
+pub(crate) fn valid_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= NAME_MAX
         && s.bytes()
@@ -150,7 +143,18 @@ impl Clips {
         serde_json::to_vec(&m).unwrap_or(bytes)
     }
 
-    fn merge(&self, m: &mut Value) {
+    /// How many phrase clips the center added in `lang`.
+    pub(crate) fn phrases(&self, lang: &str) -> usize {
+        let prefix = format!("{lang}/");
+        self.index
+            .read()
+            .expect("clips lock")
+            .iter()
+            .filter(|(k, s)| s.text.is_some() && k.starts_with(&prefix))
+            .count()
+    }
+
+    pub(crate) fn merge(&self, m: &mut Value) {
         let index = self.index.read().expect("clips lock");
         for (key, s) in index.iter() {
             let (Some(text), Some((lang, file))) = (&s.text, key.split_once('/')) else {
@@ -175,7 +179,7 @@ impl Clips {
     }
 
     /// Durable replace: a temp file, fsync, rename, fsync of the folder.
-    fn store(&self, key: &str, bytes: &[u8], meta: &Stored) -> std::io::Result<()> {
+    pub(crate) fn store(&self, key: &str, bytes: &[u8], meta: &Stored) -> std::io::Result<()> {
         let _w = self.writing.lock().expect("clips write lock");
         let path = self.dir.join(key);
         let folder = path.parent().expect("clip path has a folder").to_path_buf();
@@ -192,7 +196,7 @@ impl Clips {
     }
 
     /// Back to the built-in clip. False if it was not replaced.
-    fn remove(&self, key: &str) -> std::io::Result<bool> {
+    pub(crate) fn remove(&self, key: &str) -> std::io::Result<bool> {
         let _w = self.writing.lock().expect("clips write lock");
         let path = self.dir.join(key);
         let existed = self
@@ -224,7 +228,7 @@ fn write_durably(path: &FsPath, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
-fn stored(bytes: &[u8], info: &OggInfo, at_ms: i64, by: &str) -> Stored {
+pub(crate) fn stored(bytes: &[u8], info: &OggInfo, at_ms: i64, by: &str) -> Stored {
     let digest = <sha2::Sha256 as sha2::Digest>::digest(bytes);
     Stored {
         version: hex::encode(&digest[..8]),
@@ -430,514 +434,6 @@ pub fn check(bytes: &[u8]) -> Result<OggInfo, ApiError> {
         channels,
         seconds,
     })
-}
-
-// ----- the routes -----
-
-/// The manifest the announcer reads (the `--assets` folder's or the embedded one), with the
-/// phrases the center added.
-async fn manifest(app: &App) -> Result<Value, ApiError> {
-    let bytes = crate::assets::read(app, "audio/manifest.json")
-        .await
-        .ok_or_else(|| {
-            ApiError::not_found(
-                "clip_manifest",
-                "Không tìm thấy danh sách giọng đọc (audio/manifest.json)",
-                "The voice manifest (audio/manifest.json) is missing",
-            )
-        })?;
-    let mut m: Value = serde_json::from_slice(&bytes).map_err(|e| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorDto::new(
-                "clip_manifest",
-                format!("audio/manifest.json không hợp lệ: {e}"),
-                format!("audio/manifest.json is invalid: {e}"),
-            ),
-        )
-    })?;
-    app.clips.merge(&mut m);
-    Ok(m)
-}
-
-/// Phrases first (as a template reads), then letters, digits and numbers in order.
-fn clip_order(name: &str) -> (u8, u64, String) {
-    for (i, p) in RESERVED_PREFIXES.iter().enumerate() {
-        if let Some(rest) = name.strip_prefix(p) {
-            return (i as u8 + 1, rest.parse().unwrap_or(0), rest.to_string());
-        }
-    }
-    (0, 0, name.to_string())
-}
-
-/// One clip the announcer knows.
-struct Known {
-    /// Its path under `/audio/`.
-    key: String,
-    lang: Option<String>,
-    name: String,
-    text: Option<String>,
-}
-
-/// Every clip the (merged) manifest names, the chime first.
-fn known(m: &Value) -> Vec<Known> {
-    let chime = m["chime"].as_str().unwrap_or("chime.ogg").to_string();
-    let mut out = vec![Known {
-        key: chime,
-        lang: None,
-        name: "chime".into(),
-        text: None,
-    }];
-    let mut langs: Vec<(&String, &Value)> = m["languages"]
-        .as_object()
-        .map(|o| o.iter().collect())
-        .unwrap_or_default();
-    // Vietnamese first: the default voice.
-    langs.sort_by_key(|(l, _)| (l.as_str() != "vi", l.to_string()));
-    for (lang, l) in langs {
-        let mut clips: Vec<(&String, &Value)> = l["clips"]
-            .as_object()
-            .map(|o| o.iter().collect())
-            .unwrap_or_default();
-        clips.sort_by_key(|(n, _)| clip_order(n));
-        for (name, text) in clips {
-            out.push(Known {
-                key: format!("{lang}/{name}.ogg"),
-                lang: Some(lang.clone()),
-                name: name.clone(),
-                text: text.as_str().map(str::to_string),
-            });
-        }
-    }
-    out
-}
-
-fn clip_json(app: &App, k: &Known) -> Value {
-    let replaced = app.clips.get(&k.key);
-    let url = match &replaced {
-        Some(s) => format!("/audio/{}?v={}", k.key, s.version),
-        None => format!("/audio/{}", k.key),
-    };
-    json!({
-        "lang": k.lang, "name": k.name, "text": k.text, "url": url,
-        "custom": replaced.as_ref().is_some_and(|s| s.text.is_some()),
-        "replaced": replaced.map(|s| json!({
-            "bytes": s.bytes, "duration_ms": s.duration_ms, "codec": s.codec,
-            "uploaded_at": s.uploaded_at_ms, "uploaded_by": s.uploaded_by, "version": s.version,
-        })),
-    })
-}
-
-/// `GET /api/v1/admin/clips`: every clip the announcer knows, built-in, replaced or added.
-pub async fn list(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    require_role(&app, &headers, &["manager", "admin"]).await?;
-    let m = manifest(&app).await?;
-    let clips: Vec<Value> = known(&m).iter().map(|k| clip_json(&app, k)).collect();
-    let mut languages: Vec<&String> = m["languages"]
-        .as_object()
-        .map(|o| o.keys().collect())
-        .unwrap_or_default();
-    languages.sort_by_key(|l| (l.as_str() != "vi", l.to_string()));
-    Ok(Json(json!({
-        "limits": {
-            "bytes_max": CLIP_BYTES_MAX, "seconds_max": CLIP_SECONDS_MAX,
-            "phrases_max": PHRASES_MAX, "phrase_text_max": PHRASE_TEXT_MAX,
-        },
-        "languages": languages,
-        "clips": clips,
-    })))
-}
-
-fn shown(s: &str) -> String {
-    s.chars().take(NAME_MAX).collect()
-}
-
-/// The language of a path, if the manifest has a voice for it.
-fn check_lang(m: &Value, lang: Option<&str>) -> Result<(), ApiError> {
-    match lang {
-        Some(l) if !valid_name(l) || m["languages"].get(l).is_none() => Err(ApiError::not_found(
-            "clip_language",
-            &format!("Không có giọng đọc cho ngôn ngữ “{}”", shown(l)),
-            &format!("No voice for the language “{}”", shown(l)),
-        )),
-        _ => Ok(()),
-    }
-}
-
-fn unknown(lang: Option<&str>, name: &str) -> ApiError {
-    let n = shown(name);
-    let (vi, en) = match lang {
-        Some(l) => (
-            format!(
-                "Không có đoạn âm thanh “{n}” trong giọng đọc “{l}” (muốn thêm một câu mới thì gửi kèm nội dung của câu)"
-            ),
-            format!("No clip “{n}” in the “{l}” voice (to add a phrase, send its text with it)"),
-        ),
-        None => (
-            format!("Không có đoạn âm thanh “{n}”"),
-            format!("No clip “{n}”"),
-        ),
-    };
-    ApiError::not_found("clip_unknown", &vi, &en)
-}
-
-/// A phrase's text as the announcer compares it (`normalize` in announcer.js).
-fn normalize(text: &str) -> String {
-    const PUNCT: &str = ".,!?;:…\"'“”‘’()[]–—-";
-    text.to_lowercase()
-        .chars()
-        .map(|c| if PUNCT.contains(c) { ' ' } else { c })
-        .collect::<String>()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn bad(status: StatusCode, code: &str, vi: String, en: String) -> ApiError {
-    ApiError::new(status, ErrorDto::new(code, vi, en).with_field("text"))
-}
-
-/// The text of a new or re-recorded phrase clip `name` of `lang`, checked against the others.
-fn check_phrase(m: &Value, lang: &str, name: &str, text: &str) -> Result<String, ApiError> {
-    let text = text.trim();
-    let norm = normalize(text);
-    if norm.is_empty() || text.chars().count() > PHRASE_TEXT_MAX {
-        return Err(bad(
-            StatusCode::BAD_REQUEST,
-            "clip_text_invalid",
-            format!("Nội dung của câu phải có chữ, tối đa {PHRASE_TEXT_MAX} ký tự"),
-            format!("A phrase's text needs words, at most {PHRASE_TEXT_MAX} characters"),
-        ));
-    }
-    let taken = known(m).into_iter().find(|k| {
-        k.lang.as_deref() == Some(lang)
-            && k.name != name
-            && !RESERVED_PREFIXES.iter().any(|p| k.name.starts_with(p))
-            && k.text.as_deref().map(normalize).as_deref() == Some(norm.as_str())
-    });
-    if let Some(k) = taken {
-        return Err(bad(
-            StatusCode::CONFLICT,
-            "clip_text_taken",
-            format!("Đoạn “{}” đã đọc câu “{text}”: hãy thay đoạn đó", k.name),
-            format!(
-                "The clip “{}” already says “{text}”: replace that one",
-                k.name
-            ),
-        ));
-    }
-    Ok(text.to_string())
-}
-
-/// What a PUT is about to store: the clip's key and, for a phrase the center added, its text.
-async fn target(
-    app: &App,
-    lang: Option<&str>,
-    name: &str,
-    text: Option<&str>,
-) -> Result<(String, Option<String>, bool), ApiError> {
-    let m = manifest(app).await?;
-    check_lang(&m, lang)?;
-    let entry = known(&m)
-        .into_iter()
-        .find(|k| k.lang.as_deref() == lang && k.name == name);
-    let custom = |key: &str| app.clips.get(key).and_then(|s| s.text);
-    match (entry, lang, text) {
-        (Some(k), Some(l), Some(t)) if custom(&k.key).is_some() => {
-            let t = check_phrase(&m, l, name, t)?;
-            Ok((k.key, Some(t), false))
-        }
-        // A built-in clip: its text is the manifest's.
-        (Some(k), _, Some(_)) => Err(bad(
-            StatusCode::BAD_REQUEST,
-            "clip_text_fixed",
-            format!(
-                "Nội dung của đoạn có sẵn “{}” không đổi được: hãy thu đúng câu “{}”",
-                k.name,
-                k.text.clone().unwrap_or_default()
-            ),
-            format!(
-                "The text of the built-in clip “{}” cannot change: record “{}”",
-                k.name,
-                k.text.clone().unwrap_or_default()
-            ),
-        )),
-        (Some(k), _, None) => {
-            let t = custom(&k.key);
-            Ok((k.key, t, false))
-        }
-        (None, Some(l), Some(t)) => {
-            if !valid_name(name)
-                || name == "chime"
-                || RESERVED_PREFIXES.iter().any(|p| name.starts_with(p))
-            {
-                return Err(ApiError::bad_request(
-                    "clip_name_invalid",
-                    format!(
-                        "Tên đoạn “{}” không dùng được: chữ thường không dấu, số và _ (tối đa {NAME_MAX}), không bắt đầu bằng letter_, digit_, number_",
-                        shown(name)
-                    ),
-                    format!(
-                        "The clip name “{}” cannot be used: lowercase a-z, digits and _ (at most {NAME_MAX}), not starting with letter_, digit_, number_",
-                        shown(name)
-                    ),
-                ));
-            }
-            let added = app
-                .clips
-                .index
-                .read()
-                .expect("clips lock")
-                .iter()
-                .filter(|(k, s)| s.text.is_some() && k.starts_with(&format!("{l}/")))
-                .count();
-            if added >= PHRASES_MAX {
-                return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    ErrorDto::new(
-                        "clip_too_many",
-                        format!("Đã có {PHRASES_MAX} câu thêm cho giọng “{l}”: hãy xóa bớt"),
-                        format!(
-                            "The “{l}” voice already has {PHRASES_MAX} added phrases: remove one"
-                        ),
-                    ),
-                ));
-            }
-            let t = check_phrase(&m, l, name, t)?;
-            Ok((format!("{l}/{name}.ogg"), Some(t), true))
-        }
-        (None, _, _) => Err(unknown(lang, name)),
-    }
-}
-
-/// The clip as listed, after a change.
-async fn listed(app: &App, lang: Option<&str>, name: &str) -> Result<Value, ApiError> {
-    let m = manifest(app).await?;
-    known(&m)
-        .iter()
-        .find(|k| k.lang.as_deref() == lang && k.name == name)
-        .map(|k| clip_json(app, k))
-        .ok_or_else(|| unknown(lang, name))
-}
-
-/// Tells hall displays (and every other client) to reload: the same `config` message as a
-/// configuration change, after which the announcer fetches the manifest and the new clip.
-async fn announce_change(app: &Arc<App>) {
-    let seq = app.broker.read(|v| v.seq).await.unwrap_or(0);
-    let msg = ServerMessage::Config {
-        v: PROTOCOL_VERSION,
-        seq,
-    };
-    let json = serde_json::to_string(&msg).expect("server messages serialize");
-    for site in 0..app.broker.runtime().len() {
-        app.hub.publish(crate::hub::Outgoing {
-            seq: 0,
-            site,
-            ticket: None,
-            json: json.clone().into(),
-            call_received: None,
-        });
-    }
-}
-
-fn io_error(e: std::io::Error) -> ApiError {
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        ErrorDto::new(
-            "clip_storage",
-            format!("Không lưu được đoạn âm thanh vào thư mục dữ liệu: {e}"),
-            format!("Could not store the clip in the data folder: {e}"),
-        ),
-    )
-}
-
-fn store_error(e: luot_store::StoreError) -> ApiError {
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        crate::broker::storage_error(&e),
-    )
-}
-
-/// Reads a body of at most [`CLIP_BYTES_MAX`] bytes, with a clear error beyond.
-async fn read_body(body: Body) -> Result<Bytes, ApiError> {
-    axum::body::to_bytes(body, CLIP_BYTES_MAX)
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                ErrorDto::new(
-                    "clip_too_large",
-                    format!(
-                        "Tệp quá lớn: tối đa {CLIP_BYTES_MAX} byte ({} KiB)",
-                        CLIP_BYTES_MAX / 1024
-                    ),
-                    format!(
-                        "The file is too large: at most {CLIP_BYTES_MAX} bytes ({} KiB)",
-                        CLIP_BYTES_MAX / 1024
-                    ),
-                ),
-            )
-        })
-}
-
-/// The query of a PUT: only `text` (a phrase clip's).
-fn query_text(q: &HashMap<String, String>) -> Result<Option<&str>, ApiError> {
-    if let Some(k) = q.keys().find(|k| k.as_str() != "text") {
-        return Err(ApiError::bad_request(
-            "invalid_field",
-            format!("Tham số không biết: “{}”", shown(k)),
-            format!("Unknown parameter “{}”", shown(k)),
-        ));
-    }
-    Ok(q.get("text").map(String::as_str))
-}
-
-async fn replace(
-    app: Arc<App>,
-    addr: std::net::IpAddr,
-    headers: HeaderMap,
-    lang: Option<String>,
-    name: String,
-    text: Option<&str>,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let user = require_role(&app, &headers, &["manager", "admin"]).await?;
-    // A phrase typed with combining marks matches the announcer's NFC text (text.rs).
-    let text = text.map(luot_proto::nfc);
-    let (key, text, new) = target(&app, lang.as_deref(), &name, text.as_deref()).await?;
-    let bytes = read_body(body).await?;
-    let info = check(&bytes)?;
-    let now = app.clock.now_ms();
-    let mut meta = stored(&bytes, &info, now, &user.login);
-    meta.text = text;
-    let a = app.clone();
-    let (k, m) = (key.clone(), meta.clone());
-    tokio::task::spawn_blocking(move || a.clips.store(&k, &bytes, &m))
-        .await
-        .map_err(|e| io_error(std::io::Error::other(e.to_string())))?
-        .map_err(io_error)?;
-    let mut detail = format!(
-        "{key} {} B {:.1} s {} {}",
-        meta.bytes,
-        meta.duration_ms as f64 / 1000.0,
-        meta.codec,
-        meta.version
-    );
-    if let Some(t) = &meta.text {
-        detail.push_str(&format!(" “{t}”"));
-    }
-    let action = if new { "clip_add" } else { "clip_replace" };
-    let actor = user.login.clone();
-    let from = addr.to_string();
-    app.accounts(move |c| c.audit_from(now, &actor, action, &detail, &from))
-        .await
-        .map_err(store_error)?;
-    tracing::info!(clip = %key, by = %user.login, action, "voice clip changed");
-    announce_change(&app).await;
-    let v = listed(&app, lang.as_deref(), &name).await?;
-    Ok((
-        if new {
-            StatusCode::CREATED
-        } else {
-            StatusCode::OK
-        },
-        Json(v),
-    )
-        .into_response())
-}
-
-async fn restore(
-    app: Arc<App>,
-    addr: std::net::IpAddr,
-    headers: HeaderMap,
-    lang: Option<String>,
-    name: String,
-) -> Result<Response, ApiError> {
-    let user = require_role(&app, &headers, &["manager", "admin"]).await?;
-    let m = manifest(&app).await?;
-    check_lang(&m, lang.as_deref())?;
-    let key = known(&m)
-        .into_iter()
-        .find(|k| k.lang.as_deref() == lang.as_deref() && k.name == name)
-        .map(|k| k.key)
-        .ok_or_else(|| unknown(lang.as_deref(), &name))?;
-    let added = app.clips.get(&key).is_some_and(|s| s.text.is_some());
-    let a = app.clone();
-    let k = key.clone();
-    let existed = tokio::task::spawn_blocking(move || a.clips.remove(&k))
-        .await
-        .map_err(|e| io_error(std::io::Error::other(e.to_string())))?
-        .map_err(io_error)?;
-    if existed {
-        let now = app.clock.now_ms();
-        let actor = user.login.clone();
-        let k = key.clone();
-        let action = if added { "clip_remove" } else { "clip_restore" };
-        let from = addr.to_string();
-        app.accounts(move |c| c.audit_from(now, &actor, action, &k, &from))
-            .await
-            .map_err(store_error)?;
-        announce_change(&app).await;
-    }
-    if added {
-        return Ok(Json(json!({"lang": lang, "name": name, "removed": true})).into_response());
-    }
-    Ok(Json(listed(&app, lang.as_deref(), &name).await?).into_response())
-}
-
-/// `PUT /api/v1/admin/clips/{lang}/{name}[?text=…]`: the body is the .ogg file. With `text`, a
-/// phrase clip the center adds (or re-records) for its own template.
-pub async fn put(
-    State(app): State<Arc<App>>,
-    crate::proxy::ClientIp(addr): crate::proxy::ClientIp,
-    headers: HeaderMap,
-    Path((lang, name)): Path<(String, String)>,
-    Query(q): Query<HashMap<String, String>>,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let text = query_text(&q)?;
-    replace(app, addr, headers, Some(lang), name, text, body).await
-}
-
-/// `DELETE /api/v1/admin/clips/{lang}/{name}`: back to the built-in clip, or an added phrase
-/// removed.
-pub async fn delete(
-    State(app): State<Arc<App>>,
-    crate::proxy::ClientIp(addr): crate::proxy::ClientIp,
-    headers: HeaderMap,
-    Path((lang, name)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
-    restore(app, addr, headers, Some(lang), name).await
-}
-
-/// `PUT /api/v1/admin/clips/chime`.
-pub async fn put_chime(
-    State(app): State<Arc<App>>,
-    crate::proxy::ClientIp(addr): crate::proxy::ClientIp,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-    body: Body,
-) -> Result<Response, ApiError> {
-    if query_text(&q)?.is_some() {
-        return Err(ApiError::bad_request(
-            "clip_text_fixed",
-            "Tiếng chuông không có nội dung đọc",
-            "The chime has no text",
-        ));
-    }
-    replace(app, addr, headers, None, "chime".into(), None, body).await
-}
-
-/// `DELETE /api/v1/admin/clips/chime`.
-pub async fn delete_chime(
-    State(app): State<Arc<App>>,
-    crate::proxy::ClientIp(addr): crate::proxy::ClientIp,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    restore(app, addr, headers, None, "chime".into()).await
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@
 //! take a slot, wrap the stream in [`Counted`], serve it with [`http1_builder`], and layer
 //! [`body_deadline`] on the router. [`serve`] is that loop for plain TCP.
 
-use crate::dispatch::ApiError;
+use crate::error::ApiError;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Request, State};

@@ -4,7 +4,7 @@
 //! (`POST /logout`, `…/revoke`) need no type. The voice clip routes take `audio/ogg` and are
 //! not under this layer.
 
-use crate::dispatch::ApiError;
+use crate::error::ApiError;
 use axum::extract::Request;
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;

@@ -92,7 +92,7 @@ pub async fn read(
     match was {
         Principal::User(was) => {
             let now = match session_hash {
-                Some(h) => crate::rest::session_by_hash(app, h.to_string()).await,
+                Some(h) => crate::auth::session_by_hash(app, h.to_string()).await,
                 None => Principal::Anonymous,
             };
             match now {

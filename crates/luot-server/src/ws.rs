@@ -88,22 +88,6 @@ async fn close(sink: &mut Sink, code: u16, reason: &str) {
         .await;
 }
 
-/// Origins are checked only when a browser sends one: a page from another site may not drive
-/// a kiosk's or an official's socket.
-pub fn origin_allowed(app: &App, headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get("origin").and_then(|o| o.to_str().ok()) else {
-        return true;
-    };
-    let host = headers
-        .get("host")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("");
-    let origin_host = origin.split("://").nth(1).unwrap_or("");
-    origin_host == host
-        || origin == app.public_url
-        || app.allowed_origins.iter().any(|o| o == origin)
-}
-
 pub async fn handler(
     ws: WebSocketUpgrade,
     State(app): State<Arc<App>>,
@@ -111,7 +95,7 @@ pub async fn handler(
     headers: HeaderMap,
     uri: axum::http::Uri,
 ) -> Response {
-    if !origin_allowed(&app, &headers) {
+    if !crate::http::origin_allowed(&app, &headers) {
         app.metrics.ws_refused.fetch_add(1, Ordering::Relaxed);
         let e = ErrorDto::new(
             "origin_refused",
@@ -143,8 +127,8 @@ pub async fn handler(
     }
     #[cfg(not(debug_assertions))]
     let _ = uri;
-    let session = crate::rest::session_principal(&app, &headers).await;
-    let session_hash = crate::rest::session_hash(&headers);
+    let session = crate::auth::session_principal(&app, &headers).await;
+    let session_hash = crate::auth::session_hash(&headers);
     let tracker = app.tracker.clone();
     configure(ws, luot_proto::CLIENT_MESSAGE_BYTES_MAX).on_upgrade(move |socket| {
         tracker.track_future(async move {
@@ -531,7 +515,7 @@ async fn client(
                             app.metrics.rate_limited.fetch_add(1, Ordering::Relaxed);
                             bad += 1;
                             // A command still gets its one reply, or the client would wait for it.
-                            let error = crate::dispatch::ApiError::rate_limited().error;
+                            let error = crate::error::ApiError::rate_limited().error;
                             let msg = match serde_json::from_str::<ClientMessage>(&t) {
                                 Ok(ClientMessage::Command { id, .. }) => text(&ServerMessage::Reply { v: PROTOCOL_VERSION, id: clip_id(&id), ok: false, result: None, error: Some(error) }),
                                 _ => error_msg(error),

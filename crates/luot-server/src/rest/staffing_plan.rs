@@ -5,7 +5,7 @@
 //! serves several departments once, and what it claims as met is what the replay shows.
 
 use crate::App;
-use crate::dispatch::ApiError;
+use crate::error::ApiError;
 use crate::report::Lang;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -272,7 +272,7 @@ pub async fn staffing_plan(
     Path(site): Path<String>,
     Query(p): Query<PlanParams>,
 ) -> Result<Response, ApiError> {
-    crate::rest::require_role(&app, &headers, &["manager", "admin"]).await?;
+    crate::http::require_role(&app, &headers, &["manager", "admin"]).await?;
     let i = app.broker.site_index(&site).ok_or_else(|| {
         ApiError::not_found(
             "unknown_site",

@@ -1,0 +1,536 @@
+//! Sessions (login, logout, me) and the accounts admins manage.
+
+use crate::App;
+use crate::auth::{self, Principal, SESSION_COOKIE};
+use crate::error::{ApiError, store_error};
+use crate::http::{body, require_role};
+use crate::proxy::ClientIp;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use luot_proto::ErrorDto;
+use luot_store::Accounts;
+use luot_store::User;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginBody {
+    login: String,
+    password: String,
+}
+
+fn session_cookie(app: &App, value: &str, max_age_s: i64) -> HeaderValue {
+    let secure = if app.secure_cookies { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_s}{secure}"
+    ))
+    .expect("cookie is ASCII")
+}
+
+fn user_json(u: &User) -> Value {
+    json!({"login": u.login, "display_name": u.display_name, "role": u.role, "counters": u.counters, "disabled": u.disabled})
+}
+
+pub(super) async fn login(
+    State(app): State<Arc<App>>,
+    ClientIp(addr): ClientIp,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let b: LoginBody = body(&bytes)?;
+    if b.login.len() > 64 || b.password.len() > 256 {
+        return Err(ApiError::bad_request(
+            "invalid_field",
+            "Tên đăng nhập hoặc mật khẩu quá dài",
+            "Login or password too long",
+        ));
+    }
+    let keys = [format!("login:{}", b.login), format!("addr:{addr}")];
+    if let Some(wait) = keys.iter().filter_map(|k| app.backoff.wait(k)).max() {
+        app.metrics
+            .rate_limited
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut res = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorDto::new(
+                "login_backoff",
+                format!("Sai quá nhiều lần, thử lại sau {} giây", wait.as_secs() + 1),
+                format!("Too many failures, try again in {} s", wait.as_secs() + 1),
+            ),
+        )
+        .into_response();
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(wait.as_secs() + 1));
+        return Ok(res);
+    }
+    let login = b.login.clone();
+    let user = app
+        .accounts(move |c| c.user(&login))
+        .await
+        .map_err(store_error)?;
+    let password = b.password;
+    let hash = user.as_ref().map(|u| u.password_hash.clone());
+    // Verify even for unknown users, so timing does not tell which logins exist.
+    let ok = tokio::task::spawn_blocking(move || {
+        let h = hash.unwrap_or_else(|| "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0000000000000000000000000000000000000000000".into());
+        auth::verify_password(&password, &h)
+    })
+    .await
+    .unwrap_or(false);
+    let user = match user {
+        Some(u) if ok && !u.disabled => u,
+        _ => {
+            for k in &keys {
+                app.backoff.failed(k);
+            }
+            // One line per failure (each cost a password check), and one when a failure starts a
+            // back-off, naming what is held back and for how long.
+            let held: Vec<String> = keys
+                .iter()
+                .filter_map(|k| {
+                    app.backoff
+                        .wait(k)
+                        .map(|w| format!("{k} {} s", w.as_secs() + 1))
+                })
+                .collect();
+            let (who, now, from) = (b.login.clone(), app.clock.now_ms(), addr.to_string());
+            app.accounts(move |c| {
+                c.audit_from(now, &who, "login_failed", "", &from)?;
+                if !held.is_empty() {
+                    c.audit_from(now, &who, "login_backoff", &held.join(", "), &from)?;
+                }
+                Ok(())
+            })
+            .await
+            .map_err(store_error)?;
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                ErrorDto::new(
+                    "login_failed",
+                    "Sai tên đăng nhập hoặc mật khẩu",
+                    "Wrong login or password",
+                ),
+            ));
+        }
+    };
+    for k in &keys {
+        app.backoff.succeeded(k);
+    }
+    // A new token at every login; the old session, if any, ends.
+    if let Some(old) = auth::cookie(&headers, SESSION_COOKIE) {
+        let h = auth::token_hash(old);
+        app.activity.forget(&h);
+        let _ = app.accounts(move |c| c.delete_session(&h)).await;
+    }
+    let token = auth::new_token();
+    let hash = auth::token_hash(&token);
+    let (login, now) = (user.login.clone(), app.clock.now_ms());
+    app.activity.touch(&hash);
+    let from = addr.to_string();
+    app.accounts(move |c| {
+        c.add_session(&hash, &login, now)?;
+        c.audit_from(now, &login, "login", "", &from)
+    })
+    .await
+    .map_err(store_error)?;
+    let mut res = Json(user_json(&user)).into_response();
+    res.headers_mut().insert(
+        header::SET_COOKIE,
+        session_cookie(&app, &token, auth::SESSION_ABSOLUTE_MS / 1000),
+    );
+    Ok(res)
+}
+
+pub(super) async fn logout(
+    State(app): State<Arc<App>>,
+    ClientIp(addr): ClientIp,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(token) = auth::cookie(&headers, SESSION_COOKIE) {
+        let h = auth::token_hash(token);
+        app.activity.forget(&h);
+        let (now, from) = (app.clock.now_ms(), addr.to_string());
+        let ended = app
+            .accounts(move |c| {
+                let who = c.session(&h)?.map(|(u, _)| u.login);
+                c.delete_session(&h)?;
+                if let Some(login) = &who {
+                    c.audit_from(now, login, "logout", "", &from)?;
+                }
+                Ok(who)
+            })
+            .await;
+        // The sockets opened with this session end now (standing.rs).
+        if let Ok(Some(login)) = ended {
+            crate::standing::announce(&app, login);
+        }
+    }
+    let mut res = Json(json!({"ok": true})).into_response();
+    res.headers_mut()
+        .insert(header::SET_COOKIE, session_cookie(&app, "", 0));
+    res
+}
+
+pub(super) async fn me(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    match auth::principal(&app, &headers).await {
+        Principal::User(u) => Ok(Json(user_json(&u))),
+        Principal::Device(d) => Ok(Json(
+            json!({"device": d.id, "kind": d.kind, "name": d.name, "site": d.site, "counter": d.counter}),
+        )),
+        _ => Err(ApiError::login_required()),
+    }
+}
+
+pub(super) async fn users(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    require_role(&app, &headers, &["admin", "manager"]).await?;
+    let list = app.accounts(|c| c.users()).await.map_err(store_error)?;
+    Ok(Json(json!(list.iter().map(user_json).collect::<Vec<_>>())))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewUserBody {
+    login: String,
+    display_name: String,
+    role: String,
+    password: String,
+    #[serde(default)]
+    counters: Vec<String>,
+}
+
+pub(super) async fn add_user(
+    State(app): State<Arc<App>>,
+    ClientIp(addr): ClientIp,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let from = addr.to_string();
+    let admin = require_role(&app, &headers, &["admin"]).await?;
+    let b: NewUserBody = body(&bytes)?;
+    luot_proto::code("login", &b.login)?;
+    check_role(&b.role)?;
+    check_counters(&app, &b.counters)?;
+    if b.display_name.trim().is_empty() || b.display_name.len() > DISPLAY_NAME_LEN_MAX {
+        return Err(luot_proto::WireError::invalid("display_name", &b.display_name).into());
+    }
+    auth::check_password_strength(&b.password).map_err(|e| {
+        ApiError::bad_request("weak_password", format!("Mật khẩu yếu: {e}"), e)
+            .into_field("password")
+    })?;
+    let password = b.password.clone();
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
+        .await
+        .map_err(|e| ApiError::bad_request("hash_failed", e.to_string(), e.to_string()))?
+        .map_err(|e| ApiError::bad_request("hash_failed", e.clone(), e))?;
+    let now = app.clock.now_ms();
+    let user = User {
+        login: b.login,
+        display_name: b.display_name,
+        role: b.role,
+        password_hash: hash,
+        counters: b.counters,
+        disabled: false,
+        created_at: now,
+    };
+    let u = user.clone();
+    let actor = admin.login.clone();
+    app.accounts(move |c| {
+        if c.user(&u.login)?.is_some() {
+            return Err(luot_store::StoreError::Other(format!(
+                "login {} exists",
+                u.login
+            )));
+        }
+        c.add_user(&u)?;
+        c.audit_from(now, &actor, "user_add", &u.login, &from)
+    })
+    .await
+    .map_err(|e| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            ErrorDto::new("user_exists", "Tên đăng nhập đã có", e.to_string()),
+        )
+    })?;
+    Ok((StatusCode::CREATED, Json(user_json(&user))).into_response())
+}
+
+fn no_user() -> ApiError {
+    ApiError::not_found("user_unknown", "Không có tài khoản này", "No such account")
+}
+
+fn check_role(role: &str) -> Result<(), ApiError> {
+    if ["official", "manager", "admin"].contains(&role) {
+        Ok(())
+    } else {
+        Err(luot_proto::WireError::invalid("role", role).into())
+    }
+}
+
+fn check_display_name(name: &str) -> Result<(), ApiError> {
+    if name.trim().is_empty() || name.len() > DISPLAY_NAME_LEN_MAX {
+        return Err(luot_proto::WireError::invalid("display_name", name).into());
+    }
+    Ok(())
+}
+
+/// Longest display name, in bytes.
+pub const DISPLAY_NAME_LEN_MAX: usize = 100;
+/// Longest name of a paired device ("Kiosk sảnh A"), in bytes.
+pub const DEVICE_NAME_LEN_MAX: usize = 100;
+/// Most counters one official may be assigned.
+pub const USER_COUNTERS_MAX: usize = 50;
+
+/// Counter codes as accounts hold them (`counter` or `site/counter`), each of a known counter.
+fn check_counters(app: &App, counters: &[String]) -> Result<(), ApiError> {
+    if counters.len() > USER_COUNTERS_MAX {
+        return Err(ApiError::bad_request(
+            "too_many_counters",
+            format!("Tối đa {USER_COUNTERS_MAX} quầy cho một tài khoản"),
+            format!("At most {USER_COUNTERS_MAX} counters per account"),
+        )
+        .into_field("counters"));
+    }
+    let runtime = app.broker.runtime();
+    for c in counters {
+        let (site, counter) = match c.split_once('/') {
+            Some((s, c)) => (Some(s), c),
+            None => (None, c.as_str()),
+        };
+        let known = luot_core::Code::new(counter).ok().is_some_and(|code| {
+            runtime.iter().any(|rt| {
+                site.is_none_or(|s| rt.code.as_str() == s)
+                    && rt.settings.core.counter(code).is_some()
+            })
+        });
+        if !known {
+            return Err(ApiError::bad_request(
+                "unknown_counter",
+                format!("Không có quầy '{c}'"),
+                format!("No counter '{c}'"),
+            )
+            .into_field("counters"));
+        }
+    }
+    Ok(())
+}
+
+/// Ends a user's sessions in memory and tells their open websockets.
+fn account_changed(app: &App, login: &str, hashes: &[String]) {
+    for h in hashes {
+        app.activity.forget(h);
+    }
+    let _ = app.account_changes.send(login.to_string());
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EditUserBody {
+    #[serde(default)]
+    display_name: Option<String>,
+    #[serde(default)]
+    role: Option<String>,
+    #[serde(default)]
+    counters: Option<Vec<String>>,
+}
+
+/// `POST /admin/users/{login}`: change the display name, role or counters (admins).
+pub(super) async fn edit_user(
+    State(app): State<Arc<App>>,
+    ClientIp(addr): ClientIp,
+    headers: HeaderMap,
+    Path(login): Path<String>,
+    bytes: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let from = addr.to_string();
+    let admin = require_role(&app, &headers, &["admin"]).await?;
+    let b: EditUserBody = body(&bytes)?;
+    if let Some(n) = &b.display_name {
+        check_display_name(n)?;
+    }
+    if let Some(r) = &b.role {
+        check_role(r)?;
+    }
+    if let Some(c) = &b.counters {
+        check_counters(&app, c)?;
+    }
+    let now = app.clock.now_ms();
+    let (l, actor) = (login.clone(), admin.login.clone());
+    let outcome = app
+        .accounts(move |c| {
+            let Some(before) = c.user(&l)? else {
+                return Ok(Err(no_user()));
+            };
+            if before.role == "admin"
+                && b.role.as_deref().is_some_and(|r| r != "admin")
+                && !before.disabled
+                && c.active_admins()? <= 1
+            {
+                return Ok(Err(last_admin()));
+            }
+            c.update_user(
+                &l,
+                b.display_name.as_deref().map(str::trim),
+                b.role.as_deref(),
+                b.counters.as_deref(),
+            )?;
+            let mut what = Vec::new();
+            if let Some(n) = &b.display_name {
+                what.push(format!("display_name={}", n.trim()));
+            }
+            if let Some(r) = &b.role {
+                what.push(format!("role={r}"));
+            }
+            if let Some(cs) = &b.counters {
+                what.push(format!("counters={}", cs.join(",")));
+            }
+            c.audit_from(
+                now,
+                &actor,
+                "user_edit",
+                &format!("{l} {}", what.join(" ")),
+                &from,
+            )?;
+            Ok(Ok(c.user(&l)?.expect("just updated")))
+        })
+        .await
+        .map_err(store_error)??;
+    let user = outcome;
+    // Sessions stay valid; open sockets reconnect to take the new rights.
+    account_changed(&app, &login, &[]);
+    Ok(Json(user_json(&user)))
+}
+
+fn last_admin() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        ErrorDto::new(
+            "last_admin",
+            "Không thể khóa hoặc hạ quyền quản trị viên cuối cùng",
+            "The last active admin cannot be disabled or lose the admin role",
+        ),
+    )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct PasswordBody {
+    #[serde(default)]
+    password: Option<String>,
+}
+
+/// `POST /admin/users/{login}/disable|enable|password` (admins). Disabling ends the user's
+/// sessions and closes their websockets at once; a new password ends their sessions too.
+pub(super) async fn user_action(
+    State(app): State<Arc<App>>,
+    ClientIp(addr): ClientIp,
+    headers: HeaderMap,
+    Path((login, action)): Path<(String, String)>,
+    bytes: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let from = addr.to_string();
+    let admin = require_role(&app, &headers, &["admin"]).await?;
+    let now = app.clock.now_ms();
+    let actor = admin.login.clone();
+    match action.as_str() {
+        "disable" | "enable" => {
+            let disable = action == "disable";
+            if disable && login == admin.login {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    ErrorDto::new(
+                        "cannot_disable_self",
+                        "Không thể tự khóa tài khoản của mình",
+                        "You cannot disable your own account",
+                    ),
+                ));
+            }
+            let l = login.clone();
+            let (user, hashes) = app
+                .accounts(move |c| {
+                    let Some(before) = c.user(&l)? else {
+                        return Ok(Err(no_user()));
+                    };
+                    if disable
+                        && before.role == "admin"
+                        && !before.disabled
+                        && c.active_admins()? <= 1
+                    {
+                        return Ok(Err(last_admin()));
+                    }
+                    let hashes = c.session_hashes(&l)?;
+                    c.set_disabled(&l, disable)?;
+                    c.audit_from(
+                        now,
+                        &actor,
+                        if disable {
+                            "user_disable"
+                        } else {
+                            "user_enable"
+                        },
+                        &l,
+                        &from,
+                    )?;
+                    Ok(Ok((c.user(&l)?.expect("exists"), hashes)))
+                })
+                .await
+                .map_err(store_error)??;
+            if disable {
+                account_changed(&app, &login, &hashes);
+            }
+            Ok(Json(user_json(&user)))
+        }
+        "password" => {
+            let b: PasswordBody = if bytes.is_empty() {
+                PasswordBody::default()
+            } else {
+                body(&bytes)?
+            };
+            let (password, generated) = match b.password {
+                Some(p) => {
+                    auth::check_password_strength(&p).map_err(|e| {
+                        ApiError::bad_request("weak_password", format!("Mật khẩu yếu: {e}"), e)
+                            .into_field("password")
+                    })?;
+                    (p, false)
+                }
+                None => (auth::new_password(), true),
+            };
+            let p = password.clone();
+            let hash = tokio::task::spawn_blocking(move || auth::hash_password(&p))
+                .await
+                .map_err(|e| ApiError::bad_request("hash_failed", e.to_string(), e.to_string()))?
+                .map_err(|e| ApiError::bad_request("hash_failed", e.clone(), e))?;
+            let l = login.clone();
+            let hashes = app
+                .accounts(move |c| {
+                    if c.user(&l)?.is_none() {
+                        return Ok(Err(no_user()));
+                    }
+                    let hashes = c.session_hashes(&l)?;
+                    c.set_password(&l, &hash)?;
+                    c.audit_from(now, &actor, "user_password", &l, &from)?;
+                    Ok(Ok(hashes))
+                })
+                .await
+                .map_err(store_error)??;
+            account_changed(&app, &login, &hashes);
+            let mut out = json!({"ok": true, "login": login});
+            if generated {
+                out["password"] = json!(password);
+            }
+            Ok(Json(out))
+        }
+        _ => Err(ApiError::no_action()),
+    }
+}

@@ -1,0 +1,155 @@
+//! The configuration, live: read it, check a text, apply one (managers and admins).
+
+use crate::App;
+use crate::error::{ApiError, store_error};
+use crate::http::{body, require_role};
+use crate::proxy::ClientIp;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use luot_store::Accounts;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+pub const CONFIG_BODY_MAX: usize = 1024 * 1024;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigBody {
+    toml: String,
+}
+
+fn config_errors(e: &luot_proto::config::ConfigErrors) -> Response {
+    let at = |e: &luot_proto::config::ConfigError, m: &str| format!("{}:{}: {m}", e.line, e.column);
+    let first_vi = e
+        .errors
+        .first()
+        .map(|e| at(e, &e.message_vi))
+        .unwrap_or_default();
+    let first_en = e
+        .errors
+        .first()
+        .map(|e| at(e, &e.message))
+        .unwrap_or_default();
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({
+            "code": "config_invalid",
+            "message": format!("Cấu hình có {} lỗi. Lỗi đầu tiên, dòng {first_vi}", e.errors.len()),
+            "message_en": format!("The configuration has {} error(s). First, line {first_en}", e.errors.len()),
+            "errors": e.errors.iter().map(|e| json!({"line": e.line, "column": e.column, "message": e.message_vi, "message_en": e.message})).collect::<Vec<_>>(),
+        })),
+    )
+        .into_response()
+}
+
+/// Parses and checks a configuration text, including the time zones against the tz database.
+fn parse_center(
+    text: &str,
+) -> Result<
+    (
+        luot_proto::config::CenterConfig,
+        Vec<crate::broker::SiteRuntime>,
+    ),
+    Response,
+> {
+    let center =
+        luot_proto::config::parse_config(text, "config.toml").map_err(|e| config_errors(&e))?;
+    let mut runtime = Vec::new();
+    for s in &center.sites {
+        let tz = jiff::tz::TimeZone::get(&s.time_zone).map_err(|_| {
+            config_errors(&luot_proto::config::ConfigErrors {
+                errors: vec![luot_proto::config::ConfigError {
+                    file: "config.toml".into(),
+                    line: 1,
+                    column: 1,
+                    message: format!("site {}: unknown time zone {:?}", s.core.code, s.time_zone),
+                    message_vi: format!(
+                        "điểm phục vụ {}: không có múi giờ {:?}",
+                        s.core.code, s.time_zone
+                    ),
+                }],
+            })
+        })?;
+        runtime.push(crate::broker::SiteRuntime {
+            code: s.core.code,
+            settings: s.clone(),
+            tz,
+        });
+    }
+    Ok((center, runtime))
+}
+
+pub(super) async fn get_config(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    require_role(&app, &headers, &["manager", "admin"]).await?;
+    let (toml, version) = app.config_text.read().expect("config lock").clone();
+    Ok(Json(json!({"toml": toml, "version": version})))
+}
+
+pub(super) async fn check_config(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    require_role(&app, &headers, &["manager", "admin"]).await?;
+    let b: ConfigBody = body(&bytes)?;
+    Ok(match parse_center(&b.toml) {
+        Err(res) => res,
+        Ok((c, _)) => {
+            let services: usize = c.sites.iter().map(|s| s.core.services.len()).sum();
+            let counters: usize = c.sites.iter().map(|s| s.core.counters.len()).sum();
+            Json(json!({"ok": true, "summary": {"sites": c.sites.len(), "services": services, "counters": counters}})).into_response()
+        }
+    })
+}
+
+/// Applies a configuration live: kiosks, displays and consoles reload their setup without a
+/// page reload. Audited.
+pub(super) async fn put_config(
+    State(app): State<Arc<App>>,
+    ClientIp(addr): ClientIp,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let from = addr.to_string();
+    let user = require_role(&app, &headers, &["manager", "admin"]).await?;
+    let b: ConfigBody = body(&bytes)?;
+    let (center, runtime) = match parse_center(&b.toml) {
+        Ok(x) => x,
+        Err(res) => return Ok(res),
+    };
+    // The listening address, public URL, origins, printers and daily backup are read at start
+    // only.
+    let restart_needed = center.public_url != app.center.public_url
+        || center.allowed_origins != app.center.allowed_origins
+        || center.printers != app.center.printers
+        || center.backup != app.center.backup;
+    app.broker.reconfigure(runtime).await.map_err(|e| {
+        let status = if e.code == "config_refused" {
+            StatusCode::CONFLICT
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        };
+        ApiError::new(status, e)
+    })?;
+    let now = app.clock.now_ms();
+    let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b.toml.as_bytes()));
+    let text = b.toml.clone();
+    let actor = user.login.clone();
+    let version = app
+        .accounts(move |c| {
+            let v = luot_store::record_config(c, &text, &digest, now)?;
+            c.audit_from(now, &actor, "config_apply", &format!("version {v}"), &from)?;
+            Ok(v)
+        })
+        .await
+        .map_err(store_error)?;
+    *app.config_text.write().expect("config lock") = (b.toml, version);
+    Ok(Json(json!({"version": version, "restart_needed": restart_needed})).into_response())
+}

@@ -1,0 +1,137 @@
+//! Paired devices: list, pair, revoke (admins).
+
+use super::accounts::DEVICE_NAME_LEN_MAX;
+use super::site_index;
+use crate::App;
+use crate::auth::{self};
+use crate::error::{ApiError, store_error};
+use crate::http::{body, require_role};
+use crate::proxy::ClientIp;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use luot_store::Accounts;
+use luot_store::NewDevice;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+pub(super) async fn devices(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    require_role(&app, &headers, &["admin"]).await?;
+    let list = app.accounts(|c| c.devices()).await.map_err(store_error)?;
+    Ok(Json(json!(list.iter().map(|d| json!({"id": d.id, "kind": d.kind, "name": d.name, "site": d.site, "counter": d.counter, "created_at": d.created_at, "revoked_at": d.revoked_at})).collect::<Vec<_>>())))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PairBody {
+    kind: String,
+    name: String,
+    #[serde(default)]
+    site: Option<String>,
+    #[serde(default)]
+    counter: Option<String>,
+}
+
+pub(super) async fn pair_device(
+    State(app): State<Arc<App>>,
+    ClientIp(addr): ClientIp,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let from = addr.to_string();
+    let admin = require_role(&app, &headers, &["admin"]).await?;
+    let b: PairBody = body(&bytes)?;
+    if !["kiosk", "display", "counter_display", "rating"].contains(&b.kind.as_str()) {
+        return Err(luot_proto::WireError::invalid("kind", &b.kind).into());
+    }
+    if b.name.trim().is_empty() || b.name.len() > DEVICE_NAME_LEN_MAX {
+        return Err(luot_proto::WireError::invalid("name", &b.name).into());
+    }
+    let i = match &b.site {
+        Some(s) => site_index(&app, s)?,
+        None => 0,
+    };
+    let site = app.broker.runtime()[i].code.to_string();
+    if let Some(c) = &b.counter {
+        let known = luot_core::Code::new(c)
+            .ok()
+            .and_then(|c| app.broker.runtime()[i].settings.core.counter(c).map(|_| ()));
+        if known.is_none() {
+            return Err(luot_proto::WireError::invalid("counter", c).into());
+        }
+    } else if b.kind == "rating" || b.kind == "counter_display" {
+        return Err(luot_proto::WireError::missing("counter").into());
+    }
+    let token = auth::new_token();
+    let hash = auth::token_hash(&token);
+    let now = app.clock.now_ms();
+    let (kind, name, counter, actor) = (
+        b.kind.clone(),
+        b.name.clone(),
+        b.counter.clone(),
+        admin.login,
+    );
+    let id = app
+        .accounts(move |c| {
+            let id = c.add_device(
+                &NewDevice {
+                    kind: &kind,
+                    name: &name,
+                    site: &site,
+                    counter: counter.as_deref(),
+                    token_hash: &hash,
+                },
+                now,
+            )?;
+            c.audit_from(
+                now,
+                &actor,
+                "device_pair",
+                &format!("{id} {kind} {name}"),
+                &from,
+            )?;
+            Ok(id)
+        })
+        .await
+        .map_err(store_error)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": id, "token": token, "kind": b.kind, "name": b.name})),
+    )
+        .into_response())
+}
+
+pub(super) async fn revoke_device(
+    State(app): State<Arc<App>>,
+    ClientIp(addr): ClientIp,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    let from = addr.to_string();
+    let admin = require_role(&app, &headers, &["admin"]).await?;
+    let now = app.clock.now_ms();
+    let done = app
+        .accounts(move |c| {
+            let done = c.revoke_device(id, now)?;
+            c.audit_from(now, &admin.login, "device_revoke", &id.to_string(), &from)?;
+            Ok(done)
+        })
+        .await
+        .map_err(store_error)?;
+    if !done {
+        return Err(ApiError::not_found(
+            "device_unknown",
+            "Không có thiết bị này",
+            "No such device",
+        ));
+    }
+    // The device's open sockets end now (standing.rs).
+    crate::standing::announce(&app, crate::standing::device_key(id));
+    Ok(Json(json!({"ok": true})))
+}

@@ -1,0 +1,178 @@
+//! `GET /api/v1/sites/{site}/reports` (managers and admins); the formats are `crate::report`'s.
+
+use crate::App;
+use crate::error::ApiError;
+use crate::report::*;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use luot_store::reports::GroupBy;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+#[derive(serde::Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct ReportParams {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub by: Option<String>,
+    pub format: Option<String>,
+    pub target_wait_min: Option<u32>,
+    pub target_share: Option<f64>,
+    /// `vi` (default) or `en`: the language of exports' column names and labels.
+    pub lang: Option<String>,
+}
+
+fn day_param(v: Option<&String>, default: &str, field: &'static str) -> Result<String, ApiError> {
+    match v {
+        None => Ok(default.to_string()),
+        Some(s) => luot_proto::parse_day(s)
+            .map(|d| d.to_string())
+            .ok_or_else(|| luot_proto::WireError::invalid(field, s).into()),
+    }
+}
+
+/// `GET /api/v1/sites/{site}/reports`: managers and admins.
+pub async fn reports(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(site): Path<String>,
+    Query(p): Query<ReportParams>,
+) -> Result<Response, ApiError> {
+    crate::http::require_role(&app, &headers, &["manager", "admin"]).await?;
+    let i = app.broker.site_index(&site).ok_or_else(|| {
+        ApiError::not_found(
+            "unknown_site",
+            "Không có điểm tiếp nhận này",
+            "No such site",
+        )
+    })?;
+    let runtime = app.broker.runtime();
+    let rt = &runtime[i];
+    let now = crate::clock::site_now(app.clock.now_ms(), &rt.tz);
+    let today = now.day.to_string();
+    let from = day_param(p.from.as_ref(), &today, "from")?;
+    let to = day_param(p.to.as_ref(), &from.clone().max(today.clone()), "to")?;
+    if from > to {
+        return Err(ApiError::bad_request(
+            "invalid_range",
+            "Ngày bắt đầu sau ngày kết thúc",
+            "`from` is after `to`",
+        ));
+    }
+    let span = luot_proto::parse_day(&to).expect("valid").0
+        - luot_proto::parse_day(&from).expect("valid").0;
+    if span >= luot_store::reports::REPORT_DAYS_MAX {
+        return Err(ApiError::bad_request(
+            "range_too_long",
+            "Khoảng thời gian quá dài (tối đa 366 ngày)",
+            "Range too long (366 days at most)",
+        ));
+    }
+    let by_s = p.by.clone().unwrap_or_else(|| "department".into());
+    let by = GroupBy::parse(&by_s)
+        .ok_or_else(|| ApiError::from(luot_proto::WireError::invalid("by", &by_s)))?;
+    let target = p
+        .target_wait_min
+        .unwrap_or(TARGET_WAIT_S_DEFAULT / 60)
+        .clamp(1, 240)
+        * 60;
+    let lang = match p.lang.as_deref() {
+        None => Lang::Vi,
+        Some(s) => Lang::parse(s)
+            .ok_or_else(|| ApiError::from(luot_proto::WireError::invalid("lang", s)))?,
+    };
+    let share = p.target_share.unwrap_or(TARGET_SHARE_DEFAULT);
+    if !(0.5..=0.999).contains(&share) {
+        return Err(luot_proto::WireError::invalid("target_share", &share.to_string()).into());
+    }
+    let offset = rt
+        .tz
+        .to_offset(
+            jiff::Timestamp::from_millisecond(now.at_ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+        )
+        .seconds();
+    let q = query(&rt.settings, &from, &to, by, target, offset);
+    let expected = expected_service_s(&rt.settings);
+    let db = app.db_path.clone();
+    let (report, staffing, officials) =
+        tokio::task::spawn_blocking(move || -> Result<_, luot_store::StoreError> {
+            let conn = luot_store::open_reader(&db)?;
+            let r = luot_store::reports::report(&conn, &q)?;
+            let s = luot_store::reports::staffing(&conn, &q, share, &expected)?;
+            Ok((r, s, official_names(&conn)?))
+        })
+        .await
+        .map_err(|e| ApiError::bad_request("report_failed", e.to_string(), e.to_string()))?
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                crate::broker::storage_error(&e),
+            )
+        })?;
+    let settings = &rt.settings;
+    let mut report = report;
+    order_rows(settings, &mut report);
+    let l = Labels::new(settings, lang, officials);
+    let name = format!(
+        "luot-{}-{}-{}-{}",
+        settings.core.code,
+        from,
+        to,
+        by.as_str()
+    );
+    let fail = |e: String| ApiError::bad_request("export_failed", e.clone(), e);
+    Ok(match p.format.as_deref().unwrap_or("json") {
+        "json" => {
+            let labels: HashMap<String, String> = report
+                .rows
+                .iter()
+                .map(|r| (r.key.clone(), label(&l, by.as_str(), &r.key)))
+                .collect();
+            let dept_labels: HashMap<String, String> = staffing
+                .rows
+                .iter()
+                .map(|r| (r.department.clone(), label(&l, "department", &r.department)))
+                .collect();
+            axum::Json(serde_json::json!({"report": report, "labels": labels, "staffing": staffing, "department_labels": dept_labels})).into_response()
+        }
+        "csv" => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}.csv\""),
+                ),
+            ],
+            to_csv(&l, &report).map_err(fail)?,
+        )
+            .into_response(),
+        "ratings-csv" => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}-ratings.csv\""),
+                ),
+            ],
+            ratings_csv(&l, &report).map_err(fail)?,
+        )
+            .into_response(),
+        "xlsx" => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}.xlsx\""),
+                ),
+            ],
+            to_xlsx(&l, &report, Some(&staffing)).map_err(fail)?,
+        )
+            .into_response(),
+        "table" => to_table(&l, &report).into_response(),
+        other => return Err(luot_proto::WireError::invalid("format", other).into()),
+    })
+}
