@@ -19,6 +19,7 @@ import { createKeyboard } from "/js/keyboard.js";
 import { KIOSK_TEXT as dict } from "/js/text/kiosk.js";
 import { $, el } from "/js/dom.js";
 import { serverNow, setServerTime } from "/js/clock.js";
+import { parseCccd, offeredPriority } from "/js/cccd.js";
 
 const params = new URLSearchParams(location.search);
 const seconds = (name, dflt) => {
@@ -36,6 +37,12 @@ const SEARCH_RESULTS_MAX = 20;
 const PRINT_FAILED_IDLE_FACTOR = 3;
 /** How long to wait for the QR image before printing without it. */
 const QR_WAIT_MS = 3000;
+/** A 2D scanner types its QR like a keyboard, faster than any hand: keys closer than this are one scan. */
+const SCAN_KEY_GAP_MS = 60;
+/** Shortest text taken as a scan (a card's QR is 100+ characters). */
+const SCAN_LEN_MIN = 20;
+/** How long a refused scan's message stays. */
+const CARD_ERROR_MS = 8000;
 
 const i18n = createI18n(dict, () => {
   renderAll();
@@ -64,6 +71,10 @@ const token = deviceToken("kiosk");
 let printer = null;
 let reprinting = false;
 let reprinted = false;
+/** The chip ID card scanned for this citizen ({ id, age }), until the kiosk goes home. */
+let card = null;
+/** What the last scan said: { ok, error?, until } (an error shows for CARD_ERROR_MS). */
+let cardNote = null;
 
 // ----- time -----
 const tz = () => setup?.time_zone || "Asia/Ho_Chi_Minh";
@@ -549,6 +560,9 @@ function goHome(resetLanguage) {
   dept = null;
   service = null;
   priority = null;
+  card = null;
+  cardNote = null;
+  renderCard();
   issued = null;
   reprinted = false;
   $("confirm-error").hidden = true;
@@ -570,7 +584,7 @@ function openService(code, from) {
   if (st && !st.open) return;
   service = code;
   confirmFrom = from;
-  priority = null;
+  priority = offeredCategory()?.code ?? null;
   $("confirm-error").hidden = true;
   $("confirm-error").dataset.kind = "";
   renderConfirm();
@@ -596,6 +610,8 @@ async function issue() {
   try {
     const command = { type: "issue", service: s.code };
     if (priority) command.priority = priority;
+    // Only the ID number leaves the kiosk; the server keeps a keyed hash (per-person limits).
+    if (card) command.person_id = card.id;
     const result = await live.send(command);
     issued = { result, service: s, priority };
     issuing = false;
@@ -654,6 +670,7 @@ function renderAll() {
   if (screen === "search") renderSearch();
   if (screen === "confirm") renderConfirm();
   if (screen === "ticket") renderTicket();
+  renderCard();
   updatePaused();
 }
 
@@ -741,6 +758,84 @@ window.addEventListener("popstate", () => {
   goHome(false);
 });
 
+// ----- the chip ID card (CCCD): a USB 2D scanner typing the card's QR -----
+function offeredCategory() {
+  return card ? offeredPriority(setup?.priority_categories, card.age) : null;
+}
+
+function siteToday() {
+  const [y, m, d] = isoDay(serverNow()).split("-").map(Number);
+  return { y, m, d };
+}
+
+function renderCard() {
+  const box = $("card-status");
+  const now = Date.now();
+  if (cardNote && !cardNote.ok && now > cardNote.until) cardNote = null;
+  if (!card && !cardNote) {
+    box.hidden = true;
+    return;
+  }
+  box.hidden = false;
+  box.dataset.kind = cardNote && !cardNote.ok ? "error" : "ok";
+  if (cardNote && !cardNote.ok) {
+    box.textContent = t("cccd.refused", { why: t(`cccd.${cardNote.error}`) });
+    return;
+  }
+  const parts = [t("cccd.read", { last: card.id.slice(-4) })];
+  const offered = offeredCategory();
+  if (offered) parts.push(t("cccd.offered", { age: offered.min_age, p: i18n.pick(offered.name) }));
+  box.textContent = parts.join(" ");
+}
+
+function onScan(text) {
+  if (!setup) return;
+  const r = parseCccd(text, siteToday());
+  if (!r.ok) {
+    // A refused scan changes nothing: the card read before (if any) stays.
+    cardNote = { ok: false, error: r.error, until: Date.now() + CARD_ERROR_MS };
+    renderCard();
+    return;
+  }
+  card = { id: r.id, age: r.age };
+  cardNote = { ok: true };
+  const offered = offeredCategory();
+  if (screen === "confirm" && offered) {
+    priority = offered.code;
+    renderPriority();
+  }
+  renderCard();
+}
+
+const scan = { text: "", last: 0, input: null, before: "" };
+document.addEventListener("keydown", (e) => {
+  const now = performance.now();
+  if (now - scan.last > SCAN_KEY_GAP_MS) {
+    scan.text = "";
+    scan.input = e.target instanceof Element ? e.target.closest("input") : null;
+    scan.before = scan.input ? scan.input.value : "";
+  }
+  scan.last = now;
+  if (e.key === "Enter") {
+    if (scan.text.length >= SCAN_LEN_MIN && scan.text.includes("|")) {
+      e.preventDefault();
+      e.stopPropagation();
+      // What the scanner typed into a field is not the citizen's.
+      if (scan.input) {
+        scan.input.value = scan.before;
+        if (scan.input.id === "search-input") {
+          keyboard.setValue(scan.before);
+          renderSearch();
+        }
+      }
+      onScan(scan.text);
+    }
+    scan.text = "";
+    return;
+  }
+  if (e.key.length === 1) scan.text += e.key;
+}, true);
+
 // ----- idle -----
 for (const type of ["pointerdown", "keydown", "wheel", "touchstart"]) {
   document.addEventListener(type, () => { lastActivity = Date.now(); }, { capture: true, passive: true });
@@ -761,6 +856,9 @@ function tick() {
   }
   if (screen === "confirm") updateSessionNote();
   if (pausedReason() === "connecting") updatePaused();
+  // A card left behind on the home screen is not the next citizen's.
+  if (card && screen === "home" && now - lastActivity > IDLE_MS) goHome(false);
+  if (cardNote && !cardNote.ok && now > cardNote.until) renderCard();
 }
 
 // ----- start -----

@@ -40,3 +40,23 @@ test("a reason is cut to the server's byte limit at a character boundary", () =>
   assert.ok(new TextEncoder().encode(cut).length <= 500);
   assert.ok(long.startsWith(cut) && cut.length > 0);
 });
+
+test("chip ID card QR texts are read or refused as the kiosk reads them (tests/fixtures/cccd-qr.json)", async () => {
+  const { parseCccd, offeredPriority, CCCD_ERRORS } = await import("../../kiosk-assets/js/cccd.js");
+  const file = JSON.parse(readFileSync(new URL("../fixtures/cccd-qr.json", import.meta.url), "utf8"));
+  assert.ok(file.vectors.length >= 20);
+  for (const v of file.vectors) {
+    const text = v.repeat_name ? v.text.replace("REPEAT", "A".repeat(v.repeat_name)) : v.text;
+    const r = parseCccd(text, file.today);
+    if (v.ok) assert.deepEqual(r, { ok: true, id: v.id, age: v.age }, v.why);
+    else {
+      assert.deepEqual(r, { ok: false, error: v.error }, v.why);
+      assert.ok(CCCD_ERRORS.includes(r.error));
+    }
+  }
+  // The elderly category is offered from its min_age; the highest min_age reached wins.
+  const cats = [{ code: "elderly", min_age: 60 }, { code: "disabled", min_age: null }, { code: "very-old", min_age: 80 }];
+  assert.equal(offeredPriority(cats, 59), null);
+  assert.equal(offeredPriority(cats, 60).code, "elderly");
+  assert.equal(offeredPriority(cats, 85).code, "very-old");
+});

@@ -450,6 +450,7 @@ fn config(
         priority_categories: vec![PriorityCategory {
             code: Code::new("elderly").unwrap(),
             name: Text::new("Người cao tuổi", "Elderly"),
+            min_age: None,
         }],
         policy: Policy {
             tickets_per_day_max: 100_000,

@@ -145,6 +145,7 @@ fn center() -> SiteConfig {
         priority_categories: vec![PriorityCategory {
             code: code("elderly"),
             name: Text::new("Người cao tuổi", "Elderly"),
+            min_age: None,
         }],
         policy: Policy::default(),
         holidays: vec![],

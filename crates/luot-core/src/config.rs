@@ -87,7 +87,13 @@ pub struct Counter {
 pub struct PriorityCategory {
     pub code: Code,
     pub name: Text,
+    /// A citizen whose chip ID card shows at least this age is offered this category at the
+    /// kiosk without being asked (the elderly: 60 by the Law on the Elderly, 75 in Hà Nội).
+    pub min_age: Option<u8>,
 }
+
+/// The youngest and oldest `min_age` a configuration may set.
+pub const PRIORITY_MIN_AGE_RANGE: std::ops::RangeInclusive<u8> = 1..=120;
 
 /// The assignment policy's knobs and the limits of a day.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -114,10 +114,12 @@ fn center() -> SiteConfig {
             PriorityCategory {
                 code: code("elderly"),
                 name: Text::new("Người cao tuổi", "Elderly"),
+                min_age: None,
             },
             PriorityCategory {
                 code: code("disabled"),
                 name: Text::new("Người khuyết tật", "Disabled"),
+                min_age: None,
             },
         ],
         policy: Policy::default(),

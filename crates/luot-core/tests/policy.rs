@@ -554,6 +554,7 @@ impl Header {
                             Ok(PriorityCategory {
                                 code: code(c)?,
                                 name: Text::new(c, c),
+                                min_age: None,
                             })
                         })
                         .collect::<Result<_, String>>()?,
@@ -699,6 +700,7 @@ impl Header {
             .map(|c| PriorityCategory {
                 code: Code::new(c).unwrap(),
                 name: Text::new(*c, *c),
+                min_age: None,
             })
             .collect();
         Ok(SiteConfig {

@@ -1101,6 +1101,7 @@ fn random_config(rng: &mut Rng) -> SiteConfig {
             .map(|c| PriorityCategory {
                 code: code(c),
                 name: Text::new(*c, *c),
+                min_age: None,
             })
             .collect(),
         policy,

@@ -159,6 +159,7 @@ pub(super) struct RawAnnouncement {
 pub(super) struct RawPriority {
     pub(super) code: Spanned<String>,
     pub(super) name: Spanned<RawText>,
+    pub(super) min_age: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]

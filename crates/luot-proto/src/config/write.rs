@@ -157,6 +157,9 @@ fn write_site(w: &mut String, site: &SiteSettings) {
         let _ = writeln!(w, "\n[[site.priority]]");
         let _ = writeln!(w, "code = {}", q(p.code.as_str()));
         let _ = writeln!(w, "name = {}", text_inline(&p.name));
+        if let Some(a) = p.min_age {
+            let _ = writeln!(w, "min_age = {a}");
+        }
     }
     for d in &c.departments {
         let _ = writeln!(w, "\n[[site.department]]");

@@ -91,7 +91,7 @@ pub(super) async fn setup(
             "services": k.services.iter().map(|x| x.service.as_str()).collect::<Vec<_>>(),
             "priority_first": k.priority_first,
         })).collect::<Vec<_>>(),
-        "priority_categories": c.priority_categories.iter().map(|p| json!({"code": p.code.as_str(), "name": text(&p.name)})).collect::<Vec<_>>(),
+        "priority_categories": c.priority_categories.iter().map(|p| json!({"code": p.code.as_str(), "name": text(&p.name), "min_age": p.min_age})).collect::<Vec<_>>(),
         "rating": {
             "labels": s.rating.labels.iter().map(text).collect::<Vec<_>>(),
             "low_score_reasons": s.rating.low_score_reasons.iter().map(text).collect::<Vec<_>>(),

@@ -162,10 +162,12 @@ pub fn site_config() -> SiteConfig {
             PriorityCategory {
                 code: code("cao-tuoi"),
                 name: Text::new("Người cao tuổi", "Elderly"),
+                min_age: None,
             },
             PriorityCategory {
                 code: code("khuyet-tat"),
                 name: Text::new("Người khuyết tật", "People with disabilities"),
+                min_age: None,
             },
         ],
         policy: Policy::default(),

@@ -227,8 +227,21 @@ impl Checker<'_> {
                 ),
                 NAME_LEN_MAX,
             );
+            let r = &luot_core::config::PRIORITY_MIN_AGE_RANGE;
+            let min_age = self
+                .int(
+                    &p.min_age,
+                    &format!("site.priority.{}.min_age", p.code.get_ref()),
+                    *r.start() as i64,
+                    *r.end() as i64,
+                )
+                .map(|v| v as u8);
             if let Some(code) = c {
-                priority_categories.push(PriorityCategory { code, name: n });
+                priority_categories.push(PriorityCategory {
+                    code,
+                    name: n,
+                    min_age,
+                });
             }
         }
         priority_categories
