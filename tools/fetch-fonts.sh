@@ -63,7 +63,7 @@ CSS
   done
 done
 
-# The server draws network-printed tickets with the same font (crates/luot-server/src/printer.rs):
+# The server draws network-printed tickets with the same font (crates/luot-server/src/printer/raster.rs):
 # it reads the WOFF 1.0 files (zlib tables) of two weights.
 rm -f "$OUT"/be-vietnam-pro-*.woff
 for w in "${PRINTER_WEIGHTS[@]}"; do

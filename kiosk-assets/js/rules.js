@@ -1,6 +1,6 @@
 // Rules the server holds too, written once for the pages. No DOM: node tests them against the
 // same vectors as the Rust code that owns each rule (tests/fixtures/*.json, tests/browser/rules.test.mjs).
-//   wait text       — luot-server printer.rs wait_words (the printed ticket)  · wait-text.json
+//   wait text       — luot-server printer/ticket.rs wait_words (printed)      · wait-text.json
 //   ticket number   — luot-core ids.rs TicketNumber::parse                    · ticket-numbers.json
 //   dossier code    — luot-core site.rs check_dossier                         · dossier-codes.json
 

@@ -1,5 +1,5 @@
 // The rules the pages share with the server (kiosk-assets/js/rules.js) checked against the same
-// vectors as the Rust code that owns each: tests/fixtures/wait-text.json (printer.rs wait_words),
+// vectors as the Rust code that owns each: tests/fixtures/wait-text.json (printer/ticket.rs wait_words),
 // ticket-numbers.json (luot-core TicketNumber) and dossier-codes.json (luot-core check_dossier).
 // Plain node: no server, no browser.
 

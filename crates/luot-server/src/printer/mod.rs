@@ -7,6 +7,14 @@
 //! (`DLE EOT 1` online, `DLE EOT 4` paper sensor); the outcome goes to `/healthz`,
 //! `/metrics` and, as a `printer` message, to the kiosk. A ticket that did not print stays
 //! valid and can be printed again.
+//!
+//! The parts: `ticket` lays out what a ticket says, `raster` draws text as a 1-bit picture with
+//! the shipped fonts, `escpos` encodes the picture as printer commands; this module drives the
+//! printers themselves.
+
+mod escpos;
+mod raster;
+mod ticket;
 
 use crate::broker::BrokerHandle;
 use crate::clock::Clock;
@@ -22,167 +30,24 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-mod raster;
-pub use raster::{Bitmap, escpos, render, woff_to_sfnt};
+pub use escpos::{RASTER_BAND_ROWS, escpos};
+pub use raster::{Bitmap, woff_to_sfnt};
+pub use ticket::{
+    NOT_ENOUGH_DATA, TICKET_HEIGHT_MAX_DOTS, TicketPrint, render, ticket_print, wait_text,
+    wait_words,
+};
+
+#[cfg(test)]
+use ab_glyph::Font as _;
+#[cfg(test)]
+use raster::{Pen, fonts};
 
 /// Jobs waiting for one printer. A kiosk issues at most a ticket a second or so; more than
 /// this many waiting means the printer is stuck, and a job past it is refused (`busy`).
 pub const PRINT_QUEUE_MAX: usize = 8;
-/// Longest ticket drawn, in dots (30 cm at 203 dpi); a longer one is cut off.
-pub const TICKET_HEIGHT_MAX_DOTS: u32 = 2400;
-/// Rows per `GS v 0` command: small bands suit printers with small receive buffers.
-pub const RASTER_BAND_ROWS: u32 = 256;
 /// Sending the ticket may take this many times the printer's timeout (the printer slows the
 /// stream down to its printing speed).
 pub const SEND_TIMEOUT_FACTOR: u32 = 4;
-/// A dot is black when the glyph covers this much of it: a little under half keeps the thin
-/// strokes of small diacritics (the tilde of "ã", the hook of "ả") on 203 dpi paper.
-const COVERAGE_MIN: f32 = 0.4;
-/// Lines fed after the ticket, so the cut falls below the last line.
-const FEED_LINES: u8 = 4;
-
-// ----- the ticket -----
-
-/// Everything printed on a ticket, already in words.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TicketPrint {
-    pub center: String,
-    pub number: String,
-    pub service_vi: String,
-    pub service_en: String,
-    pub counters: Vec<u16>,
-    pub ahead: u32,
-    /// "10–20 phút" / "10–20 min"; `None` while no counter serving it is open.
-    pub wait_vi: Option<String>,
-    pub wait_en: Option<String>,
-    /// When the wait may run past the end of the service's session: "Có thể đến buổi chiều
-    /// (13:30) mới tới lượt" and its English (`luot_proto::session_note`).
-    pub session_vi: Option<String>,
-    pub session_en: Option<String>,
-    /// "08:15 · 28/11/2026", in the site's time zone.
-    pub issued: String,
-    /// The priority category's name, when the citizen chose one.
-    pub priority: Option<String>,
-    /// The phone page, for the QR code.
-    pub url: String,
-}
-
-/// Printed instead of a range when a counter is open but the range would be too wide to plan by
-/// (`NOT_ENOUGH_DATA` in live.js).
-pub const NOT_ENOUGH_DATA: (&str, &str) = (
-    "chưa đủ dữ liệu để ước tính",
-    "not enough data to estimate yet",
-);
-
-/// "25–40 phút" from an estimate in seconds, as the kiosk writes it (`waitRange` in live.js).
-pub fn wait_text(low_s: Option<u32>, high_s: Option<u32>, en: bool) -> Option<String> {
-    let (low, high) = (low_s?, high_s?);
-    if low == 0 && high >= 120 {
-        let m = (high as f64 / 60.0).round();
-        return Some(if en {
-            format!("under {m} min")
-        } else {
-            format!("dưới {m} phút")
-        });
-    }
-    let lo = (low as f64 / 60.0).round() as u32;
-    let hi = ((high as f64 / 60.0).round() as u32).max(lo);
-    let unit = if en { "min" } else { "phút" };
-    Some(if hi <= 1 {
-        if en { "under 1 min" } else { "dưới 1 phút" }.to_string()
-    } else if lo == hi {
-        format!("{lo} {unit}")
-    } else {
-        format!("{lo}–{hi} {unit}")
-    })
-}
-
-/// The wait as printed: [`NOT_ENOUGH_DATA`] when the estimate is `uncertain`, else [`wait_text`].
-/// The kiosk and the phone page word it the same (`waitText` in js/rules.js); both are checked
-/// against tests/fixtures/wait-text.json.
-pub fn wait_words(
-    low_s: Option<u32>,
-    high_s: Option<u32>,
-    uncertain: bool,
-    en: bool,
-) -> Option<String> {
-    if uncertain {
-        let (vi, en_text) = NOT_ENOUGH_DATA;
-        return Some(if en { en_text } else { vi }.to_string());
-    }
-    wait_text(low_s, high_s, en)
-}
-
-/// The ticket `number` of `site` as printed now (people ahead and wait as of now, the time it
-/// was issued), with its state; `None` when there is no such ticket today.
-pub async fn ticket_print(
-    app: &crate::App,
-    site: usize,
-    number: luot_core::TicketNumber,
-) -> Result<Option<(TicketPrint, luot_core::Ticket)>, ErrorDto> {
-    let runtime = app.broker.runtime();
-    let Some(tz) = runtime.get(site).map(|r| r.tz.clone()) else {
-        return Ok(None);
-    };
-    let public_url = app.public_url.clone();
-    app.broker
-        .read(move |v| {
-            let s = &v.sites[site];
-            let t = s.resolve(luot_core::TicketRef::Number(number))?;
-            let est = if t.state == luot_core::TicketState::Waiting {
-                s.estimate_ticket(t.id)
-            } else {
-                None
-            };
-            let cfg = s.config();
-            let svc = cfg.service(*t.service)?;
-            let local = jiff::Timestamp::from_millisecond(t.issued_at_ms)
-                .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
-                .to_zoned(tz);
-            let range = est.and_then(|e| e.range_s);
-            let now = v.now(site);
-            let session = est
-                .and_then(|_| s.wait_runs_past_session(*t.service, &now, range.map(|r| r.1)))
-                .map(|sess| luot_proto::session_note(&sess, now.day));
-            Some((
-                TicketPrint {
-                    center: cfg.name.vi.clone(),
-                    number: t.number.to_string(),
-                    service_vi: svc.name.vi.clone(),
-                    service_en: svc.name.en.clone(),
-                    counters: cfg
-                        .counters
-                        .iter()
-                        .filter(|k| k.services.iter().any(|x| x.service == t.service))
-                        .map(|k| k.number)
-                        .collect(),
-                    ahead: est.map_or(0, |e| e.ahead),
-                    wait_vi: wait_words(
-                        range.map(|r| r.0),
-                        range.map(|r| r.1),
-                        est.is_some_and(|e| e.uncertain),
-                        false,
-                    ),
-                    wait_en: wait_words(
-                        range.map(|r| r.0),
-                        range.map(|r| r.1),
-                        est.is_some_and(|e| e.uncertain),
-                        true,
-                    ),
-                    session_vi: session.as_ref().map(|n| n.0.clone()),
-                    session_en: session.map(|n| n.1),
-                    issued: local.strftime("%H:%M · %d/%m/%Y").to_string(),
-                    priority: t
-                        .priority
-                        .and_then(|p| cfg.priority_categories.iter().find(|c| c.code == p))
-                        .map(|c| c.name.vi.clone()),
-                    url: format!("{public_url}/t/{}", t.token.to_hex()),
-                },
-                t.clone(),
-            ))
-        })
-        .await
-}
 
 // ----- printer state -----
 
@@ -554,9 +419,7 @@ pub async fn print(
 
 #[cfg(test)]
 mod tests {
-    use super::raster::{Pen, fonts};
     use super::*;
-    use ab_glyph::Font;
 
     #[test]
     fn the_shipped_fonts_unpack_and_cover_vietnamese() {
@@ -572,7 +435,7 @@ mod tests {
     /// The vectors js/rules.js is checked against too (tests/browser/rules.test.mjs).
     #[test]
     fn wait_words_match_the_shared_vectors() {
-        let text = include_str!("../../../tests/fixtures/wait-text.json");
+        let text = include_str!("../../../../tests/fixtures/wait-text.json");
         let v: serde_json::Value = serde_json::from_str(text).unwrap();
         let vectors = v["vectors"].as_array().unwrap();
         assert!(vectors.len() >= 15);
