@@ -147,7 +147,7 @@ impl Default for Metrics {
     }
 }
 
-/// A printer's figures at scrape time (from `printer.rs`).
+/// A printer's figures at scrape time (from `printer/`).
 #[derive(Debug, Clone)]
 pub struct PrinterSample {
     pub name: String,
