@@ -8,7 +8,7 @@
 //! and department, from its offered load rounded down (at least one counter while the department
 //! has citizens), capped by the counters that serve it and by the officials; replay; for each
 //! department whose target is missed, open one more of its counters in its worst half hour (or,
-//! when that half hour is full, the next or the one before); replay again, until every target
+//! when that half hour is full, the next, the one before, or a later one); replay again, until every target
 //! is met, nothing more can be opened, or [`REPLAYS_MAX`] replays were made. A counter serving
 //! several departments (the all-round priority counter) is one counter, counted once against the
 //! officials; a department's own counters are opened before a shared one, unless there are fewer
@@ -320,6 +320,9 @@ pub fn plan_staffing(req: &PlanRequest<'_>) -> StaffingPlan {
                             .into_iter()
                             .flatten(),
                     );
+                    // Its citizens may still wait after those (the end of the day, long
+                    // procedures): a counter later helps them too.
+                    tries.extend(k + 2..n);
                     for j in tries {
                         if j < n && try_open(&mut open[j], &counters_of[d], req.officials) {
                             changed = true;
