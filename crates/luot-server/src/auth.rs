@@ -46,15 +46,6 @@ impl Principal {
         matches!(self, Principal::Anonymous)
     }
 
-    pub fn role(&self) -> &str {
-        match self {
-            Principal::Anonymous => "anonymous",
-            Principal::User(u) => &u.role,
-            Principal::Device(d) => &d.kind,
-            Principal::Phone { .. } => "phone",
-        }
-    }
-
     pub fn name(&self) -> String {
         match self {
             Principal::Anonymous => "anonymous".into(),

@@ -93,7 +93,7 @@ fn ticket_ref(number_s: &Option<String>, token_s: &Option<String>) -> Result<Tic
 
 /// A manager or an admin, not disabled: may act at every counter and on the floor page.
 fn manages(p: &Principal) -> bool {
-    matches!(p, Principal::User(u) if !u.disabled && (u.role == "manager" || u.role == "admin"))
+    matches!(p, Principal::User(u) if !u.disabled && u.role.manages())
 }
 
 /// May this principal act at this counter?
@@ -166,10 +166,10 @@ pub async fn execute(
         } => {
             let channel = match principal {
                 // An appointment is called before the queue: only staff may make one.
-                Principal::Device(d) if d.kind == "kiosk" && appointment.is_some() => {
+                Principal::Device(d) if d.kind.issues() && appointment.is_some() => {
                     return Err(ApiError::staff_only_field("appointment"));
                 }
-                Principal::Device(d) if d.kind == "kiosk" => Channel::Kiosk,
+                Principal::Device(d) if d.kind.issues() => Channel::Kiosk,
                 Principal::User(u) if !u.disabled => {
                     if let Some(a) = appointment {
                         check_appointment(a, app.clock.now_ms())?;
@@ -284,7 +284,7 @@ pub async fn execute(
             let r = ticket_ref(n, t)?;
             match principal {
                 Principal::Phone { .. } => own_ticket_or_staff(principal, site, &r)?,
-                Principal::Device(d) if d.kind == "rating" => {
+                Principal::Device(d) if d.kind.rates() => {
                     // A counter's tablet rates only what was served at its counter.
                     let counter = d.counter.clone();
                     let served_here = app

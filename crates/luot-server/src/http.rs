@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use luot_proto::ErrorDto;
-use luot_store::User;
+use luot_store::{Role, User};
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 
@@ -87,13 +87,15 @@ pub async fn same_origin(
     next.run(req).await
 }
 
-pub async fn require_role(
+/// The user asking, if their role has the right `may` asks for (`Role::manages`,
+/// `Role::administers`) and the account is not disabled.
+pub async fn require_user(
     app: &Arc<App>,
     headers: &HeaderMap,
-    roles: &[&str],
+    may: fn(Role) -> bool,
 ) -> Result<User, ApiError> {
     match auth::principal(app, headers).await {
-        Principal::User(u) if roles.contains(&u.role.as_str()) && !u.disabled => Ok(u),
+        Principal::User(u) if may(u.role) && !u.disabled => Ok(u),
         Principal::Anonymous => Err(ApiError::login_required()),
         _ => Err(ApiError::forbidden()),
     }

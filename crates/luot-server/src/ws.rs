@@ -409,7 +409,7 @@ async fn client(
         },
         server_time_ms: app.clock.now_ms(),
         printer: match &principal {
-            Principal::Device(d) if d.kind == "kiosk" => {
+            Principal::Device(d) if d.kind.issues() => {
                 app.printers.for_kiosk(&d.site, &d.name).map(|p| p.status())
             }
             _ => None,
@@ -441,7 +441,7 @@ async fn client(
     // A kiosk's issues travel on its socket: the socket must carry as many as the issue limit
     // allows, or a raised `--issue-rate` would be silently capped by the message rate.
     let (rate, burst) = match &principal {
-        Principal::Device(d) if d.kind == "kiosk" => (
+        Principal::Device(d) if d.kind.issues() => (
             app.limits.ws_messages_per_s.max(app.limits.issue_per_s),
             app.limits.ws_messages_burst.max(app.limits.issue_burst),
         ),

@@ -239,11 +239,11 @@ enum RoleArg {
 }
 
 impl RoleArg {
-    fn as_str(self) -> &'static str {
+    fn role(self) -> luot_store::Role {
         match self {
-            RoleArg::Official => "official",
-            RoleArg::Manager => "manager",
-            RoleArg::Admin => "admin",
+            RoleArg::Official => luot_store::Role::Official,
+            RoleArg::Manager => luot_store::Role::Manager,
+            RoleArg::Admin => luot_store::Role::Admin,
         }
     }
 }
@@ -259,13 +259,17 @@ enum DeviceKind {
 }
 
 impl DeviceKind {
-    fn as_str(self) -> &'static str {
+    fn kind(self) -> luot_store::DeviceKind {
         match self {
-            DeviceKind::Kiosk => "kiosk",
-            DeviceKind::Display => "display",
-            DeviceKind::CounterDisplay => "counter_display",
-            DeviceKind::Rating => "rating",
+            DeviceKind::Kiosk => luot_store::DeviceKind::Kiosk,
+            DeviceKind::Display => luot_store::DeviceKind::Display,
+            DeviceKind::CounterDisplay => luot_store::DeviceKind::CounterDisplay,
+            DeviceKind::Rating => luot_store::DeviceKind::Rating,
         }
+    }
+
+    fn as_str(self) -> &'static str {
+        self.kind().as_str()
     }
 
     /// The page the device opens.
@@ -277,7 +281,7 @@ impl DeviceKind {
     }
 
     fn belongs_to_a_counter(self) -> bool {
-        matches!(self, DeviceKind::CounterDisplay | DeviceKind::Rating)
+        self.kind().needs_counter()
     }
 }
 
@@ -709,7 +713,7 @@ fn user_cmd(command: UserCmd, data: &Path) -> anyhow::Result<()> {
             store.add_user(&User {
                 login: login.clone(),
                 display_name: name,
-                role: role.as_str().to_string(),
+                role: role.role(),
                 password_hash: hash,
                 counters,
                 disabled: false,
@@ -755,12 +759,12 @@ fn user_cmd(command: UserCmd, data: &Path) -> anyhow::Result<()> {
             if let Some(c) = &counters {
                 check_counters(&config_in_force::for_commands(store.connection())?.0, c)?;
             }
-            let role = role.map(RoleArg::as_str);
+            let role = role.map(RoleArg::role);
             let Some(before) = store.user(&login)? else {
                 bail!("không có tài khoản {login:?} · no user {login:?}");
             };
-            if before.role == "admin"
-                && role.is_some_and(|r| r != "admin")
+            if before.role.administers()
+                && role.is_some_and(|r| !r.administers())
                 && !before.disabled
                 && store.active_admins()? <= 1
             {
@@ -791,7 +795,7 @@ fn user_cmd(command: UserCmd, data: &Path) -> anyhow::Result<()> {
             let Some(before) = store.user(&login)? else {
                 bail!("không có tài khoản {login:?} · no user {login:?}");
             };
-            if before.role == "admin" && !before.disabled && store.active_admins()? <= 1 {
+            if before.role.administers() && !before.disabled && store.active_admins()? <= 1 {
                 bail!(
                     "{login} là quản trị viên cuối cùng đang hoạt động: không khóa được · {login} is the last active admin: it cannot be disabled"
                 );
@@ -862,7 +866,7 @@ fn device_cmd(command: DeviceCmd, data: &Path) -> anyhow::Result<()> {
             let token = auth::new_token();
             let id = store.add_device(
                 &NewDevice {
-                    kind: kind.as_str(),
+                    kind: kind.kind(),
                     name: &name,
                     site: &site,
                     counter: counter.as_deref(),

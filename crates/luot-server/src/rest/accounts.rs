@@ -3,7 +3,7 @@
 use crate::App;
 use crate::auth::{self, Principal, SESSION_COOKIE};
 use crate::error::{ApiError, store_error};
-use crate::http::{body, require_role};
+use crate::http::{body, require_user};
 use crate::proxy::ClientIp;
 use axum::Json;
 use axum::body::Bytes;
@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use luot_proto::ErrorDto;
 use luot_store::Accounts;
+use luot_store::Role;
 use luot_store::User;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -193,7 +194,7 @@ pub(super) async fn users(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    require_role(&app, &headers, &["admin", "manager"]).await?;
+    require_user(&app, &headers, Role::manages).await?;
     let list = app.accounts(|c| c.users()).await.map_err(store_error)?;
     Ok(Json(json!(list.iter().map(user_json).collect::<Vec<_>>())))
 }
@@ -216,14 +217,12 @@ pub(super) async fn add_user(
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     let from = addr.to_string();
-    let admin = require_role(&app, &headers, &["admin"]).await?;
+    let admin = require_user(&app, &headers, Role::administers).await?;
     let b: NewUserBody = body(&bytes)?;
     luot_proto::code("login", &b.login)?;
-    check_role(&b.role)?;
+    let role = parse_role(&b.role)?;
     check_counters(&app, &b.counters)?;
-    if b.display_name.trim().is_empty() || b.display_name.len() > DISPLAY_NAME_LEN_MAX {
-        return Err(luot_proto::WireError::invalid("display_name", &b.display_name).into());
-    }
+    check_display_name(&b.display_name)?;
     auth::check_password_strength(&b.password).map_err(|e| {
         ApiError::bad_request("weak_password", format!("Mật khẩu yếu: {e}"), e)
             .into_field("password")
@@ -237,7 +236,7 @@ pub(super) async fn add_user(
     let user = User {
         login: b.login,
         display_name: b.display_name,
-        role: b.role,
+        role,
         password_hash: hash,
         counters: b.counters,
         disabled: false,
@@ -269,12 +268,10 @@ fn no_user() -> ApiError {
     ApiError::not_found("user_unknown", "Không có tài khoản này", "No such account")
 }
 
-fn check_role(role: &str) -> Result<(), ApiError> {
-    if ["official", "manager", "admin"].contains(&role) {
-        Ok(())
-    } else {
-        Err(luot_proto::WireError::invalid("role", role).into())
-    }
+/// A role as a request names it; an unknown word is `invalid_field` `role`.
+fn parse_role(role: &str) -> Result<Role, ApiError> {
+    role.parse()
+        .map_err(|_| luot_proto::WireError::invalid("role", role).into())
 }
 
 fn check_display_name(name: &str) -> Result<(), ApiError> {
@@ -353,14 +350,12 @@ pub(super) async fn edit_user(
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let from = addr.to_string();
-    let admin = require_role(&app, &headers, &["admin"]).await?;
+    let admin = require_user(&app, &headers, Role::administers).await?;
     let b: EditUserBody = body(&bytes)?;
     if let Some(n) = &b.display_name {
         check_display_name(n)?;
     }
-    if let Some(r) = &b.role {
-        check_role(r)?;
-    }
+    let role = b.role.as_deref().map(parse_role).transpose()?;
     if let Some(c) = &b.counters {
         check_counters(&app, c)?;
     }
@@ -371,8 +366,8 @@ pub(super) async fn edit_user(
             let Some(before) = c.user(&l)? else {
                 return Ok(Err(no_user()));
             };
-            if before.role == "admin"
-                && b.role.as_deref().is_some_and(|r| r != "admin")
+            if before.role.administers()
+                && role.is_some_and(|r| !r.administers())
                 && !before.disabled
                 && c.active_admins()? <= 1
             {
@@ -381,14 +376,14 @@ pub(super) async fn edit_user(
             c.update_user(
                 &l,
                 b.display_name.as_deref().map(str::trim),
-                b.role.as_deref(),
+                role,
                 b.counters.as_deref(),
             )?;
             let mut what = Vec::new();
             if let Some(n) = &b.display_name {
                 what.push(format!("display_name={}", n.trim()));
             }
-            if let Some(r) = &b.role {
+            if let Some(r) = role {
                 what.push(format!("role={r}"));
             }
             if let Some(cs) = &b.counters {
@@ -439,7 +434,7 @@ pub(super) async fn user_action(
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let from = addr.to_string();
-    let admin = require_role(&app, &headers, &["admin"]).await?;
+    let admin = require_user(&app, &headers, Role::administers).await?;
     let now = app.clock.now_ms();
     let actor = admin.login.clone();
     match action.as_str() {
@@ -462,7 +457,7 @@ pub(super) async fn user_action(
                         return Ok(Err(no_user()));
                     };
                     if disable
-                        && before.role == "admin"
+                        && before.role.administers()
                         && !before.disabled
                         && c.active_admins()? <= 1
                     {

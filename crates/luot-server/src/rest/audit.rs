@@ -2,13 +2,14 @@
 
 use crate::App;
 use crate::error::{ApiError, store_error};
-use crate::http::require_role;
+use crate::http::require_user;
 use crate::report::Lang;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use luot_store::Accounts;
+use luot_store::Role;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -59,7 +60,7 @@ pub(super) async fn audit(
     headers: HeaderMap,
     axum::extract::Query(p): axum::extract::Query<AuditParams>,
 ) -> Result<Response, ApiError> {
-    require_role(&app, &headers, &["manager", "admin"]).await?;
+    require_user(&app, &headers, Role::manages).await?;
     let from_ms = p
         .from
         .as_deref()

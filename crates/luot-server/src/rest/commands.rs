@@ -128,7 +128,7 @@ async fn reprint(
         )
     };
     let printer = match &who {
-        Principal::Device(d) if d.kind == "kiosk" && d.site == site => {
+        Principal::Device(d) if d.kind.issues() && d.site == site => {
             app.printers.for_kiosk(site, &d.name).ok_or_else(|| {
                 no_printer(
                     "Kiosk này không có máy in mạng",

@@ -37,7 +37,7 @@ pub(super) async fn officials(
     Ok(Json(json!(
         users
             .iter()
-            .filter(|u| !u.disabled && u.role != "admin")
+            .filter(|u| !u.disabled && u.role.serves())
             .map(|u| json!({"login": u.login, "display_name": u.display_name}))
             .collect::<Vec<_>>()
     )))

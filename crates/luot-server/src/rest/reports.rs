@@ -6,6 +6,7 @@ use crate::report::*;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use luot_store::Role;
 use luot_store::reports::GroupBy;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -39,7 +40,7 @@ pub async fn reports(
     Path(site): Path<String>,
     Query(p): Query<ReportParams>,
 ) -> Result<Response, ApiError> {
-    crate::http::require_role(&app, &headers, &["manager", "admin"]).await?;
+    crate::http::require_user(&app, &headers, Role::manages).await?;
     let i = app.broker.site_index(&site).ok_or_else(|| {
         ApiError::not_found(
             "unknown_site",
