@@ -12,24 +12,6 @@ use sha2::{Digest, Sha256};
 use std::net::IpAddr;
 use std::sync::Arc;
 
-/// The status for a refusal from the queue rules or the broker.
-fn status_for(e: &ErrorDto) -> StatusCode {
-    match e.code.as_str() {
-        "unknown_service" | "unknown_counter" | "unknown_ticket" | "unknown_priority_category" => {
-            StatusCode::NOT_FOUND
-        }
-        "server_busy" | "server_stopping" => StatusCode::SERVICE_UNAVAILABLE,
-        c if c.starts_with("storage_") => StatusCode::SERVICE_UNAVAILABLE,
-        "text_too_long"
-        | "text_empty"
-        | "score_out_of_range"
-        | "appointment_invalid"
-        | "dossier_invalid"
-        | "cap_invalid" => StatusCode::BAD_REQUEST,
-        _ => StatusCode::CONFLICT,
-    }
-}
-
 /// A ticket number as the protocol writes it (§1): 1–3 letters, then 3 or 4 digits. Letters
 /// are taken in either case (`a001` is `A001`); anything else (`Z1`, ` A001`) is
 /// `invalid_field` `number`, not an unknown ticket.
@@ -294,8 +276,7 @@ pub async fn execute(
                                 .resolve(r)
                                 .is_some_and(|t| t.counter.map(|c| c.to_string()) == counter)
                         })
-                        .await
-                        .map_err(|e| ApiError::new(status_for(&e), e))?;
+                        .await?;
                     if !served_here {
                         return Err(ApiError::forbidden());
                     }
@@ -316,13 +297,8 @@ pub async fn execute(
         } => {
             let counter = counter_cmd(counter)?;
             // Checked here as well as in the core, so the error names the field.
-            luot_core::site::check_dossier(dossier).map_err(|r| {
-                let (vi, en) = r.message();
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    ErrorDto::new(r.code(), vi, en).with_field("dossier"),
-                )
-            })?;
+            luot_core::site::check_dossier(dossier)
+                .map_err(|r| ApiError::rejected(&r).into_field("dossier"))?;
             Command::AttachDossier {
                 counter,
                 ticket: TicketRef::Number(number(n)?),
@@ -350,11 +326,7 @@ pub async fn execute(
             }
         }
     };
-    let mut result = app
-        .broker
-        .command(site, cmd)
-        .await
-        .map_err(|e| ApiError::new(status_for(&e), e))?;
+    let mut result = app.broker.command(site, cmd).await?;
     if let Some(t) = &result.token {
         result.url = Some(format!("{}/t/{t}", app.public_url));
     }

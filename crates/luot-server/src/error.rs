@@ -1,22 +1,213 @@
-//! The errors the server's edge answers with: an `ErrorDto` (stable code, Vietnamese and English
-//! text, the field at fault) and the HTTP status a REST answer carries; a websocket sends the
-//! body only.
+//! The one error type of the server's edge. Each meaning has one constructor here, which fixes
+//! its stable code, its HTTP status (what a REST answer carries), the websocket close code when
+//! the error ends a socket, and its Vietnamese and English text; REST answers, websocket error
+//! messages, command replies and closes are all built from an `ApiError`. The queue rules'
+//! refusals (`luot_core::Rejection`) take their status from their variant here, never from
+//! their code's text.
 
 use axum::Json;
+use axum::extract::ws::close_code;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use luot_core::Rejection;
 use luot_proto::ErrorDto;
 
-/// An error with the HTTP status REST answers with (websockets send only the body).
+/// An error with the HTTP status REST answers with; a websocket sends the body (`error`), and
+/// closes with `close` when it is set.
 #[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: StatusCode,
     pub error: ErrorDto,
+    /// How the websocket ends when this error ends it.
+    pub close: Option<Close>,
+}
+
+/// Why a socket is closed after an error: each has its close code and reason (protocol §13).
+/// An enum rather than the pair, so an `ApiError` stays small.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Close {
+    SessionEnded,
+    DeviceRevoked,
+    AccountChanged,
+}
+
+impl Close {
+    /// The close frame's code and reason.
+    pub fn frame(self) -> (u16, &'static str) {
+        match self {
+            Close::SessionEnded => (close_code::POLICY, "session ended"),
+            Close::DeviceRevoked => (close_code::POLICY, "device revoked"),
+            Close::AccountChanged => (close_code::RESTART, "account changed"),
+        }
+    }
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, error: ErrorDto) -> ApiError {
-        ApiError { status, error }
+        ApiError {
+            status,
+            error,
+            close: None,
+        }
+    }
+
+    /// The same error, ending the socket it is sent on.
+    pub fn closing(mut self, close: Close) -> ApiError {
+        self.close = Some(close);
+        self
+    }
+
+    pub fn code(&self) -> &str {
+        &self.error.code
+    }
+
+    /// A refusal from the queue rules: 404 for what does not exist, 400 for a value out of
+    /// range, 409 for the state of the queue.
+    pub fn rejected(r: &Rejection) -> ApiError {
+        use Rejection as R;
+        let status = match r {
+            R::UnknownService(_)
+            | R::UnknownCounter(_)
+            | R::UnknownTicket
+            | R::UnknownPriorityCategory(_) => StatusCode::NOT_FOUND,
+            R::TextTooLong { .. }
+            | R::TextEmpty
+            | R::ScoreOutOfRange { .. }
+            | R::AppointmentInvalid
+            | R::DossierInvalid { .. }
+            | R::CapInvalid { .. } => StatusCode::BAD_REQUEST,
+            _ => StatusCode::CONFLICT,
+        };
+        ApiError::new(status, ErrorDto::from_rejection(r))
+    }
+
+    /// The broker's queue is full.
+    pub fn busy() -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorDto::new(
+                "server_busy",
+                "Máy chủ đang quá tải, vui lòng thử lại",
+                "The server is busy, try again",
+            ),
+        )
+    }
+
+    /// The broker has stopped: the server is shutting down.
+    pub fn stopping() -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorDto::new(
+                "server_stopping",
+                "Máy chủ đang dừng",
+                "The server is shutting down",
+            ),
+        )
+    }
+
+    /// Storage failed (`storage_*` codes, from `StoreError::code`).
+    pub fn storage(e: &luot_store::StoreError) -> ApiError {
+        ApiError::storage_reason(storage_reason(e))
+    }
+
+    /// Storage is failing, for the reason already recorded (the broker's intake pause).
+    pub fn storage_reason(reason: ErrorDto) -> ApiError {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, reason)
+    }
+
+    /// A new configuration that would strand a citizen's ticket.
+    pub fn config_refused(vi: String, en: String) -> ApiError {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            ErrorDto::new("config_refused", vi, en),
+        )
+    }
+
+    pub fn unknown_site() -> ApiError {
+        ApiError::not_found(
+            "unknown_site",
+            "Không có điểm tiếp nhận này",
+            "No such site",
+        )
+    }
+
+    /// No ticket with this number today (the core's `unknown_ticket`).
+    pub fn unknown_ticket() -> ApiError {
+        ApiError::not_found(
+            "unknown_ticket",
+            "Không có số thứ tự này hôm nay",
+            "No such ticket today",
+        )
+    }
+
+    /// No ticket with this token (a phone's link, a hello's `ticket_token`). The meaning is
+    /// `unknown_ticket`'s; it keeps the code `ticket_unknown`, a documented alias (protocol §3,
+    /// §11), because phone pages and sockets already open stop retrying on that code.
+    pub fn unknown_ticket_token() -> ApiError {
+        ApiError::not_found(
+            TICKET_UNKNOWN_ALIAS,
+            "Không tìm thấy số thứ tự",
+            "No such ticket",
+        )
+    }
+
+    /// `unknown_ticket_token` where the ticket may have existed: tokens end with their day.
+    pub fn expired_ticket_token() -> ApiError {
+        ApiError::not_found(
+            TICKET_UNKNOWN_ALIAS,
+            "Không tìm thấy số thứ tự (có thể đã hết hạn)",
+            "No such ticket (it may have expired)",
+        )
+    }
+
+    pub fn origin_refused() -> ApiError {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorDto::new(
+                "origin_refused",
+                "Nguồn kết nối không được phép",
+                "Origin not allowed",
+            ),
+        )
+    }
+
+    /// The session behind a socket or request ended: logged out, password changed, disabled.
+    pub fn session_ended() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorDto::new(
+                "session_ended",
+                "Phiên đăng nhập đã kết thúc (đã đăng xuất, đổi mật khẩu hoặc tài khoản bị khóa); hãy đăng nhập lại",
+                "Your session has ended (logged out, password changed or account disabled); log in again",
+            ),
+        )
+        .closing(Close::SessionEnded)
+    }
+
+    /// The reply to a command in hand when the account's rights just changed; the socket
+    /// reconnects to take the new rights (1012).
+    pub fn account_changed() -> ApiError {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            ErrorDto::new(
+                "account_changed",
+                "Quyền của tài khoản vừa thay đổi; hãy kết nối lại",
+                "The account's rights just changed; reconnect",
+            ),
+        )
+        .closing(Close::AccountChanged)
+    }
+
+    pub fn device_revoked() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorDto::new(
+                "device_revoked",
+                "Thiết bị này đã bị thu hồi; cần ghép nối lại",
+                "This device was revoked; it must be paired again",
+            ),
+        )
+        .closing(Close::DeviceRevoked)
     }
 
     pub fn bad_request(code: &str, vi: impl Into<String>, en: impl Into<String>) -> ApiError {
@@ -103,13 +294,19 @@ impl IntoResponse for ApiError {
     }
 }
 
-pub fn store_error(e: luot_store::StoreError) -> ApiError {
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        crate::broker::storage_error(&e),
+/// The code `unknown_ticket` is also sent as for a ticket token (see `unknown_ticket_token`).
+pub const TICKET_UNKNOWN_ALIAS: &str = "ticket_unknown";
+
+/// Why storage failed, as clients and `/healthz` are told.
+pub fn storage_reason(e: &luot_store::StoreError) -> ErrorDto {
+    ErrorDto::new(
+        e.code(),
+        "Tạm ngưng: không ghi được dữ liệu. Vui lòng báo cán bộ.",
+        format!("Paused: the data could not be saved ({e})"),
     )
 }
 
-pub fn broker_error(e: ErrorDto) -> ApiError {
-    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e)
+/// For `map_err` on the accounts connection.
+pub fn store_error(e: luot_store::StoreError) -> ApiError {
+    ApiError::storage(&e)
 }

@@ -6,9 +6,8 @@ use crate::auth::{self, Principal};
 use crate::error::ApiError;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, header};
 use axum::response::{IntoResponse, Response};
-use luot_proto::ErrorDto;
 use luot_store::{Role, User};
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
@@ -74,15 +73,7 @@ pub async fn same_origin(
     let credentials =
         headers.contains_key(header::COOKIE) || headers.contains_key(header::AUTHORIZATION);
     if (!safe || credentials) && !origin_allowed(&app, headers) {
-        return ApiError::new(
-            StatusCode::FORBIDDEN,
-            ErrorDto::new(
-                "origin_refused",
-                "Nguồn kết nối không được phép",
-                "Origin not allowed",
-            ),
-        )
-        .into_response();
+        return ApiError::origin_refused().into_response();
     }
     next.run(req).await
 }

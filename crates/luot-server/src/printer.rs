@@ -103,7 +103,7 @@ pub async fn ticket_print(
     app: &crate::App,
     site: usize,
     number: luot_core::TicketNumber,
-) -> Result<Option<(TicketPrint, luot_core::Ticket)>, ErrorDto> {
+) -> Result<Option<(TicketPrint, luot_core::Ticket)>, crate::error::ApiError> {
     let runtime = app.broker.runtime();
     let Some(tz) = runtime.get(site).map(|r| r.tz.clone()) else {
         return Ok(None);

@@ -97,12 +97,7 @@ pub async fn handler(
 ) -> Response {
     if !crate::http::origin_allowed(&app, &headers) {
         app.metrics.ws_refused.fetch_add(1, Ordering::Relaxed);
-        let e = ErrorDto::new(
-            "origin_refused",
-            "Nguồn kết nối không được phép",
-            "Origin not allowed",
-        );
-        return (StatusCode::FORBIDDEN, axum::Json(e)).into_response();
+        return crate::error::ApiError::origin_refused().into_response();
     }
     if app.metrics.ws_clients.load(Ordering::Relaxed) as usize >= app.limits.ws_connections_max {
         app.metrics.ws_refused.fetch_add(1, Ordering::Relaxed);
@@ -181,7 +176,7 @@ async fn standing_holds(sink: &mut Sink, s: crate::standing::Standing) -> bool {
         return true;
     };
     if let crate::standing::Standing::Ended(e) = s {
-        let _ = sink.send(error_msg(e)).await;
+        let _ = sink.send(error_msg(e.error)).await;
     }
     close(sink, code, why).await;
     false
@@ -528,11 +523,7 @@ async fn client(
                                     // made anywhere applies to the very next command.
                                     if watch_key.is_some() {
                                         let standing = crate::standing::read(&app, &principal, session_hash.as_deref(), device_hash.as_deref()).await;
-                                        let refusal = match &standing {
-                                            crate::standing::Standing::Holds => None,
-                                            crate::standing::Standing::Ended(e) => Some(e.clone()),
-                                            crate::standing::Standing::Changed => Some(crate::standing::account_changed()),
-                                        };
+                                        let refusal = standing.refusal().map(|e| e.error);
                                         if let Some(error) = refusal {
                                             let reply = ServerMessage::Reply { v: PROTOCOL_VERSION, id: clip_id(&id), ok: false, result: None, error: Some(error) };
                                             let _ = sink.send(text(&reply)).await;

@@ -44,7 +44,7 @@ pub(super) async fn login(
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     let b: LoginBody = body(&bytes)?;
-    if b.login.len() > 64 || b.password.len() > 256 {
+    if b.login.len() > auth::LOGIN_BYTES_MAX || b.password.len() > auth::PASSWORD_BYTES_MAX {
         return Err(ApiError::bad_request(
             "invalid_field",
             "Tên đăng nhập hoặc mật khẩu quá dài",

@@ -17,6 +17,8 @@ use std::sync::Arc;
 /// Default and largest page of the audit viewer.
 pub const AUDIT_PAGE_DEFAULT: usize = 50;
 pub const AUDIT_PAGE_MAX: usize = 500;
+/// Longest `actor` or `action` filter, in bytes (both are codes).
+pub const AUDIT_FILTER_BYTES_MAX: usize = 64;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -82,7 +84,9 @@ pub(super) async fn audit(
     let text_filter =
         |field: &'static str, v: Option<String>| -> Result<Option<String>, ApiError> {
             match v.filter(|s| !s.is_empty()) {
-                Some(s) if s.len() > 64 => Err(luot_proto::WireError::invalid(field, &s).into()),
+                Some(s) if s.len() > AUDIT_FILTER_BYTES_MAX => {
+                    Err(luot_proto::WireError::invalid(field, &s).into())
+                }
                 v => Ok(v),
             }
         };

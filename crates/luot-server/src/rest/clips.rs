@@ -336,7 +336,7 @@ fn io_error(e: std::io::Error) -> ApiError {
 fn store_error(e: luot_store::StoreError) -> ApiError {
     ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
-        crate::broker::storage_error(&e),
+        crate::error::storage_reason(&e),
     )
 }
 

@@ -5,7 +5,7 @@ use super::site_index;
 use crate::App;
 use crate::auth::{self, Principal};
 use crate::dispatch;
-use crate::error::{ApiError, broker_error};
+use crate::error::ApiError;
 use crate::http::body;
 use crate::proxy::ClientIp;
 use axum::Json;
@@ -159,16 +159,9 @@ async fn reprint(
         Principal::Anonymous => return Err(ApiError::login_required()),
         _ => return Err(ApiError::forbidden()),
     };
-    let unknown = || {
-        ApiError::not_found(
-            "unknown_ticket",
-            "Không có số thứ tự này hôm nay",
-            "No such ticket today",
-        )
-    };
+    let unknown = ApiError::unknown_ticket;
     let (ticket, t) = crate::printer::ticket_print(app, i, n)
-        .await
-        .map_err(broker_error)?
+        .await?
         .ok_or_else(unknown)?;
     use luot_core::TicketState as S;
     if !matches!(t.state, S::Waiting | S::Called | S::Serving) {
@@ -291,13 +284,7 @@ pub(super) async fn phone_action(
     Path((token, action)): Path<(String, String)>,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    let t = luot_core::Token::from_hex(&token).ok_or_else(|| {
-        ApiError::not_found(
-            "ticket_unknown",
-            "Không tìm thấy số thứ tự",
-            "No such ticket",
-        )
-    })?;
+    let t = luot_core::Token::from_hex(&token).ok_or_else(ApiError::unknown_ticket_token)?;
     let site = app
         .broker
         .read(move |v| {
@@ -305,15 +292,8 @@ pub(super) async fn phone_action(
                 .iter()
                 .position(|s| s.resolve(luot_core::TicketRef::Token(t)).is_some())
         })
-        .await
-        .map_err(broker_error)?
-        .ok_or_else(|| {
-            ApiError::not_found(
-                "ticket_unknown",
-                "Không tìm thấy số thứ tự",
-                "No such ticket",
-            )
-        })?;
+        .await?
+        .ok_or_else(ApiError::unknown_ticket_token)?;
     let dto = match action.as_str() {
         "cancel" => CommandDto::Cancel {
             number: None,

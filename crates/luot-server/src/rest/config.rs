@@ -131,14 +131,7 @@ pub(super) async fn put_config(
         || center.allowed_origins != app.center.allowed_origins
         || center.printers != app.center.printers
         || center.backup != app.center.backup;
-    app.broker.reconfigure(runtime).await.map_err(|e| {
-        let status = if e.code == "config_refused" {
-            StatusCode::CONFLICT
-        } else {
-            StatusCode::SERVICE_UNAVAILABLE
-        };
-        ApiError::new(status, e)
-    })?;
+    app.broker.reconfigure(runtime).await?;
     let now = app.clock.now_ms();
     let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b.toml.as_bytes()));
     let text = b.toml.clone();

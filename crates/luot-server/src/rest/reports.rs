@@ -41,13 +41,10 @@ pub async fn reports(
     Query(p): Query<ReportParams>,
 ) -> Result<Response, ApiError> {
     crate::http::require_user(&app, &headers, Role::manages).await?;
-    let i = app.broker.site_index(&site).ok_or_else(|| {
-        ApiError::not_found(
-            "unknown_site",
-            "Không có điểm tiếp nhận này",
-            "No such site",
-        )
-    })?;
+    let i = app
+        .broker
+        .site_index(&site)
+        .ok_or_else(ApiError::unknown_site)?;
     let runtime = app.broker.runtime();
     let rt = &runtime[i];
     let now = crate::clock::site_now(app.clock.now_ms(), &rt.tz);
@@ -108,7 +105,7 @@ pub async fn reports(
         .map_err(|e| {
             ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                crate::broker::storage_error(&e),
+                crate::error::storage_reason(&e),
             )
         })?;
     let settings = &rt.settings;
