@@ -29,6 +29,14 @@ pub enum Close {
     SessionEnded,
     DeviceRevoked,
     AccountChanged,
+    /// The first message was not a hello.
+    HelloFirst,
+    /// The hello was not a valid message.
+    BadHello,
+    UnknownSite,
+    DeviceUnknown,
+    TicketUnknown,
+    TooManyAnonymous,
 }
 
 impl Close {
@@ -38,6 +46,12 @@ impl Close {
             Close::SessionEnded => (close_code::POLICY, "session ended"),
             Close::DeviceRevoked => (close_code::POLICY, "device revoked"),
             Close::AccountChanged => (close_code::RESTART, "account changed"),
+            Close::HelloFirst => (close_code::POLICY, "hello first"),
+            Close::BadHello => (close_code::POLICY, "bad hello"),
+            Close::UnknownSite => (close_code::POLICY, "unknown site"),
+            Close::DeviceUnknown => (close_code::POLICY, "device unknown"),
+            Close::TicketUnknown => (close_code::POLICY, "ticket unknown"),
+            Close::TooManyAnonymous => (close_code::AGAIN, "too many anonymous"),
         }
     }
 }
@@ -169,6 +183,93 @@ impl ApiError {
                 "Origin not allowed",
             ),
         )
+    }
+
+    // ----- websocket -----
+
+    /// A message that is not valid JSON for the protocol; the message says where.
+    pub fn bad_message(e: &serde_json::Error) -> ApiError {
+        // serde_json knows no position (line 0) for errors inside tagged enums, which every
+        // message is: say what is wrong rather than "line 0, column 0".
+        let dto = if e.line() == 0 {
+            ErrorDto::new(
+                "bad_message",
+                format!("Tin nhắn không hợp lệ: {e}"),
+                format!("Malformed message: {e}"),
+            )
+        } else {
+            ErrorDto::new(
+                "bad_message",
+                format!(
+                    "Tin nhắn không hợp lệ (dòng {}, cột {}): {e}",
+                    e.line(),
+                    e.column()
+                ),
+                format!(
+                    "Malformed message (line {}, column {}): {e}",
+                    e.line(),
+                    e.column()
+                ),
+            )
+        };
+        ApiError::new(StatusCode::BAD_REQUEST, dto)
+    }
+
+    pub fn hello_first() -> ApiError {
+        ApiError::bad_request("hello_first", "Cần gửi hello trước", "Send hello first")
+            .closing(Close::HelloFirst)
+    }
+
+    pub fn hello_twice() -> ApiError {
+        ApiError::bad_request("hello_twice", "Đã gửi hello", "Hello was already sent")
+    }
+
+    /// A hello's `device_token` that no paired device of this site holds.
+    pub fn device_unknown_hello() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorDto::new(
+                "device_unknown",
+                "Thiết bị chưa được ghép nối hoặc đã bị thu hồi",
+                "This device is not paired or was revoked",
+            ),
+        )
+        .into_field("device_token")
+        .closing(Close::DeviceUnknown)
+    }
+
+    pub fn too_many_anonymous() -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorDto::new(
+                "too_many_anonymous",
+                "Quá nhiều kết nối chưa xác thực",
+                "Too many anonymous connections",
+            ),
+        )
+        .closing(Close::TooManyAnonymous)
+    }
+
+    pub fn too_many_connections() -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorDto::new(
+                "too_many_connections",
+                "Máy chủ đã đủ kết nối",
+                "Too many connections",
+            ),
+        )
+    }
+
+    /// A command's `id` over `REQUEST_ID_LEN_MAX` bytes.
+    pub fn request_id_too_long() -> ApiError {
+        let max = luot_proto::REQUEST_ID_LEN_MAX;
+        ApiError::bad_request(
+            "invalid_field",
+            format!("Mã yêu cầu quá dài (tối đa {max} byte)"),
+            format!("Request id too long (at most {max} bytes)"),
+        )
+        .into_field("id")
     }
 
     /// The session behind a socket or request ended: logged out, password changed, disabled.
