@@ -185,6 +185,119 @@ impl ApiError {
         )
     }
 
+    // ----- accounts and devices -----
+
+    /// A login request whose login or password is over its limit (`auth::LOGIN_BYTES_MAX`,
+    /// `auth::PASSWORD_BYTES_MAX`); refused before any password check.
+    pub fn login_too_long() -> ApiError {
+        ApiError::bad_request(
+            "invalid_field",
+            "Tên đăng nhập hoặc mật khẩu quá dài",
+            "Login or password too long",
+        )
+    }
+
+    /// Too many failed logins for this login or address: wait `wait_s` seconds.
+    pub fn login_backoff(wait_s: u64) -> ApiError {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorDto::new(
+                "login_backoff",
+                format!("Sai quá nhiều lần, thử lại sau {wait_s} giây"),
+                format!("Too many failures, try again in {wait_s} s"),
+            ),
+        )
+    }
+
+    pub fn login_failed() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorDto::new(
+                "login_failed",
+                "Sai tên đăng nhập hoặc mật khẩu",
+                "Wrong login or password",
+            ),
+        )
+    }
+
+    /// A new password `auth::check_password_strength` refused, saying why.
+    pub fn weak_password(why: String) -> ApiError {
+        ApiError::bad_request("weak_password", format!("Mật khẩu yếu: {why}"), why)
+            .into_field("password")
+    }
+
+    pub fn hash_failed(why: String) -> ApiError {
+        ApiError::bad_request("hash_failed", why.clone(), why)
+    }
+
+    pub fn user_exists(detail: String) -> ApiError {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            ErrorDto::new("user_exists", "Tên đăng nhập đã có", detail),
+        )
+    }
+
+    pub fn user_unknown() -> ApiError {
+        ApiError::not_found("user_unknown", "Không có tài khoản này", "No such account")
+    }
+
+    pub fn last_admin() -> ApiError {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            ErrorDto::new(
+                "last_admin",
+                "Không thể khóa hoặc hạ quyền quản trị viên cuối cùng",
+                "The last active admin cannot be disabled or lose the admin role",
+            ),
+        )
+    }
+
+    pub fn cannot_disable_self() -> ApiError {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            ErrorDto::new(
+                "cannot_disable_self",
+                "Không thể tự khóa tài khoản của mình",
+                "You cannot disable your own account",
+            ),
+        )
+    }
+
+    /// No paired device with this id (`/admin/devices/{id}`).
+    pub fn device_unknown() -> ApiError {
+        ApiError::not_found("device_unknown", "Không có thiết bị này", "No such device")
+    }
+
+    // ----- printers -----
+
+    /// No network printer to print on; the text says which is missing.
+    pub fn no_printer(vi: &str, en: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            ErrorDto::new("no_printer", vi, en).with_field("printer"),
+        )
+    }
+
+    pub fn unknown_printer() -> ApiError {
+        ApiError::not_found("unknown_printer", "Không có máy in này", "No such printer")
+    }
+
+    pub fn ticket_finished() -> ApiError {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            ErrorDto::new(
+                "ticket_finished",
+                "Số thứ tự này đã xong hoặc đã hủy, không in lại",
+                "This ticket is finished or cancelled; it is not printed again",
+            ),
+        )
+    }
+
+    /// A printer's queue refused a job (full, or the printer is failing): its own error.
+    pub fn printer_refused(e: ErrorDto) -> ApiError {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e)
+    }
+
     // ----- websocket -----
 
     /// A message that is not valid JSON for the protocol; the message says where.

@@ -10,7 +10,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use luot_proto::ErrorDto;
 use luot_store::Accounts;
 use luot_store::Role;
 use luot_store::User;
@@ -45,26 +44,14 @@ pub(super) async fn login(
 ) -> Result<Response, ApiError> {
     let b: LoginBody = body(&bytes)?;
     if b.login.len() > auth::LOGIN_BYTES_MAX || b.password.len() > auth::PASSWORD_BYTES_MAX {
-        return Err(ApiError::bad_request(
-            "invalid_field",
-            "Tên đăng nhập hoặc mật khẩu quá dài",
-            "Login or password too long",
-        ));
+        return Err(ApiError::login_too_long());
     }
     let keys = [format!("login:{}", b.login), format!("addr:{addr}")];
     if let Some(wait) = keys.iter().filter_map(|k| app.backoff.wait(k)).max() {
         app.metrics
             .rate_limited
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut res = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            ErrorDto::new(
-                "login_backoff",
-                format!("Sai quá nhiều lần, thử lại sau {} giây", wait.as_secs() + 1),
-                format!("Too many failures, try again in {} s", wait.as_secs() + 1),
-            ),
-        )
-        .into_response();
+        let mut res = ApiError::login_backoff(wait.as_secs() + 1).into_response();
         res.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(wait.as_secs() + 1));
         return Ok(res);
@@ -109,14 +96,7 @@ pub(super) async fn login(
             })
             .await
             .map_err(store_error)?;
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                ErrorDto::new(
-                    "login_failed",
-                    "Sai tên đăng nhập hoặc mật khẩu",
-                    "Wrong login or password",
-                ),
-            ));
+            return Err(ApiError::login_failed());
         }
     };
     for k in &keys {
@@ -223,15 +203,12 @@ pub(super) async fn add_user(
     let role = parse_role(&b.role)?;
     check_counters(&app, &b.counters)?;
     check_display_name(&b.display_name)?;
-    auth::check_password_strength(&b.password).map_err(|e| {
-        ApiError::bad_request("weak_password", format!("Mật khẩu yếu: {e}"), e)
-            .into_field("password")
-    })?;
+    auth::check_password_strength(&b.password).map_err(|e| ApiError::weak_password(e))?;
     let password = b.password.clone();
     let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
         .await
-        .map_err(|e| ApiError::bad_request("hash_failed", e.to_string(), e.to_string()))?
-        .map_err(|e| ApiError::bad_request("hash_failed", e.clone(), e))?;
+        .map_err(|e| ApiError::hash_failed(e.to_string()))?
+        .map_err(ApiError::hash_failed)?;
     let now = app.clock.now_ms();
     let user = User {
         login: b.login,
@@ -255,17 +232,8 @@ pub(super) async fn add_user(
         c.audit_from(now, &actor, "user_add", &u.login, &from)
     })
     .await
-    .map_err(|e| {
-        ApiError::new(
-            StatusCode::CONFLICT,
-            ErrorDto::new("user_exists", "Tên đăng nhập đã có", e.to_string()),
-        )
-    })?;
+    .map_err(|e| ApiError::user_exists(e.to_string()))?;
     Ok((StatusCode::CREATED, Json(user_json(&user))).into_response())
-}
-
-fn no_user() -> ApiError {
-    ApiError::not_found("user_unknown", "Không có tài khoản này", "No such account")
 }
 
 /// A role as a request names it; an unknown word is `invalid_field` `role`.
@@ -364,14 +332,14 @@ pub(super) async fn edit_user(
     let outcome = app
         .accounts(move |c| {
             let Some(before) = c.user(&l)? else {
-                return Ok(Err(no_user()));
+                return Ok(Err(ApiError::user_unknown()));
             };
             if before.role.administers()
                 && role.is_some_and(|r| !r.administers())
                 && !before.disabled
                 && c.active_admins()? <= 1
             {
-                return Ok(Err(last_admin()));
+                return Ok(Err(ApiError::last_admin()));
             }
             c.update_user(
                 &l,
@@ -406,17 +374,6 @@ pub(super) async fn edit_user(
     Ok(Json(user_json(&user)))
 }
 
-fn last_admin() -> ApiError {
-    ApiError::new(
-        StatusCode::CONFLICT,
-        ErrorDto::new(
-            "last_admin",
-            "Không thể khóa hoặc hạ quyền quản trị viên cuối cùng",
-            "The last active admin cannot be disabled or lose the admin role",
-        ),
-    )
-}
-
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct PasswordBody {
@@ -441,27 +398,20 @@ pub(super) async fn user_action(
         "disable" | "enable" => {
             let disable = action == "disable";
             if disable && login == admin.login {
-                return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    ErrorDto::new(
-                        "cannot_disable_self",
-                        "Không thể tự khóa tài khoản của mình",
-                        "You cannot disable your own account",
-                    ),
-                ));
+                return Err(ApiError::cannot_disable_self());
             }
             let l = login.clone();
             let (user, hashes) = app
                 .accounts(move |c| {
                     let Some(before) = c.user(&l)? else {
-                        return Ok(Err(no_user()));
+                        return Ok(Err(ApiError::user_unknown()));
                     };
                     if disable
                         && before.role.administers()
                         && !before.disabled
                         && c.active_admins()? <= 1
                     {
-                        return Ok(Err(last_admin()));
+                        return Ok(Err(ApiError::last_admin()));
                     }
                     let hashes = c.session_hashes(&l)?;
                     c.set_disabled(&l, disable)?;
@@ -493,10 +443,7 @@ pub(super) async fn user_action(
             };
             let (password, generated) = match b.password {
                 Some(p) => {
-                    auth::check_password_strength(&p).map_err(|e| {
-                        ApiError::bad_request("weak_password", format!("Mật khẩu yếu: {e}"), e)
-                            .into_field("password")
-                    })?;
+                    auth::check_password_strength(&p).map_err(|e| ApiError::weak_password(e))?;
                     (p, false)
                 }
                 None => (auth::new_password(), true),
@@ -504,13 +451,13 @@ pub(super) async fn user_action(
             let p = password.clone();
             let hash = tokio::task::spawn_blocking(move || auth::hash_password(&p))
                 .await
-                .map_err(|e| ApiError::bad_request("hash_failed", e.to_string(), e.to_string()))?
-                .map_err(|e| ApiError::bad_request("hash_failed", e.clone(), e))?;
+                .map_err(|e| ApiError::hash_failed(e.to_string()))?
+                .map_err(ApiError::hash_failed)?;
             let l = login.clone();
             let hashes = app
                 .accounts(move |c| {
                     if c.user(&l)?.is_none() {
-                        return Ok(Err(no_user()));
+                        return Ok(Err(ApiError::user_unknown()));
                     }
                     let hashes = c.session_hashes(&l)?;
                     c.set_password(&l, &hash)?;

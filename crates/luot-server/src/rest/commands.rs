@@ -13,7 +13,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use luot_proto::{CommandDto, ErrorDto, TargetDto};
+use luot_proto::{CommandDto, TargetDto};
 use serde::Deserialize;
 use serde_json::json;
 use std::net::IpAddr;
@@ -121,35 +121,30 @@ async fn reprint(
     let n = luot_core::TicketNumber::parse(number)
         .ok_or_else(|| ApiError::from(luot_proto::WireError::invalid("number", number)))?;
     let who = auth::principal(app, headers).await;
-    let no_printer = |vi: &str, en: &str| {
-        ApiError::new(
-            StatusCode::CONFLICT,
-            ErrorDto::new("no_printer", vi, en).with_field("printer"),
-        )
-    };
     let printer = match &who {
         Principal::Device(d) if d.kind.issues() && d.site == site => {
             app.printers.for_kiosk(site, &d.name).ok_or_else(|| {
-                no_printer(
+                ApiError::no_printer(
                     "Kiosk này không có máy in mạng",
                     "This kiosk has no network printer",
                 )
             })?
         }
         Principal::User(u) if !u.disabled => match &b.printer {
-            Some(name) => app.printers.by_name(site, name).ok_or_else(|| {
-                ApiError::not_found("unknown_printer", "Không có máy in này", "No such printer")
-            })?,
+            Some(name) => app
+                .printers
+                .by_name(site, name)
+                .ok_or_else(|| ApiError::unknown_printer())?,
             None => match app.printers.of_site(site).as_slice() {
                 [only] => *only,
                 [] => {
-                    return Err(no_printer(
+                    return Err(ApiError::no_printer(
                         "Điểm tiếp nhận này không có máy in mạng",
                         "This site has no network printer",
                     ));
                 }
                 _ => {
-                    return Err(no_printer(
+                    return Err(ApiError::no_printer(
                         "Có nhiều máy in: hãy chọn máy in (printer)",
                         "Several printers: say which one (printer)",
                     ));
@@ -165,14 +160,7 @@ async fn reprint(
         .ok_or_else(unknown)?;
     use luot_core::TicketState as S;
     if !matches!(t.state, S::Waiting | S::Called | S::Serving) {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            ErrorDto::new(
-                "ticket_finished",
-                "Số thứ tự này đã xong hoặc đã hủy, không in lại",
-                "This ticket is finished or cancelled; it is not printed again",
-            ),
-        ));
+        return Err(ApiError::ticket_finished());
     }
     if matches!(who, Principal::Device(_))
         && (t.channel != luot_core::Channel::Kiosk
@@ -183,7 +171,7 @@ async fn reprint(
     let (tx, rx) = tokio::sync::oneshot::channel();
     let queued = printer.submit(ticket, Some(tx));
     if let Some(e) = queued.error {
-        return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e));
+        return Err(ApiError::printer_refused(e));
     }
     // Long enough for the jobs ahead of it in a short queue; then answer "still queued".
     let wait = std::time::Duration::from_millis(u64::from(printer.settings.timeout_ms))

@@ -122,11 +122,7 @@ pub(super) async fn revoke_device(
         .await
         .map_err(store_error)?;
     if !done {
-        return Err(ApiError::not_found(
-            "device_unknown",
-            "Không có thiết bị này",
-            "No such device",
-        ));
+        return Err(ApiError::device_unknown());
     }
     // The device's open sockets end now (standing.rs).
     crate::standing::announce(&app, crate::standing::device_key(id));
