@@ -185,6 +185,45 @@ impl ApiError {
         )
     }
 
+    // ----- requests -----
+
+    /// A path no API route knows (`no_action` is the same code for an unknown action word).
+    pub fn no_route() -> ApiError {
+        ApiError::not_found(
+            "no_route",
+            "Không có đường dẫn API này",
+            "No such API route",
+        )
+    }
+
+    /// A `from` day after the `to` day (reports, the audit log).
+    pub fn invalid_range() -> ApiError {
+        ApiError::bad_request(
+            "invalid_range",
+            "Ngày bắt đầu sau ngày kết thúc",
+            "`from` is after `to`",
+        )
+    }
+
+    /// A report over more than `days_max` days.
+    pub fn range_too_long(days_max: i64) -> ApiError {
+        ApiError::bad_request(
+            "range_too_long",
+            format!("Khoảng thời gian quá dài (tối đa {days_max} ngày)"),
+            format!("Range too long ({days_max} days at most)"),
+        )
+    }
+
+    /// A CSV or XLSX export that could not be written.
+    pub fn export_failed(why: String) -> ApiError {
+        ApiError::bad_request("export_failed", why.clone(), why)
+    }
+
+    /// The report's reading task failed.
+    pub fn report_failed(why: String) -> ApiError {
+        ApiError::bad_request("report_failed", why.clone(), why)
+    }
+
     // ----- accounts and devices -----
 
     /// A login request whose login or password is over its limit (`auth::LOGIN_BYTES_MAX`,

@@ -75,11 +75,7 @@ pub(super) async fn audit(
             .map(|s| day_start_ms(&app, "to", s).map(|ms| ms + 86_400_000))
             .transpose()?;
     if matches!((from_ms, to_ms), (Some(f), Some(t)) if f >= t) {
-        return Err(ApiError::bad_request(
-            "invalid_range",
-            "Ngày bắt đầu sau ngày kết thúc",
-            "`from` is after `to`",
-        ));
+        return Err(ApiError::invalid_range());
     }
     let text_filter =
         |field: &'static str, v: Option<String>| -> Result<Option<String>, ApiError> {
@@ -128,8 +124,7 @@ pub(super) async fn audit(
         .map_err(store_error)?;
     if csv_out {
         let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
-        let fail =
-            |e: csv::Error| ApiError::bad_request("export_failed", e.to_string(), e.to_string());
+        let fail = |e: csv::Error| ApiError::export_failed(e.to_string());
         let header = match lang {
             Lang::Vi => [
                 "STT",
@@ -177,7 +172,7 @@ pub(super) async fn audit(
         }
         let bytes = w
             .into_inner()
-            .map_err(|e| ApiError::bad_request("export_failed", e.to_string(), e.to_string()))?;
+            .map_err(|e| ApiError::export_failed(e.to_string()))?;
         return Ok((
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8"),

@@ -67,13 +67,7 @@ pub fn router(app: Arc<App>) -> Router {
             get(devices::devices).post(devices::pair_device),
         )
         .route("/admin/devices/{id}/revoke", post(devices::revoke_device))
-        .fallback(|| async {
-            ApiError::not_found(
-                "no_route",
-                "Không có đường dẫn API này",
-                "No such API route",
-            )
-        })
+        .fallback(|| async { ApiError::no_route() })
         // Bodies are JSON, declared as such (json_body.rs); clips are not under this layer.
         .layer(axum::middleware::from_fn(crate::json_body::json_only));
     // Configuration texts are larger than any command: their own, larger body limit.

@@ -4,7 +4,7 @@ use crate::App;
 use crate::error::ApiError;
 use crate::report::*;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use luot_store::Role;
 use luot_store::reports::GroupBy;
@@ -52,19 +52,13 @@ pub async fn reports(
     let from = day_param(p.from.as_ref(), &today, "from")?;
     let to = day_param(p.to.as_ref(), &from.clone().max(today.clone()), "to")?;
     if from > to {
-        return Err(ApiError::bad_request(
-            "invalid_range",
-            "Ngày bắt đầu sau ngày kết thúc",
-            "`from` is after `to`",
-        ));
+        return Err(ApiError::invalid_range());
     }
     let span = luot_proto::parse_day(&to).expect("valid").0
         - luot_proto::parse_day(&from).expect("valid").0;
     if span >= luot_store::reports::REPORT_DAYS_MAX {
-        return Err(ApiError::bad_request(
-            "range_too_long",
-            "Khoảng thời gian quá dài (tối đa 366 ngày)",
-            "Range too long (366 days at most)",
+        return Err(ApiError::range_too_long(
+            luot_store::reports::REPORT_DAYS_MAX.into(),
         ));
     }
     let by_s = p.by.clone().unwrap_or_else(|| "department".into());
@@ -101,13 +95,8 @@ pub async fn reports(
             Ok((r, s, official_names(&conn)?))
         })
         .await
-        .map_err(|e| ApiError::bad_request("report_failed", e.to_string(), e.to_string()))?
-        .map_err(|e| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                crate::error::storage_reason(&e),
-            )
-        })?;
+        .map_err(|e| ApiError::report_failed(e.to_string()))?
+        .map_err(|e| ApiError::storage(&e))?;
     let settings = &rt.settings;
     let mut report = report;
     order_rows(settings, &mut report);
@@ -119,7 +108,7 @@ pub async fn reports(
         to,
         by.as_str()
     );
-    let fail = |e: String| ApiError::bad_request("export_failed", e.clone(), e);
+    let fail = ApiError::export_failed;
     Ok(match p.format.as_deref().unwrap_or("json") {
         "json" => {
             let labels: HashMap<String, String> = report
