@@ -4,9 +4,8 @@
 use crate::App;
 use crate::auth::Principal;
 use crate::error::ApiError;
-use axum::http::StatusCode;
 use luot_core::{Channel, Command, PersonKey, TicketNumber, TicketRef, Token, TransferTarget};
-use luot_proto::{CommandDto, CommandResult, ErrorDto, TargetDto, code};
+use luot_proto::{CommandDto, CommandResult, TargetDto, code};
 use luot_store::Accounts;
 use sha2::{Digest, Sha256};
 use std::net::IpAddr;
@@ -33,12 +32,7 @@ pub const APPOINTMENT_HORIZON_MS: i64 = 12 * 3600 * 1000;
 /// An appointment window must start before it ends, end in the future and start within
 /// [`APPOINTMENT_HORIZON_MS`]; the error names the field.
 fn check_appointment(a: &luot_proto::AppointmentDto, now_ms: i64) -> Result<(), ApiError> {
-    let invalid = |vi: String, en: String| {
-        Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            ErrorDto::new("appointment_invalid", vi, en).with_field("appointment"),
-        ))
-    };
+    let invalid = |vi: String, en: String| Err(ApiError::appointment_invalid(vi, en));
     if a.from_ms >= a.to_ms {
         return invalid(
             "Khung giờ hẹn không hợp lệ: from_ms phải trước to_ms".into(),
@@ -96,14 +90,13 @@ fn at_counter(p: &Principal, site_code: &str, counter: &str) -> Result<(), ApiEr
     }
 }
 
+/// Digits of a person's ID number: 12 (the citizen ID) or 9 (an old ID card).
+pub const PERSON_ID_DIGITS: [usize; 2] = [12, 9];
+
 fn person_key(app: &App, id: &str) -> Result<PersonKey, ApiError> {
     let id = id.trim();
-    if !(id.len() == 9 || id.len() == 12) || !id.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ApiError::bad_request(
-            "invalid_person_id",
-            "Số định danh cá nhân phải có 12 chữ số (hoặc CMND 9 số)",
-            "The ID number must have 12 digits (or 9 for an old ID card)",
-        ));
+    if !PERSON_ID_DIGITS.contains(&id.len()) || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::invalid_person_id());
     }
     let mut h = Sha256::new();
     h.update(app.secret);

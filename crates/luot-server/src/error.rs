@@ -214,6 +214,67 @@ impl ApiError {
         )
     }
 
+    /// A body not declared `Content-Type: application/json` (`got`: the type sent).
+    pub fn unsupported_media_type(got: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorDto::new(
+                "unsupported_media_type",
+                format!("Nội dung phải là JSON (Content-Type: application/json), không phải {got}"),
+                format!("The body must be JSON (Content-Type: application/json), not {got}"),
+            )
+            .with_field("content-type"),
+        )
+    }
+
+    /// A request body that did not arrive within `s` seconds (`HttpLimits`).
+    pub fn body_timeout(s: f64) -> ApiError {
+        ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            ErrorDto::new(
+                "body_timeout",
+                format!("Nội dung yêu cầu không đến đủ trong {s} giây"),
+                format!("The request body did not arrive within {s} s"),
+            ),
+        )
+    }
+
+    /// One address over its connection cap (`HttpLimits`); `too_many_connections` is the
+    /// server's own cap on sockets, with the same code.
+    pub fn too_many_connections_from_address(max: usize) -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorDto::new(
+                "too_many_connections",
+                format!(
+                    "Địa chỉ này đã mở quá nhiều kết nối (tối đa {max}); hãy đóng bớt rồi thử lại"
+                ),
+                format!(
+                    "Too many connections from this address (at most {max}); close some and try again"
+                ),
+            ),
+        )
+    }
+
+    /// A staff appointment's window the server refuses before the core sees it; the text says
+    /// which rule (`dispatch::check_appointment`).
+    pub fn appointment_invalid(vi: String, en: String) -> ApiError {
+        ApiError::bad_request("appointment_invalid", vi, en).into_field("appointment")
+    }
+
+    /// A person's ID number that is not 12 digits (or 9, an old ID card).
+    pub fn invalid_person_id() -> ApiError {
+        ApiError::bad_request(
+            "invalid_person_id",
+            "Số định danh cá nhân phải có 12 chữ số (hoặc CMND 9 số)",
+            "The ID number must have 12 digits (or 9 for an old ID card)",
+        )
+    }
+
+    pub fn qr_failed(why: String) -> ApiError {
+        ApiError::bad_request("qr_failed", "Không tạo được mã QR", why)
+    }
+
     /// A CSV or XLSX export that could not be written.
     pub fn export_failed(why: String) -> ApiError {
         ApiError::bad_request("export_failed", why.clone(), why)

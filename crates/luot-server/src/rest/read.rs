@@ -239,7 +239,7 @@ pub(super) async fn qr(
     }
     let url = format!("{}/t/{token}", app.public_url);
     let code = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
-        .map_err(|e| ApiError::bad_request("qr_failed", "Không tạo được mã QR", e.to_string()))?;
+        .map_err(|e| ApiError::qr_failed(e.to_string()))?;
     let svg = code
         .render::<qrcode::render::svg::Color<'_>>()
         .min_dimensions(200, 200)
