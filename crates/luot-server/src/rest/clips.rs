@@ -6,7 +6,7 @@ use crate::clips::{
     CLIP_BYTES_MAX, CLIP_SECONDS_MAX, NAME_MAX, PHRASE_TEXT_MAX, PHRASES_MAX, RESERVED_PREFIXES,
     check, stored, valid_name,
 };
-use crate::error::ApiError;
+use crate::error::{ApiError, store_error};
 use crate::http::require_user;
 use axum::Json;
 use axum::body::{Body, Bytes};
@@ -330,13 +330,6 @@ fn io_error(e: std::io::Error) -> ApiError {
             format!("Không lưu được đoạn âm thanh vào thư mục dữ liệu: {e}"),
             format!("Could not store the clip in the data folder: {e}"),
         ),
-    )
-}
-
-fn store_error(e: luot_store::StoreError) -> ApiError {
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        crate::error::storage_reason(&e),
     )
 }
 
