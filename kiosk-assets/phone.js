@@ -439,7 +439,7 @@ async function start() {
       if (s === "live" && was !== "live" && was !== "connecting") scheduleRefresh();
     },
     onError(e) {
-      if (e.code === "ticket_unknown") {
+      if (e.code === "ticket_unknown" || e.code === "unknown_ticket") {
         unknown = true;
         render();
       }

@@ -257,7 +257,7 @@ export function connect(options) {
         }
         case "error":
           options.onError?.(msg.error);
-          if (["device_unknown", "device_revoked", "ticket_unknown", "unknown_site", "session_ended"].includes(msg.error.code)) {
+          if (["device_unknown", "device_revoked", "ticket_unknown", "unknown_ticket", "unknown_site", "session_ended"].includes(msg.error.code)) {
             closedByUs = true;
             setStatus("refused");
           }

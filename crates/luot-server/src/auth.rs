@@ -18,6 +18,11 @@ pub const SESSION_COOKIE: &str = "luot_session";
 pub const SESSION_IDLE: Duration = Duration::from_secs(2 * 3600);
 /// And after this long in any case (one working day and then some).
 pub const SESSION_ABSOLUTE_MS: i64 = 14 * 3600 * 1000;
+/// Longest password, in bytes: argon2 hashes any length, so a bound keeps a login cheap.
+pub const PASSWORD_BYTES_MAX: usize = 256;
+/// Longest login name a login request may carry, in bytes (longer cannot exist: logins are
+/// codes); checked before the back-off keys are built from it.
+pub const LOGIN_BYTES_MAX: usize = 64;
 /// Failed logins allowed before each further attempt is delayed.
 pub const LOGIN_FREE_FAILURES: u32 = 3;
 /// Longest a login may be held off.
@@ -44,15 +49,6 @@ pub enum Principal {
 impl Principal {
     pub fn is_anonymous(&self) -> bool {
         matches!(self, Principal::Anonymous)
-    }
-
-    pub fn role(&self) -> &str {
-        match self {
-            Principal::Anonymous => "anonymous",
-            Principal::User(u) => &u.role,
-            Principal::Device(d) => &d.kind,
-            Principal::Phone { .. } => "phone",
-        }
     }
 
     pub fn name(&self) -> String {
@@ -154,8 +150,10 @@ pub fn check_password_strength(password: &str) -> Result<(), String> {
     if password.chars().count() < 10 {
         return Err("the password needs at least 10 characters".into());
     }
-    if password.len() > 256 {
-        return Err("the password is longer than 256 bytes".into());
+    if password.len() > PASSWORD_BYTES_MAX {
+        return Err(format!(
+            "the password is longer than {PASSWORD_BYTES_MAX} bytes"
+        ));
     }
     Ok(())
 }

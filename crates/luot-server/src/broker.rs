@@ -4,6 +4,7 @@
 //! replies, and publishes them, in sequence order. It never waits on a client.
 
 use crate::clock::{Clock, site_now};
+use crate::error::{ApiError, storage_reason};
 use crate::estimates::{ESTIMATE_TICK, EstimateJob, Estimator, SiteEstimates};
 use crate::hub::{Hub, Outgoing};
 use crate::metrics::Metrics;
@@ -42,7 +43,7 @@ pub struct SiteRuntime {
     pub tz: TimeZone,
 }
 
-pub type Reply = oneshot::Sender<Result<CommandResult, ErrorDto>>;
+pub type Reply = oneshot::Sender<Result<CommandResult, ApiError>>;
 type ReadFn = Box<dyn FnOnce(&View<'_>) + Send>;
 
 enum Msg {
@@ -56,7 +57,7 @@ enum Msg {
     Read(ReadFn),
     Reconfigure {
         sites: Vec<SiteRuntime>,
-        reply: oneshot::Sender<Result<(), ErrorDto>>,
+        reply: oneshot::Sender<Result<(), ApiError>>,
     },
 }
 
@@ -105,30 +106,6 @@ impl std::fmt::Debug for Msg {
     }
 }
 
-fn busy() -> ErrorDto {
-    ErrorDto::new(
-        "server_busy",
-        "Máy chủ đang quá tải, vui lòng thử lại",
-        "The server is busy, try again",
-    )
-}
-
-fn stopped() -> ErrorDto {
-    ErrorDto::new(
-        "server_stopping",
-        "Máy chủ đang dừng",
-        "The server is shutting down",
-    )
-}
-
-pub fn storage_error(e: &StoreError) -> ErrorDto {
-    ErrorDto::new(
-        e.code(),
-        "Tạm ngưng: không ghi được dữ liệu. Vui lòng báo cán bộ.",
-        format!("Paused: the data could not be saved ({e})"),
-    )
-}
-
 impl BrokerHandle {
     pub fn site_index(&self, code: &str) -> Option<usize> {
         self.runtime().iter().position(|s| s.code.as_str() == code)
@@ -142,19 +119,19 @@ impl BrokerHandle {
     /// Applies a new configuration live. Waits for every commit in flight, rebuilds each site
     /// from today's durable events under the new configuration, and refuses (changing nothing)
     /// when that would strand a citizen: a removed service or counter still holding tickets.
-    pub async fn reconfigure(&self, sites: Vec<SiteRuntime>) -> Result<(), ErrorDto> {
+    pub async fn reconfigure(&self, sites: Vec<SiteRuntime>) -> Result<(), ApiError> {
         let (tx, rx) = oneshot::channel();
         self.tx
             .try_send(Msg::Reconfigure { sites, reply: tx })
             .map_err(|e| match e {
-                mpsc::error::TrySendError::Full(_) => busy(),
-                mpsc::error::TrySendError::Closed(_) => stopped(),
+                mpsc::error::TrySendError::Full(_) => ApiError::busy(),
+                mpsc::error::TrySendError::Closed(_) => ApiError::stopping(),
             })?;
-        rx.await.map_err(|_| stopped())?
+        rx.await.map_err(|_| ApiError::stopping())?
     }
 
     /// Runs a command; the reply comes once its events are durable (or with why not).
-    pub async fn command(&self, site: usize, cmd: Command) -> Result<CommandResult, ErrorDto> {
+    pub async fn command(&self, site: usize, cmd: Command) -> Result<CommandResult, ApiError> {
         let (tx, rx) = oneshot::channel();
         let received = Instant::now();
         let kind = crate::metrics::command_kind(&cmd);
@@ -166,10 +143,10 @@ impl BrokerHandle {
                 received,
             })
             .map_err(|e| match e {
-                mpsc::error::TrySendError::Full(_) => busy(),
-                mpsc::error::TrySendError::Closed(_) => stopped(),
+                mpsc::error::TrySendError::Full(_) => ApiError::busy(),
+                mpsc::error::TrySendError::Closed(_) => ApiError::stopping(),
             })?;
-        let reply = rx.await.map_err(|_| stopped())?;
+        let reply = rx.await.map_err(|_| ApiError::stopping())?;
         self.metrics
             .reply_seconds
             .get_or_create(&crate::metrics::CommandLabels { command: kind })
@@ -181,16 +158,16 @@ impl BrokerHandle {
     pub async fn read<T: Send + 'static>(
         &self,
         f: impl FnOnce(&View<'_>) -> T + Send + 'static,
-    ) -> Result<T, ErrorDto> {
+    ) -> Result<T, ApiError> {
         let (tx, rx) = oneshot::channel();
         let f: ReadFn = Box::new(move |v| {
             let _ = tx.send(f(v));
         });
         self.tx.try_send(Msg::Read(f)).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => busy(),
-            mpsc::error::TrySendError::Closed(_) => stopped(),
+            mpsc::error::TrySendError::Full(_) => ApiError::busy(),
+            mpsc::error::TrySendError::Closed(_) => ApiError::stopping(),
         })?;
-        rx.await.map_err(|_| stopped())
+        rx.await.map_err(|_| ApiError::stopping())
     }
 }
 
@@ -226,7 +203,7 @@ struct Broker {
     /// Shared with the handles, updated on reconfiguration.
     shared_runtime: Arc<std::sync::RwLock<Arc<Vec<SiteRuntime>>>>,
     /// A reconfiguration waiting for the commits in flight to finish.
-    pending_config: Option<(Vec<SiteRuntime>, oneshot::Sender<Result<(), ErrorDto>>)>,
+    pending_config: Option<(Vec<SiteRuntime>, oneshot::Sender<Result<(), ApiError>>)>,
     db_path: std::path::PathBuf,
     writer: Writer,
     durable_tx: mpsc::UnboundedSender<Notice>,
@@ -372,7 +349,7 @@ impl Broker {
         // Stop taking commands; finish what is in flight so every accepted command is answered.
         rx.close();
         while let Some(Msg::Command { reply, .. }) = rx.recv().await {
-            let _ = reply.send(Err(stopped()));
+            let _ = reply.send(Err(ApiError::stopping()));
         }
         while !self.inflight.is_empty() {
             match durable_rx.recv().await {
@@ -427,11 +404,7 @@ impl Broker {
 
     fn on_command(&mut self, site: usize, cmd: Command, reply: Reply, received: Instant) {
         if site >= self.spec.len() {
-            let _ = reply.send(Err(ErrorDto::new(
-                "unknown_site",
-                "Không có điểm tiếp nhận này",
-                "No such site",
-            )));
+            let _ = reply.send(Err(ApiError::unknown_site()));
             return;
         }
         let is_issue = matches!(cmd, Command::Issue { .. });
@@ -446,8 +419,8 @@ impl Broker {
             let e = self
                 .intake_reason
                 .clone()
-                .unwrap_or_else(|| storage_error(&StoreError::Other("failing".into())));
-            let _ = reply.send(Err(e));
+                .unwrap_or_else(|| storage_reason(&StoreError::Other("failing".into())));
+            let _ = reply.send(Err(ApiError::storage_reason(e)));
             return;
         }
         let now = self.now(site);
@@ -461,7 +434,7 @@ impl Broker {
                 if is_issue {
                     tracing::debug!(rejection = %r, "issue refused");
                 }
-                let _ = reply.send(Err(ErrorDto::from_rejection(&r)));
+                let _ = reply.send(Err(ApiError::rejected(&r)));
             }
         }
     }
@@ -538,7 +511,7 @@ impl Broker {
                     Ok(()) => {}
                     Err(e) => {
                         tracing::warn!(error = %e, "storage still failing");
-                        self.intake_reason = Some(storage_error(&e));
+                        self.intake_reason = Some(storage_reason(&e));
                     }
                 }
             }
@@ -556,8 +529,8 @@ impl Broker {
         let _ = reply.send(self.reconfigure(sites));
     }
 
-    fn reconfigure(&mut self, sites: Vec<SiteRuntime>) -> Result<(), ErrorDto> {
-        let refuse = |vi: String, en: String| Err(ErrorDto::new("config_refused", vi, en));
+    fn reconfigure(&mut self, sites: Vec<SiteRuntime>) -> Result<(), ApiError> {
+        let refuse = |vi: String, en: String| Err(ApiError::config_refused(vi, en));
         let old: Vec<Code> = self.runtime.iter().map(|r| r.code).collect();
         let new: Vec<Code> = sites.iter().map(|r| r.code).collect();
         if old != new {
@@ -566,14 +539,14 @@ impl Broker {
                 "Adding, removing or renaming sites needs a server restart".into(),
             );
         }
-        let conn = luot_store::open_reader(&self.db_path).map_err(|e| storage_error(&e))?;
+        let conn = luot_store::open_reader(&self.db_path).map_err(|e| ApiError::storage(&e))?;
         let mut rebuilt = Vec::with_capacity(sites.len());
         for (i, rt) in sites.iter().enumerate() {
             let cfg = &rt.settings.core;
             // The admin page's check, shared with `serve --config` and `config import`.
             crate::config_in_force::check_fits(&self.live[i], cfg)?;
             let site =
-                luot_store::recover_site(&conn, cfg.clone()).map_err(|e| storage_error(&e))?;
+                luot_store::recover_site(&conn, cfg.clone()).map_err(|e| ApiError::storage(&e))?;
             if let Err(e) = site.check_invariants() {
                 return refuse(
                     format!("Cấu hình mới không khớp dữ liệu hôm nay: {e}"),
@@ -662,7 +635,7 @@ impl Broker {
             }
             Err(e) => {
                 if let Some(reply) = f.reply {
-                    let _ = reply.send(Err(storage_error(&e)));
+                    let _ = reply.send(Err(ApiError::storage(&e)));
                 }
                 if f.epoch == self.epoch {
                     // The first failure of this epoch: forget everything not durable.
@@ -670,7 +643,7 @@ impl Broker {
                     self.epoch += 1;
                     self.spec = self.live.iter().map(Site::clone_for_the_day).collect();
                     self.next_seq = self.durable_seq + 1;
-                    let reason = storage_error(&e);
+                    let reason = storage_reason(&e);
                     // Tell the clients when issuing stops, or when the cause changes.
                     let news = self.intake_open
                         || self.intake_reason.as_ref().map(|r| &r.code) != Some(&reason.code);

@@ -10,9 +10,9 @@
 //! manager changed on the admin page.
 
 use crate::broker::SiteRuntime;
+use crate::error::ApiError;
 use anyhow::Context;
 use luot_core::{Site, SiteConfig, TicketState};
-use luot_proto::ErrorDto;
 use luot_proto::config::{CenterConfig, DEFAULT_CONFIG_TOML, parse_config};
 use luot_store::{Accounts, ConfigVersion, Store};
 use rusqlite::Connection;
@@ -63,8 +63,8 @@ pub fn parse_checked(text: &str, name: &str) -> anyhow::Result<CenterConfig> {
     Ok(center)
 }
 
-fn refuse(vi: String, en: String) -> Result<(), ErrorDto> {
-    Err(ErrorDto::new("config_refused", vi, en))
+fn refuse(vi: String, en: String) -> Result<(), ApiError> {
+    Err(ApiError::config_refused(vi, en))
 }
 
 fn holds_a_citizen(state: TicketState) -> bool {
@@ -77,7 +77,7 @@ fn holds_a_citizen(state: TicketState) -> bool {
 /// The admin page's check before `cfg` replaces a site's configuration: a ticket a citizen
 /// holds keeps its service and, when it is at (or sent to) a counter, that counter; an open
 /// counter is not removed. `live` is the site's current state.
-pub fn check_fits(live: &Site, cfg: &SiteConfig) -> Result<(), ErrorDto> {
+pub fn check_fits(live: &Site, cfg: &SiteConfig) -> Result<(), ApiError> {
     for t in live.tickets() {
         let active = holds_a_citizen(t.state);
         if active && cfg.service(*t.service).is_none() {
@@ -125,8 +125,8 @@ pub fn check_against_store(
     conn: &Connection,
     old: &CenterConfig,
     new: &CenterConfig,
-) -> Result<(), ErrorDto> {
-    let storage = |e: luot_store::StoreError| crate::broker::storage_error(&e);
+) -> Result<(), ApiError> {
+    let storage = |e: luot_store::StoreError| ApiError::storage(&e);
     for o in &old.sites {
         let live = luot_store::recover_site(conn, o.core.clone()).map_err(storage)?;
         match new.sites.iter().find(|n| n.core.code == o.core.code) {
@@ -175,12 +175,12 @@ pub fn check_against_store(
     Ok(())
 }
 
-fn refused(name: &str, e: &ErrorDto) -> anyhow::Error {
+fn refused(name: &str, e: &ApiError) -> anyhow::Error {
     anyhow::anyhow!(
         "không áp dụng được cấu hình {name}: {}\n\
          the configuration {name} was not applied: {}",
-        e.message,
-        e.message_en
+        e.error.message,
+        e.error.message_en
     )
 }
 

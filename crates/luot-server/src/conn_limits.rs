@@ -21,12 +21,11 @@ use crate::error::ApiError;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body::Frame;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use luot_proto::ErrorDto;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
@@ -188,18 +187,10 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
     }
 }
 
-/// The error a connection over the per-address cap is told before it is closed.
-pub fn too_many_connections(max: usize) -> ErrorDto {
-    ErrorDto::new(
-        "too_many_connections",
-        format!("Địa chỉ này đã mở quá nhiều kết nối (tối đa {max}); hãy đóng bớt rồi thử lại"),
-        format!("Too many connections from this address (at most {max}); close some and try again"),
-    )
-}
-
 /// Answers a connection over the cap with a 503 and closes it, without reading its request.
 pub async fn refuse<S: AsyncWrite + Unpin>(mut stream: S, max: usize) {
-    let body = serde_json::to_string(&too_many_connections(max)).expect("error serializes");
+    let body = serde_json::to_string(&ApiError::too_many_connections_from_address(max).error)
+        .expect("error serializes");
     let response = format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
          content-length: {}\r\nconnection: close\r\nretry-after: 5\r\n\r\n{body}",
@@ -270,15 +261,7 @@ pub async fn body_deadline(State(limit): State<Duration>, req: Request, next: Ne
         return res;
     }
     let s = limit.as_secs_f64();
-    let mut res = ApiError::new(
-        StatusCode::REQUEST_TIMEOUT,
-        ErrorDto::new(
-            "body_timeout",
-            format!("Nội dung yêu cầu không đến đủ trong {s} giây"),
-            format!("The request body did not arrive within {s} s"),
-        ),
-    )
-    .into_response();
+    let mut res = ApiError::body_timeout(s).into_response();
     res.headers_mut()
         .insert(header::CONNECTION, HeaderValue::from_static("close"));
     res

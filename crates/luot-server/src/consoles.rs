@@ -153,7 +153,7 @@ async fn pause_absent(app: &Arc<App>) {
                 }
             }
             // Serving a citizen (the console may come back), or paused or closed meanwhile.
-            Err(e) => tracing::debug!(%counter, code = %e.code, "absent pause not made"),
+            Err(e) => tracing::debug!(%counter, code = %e.code(), "absent pause not made"),
         }
     }
 }

@@ -4,31 +4,12 @@
 use crate::App;
 use crate::auth::Principal;
 use crate::error::ApiError;
-use axum::http::StatusCode;
 use luot_core::{Channel, Command, PersonKey, TicketNumber, TicketRef, Token, TransferTarget};
-use luot_proto::{CommandDto, CommandResult, ErrorDto, TargetDto, code};
+use luot_proto::{CommandDto, CommandResult, TargetDto, code};
 use luot_store::Accounts;
 use sha2::{Digest, Sha256};
 use std::net::IpAddr;
 use std::sync::Arc;
-
-/// The status for a refusal from the queue rules or the broker.
-fn status_for(e: &ErrorDto) -> StatusCode {
-    match e.code.as_str() {
-        "unknown_service" | "unknown_counter" | "unknown_ticket" | "unknown_priority_category" => {
-            StatusCode::NOT_FOUND
-        }
-        "server_busy" | "server_stopping" => StatusCode::SERVICE_UNAVAILABLE,
-        c if c.starts_with("storage_") => StatusCode::SERVICE_UNAVAILABLE,
-        "text_too_long"
-        | "text_empty"
-        | "score_out_of_range"
-        | "appointment_invalid"
-        | "dossier_invalid"
-        | "cap_invalid" => StatusCode::BAD_REQUEST,
-        _ => StatusCode::CONFLICT,
-    }
-}
 
 /// A ticket number as the protocol writes it (§1): 1–3 letters, then 3 or 4 digits. Letters
 /// are taken in either case (`a001` is `A001`); anything else (`Z1`, ` A001`) is
@@ -51,12 +32,7 @@ pub const APPOINTMENT_HORIZON_MS: i64 = 12 * 3600 * 1000;
 /// An appointment window must start before it ends, end in the future and start within
 /// [`APPOINTMENT_HORIZON_MS`]; the error names the field.
 fn check_appointment(a: &luot_proto::AppointmentDto, now_ms: i64) -> Result<(), ApiError> {
-    let invalid = |vi: String, en: String| {
-        Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            ErrorDto::new("appointment_invalid", vi, en).with_field("appointment"),
-        ))
-    };
+    let invalid = |vi: String, en: String| Err(ApiError::appointment_invalid(vi, en));
     if a.from_ms >= a.to_ms {
         return invalid(
             "Khung giờ hẹn không hợp lệ: from_ms phải trước to_ms".into(),
@@ -93,7 +69,7 @@ fn ticket_ref(number_s: &Option<String>, token_s: &Option<String>) -> Result<Tic
 
 /// A manager or an admin, not disabled: may act at every counter and on the floor page.
 fn manages(p: &Principal) -> bool {
-    matches!(p, Principal::User(u) if !u.disabled && (u.role == "manager" || u.role == "admin"))
+    matches!(p, Principal::User(u) if !u.disabled && u.role.manages())
 }
 
 /// May this principal act at this counter?
@@ -114,14 +90,13 @@ fn at_counter(p: &Principal, site_code: &str, counter: &str) -> Result<(), ApiEr
     }
 }
 
+/// Digits of a person's ID number: 12 (the citizen ID) or 9 (an old ID card).
+pub const PERSON_ID_DIGITS: [usize; 2] = [12, 9];
+
 fn person_key(app: &App, id: &str) -> Result<PersonKey, ApiError> {
     let id = id.trim();
-    if !(id.len() == 9 || id.len() == 12) || !id.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ApiError::bad_request(
-            "invalid_person_id",
-            "Số định danh cá nhân phải có 12 chữ số (hoặc CMND 9 số)",
-            "The ID number must have 12 digits (or 9 for an old ID card)",
-        ));
+    if !PERSON_ID_DIGITS.contains(&id.len()) || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::invalid_person_id());
     }
     let mut h = Sha256::new();
     h.update(app.secret);
@@ -166,10 +141,10 @@ pub async fn execute(
         } => {
             let channel = match principal {
                 // An appointment is called before the queue: only staff may make one.
-                Principal::Device(d) if d.kind == "kiosk" && appointment.is_some() => {
+                Principal::Device(d) if d.kind.issues() && appointment.is_some() => {
                     return Err(ApiError::staff_only_field("appointment"));
                 }
-                Principal::Device(d) if d.kind == "kiosk" => Channel::Kiosk,
+                Principal::Device(d) if d.kind.issues() => Channel::Kiosk,
                 Principal::User(u) if !u.disabled => {
                     if let Some(a) = appointment {
                         check_appointment(a, app.clock.now_ms())?;
@@ -284,7 +259,7 @@ pub async fn execute(
             let r = ticket_ref(n, t)?;
             match principal {
                 Principal::Phone { .. } => own_ticket_or_staff(principal, site, &r)?,
-                Principal::Device(d) if d.kind == "rating" => {
+                Principal::Device(d) if d.kind.rates() => {
                     // A counter's tablet rates only what was served at its counter.
                     let counter = d.counter.clone();
                     let served_here = app
@@ -294,8 +269,7 @@ pub async fn execute(
                                 .resolve(r)
                                 .is_some_and(|t| t.counter.map(|c| c.to_string()) == counter)
                         })
-                        .await
-                        .map_err(|e| ApiError::new(status_for(&e), e))?;
+                        .await?;
                     if !served_here {
                         return Err(ApiError::forbidden());
                     }
@@ -316,13 +290,8 @@ pub async fn execute(
         } => {
             let counter = counter_cmd(counter)?;
             // Checked here as well as in the core, so the error names the field.
-            luot_core::site::check_dossier(dossier).map_err(|r| {
-                let (vi, en) = r.message();
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    ErrorDto::new(r.code(), vi, en).with_field("dossier"),
-                )
-            })?;
+            luot_core::site::check_dossier(dossier)
+                .map_err(|r| ApiError::rejected(&r).into_field("dossier"))?;
             Command::AttachDossier {
                 counter,
                 ticket: TicketRef::Number(number(n)?),
@@ -350,11 +319,7 @@ pub async fn execute(
             }
         }
     };
-    let mut result = app
-        .broker
-        .command(site, cmd)
-        .await
-        .map_err(|e| ApiError::new(status_for(&e), e))?;
+    let mut result = app.broker.command(site, cmd).await?;
     if let Some(t) = &result.token {
         result.url = Some(format!("{}/t/{t}", app.public_url));
     }

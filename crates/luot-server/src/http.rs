@@ -6,10 +6,9 @@ use crate::auth::{self, Principal};
 use crate::error::ApiError;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, header};
 use axum::response::{IntoResponse, Response};
-use luot_proto::ErrorDto;
-use luot_store::User;
+use luot_store::{Role, User};
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 
@@ -74,27 +73,30 @@ pub async fn same_origin(
     let credentials =
         headers.contains_key(header::COOKIE) || headers.contains_key(header::AUTHORIZATION);
     if (!safe || credentials) && !origin_allowed(&app, headers) {
-        return ApiError::new(
-            StatusCode::FORBIDDEN,
-            ErrorDto::new(
-                "origin_refused",
-                "Nguồn kết nối không được phép",
-                "Origin not allowed",
-            ),
-        )
-        .into_response();
+        return ApiError::origin_refused().into_response();
     }
     next.run(req).await
 }
 
-pub async fn require_role(
+/// The user asking, if their role has the right `may` asks for (`Role::manages`,
+/// `Role::administers`) and the account is not disabled.
+pub async fn require_user(
     app: &Arc<App>,
     headers: &HeaderMap,
-    roles: &[&str],
+    may: fn(Role) -> bool,
 ) -> Result<User, ApiError> {
     match auth::principal(app, headers).await {
-        Principal::User(u) if roles.contains(&u.role.as_str()) && !u.disabled => Ok(u),
+        Principal::User(u) if may(u.role) && !u.disabled => Ok(u),
         Principal::Anonymous => Err(ApiError::login_required()),
         _ => Err(ApiError::forbidden()),
+    }
+}
+
+/// The `lang` query parameter of what a person reads (exports, reports): `vi` (default) or `en`.
+pub fn lang_param(v: Option<&str>) -> Result<crate::report::Lang, ApiError> {
+    match v {
+        None => Ok(crate::report::Lang::Vi),
+        Some(s) => crate::report::Lang::parse(s)
+            .ok_or_else(|| luot_proto::WireError::invalid("lang", s).into()),
     }
 }

@@ -6,10 +6,9 @@
 
 use crate::error::ApiError;
 use axum::extract::Request;
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use luot_proto::ErrorDto;
 
 /// Whether a `Content-Type` value is JSON.
 pub fn is_json(content_type: &str) -> bool {
@@ -32,16 +31,7 @@ pub async fn json_only(req: Request, next: Next) -> Response {
         return next.run(req).await;
     }
     let got = declared.unwrap_or_else(|| "(none)".into());
-    ApiError::new(
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        ErrorDto::new(
-            "unsupported_media_type",
-            format!("Nội dung phải là JSON (Content-Type: application/json), không phải {got}"),
-            format!("The body must be JSON (Content-Type: application/json), not {got}"),
-        )
-        .with_field("content-type"),
-    )
-    .into_response()
+    ApiError::unsupported_media_type(&got).into_response()
 }
 
 #[cfg(test)]

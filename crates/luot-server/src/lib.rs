@@ -42,6 +42,9 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+/// The login of the admin account a first start creates.
+pub const FIRST_ADMIN_LOGIN: &str = "admin";
+
 /// Limits on everything a client can make the server hold. Defaults suit one center; the load
 /// generator raises the issue rate.
 #[derive(Clone, Debug)]
@@ -273,9 +276,9 @@ fn first_start(
     let password = auth::new_password();
     let hash = auth::hash_password(&password).map_err(anyhow::Error::msg)?;
     conn.add_user(&User {
-        login: "admin".into(),
+        login: FIRST_ADMIN_LOGIN.into(),
         display_name: "Quản trị viên".into(),
-        role: "admin".into(),
+        role: luot_store::Role::Admin,
         password_hash: hash,
         counters: vec![],
         disabled: false,
@@ -287,7 +290,10 @@ fn first_start(
         .counters
         .first()
         .map(|c| c.code.to_string());
-    let pair = |kind: &str, name: &str, counter: Option<&str>| -> anyhow::Result<String> {
+    let pair = |kind: luot_store::DeviceKind,
+                name: &str,
+                counter: Option<&str>|
+     -> anyhow::Result<String> {
         let token = auth::new_token();
         conn.add_device(
             &NewDevice {
@@ -301,9 +307,14 @@ fn first_start(
         )?;
         Ok(token)
     };
-    let kiosk_token = pair("kiosk", "Kiosk 1", None)?;
-    let display_token = pair("display", "Màn hình sảnh", None)?;
-    let rating_token = pair("rating", "Máy đánh giá quầy 1", first_counter.as_deref())?;
+    use luot_store::DeviceKind;
+    let kiosk_token = pair(DeviceKind::Kiosk, "Kiosk 1", None)?;
+    let display_token = pair(DeviceKind::Display, "Màn hình sảnh", None)?;
+    let rating_token = pair(
+        DeviceKind::Rating,
+        "Máy đánh giá quầy 1",
+        first_counter.as_deref(),
+    )?;
     conn.audit(
         now_ms,
         "system",
@@ -311,7 +322,7 @@ fn first_start(
         "created admin and default devices",
     )?;
     Ok(Some(FirstStart {
-        admin_login: "admin".into(),
+        admin_login: FIRST_ADMIN_LOGIN.into(),
         admin_password: password,
         kiosk_token,
         display_token,

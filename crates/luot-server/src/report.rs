@@ -1,6 +1,7 @@
 //! Reports for managers: the numbers from `luot_store::reports`, labelled with the
 //! configuration's names, as a text table, CSV, XLSX or JSON; and their REST endpoints.
 
+use luot_core::Channel;
 use luot_proto::config::SiteSettings;
 use luot_store::reports::{GroupBy, RatedTicket, Report, ReportQuery, ReportRow, Staffing};
 use std::collections::HashMap;
@@ -169,7 +170,7 @@ pub fn label(l: &Labels<'_>, by: &str, key: &str) -> String {
             .map(|i| weekday(l.lang, i).to_string()),
         "hour" => Some(format!("{key}:00")),
         "channel" => Some(match key {
-            "kiosk" => "Kiosk".into(),
+            k if k == Channel::Kiosk.as_str() => "Kiosk".into(),
             "phone" => l.t("Điện thoại", "Phone").into(),
             "appointment" => l.t("Đặt lịch", "Appointment").into(),
             "staff" => l.t("Cán bộ cấp", "Issued by staff").into(),
@@ -291,10 +292,10 @@ fn cells(l: &Labels<'_>, by: &str, r: &ReportRow) -> Vec<String> {
         r.transferred.to_string(),
         r.expired.to_string(),
         r.open.to_string(),
-        ch("kiosk"),
-        ch("phone"),
-        ch("appointment"),
-        ch("staff"),
+        ch(Channel::Kiosk.as_str()),
+        ch(Channel::Phone.as_str()),
+        ch(Channel::Appointment.as_str()),
+        ch(Channel::Staff.as_str()),
         minutes(r.wait.mean_s),
         minutes(r.wait.median_s),
         minutes(r.wait.p90_s),

@@ -13,7 +13,7 @@
 
 use crate::App;
 use crate::auth::Principal;
-use luot_proto::ErrorDto;
+use crate::error::ApiError;
 use luot_store::Accounts;
 use std::sync::Arc;
 
@@ -24,18 +24,24 @@ pub enum Standing {
     Holds,
     /// The account is still valid but is not what it was: reconnect (1012).
     Changed,
-    /// The credential no longer holds: this error, then close 1008.
-    Ended(ErrorDto),
+    /// The credential no longer holds: this error, then its close (1008).
+    Ended(ApiError),
+}
+
+impl Standing {
+    /// Why a command in hand is refused, when the socket cannot carry on.
+    pub fn refusal(&self) -> Option<ApiError> {
+        match self {
+            Standing::Holds => None,
+            Standing::Changed => Some(ApiError::account_changed()),
+            Standing::Ended(e) => Some(e.clone()),
+        }
+    }
 }
 
 /// The close code and reason for a standing that ends a socket.
 pub fn close_for(s: &Standing) -> Option<(u16, &'static str)> {
-    match s {
-        Standing::Holds => None,
-        Standing::Changed => Some((1012, "account changed")),
-        Standing::Ended(e) if e.code == "device_revoked" => Some((1008, "device revoked")),
-        Standing::Ended(_) => Some((1008, "session ended")),
-    }
+    s.refusal().and_then(|e| e.close).map(|c| c.frame())
 }
 
 /// The key announced on `App::account_changes` for a credential: the login of a user, or
@@ -55,31 +61,6 @@ pub fn device_key(id: i64) -> String {
 /// Tells the open sockets of this credential to re-read it.
 pub fn announce(app: &App, key: String) {
     let _ = app.account_changes.send(key);
-}
-
-pub fn session_ended() -> ErrorDto {
-    ErrorDto::new(
-        "session_ended",
-        "Phiên đăng nhập đã kết thúc (đã đăng xuất, đổi mật khẩu hoặc tài khoản bị khóa); hãy đăng nhập lại",
-        "Your session has ended (logged out, password changed or account disabled); log in again",
-    )
-}
-
-/// The reply to a command in hand when the account's rights just changed (then close 1012).
-pub fn account_changed() -> ErrorDto {
-    ErrorDto::new(
-        "account_changed",
-        "Quyền của tài khoản vừa thay đổi; hãy kết nối lại",
-        "The account's rights just changed; reconnect",
-    )
-}
-
-pub fn device_revoked() -> ErrorDto {
-    ErrorDto::new(
-        "device_revoked",
-        "Thiết bị này đã bị thu hồi; cần ghép nối lại",
-        "This device was revoked; it must be paired again",
-    )
 }
 
 /// Reads the socket's credential again: the session by its hash, the device by its token's hash.
@@ -103,12 +84,12 @@ pub async fn read(
                         Standing::Changed
                     }
                 }
-                _ => Standing::Ended(session_ended()),
+                _ => Standing::Ended(ApiError::session_ended()),
             }
         }
         Principal::Device(was) => {
             let Some(hash) = device_hash.map(str::to_string) else {
-                return Standing::Ended(device_revoked());
+                return Standing::Ended(ApiError::device_revoked());
             };
             match app.accounts(move |c| c.device_by_token(&hash)).await {
                 Ok(Some(d)) if d.id == was.id && d.revoked_at.is_none() => {
@@ -123,7 +104,7 @@ pub async fn read(
                     tracing::warn!(error = %e, "could not re-read a device");
                     Standing::Holds
                 }
-                _ => Standing::Ended(device_revoked()),
+                _ => Standing::Ended(ApiError::device_revoked()),
             }
         }
         _ => Standing::Holds,

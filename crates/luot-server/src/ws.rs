@@ -4,11 +4,12 @@
 
 use crate::App;
 use crate::auth::{Principal, RateLimiter};
+use crate::error::{ApiError, Close};
 use crate::hub::Resume;
 use crate::proxy::ClientIp;
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use luot_proto::{
@@ -97,21 +98,11 @@ pub async fn handler(
 ) -> Response {
     if !crate::http::origin_allowed(&app, &headers) {
         app.metrics.ws_refused.fetch_add(1, Ordering::Relaxed);
-        let e = ErrorDto::new(
-            "origin_refused",
-            "Nguồn kết nối không được phép",
-            "Origin not allowed",
-        );
-        return (StatusCode::FORBIDDEN, axum::Json(e)).into_response();
+        return ApiError::origin_refused().into_response();
     }
     if app.metrics.ws_clients.load(Ordering::Relaxed) as usize >= app.limits.ws_connections_max {
         app.metrics.ws_refused.fetch_add(1, Ordering::Relaxed);
-        let e = ErrorDto::new(
-            "too_many_connections",
-            "Máy chủ đã đủ kết nối",
-            "Too many connections",
-        );
-        return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(e)).into_response();
+        return ApiError::too_many_connections().into_response();
     }
     #[cfg(debug_assertions)]
     if let Some(max) = echo::requested(uri.query()) {
@@ -162,31 +153,6 @@ async fn account_changed(
     }
 }
 
-/// Reads the socket's credential again (`standing.rs`); true when the socket carries on. Else
-/// it has been told why and closed: `session_ended`/`device_revoked` and 1008, or 1012.
-async fn session_holds(
-    app: &Arc<App>,
-    sink: &mut Sink,
-    session_hash: Option<&str>,
-    device_hash: Option<&str>,
-    principal: &Principal,
-) -> bool {
-    let s = crate::standing::read(app, principal, session_hash, device_hash).await;
-    standing_holds(sink, s).await
-}
-
-/// Acts on a re-read credential: true when it holds, else tells the socket and closes it.
-async fn standing_holds(sink: &mut Sink, s: crate::standing::Standing) -> bool {
-    let Some((code, why)) = crate::standing::close_for(&s) else {
-        return true;
-    };
-    if let crate::standing::Standing::Ended(e) = s {
-        let _ = sink.send(error_msg(e)).await;
-    }
-    close(sink, code, why).await;
-    false
-}
-
 /// The websocket settings of `/ws`: frames and messages up to `message_bytes_max`, small read
 /// buffers. The test-only echo mode (`/ws?echo`, debug builds) uses it too, so the Autobahn
 /// run tests exactly this configuration.
@@ -233,8 +199,10 @@ pub fn close_for(e: &axum::Error) -> Option<(u16, &'static str)> {
     }
 }
 
+/// One socket: `handshake` (its hello), `identify` (who it is, the welcome), then `live` until
+/// it ends.
 async fn client(
-    mut sink: &mut Sink,
+    sink: &mut Sink,
     stream: &mut Stream,
     app: Arc<App>,
     session: Principal,
@@ -242,27 +210,87 @@ async fn client(
     addr: std::net::IpAddr,
 ) {
     let _clients = Gauge::up(&app.metrics.ws_clients);
+    let Some(hello) = handshake(&app, sink, stream).await else {
+        return;
+    };
+    let Some(who) = identify(&app, sink, &hello, session, session_hash).await else {
+        return;
+    };
+    live(&app, sink, stream, hello, who, addr).await;
+}
 
-    // 1. Hello.
+/// What a socket's hello asked for.
+struct Hello {
+    role: Role,
+    site: usize,
+    resume_from: Option<u64>,
+    device_token: Option<String>,
+    ticket_token: Option<String>,
+}
+
+/// Who is behind a socket, and how to read their credential again.
+struct Identity<'a> {
+    principal: Principal,
+    /// A phone's ticket (its id), whose changes the socket is sent as `ticket` messages.
+    my_ticket: Option<u64>,
+    /// The session cookie's hash, to re-read the session (`standing.rs`).
+    session_hash: Option<String>,
+    /// The device token's hash, to re-read the device when it may have been revoked.
+    device_hash: Option<String>,
+    /// Counts the socket among the anonymous ones while it lives.
+    _anonymous: Option<Gauge<'a>>,
+}
+
+/// Sends an error: as the reply to command `id`, or as an `error` message. True when the socket
+/// carries on; false when the error ends it (it is then closed with the error's close code).
+async fn reply_error(sink: &mut Sink, id: Option<&str>, e: ApiError) -> bool {
+    let ends = e.close;
+    let msg = match id {
+        Some(id) => text(&ServerMessage::Reply {
+            v: PROTOCOL_VERSION,
+            id: clip_id(id),
+            ok: false,
+            result: None,
+            error: Some(e.error),
+        }),
+        None => error_msg(e.error),
+    };
+    let sent = sink.send(msg).await.is_ok();
+    match ends {
+        Some(c) => {
+            let (code, why) = c.frame();
+            close(sink, code, why).await;
+            false
+        }
+        None => sent,
+    }
+}
+
+/// Reads the hello, within `Limits::ws_hello_timeout`. `None` when the socket ended.
+async fn handshake(app: &Arc<App>, sink: &mut Sink, stream: &mut Stream) -> Option<Hello> {
     let hello = tokio::select! {
-        _ = app.shutdown.cancelled() => return,
+        _ = app.shutdown.cancelled() => return None,
         r = tokio::time::timeout(app.limits.ws_hello_timeout, stream.next()) => r,
     };
     let hello_text = match hello {
         Ok(Some(Ok(Message::Text(t)))) => t,
         Ok(Some(Err(e))) => {
             if let Some((code, why)) = close_for(&e) {
-                close(&mut sink, code, why).await;
+                close(sink, code, why).await;
             }
-            return;
+            return None;
         }
         Ok(Some(Ok(Message::Binary(_)))) => {
-            return close(&mut sink, close_code::UNSUPPORTED, "text frames only").await;
+            close(sink, close_code::UNSUPPORTED, "text frames only").await;
+            return None;
         }
-        Ok(_) => return,
-        Err(_) => return close(&mut sink, close_code::POLICY, "no hello").await,
+        Ok(_) => return None,
+        Err(_) => {
+            close(sink, close_code::POLICY, "no hello").await;
+            return None;
+        }
     };
-    let (role, site_code, resume_from, device_token, ticket_token) =
+    let (role, site, resume_from, device_token, ticket_token) =
         match serde_json::from_str::<ClientMessage>(&luot_proto::nfc_json(&hello_text)) {
             Ok(ClientMessage::Hello {
                 role,
@@ -272,47 +300,52 @@ async fn client(
                 ticket_token,
             }) => (role, site, resume_from, device_token, ticket_token),
             Ok(_) => {
-                let _ = sink
-                    .send(error_msg(ErrorDto::new(
-                        "hello_first",
-                        "Cần gửi hello trước",
-                        "Send hello first",
-                    )))
-                    .await;
-                return close(&mut sink, close_code::POLICY, "hello first").await;
+                reply_error(sink, None, ApiError::hello_first()).await;
+                return None;
             }
             Err(e) => {
-                let _ = sink.send(error_msg(bad_json(&e))).await;
-                return close(&mut sink, close_code::POLICY, "bad hello").await;
+                let e = ApiError::bad_message(&e).closing(Close::BadHello);
+                reply_error(sink, None, e).await;
+                return None;
             }
         };
-    let site = match site_code.as_deref() {
+    let site = match site.as_deref() {
         None => 0,
         Some(c) => match app.broker.site_index(c) {
             Some(i) => i,
             None => {
-                let _ = sink
-                    .send(error_msg(
-                        ErrorDto::new(
-                            "unknown_site",
-                            "Không có điểm tiếp nhận này",
-                            "No such site",
-                        )
-                        .with_field("site"),
-                    ))
-                    .await;
-                return close(&mut sink, close_code::POLICY, "unknown site").await;
+                let e = ApiError::unknown_site()
+                    .into_field("site")
+                    .closing(Close::UnknownSite);
+                reply_error(sink, None, e).await;
+                return None;
             }
         },
     };
+    Some(Hello {
+        role,
+        site,
+        resume_from,
+        device_token,
+        ticket_token,
+    })
+}
 
-    // 2. Who is it? A device token or a ticket token proves a claim; otherwise the session cookie.
+/// Who is it? A device token or a ticket token proves a claim; otherwise the session cookie.
+/// Sends the welcome. `None` when the socket was refused (and closed) or ended.
+async fn identify<'a>(
+    app: &'a Arc<App>,
+    sink: &mut Sink,
+    hello: &Hello,
+    session: Principal,
+    session_hash: Option<String>,
+) -> Option<Identity<'a>> {
+    let site = hello.site;
     let mut principal = session;
-    let mut my_ticket: Option<u64> = None;
-    // Kept to re-read the device when it may have been revoked (`standing.rs`).
-    let mut device_hash: Option<String> = None;
-    if let Some(token) = device_token {
-        let hash = crate::auth::token_hash(&token);
+    let mut my_ticket = None;
+    let mut device_hash = None;
+    if let Some(token) = &hello.device_token {
+        let hash = crate::auth::token_hash(token);
         device_hash = Some(hash.clone());
         let device = app
             .accounts(move |c| c.device_by_token(&hash))
@@ -323,32 +356,15 @@ async fn client(
         match device {
             Some(d) if d.site == site_code => principal = Principal::Device(d),
             _ => {
-                let _ = sink
-                    .send(error_msg(
-                        ErrorDto::new(
-                            "device_unknown",
-                            "Thiết bị chưa được ghép nối hoặc đã bị thu hồi",
-                            "This device is not paired or was revoked",
-                        )
-                        .with_field("device_token"),
-                    ))
-                    .await;
-                return close(&mut sink, close_code::POLICY, "device unknown").await;
+                reply_error(sink, None, ApiError::device_unknown_hello()).await;
+                return None;
             }
         }
-    } else if let Some(token) = ticket_token {
-        let Some(t) = luot_core::Token::from_hex(&token) else {
-            let _ = sink
-                .send(error_msg(
-                    ErrorDto::new(
-                        "ticket_unknown",
-                        "Không tìm thấy số thứ tự",
-                        "No such ticket",
-                    )
-                    .with_field("ticket_token"),
-                ))
-                .await;
-            return close(&mut sink, close_code::POLICY, "ticket unknown").await;
+    } else if let Some(token) = &hello.ticket_token {
+        let refuse = |e: ApiError| e.into_field("ticket_token").closing(Close::TicketUnknown);
+        let Some(t) = luot_core::Token::from_hex(token) else {
+            reply_error(sink, None, refuse(ApiError::unknown_ticket_token())).await;
+            return None;
         };
         let found = app
             .broker
@@ -360,38 +376,19 @@ async fn client(
             .await
             .ok()
             .flatten();
-        match found {
-            Some(id) => {
-                my_ticket = Some(id);
-                principal = Principal::Phone { site, token: t };
-            }
-            None => {
-                let _ = sink
-                    .send(error_msg(
-                        ErrorDto::new(
-                            "ticket_unknown",
-                            "Không tìm thấy số thứ tự (có thể đã hết hạn)",
-                            "No such ticket (it may have expired)",
-                        )
-                        .with_field("ticket_token"),
-                    ))
-                    .await;
-                return close(&mut sink, close_code::POLICY, "ticket unknown").await;
-            }
-        }
+        let Some(id) = found else {
+            reply_error(sink, None, refuse(ApiError::expired_ticket_token())).await;
+            return None;
+        };
+        my_ticket = Some(id);
+        principal = Principal::Phone { site, token: t };
     }
-    let _anonymous = if principal.is_anonymous() {
+    let anonymous = if principal.is_anonymous() {
         if app.metrics.ws_anonymous.load(Ordering::Relaxed) as usize >= app.limits.ws_anonymous_max
         {
             app.metrics.ws_refused.fetch_add(1, Ordering::Relaxed);
-            let _ = sink
-                .send(error_msg(ErrorDto::new(
-                    "too_many_anonymous",
-                    "Quá nhiều kết nối chưa xác thực",
-                    "Too many anonymous connections",
-                )))
-                .await;
-            return close(&mut sink, close_code::AGAIN, "too many anonymous").await;
+            reply_error(sink, None, ApiError::too_many_anonymous()).await;
+            return None;
         }
         Some(Gauge::up(&app.metrics.ws_anonymous))
     } else {
@@ -399,7 +396,7 @@ async fn client(
     };
     let welcome = ServerMessage::Welcome {
         v: PROTOCOL_VERSION,
-        role,
+        role: hello.role,
         site: app.broker.runtime()[site].code.to_string(),
         authenticated: !principal.is_anonymous(),
         user: match &principal {
@@ -409,46 +406,96 @@ async fn client(
         },
         server_time_ms: app.clock.now_ms(),
         printer: match &principal {
-            Principal::Device(d) if d.kind == "kiosk" => {
+            Principal::Device(d) if d.kind.issues() => {
                 app.printers.for_kiosk(&d.site, &d.name).map(|p| p.status())
             }
             _ => None,
         },
     };
-    if sink.send(text(&welcome)).await.is_err() {
-        return;
-    }
+    sink.send(text(&welcome)).await.ok()?;
+    Some(Identity {
+        principal,
+        my_ticket,
+        session_hash,
+        device_hash,
+        _anonymous: anonymous,
+    })
+}
+
+/// A socket after its welcome: what it reads, what it is sent, the state between the two.
+struct Live<'a> {
+    app: &'a Arc<App>,
+    sink: &'a mut Sink,
+    site: usize,
+    role: Role,
+    who: Identity<'a>,
+    /// The key its credential's changes are announced under; `None` for phones and anonymous.
+    watch_key: Option<String>,
+    addr: std::net::IpAddr,
+    /// The last event's seq the socket was sent.
+    last_seq: u64,
+    /// Malformed or refused messages so far (`BAD_MESSAGES_MAX`).
+    bad: u32,
+    limiter: RateLimiter,
+}
+
+/// Catches up (replay or snapshot), then forwards events and answers commands until the socket,
+/// its credential or the server ends.
+async fn live(
+    app: &Arc<App>,
+    sink: &mut Sink,
+    stream: &mut Stream,
+    hello: Hello,
+    who: Identity<'_>,
+    addr: std::net::IpAddr,
+) {
     // An official's console keeps their counter from being paused as absent (consoles.rs).
-    let _console = match (&principal, role) {
+    let _console = match (&who.principal, hello.role) {
         (Principal::User(u), Role::Counter) => Some(app.consoles.enter(&u.login)),
         _ => None,
     };
-
-    // 3. Catch up: subscribe first, then replay or snapshot, so nothing falls in between.
+    // Subscribe first, then replay or snapshot, so nothing falls in between.
     let mut rx = app.hub.subscribe();
-    let Some(mut last_seq) = sync(&app, &mut sink, site, role, resume_from).await else {
+    let Some(last_seq) = sync(app, sink, hello.site, hello.role, hello.resume_from).await else {
         return;
     };
-    if role == Role::Phone {
-        if let Some(id) = my_ticket {
-            if !send_ticket(&app, &mut sink, site, id).await {
-                return;
-            }
-        }
+    if hello.role == Role::Phone
+        && let Some(id) = who.my_ticket
+        && !send_ticket(app, sink, hello.site, id).await
+    {
+        return;
     }
-
-    // 4. Live.
     // A kiosk's issues travel on its socket: the socket must carry as many as the issue limit
     // allows, or a raised `--issue-rate` would be silently capped by the message rate.
-    let (rate, burst) = match &principal {
-        Principal::Device(d) if d.kind == "kiosk" => (
-            app.limits.ws_messages_per_s.max(app.limits.issue_per_s),
-            app.limits.ws_messages_burst.max(app.limits.issue_burst),
+    let limits = &app.limits;
+    let (rate, burst) = match &who.principal {
+        Principal::Device(d) if d.kind.issues() => (
+            limits.ws_messages_per_s.max(limits.issue_per_s),
+            limits.ws_messages_burst.max(limits.issue_burst),
         ),
-        _ => (app.limits.ws_messages_per_s, app.limits.ws_messages_burst),
+        _ => (limits.ws_messages_per_s, limits.ws_messages_burst),
     };
-    let limiter = RateLimiter::new(rate, burst);
-    let mut bad = 0u32;
+    // A user's or device's socket re-reads its credential when this process announces a change
+    // to it, and before every command (changes made by another process, the CLI): standing.rs.
+    let watch_key = crate::standing::key(&who.principal);
+    let mut changes = watch_key.as_ref().map(|_| app.account_changes.subscribe());
+    let mut s = Live {
+        app,
+        sink,
+        site: hello.site,
+        role: hello.role,
+        who,
+        watch_key,
+        addr,
+        last_seq,
+        bad: 0,
+        limiter: RateLimiter::new(rate, burst),
+    };
+    // The credential was read at the upgrade, before this subscription: a change announced in
+    // between (e.g. the account disabled while this socket reconnected) would go unheard.
+    if changes.is_some() && !s.recheck(None).await {
+        return;
+    }
     let mut ping = tokio::time::interval(app.limits.ws_ping_interval);
     ping.tick().await;
     let mut heard = Instant::now();
@@ -456,211 +503,231 @@ async fn client(
     // token's waiter list every time an event passes, on every socket.
     let stopping = app.shutdown.cancelled();
     tokio::pin!(stopping);
-    // A user's or device's socket re-reads its credential when this process announces a change
-    // to it, and before every command (changes made by another process, the CLI): standing.rs.
-    let watch_key = crate::standing::key(&principal);
-    let mut changes = watch_key.as_ref().map(|_| app.account_changes.subscribe());
-    // The credential was read at the upgrade, before this subscription: a change announced in
-    // between (e.g. the account disabled while this socket reconnected) would go unheard.
-    if changes.is_some()
-        && !session_holds(
-            &app,
-            &mut sink,
-            session_hash.as_deref(),
-            device_hash.as_deref(),
-            &principal,
-        )
-        .await
-    {
-        return;
-    }
     loop {
-        tokio::select! {
+        let carry_on = tokio::select! {
             _ = &mut stopping => {
-                close(&mut sink, close_code::AWAY, "server stopping").await;
-                return;
+                close(s.sink, close_code::AWAY, "server stopping").await;
+                false
             }
             changed = account_changed(&mut changes) => {
                 let check = match changed {
-                    Ok(key) => Some(&key) == watch_key.as_ref(),
-                    // Missed announcements: read the session again.
+                    Ok(key) => Some(&key) == s.watch_key.as_ref(),
+                    // Missed announcements: read the credential again.
                     Err(RecvError::Lagged(_)) => true,
                     Err(RecvError::Closed) => {
                         changes = None;
                         false
                     }
                 };
-                if check && !session_holds(&app, &mut sink, session_hash.as_deref(), device_hash.as_deref(), &principal).await {
-                    return;
-                }
+                !check || s.recheck(None).await
             }
             incoming = stream.next() => {
                 heard = Instant::now();
-                match incoming {
-                    None | Some(Ok(Message::Close(_))) => return,
-                    Some(Err(e)) => {
-                        if let Some((code, why)) = close_for(&e) {
-                            close(&mut sink, code, why).await;
-                        }
-                        return;
-                    }
-                    Some(Ok(Message::Binary(_))) => {
-                        return close(&mut sink, close_code::UNSUPPORTED, "text frames only").await;
-                    }
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                    Some(Ok(Message::Text(t))) => {
-                        // Strings in NFC before anything reads them (luot_proto::text).
-                        let t = luot_proto::nfc_json(&t);
-                        if !limiter.allow("socket") {
-                            app.metrics.rate_limited.fetch_add(1, Ordering::Relaxed);
-                            bad += 1;
-                            // A command still gets its one reply, or the client would wait for it.
-                            let error = crate::error::ApiError::rate_limited().error;
-                            let msg = match serde_json::from_str::<ClientMessage>(&t) {
-                                Ok(ClientMessage::Command { id, .. }) => text(&ServerMessage::Reply { v: PROTOCOL_VERSION, id: clip_id(&id), ok: false, result: None, error: Some(error) }),
-                                _ => error_msg(error),
-                            };
-                            let _ = sink.send(msg).await;
-                        } else {
-                            match serde_json::from_str::<ClientMessage>(&t) {
-                                Ok(ClientMessage::Command { id, command }) => {
-                                    // The credential is read again before every command: a change
-                                    // made anywhere applies to the very next command.
-                                    if watch_key.is_some() {
-                                        let standing = crate::standing::read(&app, &principal, session_hash.as_deref(), device_hash.as_deref()).await;
-                                        let refusal = match &standing {
-                                            crate::standing::Standing::Holds => None,
-                                            crate::standing::Standing::Ended(e) => Some(e.clone()),
-                                            crate::standing::Standing::Changed => Some(crate::standing::account_changed()),
-                                        };
-                                        if let Some(error) = refusal {
-                                            let reply = ServerMessage::Reply { v: PROTOCOL_VERSION, id: clip_id(&id), ok: false, result: None, error: Some(error) };
-                                            let _ = sink.send(text(&reply)).await;
-                                            standing_holds(&mut sink, standing).await;
-                                            return;
-                                        }
-                                    }
-                                    let reply = if id.len() > REQUEST_ID_LEN_MAX {
-                                        ServerMessage::Reply { v: PROTOCOL_VERSION, id: clip_id(&id), ok: false, result: None, error: Some(ErrorDto::new("invalid_field", format!("Mã yêu cầu quá dài (tối đa {REQUEST_ID_LEN_MAX} byte)"), format!("Request id too long (at most {REQUEST_ID_LEN_MAX} bytes)")).with_field("id")) }
-                                    } else {
-                                        match crate::dispatch::execute(&app, &principal, site, command, addr).await {
-                                            Ok(r) => ServerMessage::Reply { v: PROTOCOL_VERSION, id, ok: true, result: Some(r), error: None },
-                                            Err(e) => ServerMessage::Reply { v: PROTOCOL_VERSION, id, ok: false, result: None, error: Some(e.error) },
-                                        }
-                                    };
-                                    if sink.send(text(&reply)).await.is_err() {
-                                        return;
-                                    }
-                                }
-                                Ok(ClientMessage::Hello { .. }) => {
-                                    bad += 1;
-                                    let _ = sink.send(error_msg(ErrorDto::new("hello_twice", "Đã gửi hello", "Hello was already sent"))).await;
-                                }
-                                Err(e) => {
-                                    bad += 1;
-                                    let _ = sink.send(error_msg(bad_json(&e))).await;
-                                }
-                            }
-                        }
-                        if bad > BAD_MESSAGES_MAX {
-                            return close(&mut sink, close_code::POLICY, "too many bad messages").await;
-                        }
-                    }
-                }
+                s.incoming(incoming).await
             }
-            out = rx.recv() => match out {
-                Ok(out) => {
-                    // Forward this event and those already queued behind it in one write.
-                    let mut next = Some(out);
-                    let (mut bytes, mut lagged) = (0usize, false);
-                    let mut calls: Vec<std::time::Instant> = Vec::new();
-                    while let Some(out) = next.take() {
-                        if out.site == site && (out.seq == 0 || out.seq > last_seq) {
-                            bytes += out.json.len();
-                            if role == Role::Display {
-                                calls.extend(out.call_received);
-                            }
-                            if sink.feed(Message::Text(out.json.clone())).await.is_err() {
-                                return;
-                            }
-                            if out.seq != 0 {
-                                last_seq = out.seq;
-                            }
-                            if let (Some(mine), Some(t)) = (my_ticket, out.ticket) {
-                                if mine == t && !send_ticket(&app, &mut sink, site, mine).await {
-                                    return;
-                                }
-                            }
-                        }
-                        if bytes < FORWARD_BATCH_BYTES {
-                            match rx.try_recv() {
-                                Ok(o) => next = Some(o),
-                                Err(TryRecvError::Lagged(_)) => lagged = true,
-                                Err(TryRecvError::Empty | TryRecvError::Closed) => {}
-                            }
-                        }
-                    }
-                    if bytes > 0 && sink.flush().await.is_err() {
-                        return;
-                    }
-                    for received in calls {
-                        app.metrics
-                            .call_to_display_seconds
-                            .observe(received.elapsed().as_secs_f64());
-                    }
-                    if lagged {
-                        app.metrics.ws_resyncs.fetch_add(1, Ordering::Relaxed);
-                        match sync(&app, &mut sink, site, role, None).await {
-                            Some(s) => last_seq = s,
-                            None => return,
-                        }
-                    }
-                }
-                Err(RecvError::Lagged(n)) => {
-                    app.metrics.ws_resyncs.fetch_add(1, Ordering::Relaxed);
-                    tracing::debug!(skipped = n, "socket fell behind; resyncing");
-                    match sync(&app, &mut sink, site, role, None).await {
-                        Some(s) => last_seq = s,
-                        None => return,
-                    }
-                }
-                Err(RecvError::Closed) => return,
-            },
+            out = rx.recv() => s.forward(out, &mut rx).await,
             _ = ping.tick() => {
                 if heard.elapsed() > app.limits.ws_idle_timeout {
-                    return close(&mut sink, close_code::AWAY, "idle").await;
-                }
-                if sink.send(Message::Ping(Default::default())).await.is_err() {
-                    return;
+                    close(s.sink, close_code::AWAY, "idle").await;
+                    false
+                } else {
+                    s.sink.send(Message::Ping(Default::default())).await.is_ok()
                 }
             }
+        };
+        if !carry_on {
+            return;
         }
     }
 }
 
-fn bad_json(e: &serde_json::Error) -> ErrorDto {
-    // serde_json knows no position (line 0) for errors inside tagged enums, which every
-    // message is: say what is wrong rather than "line 0, column 0".
-    if e.line() == 0 {
-        return ErrorDto::new(
-            "bad_message",
-            format!("Tin nhắn không hợp lệ: {e}"),
-            format!("Malformed message: {e}"),
-        );
+impl Live<'_> {
+    /// Reads the socket's credential again (`standing.rs`), the one place it is: true when it
+    /// holds. Else a command in hand (`command_id`) is refused, a credential that is gone is
+    /// said (`session_ended`/`device_revoked`), and the socket is closed: 1008, or 1012 to
+    /// reconnect with new rights.
+    async fn recheck(&mut self, command_id: Option<&str>) -> bool {
+        let standing = crate::standing::read(
+            self.app,
+            &self.who.principal,
+            self.who.session_hash.as_deref(),
+            self.who.device_hash.as_deref(),
+        )
+        .await;
+        let Some(refusal) = standing.refusal() else {
+            return true;
+        };
+        if let Some(id) = command_id {
+            let mut reply = refusal.clone();
+            reply.close = None;
+            reply_error(self.sink, Some(id), reply).await;
+        }
+        if let crate::standing::Standing::Ended(e) = standing {
+            return reply_error(self.sink, None, e).await;
+        }
+        if let Some(c) = refusal.close {
+            let (code, why) = c.frame();
+            close(self.sink, code, why).await;
+        }
+        false
     }
-    ErrorDto::new(
-        "bad_message",
-        format!(
-            "Tin nhắn không hợp lệ (dòng {}, cột {}): {e}",
-            e.line(),
-            e.column()
-        ),
-        format!(
-            "Malformed message (line {}, column {}): {e}",
-            e.line(),
-            e.column()
-        ),
-    )
+
+    /// A frame from the client. False when the socket ends.
+    async fn incoming(&mut self, incoming: Option<Result<Message, axum::Error>>) -> bool {
+        let t = match incoming {
+            None | Some(Ok(Message::Close(_))) => return false,
+            Some(Err(e)) => {
+                if let Some((code, why)) = close_for(&e) {
+                    close(self.sink, code, why).await;
+                }
+                return false;
+            }
+            Some(Ok(Message::Binary(_))) => {
+                close(self.sink, close_code::UNSUPPORTED, "text frames only").await;
+                return false;
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => return true,
+            Some(Ok(Message::Text(t))) => t,
+        };
+        // Strings in NFC before anything reads them (luot_proto::text).
+        let t = luot_proto::nfc_json(&t);
+        let parsed = serde_json::from_str::<ClientMessage>(&t);
+        let carry_on = if !self.limiter.allow("socket") {
+            self.app
+                .metrics
+                .rate_limited
+                .fetch_add(1, Ordering::Relaxed);
+            self.bad += 1;
+            // A command still gets its one reply, or the client would wait for it.
+            let id = match &parsed {
+                Ok(ClientMessage::Command { id, .. }) => Some(id.as_str()),
+                _ => None,
+            };
+            reply_error(self.sink, id, ApiError::rate_limited()).await
+        } else {
+            match parsed {
+                Ok(ClientMessage::Command { id, command }) => self.command(id, command).await,
+                Ok(ClientMessage::Hello { .. }) => {
+                    self.bad += 1;
+                    reply_error(self.sink, None, ApiError::hello_twice()).await
+                }
+                Err(e) => {
+                    self.bad += 1;
+                    reply_error(self.sink, None, ApiError::bad_message(&e)).await
+                }
+            }
+        };
+        if !carry_on {
+            return false;
+        }
+        if self.bad > BAD_MESSAGES_MAX {
+            close(self.sink, close_code::POLICY, "too many bad messages").await;
+            return false;
+        }
+        true
+    }
+
+    /// Runs one command and sends its one reply. False when the socket ends.
+    async fn command(&mut self, id: String, command: luot_proto::CommandDto) -> bool {
+        // The credential is read again before every command: a change made anywhere applies to
+        // the very next command.
+        if self.watch_key.is_some() && !self.recheck(Some(&id)).await {
+            return false;
+        }
+        if id.len() > REQUEST_ID_LEN_MAX {
+            return reply_error(self.sink, Some(&id), ApiError::request_id_too_long()).await;
+        }
+        let r =
+            crate::dispatch::execute(self.app, &self.who.principal, self.site, command, self.addr)
+                .await;
+        match r {
+            Ok(result) => {
+                let reply = ServerMessage::Reply {
+                    v: PROTOCOL_VERSION,
+                    id,
+                    ok: true,
+                    result: Some(result),
+                    error: None,
+                };
+                self.sink.send(text(&reply)).await.is_ok()
+            }
+            Err(e) => reply_error(self.sink, Some(&id), e).await,
+        }
+    }
+
+    /// Forwards an event from the hub, with those already queued behind it in one write; a
+    /// socket that fell behind is resynced. False when the socket ends.
+    async fn forward(
+        &mut self,
+        out: Result<Arc<crate::hub::Outgoing>, RecvError>,
+        rx: &mut tokio::sync::broadcast::Receiver<Arc<crate::hub::Outgoing>>,
+    ) -> bool {
+        let out = match out {
+            Ok(out) => out,
+            Err(RecvError::Lagged(n)) => {
+                tracing::debug!(skipped = n, "socket fell behind; resyncing");
+                return self.resync().await;
+            }
+            Err(RecvError::Closed) => return false,
+        };
+        let mut next = Some(out);
+        let (mut bytes, mut lagged) = (0usize, false);
+        let mut calls: Vec<Instant> = Vec::new();
+        while let Some(out) = next.take() {
+            if out.site == self.site && (out.seq == 0 || out.seq > self.last_seq) {
+                bytes += out.json.len();
+                if self.role == Role::Display {
+                    calls.extend(out.call_received);
+                }
+                if self
+                    .sink
+                    .feed(Message::Text(out.json.clone()))
+                    .await
+                    .is_err()
+                {
+                    return false;
+                }
+                if out.seq != 0 {
+                    self.last_seq = out.seq;
+                }
+                if let (Some(mine), Some(t)) = (self.who.my_ticket, out.ticket)
+                    && mine == t
+                    && !send_ticket(self.app, self.sink, self.site, mine).await
+                {
+                    return false;
+                }
+            }
+            if bytes < FORWARD_BATCH_BYTES {
+                match rx.try_recv() {
+                    Ok(o) => next = Some(o),
+                    Err(TryRecvError::Lagged(_)) => lagged = true,
+                    Err(TryRecvError::Empty | TryRecvError::Closed) => {}
+                }
+            }
+        }
+        if bytes > 0 && self.sink.flush().await.is_err() {
+            return false;
+        }
+        for received in calls {
+            self.app
+                .metrics
+                .call_to_display_seconds
+                .observe(received.elapsed().as_secs_f64());
+        }
+        !lagged || self.resync().await
+    }
+
+    /// A fresh snapshot for a socket that fell behind.
+    async fn resync(&mut self) -> bool {
+        self.app.metrics.ws_resyncs.fetch_add(1, Ordering::Relaxed);
+        match sync(self.app, self.sink, self.site, self.role, None).await {
+            Some(seq) => {
+                self.last_seq = seq;
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 /// Brings a socket up to date: the missed events when the buffer still has them, else a
@@ -679,10 +746,10 @@ async fn sync(
     let catchup = app
         .broker
         .read(move |v| {
-            if let Some(from) = resume_from {
-                if let Resume::Replay(list) = v.hub.resume(from, v.seq) {
-                    return Catchup::Replay(list, v.seq);
-                }
+            if let Some(from) = resume_from
+                && let Resume::Replay(list) = v.hub.resume(from, v.seq)
+            {
+                return Catchup::Replay(list, v.seq);
             }
             let now = v.now(site);
             Catchup::Snapshot(

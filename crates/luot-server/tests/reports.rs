@@ -439,7 +439,7 @@ fn ratings_are_listed_one_by_one_with_their_dossier_code() {
         &luot_store::User {
             login: "can-bo-1".into(),
             display_name: "Nguyễn Thị Hoa".into(),
-            role: "official".into(),
+            role: luot_store::Role::Official,
             password_hash: "x".into(),
             counters: vec!["quay-1".into()],
             disabled: false,

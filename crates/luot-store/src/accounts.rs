@@ -1,15 +1,14 @@
 //! Users, sessions, devices and the audit log. Rare writes (logins, pairing), so they use their
 //! own short connection rather than the event writer.
 
-use crate::{Store, StoreError};
+use crate::{DeviceKind, Role, Store, StoreError};
 use rusqlite::{Connection, OptionalExtension, params};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct User {
     pub login: String,
     pub display_name: String,
-    /// `official`, `manager` or `admin`.
-    pub role: String,
+    pub role: Role,
     pub password_hash: String,
     /// Counter codes an official may work at.
     pub counters: Vec<String>,
@@ -20,8 +19,7 @@ pub struct User {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Device {
     pub id: i64,
-    /// `kiosk`, `display`, `counter_display` or `rating`.
-    pub kind: String,
+    pub kind: DeviceKind,
     pub name: String,
     pub site: String,
     pub counter: Option<String>,
@@ -55,7 +53,7 @@ pub const AUDIT_READ_MAX: usize = 10_000;
 
 #[derive(Clone, Debug)]
 pub struct NewDevice<'a> {
-    pub kind: &'a str,
+    pub kind: DeviceKind,
     pub name: &'a str,
     pub site: &'a str,
     pub counter: Option<&'a str>,
@@ -159,7 +157,7 @@ pub trait Accounts {
         &self,
         login: &str,
         display_name: Option<&str>,
-        role: Option<&str>,
+        role: Option<Role>,
         counters: Option<&[String]>,
     ) -> Result<bool, StoreError> {
         let n = self.conn().execute(
@@ -187,8 +185,8 @@ pub trait Accounts {
     /// Enabled admins, so the last one cannot be disabled or demoted.
     fn active_admins(&self) -> Result<i64, StoreError> {
         Ok(self.conn().query_row(
-            "SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0",
-            [],
+            "SELECT count(*) FROM users WHERE role = ?1 AND disabled = 0",
+            [Role::Admin],
             |r| r.get(0),
         )?)
     }

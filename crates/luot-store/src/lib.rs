@@ -10,11 +10,13 @@ mod error;
 pub mod lock;
 mod projection;
 pub mod reports;
+mod roles;
 mod writer;
 
 pub use accounts::{AUDIT_READ_MAX, Accounts, AuditEntry, AuditFilter, Device, NewDevice, User};
 pub use error::StoreError;
 pub use lock::{DataLock, LockError};
+pub use roles::{DeviceKind, Role, UnknownName};
 pub use writer::{BATCH_RECORDS_MAX, Job, Writer, WriterStats};
 
 use luot_core::{Code, Day, Event};

@@ -12,8 +12,8 @@ use luot_core::{
     TicketRef, TicketState, TransferTarget,
 };
 use luot_store::{
-    APPLICATION_ID, Accounts, Job, NewDevice, Record, SCHEMA_VERSION, Store, StoreError, User,
-    Writer,
+    APPLICATION_ID, Accounts, DeviceKind, Job, NewDevice, Record, Role, SCHEMA_VERSION, Store,
+    StoreError, User, Writer,
 };
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -1571,11 +1571,11 @@ fn another_programs_database_is_refused_untouched() {
 
 // ----- accounts -----
 
-fn user(login: &str, role: &str, counters: &[&str]) -> User {
+fn user(login: &str, role: Role, counters: &[&str]) -> User {
     User {
         login: login.into(),
         display_name: format!("Cán bộ {login}"),
-        role: role.into(),
+        role,
         password_hash: format!("$argon2id$v=19$m=19456,t=2,p=1${login}"),
         counters: counters.iter().map(|c| c.to_string()).collect(),
         disabled: false,
@@ -1588,13 +1588,20 @@ fn accounts_sessions_and_devices() {
     let (_dir, path) = temp_db();
     let store = Store::open(&path).unwrap();
     assert_eq!(store.user_count().unwrap(), 0);
-    let an = user("an", "official", &["q1", "q2"]);
-    let binh = user("binh", "manager", &[]);
+    let an = user("an", Role::Official, &["q1", "q2"]);
+    let binh = user("binh", Role::Manager, &[]);
     store.add_user(&an).unwrap();
     store.add_user(&binh).unwrap();
     assert!(store.add_user(&an).is_err(), "logins are unique");
+    // An unknown role cannot be built (`Role`); the table's CHECK refuses one written by hand.
     assert!(
-        store.add_user(&user("root", "root", &[])).is_err(),
+        store
+            .connection()
+            .execute(
+                "INSERT INTO users (login, display_name, role, password_hash, counters, disabled, created_at) VALUES ('root', 'root', 'root', 'x', '', 0, 0)",
+                [],
+            )
+            .is_err(),
         "unknown roles are refused"
     );
     assert_eq!(store.user("an").unwrap(), Some(an.clone()));
@@ -1630,14 +1637,14 @@ fn accounts_sessions_and_devices() {
     assert!(store.add_session("hash-ghost", "ghost", 1).is_err());
 
     let kiosk = NewDevice {
-        kind: "kiosk",
+        kind: DeviceKind::Kiosk,
         name: "Kiosk sảnh A",
         site: common::SITE,
         counter: None,
         token_hash: "dev-hash-1",
     };
     let tablet = NewDevice {
-        kind: "rating",
+        kind: DeviceKind::Rating,
         name: "Máy đánh giá quầy 1",
         site: common::SITE,
         counter: Some("q1"),
@@ -1645,15 +1652,14 @@ fn accounts_sessions_and_devices() {
     };
     let k = store.add_device(&kiosk, 10_000).unwrap();
     let t = store.add_device(&tablet, 11_000).unwrap();
+    // An unknown kind cannot be built (`DeviceKind`); the table's CHECK refuses one written by
+    // hand.
     assert!(
         store
-            .add_device(
-                &NewDevice {
-                    kind: "toaster",
-                    token_hash: "dev-hash-3",
-                    ..kiosk.clone()
-                },
-                1
+            .connection()
+            .execute(
+                "INSERT INTO devices (kind, name, site, token_hash, created_at) VALUES ('toaster', 'x', 'x', 'dev-hash-3', 1)",
+                [],
             )
             .is_err(),
         "unknown device kinds are refused"
@@ -1666,11 +1672,11 @@ fn accounts_sessions_and_devices() {
     assert_eq!(
         (
             found.id,
-            found.kind.as_str(),
+            found.kind,
             found.counter.as_deref(),
             found.revoked_at
         ),
-        (t, "rating", Some("q1"), None)
+        (t, DeviceKind::Rating, Some("q1"), None)
     );
     assert_eq!(store.device_by_token("nope").unwrap(), None);
     assert!(store.revoke_device(k, 13_000).unwrap());
@@ -1692,7 +1698,7 @@ fn accounts_sessions_and_devices() {
 fn a_password_change_that_cannot_end_the_sessions_changes_nothing() {
     let (_dir, path) = temp_db();
     let store = Store::open(&path).unwrap();
-    store.add_user(&user("an", "official", &[])).unwrap();
+    store.add_user(&user("an", Role::Official, &[])).unwrap();
     store.add_session("hash-an", "an", 1).unwrap();
     // Fault injection: ending the sessions fails.
     store
@@ -1705,6 +1711,9 @@ fn a_password_change_that_cannot_end_the_sessions_changes_nothing() {
     assert!(store.set_password("an", "$argon2id$new").is_err());
     // The old password must not be replaced while sessions opened with it live on.
     let an = store.user("an").unwrap().unwrap();
-    assert_eq!(an.password_hash, user("an", "official", &[]).password_hash);
+    assert_eq!(
+        an.password_hash,
+        user("an", Role::Official, &[]).password_hash
+    );
     assert!(store.session("hash-an").unwrap().is_some());
 }

@@ -18,13 +18,17 @@ pub enum DeviceKind {
 }
 
 impl DeviceKind {
-    fn as_str(self) -> &'static str {
+    fn kind(self) -> luot_store::DeviceKind {
         match self {
-            DeviceKind::Kiosk => "kiosk",
-            DeviceKind::Display => "display",
-            DeviceKind::CounterDisplay => "counter_display",
-            DeviceKind::Rating => "rating",
+            DeviceKind::Kiosk => luot_store::DeviceKind::Kiosk,
+            DeviceKind::Display => luot_store::DeviceKind::Display,
+            DeviceKind::CounterDisplay => luot_store::DeviceKind::CounterDisplay,
+            DeviceKind::Rating => luot_store::DeviceKind::Rating,
         }
+    }
+
+    fn as_str(self) -> &'static str {
+        self.kind().as_str()
     }
 
     /// The page the device opens.
@@ -36,7 +40,7 @@ impl DeviceKind {
     }
 
     fn belongs_to_a_counter(self) -> bool {
-        matches!(self, DeviceKind::CounterDisplay | DeviceKind::Rating)
+        self.kind().needs_counter()
     }
 }
 #[derive(Subcommand, Debug)]
@@ -98,7 +102,7 @@ pub fn device_cmd(command: DeviceCmd, data: &Path) -> anyhow::Result<()> {
             let token = auth::new_token();
             let id = store.add_device(
                 &NewDevice {
-                    kind: kind.as_str(),
+                    kind: kind.kind(),
                     name: &name,
                     site: &site,
                     counter: counter.as_deref(),

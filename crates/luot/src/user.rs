@@ -18,11 +18,11 @@ pub enum RoleArg {
 }
 
 impl RoleArg {
-    fn as_str(self) -> &'static str {
+    fn role(self) -> luot_store::Role {
         match self {
-            RoleArg::Official => "official",
-            RoleArg::Manager => "manager",
-            RoleArg::Admin => "admin",
+            RoleArg::Official => luot_store::Role::Official,
+            RoleArg::Manager => luot_store::Role::Manager,
+            RoleArg::Admin => luot_store::Role::Admin,
         }
     }
 }
@@ -126,7 +126,7 @@ pub fn user_cmd(command: UserCmd, data: &Path) -> anyhow::Result<()> {
             store.add_user(&User {
                 login: login.clone(),
                 display_name: name,
-                role: role.as_str().to_string(),
+                role: role.role(),
                 password_hash: hash,
                 counters,
                 disabled: false,
@@ -172,12 +172,12 @@ pub fn user_cmd(command: UserCmd, data: &Path) -> anyhow::Result<()> {
             if let Some(c) = &counters {
                 check_counters(&config_in_force::for_commands(store.connection())?.0, c)?;
             }
-            let role = role.map(RoleArg::as_str);
+            let role = role.map(RoleArg::role);
             let Some(before) = store.user(&login)? else {
                 bail!("không có tài khoản {login:?} · no user {login:?}");
             };
-            if before.role == "admin"
-                && role.is_some_and(|r| r != "admin")
+            if before.role.administers()
+                && role.is_some_and(|r| !r.administers())
                 && !before.disabled
                 && store.active_admins()? <= 1
             {
@@ -208,7 +208,7 @@ pub fn user_cmd(command: UserCmd, data: &Path) -> anyhow::Result<()> {
             let Some(before) = store.user(&login)? else {
                 bail!("không có tài khoản {login:?} · no user {login:?}");
             };
-            if before.role == "admin" && !before.disabled && store.active_admins()? <= 1 {
+            if before.role.administers() && !before.disabled && store.active_admins()? <= 1 {
                 bail!(
                     "{login} là quản trị viên cuối cùng đang hoạt động: không khóa được · {login} is the last active admin: it cannot be disabled"
                 );

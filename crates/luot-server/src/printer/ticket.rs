@@ -2,7 +2,6 @@
 //! on the paper (`render`).
 
 use ab_glyph::{Font, PxScale, ScaleFont};
-use luot_proto::ErrorDto;
 
 use super::raster::{Align, Bitmap, Pen, fonts};
 
@@ -85,7 +84,7 @@ pub async fn ticket_print(
     app: &crate::App,
     site: usize,
     number: luot_core::TicketNumber,
-) -> Result<Option<(TicketPrint, luot_core::Ticket)>, ErrorDto> {
+) -> Result<Option<(TicketPrint, luot_core::Ticket)>, crate::error::ApiError> {
     let runtime = app.broker.runtime();
     let Some(tz) = runtime.get(site).map(|r| r.tz.clone()) else {
         return Ok(None);

@@ -3,15 +3,15 @@
 use crate::App;
 use crate::auth::{self, Principal, SESSION_COOKIE};
 use crate::error::{ApiError, store_error};
-use crate::http::{body, require_role};
+use crate::http::{body, require_user};
 use crate::proxy::ClientIp;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use luot_proto::ErrorDto;
 use luot_store::Accounts;
+use luot_store::Role;
 use luot_store::User;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -43,27 +43,15 @@ pub(super) async fn login(
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     let b: LoginBody = body(&bytes)?;
-    if b.login.len() > 64 || b.password.len() > 256 {
-        return Err(ApiError::bad_request(
-            "invalid_field",
-            "Tên đăng nhập hoặc mật khẩu quá dài",
-            "Login or password too long",
-        ));
+    if b.login.len() > auth::LOGIN_BYTES_MAX || b.password.len() > auth::PASSWORD_BYTES_MAX {
+        return Err(ApiError::login_too_long());
     }
     let keys = [format!("login:{}", b.login), format!("addr:{addr}")];
     if let Some(wait) = keys.iter().filter_map(|k| app.backoff.wait(k)).max() {
         app.metrics
             .rate_limited
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut res = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            ErrorDto::new(
-                "login_backoff",
-                format!("Sai quá nhiều lần, thử lại sau {} giây", wait.as_secs() + 1),
-                format!("Too many failures, try again in {} s", wait.as_secs() + 1),
-            ),
-        )
-        .into_response();
+        let mut res = ApiError::login_backoff(wait.as_secs() + 1).into_response();
         res.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(wait.as_secs() + 1));
         return Ok(res);
@@ -108,14 +96,7 @@ pub(super) async fn login(
             })
             .await
             .map_err(store_error)?;
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                ErrorDto::new(
-                    "login_failed",
-                    "Sai tên đăng nhập hoặc mật khẩu",
-                    "Wrong login or password",
-                ),
-            ));
+            return Err(ApiError::login_failed());
         }
     };
     for k in &keys {
@@ -193,7 +174,7 @@ pub(super) async fn users(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    require_role(&app, &headers, &["admin", "manager"]).await?;
+    require_user(&app, &headers, Role::manages).await?;
     let list = app.accounts(|c| c.users()).await.map_err(store_error)?;
     Ok(Json(json!(list.iter().map(user_json).collect::<Vec<_>>())))
 }
@@ -216,28 +197,23 @@ pub(super) async fn add_user(
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     let from = addr.to_string();
-    let admin = require_role(&app, &headers, &["admin"]).await?;
+    let admin = require_user(&app, &headers, Role::administers).await?;
     let b: NewUserBody = body(&bytes)?;
     luot_proto::code("login", &b.login)?;
-    check_role(&b.role)?;
+    let role = parse_role(&b.role)?;
     check_counters(&app, &b.counters)?;
-    if b.display_name.trim().is_empty() || b.display_name.len() > DISPLAY_NAME_LEN_MAX {
-        return Err(luot_proto::WireError::invalid("display_name", &b.display_name).into());
-    }
-    auth::check_password_strength(&b.password).map_err(|e| {
-        ApiError::bad_request("weak_password", format!("Mật khẩu yếu: {e}"), e)
-            .into_field("password")
-    })?;
+    check_display_name(&b.display_name)?;
+    auth::check_password_strength(&b.password).map_err(|e| ApiError::weak_password(e))?;
     let password = b.password.clone();
     let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
         .await
-        .map_err(|e| ApiError::bad_request("hash_failed", e.to_string(), e.to_string()))?
-        .map_err(|e| ApiError::bad_request("hash_failed", e.clone(), e))?;
+        .map_err(|e| ApiError::hash_failed(e.to_string()))?
+        .map_err(ApiError::hash_failed)?;
     let now = app.clock.now_ms();
     let user = User {
         login: b.login,
         display_name: b.display_name,
-        role: b.role,
+        role,
         password_hash: hash,
         counters: b.counters,
         disabled: false,
@@ -256,25 +232,14 @@ pub(super) async fn add_user(
         c.audit_from(now, &actor, "user_add", &u.login, &from)
     })
     .await
-    .map_err(|e| {
-        ApiError::new(
-            StatusCode::CONFLICT,
-            ErrorDto::new("user_exists", "Tên đăng nhập đã có", e.to_string()),
-        )
-    })?;
+    .map_err(|e| ApiError::user_exists(e.to_string()))?;
     Ok((StatusCode::CREATED, Json(user_json(&user))).into_response())
 }
 
-fn no_user() -> ApiError {
-    ApiError::not_found("user_unknown", "Không có tài khoản này", "No such account")
-}
-
-fn check_role(role: &str) -> Result<(), ApiError> {
-    if ["official", "manager", "admin"].contains(&role) {
-        Ok(())
-    } else {
-        Err(luot_proto::WireError::invalid("role", role).into())
-    }
+/// A role as a request names it; an unknown word is `invalid_field` `role`.
+fn parse_role(role: &str) -> Result<Role, ApiError> {
+    role.parse()
+        .map_err(|_| luot_proto::WireError::invalid("role", role).into())
 }
 
 fn check_display_name(name: &str) -> Result<(), ApiError> {
@@ -353,14 +318,12 @@ pub(super) async fn edit_user(
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let from = addr.to_string();
-    let admin = require_role(&app, &headers, &["admin"]).await?;
+    let admin = require_user(&app, &headers, Role::administers).await?;
     let b: EditUserBody = body(&bytes)?;
     if let Some(n) = &b.display_name {
         check_display_name(n)?;
     }
-    if let Some(r) = &b.role {
-        check_role(r)?;
-    }
+    let role = b.role.as_deref().map(parse_role).transpose()?;
     if let Some(c) = &b.counters {
         check_counters(&app, c)?;
     }
@@ -369,26 +332,26 @@ pub(super) async fn edit_user(
     let outcome = app
         .accounts(move |c| {
             let Some(before) = c.user(&l)? else {
-                return Ok(Err(no_user()));
+                return Ok(Err(ApiError::user_unknown()));
             };
-            if before.role == "admin"
-                && b.role.as_deref().is_some_and(|r| r != "admin")
+            if before.role.administers()
+                && role.is_some_and(|r| !r.administers())
                 && !before.disabled
                 && c.active_admins()? <= 1
             {
-                return Ok(Err(last_admin()));
+                return Ok(Err(ApiError::last_admin()));
             }
             c.update_user(
                 &l,
                 b.display_name.as_deref().map(str::trim),
-                b.role.as_deref(),
+                role,
                 b.counters.as_deref(),
             )?;
             let mut what = Vec::new();
             if let Some(n) = &b.display_name {
                 what.push(format!("display_name={}", n.trim()));
             }
-            if let Some(r) = &b.role {
+            if let Some(r) = role {
                 what.push(format!("role={r}"));
             }
             if let Some(cs) = &b.counters {
@@ -411,17 +374,6 @@ pub(super) async fn edit_user(
     Ok(Json(user_json(&user)))
 }
 
-fn last_admin() -> ApiError {
-    ApiError::new(
-        StatusCode::CONFLICT,
-        ErrorDto::new(
-            "last_admin",
-            "Không thể khóa hoặc hạ quyền quản trị viên cuối cùng",
-            "The last active admin cannot be disabled or lose the admin role",
-        ),
-    )
-}
-
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct PasswordBody {
@@ -439,34 +391,27 @@ pub(super) async fn user_action(
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let from = addr.to_string();
-    let admin = require_role(&app, &headers, &["admin"]).await?;
+    let admin = require_user(&app, &headers, Role::administers).await?;
     let now = app.clock.now_ms();
     let actor = admin.login.clone();
     match action.as_str() {
         "disable" | "enable" => {
             let disable = action == "disable";
             if disable && login == admin.login {
-                return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    ErrorDto::new(
-                        "cannot_disable_self",
-                        "Không thể tự khóa tài khoản của mình",
-                        "You cannot disable your own account",
-                    ),
-                ));
+                return Err(ApiError::cannot_disable_self());
             }
             let l = login.clone();
             let (user, hashes) = app
                 .accounts(move |c| {
                     let Some(before) = c.user(&l)? else {
-                        return Ok(Err(no_user()));
+                        return Ok(Err(ApiError::user_unknown()));
                     };
                     if disable
-                        && before.role == "admin"
+                        && before.role.administers()
                         && !before.disabled
                         && c.active_admins()? <= 1
                     {
-                        return Ok(Err(last_admin()));
+                        return Ok(Err(ApiError::last_admin()));
                     }
                     let hashes = c.session_hashes(&l)?;
                     c.set_disabled(&l, disable)?;
@@ -498,10 +443,7 @@ pub(super) async fn user_action(
             };
             let (password, generated) = match b.password {
                 Some(p) => {
-                    auth::check_password_strength(&p).map_err(|e| {
-                        ApiError::bad_request("weak_password", format!("Mật khẩu yếu: {e}"), e)
-                            .into_field("password")
-                    })?;
+                    auth::check_password_strength(&p).map_err(|e| ApiError::weak_password(e))?;
                     (p, false)
                 }
                 None => (auth::new_password(), true),
@@ -509,13 +451,13 @@ pub(super) async fn user_action(
             let p = password.clone();
             let hash = tokio::task::spawn_blocking(move || auth::hash_password(&p))
                 .await
-                .map_err(|e| ApiError::bad_request("hash_failed", e.to_string(), e.to_string()))?
-                .map_err(|e| ApiError::bad_request("hash_failed", e.clone(), e))?;
+                .map_err(|e| ApiError::hash_failed(e.to_string()))?
+                .map_err(ApiError::hash_failed)?;
             let l = login.clone();
             let hashes = app
                 .accounts(move |c| {
                     if c.user(&l)?.is_none() {
-                        return Ok(Err(no_user()));
+                        return Ok(Err(ApiError::user_unknown()));
                     }
                     let hashes = c.session_hashes(&l)?;
                     c.set_password(&l, &hash)?;

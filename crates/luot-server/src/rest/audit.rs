@@ -2,13 +2,14 @@
 
 use crate::App;
 use crate::error::{ApiError, store_error};
-use crate::http::require_role;
+use crate::http::require_user;
 use crate::report::Lang;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use luot_store::Accounts;
+use luot_store::Role;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -16,6 +17,8 @@ use std::sync::Arc;
 /// Default and largest page of the audit viewer.
 pub const AUDIT_PAGE_DEFAULT: usize = 50;
 pub const AUDIT_PAGE_MAX: usize = 500;
+/// Longest `actor` or `action` filter, in bytes (both are codes).
+pub const AUDIT_FILTER_BYTES_MAX: usize = 64;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -59,7 +62,7 @@ pub(super) async fn audit(
     headers: HeaderMap,
     axum::extract::Query(p): axum::extract::Query<AuditParams>,
 ) -> Result<Response, ApiError> {
-    require_role(&app, &headers, &["manager", "admin"]).await?;
+    require_user(&app, &headers, Role::manages).await?;
     let from_ms = p
         .from
         .as_deref()
@@ -72,16 +75,14 @@ pub(super) async fn audit(
             .map(|s| day_start_ms(&app, "to", s).map(|ms| ms + 86_400_000))
             .transpose()?;
     if matches!((from_ms, to_ms), (Some(f), Some(t)) if f >= t) {
-        return Err(ApiError::bad_request(
-            "invalid_range",
-            "Ngày bắt đầu sau ngày kết thúc",
-            "`from` is after `to`",
-        ));
+        return Err(ApiError::invalid_range());
     }
     let text_filter =
         |field: &'static str, v: Option<String>| -> Result<Option<String>, ApiError> {
             match v.filter(|s| !s.is_empty()) {
-                Some(s) if s.len() > 64 => Err(luot_proto::WireError::invalid(field, &s).into()),
+                Some(s) if s.len() > AUDIT_FILTER_BYTES_MAX => {
+                    Err(luot_proto::WireError::invalid(field, &s).into())
+                }
                 v => Ok(v),
             }
         };
@@ -91,11 +92,7 @@ pub(super) async fn audit(
         actor: text_filter("actor", p.actor)?,
         action: text_filter("action", p.action)?,
     };
-    let lang = match p.lang.as_deref() {
-        None => Lang::Vi,
-        Some(s) => Lang::parse(s)
-            .ok_or_else(|| ApiError::from(luot_proto::WireError::invalid("lang", s)))?,
-    };
+    let lang = crate::http::lang_param(p.lang.as_deref())?;
     let csv_out = match p.format.as_deref() {
         None | Some("json") => false,
         Some("csv") => true,
@@ -123,8 +120,7 @@ pub(super) async fn audit(
         .map_err(store_error)?;
     if csv_out {
         let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
-        let fail =
-            |e: csv::Error| ApiError::bad_request("export_failed", e.to_string(), e.to_string());
+        let fail = |e: csv::Error| ApiError::export_failed(e.to_string());
         let header = match lang {
             Lang::Vi => [
                 "STT",
@@ -172,7 +168,7 @@ pub(super) async fn audit(
         }
         let bytes = w
             .into_inner()
-            .map_err(|e| ApiError::bad_request("export_failed", e.to_string(), e.to_string()))?;
+            .map_err(|e| ApiError::export_failed(e.to_string()))?;
         return Ok((
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8"),

@@ -6,8 +6,8 @@ use crate::clips::{
     CLIP_BYTES_MAX, CLIP_SECONDS_MAX, NAME_MAX, PHRASE_TEXT_MAX, PHRASES_MAX, RESERVED_PREFIXES,
     check, stored, valid_name,
 };
-use crate::error::ApiError;
-use crate::http::require_role;
+use crate::error::{ApiError, store_error};
+use crate::http::require_user;
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
@@ -15,6 +15,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use luot_proto::{ErrorDto, PROTOCOL_VERSION, ServerMessage};
 use luot_store::Accounts;
+use luot_store::Role;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -118,7 +119,7 @@ pub async fn list(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    require_role(&app, &headers, &["manager", "admin"]).await?;
+    require_user(&app, &headers, Role::manages).await?;
     let m = manifest(&app).await?;
     let clips: Vec<Value> = known(&m).iter().map(|k| clip_json(&app, k)).collect();
     let mut languages: Vec<&String> = m["languages"]
@@ -332,13 +333,6 @@ fn io_error(e: std::io::Error) -> ApiError {
     )
 }
 
-fn store_error(e: luot_store::StoreError) -> ApiError {
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        crate::broker::storage_error(&e),
-    )
-}
-
 /// Reads a body of at most [`CLIP_BYTES_MAX`] bytes, with a clear error beyond.
 async fn read_body(body: Body) -> Result<Bytes, ApiError> {
     axum::body::to_bytes(body, CLIP_BYTES_MAX)
@@ -382,7 +376,7 @@ async fn replace(
     text: Option<&str>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let user = require_role(&app, &headers, &["manager", "admin"]).await?;
+    let user = require_user(&app, &headers, Role::manages).await?;
     // A phrase typed with combining marks matches the announcer's NFC text (text.rs).
     let text = text.map(luot_proto::nfc);
     let (key, text, new) = target(&app, lang.as_deref(), &name, text.as_deref()).await?;
@@ -434,7 +428,7 @@ async fn restore(
     lang: Option<String>,
     name: String,
 ) -> Result<Response, ApiError> {
-    let user = require_role(&app, &headers, &["manager", "admin"]).await?;
+    let user = require_user(&app, &headers, Role::manages).await?;
     let m = manifest(&app).await?;
     check_lang(&m, lang.as_deref())?;
     let key = known(&m)

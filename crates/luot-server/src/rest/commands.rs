@@ -5,7 +5,7 @@ use super::site_index;
 use crate::App;
 use crate::auth::{self, Principal};
 use crate::dispatch;
-use crate::error::{ApiError, broker_error};
+use crate::error::ApiError;
 use crate::http::body;
 use crate::proxy::ClientIp;
 use axum::Json;
@@ -13,7 +13,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use luot_proto::{CommandDto, ErrorDto, TargetDto};
+use luot_proto::{CommandDto, TargetDto};
 use serde::Deserialize;
 use serde_json::json;
 use std::net::IpAddr;
@@ -121,35 +121,30 @@ async fn reprint(
     let n = luot_core::TicketNumber::parse(number)
         .ok_or_else(|| ApiError::from(luot_proto::WireError::invalid("number", number)))?;
     let who = auth::principal(app, headers).await;
-    let no_printer = |vi: &str, en: &str| {
-        ApiError::new(
-            StatusCode::CONFLICT,
-            ErrorDto::new("no_printer", vi, en).with_field("printer"),
-        )
-    };
     let printer = match &who {
-        Principal::Device(d) if d.kind == "kiosk" && d.site == site => {
+        Principal::Device(d) if d.kind.issues() && d.site == site => {
             app.printers.for_kiosk(site, &d.name).ok_or_else(|| {
-                no_printer(
+                ApiError::no_printer(
                     "Kiosk này không có máy in mạng",
                     "This kiosk has no network printer",
                 )
             })?
         }
         Principal::User(u) if !u.disabled => match &b.printer {
-            Some(name) => app.printers.by_name(site, name).ok_or_else(|| {
-                ApiError::not_found("unknown_printer", "Không có máy in này", "No such printer")
-            })?,
+            Some(name) => app
+                .printers
+                .by_name(site, name)
+                .ok_or_else(|| ApiError::unknown_printer())?,
             None => match app.printers.of_site(site).as_slice() {
                 [only] => *only,
                 [] => {
-                    return Err(no_printer(
+                    return Err(ApiError::no_printer(
                         "Điểm tiếp nhận này không có máy in mạng",
                         "This site has no network printer",
                     ));
                 }
                 _ => {
-                    return Err(no_printer(
+                    return Err(ApiError::no_printer(
                         "Có nhiều máy in: hãy chọn máy in (printer)",
                         "Several printers: say which one (printer)",
                     ));
@@ -159,27 +154,13 @@ async fn reprint(
         Principal::Anonymous => return Err(ApiError::login_required()),
         _ => return Err(ApiError::forbidden()),
     };
-    let unknown = || {
-        ApiError::not_found(
-            "unknown_ticket",
-            "Không có số thứ tự này hôm nay",
-            "No such ticket today",
-        )
-    };
+    let unknown = ApiError::unknown_ticket;
     let (ticket, t) = crate::printer::ticket_print(app, i, n)
-        .await
-        .map_err(broker_error)?
+        .await?
         .ok_or_else(unknown)?;
     use luot_core::TicketState as S;
     if !matches!(t.state, S::Waiting | S::Called | S::Serving) {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            ErrorDto::new(
-                "ticket_finished",
-                "Số thứ tự này đã xong hoặc đã hủy, không in lại",
-                "This ticket is finished or cancelled; it is not printed again",
-            ),
-        ));
+        return Err(ApiError::ticket_finished());
     }
     if matches!(who, Principal::Device(_))
         && (t.channel != luot_core::Channel::Kiosk
@@ -190,7 +171,7 @@ async fn reprint(
     let (tx, rx) = tokio::sync::oneshot::channel();
     let queued = printer.submit(ticket, Some(tx));
     if let Some(e) = queued.error {
-        return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e));
+        return Err(ApiError::printer_refused(e));
     }
     // Long enough for the jobs ahead of it in a short queue; then answer "still queued".
     let wait = std::time::Duration::from_millis(u64::from(printer.settings.timeout_ms))
@@ -291,13 +272,7 @@ pub(super) async fn phone_action(
     Path((token, action)): Path<(String, String)>,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    let t = luot_core::Token::from_hex(&token).ok_or_else(|| {
-        ApiError::not_found(
-            "ticket_unknown",
-            "Không tìm thấy số thứ tự",
-            "No such ticket",
-        )
-    })?;
+    let t = luot_core::Token::from_hex(&token).ok_or_else(ApiError::unknown_ticket_token)?;
     let site = app
         .broker
         .read(move |v| {
@@ -305,15 +280,8 @@ pub(super) async fn phone_action(
                 .iter()
                 .position(|s| s.resolve(luot_core::TicketRef::Token(t)).is_some())
         })
-        .await
-        .map_err(broker_error)?
-        .ok_or_else(|| {
-            ApiError::not_found(
-                "ticket_unknown",
-                "Không tìm thấy số thứ tự",
-                "No such ticket",
-            )
-        })?;
+        .await?
+        .ok_or_else(ApiError::unknown_ticket_token)?;
     let dto = match action.as_str() {
         "cancel" => CommandDto::Cancel {
             number: None,

@@ -2,7 +2,7 @@
 
 use crate::App;
 use crate::error::{ApiError, store_error};
-use crate::http::{body, require_role};
+use crate::http::{body, require_user};
 use crate::proxy::ClientIp;
 use axum::Json;
 use axum::body::Bytes;
@@ -10,6 +10,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use luot_store::Accounts;
+use luot_store::Role;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -87,7 +88,7 @@ pub(super) async fn get_config(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    require_role(&app, &headers, &["manager", "admin"]).await?;
+    require_user(&app, &headers, Role::manages).await?;
     let (toml, version) = app.config_text.read().expect("config lock").clone();
     Ok(Json(json!({"toml": toml, "version": version})))
 }
@@ -97,7 +98,7 @@ pub(super) async fn check_config(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    require_role(&app, &headers, &["manager", "admin"]).await?;
+    require_user(&app, &headers, Role::manages).await?;
     let b: ConfigBody = body(&bytes)?;
     Ok(match parse_center(&b.toml) {
         Err(res) => res,
@@ -118,7 +119,7 @@ pub(super) async fn put_config(
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     let from = addr.to_string();
-    let user = require_role(&app, &headers, &["manager", "admin"]).await?;
+    let user = require_user(&app, &headers, Role::manages).await?;
     let b: ConfigBody = body(&bytes)?;
     let (center, runtime) = match parse_center(&b.toml) {
         Ok(x) => x,
@@ -130,14 +131,7 @@ pub(super) async fn put_config(
         || center.allowed_origins != app.center.allowed_origins
         || center.printers != app.center.printers
         || center.backup != app.center.backup;
-    app.broker.reconfigure(runtime).await.map_err(|e| {
-        let status = if e.code == "config_refused" {
-            StatusCode::CONFLICT
-        } else {
-            StatusCode::SERVICE_UNAVAILABLE
-        };
-        ApiError::new(status, e)
-    })?;
+    app.broker.reconfigure(runtime).await?;
     let now = app.clock.now_ms();
     let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b.toml.as_bytes()));
     let text = b.toml.clone();

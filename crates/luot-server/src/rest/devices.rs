@@ -5,7 +5,7 @@ use super::site_index;
 use crate::App;
 use crate::auth::{self};
 use crate::error::{ApiError, store_error};
-use crate::http::{body, require_role};
+use crate::http::{body, require_user};
 use crate::proxy::ClientIp;
 use axum::Json;
 use axum::body::Bytes;
@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use luot_store::Accounts;
 use luot_store::NewDevice;
+use luot_store::{DeviceKind, Role};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -22,7 +23,7 @@ pub(super) async fn devices(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    require_role(&app, &headers, &["admin"]).await?;
+    require_user(&app, &headers, Role::administers).await?;
     let list = app.accounts(|c| c.devices()).await.map_err(store_error)?;
     Ok(Json(json!(list.iter().map(|d| json!({"id": d.id, "kind": d.kind, "name": d.name, "site": d.site, "counter": d.counter, "created_at": d.created_at, "revoked_at": d.revoked_at})).collect::<Vec<_>>())))
 }
@@ -45,11 +46,12 @@ pub(super) async fn pair_device(
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     let from = addr.to_string();
-    let admin = require_role(&app, &headers, &["admin"]).await?;
+    let admin = require_user(&app, &headers, Role::administers).await?;
     let b: PairBody = body(&bytes)?;
-    if !["kiosk", "display", "counter_display", "rating"].contains(&b.kind.as_str()) {
-        return Err(luot_proto::WireError::invalid("kind", &b.kind).into());
-    }
+    let kind: DeviceKind = b
+        .kind
+        .parse()
+        .map_err(|_| ApiError::from(luot_proto::WireError::invalid("kind", &b.kind)))?;
     if b.name.trim().is_empty() || b.name.len() > DEVICE_NAME_LEN_MAX {
         return Err(luot_proto::WireError::invalid("name", &b.name).into());
     }
@@ -65,23 +67,18 @@ pub(super) async fn pair_device(
         if known.is_none() {
             return Err(luot_proto::WireError::invalid("counter", c).into());
         }
-    } else if b.kind == "rating" || b.kind == "counter_display" {
+    } else if kind.needs_counter() {
         return Err(luot_proto::WireError::missing("counter").into());
     }
     let token = auth::new_token();
     let hash = auth::token_hash(&token);
     let now = app.clock.now_ms();
-    let (kind, name, counter, actor) = (
-        b.kind.clone(),
-        b.name.clone(),
-        b.counter.clone(),
-        admin.login,
-    );
+    let (name, counter, actor) = (b.name.clone(), b.counter.clone(), admin.login);
     let id = app
         .accounts(move |c| {
             let id = c.add_device(
                 &NewDevice {
-                    kind: &kind,
+                    kind,
                     name: &name,
                     site: &site,
                     counter: counter.as_deref(),
@@ -114,7 +111,7 @@ pub(super) async fn revoke_device(
     Path(id): Path<i64>,
 ) -> Result<Json<Value>, ApiError> {
     let from = addr.to_string();
-    let admin = require_role(&app, &headers, &["admin"]).await?;
+    let admin = require_user(&app, &headers, Role::administers).await?;
     let now = app.clock.now_ms();
     let done = app
         .accounts(move |c| {
@@ -125,11 +122,7 @@ pub(super) async fn revoke_device(
         .await
         .map_err(store_error)?;
     if !done {
-        return Err(ApiError::not_found(
-            "device_unknown",
-            "Không có thiết bị này",
-            "No such device",
-        ));
+        return Err(ApiError::device_unknown());
     }
     // The device's open sockets end now (standing.rs).
     crate::standing::announce(&app, crate::standing::device_key(id));

@@ -73,13 +73,7 @@ pub fn router(app: Arc<App>) -> Router {
             get(devices::devices).post(devices::pair_device),
         )
         .route("/admin/devices/{id}/revoke", post(devices::revoke_device))
-        .fallback(|| async {
-            ApiError::not_found(
-                "no_route",
-                "Không có đường dẫn API này",
-                "No such API route",
-            )
-        })
+        .fallback(|| async { ApiError::no_route() })
         // Bodies are JSON, declared as such (json_body.rs); clips are not under this layer.
         .layer(axum::middleware::from_fn(crate::json_body::json_only));
     // Configuration texts are larger than any command: their own, larger body limit.
@@ -128,13 +122,9 @@ pub fn router(app: Arc<App>) -> Router {
 }
 
 pub(crate) fn site_index(app: &App, code: &str) -> Result<usize, ApiError> {
-    app.broker.site_index(code).ok_or_else(|| {
-        ApiError::not_found(
-            "unknown_site",
-            "Không có điểm tiếp nhận này",
-            "No such site",
-        )
-    })
+    app.broker
+        .site_index(code)
+        .ok_or_else(ApiError::unknown_site)
 }
 
 // ----- health and metrics -----
@@ -154,7 +144,7 @@ async fn healthz(State(app): State<Arc<App>>) -> Response {
             Json(json!({"status": "degraded", "storage": "failing", "seq": seq, "message": "Tạm ngưng cấp số: không ghi được dữ liệu", "reason": reason, "printers": printers})),
         )
             .into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "stopping", "error": e}))).into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "stopping", "error": e.error}))).into_response(),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::site_index;
 use crate::App;
-use crate::error::{ApiError, broker_error, store_error};
+use crate::error::{ApiError, store_error};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::header;
@@ -37,7 +37,7 @@ pub(super) async fn officials(
     Ok(Json(json!(
         users
             .iter()
-            .filter(|u| !u.disabled && u.role != "admin")
+            .filter(|u| !u.disabled && u.role.serves())
             .map(|u| json!({"login": u.login, "display_name": u.display_name}))
             .collect::<Vec<_>>()
     )))
@@ -115,8 +115,7 @@ pub(super) async fn snapshot(
                 v.seq,
             )
         })
-        .await
-        .map_err(broker_error)?;
+        .await?;
     Ok(Json(json!({"seq": seq, "snapshot": snap})))
 }
 
@@ -136,8 +135,7 @@ pub(super) async fn queues(
                 .map(|svc| ServiceStatsDto::of(s, svc, &now))
                 .collect()
         })
-        .await
-        .map_err(broker_error)?;
+        .await?;
     Ok(Json(stats))
 }
 
@@ -149,8 +147,7 @@ pub(super) async fn counters(
     let snap = app
         .broker
         .read(move |v| SiteSnapshot::of(&v.sites[i], &v.now(i), v.intake_open, false))
-        .await
-        .map_err(broker_error)?;
+        .await?;
     Ok(Json(json!(snap.counters)))
 }
 
@@ -198,8 +195,7 @@ pub(super) async fn summary(
                 "seq": v.seq,
             })
         })
-        .await
-        .map_err(broker_error)?;
+        .await?;
     Ok(Json(v))
 }
 
@@ -207,13 +203,7 @@ pub(super) async fn ticket(
     State(app): State<Arc<App>>,
     Path(token): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let t = luot_core::Token::from_hex(&token).ok_or_else(|| {
-        ApiError::not_found(
-            "ticket_unknown",
-            "Không tìm thấy số thứ tự",
-            "No such ticket",
-        )
-    })?;
+    let t = luot_core::Token::from_hex(&token).ok_or_else(ApiError::unknown_ticket_token)?;
     let found = app
         .broker
         .read(move |v| {
@@ -225,27 +215,15 @@ pub(super) async fn ticket(
             })
         })
         .await
-        .map_err(broker_error)?;
-    found.map(Json).ok_or_else(|| {
-        ApiError::not_found(
-            "ticket_unknown",
-            "Không tìm thấy số thứ tự (có thể đã hết hạn)",
-            "No such ticket (it may have expired)",
-        )
-    })
+        ?;
+    found.map(Json).ok_or_else(ApiError::expired_ticket_token)
 }
 
 pub(super) async fn qr(
     State(app): State<Arc<App>>,
     Path(token): Path<String>,
 ) -> Result<Response, ApiError> {
-    let unknown = || {
-        ApiError::not_found(
-            "ticket_unknown",
-            "Không tìm thấy số thứ tự",
-            "No such ticket",
-        )
-    };
+    let unknown = ApiError::unknown_ticket_token;
     let t = luot_core::Token::from_hex(&token).ok_or_else(unknown)?;
     // Only for tickets that exist, like every other `/tickets/{token}` route.
     let known = app
@@ -255,14 +233,13 @@ pub(super) async fn qr(
                 .iter()
                 .any(|s| s.resolve(luot_core::TicketRef::Token(t)).is_some())
         })
-        .await
-        .map_err(broker_error)?;
+        .await?;
     if !known {
         return Err(unknown());
     }
     let url = format!("{}/t/{token}", app.public_url);
     let code = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
-        .map_err(|e| ApiError::bad_request("qr_failed", "Không tạo được mã QR", e.to_string()))?;
+        .map_err(|e| ApiError::qr_failed(e.to_string()))?;
     let svg = code
         .render::<qrcode::render::svg::Color<'_>>()
         .min_dimensions(200, 200)

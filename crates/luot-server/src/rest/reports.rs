@@ -4,8 +4,9 @@ use crate::App;
 use crate::error::ApiError;
 use crate::report::*;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
+use luot_store::Role;
 use luot_store::reports::GroupBy;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -39,14 +40,11 @@ pub async fn reports(
     Path(site): Path<String>,
     Query(p): Query<ReportParams>,
 ) -> Result<Response, ApiError> {
-    crate::http::require_role(&app, &headers, &["manager", "admin"]).await?;
-    let i = app.broker.site_index(&site).ok_or_else(|| {
-        ApiError::not_found(
-            "unknown_site",
-            "Không có điểm tiếp nhận này",
-            "No such site",
-        )
-    })?;
+    crate::http::require_user(&app, &headers, Role::manages).await?;
+    let i = app
+        .broker
+        .site_index(&site)
+        .ok_or_else(ApiError::unknown_site)?;
     let runtime = app.broker.runtime();
     let rt = &runtime[i];
     let now = crate::clock::site_now(app.clock.now_ms(), &rt.tz);
@@ -54,19 +52,13 @@ pub async fn reports(
     let from = day_param(p.from.as_ref(), &today, "from")?;
     let to = day_param(p.to.as_ref(), &from.clone().max(today.clone()), "to")?;
     if from > to {
-        return Err(ApiError::bad_request(
-            "invalid_range",
-            "Ngày bắt đầu sau ngày kết thúc",
-            "`from` is after `to`",
-        ));
+        return Err(ApiError::invalid_range());
     }
     let span = luot_proto::parse_day(&to).expect("valid").0
         - luot_proto::parse_day(&from).expect("valid").0;
     if span >= luot_store::reports::REPORT_DAYS_MAX {
-        return Err(ApiError::bad_request(
-            "range_too_long",
-            "Khoảng thời gian quá dài (tối đa 366 ngày)",
-            "Range too long (366 days at most)",
+        return Err(ApiError::range_too_long(
+            luot_store::reports::REPORT_DAYS_MAX.into(),
         ));
     }
     let by_s = p.by.clone().unwrap_or_else(|| "department".into());
@@ -77,11 +69,7 @@ pub async fn reports(
         .unwrap_or(TARGET_WAIT_S_DEFAULT / 60)
         .clamp(1, 240)
         * 60;
-    let lang = match p.lang.as_deref() {
-        None => Lang::Vi,
-        Some(s) => Lang::parse(s)
-            .ok_or_else(|| ApiError::from(luot_proto::WireError::invalid("lang", s)))?,
-    };
+    let lang = crate::http::lang_param(p.lang.as_deref())?;
     let share = p.target_share.unwrap_or(TARGET_SHARE_DEFAULT);
     if !(0.5..=0.999).contains(&share) {
         return Err(luot_proto::WireError::invalid("target_share", &share.to_string()).into());
@@ -103,13 +91,8 @@ pub async fn reports(
             Ok((r, s, official_names(&conn)?))
         })
         .await
-        .map_err(|e| ApiError::bad_request("report_failed", e.to_string(), e.to_string()))?
-        .map_err(|e| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                crate::broker::storage_error(&e),
-            )
-        })?;
+        .map_err(|e| ApiError::report_failed(e.to_string()))?
+        .map_err(|e| ApiError::storage(&e))?;
     let settings = &rt.settings;
     let mut report = report;
     order_rows(settings, &mut report);
@@ -121,7 +104,7 @@ pub async fn reports(
         to,
         by.as_str()
     );
-    let fail = |e: String| ApiError::bad_request("export_failed", e.clone(), e);
+    let fail = ApiError::export_failed;
     Ok(match p.format.as_deref().unwrap_or("json") {
         "json" => {
             let labels: HashMap<String, String> = report

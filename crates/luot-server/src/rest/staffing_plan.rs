@@ -272,19 +272,12 @@ pub async fn staffing_plan(
     Path(site): Path<String>,
     Query(p): Query<PlanParams>,
 ) -> Result<Response, ApiError> {
-    crate::http::require_role(&app, &headers, &["manager", "admin"]).await?;
-    let i = app.broker.site_index(&site).ok_or_else(|| {
-        ApiError::not_found(
-            "unknown_site",
-            "Không có điểm tiếp nhận này",
-            "No such site",
-        )
-    })?;
-    let lang = match p.lang.as_deref() {
-        None => Lang::Vi,
-        Some(s) => Lang::parse(s)
-            .ok_or_else(|| ApiError::from(luot_proto::WireError::invalid("lang", s)))?,
-    };
+    crate::http::require_user(&app, &headers, luot_store::Role::manages).await?;
+    let i = app
+        .broker
+        .site_index(&site)
+        .ok_or_else(ApiError::unknown_site)?;
+    let lang = crate::http::lang_param(p.lang.as_deref())?;
     let format = p.format.as_deref().unwrap_or("json");
     if !matches!(format, "json" | "csv") {
         return Err(luot_proto::WireError::invalid("format", format).into());
@@ -345,12 +338,7 @@ pub async fn staffing_plan(
     let made = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
         let _guard = guard;
         let cfg = &plan_settings.core;
-        let storage = |e: luot_store::StoreError| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                crate::broker::storage_error(&e),
-            )
-        };
+        let storage = crate::error::store_error;
         let conn = luot_store::open_reader(&db).map_err(storage)?;
         let site = cfg.code.to_string();
         let accounts = {
@@ -358,7 +346,7 @@ pub async fn staffing_plan(
             conn.users()
                 .map_err(storage)?
                 .iter()
-                .filter(|u| u.role == "official" && !u.disabled)
+                .filter(|u| u.role == luot_store::Role::Official && !u.disabled)
                 .count() as u32
         };
         let officials = match asked {
