@@ -30,8 +30,9 @@ pub enum Wanted {
     Department(Code),
 }
 
-/// The seed of day `k` of a replay run with `seed` (`luot replay --seed`): one per day, so that
-/// the same files and seed give the same replay.
+/// The replay seed of the `k`-th day of a run with `--seed seed`: one per day, so that the same
+/// files and seed give the same replay (`luot staffing-plan` and the reports page's plan use the
+/// first day's, so a plan replays as it was searched).
 pub fn day_seed(seed: u64, k: usize) -> u64 {
     seed.wrapping_mul(0x9E37_79B9).wrapping_add(k as u64)
 }

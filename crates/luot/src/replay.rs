@@ -487,9 +487,6 @@ pub fn read_staffing(path: &Path, cfg: &SiteConfig) -> anyhow::Result<Vec<Shift>
     Ok(out)
 }
 
-/// The replay seed of the `k`-th day of a run with `--seed seed` (`luot staffing-plan` plans with
-/// the first day's, so its plan replays as it was searched).
-
 pub fn replay_cmd(a: ReplayArgs) -> anyhow::Result<()> {
     if a.arrivals.len() > DAYS_MAX {
         bail!("quá {DAYS_MAX} tệp --arrivals / more than {DAYS_MAX} --arrivals files");
