@@ -122,6 +122,7 @@ fn config(u: &mut Unstructured<'_>) -> Result<SiteConfig> {
         priority_categories: vec![PriorityCategory {
             code: code("elderly"),
             name: Text::new("e", "e"),
+            min_age: Some(60),
         }],
         policy,
         holidays,
