@@ -14,7 +14,8 @@ export const NO_SHOW_STREAK_ALERT = 3;
 const TICK_MS = 1000;
 
 /**
- * ctx: i18n, el, setup() (the site's setup), officials() (login → display name), counterLabel(code)
+ * ctx: i18n, el, setup() (the site's setup), officials() (login → display name), missingOfficial(login)
+ * (a login without a name: the names are fetched again), counterLabel(code)
  * Returns { show(), hide(), render() }.
  */
 export function mountFloor(root, ctx) {
@@ -39,7 +40,14 @@ export function mountFloor(root, ctx) {
   const targetS = () => ctx.setup()?.policy?.wait_target_s ?? 15 * 60;
   const serviceDef = (code) => ctx.setup()?.services.find((s) => s.code === code);
   const serviceName = (code) => { const s = serviceDef(code); return s ? i18n.pick(s.name) : code; };
-  const officialName = (login) => (login ? ctx.officials().get(login) || login : t("none"));
+  const officialName = (login) => {
+    if (!login) return t("none");
+    const name = ctx.officials().get(login);
+    if (name) return name;
+    // An account made after the page loaded: ask for the names again (then render anew).
+    ctx.missingOfficial?.(login);
+    return login;
+  };
 
   // ---------- the socket ----------
   function show() {

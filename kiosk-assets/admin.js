@@ -1098,11 +1098,22 @@ const reports = mountReports($("screen-reports"), {
   today: () => today || new Date().toISOString().slice(0, 10),
 });
 
+/** Names are fetched again at most this often when a login without one shows up. */
+const OFFICIALS_RELOAD_MS = 10_000;
+let officialsReloadedAt = 0;
+
 const floor = mountFloor($("screen-floor"), {
   i18n,
   el,
   setup: () => setup,
   officials: () => officials,
+  missingOfficial: async () => {
+    if (Date.now() - officialsReloadedAt < OFFICIALS_RELOAD_MS) return;
+    officialsReloadedAt = Date.now();
+    const before = officials.size;
+    await loadOfficials();
+    if (officials.size !== before) floor.render();
+  },
   counterLabel,
   reloadSetup: async () => { try { setup = await loadSetup(setup.site); } catch { /* keep the one we have */ } },
 });

@@ -141,3 +141,15 @@ test("an official opening /admin#floor is told they have no access", async () =>
   assert.equal(r.status, 403);
   await ctx.close();
 });
+
+test("an official whose account was made after the floor page opened is shown by name, not login", async () => {
+  const floorCtx = await asUser(manager, { width: 1366, height: 768 });
+  const floor = await floorCtx.newPage();
+  await floor.goto(`${server.base}/admin#floor`);
+  await until(() => floor.evaluate(() => window.luotAdmin?.screen === "floor" && window.luotFloor?.status === "live"), "floor live");
+  const late = await loginOfficial(server, { counters: ["quay-2"], name: "can-bo-muon" });
+  await late.post(`/api/v1/sites/${SITE}/counters/quay-2/open`);
+  await until(async () => /^Cán bộ \d+$/.test(await cell(floor, "counter", "quay-2", 1).innerText()), "the late official by display name");
+  await late.post(`/api/v1/sites/${SITE}/counters/quay-2/close`);
+  await floorCtx.close();
+});
