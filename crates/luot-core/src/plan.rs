@@ -8,8 +8,8 @@
 //! and department, from its offered load rounded down (at least one counter while the department
 //! has citizens), capped by the counters that serve it and by the officials; replay; for each
 //! department whose target is missed, open one more of its counters in its worst half hour (or,
-//! when that half hour is full, the next, the one before, or a later one); replay again, until every target
-//! is met, nothing more can be opened, or [`REPLAYS_MAX`] replays were made. A counter serving
+//! when that half hour is full, the next, the one before, or a later one); replay again, until
+//! every target is met, nothing more can be opened, or [`REPLAYS_MAX`] replays were made. A counter serving
 //! several departments (the all-round priority counter) is one counter, counted once against the
 //! officials; a department's own counters are opened before a shared one, unless there are fewer
 //! officials than departments with citizens: then shared counters first, so that every department
