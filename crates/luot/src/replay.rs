@@ -766,7 +766,7 @@ pub fn simulate_arrivals_cmd(a: SimulateArrivalsArgs) -> anyhow::Result<()> {
 }
 
 /// Longest `--target-min` (as the configuration's `wait_target_min`).
-const TARGET_MIN_MAX: u32 = 240;
+const TARGET_MIN_MAX: u32 = luot_core::config::WAIT_TARGET_MIN_MAX;
 
 pub fn staffing_plan_cmd(a: StaffingPlanArgs) -> anyhow::Result<()> {
     let center = load_center(a.config.as_deref())?;

@@ -21,8 +21,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub const PLAN_LOOKBACK_DAYS: i32 = 28;
 /// Most officials a plan may be asked for.
 pub const PLAN_OFFICIALS_MAX: u32 = 500;
-/// Longest wait target a plan may be asked for, minutes.
-pub const PLAN_TARGET_MIN_MAX: u32 = 240;
+/// Longest wait target a plan may be asked for, minutes: the configuration's own limit.
+pub const PLAN_TARGET_MIN_MAX: u32 = luot_core::config::WAIT_TARGET_MIN_MAX;
 /// The replays' seed, that of `luot replay --seed 1` (and `luot staffing-plan --seed 1`): the
 /// same day and staff give the same plan, and the CLI replays it the same way.
 const PLAN_SEED: u64 = 1;
