@@ -529,6 +529,9 @@ export function mountReports(root, ctx) {
   }
 
   // ---------- the staffing plan: a past day replayed with the counters and officials at hand ----------
+  /** A plan asked while the server makes another is asked again this many times, this far apart. */
+  const PLAN_BUSY_RETRIES = 5;
+  const PLAN_BUSY_RETRY_MS = 2000;
   const plan = { day: "", officials: "", target: "", data: null, error: null, loading: false, seq: 0, asked: false };
   const planCard = el("section", "m-card rp-plan");
   planCard.id = "rp-plan";
@@ -542,22 +545,29 @@ export function mountReports(root, ctx) {
     return `/api/v1/sites/${encodeURIComponent(ctx.setup().site)}/staffing-plan?${q}`;
   }
 
-  async function loadPlan() {
+  async function loadPlan(busyRetries = PLAN_BUSY_RETRIES) {
     const seq = ++plan.seq;
     plan.asked = true;
     plan.loading = true;
     plan.error = null;
     renderPlan();
+    let retrying = false;
     try {
       const data = await ctx.api(planQuery());
       if (seq !== plan.seq) return;
       plan.data = data;
     } catch (e) {
       if (seq !== plan.seq) return;
+      // The server makes one plan at a time: another manager's will be done in a moment.
+      if (e?.code === "plan_busy" && busyRetries > 0) {
+        retrying = true;
+        setTimeout(() => { if (seq === plan.seq) loadPlan(busyRetries - 1); }, PLAN_BUSY_RETRY_MS);
+        return;
+      }
       plan.error = e;
       plan.data = null;
     } finally {
-      if (seq === plan.seq) {
+      if (seq === plan.seq && !retrying) {
         plan.loading = false;
         renderPlan();
       }
