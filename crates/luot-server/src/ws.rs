@@ -39,8 +39,9 @@ pub const BAD_MESSAGES_MAX: u32 = 20;
 /// most `CLIENT_MESSAGE_BYTES_MAX`; a bigger frame still grows the buffer as needed).
 /// tungstenite's default, 128 KiB, costs 128 KiB of memory per socket and zero-fills the whole
 /// buffer on every poll of the socket: at ten thousand sockets that is over 1 GiB, and under
-/// load it was a quarter of the server's CPU (luot-bench, BENCHMARKS.md).
-pub const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// load it was a quarter of the server's CPU (luot-bench, BENCHMARKS.md). 1 KiB holds any
+/// command a kiosk or console sends; 4 KiB cost 3 KiB more per idle display.
+pub const READ_BUFFER_BYTES: usize = 1024;
 /// Events already queued for a socket are written together, up to about this many bytes (the
 /// write buffer keeps its largest size, so this also bounds what a burst leaves behind).
 pub const FORWARD_BATCH_BYTES: usize = 8 * 1024;
