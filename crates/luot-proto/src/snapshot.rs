@@ -251,6 +251,9 @@ pub struct CounterView {
     pub current: Option<TicketView>,
     pub served_today: u32,
     pub service_s_today: u64,
+    /// The services it serves, for the roles that get the waiting list; empty (and not sent)
+    /// for the public sockets, which read them from the setup: configuration, not state.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub services: Vec<String>,
     /// Since when the counter has had nothing to do (opened, or its last ticket ended), while it
     /// is open or paused without a ticket.
@@ -290,8 +293,9 @@ pub const RECENT_CALLS_MAX: usize = core::RECENT_CALLS_KEPT;
 pub const NO_SHOWS_MAX: usize = 50;
 
 impl SiteSnapshot {
-    /// `list_waiting`: include every waiting ticket (see the field). Without it the snapshot
-    /// stays a few KiB however long the queue, for the thousands of sockets that only count.
+    /// `list_waiting`: include every waiting ticket and each counter's services (see the
+    /// fields). Without it the snapshot stays a few KiB however long the queue, for the thousands
+    /// of sockets that only count.
     pub fn of(
         site: &core::Site,
         now: &core::Now,
@@ -318,7 +322,11 @@ impl SiteSnapshot {
                     .map(TicketView::brief),
                 served_today: c.served_today,
                 service_s_today: c.service_s_today,
-                services: def.services.iter().map(|s| s.service.to_string()).collect(),
+                services: if list_waiting {
+                    def.services.iter().map(|s| s.service.to_string()).collect()
+                } else {
+                    Vec::new()
+                },
                 idle_since_ms: site.idle_since_ms(c.code),
                 no_show_streak: site.no_show_streak(c.code),
             })
