@@ -171,12 +171,18 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
     ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response()
 }
 
+/// The API document served at `/api/v1/openapi.json` (OpenAPI 3.1), as a value: the e2e suite
+/// validates every answer against it in-process (`tests/openapi_check.rs`).
+pub fn openapi_document() -> serde_json::Value {
+    static DOC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    DOC.get_or_init(|| {
+        serde_json::from_str(include_str!("../openapi.json")).expect("openapi.json is JSON")
+    })
+    .clone()
+}
+
 async fn openapi() -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        include_str!("../openapi.json"),
-    )
-        .into_response()
+    Json(openapi_document()).into_response()
 }
 
 async fn phone_page(State(app): State<Arc<App>>) -> Response {

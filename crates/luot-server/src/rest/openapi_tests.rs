@@ -5,7 +5,6 @@ use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 
 const SOURCE: &str = include_str!("mod.rs");
-const DOCUMENT: &str = include_str!("../openapi.json");
 const METHODS: [&str; 7] = ["get", "post", "put", "delete", "patch", "head", "options"];
 
 type Routes = BTreeSet<(String, String)>;
@@ -163,7 +162,7 @@ fn router_routes() -> Routes {
 }
 
 fn document() -> Value {
-    serde_json::from_str(DOCUMENT).expect("openapi.json is valid JSON")
+    super::openapi_document()
 }
 
 #[test]
