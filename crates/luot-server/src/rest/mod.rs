@@ -172,11 +172,27 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
     ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response()
 }
 
+/// The schemas generated from the types' `ToSchema` (the others are still in
+/// `openapi_base.json`, which must not keep these).
+#[derive(utoipa::OpenApi)]
+#[openapi(components(schemas(luot_proto::message::ErrorDto)))]
+struct Schemas;
+
+fn generated_schemas() -> serde_json::Map<String, serde_json::Value> {
+    use utoipa::OpenApi;
+    let doc = serde_json::to_value(Schemas::openapi()).expect("the schemas serialize");
+    doc["components"]["schemas"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default()
+}
+
 /// The API document served at `/api/v1/openapi.json` (OpenAPI 3.1), as a value: the e2e suite
 /// validates every answer against it in-process (`tests/openapi_check.rs`). Its operations
 /// (paths, methods, operation ids, tags, summaries, descriptions, security) are generated from
-/// the handlers' `#[utoipa::path]`; their parameters, bodies and responses, the schemas and the
-/// document's head are still kept by hand in `openapi_base.json`.
+/// the handlers' `#[utoipa::path]`, and the schemas of the types that derive `ToSchema`
+/// (`Schemas`); their parameters, bodies and responses, the other schemas and the document's
+/// head are still kept by hand in `openapi_base.json`.
 pub fn openapi_document() -> serde_json::Value {
     static DOC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
     DOC.get_or_init(|| {
@@ -200,6 +216,10 @@ pub fn openapi_document() -> serde_json::Value {
             paths.insert(path.clone(), out.into());
         }
         doc["paths"] = paths.into();
+        let schemas = &mut doc["components"]["schemas"];
+        for (name, schema) in generated_schemas() {
+            schemas[name.as_str()] = schema;
+        }
         doc
     })
     .clone()

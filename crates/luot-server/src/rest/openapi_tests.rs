@@ -100,3 +100,16 @@ fn the_route_tree_adds_routes_only_with_their_documentation() {
     );
     assert!(body.matches("routes!(").count() > 20);
 }
+
+#[test]
+fn a_generated_schema_is_not_also_kept_by_hand() {
+    let base: Value = serde_json::from_str(BASE).expect("openapi_base.json is JSON");
+    let generated = super::generated_schemas();
+    assert!(!generated.is_empty());
+    for name in generated.keys() {
+        assert!(
+            base["components"]["schemas"].get(name).is_none(),
+            "openapi_base.json still keeps {name}, which is generated"
+        );
+    }
+}
