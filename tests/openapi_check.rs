@@ -11,12 +11,10 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-/// The document the server serves (the same bytes: the server includes this file).
-const DOCUMENT: &str = include_str!("../crates/luot-server/src/openapi.json");
-
+/// The document the server serves, asked of the server's code in-process.
 fn document() -> &'static Value {
     static DOC: OnceLock<Value> = OnceLock::new();
-    DOC.get_or_init(|| serde_json::from_str(DOCUMENT).expect("openapi.json is JSON"))
+    DOC.get_or_init(luot_server::rest::openapi_document)
 }
 
 type Validators = Mutex<HashMap<String, Arc<jsonschema::Validator>>>;

@@ -200,13 +200,22 @@ impl CommandDto {
 
 /// An error with a stable code and a message in both languages.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(examples(json!({
+    "code": "counter_busy",
+    "message": "Quầy đang phục vụ số A001: hãy hoàn thành hoặc báo vắng trước",
+    "message_en": "The counter is serving A001: complete it or mark a no-show first"
+}))))]
 pub struct ErrorDto {
+    /// Stable machine code (see docs/protocol.md §12).
     pub code: String,
-    /// Vietnamese.
+    /// Vietnamese, for people.
     pub message: String,
+    /// English, for people.
     pub message_en: String,
-    /// The field or place the error is about, when there is one.
+    /// The field or place the error is about.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub field: Option<String>,
 }
 

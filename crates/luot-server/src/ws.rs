@@ -90,6 +90,16 @@ async fn close(sink: &mut Sink, code: u16, reason: &str) {
         .await;
 }
 
+#[utoipa::path(
+    get,
+    path = "/ws",
+    operation_id = "websocket",
+    tag = "websocket",
+    summary = r#"Websocket: live state and commands"#,
+    description = r#"Upgrade to a websocket. First message: `hello` (schema HelloMessage) within 10 s; the server answers `welcome`, then a `snapshot` at seq N and `event`s N+1…, or a replay from `resume_from`. Commands (schema CommandMessage) get exactly one `reply`. Text frames only, at most 16 KiB; 20 messages/s (burst 60). Close codes: 1001 going away (server stopping, idle 60 s), 1003 binary frame, 1007 invalid UTF-8, 1008 policy (no/bad hello, unknown site/device/ticket, too many bad messages), 1009 too big, 1013 too many anonymous sockets. The session cookie, if any, is read from the handshake. Besides `event`s the server sends `ticket` (phone sockets), `intake` (storage fault), `config` (live configuration change: reload the setup and resync) and `error`."#,
+    security((), ("sessionCookie" = [])),
+    responses()
+)]
 pub async fn handler(
     ws: WebSocketUpgrade,
     State(app): State<Arc<App>>,

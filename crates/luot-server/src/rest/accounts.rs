@@ -36,6 +36,15 @@ fn user_json(u: &User) -> Value {
     json!({"login": u.login, "display_name": u.display_name, "role": u.role, "counters": u.counters, "disabled": u.disabled})
 }
 
+#[utoipa::path(
+    post,
+    path = "/login",
+    operation_id = "login",
+    tag = "accounts",
+    summary = r#"Sign in"#,
+    security(()),
+    responses()
+)]
 pub(super) async fn login(
     State(app): State<Arc<App>>,
     ClientIp(addr): ClientIp,
@@ -127,6 +136,15 @@ pub(super) async fn login(
     Ok(res)
 }
 
+#[utoipa::path(
+    post,
+    path = "/logout",
+    operation_id = "logout",
+    tag = "accounts",
+    summary = r#"Sign out"#,
+    security((), ("sessionCookie" = [])),
+    responses()
+)]
 pub(super) async fn logout(
     State(app): State<Arc<App>>,
     ClientIp(addr): ClientIp,
@@ -157,6 +175,15 @@ pub(super) async fn logout(
     res
 }
 
+#[utoipa::path(
+    get,
+    path = "/me",
+    operation_id = "me",
+    tag = "accounts",
+    summary = r#"Who am I"#,
+    security(("sessionCookie" = []), ("deviceToken" = [])),
+    responses()
+)]
 pub(super) async fn me(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -170,6 +197,15 @@ pub(super) async fn me(
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/users",
+    operation_id = "listUsers",
+    tag = "admin",
+    summary = r#"List users (admin, manager)"#,
+    security(("sessionCookie" = [])),
+    responses()
+)]
 pub(super) async fn users(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -190,6 +226,15 @@ struct NewUserBody {
     counters: Vec<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/admin/users",
+    operation_id = "addUser",
+    tag = "admin",
+    summary = r#"Add a user (admin)"#,
+    security(("sessionCookie" = [])),
+    responses()
+)]
 pub(super) async fn add_user(
     State(app): State<Arc<App>>,
     ClientIp(addr): ClientIp,
@@ -310,6 +355,16 @@ struct EditUserBody {
 }
 
 /// `POST /admin/users/{login}`: change the display name, role or counters (admins).
+#[utoipa::path(
+    post,
+    path = "/admin/users/{login}",
+    operation_id = "editUser",
+    tag = "admin",
+    summary = r#"Change an account's display name, role or counters (admin)"#,
+    description = r#"Audited (`user_edit`). The user's open websockets close and reconnect with the new rights. The last active admin keeps the admin role (`last_admin`, 409)."#,
+    security(("sessionCookie" = [])),
+    responses()
+)]
 pub(super) async fn edit_user(
     State(app): State<Arc<App>>,
     ClientIp(addr): ClientIp,
@@ -383,6 +438,16 @@ struct PasswordBody {
 
 /// `POST /admin/users/{login}/disable|enable|password` (admins). Disabling ends the user's
 /// sessions and closes their websockets at once; a new password ends their sessions too.
+#[utoipa::path(
+    post,
+    path = "/admin/users/{login}/{action}",
+    operation_id = "userAction",
+    tag = "admin",
+    summary = r#"Disable, enable or reset the password of an account (admin)"#,
+    description = r#"`disable`: the user can no longer log in; their sessions end and their open websockets close at once (`session_ended`). An admin cannot disable themselves (`cannot_disable_self`) nor the last active admin (`last_admin`). `enable`: undo. `password`: a new password (body `PasswordReset`; left out, one is made and returned once); ends the user's sessions. All audited."#,
+    security(("sessionCookie" = [])),
+    responses()
+)]
 pub(super) async fn user_action(
     State(app): State<Arc<App>>,
     ClientIp(addr): ClientIp,

@@ -57,6 +57,16 @@ fn day_start_ms(app: &App, field: &'static str, s: &str) -> Result<i64, ApiError
 
 /// `GET /admin/audit`: the audit log, newest first, filtered and paged (managers and admins);
 /// `format=csv` exports every matching line up to `AUDIT_READ_MAX`.
+#[utoipa::path(
+    get,
+    path = "/admin/audit",
+    operation_id = "getAudit",
+    tag = "admin",
+    summary = r#"The audit log, filtered and paged (managers, admins)"#,
+    description = r#"Newest first. Logins, accounts, devices and configuration changes: who, when, what. `format=csv` exports every matching line, up to 10,000."#,
+    security(("sessionCookie" = [])),
+    responses()
+)]
 pub(super) async fn audit(
     State(app): State<Arc<App>>,
     headers: HeaderMap,

@@ -115,6 +115,16 @@ fn clip_json(app: &App, k: &Known) -> Value {
 }
 
 /// `GET /api/v1/admin/clips`: every clip the announcer knows, built-in, replaced or added.
+#[utoipa::path(
+    get,
+    path = "/admin/clips",
+    operation_id = "listClips",
+    tag = "admin",
+    summary = r#"The hall display's voice clips, built-in or replaced (manager, admin)"#,
+    description = r#"The chime and every clip of every language of audio/manifest.json, with its text, its URL (with ?v=<version> when replaced) and, when a center's recording replaces it, its size, duration, codec and who uploaded it when. Phrase clips the center added are listed with custom: true."#,
+    security(("sessionCookie" = [])),
+    responses()
+)]
 pub async fn list(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -462,6 +472,15 @@ async fn restore(
 
 /// `PUT /api/v1/admin/clips/{lang}/{name}[?text=…]`: the body is the .ogg file. With `text`, a
 /// phrase clip the center adds (or re-records) for its own template.
+#[utoipa::path(
+    put,
+    path = "/admin/clips/{lang}/{name}",
+    operation_id = "replaceClip",
+    tag = "admin",
+    summary = r#"Replace one voice clip with the center's recording, or add a phrase clip with ?text= (manager, admin); displays reload it live"#,
+    security(("sessionCookie" = [])),
+    responses()
+)]
 pub async fn put(
     State(app): State<Arc<App>>,
     crate::proxy::ClientIp(addr): crate::proxy::ClientIp,
@@ -476,6 +495,15 @@ pub async fn put(
 
 /// `DELETE /api/v1/admin/clips/{lang}/{name}`: back to the built-in clip, or an added phrase
 /// removed.
+#[utoipa::path(
+    delete,
+    path = "/admin/clips/{lang}/{name}",
+    operation_id = "restoreClip",
+    tag = "admin",
+    summary = r#"Back to the built-in clip, or remove a phrase clip the center added (manager, admin)"#,
+    security(("sessionCookie" = [])),
+    responses()
+)]
 pub async fn delete(
     State(app): State<Arc<App>>,
     crate::proxy::ClientIp(addr): crate::proxy::ClientIp,
@@ -486,6 +514,15 @@ pub async fn delete(
 }
 
 /// `PUT /api/v1/admin/clips/chime`.
+#[utoipa::path(
+    put,
+    path = "/admin/clips/chime",
+    operation_id = "replaceChime",
+    tag = "admin",
+    summary = r#"Replace the chime played before each call (manager, admin)"#,
+    security(("sessionCookie" = [])),
+    responses()
+)]
 pub async fn put_chime(
     State(app): State<Arc<App>>,
     crate::proxy::ClientIp(addr): crate::proxy::ClientIp,
@@ -504,6 +541,15 @@ pub async fn put_chime(
 }
 
 /// `DELETE /api/v1/admin/clips/chime`.
+#[utoipa::path(
+    delete,
+    path = "/admin/clips/chime",
+    operation_id = "restoreChime",
+    tag = "admin",
+    summary = r#"Back to the built-in chime (manager, admin)"#,
+    security(("sessionCookie" = [])),
+    responses()
+)]
 pub async fn delete_chime(
     State(app): State<Arc<App>>,
     crate::proxy::ClientIp(addr): crate::proxy::ClientIp,

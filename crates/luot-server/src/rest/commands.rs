@@ -32,6 +32,16 @@ async fn run(
     Ok(Json(r).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/sites/{site}/commands",
+    operation_id = "runCommand",
+    tag = "commands",
+    summary = r#"Run any command"#,
+    description = r#"The body is the `command` object of a websocket command message. Answers 200 also for `issue`."#,
+    security(("sessionCookie" = []), ("deviceToken" = [])),
+    responses()
+)]
 pub(super) async fn command(
     State(app): State<Arc<App>>,
     ClientIp(addr): ClientIp,
@@ -55,6 +65,16 @@ struct IssueBody {
     person_id: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/sites/{site}/tickets",
+    operation_id = "issueTicket",
+    tag = "commands",
+    summary = r#"Issue a ticket"#,
+    description = r#"A kiosk device token issues on the `kiosk` channel (1/s, burst 10 per kiosk; refused after the site's intake close time). A user issues on the `staff` channel, without the opening-hours and holiday checks, or on the `appointment` channel when the body has an appointment."#,
+    security(("sessionCookie" = []), ("deviceToken" = [])),
+    responses()
+)]
 pub(super) async fn issue(
     State(app): State<Arc<App>>,
     ClientIp(addr): ClientIp,
@@ -74,6 +94,15 @@ pub(super) async fn issue(
     Ok(res)
 }
 
+#[utoipa::path(
+    post,
+    path = "/sites/{site}/tickets/{number}/{action}",
+    operation_id = "ticketAction",
+    tag = "commands",
+    summary = r#"Act on a ticket by number (staff); print it again (kiosk, staff)"#,
+    security(("sessionCookie" = []), ("deviceToken" = [])),
+    responses()
+)]
 pub(super) async fn ticket_action(
     State(app): State<Arc<App>>,
     ClientIp(addr): ClientIp,
@@ -212,6 +241,16 @@ struct CounterBody {
     dossier: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/sites/{site}/counters/{counter}/{action}",
+    operation_id = "counterAction",
+    tag = "commands",
+    summary = r#"Act at a counter"#,
+    description = r#"Officials act only at the counters on their account; managers and admins at any counter."#,
+    security(("sessionCookie" = [])),
+    responses()
+)]
 pub(super) async fn counter_action(
     State(app): State<Arc<App>>,
     ClientIp(addr): ClientIp,
@@ -266,6 +305,16 @@ struct RateBody {
 }
 
 /// A phone acting on its own ticket: the token in the path is its proof.
+#[utoipa::path(
+    post,
+    path = "/tickets/{token}/{action}",
+    operation_id = "phoneAction",
+    tag = "phone",
+    summary = r#"The phone cancels or rates its own ticket"#,
+    description = r#"The token in the path is the proof. `rate` needs a body; `cancel` takes none."#,
+    security(()),
+    responses()
+)]
 pub(super) async fn phone_action(
     State(app): State<Arc<App>>,
     ClientIp(addr): ClientIp,

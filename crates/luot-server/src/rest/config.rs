@@ -84,6 +84,15 @@ fn parse_center(
     Ok((center, runtime))
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin/config",
+    operation_id = "getConfig",
+    tag = "admin",
+    summary = r#"The configuration in force (managers, admins)"#,
+    security(("sessionCookie" = [])),
+    responses()
+)]
 pub(super) async fn get_config(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -93,6 +102,15 @@ pub(super) async fn get_config(
     Ok(Json(json!({"toml": toml, "version": version})))
 }
 
+#[utoipa::path(
+    post,
+    path = "/admin/config/check",
+    operation_id = "checkConfig",
+    tag = "admin",
+    summary = r#"Check a configuration without applying it (managers, admins)"#,
+    security(("sessionCookie" = [])),
+    responses()
+)]
 pub(super) async fn check_config(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -112,6 +130,16 @@ pub(super) async fn check_config(
 
 /// Applies a configuration live: kiosks, displays and consoles reload their setup without a
 /// page reload. Audited.
+#[utoipa::path(
+    put,
+    path = "/admin/config",
+    operation_id = "applyConfig",
+    tag = "admin",
+    summary = r#"Apply a configuration live (managers, admins)"#,
+    description = r#"Rebuilds today's state under the new configuration from the durable events. Body at most 1 MiB."#,
+    security(("sessionCookie" = [])),
+    responses()
+)]
 pub(super) async fn put_config(
     State(app): State<Arc<App>>,
     ClientIp(addr): ClientIp,

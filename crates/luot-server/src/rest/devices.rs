@@ -19,6 +19,15 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
+#[utoipa::path(
+    get,
+    path = "/admin/devices",
+    operation_id = "listDevices",
+    tag = "admin",
+    summary = r#"List paired devices (admin)"#,
+    security(("sessionCookie" = [])),
+    responses()
+)]
 pub(super) async fn devices(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -39,6 +48,15 @@ struct PairBody {
     counter: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/admin/devices",
+    operation_id = "pairDevice",
+    tag = "admin",
+    summary = r#"Pair a device (admin)"#,
+    security(("sessionCookie" = [])),
+    responses()
+)]
 pub(super) async fn pair_device(
     State(app): State<Arc<App>>,
     ClientIp(addr): ClientIp,
@@ -104,6 +122,15 @@ pub(super) async fn pair_device(
         .into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/admin/devices/{id}/revoke",
+    operation_id = "revokeDevice",
+    tag = "admin",
+    summary = r#"Revoke a device (admin)"#,
+    security(("sessionCookie" = [])),
+    responses()
+)]
 pub(super) async fn revoke_device(
     State(app): State<Arc<App>>,
     ClientIp(addr): ClientIp,

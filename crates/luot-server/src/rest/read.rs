@@ -13,6 +13,15 @@ use luot_store::Accounts;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
+#[utoipa::path(
+    get,
+    path = "/sites",
+    operation_id = "listSites",
+    tag = "read",
+    summary = r#"Sites of this server"#,
+    security(()),
+    responses()
+)]
 pub(super) async fn sites(State(app): State<Arc<App>>) -> Json<Value> {
     Json(json!(
         app.broker
@@ -28,6 +37,15 @@ pub(super) async fn sites(State(app): State<Arc<App>>) -> Json<Value> {
 
 /// Names of the staff, for the rating tablet ("Cán bộ: Nguyễn Văn A"). Public: the same names
 /// stand on the counters' name plates.
+#[utoipa::path(
+    get,
+    path = "/sites/{site}/officials",
+    operation_id = "listOfficials",
+    tag = "read",
+    summary = r#"Names of the staff (for the rating tablet)"#,
+    security(()),
+    responses()
+)]
 pub(super) async fn officials(
     State(app): State<Arc<App>>,
     Path(site): Path<String>,
@@ -60,6 +78,15 @@ fn hours(h: &luot_core::WeekHours) -> Value {
 }
 
 /// The public configuration a client needs to draw itself: names, prefixes, counters, scale.
+#[utoipa::path(
+    get,
+    path = "/sites/{site}/setup",
+    operation_id = "getSetup",
+    tag = "read",
+    summary = r#"Public configuration of a site"#,
+    security(()),
+    responses()
+)]
 pub(super) async fn setup(
     State(app): State<Arc<App>>,
     Path(site): Path<String>,
@@ -102,6 +129,15 @@ pub(super) async fn setup(
     })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/sites/{site}/snapshot",
+    operation_id = "getSnapshot",
+    tag = "read",
+    summary = r#"Live state of a site at a seq"#,
+    security(()),
+    responses()
+)]
 pub(super) async fn snapshot(
     State(app): State<Arc<App>>,
     Path(site): Path<String>,
@@ -119,6 +155,15 @@ pub(super) async fn snapshot(
     Ok(Json(json!({"seq": seq, "snapshot": snap})))
 }
 
+#[utoipa::path(
+    get,
+    path = "/sites/{site}/queues",
+    operation_id = "getQueues",
+    tag = "read",
+    summary = r#"Waiting counts and estimates per service"#,
+    security(()),
+    responses()
+)]
 pub(super) async fn queues(
     State(app): State<Arc<App>>,
     Path(site): Path<String>,
@@ -139,6 +184,15 @@ pub(super) async fn queues(
     Ok(Json(stats))
 }
 
+#[utoipa::path(
+    get,
+    path = "/sites/{site}/counters",
+    operation_id = "getCounters",
+    tag = "read",
+    summary = r#"Counters and their current tickets"#,
+    security(()),
+    responses()
+)]
 pub(super) async fn counters(
     State(app): State<Arc<App>>,
     Path(site): Path<String>,
@@ -152,6 +206,15 @@ pub(super) async fn counters(
 }
 
 /// Today so far: counts by state and channel, mean and longest wait.
+#[utoipa::path(
+    get,
+    path = "/sites/{site}/summary",
+    operation_id = "getSummary",
+    tag = "read",
+    summary = r#"Today so far"#,
+    security(()),
+    responses()
+)]
 pub(super) async fn summary(
     State(app): State<Arc<App>>,
     Path(site): Path<String>,
@@ -199,6 +262,15 @@ pub(super) async fn summary(
     Ok(Json(v))
 }
 
+#[utoipa::path(
+    get,
+    path = "/tickets/{token}",
+    operation_id = "getTicketByToken",
+    tag = "phone",
+    summary = r#"A ticket by its public token (phone page)"#,
+    security(()),
+    responses()
+)]
 pub(super) async fn ticket(
     State(app): State<Arc<App>>,
     Path(token): Path<String>,
@@ -219,6 +291,16 @@ pub(super) async fn ticket(
     found.map(Json).ok_or_else(ApiError::expired_ticket_token)
 }
 
+#[utoipa::path(
+    get,
+    path = "/tickets/{token}/qr.svg",
+    operation_id = "getTicketQr",
+    tag = "phone",
+    summary = r#"QR code of the phone page URL"#,
+    description = r#"Only for a ticket that exists today (404 `ticket_unknown` otherwise)."#,
+    security(()),
+    responses()
+)]
 pub(super) async fn qr(
     State(app): State<Arc<App>>,
     Path(token): Path<String>,

@@ -34,6 +34,15 @@ fn day_param(v: Option<&String>, default: &str, field: &'static str) -> Result<S
 }
 
 /// `GET /api/v1/sites/{site}/reports`: managers and admins.
+#[utoipa::path(
+    get,
+    path = "/sites/{site}/reports",
+    operation_id = "getReport",
+    tag = "reports",
+    summary = r#"Report and staffing advice (managers, admins)"#,
+    security(("sessionCookie" = [])),
+    responses()
+)]
 pub async fn reports(
     State(app): State<Arc<App>>,
     headers: HeaderMap,

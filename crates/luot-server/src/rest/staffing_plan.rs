@@ -266,6 +266,16 @@ impl Drop for Planning {
 }
 
 /// `GET /api/v1/sites/{site}/staffing-plan`: managers and admins.
+#[utoipa::path(
+    get,
+    path = "/sites/{site}/staffing-plan",
+    operation_id = "getStaffingPlan",
+    tag = "reports",
+    summary = r#"Staffing plan for a past day of the history, checked by replaying it (managers, admins)"#,
+    description = r#"Replays a past day's tickets with the site's counters and officials and searches which counters to open each half hour so that 90% of each half hour's citizens wait at most the target (see docs/staffing-plan.md). Only one plan is made at a time."#,
+    security(("sessionCookie" = [])),
+    responses()
+)]
 pub async fn staffing_plan(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
