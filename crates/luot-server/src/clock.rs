@@ -67,3 +67,13 @@ mod tests {
         assert_eq!(now, Now::from_offset(at.as_millisecond(), 7 * 3600));
     }
 }
+
+/// The UTC offset of `tz` at noon of `day` (the offset a whole working day of a Vietnamese site
+/// has; replays and plans of a past day use it).
+pub fn utc_offset_at_noon(tz: &TimeZone, day: Day) -> Result<i32, jiff::Error> {
+    let (y, m, d) = day.ymd();
+    let noon = jiff::civil::date(y as i16, m as i8, d as i8)
+        .at(12, 0, 0, 0)
+        .to_zoned(tz.clone())?;
+    Ok(noon.offset().seconds())
+}

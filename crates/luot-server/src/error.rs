@@ -451,6 +451,18 @@ impl ApiError {
         .closing(Close::DeviceUnknown)
     }
 
+    /// The reports page's staffing plan: one is made at a time.
+    pub fn plan_busy() -> ApiError {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorDto::new(
+                "plan_busy",
+                "Đang lập một kế hoạch khác; thử lại sau ít giây",
+                "Another plan is being made; try again in a few seconds",
+            ),
+        )
+    }
+
     pub fn too_many_anonymous() -> ApiError {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,

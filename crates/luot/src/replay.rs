@@ -150,11 +150,7 @@ fn parse_date(s: &str) -> anyhow::Result<Day> {
 
 /// The UTC offset of the site's zone at noon of `day`.
 fn offset_at(tz: &jiff::tz::TimeZone, day: Day) -> anyhow::Result<i32> {
-    let (y, m, d) = day.ymd();
-    let noon = jiff::civil::date(y as i16, m as i8, d as i8)
-        .at(12, 0, 0, 0)
-        .to_zoned(tz.clone())?;
-    Ok(noon.offset().seconds())
+    Ok(luot_server::clock::utc_offset_at_noon(tz, day)?)
 }
 
 fn read_csv_text(path: &Path) -> anyhow::Result<String> {

@@ -91,16 +91,13 @@ pub fn simulate_cmd(a: SimulateArgs) -> anyhow::Result<()> {
         if !open || settings.core.holidays.contains(&day) {
             continue;
         }
-        let (y, m, d) = day.ymd();
-        let noon = jiff::civil::date(y as i16, m as i8, d as i8)
-            .at(12, 0, 0, 0)
-            .to_zoned(tz.clone())?;
+        let utc_offset_s = luot_server::clock::utc_offset_at_noon(&tz, day)?;
         let mut spec = luot_core::sim::DaySpec::new(
             day,
             a.seed.wrapping_mul(1_000_003).wrapping_add(offset as u64),
             a.arrivals,
         );
-        spec.utc_offset_s = noon.offset().seconds();
+        spec.utc_offset_s = utc_offset_s;
         let run = luot_core::sim::run_day(&mut site, &spec);
         let records: Vec<luot_store::Record> = run
             .events

@@ -8,7 +8,7 @@ use crate::App;
 use crate::error::ApiError;
 use crate::report::Lang;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use luot_core::plan::{PlanRequest, StaffingPlan, TARGET_SHARE};
 use luot_core::replay::{Arrival, HALF_HOUR_S, Wanted};
@@ -333,13 +333,7 @@ pub async fn staffing_plan(
         ));
     }
     let Some(guard) = Planning::start() else {
-        let mut e = ApiError::bad_request(
-            "plan_busy",
-            "Đang lập một kế hoạch khác; thử lại sau ít giây",
-            "Another plan is being made; try again in a few seconds",
-        );
-        e.status = StatusCode::TOO_MANY_REQUESTS;
-        return Err(e);
+        return Err(ApiError::plan_busy());
     };
     let db = app.db_path.clone();
     let tz = rt.tz.clone();
@@ -386,12 +380,7 @@ pub async fn staffing_plan(
                 }
             }
         };
-        let (y, m, d) = day.ymd();
-        let offset = jiff::civil::date(y as i16, m as i8, d as i8)
-            .at(12, 0, 0, 0)
-            .to_zoned(tz)
-            .map(|z| z.offset().seconds())
-            .unwrap_or(0);
+        let offset = crate::clock::utc_offset_at_noon(&tz, day).unwrap_or(0);
         let tickets = luot_store::reports::day_tickets(&conn, &site, &day.to_string(), offset)
             .map_err(storage)?;
         let arrivals = arrivals(cfg, &tickets);
