@@ -200,6 +200,7 @@ fn choose_site() -> (Site, Now, usize, usize) {
                 to_ms: at + 5 * 3_600_000 + 1_800_000,
             });
         let cmd = Command::Issue {
+            phone: None,
             service: services[(rng.next_u64() % 200) as usize],
             channel: Channel::Kiosk,
             priority: rng
@@ -344,6 +345,7 @@ fn apply_mix(record: usize) -> MixRun {
             } else if site.waiting_total() < BACKLOG || turn.is_multiple_of(4) {
                 issued += 1;
                 Command::Issue {
+                    phone: None,
                     service: services[(rng.next_u64() % services.len() as u64) as usize],
                     channel: Channel::Kiosk,
                     priority: rng.next_u64().is_multiple_of(8).then_some(elderly),

@@ -25,6 +25,12 @@ pub enum Command {
         token: Token,
         appointment: Option<Appointment>,
         person: Option<PersonKey>,
+        /// A mobile number (digits, checked by the server): for a number taken from home.
+        phone: Option<String>,
+    },
+    /// A citizen who took a number from home is in the hall (the kiosk or an official says so).
+    CheckIn {
+        ticket: TicketRef,
     },
     /// The counter asks the assignment policy for the next ticket.
     CallNext {

@@ -132,7 +132,20 @@ pub struct Policy {
     /// lunch and before closing. Staff may still issue. Sorted, at most
     /// [`limits::INTAKE_CLOSES_MAX`].
     pub intake_close: Vec<Minute>,
+    /// A number taken from home whose turn came before it was checked in keeps its place this
+    /// long; checked in later, it waits from its check-in, behind those who came meanwhile.
+    pub remote_hold_s: u32,
+    /// Share of each service's daily cap kept for citizens in the hall, in percent: numbers from
+    /// home stop at the rest. 100: no numbers from home.
+    pub hall_share_pct: u8,
 }
+
+/// Default of [`Policy::remote_hold_s`], in minutes.
+pub const REMOTE_HOLD_MIN_DEFAULT: u32 = 15;
+/// The longest `remote_hold_min` a configuration may set.
+pub const REMOTE_HOLD_MIN_MAX: u32 = 120;
+/// Default of [`Policy::hall_share_pct`].
+pub const HALL_SHARE_PCT_DEFAULT: u8 = 50;
 
 /// Default of [`Policy::console_absent_s`]: two minutes without a console (a browser closed, a
 /// network cable pulled), longer than a reload or a short network drop.
@@ -161,6 +174,8 @@ impl Default for Policy {
             per_person_day_max: 2,
             per_person_department_max: 1,
             intake_close: Vec::new(),
+            remote_hold_s: REMOTE_HOLD_MIN_DEFAULT * 60,
+            hall_share_pct: HALL_SHARE_PCT_DEFAULT,
         }
     }
 }

@@ -46,6 +46,13 @@ pub enum Event {
         token: Token,
         person: Option<PersonKey>,
         appointment: Option<Appointment>,
+        phone: Option<String>,
+    },
+    /// A number taken from home was checked in. `kept_place`: within the hold (or before its
+    /// turn came), so it waits at its place by issue time; otherwise from the check-in time.
+    TicketCheckedIn {
+        ticket: TicketId,
+        kept_place: bool,
     },
     TicketCalled {
         ticket: TicketId,
@@ -133,6 +140,7 @@ impl Event {
             Event::DayClosed { .. } => "day_closed",
             Event::DayOpened { .. } => "day_opened",
             Event::TicketIssued { .. } => "ticket_issued",
+            Event::TicketCheckedIn { .. } => "ticket_checked_in",
             Event::TicketCalled { .. } => "ticket_called",
             Event::TicketRecalled { .. } => "ticket_recalled",
             Event::ServiceStarted { .. } => "service_started",
@@ -157,6 +165,7 @@ impl Event {
     pub fn ticket(&self) -> Option<TicketId> {
         match self {
             Event::TicketIssued { ticket, .. }
+            | Event::TicketCheckedIn { ticket, .. }
             | Event::TicketCalled { ticket, .. }
             | Event::TicketRecalled { ticket, .. }
             | Event::ServiceStarted { ticket, .. }

@@ -9,6 +9,7 @@ pub mod command;
 pub mod config;
 pub mod event;
 pub mod ids;
+pub mod phone;
 pub mod plan;
 pub mod queue;
 pub mod rejection;

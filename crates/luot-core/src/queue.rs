@@ -77,11 +77,14 @@ pub struct ServiceQueue {
     pub priority: Lane,
     /// Keyed by the appointment window's start.
     pub appointments: Lane,
+    /// Numbers taken from home, not checked in yet, keyed by issue time: they count in the
+    /// line but no counter calls them.
+    pub away: Lane,
 }
 
 impl ServiceQueue {
     pub fn len(&self) -> usize {
-        self.normal.len() + self.priority.len() + self.appointments.len()
+        self.normal.len() + self.priority.len() + self.appointments.len() + self.away.len()
     }
 }
 
@@ -91,6 +94,7 @@ pub enum Slot {
     Normal { service: usize, key: i64 },
     Priority { service: usize, key: i64 },
     Appointment { service: usize, key: i64 },
+    Away { service: usize, key: i64 },
     Counter { counter: usize, key: i64 },
 }
 

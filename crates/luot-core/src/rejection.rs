@@ -43,6 +43,13 @@ pub enum Rejection {
         max: u8,
     },
     AppointmentInvalid,
+    /// The numbers a service gives out from home today are all taken: the rest of its daily
+    /// cap is kept for citizens in the hall.
+    RemoteShareReached {
+        max: u32,
+    },
+    /// Check-in of a ticket that was taken in the hall or is checked in already.
+    AlreadyPresent,
     CounterClosed,
     CounterPaused,
     CounterAlreadyOpen,
@@ -123,6 +130,8 @@ impl Rejection {
             PersonLimit { .. } => "person_limit",
             PersonDepartmentLimit { .. } => "person_department_limit",
             AppointmentInvalid => "appointment_invalid",
+            RemoteShareReached { .. } => "remote_share_reached",
+            AlreadyPresent => "already_checked_in",
             CounterClosed => "counter_closed",
             CounterPaused => "counter_paused",
             CounterAlreadyOpen => "counter_already_open",
@@ -237,6 +246,18 @@ impl Rejection {
             AppointmentInvalid => (
                 "Khung giờ hẹn không hợp lệ".into(),
                 "Invalid appointment window".into(),
+            ),
+            RemoteShareReached { max } => (
+                format!(
+                    "Hôm nay đã hết {max} số lấy trực tuyến cho thủ tục này; số còn lại dành cho người đến trực tiếp"
+                ),
+                format!(
+                    "All {max} numbers that can be taken online for this procedure today are taken; the rest are kept for citizens at the center"
+                ),
+            ),
+            AlreadyPresent => (
+                "Số này đã được xác nhận có mặt".into(),
+                "This ticket is already checked in".into(),
             ),
             CounterClosed => ("Quầy đang đóng".into(), "The counter is closed".into()),
             CounterPaused => ("Quầy đang tạm dừng".into(), "The counter is paused".into()),

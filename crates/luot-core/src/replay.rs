@@ -260,6 +260,7 @@ pub fn replay_day(site: &mut Site, plan: &DayPlan<'_>, estimator: Estimator) -> 
                         .expect("16 bytes"),
                 );
                 let cmd = Command::Issue {
+                    phone: None,
                     service,
                     channel: a.channel,
                     priority: a.priority,

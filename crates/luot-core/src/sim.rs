@@ -250,6 +250,7 @@ pub fn run_day(site: &mut Site, spec: &DaySpec) -> DayRun {
                         .expect("16 bytes"),
                 );
                 let cmd = Command::Issue {
+                    phone: None,
                     service,
                     channel: Channel::Kiosk,
                     priority,

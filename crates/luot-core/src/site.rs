@@ -231,6 +231,8 @@ pub struct Site {
     by_token: FastMap<Token, TicketId>,
     next_seq: FastMap<Prefix, u16>,
     issued_per_service: Vec<u32>,
+    /// Of those, numbers taken from home (the part of the cap the hall does not keep).
+    issued_remote: Vec<u32>,
     issued_today: u32,
     persons: FastMap<PersonKey, PersonTally>,
     queues: Vec<ServiceQueue>,
@@ -326,6 +328,7 @@ impl Site {
             queues: vec![ServiceQueue::default(); cfg.services.len()],
             counter_lanes: vec![Lane::default(); cfg.counters.len()],
             issued_per_service: vec![0; cfg.services.len()],
+            issued_remote: vec![0; cfg.services.len()],
             service_ix,
             counter_ix,
             department_of,
@@ -376,6 +379,17 @@ impl Site {
     /// site, with the speculative one, as each event becomes durable: from then on the ticket is
     /// held once until one side changes it.
     pub fn share_tickets(&mut self, other: &Site, event: &Event) {
+        if let Event::TicketCalled { .. } = event {
+            // A call may mark the turn of numbers from home before it (`pass_turns`).
+            let away: Vec<TicketId> = self
+                .queues
+                .iter()
+                .flat_map(|q| q.away.iter().map(|(_, id)| id))
+                .collect();
+            for id in away {
+                self.share_ticket(other, id);
+            }
+        }
         match (event.ticket(), event) {
             (Some(id), _) => self.share_ticket(other, id),
             (None, Event::DayOpened { .. } | Event::DayClosed { .. }) => {
@@ -565,7 +579,7 @@ impl Site {
             let newcomers = match slot {
                 Slot::Normal { .. } => table.newcomer.get(&service),
                 Slot::Priority { .. } => table.priority_newcomer.get(&service),
-                Slot::Appointment { .. } | Slot::Counter { .. } => None,
+                Slot::Appointment { .. } | Slot::Away { .. } | Slot::Counter { .. } => None,
             };
             let priority = matches!(slot, Slot::Priority { .. });
             let k = self.issued_since(table, si, Some(id), priority);
@@ -763,6 +777,7 @@ impl Site {
                 token,
                 appointment,
                 person,
+                phone,
             } => {
                 let day = self.day.ok_or(Rejection::DayNotOpen)?;
                 let si = *self
@@ -789,6 +804,12 @@ impl Site {
                 let cap = self.cap_of(si);
                 if self.issued_per_service[si] >= cap {
                     return Err(Rejection::DailyCapReached { cap });
+                }
+                if channel.is_remote() {
+                    let max = self.remote_cap_of(si);
+                    if self.issued_remote[si] >= max {
+                        return Err(Rejection::RemoteShareReached { max });
+                    }
                 }
                 if self.issued_today >= policy.tickets_per_day_max {
                     return Err(Rejection::SiteTicketLimit {
@@ -839,6 +860,9 @@ impl Site {
                         return Err(Rejection::AppointmentInvalid);
                     }
                 }
+                if let Some(phone) = phone {
+                    self.check_phone_limits(phone, si)?;
+                }
                 let _ = day;
                 Ok(vec![Event::TicketIssued {
                     ticket: self.next_id(),
@@ -852,6 +876,24 @@ impl Site {
                     token: *token,
                     person: *person,
                     appointment: *appointment,
+                    phone: phone.clone(),
+                }])
+            }
+            Command::CheckIn { ticket } => {
+                let t = self.resolve(*ticket).ok_or(Rejection::UnknownTicket)?;
+                if t.state != TicketState::Waiting {
+                    return Err(Rejection::TicketNotWaiting { state: t.state });
+                }
+                if t.present {
+                    return Err(Rejection::AlreadyPresent);
+                }
+                let hold_ms = self.cfg.policy.remote_hold_s as i64 * 1000;
+                let kept_place = t
+                    .turn_passed_at_ms
+                    .is_none_or(|passed| now.at_ms - passed <= hold_ms);
+                Ok(vec![Event::TicketCheckedIn {
+                    ticket: t.id,
+                    kept_place,
                 }])
             }
             Command::CallNext { counter } => {
@@ -1102,7 +1144,9 @@ impl Site {
             for t in &self.tickets {
                 match t.state {
                     TicketState::Waiting => {
+                        // A number from home not checked in by the end of the day ends with it.
                         let carry = t.target_counter.is_none()
+                            && t.present
                             && self
                                 .service_ix
                                 .get(&t.service)
@@ -1399,6 +1443,9 @@ impl Site {
                         token: c.token,
                         person: c.person,
                         appointment: c.appointment,
+                        phone: None,
+                        present: true,
+                        turn_passed_at_ms: None,
                         state: TicketState::Waiting,
                         issued_at_ms: c.issued_at_ms,
                         enqueued_at_ms: c.issued_at_ms,
@@ -1426,11 +1473,15 @@ impl Site {
                 token,
                 person,
                 appointment,
+                phone,
             } => {
                 debug_assert_eq!(*ticket, self.next_id(), "ticket ids are dense");
                 let Some(day) = self.day else { return };
                 if let Some(&si) = self.service_ix.get(service) {
                     self.issued_per_service[si] += 1;
+                    if channel.is_remote() {
+                        self.issued_remote[si] += 1;
+                    }
                     if let Some(p) = person {
                         let dept = self.department_of[si];
                         let tally = self.persons.entry(*p).or_default();
@@ -1454,6 +1505,9 @@ impl Site {
                     token: *token,
                     person: *person,
                     appointment: *appointment,
+                    phone: phone.clone(),
+                    present: !channel.is_remote(),
+                    turn_passed_at_ms: None,
                     state: TicketState::Waiting,
                     issued_at_ms: at_ms,
                     enqueued_at_ms: at_ms,
@@ -1471,6 +1525,16 @@ impl Site {
                     dossier: None,
                 });
             }
+            Event::TicketCheckedIn { ticket, kept_place } => {
+                let Some(i) = self.index(*ticket) else { return };
+                self.unslot(i);
+                let t = &mut self.tickets[i];
+                t.present = true;
+                if !kept_place {
+                    t.enqueued_at_ms = at_ms;
+                }
+                self.slot_in(i, None);
+            }
             Event::TicketCalled {
                 ticket,
                 counter,
@@ -1481,7 +1545,11 @@ impl Site {
                 self.recent_calls.retain(|&id| id != *ticket);
                 self.recent_calls.push_front(*ticket);
                 self.recent_calls.truncate(RECENT_CALLS_KEPT);
+                if let Some(Slot::Normal { service, key }) = self.slots[i] {
+                    self.pass_turns(service, key, *ticket, at_ms);
+                }
                 self.unslot(i);
+                self.tickets[i].present = true;
                 let Some(&ci) = self.counter_ix.get(counter) else {
                     return;
                 };
@@ -1689,6 +1757,7 @@ impl Site {
         self.make_room_for_the_day();
         self.next_seq.clear();
         self.issued_per_service.iter_mut().for_each(|n| *n = 0);
+        self.issued_remote.iter_mut().for_each(|n| *n = 0);
         self.issued_today = 0;
         self.persons.clear();
         self.queues
@@ -1706,6 +1775,81 @@ impl Site {
             c.service_s_today = 0;
         }
         self.waiting = 0;
+    }
+
+    /// A ticket at `key` in service `si`'s normal line is called: the turn of every number from
+    /// home before it that is not checked in has come (the hold starts now, once).
+    fn pass_turns(&mut self, si: usize, key: i64, id: TicketId, at_ms: i64) {
+        let passed: Vec<TicketId> = self.queues[si]
+            .away
+            .iter()
+            .take_while(|&e| e < (key, id))
+            .map(|(_, t)| t)
+            .collect();
+        for t in passed {
+            if let Some(i) = self.index(t) {
+                let t = &mut self.tickets[i];
+                if t.turn_passed_at_ms.is_none() {
+                    t.turn_passed_at_ms = Some(at_ms);
+                }
+            }
+        }
+    }
+
+    /// For a simulated future: every number taken from home is in the hall at its turn, so its
+    /// estimate says when to be there, and those behind it count it.
+    pub(super) fn assume_present(&mut self) {
+        for si in 0..self.queues.len() {
+            let away: Vec<(i64, TicketId)> = self.queues[si].away.iter().collect();
+            for (_, id) in away {
+                if let Some(i) = self.index(id) {
+                    self.unslot(i);
+                    self.tickets[i].present = true;
+                    self.slot_in(i, None);
+                }
+            }
+        }
+    }
+
+    /// The per-person limits, counted by mobile number: a number from home needs one, and one
+    /// phone may not take more than a person may. O(tickets today); numbers from home are few
+    /// and rate-limited.
+    fn check_phone_limits(&self, phone: &str, si: usize) -> Result<(), Rejection> {
+        let policy = &self.cfg.policy;
+        let dept = self.department_of[si];
+        let (mut day, mut in_dept) = (0u32, 0u32);
+        for t in self.tickets.iter() {
+            if Some(t.issued_day) != self.day || t.phone.as_deref() != Some(phone) {
+                continue;
+            }
+            day += 1;
+            if self
+                .service_ix
+                .get(&*t.service)
+                .map(|&i| self.department_of[i])
+                == Some(dept)
+            {
+                in_dept += 1;
+            }
+        }
+        if day >= policy.per_person_day_max as u32 {
+            return Err(Rejection::PersonLimit {
+                max: policy.per_person_day_max,
+            });
+        }
+        if in_dept >= policy.per_person_department_max as u32 {
+            return Err(Rejection::PersonDepartmentLimit {
+                max: policy.per_person_department_max,
+            });
+        }
+        Ok(())
+    }
+
+    /// The numbers service `si` may give out from home today: its cap less the hall's share.
+    pub(crate) fn remote_cap_of(&self, si: usize) -> u32 {
+        let cap = self.cap_of(si) as u64;
+        let hall = (cap * self.cfg.policy.hall_share_pct.min(100) as u64).div_ceil(100);
+        (cap - hall) as u32
     }
 
     fn push_ticket(&mut self, t: Ticket) {
@@ -1735,6 +1879,10 @@ impl Site {
                     return;
                 };
                 match (t.appointment, t.priority) {
+                    _ if !t.present => Slot::Away {
+                        service,
+                        key: t.enqueued_at_ms,
+                    },
                     (Some(a), _) if t.transfers == 0 && t.no_show_at_ms.is_none() => {
                         Slot::Appointment {
                             service,
@@ -1771,6 +1919,7 @@ impl Site {
             Slot::Normal { service, .. } => &mut self.queues[service].normal,
             Slot::Priority { service, .. } => &mut self.queues[service].priority,
             Slot::Appointment { service, .. } => &mut self.queues[service].appointments,
+            Slot::Away { service, .. } => &mut self.queues[service].away,
             Slot::Counter { counter, .. } => &mut self.counter_lanes[counter],
         }
     }
@@ -1780,6 +1929,7 @@ impl Site {
             Slot::Normal { service, .. } => &self.queues[service].normal,
             Slot::Priority { service, .. } => &self.queues[service].priority,
             Slot::Appointment { service, .. } => &self.queues[service].appointments,
+            Slot::Away { service, .. } => &self.queues[service].away,
             Slot::Counter { counter, .. } => &self.counter_lanes[counter],
         }
     }
@@ -1851,6 +2001,18 @@ impl Site {
             match (t.state, self.slots[i]) {
                 (TicketState::Waiting, Some(slot)) => {
                     waiting += 1;
+                    if matches!(slot, Slot::Away { .. }) == t.present {
+                        return Err(format!(
+                            "{} is {} but in the {} lane",
+                            t.number,
+                            if t.present {
+                                "checked in"
+                            } else {
+                                "not checked in"
+                            },
+                            if t.present { "away" } else { "hall's" }
+                        ));
+                    }
                     if !self.lane(slot).contains(slot_key(slot), t.id) {
                         return Err(format!("waiting {} missing from its lane", t.number));
                     }
@@ -1889,7 +2051,7 @@ impl Site {
         for lane in self
             .queues
             .iter()
-            .flat_map(|q| [&q.normal, &q.priority, &q.appointments])
+            .flat_map(|q| [&q.normal, &q.priority, &q.appointments, &q.away])
         {
             if lane.head() != lane.iter().next() {
                 return Err("a lane's cached head is stale".into());
@@ -1950,6 +2112,7 @@ fn slot_key(slot: Slot) -> i64 {
         Slot::Normal { key, .. }
         | Slot::Priority { key, .. }
         | Slot::Appointment { key, .. }
+        | Slot::Away { key, .. }
         | Slot::Counter { key, .. } => key,
     }
 }

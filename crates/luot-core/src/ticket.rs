@@ -34,6 +34,11 @@ impl Channel {
     pub fn parse(s: &str) -> Option<Channel> {
         Channel::ALL.into_iter().find(|c| c.as_str() == s)
     }
+
+    /// Taken away from the hall (from home, on the phone): not present until checked in.
+    pub fn is_remote(self) -> bool {
+        self == Channel::Phone
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -148,6 +153,14 @@ pub struct Ticket {
     pub token: Token,
     pub person: Option<PersonKey>,
     pub appointment: Option<Appointment>,
+    /// The citizen's mobile number, for a number taken from home (check-in, the center's SMS).
+    pub phone: Option<String>,
+    /// In the hall. A number taken from home is not until it is checked in: it keeps its place
+    /// in line but is never called before (`Site::choose_next` does not see it).
+    pub present: bool,
+    /// When a ticket behind it in its line was called while it was not checked in: its turn
+    /// had come. Checked in within the policy's `remote_hold_s` of this, it keeps its place.
+    pub turn_passed_at_ms: Option<i64>,
     pub state: TicketState,
     pub issued_at_ms: i64,
     /// Sort key in its queue: issue time, or the time it came back after a no-show.

@@ -437,6 +437,7 @@ fn result_counter_with(done: u32, waiting: u32) -> (Site, i64) {
         token[..8].copy_from_slice(&k.to_le_bytes());
         site.apply(
             Command::Issue {
+                phone: None,
                 service: code("tra-ket-qua"),
                 channel: Channel::Kiosk,
                 priority: None,
@@ -528,6 +529,7 @@ fn estimates_are_reused_only_for_the_same_state_within_reuse_ms() {
     // An event empties the cache: one more citizen waits, a second after the last estimate.
     site.apply(
         luot_core::Command::Issue {
+            phone: None,
             service,
             channel: luot_core::Channel::Kiosk,
             priority: None,

@@ -22,7 +22,8 @@
 //! policy: normal_per_priority=2 max_wait=30m
 //!     # Any of: normal_per_priority, recall_max, rating_levels, tickets_per_day, waiting_max,
 //!     # per_person_day, per_person_department (numbers); max_wait, appointment_early,
-//!     # no_show_return, rating_window (durations: 90s, 30m, 2h); intake_close=HH:MM[+HH:MM...].
+//!     # no_show_return, rating_window, remote_hold (durations: 90s, 30m, 2h); hall_share
+//!     # (percent); intake_close=HH:MM[+HH:MM...].
 //!     # Others keep their defaults.
 //! priority: elderly disabled      # categories (default: elderly disabled pregnant merit)
 //! holidays: 2 5                   # scenario days that are public holidays
@@ -40,11 +41,11 @@
 //!
 //! | step | result after `->` |
 //! |---|---|
-//! | `issue SERVICE [prio=CAT] [via=kiosk\|phone\|appointment\|staff] [appt=HH:MM-HH:MM] [person=N]` | the number |
+//! | `issue SERVICE [prio=CAT] [via=kiosk\|phone\|appointment\|staff] [appt=HH:MM-HH:MM] [person=N] [phone=0912345678]` | the number |
 //! | `call COUNTER` (the policy chooses) or `call COUNTER TICKET` | number and `CallReason::code()` |
 //! | `recall`, `start`, `complete`, `no_show` `COUNTER` | `ok` |
 //! | `transfer COUNTER to service SERVICE` / `to counter COUNTER` | `ok` |
-//! | `return TICKET`, `cancel TICKET`, `rate TICKET SCORE` | `ok` |
+//! | `return TICKET`, `cancel TICKET`, `rate TICKET SCORE`, `checkin TICKET` | `ok` |
 //! | `open COUNTER by OFFICIAL`, `pause COUNTER REASON…`, `resume COUNTER`, `close COUNTER` | `ok` |
 //! | `pause_service SERVICE REASON…`, `resume_service SERVICE`, `raise_cap SERVICE N` | `ok` |
 //! | `cap SERVICE` (query) | today's cap, then `stopped: REASON` while issuing is stopped |
@@ -349,6 +350,9 @@ impl Runner {
             "cancel" => Command::Cancel {
                 ticket: self.ticket_ref(arg(0)?)?,
             },
+            "checkin" => Command::CheckIn {
+                ticket: self.ticket_ref(arg(0)?)?,
+            },
             "rate" => Command::Rate {
                 ticket: self.ticket_ref(arg(0)?)?,
                 score: arg(1)?.parse().map_err(|_| "bad score")?,
@@ -416,6 +420,7 @@ impl Runner {
         let mut priority = None;
         let mut appointment = None;
         let mut person = None;
+        let mut phone = None;
         let mut via = None;
         for a in &args[1..] {
             let (k, v) = a
@@ -425,6 +430,7 @@ impl Runner {
                 "prio" => priority = Some(code(v)?),
                 "via" => via = Some(Channel::parse(v).ok_or(format!("no channel {v}"))?),
                 "person" => person = Some(PersonKey(v.parse().map_err(|_| "bad person")?)),
+                "phone" => phone = Some(v.to_string()),
                 "appt" => {
                     let (from, to) = v.split_once('-').ok_or("appt=HH:MM-HH:MM")?;
                     appointment = Some(Appointment {
@@ -441,6 +447,7 @@ impl Runner {
         }
         self.issued += 1;
         Ok(Command::Issue {
+            phone,
             service,
             channel,
             priority,
@@ -676,6 +683,8 @@ impl Header {
             "appointment_early" => p.appointment_early_s = parse_duration_s(v)?,
             "no_show_return" => p.no_show_return_s = parse_duration_s(v)?,
             "rating_window" => p.rating_window_s = parse_duration_s(v)?,
+            "remote_hold" => p.remote_hold_s = parse_duration_s(v)?,
+            "hall_share" => p.hall_share_pct = small()?,
             "intake_close" => {
                 p.intake_close = v
                     .split('+')

@@ -441,6 +441,26 @@ impl Sim {
                     }
                 }
             }
+            Event::TicketCheckedIn { ticket, kept_place } => {
+                let t = before
+                    .ticket(*ticket)
+                    .ok_or(format!("checked in unknown ticket {ticket}"))?;
+                if t.present || t.state != TicketState::Waiting {
+                    return Err(format!(
+                        "{} checked in while present or not waiting",
+                        t.number
+                    ));
+                }
+                let hold_ms = self.cfg.policy.remote_hold_s as i64 * 1000;
+                let within = t.turn_passed_at_ms.is_none_or(|p| now.at_ms - p <= hold_ms);
+                if *kept_place != within {
+                    return Err(format!(
+                        "{} checked in {} ms after its turn passed: kept_place {kept_place}",
+                        t.number,
+                        t.turn_passed_at_ms.map_or(0, |p| now.at_ms - p)
+                    ));
+                }
+            }
             Event::TicketIssued {
                 number, service, ..
             } => {
@@ -493,6 +513,10 @@ impl Sim {
                 let transferred_here = waiting(before)
                     .any(|w| w.target_counter.map(|c| *c) == Some(*counter) && w.id != *ticket);
                 if matches!(cmd, Command::CallNext { .. }) {
+                    // A number taken from home is called only once its citizen is in the hall.
+                    if !t.present {
+                        return Err(format!("{} called before it was checked in", t.number));
+                    }
                     let is_transfer = *reason == CallReason::Transferred;
                     if is_transfer != (t.target_counter.map(|c| *c) == Some(*counter)) {
                         return Err(format!("{} called as {reason:?}", t.number));
@@ -539,7 +563,7 @@ impl Sim {
         // One pass over the day's tickets: this runs at every call of every simulated day.
         let (mut priority_waits, mut appointment_priority_waits) = (false, false);
         let mut earliest_normal = None;
-        for w in waiting(before).filter(serves) {
+        for w in waiting(before).filter(|w| w.present).filter(serves) {
             match lane(w) {
                 Some(Lane::Priority) => priority_waits = true,
                 Some(Lane::Normal) => {
@@ -584,7 +608,9 @@ impl Sim {
     fn check_refusal(&self, before: &Site, cmd: &Command, code: &str) -> Result<(), String> {
         match (cmd, code) {
             (Command::CallNext { counter }, "queue_empty") => {
-                if let Some(t) = waiting(before).find(|t| may_serve(&self.cfg, *counter, t)) {
+                if let Some(t) =
+                    waiting(before).find(|t| t.present && may_serve(&self.cfg, *counter, t))
+                {
                     return Err(format!("queue_empty at {counter} while {} waits", t.number));
                 }
             }
@@ -649,7 +675,10 @@ impl Sim {
 
     /// A citizen comes back after a no-show, rates, or gives up.
     fn citizen_command(&mut self) -> Command {
-        match self.rng.between(0, 2) {
+        match self.rng.between(0, 3) {
+            3 => Command::CheckIn {
+                ticket: self.some_ticket(|t| t.state == TicketState::Waiting && !t.present),
+            },
             0 => Command::Return {
                 ticket: self.some_ticket(|t| t.state == TicketState::NoShow),
             },
@@ -856,7 +885,11 @@ impl Sim {
             .rng
             .chance(0.25)
             .then(|| PersonKey(self.rng.between(1, 30)));
+        // A few phones, so that one phone's limits are reached now and then.
+        let phone = (channel.is_remote() && self.rng.chance(0.8))
+            .then(|| format!("09{:08}", self.rng.between(0, 12)));
         Command::Issue {
+            phone,
             service,
             channel,
             priority,
@@ -1080,6 +1113,8 @@ fn random_config(rng: &mut Rng) -> SiteConfig {
         per_person_day_max: rng.between(1, 3) as u8,
         per_person_department_max: rng.between(1, 2) as u8,
         intake_close: Vec::new(),
+        remote_hold_s: rng.between(1, 30) as u32 * 60,
+        hall_share_pct: rng.between(0, 100) as u8,
     };
     let first = Day::from_ymd(2026, 6, 1).0;
     let mut holidays: Vec<Day> = (0..rng.between(0, 6))

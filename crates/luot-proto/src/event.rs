@@ -73,6 +73,13 @@ pub enum EventDto {
         person: Option<u64>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         appointment: Option<AppointmentDto>,
+        /// A number taken from home: the citizen's mobile number (a secret, like the token).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        phone: Option<String>,
+    },
+    TicketCheckedIn {
+        ticket: u64,
+        kept_place: bool,
     },
     TicketCalled {
         ticket: u64,
@@ -161,9 +168,15 @@ impl EventDto {
     pub fn redacted(&self) -> EventDto {
         let mut e = self.clone();
         match &mut e {
-            EventDto::TicketIssued { token, person, .. } => {
+            EventDto::TicketIssued {
+                token,
+                person,
+                phone,
+                ..
+            } => {
                 *token = None;
                 *person = None;
+                *phone = None;
             }
             EventDto::DayOpened { carried, .. } => {
                 for c in carried {
@@ -310,6 +323,7 @@ impl Wire for core::Event {
                 token,
                 person,
                 appointment,
+                phone,
             } => EventDto::TicketIssued {
                 ticket: ticket.0,
                 number: number.to_string(),
@@ -319,6 +333,11 @@ impl Wire for core::Event {
                 token: Some(token.to_hex()),
                 person: person.map(|p| p.0),
                 appointment: appointment_dto(appointment),
+                phone: phone.clone(),
+            },
+            E::TicketCheckedIn { ticket, kept_place } => EventDto::TicketCheckedIn {
+                ticket: ticket.0,
+                kept_place: *kept_place,
             },
             E::TicketCalled {
                 ticket,
@@ -479,7 +498,13 @@ impl Wire for core::Event {
                 token,
                 person,
                 appointment: a,
+                phone,
             } => E::TicketIssued {
+                phone: match phone {
+                    Some(p) if core::phone::is_phone(p) => Some(p.clone()),
+                    Some(p) => return Err(WireError::invalid("phone", p)),
+                    None => None,
+                },
                 ticket: id(*ticket),
                 number: number(n)?,
                 service: code("service", service)?,
@@ -526,6 +551,10 @@ impl Wire for core::Event {
             EventDto::TicketNoShow { ticket, counter } => E::TicketNoShow {
                 ticket: id(*ticket),
                 counter: code("counter", counter)?,
+            },
+            EventDto::TicketCheckedIn { ticket, kept_place } => E::TicketCheckedIn {
+                ticket: id(*ticket),
+                kept_place: *kept_place,
             },
             EventDto::TicketReturned { ticket } => E::TicketReturned {
                 ticket: id(*ticket),

@@ -1,6 +1,6 @@
 //! `EventDto::redacted()` (invariant 8: secrets never reach a public socket): every event
 //! variant, built with every secret it can carry set, serializes after redaction with no public
-//! token, no person key and no dossier code, and with everything else kept.
+//! token, no person key, no phone number and no dossier code, and with everything else kept.
 //!
 //! Shown to fail: with `*person = None;` removed from `redacted()`'s `TicketIssued` arm, the
 //! test fails on `ticket_issued` ("the redacted JSON still holds the person key").
@@ -14,8 +14,9 @@ const CARRIED_TOKEN: &str = "ca221ed0ca221ed0ca221ed0ca221ed0";
 const PERSON: u64 = 7_301_001_234_567_890;
 const CARRIED_PERSON: u64 = 7_301_009_876_543_210;
 const DOSSIER: &str = "HS-BI-MAT-000123";
+const PHONE: &str = "0912345678";
 /// Keys a redacted event never has, at any depth.
-const SECRET_KEYS: [&str; 3] = ["token", "person", "dossier"];
+const SECRET_KEYS: [&str; 4] = ["token", "person", "dossier", "phone"];
 
 fn carried(n: u32) -> CarriedTicketDto {
     CarriedTicketDto {
@@ -66,6 +67,11 @@ fn every_event() -> Vec<EventDto> {
                 from_ms: 1_796_004_000_000,
                 to_ms: 1_796_005_800_000,
             }),
+            phone: Some(PHONE.into()),
+        },
+        EventDto::TicketCheckedIn {
+            ticket: t,
+            kept_place: true,
         },
         EventDto::TicketCalled {
             ticket: t,
@@ -159,9 +165,10 @@ fn variant(e: &EventDto) -> usize {
         EventDto::ServicePaused { .. } => 17,
         EventDto::ServiceResumed { .. } => 18,
         EventDto::DailyCapRaised { .. } => 19,
+        EventDto::TicketCheckedIn { .. } => 20,
     }
 }
-const VARIANTS: usize = 20;
+const VARIANTS: usize = 21;
 
 /// The JSON with every secret key removed, at any depth.
 fn without_secrets(v: &Value) -> Value {
@@ -198,6 +205,7 @@ fn redacted_events_hold_no_token_person_key_or_dossier_and_lose_nothing_else() {
             (PERSON.to_string(), "person key"),
             (CARRIED_PERSON.to_string(), "carried ticket's person key"),
             (DOSSIER.to_string(), "dossier code"),
+            (PHONE.to_string(), "phone number"),
         ] {
             if full.to_string().contains(&secret) {
                 secrets_held += 1;
@@ -216,6 +224,6 @@ fn redacted_events_hold_no_token_person_key_or_dossier_and_lose_nothing_else() {
         assert_eq!(e.redacted().redacted(), e.redacted(), "{kind}");
     }
     // The events really carried the secrets: 2 tokens and 2 person keys (day_opened's carried
-    // tickets), 1 token and 1 person key (ticket_issued), 1 dossier code.
-    assert_eq!(secrets_held, 5, "each secret appears before redaction");
+    // tickets), 1 token, 1 person key and 1 phone number (ticket_issued), 1 dossier code.
+    assert_eq!(secrets_held, 6, "each secret appears before redaction");
 }

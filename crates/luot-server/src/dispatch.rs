@@ -169,6 +169,7 @@ pub async fn execute(
             // `intake_close` (per session) is the core's: `Site::decide` refuses with
             // `intake_closed`, and the service stats show it.
             Command::Issue {
+                phone: None,
                 service: code("service", service)?,
                 channel,
                 priority: luot_proto::code_opt("priority", priority)?,

@@ -51,6 +51,7 @@ fn history(dir: &std::path::Path) -> SiteSettings {
         store.append(&records).unwrap();
     };
     let issue = |service: &str, n: u8| Command::Issue {
+        phone: None,
         service: code(service),
         channel: Channel::Kiosk,
         priority: None,

@@ -411,6 +411,7 @@ fn generate_day(events_wanted: usize) -> (Site, Vec<Record>) {
         at_ms += 40;
         if site.waiting_total() < 200 {
             let cmd = Command::Issue {
+                phone: None,
                 service: cfg.services[service].code,
                 channel: Channel::Kiosk,
                 priority: None,

@@ -36,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_dossier_audit.sql"),
     include_str!("migrations/0006_backups.sql"),
     include_str!("migrations/0007_audit_address.sql"),
+    include_str!("migrations/0009_checked_in.sql"),
 ];
 
 /// Size of the probe row: a write that needs new pages, so a full disk or a page limit shows.

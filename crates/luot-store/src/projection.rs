@@ -96,6 +96,9 @@ pub(crate) fn apply(tx: &Transaction<'_>, r: &Record, day: &str) -> rusqlite::Re
                 &reason.code(),
             ],
         )?,
+        Event::TicketCheckedIn { ticket, .. } => {
+            update(update_sql!("checked_in_at = ?3"), ticket.0, &[&at])?
+        }
         Event::TicketRecalled {
             ticket, recalls, ..
         } => update(update_sql!("recalls = ?3"), ticket.0, &[&(*recalls as i64)])?,

@@ -346,6 +346,7 @@ impl Sim {
                     }
                 });
                 Command::Issue {
+                    phone: None,
                     service: *self.rng.pick(&services),
                     channel,
                     priority: self.rng.chance(15).then(|| *self.rng.pick(&priorities)),
@@ -630,6 +631,7 @@ fn recovery_starts_at_the_last_day_opened_and_keeps_carried_tickets() {
         for i in 0..120 {
             if i % (120 / ARCHIVED_PER_DAY) == 0 {
                 let cmd = Command::Issue {
+                    phone: None,
                     service: archive,
                     channel: Channel::Staff,
                     priority: None,
@@ -853,6 +855,7 @@ impl Script {
         let events = self.run(
             at_ms,
             Command::Issue {
+                phone: None,
                 service: code(service),
                 channel: Channel::Kiosk,
                 priority: None,

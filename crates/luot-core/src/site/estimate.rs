@@ -249,11 +249,13 @@ impl Site {
             None
         };
         let mut site = self.clone();
+        site.assume_present();
         let mut ids = Vec::with_capacity(NEWCOMERS_MAX);
         for k in 0..NEWCOMERS_MAX {
             let id = site.next_id();
             let svc = &site.cfg.services[si];
             let event = Event::TicketIssued {
+                phone: None,
                 ticket: id,
                 number: TicketNumber {
                     prefix: svc.prefix,
@@ -290,7 +292,7 @@ impl Site {
             if self.open_counters(si) == 0 {
                 continue;
             }
-            for lane in [&q.normal, &q.priority, &q.appointments] {
+            for lane in [&q.normal, &q.priority, &q.appointments, &q.away] {
                 ids.extend(lane.iter().take(horizon).map(|(_, id)| id));
             }
         }
@@ -319,7 +321,8 @@ impl Site {
             let mine: Vec<usize> = match slot {
                 Slot::Normal { service, .. }
                 | Slot::Priority { service, .. }
-                | Slot::Appointment { service, .. } => self.service_counters[service].clone(),
+                | Slot::Appointment { service, .. }
+                | Slot::Away { service, .. } => self.service_counters[service].clone(),
                 Slot::Counter { counter, .. } => vec![counter],
             }
             .into_iter()
@@ -359,6 +362,7 @@ impl Site {
         let mut reached: Vec<Vec<(u32, u32)>> = vec![Vec::with_capacity(runs); goals.len()];
         for _ in 0..runs {
             let mut run = self.clone();
+            run.assume_present();
             run.run_forward(
                 &goals,
                 &goal_of,
@@ -546,6 +550,7 @@ impl Site {
         };
         let svc = &self.cfg.services[si];
         let event = Event::TicketIssued {
+            phone: None,
             ticket: self.next_id(),
             number: TicketNumber {
                 prefix: svc.prefix,
@@ -565,11 +570,13 @@ impl Site {
         match slot {
             Slot::Normal { service, key }
             | Slot::Priority { service, key }
-            | Slot::Appointment { service, key } => {
+            | Slot::Appointment { service, key }
+            | Slot::Away { service, key } => {
                 let q = &self.queues[service];
                 (q.normal.count_before(key, id)
                     + q.priority.count_before(key, id)
-                    + q.appointments.count_before(key, id)) as u32
+                    + q.appointments.count_before(key, id)
+                    + q.away.count_before(key, id)) as u32
             }
             Slot::Counter { counter, key } => {
                 self.counter_lanes[counter].count_before(key, id) as u32

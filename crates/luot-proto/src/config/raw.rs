@@ -137,6 +137,8 @@ pub(super) struct RawPolicy {
     pub(super) waiting_max: Option<Spanned<i64>>,
     pub(super) per_person_day_max: Option<Spanned<i64>>,
     pub(super) per_person_department_max: Option<Spanned<i64>>,
+    pub(super) remote_hold_min: Option<Spanned<i64>>,
+    pub(super) hall_share_pct: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize, Default)]

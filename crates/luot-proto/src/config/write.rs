@@ -136,6 +136,8 @@ fn write_site(w: &mut String, site: &SiteSettings) {
         "per_person_department_max = {}",
         p.per_person_department_max
     );
+    let _ = writeln!(w, "remote_hold_min = {}", p.remote_hold_s / 60);
+    let _ = writeln!(w, "hall_share_pct = {}", p.hall_share_pct);
 
     w.push_str("\n[site.rating]\nlabels = [\n");
     for t in &site.rating.labels {

@@ -231,6 +231,7 @@ pub fn issued_record(seq: u64, rng: &mut Rng) -> Record {
         day: first_day(),
         at_ms: midnight_ms(first_day()) + 7 * 3_600_000 + seq as i64,
         event: Event::TicketIssued {
+            phone: None,
             ticket: TicketId(seq),
             number,
             service: code("chung-thuc-ban-sao"),

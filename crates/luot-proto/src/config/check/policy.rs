@@ -93,6 +93,18 @@ impl Checker<'_> {
                 .map_or(d.per_person_department_max, |v| v as u8),
             // Set by the caller from the site's `intake_close`.
             intake_close: Vec::new(),
+            remote_hold_s: mins(
+                self.int(
+                    &rp.remote_hold_min,
+                    "policy.remote_hold_min",
+                    0,
+                    luot_core::config::REMOTE_HOLD_MIN_MAX as i64,
+                ),
+                d.remote_hold_s,
+            ),
+            hall_share_pct: self
+                .int(&rp.hall_share_pct, "policy.hall_share_pct", 0, 100)
+                .map_or(d.hall_share_pct, |v| v as u8),
         };
         if p.per_person_department_max > p.per_person_day_max
             && let Some(v) = rp
