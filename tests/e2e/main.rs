@@ -40,6 +40,7 @@ mod printer;
 mod proxy;
 mod recent_calls;
 mod redaction;
+mod remote;
 mod replay;
 mod restart;
 mod resume;

@@ -247,6 +247,10 @@ impl Rejection {
                 "Khung giờ hẹn không hợp lệ".into(),
                 "Invalid appointment window".into(),
             ),
+            RemoteShareReached { max: 0 } => (
+                "Thủ tục này không cấp số trực tuyến; mời đến trung tâm lấy số".into(),
+                "Numbers for this procedure are not given out online; please take one at the center".into(),
+            ),
             RemoteShareReached { max } => (
                 format!(
                     "Hôm nay đã hết {max} số lấy trực tuyến cho thủ tục này; số còn lại dành cho người đến trực tiếp"

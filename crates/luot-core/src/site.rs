@@ -450,6 +450,15 @@ impl Site {
             .map_or(0, |&i| self.issued_per_service[i])
     }
 
+    /// Numbers a service may still give out from home today (its cap less the hall's share,
+    /// less those already taken from home).
+    pub fn remote_left(&self, service: Code) -> u32 {
+        self.service_ix.get(&service).map_or(0, |&si| {
+            self.remote_cap_of(si)
+                .saturating_sub(self.issued_remote[si])
+        })
+    }
+
     pub fn issued_today(&self) -> u32 {
         self.issued_today
     }
@@ -1446,6 +1455,7 @@ impl Site {
                         phone: None,
                         present: true,
                         turn_passed_at_ms: None,
+                        checked_in_at_ms: None,
                         state: TicketState::Waiting,
                         issued_at_ms: c.issued_at_ms,
                         enqueued_at_ms: c.issued_at_ms,
@@ -1508,6 +1518,7 @@ impl Site {
                     phone: phone.clone(),
                     present: !channel.is_remote(),
                     turn_passed_at_ms: None,
+                    checked_in_at_ms: None,
                     state: TicketState::Waiting,
                     issued_at_ms: at_ms,
                     enqueued_at_ms: at_ms,
@@ -1530,6 +1541,7 @@ impl Site {
                 self.unslot(i);
                 let t = &mut self.tickets[i];
                 t.present = true;
+                t.checked_in_at_ms = Some(at_ms);
                 if !kept_place {
                     t.enqueued_at_ms = at_ms;
                 }

@@ -161,6 +161,8 @@ pub struct Ticket {
     /// When a ticket behind it in its line was called while it was not checked in: its turn
     /// had come. Checked in within the policy's `remote_hold_s` of this, it keeps its place.
     pub turn_passed_at_ms: Option<i64>,
+    /// When a number from home was checked in: when its citizen was in the hall.
+    pub checked_in_at_ms: Option<i64>,
     pub state: TicketState,
     pub issued_at_ms: i64,
     /// Sort key in its queue: issue time, or the time it came back after a no-show.

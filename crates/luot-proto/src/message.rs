@@ -111,6 +111,17 @@ pub enum CommandDto {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         token: Option<String>,
     },
+    /// A number taken from home is in the hall. A kiosk names it by the token in its QR code, or
+    /// by its number and the last 4 digits of the phone it was taken with; an official by its
+    /// number.
+    CheckIn {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        number: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        phone_last4: Option<String>,
+    },
     OpenCounter {
         counter: String,
     },
@@ -167,6 +178,7 @@ impl CommandDto {
             CommandDto::Return { .. } => "return",
             CommandDto::Transfer { .. } => "transfer",
             CommandDto::Cancel { .. } => "cancel",
+            CommandDto::CheckIn { .. } => "check_in",
             CommandDto::OpenCounter { .. } => "open_counter",
             CommandDto::PauseCounter { .. } => "pause_counter",
             CommandDto::ResumeCounter { .. } => "resume_counter",

@@ -41,6 +41,14 @@ pub struct TicketView {
     /// or closing): that session, so the ticket says "Có thể đến buổi chiều (13:30) mới tới lượt".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub past_session: Option<SessionDto>,
+    /// A number taken from home, waiting but not checked in: it keeps its place in line and is
+    /// not called until the kiosk or an official checks it in.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub away: bool,
+    /// For an away ticket whose turn has come: checked in by then, it keeps its place; later,
+    /// it waits from its check-in, behind those who came meanwhile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_until_ms: Option<i64>,
 }
 
 impl TicketView {
@@ -49,6 +57,10 @@ impl TicketView {
         let mut v = TicketView::brief(t);
         if t.state == core::TicketState::Waiting {
             v.estimate = site.estimate_ticket(t.id).map(EstimateDto::from);
+            if !t.present {
+                let hold_ms = site.config().policy.remote_hold_s as i64 * 1000;
+                v.hold_until_ms = t.turn_passed_at_ms.map(|p| p + hold_ms);
+            }
         }
         v
     }
@@ -86,6 +98,8 @@ impl TicketView {
             rating: t.rating,
             estimate: None,
             past_session: None,
+            away: t.state == core::TicketState::Waiting && !t.present,
+            hold_until_ms: None,
         }
     }
 }
@@ -185,6 +199,48 @@ pub struct ServiceStatsDto {
     /// issuing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<SessionDto>,
+}
+
+/// A procedure as the page for numbers from home (`/lay-so`) shows it: whether a number can be
+/// taken from home now, how many are left today, and the wait a newcomer would have.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteServiceDto {
+    pub service: String,
+    /// A number can be taken from home now.
+    pub open: bool,
+    /// Why not (a rejection code: hours, holiday, intake close, cap, stopped, or
+    /// `remote_share_reached`) and when it opens next (`YYYY-MM-DD HH:MM`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opens_at: Option<String>,
+    /// Numbers still to be had from home today.
+    pub remote_left: u32,
+    pub waiting: u32,
+    pub estimate: EstimateDto,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<SessionDto>,
+}
+
+impl RemoteServiceDto {
+    pub fn of(site: &core::Site, service: &core::Service, now: &core::Now) -> RemoteServiceDto {
+        let stats = ServiceStatsDto::of(site, service, now);
+        let remote_left = site.remote_left(service.code);
+        let closed_reason = match stats.closed_reason {
+            None if remote_left == 0 => Some("remote_share_reached".to_string()),
+            other => other,
+        };
+        RemoteServiceDto {
+            service: stats.service,
+            open: closed_reason.is_none(),
+            closed_reason,
+            opens_at: stats.opens_at,
+            remote_left,
+            waiting: stats.waiting,
+            estimate: stats.estimate,
+            session: stats.session,
+        }
+    }
 }
 
 impl ServiceStatsDto {

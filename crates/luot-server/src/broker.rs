@@ -592,7 +592,11 @@ impl Broker {
                         Event::TicketCalled { ticket, .. } => self.live[f.site]
                             .ticket(*ticket)
                             .filter(|t| t.called_at_ms.is_none())
-                            .map(|t| (t.issued_at_ms, t.service.to_string())),
+                            .map(|t| {
+                                // In the hall from its check-in, for a number from home.
+                                let arrived = t.checked_in_at_ms.unwrap_or(t.issued_at_ms);
+                                (arrived, t.service.to_string())
+                            }),
                         _ => None,
                     };
                     self.live[f.site].evolve(&r.event, r.at_ms);

@@ -93,7 +93,7 @@ fn at_counter(p: &Principal, site_code: &str, counter: &str) -> Result<(), ApiEr
 /// Digits of a person's ID number: 12 (the citizen ID) or 9 (an old ID card).
 pub const PERSON_ID_DIGITS: [usize; 2] = [12, 9];
 
-fn person_key(app: &App, id: &str) -> Result<PersonKey, ApiError> {
+pub(crate) fn person_key(app: &App, id: &str) -> Result<PersonKey, ApiError> {
     let id = id.trim();
     if !PERSON_ID_DIGITS.contains(&id.len()) || !id.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ApiError::invalid_person_id());
@@ -105,6 +105,42 @@ fn person_key(app: &App, id: &str) -> Result<PersonKey, ApiError> {
     Ok(PersonKey(u64::from_le_bytes(
         d[..8].try_into().expect("8 bytes"),
     )))
+}
+
+/// Failed check-ins by number a kiosk may make: guessing four digits takes thousands of tries.
+pub const CHECK_IN_TRIES_BURST: f64 = 10.0;
+/// ... refilled at this rate (per second): 10 a minute.
+pub const CHECK_IN_TRIES_PER_S: f64 = 10.0 / 60.0;
+
+/// A kiosk checking a number in by the ticket's number: the phone's last 4 digits must match
+/// the phone it was taken with. Every try counts against the kiosk's limit, so that the digits
+/// cannot be guessed.
+async fn check_in_by_number(
+    app: &Arc<App>,
+    site: usize,
+    device: i64,
+    r: TicketRef,
+    last4: Option<&str>,
+) -> Result<(), ApiError> {
+    let last4 = last4
+        .filter(|d| d.len() == 4 && d.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(ApiError::invalid_phone_last4)?
+        .to_string();
+    if !app.check_in_limiter.allow(&format!("device:{device}")) {
+        return Err(ApiError::rate_limited());
+    }
+    let matches = app
+        .broker
+        .read(move |v| {
+            v.sites[site]
+                .resolve(r)
+                .and_then(|t| t.phone.as_deref().map(|p| p.ends_with(&last4)))
+        })
+        .await?;
+    match matches {
+        Some(true) => Ok(()),
+        _ => Err(ApiError::check_in_no_match()),
+    }
 }
 
 /// Runs one command for `principal` at `site`.
@@ -250,6 +286,25 @@ pub async fn execute(
             let r = ticket_ref(n, t)?;
             own_ticket_or_staff(principal, site, &r)?;
             Command::Cancel { ticket: r }
+        }
+        CommandDto::CheckIn {
+            number: n,
+            token: t,
+            phone_last4,
+        } => {
+            let r = ticket_ref(n, t)?;
+            match (principal, r) {
+                // The QR code of the ticket is its token: whoever holds it may check in.
+                (Principal::Device(d), TicketRef::Token(_)) if d.kind.issues() => {}
+                (Principal::Device(d), TicketRef::Number(_)) if d.kind.issues() => {
+                    check_in_by_number(app, site, d.id, r, phone_last4.as_deref()).await?
+                }
+                (Principal::User(_), TicketRef::Number(_)) => staff_only(principal)?,
+                (Principal::Anonymous, _) => return Err(ApiError::login_required()),
+                // A citizen cannot check in from home: it would make the hold meaningless.
+                _ => return Err(ApiError::forbidden()),
+            }
+            Command::CheckIn { ticket: r }
         }
         CommandDto::Rate {
             number: n,
@@ -411,6 +466,9 @@ async fn audit_command(
     let (action, detail) = match dto {
         CommandDto::Cancel { .. } => ("ticket_cancel", number),
         CommandDto::Return { .. } => ("ticket_return", number),
+        CommandDto::CheckIn { .. } if matches!(principal, Principal::User(_)) => {
+            ("ticket_check_in", number)
+        }
         CommandDto::Transfer { counter, to, note } => {
             let to = match to {
                 luot_proto::TargetDto::Counter(c) => c,

@@ -593,6 +593,34 @@ impl ApiError {
     pub fn not_found(code: &str, vi: &str, en: &str) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, ErrorDto::new(code, vi, en))
     }
+
+    /// A mobile number that is not a Vietnamese one (`luot_core::phone`).
+    pub fn invalid_phone() -> ApiError {
+        ApiError::bad_request(
+            "invalid_phone",
+            "Số điện thoại di động không hợp lệ (10 chữ số, ví dụ 0912 345 678)",
+            "Not a valid mobile number (10 digits, e.g. 0912 345 678)",
+        )
+    }
+
+    /// Check-in by number and the phone's last 4 digits: not exactly 4 digits, or missing.
+    pub fn invalid_phone_last4() -> ApiError {
+        ApiError::bad_request(
+            "invalid_phone_last4",
+            "Nhập đúng 4 số cuối của số điện thoại đã dùng khi lấy số",
+            "Enter the last 4 digits of the phone number the ticket was taken with",
+        )
+    }
+
+    /// No number taken from home matches this number and these 4 digits. The same answer for
+    /// an unknown number, so that the kiosk does not tell which numbers exist.
+    pub fn check_in_no_match() -> ApiError {
+        ApiError::not_found(
+            "check_in_no_match",
+            "Không tìm thấy số lấy trực tuyến khớp với số phiếu và 4 số cuối điện thoại này",
+            "No number taken online matches this ticket number and these 4 digits",
+        )
+    }
 }
 
 impl From<luot_proto::WireError> for ApiError {

@@ -141,6 +141,11 @@ pub struct App {
     pub accounts: Mutex<rusqlite::Connection>,
     pub backoff: LoginBackoff,
     pub issue_limiter: RateLimiter,
+    /// Numbers taken from home, per address and per phone (`rest::remote`).
+    pub remote_limiter: RateLimiter,
+    pub phone_limiter: RateLimiter,
+    /// Check-ins by number and the phone's last 4 digits, per kiosk.
+    pub check_in_limiter: RateLimiter,
     pub activity: SessionActivity,
     /// Keys the hash of ID numbers (per-person limits); never leaves the data folder.
     pub secret: [u8; 32],
@@ -425,6 +430,18 @@ pub async fn start(listener: TcpListener, opts: Options) -> anyhow::Result<Serve
         center: opts.center,
         config_text: std::sync::RwLock::new((opts.config_toml, config_version)),
         issue_limiter: RateLimiter::new(opts.limits.issue_per_s, opts.limits.issue_burst),
+        remote_limiter: RateLimiter::new(
+            rest::REMOTE_ISSUES_PER_HOUR / 3600.0,
+            rest::REMOTE_ISSUES_BURST,
+        ),
+        phone_limiter: RateLimiter::new(
+            rest::REMOTE_TRIES_PER_PHONE / 3600.0,
+            rest::REMOTE_TRIES_PER_PHONE,
+        ),
+        check_in_limiter: RateLimiter::new(
+            dispatch::CHECK_IN_TRIES_PER_S,
+            dispatch::CHECK_IN_TRIES_BURST,
+        ),
         limits: opts.limits,
         public_url,
         db_path,

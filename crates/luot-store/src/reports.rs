@@ -221,6 +221,7 @@ struct Row {
     priority: bool,
     /// Index into `STATES` (`u8::MAX`: unknown).
     state: u8,
+    /// When the citizen was in the hall: the issue time, or a number from home's check-in.
     issued_at: i64,
     called_at: Option<i64>,
     started_at: Option<i64>,
@@ -265,7 +266,7 @@ const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 /// Builds a report. Reads at most `REPORT_TICKETS_MAX` tickets, in one pass.
 pub fn report(conn: &Connection, q: &ReportQuery) -> Result<Report, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT day, service, channel, priority IS NOT NULL, state, issued_at, called_at, started_at,
+        "SELECT day, service, channel, priority IS NOT NULL, state, coalesce(checked_in_at, issued_at), called_at, started_at,
                 finished_at, no_show_at, counter, official, transfers, rating, rating_reason,
                 number, dossier, rated_at
          FROM tickets WHERE site = ?1 AND day BETWEEN ?2 AND ?3 LIMIT ?4",
@@ -623,7 +624,7 @@ pub fn staffing(
 /// long the official took.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DayTicket {
-    /// Seconds since local midnight.
+    /// Seconds since local midnight that the citizen was in the hall.
     pub at_s: u32,
     /// The procedure the ticket was first issued for (before any transfer).
     pub service: String,
@@ -634,8 +635,9 @@ pub struct DayTicket {
     pub service_s: Option<u32>,
 }
 
-/// The tickets issued on `day` (not carried in from the day before), in issue order; cancelled
-/// tickets are left out (nobody served them). At most [`REPORT_TICKETS_MAX`].
+/// The tickets issued on `day` (not carried in from the day before), in the order their citizens
+/// were in the hall (a number from home from its check-in); cancelled tickets and numbers from
+/// home that never came are left out (nobody served them). At most [`REPORT_TICKETS_MAX`].
 pub fn day_tickets(
     conn: &Connection,
     site: &str,
@@ -643,9 +645,10 @@ pub fn day_tickets(
     utc_offset_s: i32,
 ) -> Result<Vec<DayTicket>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT issued_at, first_service, priority, channel, state, service_s FROM tickets
+        "SELECT coalesce(checked_in_at, issued_at), first_service, priority, channel, state, service_s FROM tickets
          WHERE site = ?1 AND day = ?2 AND issued_day = day AND state <> 'cancelled'
-         ORDER BY issued_at, id LIMIT ?3",
+           AND (channel <> 'phone' OR checked_in_at IS NOT NULL OR called_at IS NOT NULL)
+         ORDER BY coalesce(checked_in_at, issued_at), id LIMIT ?3",
     )?;
     let rows = stmt.query_map(params![site, day, REPORT_TICKETS_MAX as i64], |r| {
         let at_ms: i64 = r.get(0)?;

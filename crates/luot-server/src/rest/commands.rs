@@ -117,6 +117,11 @@ pub(super) async fn ticket_action(
             token: None,
         },
         "return" => CommandDto::Return { number },
+        "check-in" => CommandDto::CheckIn {
+            number: Some(number),
+            token: None,
+            phone_last4: None,
+        },
         _ => return Err(ApiError::no_action()),
     };
     run(&app, &headers, addr, &site, dto).await

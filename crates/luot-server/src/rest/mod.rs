@@ -11,6 +11,7 @@ mod commands;
 mod config;
 mod devices;
 mod read;
+mod remote;
 mod reports;
 mod staffing_plan;
 
@@ -18,6 +19,7 @@ pub use accounts::{DEVICE_NAME_LEN_MAX, DISPLAY_NAME_LEN_MAX, USER_COUNTERS_MAX}
 pub use audit::{AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX};
 pub use commands::KIOSK_REPRINT_WINDOW_MS;
 pub use config::CONFIG_BODY_MAX;
+pub use remote::{REMOTE_ISSUES_BURST, REMOTE_ISSUES_PER_HOUR, REMOTE_TRIES_PER_PHONE};
 
 use crate::App;
 use crate::error::ApiError;
@@ -52,6 +54,8 @@ fn routes(app: Option<&Arc<App>>) -> OpenApiRouter<Arc<App>> {
         .routes(routes!(read::ticket))
         .routes(routes!(read::qr))
         .routes(routes!(commands::phone_action))
+        .routes(routes!(remote::services))
+        .routes(routes!(remote::take))
         .routes(routes!(accounts::login))
         .routes(routes!(accounts::logout))
         .routes(routes!(accounts::me))

@@ -1,0 +1,116 @@
+//! Numbers taken from home (`/lay-so`): the procedures a citizen can take one for now, and
+//! taking one. Anyone may, without an account: the limits are the site's policy (the hall's
+//! share of each cap, per-person and per-phone limits, hours and intake close, all in the core)
+//! and the rate limits here, per address and per phone.
+
+use super::site_index;
+use crate::App;
+use crate::error::ApiError;
+use crate::http::body;
+use crate::proxy::ClientIp;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use luot_core::{Channel, Command, Token};
+use luot_proto::RemoteServiceDto;
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// Numbers from home one address may try to take in a burst. Mobile networks put many citizens
+/// behind one address, so this is wide; one phone is held to the person's limits by the core.
+pub const REMOTE_ISSUES_BURST: f64 = 20.0;
+/// ... refilled at this many an hour.
+pub const REMOTE_ISSUES_PER_HOUR: f64 = 20.0;
+/// Tries one phone number may make in a burst (refused ones count), refilled at the same rate
+/// an hour: a script cannot walk the procedures with one number.
+pub const REMOTE_TRIES_PER_PHONE: f64 = 6.0;
+
+#[utoipa::path(
+    get,
+    path = "/sites/{site}/remote-services",
+    operation_id = "listRemoteServices",
+    tag = "remote",
+    summary = r#"Procedures a number can be taken for from home, now"#,
+    security(()),
+    responses()
+)]
+pub(super) async fn services(
+    State(app): State<Arc<App>>,
+    Path(site): Path<String>,
+) -> Result<Json<Vec<RemoteServiceDto>>, ApiError> {
+    let i = site_index(&app, &site)?;
+    let list = app
+        .broker
+        .read(move |v| {
+            let s = &v.sites[i];
+            let now = v.now(i);
+            s.config()
+                .services
+                .iter()
+                .map(|svc| RemoteServiceDto::of(s, svc, &now))
+                .collect()
+        })
+        .await?;
+    Ok(Json(list))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TakeBody {
+    service: String,
+    /// The citizen's mobile number, as typed.
+    phone: String,
+    /// The 12-digit ID number, for the per-person limits; only its keyed hash is kept.
+    #[serde(default)]
+    person_id: Option<String>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/sites/{site}/remote-tickets",
+    operation_id = "takeRemoteTicket",
+    tag = "remote",
+    summary = r#"Take a number from home"#,
+    description = r#"A ticket on the `phone` channel: it holds a place in line from now but is not called until checked in at the kiosk (its QR code, or its number and the phone's last 4 digits) or by an official."#,
+    security(()),
+    responses()
+)]
+pub(super) async fn take(
+    State(app): State<Arc<App>>,
+    ClientIp(addr): ClientIp,
+    Path(site): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let i = site_index(&app, &site)?;
+    let b: TakeBody = body(&bytes)?;
+    let phone = luot_core::phone::normalize_phone(&b.phone).ok_or_else(ApiError::invalid_phone)?;
+    let person = b
+        .person_id
+        .as_deref()
+        .map(|id| crate::dispatch::person_key(&app, id))
+        .transpose()?;
+    if !app.remote_limiter.allow(&format!("addr:{addr}"))
+        || !app.phone_limiter.allow(&format!("phone:{phone}"))
+    {
+        app.metrics
+            .rate_limited
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return Err(ApiError::rate_limited());
+    }
+    let cmd = Command::Issue {
+        service: luot_proto::code("service", &b.service)?,
+        channel: Channel::Phone,
+        priority: None,
+        token: Token(crate::auth::random_bytes::<16>()),
+        appointment: None,
+        person,
+        phone: Some(phone),
+    };
+    let mut result = app.broker.command(i, cmd).await?;
+    if let Some(t) = &result.token {
+        result.url = Some(format!("{}/t/{t}", app.public_url));
+    }
+    Ok((StatusCode::CREATED, Json(result)).into_response())
+}
