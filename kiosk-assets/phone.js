@@ -134,6 +134,7 @@ function render() {
       main.textContent = dict.vi[`state.${state}`] ? t(`state.${state}`) : state;
       sub.textContent = dict.vi[`state.${state}.sub`] ? t(`state.${state}.sub`) : "";
   }
+  renderAway();
   const waiting = state === "waiting";
   $("facts").hidden = !waiting;
   if (waiting) {
@@ -151,6 +152,30 @@ function render() {
   $("issued").textContent = t("issued", { t: `${hhmm(ticket.issued_at_ms)} · ${ddmm(ticket.issued_at_ms)}` });
   document.title = state === "called" ? `${ticket.number} → ${t("state.called", { c })}` : `${ticket.number} · ${main.textContent}`;
   renderRating();
+}
+
+/** A number taken from home, not checked in yet: how to check in, and when to be there. */
+function renderAway() {
+  const away = ticket.state === "waiting" && ticket.away === true;
+  $("away").hidden = !away;
+  document.body.dataset.away = String(away);
+  if (!away) return;
+  $("away-how").textContent = t("away.how", { n: ticket.number });
+  const qr = $("away-qr");
+  const src = `${api}/qr.svg`;
+  if (qr.getAttribute("src") !== src) qr.setAttribute("src", src);
+  qr.alt = t("away.qr", { n: ticket.number });
+  const est = ticket.estimate;
+  const when = $("away-when");
+  if (ticket.hold_until_ms) {
+    const late = serverNow() > ticket.hold_until_ms;
+    when.textContent = t(late ? "away.dropped" : "away.held", { t: hhmm(ticket.hold_until_ms) });
+  } else if (est && est.low_s != null && est.high_s != null && !est.uncertain) {
+    const now = serverNow();
+    when.textContent = t("away.when", { from: hhmm(now + est.low_s * 1000), to: hhmm(now + est.high_s * 1000) });
+  } else {
+    when.textContent = t("away.unknown");
+  }
 }
 
 function renderLive() {
@@ -289,7 +314,7 @@ function scheduleRefresh() {
     refreshTimer = null;
     try {
       const r = await fetchTicket();
-      if (r && (!ticket || r.ticket.id === ticket.id)) setTicket({ ...ticket, ...r.ticket, estimate: r.ticket.estimate ?? null });
+      if (r && (!ticket || r.ticket.id === ticket.id)) setTicket({ ...ticket, ...r.ticket, estimate: r.ticket.estimate ?? null, away: r.ticket.away ?? false, hold_until_ms: r.ticket.hold_until_ms ?? null });
     } catch { /* the next change will try again */ }
   }, REFRESH_DEBOUNCE_MS);
 }

@@ -125,7 +125,7 @@ pub(super) async fn setup(
             "window_s": c.policy.rating_window_s,
         },
         "announcement": {"vi": s.announcement.vi, "en": s.announcement.en, "repeat": s.announcement.repeat},
-        "policy": {"normal_per_priority": c.policy.normal_per_priority, "max_wait_s": c.policy.max_wait_s, "recall_max": c.policy.recall_max, "no_show_return_s": c.policy.no_show_return_s, "wait_target_s": c.policy.wait_target_s},
+        "policy": {"normal_per_priority": c.policy.normal_per_priority, "max_wait_s": c.policy.max_wait_s, "recall_max": c.policy.recall_max, "no_show_return_s": c.policy.no_show_return_s, "wait_target_s": c.policy.wait_target_s, "per_person_day_max": c.policy.per_person_day_max, "per_person_department_max": c.policy.per_person_department_max, "remote_hold_s": c.policy.remote_hold_s, "hall_share_pct": c.policy.hall_share_pct},
     })))
 }
 
