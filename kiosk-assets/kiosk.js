@@ -75,6 +75,9 @@ let reprinted = false;
 let card = null;
 /** What the last scan said: { ok, error?, until } (an error shows for CARD_ERROR_MS). */
 let cardNote = null;
+// Check-in of a number taken from home: the field the pad types into, and the last answer.
+let checkinField = "checkin-number";
+let checkingIn = false;
 
 // ----- time -----
 const tz = () => setup?.time_zone || "Asia/Ho_Chi_Minh";
@@ -634,6 +637,98 @@ async function issue() {
   }
 }
 
+// ----- check-in of a number taken from home -----
+function openCheckin() {
+  $("checkin-number").value = "";
+  $("checkin-last4").value = "";
+  $("checkin-error").hidden = true;
+  $("checkin-done").hidden = true;
+  checkinField = "checkin-number";
+  renderCheckinPad();
+  show("checkin");
+}
+
+/** The pad: the site's ticket letters, then digits; it types into the field chosen last. */
+function renderCheckinPad() {
+  const pad = $("checkin-pad");
+  pad.textContent = "";
+  const letters = checkinField === "checkin-number" ? [...new Set(setup.departments.map((d) => d.prefix))] : [];
+  for (const k of [...letters, "1", "2", "3", "4", "5", "6", "7", "8", "9", "0", "⌫"]) {
+    const b = el("button", "checkin-key", k);
+    b.type = "button";
+    b.dataset.checkinKey = k;
+    if (k === "⌫") b.setAttribute("aria-label", t("key.backspace"));
+    pad.appendChild(b);
+  }
+  for (const id of ["checkin-number", "checkin-last4"]) $(id).parentElement.classList.toggle("active", id === checkinField);
+  $("checkin-btn").textContent = checkingIn ? t("checkin.sending") : t("checkin.submit");
+}
+
+function checkinKey(k) {
+  const input = $(checkinField);
+  if (k === "⌫") input.value = input.value.slice(0, -1);
+  else if (input.value.length < input.maxLength) input.value += k;
+  $("checkin-error").hidden = true;
+}
+
+// Touching a field chooses where the pad types.
+for (const id of ["checkin-number", "checkin-last4"]) {
+  $(id).addEventListener("pointerdown", () => {
+    checkinField = id;
+    renderCheckinPad();
+  });
+}
+
+/** Sends the check-in: by `token` (a scanned QR code) or by the typed number and 4 digits. */
+async function checkIn(tokenScanned) {
+  if (checkingIn || pausedReason()) return;
+  const number = $("checkin-number").value.trim();
+  const last4 = $("checkin-last4").value.trim();
+  const err = $("checkin-error");
+  err.hidden = true;
+  $("checkin-done").hidden = true;
+  const command = { type: "check_in" };
+  if (tokenScanned) command.token = tokenScanned;
+  else if (!number || last4.length !== 4) {
+    err.textContent = t("checkin.need");
+    err.hidden = false;
+    return;
+  } else {
+    command.number = number;
+    command.phone_last4 = last4;
+  }
+  checkingIn = true;
+  renderCheckinPad();
+  try {
+    const r = await live.send(command);
+    const tk = r.ticket;
+    const svc = serviceDef(tk.service);
+    // Kept its place: it still waits at its issue time (docs/protocol.md, ticket_checked_in).
+    const kept = tk.enqueued_at_ms === tk.issued_at_ms;
+    const ahead = tk.estimate?.ahead;
+    const lines = [
+      t("checkin.ok", { n: tk.number }),
+      t(kept ? "checkin.kept" : "checkin.behind"),
+      ahead == null ? "" : ahead > 0 ? t("checkin.ahead", { n: ahead }) : t("checkin.next"),
+      svc ? t("checkin.counters", { c: svc.counters.join(", ") }) : "",
+    ].filter(Boolean);
+    const done = $("checkin-done");
+    done.textContent = "";
+    done.append(el("div", "checkin-number-big", tk.number), el("p", null, lines.join(" ")));
+    done.hidden = false;
+    $("checkin-number").value = "";
+    $("checkin-last4").value = "";
+    checkinField = "checkin-number";
+  } catch (e) {
+    err.textContent = typeof e?.text === "function" ? e.text(i18n.lang) || t("err.generic") : t("err.generic");
+    err.hidden = false;
+  } finally {
+    checkingIn = false;
+    lastActivity = Date.now();
+    renderCheckinPad();
+  }
+}
+
 // ----- not issuing -----
 function pausedReason() {
   if (refused || !token) return "unpaired";
@@ -706,6 +801,9 @@ document.addEventListener("click", (e) => {
   if (!b) return;
   if (b.id === "lang") return i18n.set(i18n.lang === "vi" ? "en" : "vi");
   if (b.id === "search-open") return openSearch();
+  if (b.id === "checkin-open") return openCheckin();
+  if (b.dataset.checkinKey) return checkinKey(b.dataset.checkinKey);
+  if (b.id === "checkin-btn") return checkIn(null);
   if (b.dataset.action === "home") return goHome(false);
   if (b.id === "confirm-back") {
     if (confirmFrom === "dept" && dept) {
@@ -817,6 +915,17 @@ document.addEventListener("keydown", (e) => {
   }
   scan.last = now;
   if (e.key === "Enter") {
+    // The QR code of a ticket (its page's URL, /t/<token>): a number taken from home checks in.
+    const ticketQr = /\/t\/([0-9a-f]{32})\b/.exec(scan.text);
+    if (ticketQr && scan.text.length >= SCAN_LEN_MIN) {
+      e.preventDefault();
+      e.stopPropagation();
+      if (scan.input) scan.input.value = scan.before;
+      if (screen !== "checkin") openCheckin();
+      checkIn(ticketQr[1]);
+      scan.text = "";
+      return;
+    }
     if (scan.text.length >= SCAN_LEN_MIN && scan.text.includes("|")) {
       e.preventDefault();
       e.stopPropagation();
