@@ -370,6 +370,8 @@ function renderWaiting(state) {
     tr.append(num);
     const svc = el("td", "c-svc", serviceName(t.service));
     if (t.target_counter === code) svc.append(el("span", "c-badge c-badge-transfer", i18n.t("waiting.toCounter")));
+    // A number taken from home, not checked in: it holds its place but "next" skips it.
+    if (t.away) svc.append(el("span", "c-badge c-badge-away", i18n.t("waiting.away")));
     tr.append(svc);
     tr.append(el("td", "c-waited tabular", i18n.t("waiting.min", { n: Math.max(0, Math.floor((now - t.enqueued_at_ms) / 60000)) })));
     const pr = el("td", "c-prio");
@@ -384,6 +386,13 @@ function renderWaiting(state) {
     cancel.type = "button";
     cancel.setAttribute("aria-label", `${i18n.t("waiting.cancel")} ${t.number}`);
     cancel.addEventListener("click", () => confirmCancel(t.number));
+    if (t.away) {
+      const here = el("button", "c-btn c-btn-small c-btn-secondary c-checkin", i18n.t("waiting.checkIn"));
+      here.type = "button";
+      here.setAttribute("aria-label", `${i18n.t("waiting.checkIn")}: ${t.number}`);
+      here.addEventListener("click", () => attempt(checkInTicket(t.number)));
+      act.append(here);
+    }
     act.append(call, cancel);
     tr.append(act);
     return tr;
@@ -507,6 +516,9 @@ function noShow() {
 function returnTicket(n) {
   // The list follows the server: the ticket_returned event takes it off.
   return command({ type: "return", number: n }, () => i18n.t("done.return", { n }));
+}
+function checkInTicket(n) {
+  return command({ type: "check_in", number: n }, () => i18n.t("done.checkIn", { n }));
 }
 function cancelTicket(n) {
   return command({ type: "cancel", number: n }, () => i18n.t("done.cancel", { n }));

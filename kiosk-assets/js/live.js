@@ -130,7 +130,8 @@ function applyEvent(state, msg) {
       if (counter) Object.assign(counter, { status: "closed", official: null, current: null });
       break;
   }
-  if (state.ticket && t && t.id === state.ticket.id) state.ticket = { ...state.ticket, ...t };
+  // `away` is left out once false (a number from home checked in): it must not stick.
+  if (state.ticket && t && t.id === state.ticket.id) state.ticket = { ...state.ticket, away: false, ...t };
   return e;
 }
 

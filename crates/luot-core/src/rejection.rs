@@ -282,7 +282,11 @@ impl Rejection {
                 "Quầy này không phục vụ thủ tục đó".into(),
                 "This counter does not serve that service".into(),
             ),
-            QueueEmpty => ("Không còn ai chờ".into(), "Nobody is waiting".into()),
+            // Numbers taken from home wait in line but are not in the hall until checked in.
+            QueueEmpty => (
+                "Không còn ai chờ tại trung tâm".into(),
+                "Nobody is waiting at the center".into(),
+            ),
             TicketNotWaiting { state } => (
                 format!("Số này không ở trạng thái chờ ({})", state.as_str()),
                 format!("That ticket is not waiting ({})", state.as_str()),
