@@ -269,6 +269,17 @@ async fn every_message_matches_the_tables_of_the_protocol_doc() {
         doc.check("CommandResult", &r.json(), "REST issue", &mut errors);
         tokens.push(r.json()["token"].as_str().unwrap().to_string());
     }
+    // A number taken from home (away until checked in, below).
+    let r = s
+        .http()
+        .post(
+            &format!("/api/v1/sites/{SITE}/remote-tickets"),
+            &json!({"service": "khai-sinh", "phone": "0912345678"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    doc.check("CommandResult", &r.json(), "REST remote ticket", &mut errors);
+    let remote = r.json()["ticket"]["number"].as_str().unwrap().to_string();
     let appointment = json!({"from_ms": START_MS - 600_000, "to_ms": START_MS + 3_600_000});
     let counter = |t: &str| json!({"type": t, "counter": "quay-1"});
     let mut script = vec![
@@ -305,6 +316,7 @@ async fn every_message_matches_the_tables_of_the_protocol_doc() {
         json!({"type": "attach_dossier", "counter": "quay-1", "number": "", "dossier": "H26.01-001"}),
         counter("complete"),
         json!({"type": "cancel", "number": "A004"}),
+        json!({"type": "check_in", "number": remote}),
         json!({"type": "pause_counter", "counter": "quay-1", "reason": "họp"}),
         counter("resume_counter"),
         counter("close_counter"),

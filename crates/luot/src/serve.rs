@@ -218,6 +218,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         println!("  Màn hình quầy      (counter display) {base}/counter-display?counter={c}");
     }
     println!("  Quầy giao dịch     (counter console) {base}/counter");
+    println!("  Lấy số từ xa       (number from home) {base}/lay-so");
     println!(
         "  Đánh giá           (rating tablet)  {base}/rating{}",
         q(&rating)
