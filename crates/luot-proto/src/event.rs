@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Appointment))]
 pub struct AppointmentDto {
     pub from_ms: i64,
     pub to_ms: i64,
@@ -14,6 +16,8 @@ pub struct AppointmentDto {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = CarriedTicket))]
 pub struct CarriedTicketDto {
     pub number: String,
     pub issued_day: String,
@@ -33,6 +37,8 @@ pub struct CarriedTicketDto {
 /// `{"kind": "service", "code": "khai-sinh"}` or `{"kind": "counter", "code": "quay-4"}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "code", rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Target))]
 pub enum TargetDto {
     Service(String),
     Counter(String),
@@ -40,6 +46,8 @@ pub enum TargetDto {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ServiceTime))]
 pub struct ServiceTimeDto {
     pub service: String,
     pub mean_s: u32,
@@ -48,6 +56,7 @@ pub struct ServiceTimeDto {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum EventDto {
     DayClosed {
         day: String,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// official's session or a ticket token; an unproven claim gets public data only.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Role {
     Kiosk,
     Display,
@@ -40,6 +41,7 @@ impl Role {
 /// Client → server.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ClientMessage {
     /// The first message on a socket.
     Hello {
@@ -66,6 +68,7 @@ pub enum ClientMessage {
 /// channel, the official, the public token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum CommandDto {
     Issue {
         service: String,
@@ -242,6 +245,7 @@ impl ErrorDto {
 
 /// What a successful command returns.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CommandResult {
     /// Sequence number of the command's last event: durable when this reply is sent.
     pub seq: u64,
@@ -261,6 +265,8 @@ pub struct CommandResult {
 
 /// A print job handed to a network printer (or refused because its queue is full).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Print))]
 pub struct PrintDto {
     pub printer: String,
     /// False when the printer's queue was full: nothing will be printed.
@@ -271,6 +277,8 @@ pub struct PrintDto {
 
 /// A network printer as the server last found it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = PrinterStatus))]
 pub struct PrinterStatusDto {
     pub name: String,
     pub site: String,
@@ -295,6 +303,7 @@ pub struct PrinterStatusDto {
 /// Server → client.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ServerMessage {
     /// Answer to `hello`: who the server takes this client for.
     Welcome {

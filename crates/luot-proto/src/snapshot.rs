@@ -5,6 +5,7 @@ use luot_core as core;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TicketView {
     pub id: u64,
     pub number: String,
@@ -91,6 +92,8 @@ impl TicketView {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Estimate))]
 pub struct EstimateDto {
     pub ahead: u32,
     pub counters: u32,
@@ -119,6 +122,8 @@ impl From<core::WaitEstimate> for EstimateDto {
 
 /// The session (run of opening hours) a service is in: when it ends and when it opens again.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Session))]
 pub struct SessionDto {
     /// `HH:MM`, site time, today.
     pub ends: String,
@@ -163,6 +168,7 @@ pub fn session_note(s: &core::Session, today: core::Day) -> (String, String) {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceStatsDto {
     pub service: String,
     pub waiting: u32,
@@ -238,6 +244,7 @@ impl ServiceStatsDto {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CounterView {
     pub code: String,
     pub number: u16,
@@ -266,6 +273,7 @@ pub struct CounterView {
 
 /// The whole live state of one site, as of `seq`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SiteSnapshot {
     pub site: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -29,6 +29,7 @@ pub struct Device {
 
 /// One line of the audit log.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     pub id: i64,
     pub at_ms: i64,

@@ -79,6 +79,7 @@ pub struct ReportQuery {
 
 /// Distribution of a duration, seconds.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Durations {
     pub count: u32,
     pub mean_s: Option<f64>,
@@ -112,6 +113,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 /// One line of a report.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReportRow {
     pub key: String,
     pub issued: u32,
@@ -141,10 +143,12 @@ pub struct ReportRow {
 }
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Report {
     pub site: String,
     pub from: String,
     pub to: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub by: &'static str,
     pub target_wait_s: u32,
     pub rating_levels: u8,
@@ -164,6 +168,7 @@ pub struct Report {
 
 /// One rating, for the list in reports and exports.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RatedTicket {
     pub day: String,
     pub number: String,
@@ -521,6 +526,7 @@ fn queue_by_hour(rows: &[Row], offset_s: i32) -> Vec<f64> {
 
 /// Counters each department needs in each hour of the day to keep a wait target.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Staffing {
     pub site: String,
     pub from: String,
@@ -534,6 +540,7 @@ pub struct Staffing {
 }
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StaffingRow {
     pub department: String,
     /// Mean service time from the history (or the configured expectation when none).
