@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(as = Appointment))]
 pub struct AppointmentDto {
+    /// Unix epoch milliseconds.
     pub from_ms: i64,
+    /// Unix epoch milliseconds.
     pub to_ms: i64,
 }
 
@@ -19,18 +21,35 @@ pub struct AppointmentDto {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(as = CarriedTicket))]
 pub struct CarriedTicketDto {
+    /// Ticket number: prefix and at least three digits; unique per site, day and prefix.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^[A-Z]{1,3}[0-9]{3,4}$", example = "A001")
+    )]
     pub number: String,
+    /// YYYY-MM-DD in the site's time zone.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))]
     pub issued_day: String,
+    /// Unix epoch milliseconds.
     pub issued_at_ms: i64,
+    /// A configuration code (ASCII letters, digits, `. _ - @`).
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
     pub service: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::ChannelCode))]
     pub channel: String,
+    /// A configuration code (ASCII letters, digits, `. _ - @`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(nullable = false, pattern = "^[A-Za-z0-9._@-]{1,31}$")
+    )]
     pub priority: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub person: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub appointment: Option<AppointmentDto>,
 }
 
@@ -49,6 +68,8 @@ pub enum TargetDto {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(as = ServiceTime))]
 pub struct ServiceTimeDto {
+    /// A configuration code (ASCII letters, digits, `. _ - @`).
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
     pub service: String,
     pub mean_s: u32,
     pub dev_s: u32,
@@ -59,87 +80,149 @@ pub struct ServiceTimeDto {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum EventDto {
     DayClosed {
+        /// YYYY-MM-DD in the site's time zone.
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))]
         day: String,
         expired: Vec<u64>,
         carried: Vec<u64>,
     },
     DayOpened {
+        /// YYYY-MM-DD in the site's time zone.
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))]
         day: String,
+        /// Ticket id within the day.
         first_ticket_id: u64,
         carried: Vec<CarriedTicketDto>,
         service_times: Vec<ServiceTimeDto>,
     },
     TicketIssued {
+        /// Ticket id within the day.
         ticket: u64,
+        /// Ticket number: prefix and at least three digits; unique per site, day and prefix.
+        #[cfg_attr(
+            feature = "openapi",
+            schema(pattern = "^[A-Z]{1,3}[0-9]{3,4}$", example = "A001")
+        )]
         number: String,
+        /// A configuration code (ASCII letters, digits, `. _ - @`).
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
         service: String,
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::ChannelCode))]
         channel: String,
+        /// A configuration code (ASCII letters, digits, `. _ - @`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "openapi",
+            schema(nullable = false, pattern = "^[A-Za-z0-9._@-]{1,31}$")
+        )]
         priority: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         token: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         person: Option<u64>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(nullable = false))]
         appointment: Option<AppointmentDto>,
     },
     TicketCalled {
+        /// Ticket id within the day.
         ticket: u64,
+        /// A configuration code (ASCII letters, digits, `. _ - @`).
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
         counter: String,
+        /// A configuration code (ASCII letters, digits, `. _ - @`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "openapi",
+            schema(nullable = false, pattern = "^[A-Za-z0-9._@-]{1,31}$")
+        )]
         official: Option<String>,
+        /// Why it was last called.
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::CallReasonCode))]
         reason: String,
+        /// For reason `aged` only.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(nullable = false))]
         waited_s: Option<u32>,
     },
     TicketRecalled {
+        /// Ticket id within the day.
         ticket: u64,
+        /// A configuration code (ASCII letters, digits, `. _ - @`).
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
         counter: String,
+        #[cfg_attr(feature = "openapi", schema(minimum = 1))]
         recalls: u8,
     },
     ServiceStarted {
+        /// Ticket id within the day.
         ticket: u64,
+        /// A configuration code (ASCII letters, digits, `. _ - @`).
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
         counter: String,
     },
     ServiceCompleted {
+        /// Ticket id within the day.
         ticket: u64,
+        /// A configuration code (ASCII letters, digits, `. _ - @`).
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
         counter: String,
         service_s: u32,
     },
     TicketNoShow {
+        /// Ticket id within the day.
         ticket: u64,
+        /// A configuration code (ASCII letters, digits, `. _ - @`).
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
         counter: String,
     },
     TicketReturned {
+        /// Ticket id within the day.
         ticket: u64,
     },
     TicketTransferred {
+        /// Ticket id within the day.
         ticket: u64,
+        /// A configuration code (ASCII letters, digits, `. _ - @`).
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
         from_counter: String,
         to: TargetDto,
         note: String,
     },
     TicketCancelled {
+        /// Ticket id within the day.
         ticket: u64,
     },
     TicketRated {
+        /// Ticket id within the day.
         ticket: u64,
+        #[cfg_attr(feature = "openapi", schema(minimum = 1))]
         score: u8,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(nullable = false))]
         reason: Option<String>,
     },
     /// `dossier` is dropped from what public sockets receive (`redacted`).
     DossierAttached {
+        /// Ticket id within the day.
         ticket: u64,
         counter: String,
+        /// Absent on websockets (broadcast events are redacted); kept in the stored event.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(nullable = false))]
         dossier: Option<String>,
     },
     CounterOpened {
+        /// A configuration code (ASCII letters, digits, `. _ - @`).
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
         counter: String,
+        /// A configuration code (ASCII letters, digits, `. _ - @`).
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
         official: String,
     },
     CounterPaused {
+        /// A configuration code (ASCII letters, digits, `. _ - @`).
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
         counter: String,
         reason: String,
         /// A called ticket put back in line by a pause for an absent console.
@@ -147,19 +230,29 @@ pub enum EventDto {
         requeued: Option<u64>,
     },
     CounterResumed {
+        /// A configuration code (ASCII letters, digits, `. _ - @`).
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
         counter: String,
     },
     CounterClosed {
+        /// A configuration code (ASCII letters, digits, `. _ - @`).
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
         counter: String,
     },
     ServicePaused {
+        /// A configuration code (ASCII letters, digits, `. _ - @`).
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
         service: String,
         reason: String,
     },
     ServiceResumed {
+        /// A configuration code (ASCII letters, digits, `. _ - @`).
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
         service: String,
     },
     DailyCapRaised {
+        /// A configuration code (ASCII letters, digits, `. _ - @`).
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
         service: String,
         cap: u32,
     },
@@ -195,7 +288,10 @@ fn reason_to_wire(r: core::CallReason) -> (String, Option<u32>) {
     (r.code().to_string(), waited)
 }
 
-fn reason_from_wire(s: &str, waited_s: Option<u32>) -> Result<core::CallReason, WireError> {
+pub(crate) fn reason_from_wire(
+    s: &str,
+    waited_s: Option<u32>,
+) -> Result<core::CallReason, WireError> {
     use core::CallReason::*;
     Ok(match s {
         "requested" => Requested,

@@ -48,16 +48,29 @@ pub enum ClientMessage {
         role: Role,
         /// Site code; the first site when omitted.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "openapi",
+            schema(nullable = false, pattern = "^[A-Za-z0-9._@-]{1,31}$")
+        )]
         site: Option<String>,
         /// The last `seq` this client applied: the server replays what came after, or sends a
         /// fresh snapshot when that is too old.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(nullable = false))]
         resume_from: Option<u64>,
         /// A paired device's token (kiosk, display, rating tablet).
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "openapi",
+            schema(nullable = false, pattern = "^[0-9a-f]{64}$")
+        )]
         device_token: Option<String>,
         /// A phone page's ticket token.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "openapi",
+            schema(nullable = false, pattern = "^[0-9a-f]{32}$")
+        )]
         ticket_token: Option<String>,
     },
     /// A command; answered by exactly one `reply` with the same `id`.
@@ -71,88 +84,198 @@ pub enum ClientMessage {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum CommandDto {
     Issue {
+        /// A configuration code (ASCII letters, digits, `. _ - @`).
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
         service: String,
+        /// Priority category code.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "openapi",
+            schema(nullable = false, pattern = "^[A-Za-z0-9._@-]{1,31}$")
+        )]
         priority: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(nullable = false))]
         appointment: Option<AppointmentDto>,
         /// ID card number, for per-person limits; only a keyed hash of it is kept.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "openapi",
+            schema(nullable = false, pattern = "^\\s*([0-9]{9}|[0-9]{12})\\s*$")
+        )]
         person_id: Option<String>,
     },
     CallNext {
+        /// A configuration code (ASCII letters, digits, `. _ - @`).
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
         counter: String,
     },
     CallTicket {
+        /// A configuration code (ASCII letters, digits, `. _ - @`).
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
         counter: String,
+        /// Ticket number as printed (`A001`); letters are matched case-insensitively and leading
+        /// zeros are optional.
+        #[cfg_attr(
+            feature = "openapi",
+            schema(pattern = "^\\s*[A-Za-z]{1,3}[0-9]{1,4}\\s*$", example = "A001")
+        )]
         number: String,
     },
     Recall {
+        /// A configuration code (ASCII letters, digits, `. _ - @`).
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
         counter: String,
     },
     Start {
+        /// A configuration code (ASCII letters, digits, `. _ - @`).
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
         counter: String,
     },
     Complete {
+        /// A configuration code (ASCII letters, digits, `. _ - @`).
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
         counter: String,
     },
     NoShow {
+        /// A configuration code (ASCII letters, digits, `. _ - @`).
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
         counter: String,
     },
     Return {
+        /// Ticket number as printed (`A001`); letters are matched case-insensitively and leading
+        /// zeros are optional.
+        #[cfg_attr(
+            feature = "openapi",
+            schema(pattern = "^\\s*[A-Za-z]{1,3}[0-9]{1,4}\\s*$", example = "A001")
+        )]
         number: String,
     },
     Transfer {
+        /// A configuration code (ASCII letters, digits, `. _ - @`).
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
         counter: String,
         to: TargetDto,
+        /// At most 500 bytes.
         #[serde(default)]
+        #[cfg_attr(feature = "openapi", schema(max_length = 500))]
         note: String,
     },
     Cancel {
+        /// Ticket number as printed (`A001`); letters are matched case-insensitively and leading
+        /// zeros are optional.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "openapi",
+            schema(
+                nullable = false,
+                pattern = "^\\s*[A-Za-z]{1,3}[0-9]{1,4}\\s*$",
+                example = "A001"
+            )
+        )]
         number: Option<String>,
+        /// A ticket's public token (128 bits, hex).
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "openapi",
+            schema(nullable = false, pattern = "^[0-9a-f]{32}$")
+        )]
         token: Option<String>,
     },
     OpenCounter {
+        /// A configuration code (ASCII letters, digits, `. _ - @`).
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
         counter: String,
     },
     PauseCounter {
+        /// A configuration code (ASCII letters, digits, `. _ - @`).
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
         counter: String,
+        /// At most 500 bytes.
+        #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 500))]
         reason: String,
     },
     ResumeCounter {
+        /// A configuration code (ASCII letters, digits, `. _ - @`).
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
         counter: String,
     },
     CloseCounter {
+        /// A configuration code (ASCII letters, digits, `. _ - @`).
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
         counter: String,
     },
     Rate {
+        /// Ticket number as printed (`A001`); letters are matched case-insensitively and leading
+        /// zeros are optional.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "openapi",
+            schema(
+                nullable = false,
+                pattern = "^\\s*[A-Za-z]{1,3}[0-9]{1,4}\\s*$",
+                example = "A001"
+            )
+        )]
         number: Option<String>,
+        /// A ticket's public token (128 bits, hex).
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "openapi",
+            schema(nullable = false, pattern = "^[0-9a-f]{32}$")
+        )]
         token: Option<String>,
+        /// 1 is the best level; at most the site's number of levels (3–5).
+        #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 5))]
         score: u8,
+        /// At most 500 bytes.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(nullable = false, max_length = 500))]
         reason: Option<String>,
     },
     /// Managers: stop issuing for one service now, with a reason the kiosk shows.
     PauseService {
+        /// A configuration code (ASCII letters, digits, `. _ - @`).
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
         service: String,
+        /// At most 500 bytes.
+        #[cfg_attr(feature = "openapi", schema(max_length = 500))]
         reason: String,
     },
     ResumeService {
+        /// A configuration code (ASCII letters, digits, `. _ - @`).
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
         service: String,
     },
     /// Managers: raise today's daily cap of one service.
     RaiseDailyCap {
+        /// A configuration code (ASCII letters, digits, `. _ - @`).
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
         service: String,
+        /// Today's new cap: more than the cap in force, at most the site's tickets_per_day_max.
+        #[cfg_attr(feature = "openapi", schema(minimum = 1))]
         cap: u32,
     },
     /// The official attaches the dossier code (mã hồ sơ) to a ticket of their counter.
     AttachDossier {
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
         counter: String,
+        /// Ticket number as printed (`A001`); letters are matched case-insensitively and leading
+        /// zeros are optional.
+        #[cfg_attr(
+            feature = "openapi",
+            schema(pattern = "^\\s*[A-Za-z]{1,3}[0-9]{1,4}\\s*$", example = "A001")
+        )]
         number: String,
+        /// A dossier code: 1–40 unaccented letters, digits and `. - / _` (surrounding spaces are
+        /// trimmed). Otherwise refused with `dossier_invalid` (400).
+        #[cfg_attr(
+            feature = "openapi",
+            schema(
+                pattern = "^\\s*[A-Za-z0-9./_-]{1,40}\\s*$",
+                example = "000.00.28.H26-241128-0001"
+            )
+        )]
         dossier: String,
     },
 }
@@ -251,15 +374,23 @@ pub struct CommandResult {
     pub seq: u64,
     /// The ticket the command was about (issued, called, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub ticket: Option<TicketView>,
     /// For `issue` only: the public token and the phone page's URL, for the QR code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(nullable = false, pattern = "^[0-9a-f]{32}$")
+    )]
     pub token: Option<String>,
+    /// `issue` only: the phone page, for the QR code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub url: Option<String>,
     /// For `issue` from a kiosk with a network printer: the print job was handed to it. How it
     /// went arrives later as a `printer` message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub print: Option<PrintDto>,
 }
 
@@ -272,6 +403,7 @@ pub struct PrintDto {
     /// False when the printer's queue was full: nothing will be printed.
     pub queued: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub error: Option<ErrorDto>,
 }
 
@@ -286,15 +418,18 @@ pub struct PrinterStatusDto {
     pub kiosk: String,
     /// `unknown` (nothing printed yet), `ok`, `paper_near_end`, `paper_out`, `offline`,
     /// `unreachable`, `timeout`, `bad_reply`, `busy`.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::PrinterStateCode))]
     pub state: String,
     /// True when it can print (`ok`, `paper_near_end`, `unknown`).
     pub ok: bool,
     /// Vietnamese, then English; for a failure it says the ticket stays valid.
     pub message: String,
     pub message_en: String,
+    /// Unix epoch milliseconds: when it entered this state.
     pub since_ms: i64,
     /// The ticket of the last job (printed or not).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub ticket: Option<String>,
     pub printed: u64,
     pub failed: u64,
@@ -307,33 +442,45 @@ pub struct PrinterStatusDto {
 pub enum ServerMessage {
     /// Answer to `hello`: who the server takes this client for.
     Welcome {
+        /// Protocol version.
         v: u32,
         role: Role,
+        /// A configuration code (ASCII letters, digits, `. _ - @`).
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
         site: String,
         /// True when the client's claim was proven (device token, session, ticket token).
         authenticated: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(nullable = false))]
         user: Option<String>,
+        /// Unix epoch milliseconds.
         server_time_ms: i64,
         /// For a kiosk with a network printer: that printer's state now.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(nullable = false))]
         printer: Option<PrinterStatusDto>,
     },
     /// The whole state at `seq`; events with larger `seq` follow.
     Snapshot {
+        /// Protocol version.
         v: u32,
         seq: u64,
         snapshot: Box<SiteSnapshot>,
     },
     Event {
+        /// Protocol version.
         v: u32,
         seq: u64,
+        /// A configuration code (ASCII letters, digits, `. _ - @`).
+        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
         site: String,
+        /// Unix epoch milliseconds.
         at_ms: i64,
         event: EventDto,
         /// The ticket the event is about, as it is after the event (no secrets), so a client
         /// can draw it without having seen it before.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(nullable = false))]
         ticket: Option<TicketView>,
         /// Waiting counts and estimates of the services this event changed.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -341,17 +488,21 @@ pub enum ServerMessage {
     },
     /// For a phone socket: its ticket as it is now.
     Ticket {
+        /// Protocol version.
         v: u32,
         seq: u64,
         ticket: TicketView,
     },
     Reply {
+        /// Protocol version.
         v: u32,
         id: String,
         ok: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(nullable = false))]
         result: Option<CommandResult>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(nullable = false))]
         error: Option<ErrorDto>,
     },
     /// A problem with the socket or a frame that is not about one command.
@@ -381,9 +532,11 @@ pub enum ServerMessage {
     },
     /// Issuing stopped (storage fault) or resumed; kiosks show "tạm ngưng cấp số".
     Intake {
+        /// Protocol version.
         v: u32,
         open: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(nullable = false))]
         reason: Option<ErrorDto>,
     },
 }

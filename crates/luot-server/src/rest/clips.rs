@@ -46,12 +46,21 @@ pub(crate) struct Clip {
 pub(crate) struct ClipReplaced {
     bytes: u64,
     duration_ms: u64,
-    /// `vorbis` or `opus`.
+    #[schema(value_type = ClipCodec)]
     codec: String,
     /// Milliseconds since the epoch.
     uploaded_at: i64,
     uploaded_by: String,
     version: String,
+}
+
+/// The codec of a recording (`crate::clips::check` takes no other).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum ClipCodec {
+    Vorbis,
+    Opus,
 }
 
 /// Every clip, with the limits an upload must keep.
@@ -70,6 +79,12 @@ pub(crate) struct ClipLimits {
     phrases_max: usize,
     phrase_text_max: usize,
 }
+
+/// A recording, the body of `PUT`: the .ogg file itself.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)]
+struct OggFile(Vec<u8>);
 
 /// An added phrase clip, removed.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -574,7 +589,7 @@ async fn restore(
         ("name" = String, Path, description = "A clip name of that language in the manifest (invite, to_counter, digit_0, letter_b, number_4…)."),
         ("text" = Option<String>, Query, description = "Only for a phrase clip the center adds (or re-records) for its own template: what it says (1-100 characters, not a text another phrase clip of the language already says). A built-in clip's text cannot change (clip_text_fixed). At most 50 added phrases per language (clip_too_many).", max_length = 100),
     ),
-    request_body(content = Vec<u8>, content_type = "audio/ogg", description = "The recording: Ogg Vorbis or Ogg Opus, one stream, at most 512 KiB (524288 bytes) and 10 seconds."),
+    request_body(content = OggFile, content_type = "audio/ogg", description = "The recording: Ogg Vorbis or Ogg Opus, one stream, at most 512 KiB (524288 bytes) and 10 seconds."),
     responses(
         (status = 200, description = "The clip as listed by GET /api/v1/admin/clips.", body = Clip, content_type = "application/json"),
         (status = 201, description = "A phrase clip added (listed with custom: true).", body = Clip, content_type = "application/json"),
@@ -638,7 +653,7 @@ pub async fn delete(
     tag = "admin",
     summary = r#"Replace the chime played before each call (manager, admin)"#,
     security(("sessionCookie" = [])),
-    request_body(content = Vec<u8>, content_type = "audio/ogg", description = "The recording: Ogg Vorbis or Ogg Opus, one stream, at most 512 KiB (524288 bytes) and 10 seconds."),
+    request_body(content = OggFile, content_type = "audio/ogg", description = "The recording: Ogg Vorbis or Ogg Opus, one stream, at most 512 KiB (524288 bytes) and 10 seconds."),
     responses(
         (status = 200, description = "The clip as listed by GET /api/v1/admin/clips.", body = Clip, content_type = "application/json"),
         (status = 400, description = "clip_text_fixed: the chime takes no text.", body = luot_proto::ErrorDto, content_type = "application/json"),

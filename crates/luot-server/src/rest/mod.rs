@@ -262,9 +262,41 @@ pub fn openapi_document() -> serde_json::Value {
         use utoipa::OpenApi;
         let mut doc = doc::ApiDoc::openapi();
         doc.merge(routes(None).into_openapi());
-        serde_json::to_value(doc).expect("the API document serializes")
+        let mut doc = serde_json::to_value(doc).expect("the API document serializes");
+        optional_bodies_are_left_out(&mut doc);
+        doc
     })
     .clone()
+}
+
+/// An optional request body (`request_body(content = Option<T>)`) is one a client leaves out,
+/// not one it sends as `null`: utoipa writes it as `oneOf: [null, T]`, the document says `T`
+/// (the body stays not `required`).
+fn optional_bodies_are_left_out(doc: &mut serde_json::Value) {
+    let ops = doc["paths"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(|item| item.as_object_mut())
+        .flat_map(|item| item.values_mut());
+    for op in ops {
+        let contents = op
+            .get_mut("requestBody")
+            .and_then(|b| b.get_mut("content"))
+            .and_then(|c| c.as_object_mut());
+        for media in contents.into_iter().flat_map(|c| c.values_mut()) {
+            let Some(schema) = media.get_mut("schema") else {
+                continue;
+            };
+            let Some(one_of) = schema.get("oneOf").and_then(|o| o.as_array()) else {
+                continue;
+            };
+            let not_null: Vec<_> = one_of.iter().filter(|s| s["type"] != "null").collect();
+            if one_of.len() == 2 && not_null.len() == 1 {
+                *schema = not_null[0].clone();
+            }
+        }
+    }
 }
 
 #[utoipa::path(

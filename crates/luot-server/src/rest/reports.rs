@@ -22,7 +22,7 @@ pub struct ReportParams {
     #[param(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub to: Option<String>,
     /// How rows are grouped (default `department`).
-    #[param(value_type = Option<ReportBy>, inline)]
+    #[param(value_type = Option<GroupBy>, inline)]
     pub by: Option<String>,
     /// `json` (default), `csv`, `ratings-csv` (the ratings one by one: ticket, official, score,
     /// reason, dossier code), `xlsx` or `table`.
@@ -38,21 +38,6 @@ pub struct ReportParams {
     /// values.
     #[param(value_type = Option<LangParam>, inline)]
     pub lang: Option<String>,
-}
-
-#[derive(utoipa::ToSchema)]
-#[schema(rename_all = "lowercase")]
-#[allow(dead_code)]
-enum ReportBy {
-    Site,
-    Department,
-    Service,
-    Counter,
-    Official,
-    Hour,
-    Day,
-    Weekday,
-    Channel,
 }
 
 #[derive(utoipa::ToSchema)]
