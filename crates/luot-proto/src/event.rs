@@ -21,28 +21,18 @@ pub struct AppointmentDto {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(as = CarriedTicket))]
 pub struct CarriedTicketDto {
-    /// Ticket number: prefix and at least three digits; unique per site, day and prefix.
-    #[cfg_attr(
-        feature = "openapi",
-        schema(pattern = "^[A-Z]{1,3}[0-9]{3,4}$", example = "A001")
-    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::TicketNumber) )]
     pub number: String,
-    /// YYYY-MM-DD in the site's time zone.
-    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Day))]
     pub issued_day: String,
     /// Unix epoch milliseconds.
     pub issued_at_ms: i64,
-    /// A configuration code (ASCII letters, digits, `. _ - @`).
-    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
     pub service: String,
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::ChannelCode))]
     pub channel: String,
-    /// A configuration code (ASCII letters, digits, `. _ - @`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(nullable = false, pattern = "^[A-Za-z0-9._@-]{1,31}$")
-    )]
+    #[cfg_attr(feature = "openapi", schema(nullable = false, value_type = Option<crate::schema::Code>) )]
     pub priority: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
@@ -68,8 +58,7 @@ pub enum TargetDto {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(as = ServiceTime))]
 pub struct ServiceTimeDto {
-    /// A configuration code (ASCII letters, digits, `. _ - @`).
-    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
     pub service: String,
     pub mean_s: u32,
     pub dev_s: u32,
@@ -80,15 +69,13 @@ pub struct ServiceTimeDto {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum EventDto {
     DayClosed {
-        /// YYYY-MM-DD in the site's time zone.
-        #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Day))]
         day: String,
         expired: Vec<u64>,
         carried: Vec<u64>,
     },
     DayOpened {
-        /// YYYY-MM-DD in the site's time zone.
-        #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Day))]
         day: String,
         /// Ticket id within the day.
         first_ticket_id: u64,
@@ -98,23 +85,14 @@ pub enum EventDto {
     TicketIssued {
         /// Ticket id within the day.
         ticket: u64,
-        /// Ticket number: prefix and at least three digits; unique per site, day and prefix.
-        #[cfg_attr(
-            feature = "openapi",
-            schema(pattern = "^[A-Z]{1,3}[0-9]{3,4}$", example = "A001")
-        )]
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::TicketNumber) )]
         number: String,
-        /// A configuration code (ASCII letters, digits, `. _ - @`).
-        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         service: String,
         #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::ChannelCode))]
         channel: String,
-        /// A configuration code (ASCII letters, digits, `. _ - @`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        #[cfg_attr(
-            feature = "openapi",
-            schema(nullable = false, pattern = "^[A-Za-z0-9._@-]{1,31}$")
-        )]
+        #[cfg_attr(feature = "openapi", schema(nullable = false, value_type = Option<crate::schema::Code>) )]
         priority: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         token: Option<String>,
@@ -127,15 +105,10 @@ pub enum EventDto {
     TicketCalled {
         /// Ticket id within the day.
         ticket: u64,
-        /// A configuration code (ASCII letters, digits, `. _ - @`).
-        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         counter: String,
-        /// A configuration code (ASCII letters, digits, `. _ - @`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        #[cfg_attr(
-            feature = "openapi",
-            schema(nullable = false, pattern = "^[A-Za-z0-9._@-]{1,31}$")
-        )]
+        #[cfg_attr(feature = "openapi", schema(nullable = false, value_type = Option<crate::schema::Code>) )]
         official: Option<String>,
         /// Why it was last called.
         #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::CallReasonCode))]
@@ -148,8 +121,7 @@ pub enum EventDto {
     TicketRecalled {
         /// Ticket id within the day.
         ticket: u64,
-        /// A configuration code (ASCII letters, digits, `. _ - @`).
-        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         counter: String,
         #[cfg_attr(feature = "openapi", schema(minimum = 1))]
         recalls: u8,
@@ -157,23 +129,20 @@ pub enum EventDto {
     ServiceStarted {
         /// Ticket id within the day.
         ticket: u64,
-        /// A configuration code (ASCII letters, digits, `. _ - @`).
-        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         counter: String,
     },
     ServiceCompleted {
         /// Ticket id within the day.
         ticket: u64,
-        /// A configuration code (ASCII letters, digits, `. _ - @`).
-        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         counter: String,
         service_s: u32,
     },
     TicketNoShow {
         /// Ticket id within the day.
         ticket: u64,
-        /// A configuration code (ASCII letters, digits, `. _ - @`).
-        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         counter: String,
     },
     TicketReturned {
@@ -183,8 +152,7 @@ pub enum EventDto {
     TicketTransferred {
         /// Ticket id within the day.
         ticket: u64,
-        /// A configuration code (ASCII letters, digits, `. _ - @`).
-        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         from_counter: String,
         to: TargetDto,
         note: String,
@@ -213,16 +181,13 @@ pub enum EventDto {
         dossier: Option<String>,
     },
     CounterOpened {
-        /// A configuration code (ASCII letters, digits, `. _ - @`).
-        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         counter: String,
-        /// A configuration code (ASCII letters, digits, `. _ - @`).
-        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         official: String,
     },
     CounterPaused {
-        /// A configuration code (ASCII letters, digits, `. _ - @`).
-        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         counter: String,
         reason: String,
         /// A called ticket put back in line by a pause for an absent console.
@@ -230,29 +195,24 @@ pub enum EventDto {
         requeued: Option<u64>,
     },
     CounterResumed {
-        /// A configuration code (ASCII letters, digits, `. _ - @`).
-        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         counter: String,
     },
     CounterClosed {
-        /// A configuration code (ASCII letters, digits, `. _ - @`).
-        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         counter: String,
     },
     ServicePaused {
-        /// A configuration code (ASCII letters, digits, `. _ - @`).
-        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         service: String,
         reason: String,
     },
     ServiceResumed {
-        /// A configuration code (ASCII letters, digits, `. _ - @`).
-        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         service: String,
     },
     DailyCapRaised {
-        /// A configuration code (ASCII letters, digits, `. _ - @`).
-        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         service: String,
         cap: u32,
     },

@@ -48,10 +48,7 @@ pub enum ClientMessage {
         role: Role,
         /// Site code; the first site when omitted.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        #[cfg_attr(
-            feature = "openapi",
-            schema(nullable = false, pattern = "^[A-Za-z0-9._@-]{1,31}$")
-        )]
+        #[cfg_attr(feature = "openapi", schema(nullable = false, value_type = Option<crate::schema::Code>) )]
         site: Option<String>,
         /// The last `seq` this client applied: the server replays what came after, or sends a
         /// fresh snapshot when that is too old.
@@ -67,10 +64,7 @@ pub enum ClientMessage {
         device_token: Option<String>,
         /// A phone page's ticket token.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        #[cfg_attr(
-            feature = "openapi",
-            schema(nullable = false, pattern = "^[0-9a-f]{32}$")
-        )]
+        #[cfg_attr(feature = "openapi", schema(nullable = false, value_type = Option<crate::schema::TicketToken>) )]
         ticket_token: Option<String>,
     },
     /// A command; answered by exactly one `reply` with the same `id`.
@@ -84,15 +78,11 @@ pub enum ClientMessage {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum CommandDto {
     Issue {
-        /// A configuration code (ASCII letters, digits, `. _ - @`).
-        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         service: String,
         /// Priority category code.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        #[cfg_attr(
-            feature = "openapi",
-            schema(nullable = false, pattern = "^[A-Za-z0-9._@-]{1,31}$")
-        )]
+        #[cfg_attr(feature = "openapi", schema(nullable = false, value_type = Option<crate::schema::Code>) )]
         priority: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[cfg_attr(feature = "openapi", schema(nullable = false))]
@@ -106,54 +96,37 @@ pub enum CommandDto {
         person_id: Option<String>,
     },
     CallNext {
-        /// A configuration code (ASCII letters, digits, `. _ - @`).
-        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         counter: String,
     },
     CallTicket {
-        /// A configuration code (ASCII letters, digits, `. _ - @`).
-        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         counter: String,
-        /// Ticket number as printed (`A001`); letters are matched case-insensitively and leading
-        /// zeros are optional.
-        #[cfg_attr(
-            feature = "openapi",
-            schema(pattern = "^\\s*[A-Za-z]{1,3}[0-9]{1,4}\\s*$", example = "A001")
-        )]
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::NumberAsTyped) )]
         number: String,
     },
     Recall {
-        /// A configuration code (ASCII letters, digits, `. _ - @`).
-        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         counter: String,
     },
     Start {
-        /// A configuration code (ASCII letters, digits, `. _ - @`).
-        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         counter: String,
     },
     Complete {
-        /// A configuration code (ASCII letters, digits, `. _ - @`).
-        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         counter: String,
     },
     NoShow {
-        /// A configuration code (ASCII letters, digits, `. _ - @`).
-        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         counter: String,
     },
     Return {
-        /// Ticket number as printed (`A001`); letters are matched case-insensitively and leading
-        /// zeros are optional.
-        #[cfg_attr(
-            feature = "openapi",
-            schema(pattern = "^\\s*[A-Za-z]{1,3}[0-9]{1,4}\\s*$", example = "A001")
-        )]
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::NumberAsTyped) )]
         number: String,
     },
     Transfer {
-        /// A configuration code (ASCII letters, digits, `. _ - @`).
-        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         counter: String,
         to: TargetDto,
         /// At most 500 bytes.
@@ -162,68 +135,38 @@ pub enum CommandDto {
         note: String,
     },
     Cancel {
-        /// Ticket number as printed (`A001`); letters are matched case-insensitively and leading
-        /// zeros are optional.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        #[cfg_attr(
-            feature = "openapi",
-            schema(
-                nullable = false,
-                pattern = "^\\s*[A-Za-z]{1,3}[0-9]{1,4}\\s*$",
-                example = "A001"
-            )
-        )]
+        #[cfg_attr(feature = "openapi", schema(nullable = false, value_type = Option<crate::schema::NumberAsTyped> ) )]
         number: Option<String>,
-        /// A ticket's public token (128 bits, hex).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        #[cfg_attr(
-            feature = "openapi",
-            schema(nullable = false, pattern = "^[0-9a-f]{32}$")
-        )]
+        #[cfg_attr(feature = "openapi", schema(nullable = false, value_type = Option<crate::schema::TicketToken>) )]
         token: Option<String>,
     },
     OpenCounter {
-        /// A configuration code (ASCII letters, digits, `. _ - @`).
-        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         counter: String,
     },
     PauseCounter {
-        /// A configuration code (ASCII letters, digits, `. _ - @`).
-        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         counter: String,
         /// At most 500 bytes.
         #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 500))]
         reason: String,
     },
     ResumeCounter {
-        /// A configuration code (ASCII letters, digits, `. _ - @`).
-        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         counter: String,
     },
     CloseCounter {
-        /// A configuration code (ASCII letters, digits, `. _ - @`).
-        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         counter: String,
     },
     Rate {
-        /// Ticket number as printed (`A001`); letters are matched case-insensitively and leading
-        /// zeros are optional.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        #[cfg_attr(
-            feature = "openapi",
-            schema(
-                nullable = false,
-                pattern = "^\\s*[A-Za-z]{1,3}[0-9]{1,4}\\s*$",
-                example = "A001"
-            )
-        )]
+        #[cfg_attr(feature = "openapi", schema(nullable = false, value_type = Option<crate::schema::NumberAsTyped> ) )]
         number: Option<String>,
-        /// A ticket's public token (128 bits, hex).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        #[cfg_attr(
-            feature = "openapi",
-            schema(nullable = false, pattern = "^[0-9a-f]{32}$")
-        )]
+        #[cfg_attr(feature = "openapi", schema(nullable = false, value_type = Option<crate::schema::TicketToken>) )]
         token: Option<String>,
         /// 1 is the best level; at most the site's number of levels (3–5).
         #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 5))]
@@ -235,22 +178,19 @@ pub enum CommandDto {
     },
     /// Managers: stop issuing for one service now, with a reason the kiosk shows.
     PauseService {
-        /// A configuration code (ASCII letters, digits, `. _ - @`).
-        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         service: String,
         /// At most 500 bytes.
         #[cfg_attr(feature = "openapi", schema(max_length = 500))]
         reason: String,
     },
     ResumeService {
-        /// A configuration code (ASCII letters, digits, `. _ - @`).
-        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         service: String,
     },
     /// Managers: raise today's daily cap of one service.
     RaiseDailyCap {
-        /// A configuration code (ASCII letters, digits, `. _ - @`).
-        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         service: String,
         /// Today's new cap: more than the cap in force, at most the site's tickets_per_day_max.
         #[cfg_attr(feature = "openapi", schema(minimum = 1))]
@@ -258,14 +198,9 @@ pub enum CommandDto {
     },
     /// The official attaches the dossier code (mã hồ sơ) to a ticket of their counter.
     AttachDossier {
-        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         counter: String,
-        /// Ticket number as printed (`A001`); letters are matched case-insensitively and leading
-        /// zeros are optional.
-        #[cfg_attr(
-            feature = "openapi",
-            schema(pattern = "^\\s*[A-Za-z]{1,3}[0-9]{1,4}\\s*$", example = "A001")
-        )]
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::NumberAsTyped) )]
         number: String,
         /// A dossier code: 1–40 unaccented letters, digits and `. - / _` (surrounding spaces are
         /// trimmed). Otherwise refused with `dossier_invalid` (400).
@@ -327,11 +262,7 @@ impl CommandDto {
 /// An error with a stable code and a message in both languages.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "openapi", schema(examples(json!({
-    "code": "counter_busy",
-    "message": "Quầy đang phục vụ số A001: hãy hoàn thành hoặc báo vắng trước",
-    "message_en": "The counter is serving A001: complete it or mark a no-show first"
-}))))]
+#[cfg_attr(feature = "openapi", schema(examples(json!({"code": "counter_busy", "message": "Quầy đang phục vụ số A001: hãy hoàn thành hoặc báo vắng trước", "message_en": "The counter is serving A001: complete it or mark a no-show first" }))))]
 pub struct ErrorDto {
     /// Stable machine code (see docs/protocol.md §12).
     pub code: String,
@@ -378,10 +309,7 @@ pub struct CommandResult {
     pub ticket: Option<TicketView>,
     /// For `issue` only: the public token and the phone page's URL, for the QR code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(nullable = false, pattern = "^[0-9a-f]{32}$")
-    )]
+    #[cfg_attr(feature = "openapi", schema(nullable = false, value_type = Option<crate::schema::TicketToken>) )]
     pub token: Option<String>,
     /// `issue` only: the phone page, for the QR code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -445,8 +373,7 @@ pub enum ServerMessage {
         /// Protocol version.
         v: u32,
         role: Role,
-        /// A configuration code (ASCII letters, digits, `. _ - @`).
-        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         site: String,
         /// True when the client's claim was proven (device token, session, ticket token).
         authenticated: bool,
@@ -471,8 +398,7 @@ pub enum ServerMessage {
         /// Protocol version.
         v: u32,
         seq: u64,
-        /// A configuration code (ASCII letters, digits, `. _ - @`).
-        #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         site: String,
         /// Unix epoch milliseconds.
         at_ms: i64,

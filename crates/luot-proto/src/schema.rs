@@ -1,11 +1,37 @@
-//! The API document's names for the codes the wire types carry as text (a ticket's `state`,
-//! `channel`, call `reason`…): the fields stay `String` on the wire, and their `ToSchema` lists
-//! the values through these enums (`value_type`). The tests check each value is one the core
-//! reads and writes.
+//! The API document's names for the texts the wire types carry as `String`: the shapes of codes,
+//! days, tokens and ticket numbers (one pattern each, here), and the values of the codes a
+//! ticket's `state`, `channel`, call `reason`… take. Fields name them with `value_type`; on the
+//! wire they stay strings. The tests check each listed value is one the core reads and writes.
 
 #![allow(dead_code)]
 
 use utoipa::ToSchema;
+
+/// A configuration code (ASCII letters, digits, `. _ - @`).
+#[derive(Debug, ToSchema)]
+#[schema(pattern = "^[A-Za-z0-9._@-]{1,31}$")]
+pub struct Code(String);
+
+/// YYYY-MM-DD in the site's time zone.
+#[derive(Debug, ToSchema)]
+#[schema(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+pub struct Day(String);
+
+/// A ticket's public token (128 bits, hex).
+#[derive(Debug, ToSchema)]
+#[schema(pattern = "^[0-9a-f]{32}$")]
+pub struct TicketToken(String);
+
+/// Ticket number: prefix and at least three digits; unique per site, day and prefix.
+#[derive(Debug, ToSchema)]
+#[schema(pattern = "^[A-Z]{1,3}[0-9]{3,4}$", example = "A001")]
+pub struct TicketNumber(String);
+
+/// Ticket number as printed (`A001`); letters are matched case-insensitively and leading zeros
+/// are optional.
+#[derive(Debug, ToSchema)]
+#[schema(pattern = "^\\s*[A-Za-z]{1,3}[0-9]{1,4}\\s*$", example = "A001")]
+pub struct NumberAsTyped(String);
 
 /// A ticket's state.
 #[derive(Debug, ToSchema)]

@@ -9,23 +9,15 @@ use serde::{Deserialize, Serialize};
 pub struct TicketView {
     /// Id within the site's day; ids restart every day and a carried ticket gets a new one.
     pub id: u64,
-    /// Ticket number: prefix and at least three digits; unique per site, day and prefix.
-    #[cfg_attr(
-        feature = "openapi",
-        schema(pattern = "^[A-Z]{1,3}[0-9]{3,4}$", example = "A001")
-    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::TicketNumber) )]
     pub number: String,
-    /// A configuration code (ASCII letters, digits, `. _ - @`).
-    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
     pub service: String,
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::TicketStateCode))]
     pub state: String,
     /// Priority category code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(nullable = false, pattern = "^[A-Za-z0-9._@-]{1,31}$")
-    )]
+    #[cfg_attr(feature = "openapi", schema(nullable = false, value_type = Option<crate::schema::Code>) )]
     pub priority: Option<String>,
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::ChannelCode))]
     pub channel: String,
@@ -35,17 +27,11 @@ pub struct TicketView {
     pub enqueued_at_ms: i64,
     /// The counter that last called it (kept after the call ends).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(nullable = false, pattern = "^[A-Za-z0-9._@-]{1,31}$")
-    )]
+    #[cfg_attr(feature = "openapi", schema(nullable = false, value_type = Option<crate::schema::Code>) )]
     pub counter: Option<String>,
     /// Set while it waits for one counter after a transfer to that counter.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(nullable = false, pattern = "^[A-Za-z0-9._@-]{1,31}$")
-    )]
+    #[cfg_attr(feature = "openapi", schema(nullable = false, value_type = Option<crate::schema::Code>) )]
     pub target_counter: Option<String>,
     /// Unix epoch milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -222,8 +208,7 @@ pub fn session_note(s: &core::Session, today: core::Day) -> (String, String) {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceStatsDto {
-    /// A configuration code (ASCII letters, digits, `. _ - @`).
-    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
     pub service: String,
     pub waiting: u32,
     /// Issued today.
@@ -312,8 +297,7 @@ impl ServiceStatsDto {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CounterView {
-    /// A configuration code (ASCII letters, digits, `. _ - @`).
-    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
     pub code: String,
     /// The number read aloud and shown.
     pub number: u16,
@@ -324,10 +308,7 @@ pub struct CounterView {
     pub pause_reason: Option<String>,
     /// Login of the official signed in at it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(nullable = false, pattern = "^[A-Za-z0-9._@-]{1,31}$")
-    )]
+    #[cfg_attr(feature = "openapi", schema(nullable = false, value_type = Option<crate::schema::Code>) )]
     pub official: Option<String>,
     /// The ticket being called or served.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -354,15 +335,10 @@ pub struct CounterView {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SiteSnapshot {
-    /// A configuration code (ASCII letters, digits, `. _ - @`).
-    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
     pub site: String,
-    /// YYYY-MM-DD in the site's time zone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(nullable = false, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-    )]
+    #[cfg_attr(feature = "openapi", schema(nullable = false, value_type = Option<crate::schema::Day>) )]
     pub day: Option<String>,
     pub counters: Vec<CounterView>,
     /// Waiting tickets in queue order per lane, for the roles that list them (counter consoles,

@@ -148,14 +148,11 @@ pub struct ReportRow {
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Report {
-    /// A configuration code (ASCII letters, digits, `. _ - @`).
-    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = luot_proto::schema::Code))]
     pub site: String,
-    /// YYYY-MM-DD in the site's time zone.
-    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = luot_proto::schema::Day))]
     pub from: String,
-    /// YYYY-MM-DD in the site's time zone.
-    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = luot_proto::schema::Day))]
     pub to: String,
     #[cfg_attr(feature = "openapi", schema(value_type = GroupBy))]
     pub by: &'static str,
@@ -538,14 +535,11 @@ fn queue_by_hour(rows: &[Row], offset_s: i32) -> Vec<f64> {
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Staffing {
-    /// A configuration code (ASCII letters, digits, `. _ - @`).
-    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = luot_proto::schema::Code))]
     pub site: String,
-    /// YYYY-MM-DD in the site's time zone.
-    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = luot_proto::schema::Day))]
     pub from: String,
-    /// YYYY-MM-DD in the site's time zone.
-    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = luot_proto::schema::Day))]
     pub to: String,
     pub target_wait_s: u32,
     /// Share of citizens who should wait at most `target_wait_s` (e.g. 0.9).
@@ -558,8 +552,7 @@ pub struct Staffing {
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StaffingRow {
-    /// A configuration code (ASCII letters, digits, `. _ - @`).
-    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._@-]{1,31}$"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = luot_proto::schema::Code))]
     pub department: String,
     /// Mean service time from the history (or the configured expectation when none).
     pub mean_service_s: f64,

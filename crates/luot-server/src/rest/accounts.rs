@@ -37,8 +37,7 @@ fn session_cookie(app: &App, value: &str, max_age_s: i64) -> HeaderValue {
 #[derive(Serialize, utoipa::ToSchema)]
 #[schema(as = User)]
 pub(crate) struct UserReply {
-    /// A configuration code (ASCII letters, digits, `. _ - @`).
-    #[schema(pattern = "^[A-Za-z0-9._@-]{1,31}$")]
+    #[schema(value_type = luot_proto::schema::Code)]
     login: String,
     display_name: String,
     role: Role,
@@ -63,10 +62,9 @@ pub(crate) struct DeviceMe {
     device: i64,
     kind: luot_store::DeviceKind,
     name: String,
-    /// A configuration code (ASCII letters, digits, `. _ - @`).
-    #[schema(pattern = "^[A-Za-z0-9._@-]{1,31}$")]
+    #[schema(value_type = luot_proto::schema::Code)]
     site: String,
-    #[schema(required = true, pattern = "^[A-Za-z0-9._@-]{1,31}$")]
+    #[schema(required = true, value_type = Option<luot_proto::schema::Code>)]
     counter: Option<String>,
 }
 
@@ -327,8 +325,7 @@ pub(super) async fn users(
 #[serde(deny_unknown_fields)]
 #[schema(as = NewUser)]
 struct NewUserBody {
-    /// A configuration code (ASCII letters, digits, `. _ - @`).
-    #[schema(pattern = "^[A-Za-z0-9._@-]{1,31}$")]
+    #[schema(value_type = luot_proto::schema::Code)]
     login: String,
     #[schema(min_length = 1, max_length = 100)]
     display_name: String,
@@ -493,7 +490,7 @@ struct EditUserBody {
     description = r#"Audited (`user_edit`). The user's open websockets close and reconnect with the new rights. The last active admin keeps the admin role (`last_admin`, 409)."#,
     security(("sessionCookie" = [])),
     params(
-        ("login" = String, Path, pattern = "^[A-Za-z0-9._@-]{1,31}$"),
+        ("login" = inline(luot_proto::schema::Code), Path),
     ),
     request_body(content = EditUserBody, content_type = "application/json"),
     responses(
@@ -592,7 +589,7 @@ struct PasswordBody {
     description = r#"`disable`: the user can no longer log in; their sessions end and their open websockets close at once (`session_ended`). An admin cannot disable themselves (`cannot_disable_self`) nor the last active admin (`last_admin`). `enable`: undo. `password`: a new password (body `PasswordReset`; left out, one is made and returned once); ends the user's sessions. All audited."#,
     security(("sessionCookie" = [])),
     params(
-        ("login" = String, Path, pattern = "^[A-Za-z0-9._@-]{1,31}$"),
+        ("login" = inline(luot_proto::schema::Code), Path),
         ("action" = inline(UserAction), Path),
     ),
     request_body(content = Option<PasswordBody>, content_type = "application/json"),

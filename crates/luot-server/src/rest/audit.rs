@@ -26,11 +26,11 @@ pub const AUDIT_FILTER_BYTES_MAX: usize = 64;
 pub(super) struct AuditParams {
     /// First day, `YYYY-MM-DD` in the first site's time zone.
     #[serde(default)]
-    #[param(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    #[param(value_type = Option<luot_proto::schema::Day>, inline)]
     from: Option<String>,
     /// Last day, inclusive.
     #[serde(default)]
-    #[param(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    #[param(value_type = Option<luot_proto::schema::Day>, inline)]
     to: Option<String>,
     /// Only this actor's lines (a login, or `system`).
     #[serde(default)]

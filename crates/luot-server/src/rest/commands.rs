@@ -40,7 +40,7 @@ async fn run(
     description = r#"The body is the `command` object of a websocket command message. Answers 200 also for `issue`."#,
     security(("sessionCookie" = []), ("deviceToken" = [])),
     params(
-        ("site" = String, Path, description = "Site code, e.g. `sa-huynh`.", pattern = "^[A-Za-z0-9._@-]{1,31}$"),
+        ("site" = inline(luot_proto::schema::Code), Path, description = "Site code, e.g. `sa-huynh`."),
     ),
     request_body(content = luot_proto::CommandDto, content_type = "application/json"),
     responses(
@@ -69,12 +69,11 @@ pub(super) async fn command(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct IssueBody {
-    /// A configuration code (ASCII letters, digits, `. _ - @`).
-    #[schema(pattern = "^[A-Za-z0-9._@-]{1,31}$")]
+    #[schema(value_type = luot_proto::schema::Code)]
     service: String,
     /// Priority category code.
     #[serde(default)]
-    #[schema(nullable = false, pattern = "^[A-Za-z0-9._@-]{1,31}$")]
+    #[schema(nullable = false, value_type = Option<luot_proto::schema::Code>)]
     priority: Option<String>,
     #[serde(default)]
     #[schema(nullable = false)]
@@ -95,7 +94,7 @@ struct IssueBody {
     description = r#"A kiosk device token issues on the `kiosk` channel (1/s, burst 10 per kiosk; refused after the site's intake close time). A user issues on the `staff` channel, without the opening-hours and holiday checks, or on the `appointment` channel when the body has an appointment."#,
     security(("sessionCookie" = []), ("deviceToken" = [])),
     params(
-        ("site" = String, Path, description = "Site code, e.g. `sa-huynh`.", pattern = "^[A-Za-z0-9._@-]{1,31}$"),
+        ("site" = inline(luot_proto::schema::Code), Path, description = "Site code, e.g. `sa-huynh`."),
     ),
     request_body(content = IssueBody, content_type = "application/json"),
     responses(
@@ -137,8 +136,8 @@ pub(super) async fn issue(
     summary = r#"Act on a ticket by number (staff); print it again (kiosk, staff)"#,
     security(("sessionCookie" = []), ("deviceToken" = [])),
     params(
-        ("site" = String, Path, description = "Site code, e.g. `sa-huynh`.", pattern = "^[A-Za-z0-9._@-]{1,31}$"),
-        ("number" = String, Path, description = "Ticket number as printed (`A001`); letters are matched case-insensitively and leading zeros are optional.", pattern = "^\\s*[A-Za-z]{1,3}[0-9]{1,4}\\s*$", example = "A001"),
+        ("site" = inline(luot_proto::schema::Code), Path, description = "Site code, e.g. `sa-huynh`."),
+        ("number" = inline(luot_proto::schema::NumberAsTyped), Path, description = "Ticket number as printed (`A001`); letters are matched case-insensitively and leading zeros are optional."),
         ("action" = inline(TicketAction), Path, description = "`cancel` a waiting ticket, `return` a no-show to the queue, or `reprint` a waiting, called or served ticket on a network printer. `reprint` answers 200 `Reprinted` when printed, 503 with the printer's state when it failed (e.g. `printer_paper_out`), 202 when it still waits in the printer's queue, 409 `no_printer` or `ticket_finished`. A kiosk device may reprint its own printer's kiosk tickets of the last 10 minutes; staff name the `printer` when the site has several."),
     ),
     request_body(content = Option<ReprintBody>, content_type = "application/json"),
@@ -334,11 +333,7 @@ async fn reprint(
 struct CounterBody {
     /// Required by `call` and `dossier`.
     #[serde(default)]
-    #[schema(
-        nullable = false,
-        pattern = "^\\s*[A-Za-z]{1,3}[0-9]{1,4}\\s*$",
-        example = "A001"
-    )]
+    #[schema(nullable = false, value_type = Option<luot_proto::schema::NumberAsTyped> )]
     number: Option<String>,
     /// Required by `pause`.
     #[serde(default)]
@@ -391,8 +386,8 @@ enum CounterAction {
     description = r#"Officials act only at the counters on their account; managers and admins at any counter."#,
     security(("sessionCookie" = [])),
     params(
-        ("site" = String, Path, description = "Site code, e.g. `sa-huynh`.", pattern = "^[A-Za-z0-9._@-]{1,31}$"),
-        ("counter" = String, Path, description = "Counter code, e.g. `quay-4`.", pattern = "^[A-Za-z0-9._@-]{1,31}$"),
+        ("site" = inline(luot_proto::schema::Code), Path, description = "Site code, e.g. `sa-huynh`."),
+        ("counter" = inline(luot_proto::schema::Code), Path, description = "Counter code, e.g. `quay-4`."),
         ("action" = inline(CounterAction), Path, description = "`call` needs `number`; `transfer` needs `to` (and may have `note`); `pause` needs `reason`. `dossier` needs `number` and `dossier`."),
     ),
     request_body(content = Option<CounterBody>, content_type = "application/json"),
@@ -483,7 +478,7 @@ enum PhoneAction {
     description = r#"The token in the path is the proof. `rate` needs a body; `cancel` takes none."#,
     security(()),
     params(
-        ("token" = String, Path, description = "The ticket's public token: the proof of a phone page.", pattern = "^[0-9a-f]{32}$"),
+        ("token" = inline(luot_proto::schema::TicketToken), Path, description = "The ticket's public token: the proof of a phone page."),
         ("action" = inline(PhoneAction), Path),
     ),
     request_body(content = Option<RateBody>, content_type = "application/json"),

@@ -27,10 +27,9 @@ pub(crate) struct DeviceReply {
     id: i64,
     kind: DeviceKind,
     name: String,
-    /// A configuration code (ASCII letters, digits, `. _ - @`).
-    #[schema(pattern = "^[A-Za-z0-9._@-]{1,31}$")]
+    #[schema(value_type = luot_proto::schema::Code)]
     site: String,
-    #[schema(required = true, pattern = "^[A-Za-z0-9._@-]{1,31}$")]
+    #[schema(required = true, value_type = Option<luot_proto::schema::Code>)]
     counter: Option<String>,
     /// Unix epoch milliseconds.
     created_at: i64,
@@ -96,11 +95,11 @@ struct PairBody {
     name: String,
     /// A configuration code (ASCII letters, digits, `. _ - @`); the first site when left out.
     #[serde(default)]
-    #[schema(nullable = false, pattern = "^[A-Za-z0-9._@-]{1,31}$")]
+    #[schema(nullable = false, value_type = Option<luot_proto::schema::Code>)]
     site: Option<String>,
     /// Required for `rating` and `counter_display`.
     #[serde(default)]
-    #[schema(nullable = false, pattern = "^[A-Za-z0-9._@-]{1,31}$")]
+    #[schema(nullable = false, value_type = Option<luot_proto::schema::Code>)]
     counter: Option<String>,
 }
 

@@ -322,7 +322,7 @@ async fn openapi() -> Response {
     summary = r#"The phone page for a ticket (HTML)"#,
     security(()),
     params(
-        ("token" = String, Path, description = "The ticket's public token: the proof of a phone page.", pattern = "^[0-9a-f]{32}$"),
+        ("token" = inline(luot_proto::schema::TicketToken), Path, description = "The ticket's public token: the proof of a phone page."),
     ),
     responses(
         (status = 200, description = "The phone page; it reads the token from the URL.", body = String, content_type = "text/html"),

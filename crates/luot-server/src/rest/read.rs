@@ -33,8 +33,7 @@ impl From<&luot_core::Text> for Text {
 /// A site of this server.
 #[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct Site {
-    /// A configuration code (ASCII letters, digits, `. _ - @`).
-    #[schema(pattern = "^[A-Za-z0-9._@-]{1,31}$")]
+    #[schema(value_type = luot_proto::schema::Code)]
     code: String,
     name: Text,
 }
@@ -42,7 +41,7 @@ pub(crate) struct Site {
 /// A member of staff as the rating tablet names them.
 #[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct Official {
-    #[schema(pattern = "^[A-Za-z0-9._@-]{1,31}$")]
+    #[schema(value_type = luot_proto::schema::Code)]
     login: String,
     display_name: String,
 }
@@ -50,8 +49,7 @@ pub(crate) struct Official {
 /// The public configuration a client needs to draw itself.
 #[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct Setup {
-    /// A configuration code (ASCII letters, digits, `. _ - @`).
-    #[schema(pattern = "^[A-Za-z0-9._@-]{1,31}$")]
+    #[schema(value_type = luot_proto::schema::Code)]
     site: String,
     name: Text,
     time_zone: String,
@@ -75,7 +73,7 @@ pub(crate) struct Setup {
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct SetupDepartment {
-    #[schema(pattern = "^[A-Za-z0-9._@-]{1,31}$")]
+    #[schema(value_type = luot_proto::schema::Code)]
     code: String,
     prefix: String,
     name: Text,
@@ -83,9 +81,9 @@ pub(crate) struct SetupDepartment {
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct SetupService {
-    #[schema(pattern = "^[A-Za-z0-9._@-]{1,31}$")]
+    #[schema(value_type = luot_proto::schema::Code)]
     code: String,
-    #[schema(pattern = "^[A-Za-z0-9._@-]{1,31}$")]
+    #[schema(value_type = luot_proto::schema::Code)]
     department: String,
     prefix: String,
     name: Text,
@@ -101,7 +99,7 @@ pub(crate) struct SetupService {
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct SetupCounter {
-    #[schema(pattern = "^[A-Za-z0-9._@-]{1,31}$")]
+    #[schema(value_type = luot_proto::schema::Code)]
     code: String,
     number: u16,
     name: Text,
@@ -111,7 +109,7 @@ pub(crate) struct SetupCounter {
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct SetupPriority {
-    #[schema(pattern = "^[A-Za-z0-9._@-]{1,31}$")]
+    #[schema(value_type = luot_proto::schema::Code)]
     code: String,
     name: Text,
     /// A citizen whose chip ID card (CCCD) shows at least this age is offered this category at
@@ -155,10 +153,9 @@ pub(crate) struct SnapshotResponse {
 /// Today so far.
 #[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct Summary {
-    #[schema(pattern = "^[A-Za-z0-9._@-]{1,31}$")]
+    #[schema(value_type = luot_proto::schema::Code)]
     site: String,
-    /// YYYY-MM-DD in the site's time zone.
-    #[schema(required = true, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    #[schema(required = true, value_type = Option<luot_proto::schema::Day>)]
     day: Option<String>,
     issued: u32,
     waiting: u32,
@@ -176,7 +173,7 @@ pub(crate) struct Summary {
 /// A ticket found by its public token, for the phone page.
 #[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct PhoneTicket {
-    #[schema(pattern = "^[A-Za-z0-9._@-]{1,31}$")]
+    #[schema(value_type = luot_proto::schema::Code)]
     site: String,
     site_index: usize,
     ticket: TicketView,
@@ -219,7 +216,7 @@ pub(super) async fn sites(State(app): State<Arc<App>>) -> Json<Vec<Site>> {
     summary = r#"Names of the staff (for the rating tablet)"#,
     security(()),
     params(
-        ("site" = String, Path, description = "Site code, e.g. `sa-huynh`.", pattern = "^[A-Za-z0-9._@-]{1,31}$"),
+        ("site" = inline(luot_proto::schema::Code), Path, description = "Site code, e.g. `sa-huynh`."),
     ),
     responses(
         (status = 200, description = "Enabled officials and managers.", body = Vec<Official>, content_type = "application/json"),
@@ -269,7 +266,7 @@ fn hours(h: &luot_core::WeekHours) -> Vec<Vec<String>> {
     summary = r#"Public configuration of a site"#,
     security(()),
     params(
-        ("site" = String, Path, description = "Site code, e.g. `sa-huynh`.", pattern = "^[A-Za-z0-9._@-]{1,31}$"),
+        ("site" = inline(luot_proto::schema::Code), Path, description = "Site code, e.g. `sa-huynh`."),
     ),
     responses(
         (status = 200, description = "OK", body = Setup, content_type = "application/json"),
@@ -370,7 +367,7 @@ pub(super) async fn setup(
     summary = r#"Live state of a site at a seq"#,
     security(()),
     params(
-        ("site" = String, Path, description = "Site code, e.g. `sa-huynh`.", pattern = "^[A-Za-z0-9._@-]{1,31}$"),
+        ("site" = inline(luot_proto::schema::Code), Path, description = "Site code, e.g. `sa-huynh`."),
     ),
     responses(
         (status = 200, description = "OK", body = SnapshotResponse, content_type = "application/json"),
@@ -406,7 +403,7 @@ pub(super) async fn snapshot(
     summary = r#"Waiting counts and estimates per service"#,
     security(()),
     params(
-        ("site" = String, Path, description = "Site code, e.g. `sa-huynh`.", pattern = "^[A-Za-z0-9._@-]{1,31}$"),
+        ("site" = inline(luot_proto::schema::Code), Path, description = "Site code, e.g. `sa-huynh`."),
     ),
     responses(
         (status = 200, description = "OK", body = Vec<luot_proto::ServiceStatsDto>, content_type = "application/json"),
@@ -442,7 +439,7 @@ pub(super) async fn queues(
     summary = r#"Counters and their current tickets"#,
     security(()),
     params(
-        ("site" = String, Path, description = "Site code, e.g. `sa-huynh`.", pattern = "^[A-Za-z0-9._@-]{1,31}$"),
+        ("site" = inline(luot_proto::schema::Code), Path, description = "Site code, e.g. `sa-huynh`."),
     ),
     responses(
         (status = 200, description = "OK", body = Vec<luot_proto::CounterView>, content_type = "application/json"),
@@ -471,7 +468,7 @@ pub(super) async fn counters(
     summary = r#"Today so far"#,
     security(()),
     params(
-        ("site" = String, Path, description = "Site code, e.g. `sa-huynh`.", pattern = "^[A-Za-z0-9._@-]{1,31}$"),
+        ("site" = inline(luot_proto::schema::Code), Path, description = "Site code, e.g. `sa-huynh`."),
     ),
     responses(
         (status = 200, description = "OK", body = Summary, content_type = "application/json"),
@@ -536,7 +533,7 @@ pub(super) async fn summary(
     summary = r#"A ticket by its public token (phone page)"#,
     security(()),
     params(
-        ("token" = String, Path, description = "The ticket's public token: the proof of a phone page.", pattern = "^[0-9a-f]{32}$"),
+        ("token" = inline(luot_proto::schema::TicketToken), Path, description = "The ticket's public token: the proof of a phone page."),
     ),
     responses(
         (status = 200, description = "OK", body = PhoneTicket, content_type = "application/json"),
@@ -581,7 +578,7 @@ pub(super) async fn ticket(
     description = r#"Only for a ticket that exists today (404 `ticket_unknown` otherwise)."#,
     security(()),
     params(
-        ("token" = String, Path, description = "The ticket's public token: the proof of a phone page.", pattern = "^[0-9a-f]{32}$"),
+        ("token" = inline(luot_proto::schema::TicketToken), Path, description = "The ticket's public token: the proof of a phone page."),
     ),
     responses(
         (status = 200, description = "SVG image.", body = String, content_type = "image/svg+xml"),

@@ -16,10 +16,10 @@ use std::sync::Arc;
 #[into_params(parameter_in = Query)]
 pub struct ReportParams {
     /// First day, YYYY-MM-DD in the site's time zone (default today).
-    #[param(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    #[param(value_type = Option<luot_proto::schema::Day>, inline)]
     pub from: Option<String>,
     /// Last day, inclusive (default: the later of `from` and today); at most 366 days.
-    #[param(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    #[param(value_type = Option<luot_proto::schema::Day>, inline)]
     pub to: Option<String>,
     /// How rows are grouped (default `department`).
     #[param(value_type = Option<GroupBy>, inline)]
@@ -89,7 +89,7 @@ fn day_param(v: Option<&String>, default: &str, field: &'static str) -> Result<S
     summary = r#"Report and staffing advice (managers, admins)"#,
     security(("sessionCookie" = [])),
     params(
-        ("site" = String, Path, description = "Site code, e.g. `sa-huynh`.", pattern = "^[A-Za-z0-9._@-]{1,31}$"),
+        ("site" = inline(luot_proto::schema::Code), Path, description = "Site code, e.g. `sa-huynh`."),
         ReportParams,
     ),
     responses(

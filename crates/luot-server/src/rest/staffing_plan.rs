@@ -35,7 +35,7 @@ static PLANNING: AtomicBool = AtomicBool::new(false);
 #[into_params(parameter_in = Query)]
 pub struct PlanParams {
     /// A day before today, `YYYY-MM-DD` (default: the busiest of the last 28 days).
-    #[param(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    #[param(value_type = Option<luot_proto::schema::Day>, inline)]
     pub day: Option<String>,
     /// Most counters open at once (default: enabled officials' accounts, else every counter).
     #[param(minimum = 1, maximum = 500)]
@@ -86,7 +86,7 @@ enum ShortfallCode {
 pub struct PlanReply {
     /// The day replayed; `null` when no day of the last [`PLAN_LOOKBACK_DAYS`] had a ticket (a
     /// new center), and then the plan is empty.
-    #[schema(required = true, pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    #[schema(required = true, value_type = Option<luot_proto::schema::Day>)]
     pub day: Option<String>,
     /// Tickets of the day replayed (cancelled ones left out).
     pub tickets: usize,
@@ -322,7 +322,7 @@ impl Drop for Planning {
     description = r#"Replays a past day's tickets with the site's counters and officials and searches which counters to open each half hour so that 90% of each half hour's citizens wait at most the target (see docs/staffing-plan.md). Only one plan is made at a time."#,
     security(("sessionCookie" = [])),
     params(
-        ("site" = String, Path, description = "Site code, e.g. `sa-huynh`.", pattern = "^[A-Za-z0-9._@-]{1,31}$"),
+        ("site" = inline(luot_proto::schema::Code), Path, description = "Site code, e.g. `sa-huynh`."),
         PlanParams,
     ),
     responses(
