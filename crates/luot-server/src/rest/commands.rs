@@ -219,7 +219,7 @@ struct ReprintFailed {
 #[serde(untagged)]
 #[allow(dead_code)]
 enum TicketActionReply {
-    Command(luot_proto::CommandResult),
+    Command(Box<luot_proto::CommandResult>),
     Reprinted(Reprinted),
 }
 
