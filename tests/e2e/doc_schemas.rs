@@ -278,7 +278,12 @@ async fn every_message_matches_the_tables_of_the_protocol_doc() {
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
-    doc.check("CommandResult", &r.json(), "REST remote ticket", &mut errors);
+    doc.check(
+        "CommandResult",
+        &r.json(),
+        "REST remote ticket",
+        &mut errors,
+    );
     let remote = r.json()["ticket"]["number"].as_str().unwrap().to_string();
     let appointment = json!({"from_ms": START_MS - 600_000, "to_ms": START_MS + 3_600_000});
     let counter = |t: &str| json!({"type": t, "counter": "quay-1"});

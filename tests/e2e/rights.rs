@@ -209,6 +209,13 @@ fn variants(command: &str, with_field: Option<&str>, phone_token: &str) -> Vec<V
                 by_token: true,
             },
         ],
+        "check_in" => vec![
+            c(json!({"type": "check_in", "number": "A004", "phone_last4": "0000"})),
+            Variant {
+                json: json!({"type": "check_in", "token": phone_token}),
+                by_token: true,
+            },
+        ],
         "rate" => vec![
             c(json!({"type": "rate", "number": "A001", "score": 1})),
             Variant {

@@ -7,32 +7,47 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Appointment))]
 pub struct AppointmentDto {
+    /// Unix epoch milliseconds.
     pub from_ms: i64,
+    /// Unix epoch milliseconds.
     pub to_ms: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = CarriedTicket))]
 pub struct CarriedTicketDto {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::TicketNumber) )]
     pub number: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Day))]
     pub issued_day: String,
+    /// Unix epoch milliseconds.
     pub issued_at_ms: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
     pub service: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::ChannelCode))]
     pub channel: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false, value_type = Option<crate::schema::Code>) )]
     pub priority: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub person: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub appointment: Option<AppointmentDto>,
 }
 
 /// `{"kind": "service", "code": "khai-sinh"}` or `{"kind": "counter", "code": "quay-4"}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "code", rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Target))]
 pub enum TargetDto {
     Service(String),
     Counter(String),
@@ -40,7 +55,10 @@ pub enum TargetDto {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ServiceTime))]
 pub struct ServiceTimeDto {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
     pub service: String,
     pub mean_s: u32,
     pub dev_s: u32,
@@ -48,96 +66,142 @@ pub struct ServiceTimeDto {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum EventDto {
     DayClosed {
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Day))]
         day: String,
         expired: Vec<u64>,
         carried: Vec<u64>,
     },
     DayOpened {
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Day))]
         day: String,
+        /// Ticket id within the day.
         first_ticket_id: u64,
         carried: Vec<CarriedTicketDto>,
         service_times: Vec<ServiceTimeDto>,
     },
     TicketIssued {
+        /// Ticket id within the day.
         ticket: u64,
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::TicketNumber) )]
         number: String,
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         service: String,
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::ChannelCode))]
         channel: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(nullable = false, value_type = Option<crate::schema::Code>) )]
         priority: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         token: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         person: Option<u64>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(nullable = false))]
         appointment: Option<AppointmentDto>,
         /// A number taken from home: the citizen's mobile number (a secret, like the token).
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "openapi",
+            schema(nullable = false, pattern = "^0[35789][0-9]{8}$")
+        )]
         phone: Option<String>,
     },
     TicketCheckedIn {
+        /// Ticket id within the day.
         ticket: u64,
+        /// Checked in before its turn or within `remote_hold_min` of it: it waits at its place by
+        /// issue time; otherwise from the check-in.
         kept_place: bool,
     },
     TicketCalled {
+        /// Ticket id within the day.
         ticket: u64,
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         counter: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(nullable = false, value_type = Option<crate::schema::Code>) )]
         official: Option<String>,
+        /// Why it was last called.
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::CallReasonCode))]
         reason: String,
+        /// For reason `aged` only.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(nullable = false))]
         waited_s: Option<u32>,
     },
     TicketRecalled {
+        /// Ticket id within the day.
         ticket: u64,
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         counter: String,
+        #[cfg_attr(feature = "openapi", schema(minimum = 1))]
         recalls: u8,
     },
     ServiceStarted {
+        /// Ticket id within the day.
         ticket: u64,
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         counter: String,
     },
     ServiceCompleted {
+        /// Ticket id within the day.
         ticket: u64,
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         counter: String,
         service_s: u32,
     },
     TicketNoShow {
+        /// Ticket id within the day.
         ticket: u64,
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         counter: String,
     },
     TicketReturned {
+        /// Ticket id within the day.
         ticket: u64,
     },
     TicketTransferred {
+        /// Ticket id within the day.
         ticket: u64,
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         from_counter: String,
         to: TargetDto,
         note: String,
     },
     TicketCancelled {
+        /// Ticket id within the day.
         ticket: u64,
     },
     TicketRated {
+        /// Ticket id within the day.
         ticket: u64,
+        #[cfg_attr(feature = "openapi", schema(minimum = 1))]
         score: u8,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(nullable = false))]
         reason: Option<String>,
     },
     /// `dossier` is dropped from what public sockets receive (`redacted`).
     DossierAttached {
+        /// Ticket id within the day.
         ticket: u64,
         counter: String,
+        /// Absent on websockets (broadcast events are redacted); kept in the stored event.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(nullable = false))]
         dossier: Option<String>,
     },
     CounterOpened {
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         counter: String,
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         official: String,
     },
     CounterPaused {
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         counter: String,
         reason: String,
         /// A called ticket put back in line by a pause for an absent console.
@@ -145,19 +209,24 @@ pub enum EventDto {
         requeued: Option<u64>,
     },
     CounterResumed {
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         counter: String,
     },
     CounterClosed {
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         counter: String,
     },
     ServicePaused {
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         service: String,
         reason: String,
     },
     ServiceResumed {
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         service: String,
     },
     DailyCapRaised {
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
         service: String,
         cap: u32,
     },
@@ -199,7 +268,10 @@ fn reason_to_wire(r: core::CallReason) -> (String, Option<u32>) {
     (r.code().to_string(), waited)
 }
 
-fn reason_from_wire(s: &str, waited_s: Option<u32>) -> Result<core::CallReason, WireError> {
+pub(crate) fn reason_from_wire(
+    s: &str,
+    waited_s: Option<u32>,
+) -> Result<core::CallReason, WireError> {
     use core::CallReason::*;
     Ok(match s {
         "requested" => Requested,

@@ -7,6 +7,8 @@
 pub mod config;
 pub mod event;
 pub mod message;
+#[cfg(feature = "openapi")]
+pub mod schema;
 pub mod snapshot;
 pub mod text;
 

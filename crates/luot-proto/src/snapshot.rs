@@ -5,49 +5,77 @@ use luot_core as core;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TicketView {
+    /// Id within the site's day; ids restart every day and a carried ticket gets a new one.
     pub id: u64,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::TicketNumber) )]
     pub number: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
     pub service: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::TicketStateCode))]
     pub state: String,
+    /// Priority category code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false, value_type = Option<crate::schema::Code>) )]
     pub priority: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::ChannelCode))]
     pub channel: String,
+    /// Unix epoch milliseconds.
     pub issued_at_ms: i64,
+    /// When it last joined a queue (issue, return, transfer to a counter).
     pub enqueued_at_ms: i64,
+    /// The counter that last called it (kept after the call ends).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false, value_type = Option<crate::schema::Code>) )]
     pub counter: Option<String>,
+    /// Set while it waits for one counter after a transfer to that counter.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false, value_type = Option<crate::schema::Code>) )]
     pub target_counter: Option<String>,
+    /// Unix epoch milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub called_at_ms: Option<i64>,
+    /// Unix epoch milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub started_at_ms: Option<i64>,
+    /// Unix epoch milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub finished_at_ms: Option<i64>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub recalls: u8,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub transfers: u8,
     /// Why it was called (a `CallReason` code).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false, value_type = Option<crate::schema::CallReasonCode>))]
     pub reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false, minimum = 1))]
     pub rating: Option<u8>,
     /// For a waiting ticket: people ahead and the wait range.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub estimate: Option<EstimateDto>,
     /// For a waiting ticket whose wait may run past the end of its service's session (lunch
     /// or closing): that session, so the ticket says "Có thể đến buổi chiều (13:30) mới tới lượt".
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub past_session: Option<SessionDto>,
     /// A number taken from home, waiting but not checked in: it keeps its place in line and is
     /// not called until the kiosk or an official checks it in.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[cfg_attr(feature = "openapi", schema(default = false))]
     pub away: bool,
     /// For an away ticket whose turn has come: checked in by then, it keeps its place; later,
     /// it waits from its check-in, behind those who came meanwhile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub hold_until_ms: Option<i64>,
 }
 
@@ -105,13 +133,20 @@ impl TicketView {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Estimate))]
 pub struct EstimateDto {
+    /// People ahead (for a service: people waiting).
     pub ahead: u32,
+    /// Open counters serving it.
     pub counters: u32,
     /// Absent while no counter serving it is open.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub low_s: Option<u32>,
+    /// High end of the wait range, seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub high_s: Option<u32>,
     /// A counter is open but the range would be too wide to plan by: clients show "chưa đủ dữ
     /// liệu để ước tính" (not enough data to estimate yet) instead of a range.
@@ -133,11 +168,21 @@ impl From<core::WaitEstimate> for EstimateDto {
 
 /// The session (run of opening hours) a service is in: when it ends and when it opens again.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Session))]
 pub struct SessionDto {
     /// `HH:MM`, site time, today.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9]{2}:[0-9]{2}$"))]
     pub ends: String,
     /// `YYYY-MM-DD HH:MM`, when the service opens again (within two weeks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            nullable = false,
+            pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}$"
+        )
+    )]
     pub resumes: Option<String>,
 }
 
@@ -177,9 +222,12 @@ pub fn session_note(s: &core::Session, today: core::Day) -> (String, String) {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceStatsDto {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
     pub service: String,
     pub waiting: u32,
+    /// Issued today.
     pub issued: u32,
     /// Today's cap: the configured one, or the one a manager raised it to.
     pub daily_cap: u32,
@@ -187,38 +235,60 @@ pub struct ServiceStatsDto {
     pub open: bool,
     /// Why not, when closed (a rejection code) and when it opens next (`YYYY-MM-DD HH:MM`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false, value_type = Option<crate::schema::ClosedReasonCode>))]
     pub closed_reason: Option<String>,
+    /// When it opens next, `YYYY-MM-DD HH:MM` (for service_closed and intake_closed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            nullable = false,
+            pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}$"
+        )
+    )]
     pub opens_at: Option<String>,
     /// The manager's reason while issuing is stopped (`closed_reason` `service_paused`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub paused_reason: Option<String>,
     pub estimate: EstimateDto,
     /// While the service is in its hours: when this session ends and when it opens again. A
     /// newcomer whose wait's high end runs past `ends` (or is not known) is told so before
     /// issuing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub session: Option<SessionDto>,
 }
 
 /// A procedure as the page for numbers from home (`/lay-so`) shows it: whether a number can be
 /// taken from home now, how many are left today, and the wait a newcomer would have.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RemoteServiceDto {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
     pub service: String,
     /// A number can be taken from home now.
     pub open: bool,
     /// Why not (a rejection code: hours, holiday, intake close, cap, stopped, or
     /// `remote_share_reached`) and when it opens next (`YYYY-MM-DD HH:MM`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false, value_type = Option<crate::schema::RemoteClosedReasonCode>))]
     pub closed_reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            nullable = false,
+            pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}$"
+        )
+    )]
     pub opens_at: Option<String>,
     /// Numbers still to be had from home today.
     pub remote_left: u32,
     pub waiting: u32,
     pub estimate: EstimateDto,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub session: Option<SessionDto>,
 }
 
@@ -294,16 +364,24 @@ impl ServiceStatsDto {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CounterView {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
     pub code: String,
+    /// The number read aloud and shown.
     pub number: u16,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::CounterStatusCode))]
     pub status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub pause_reason: Option<String>,
+    /// Login of the official signed in at it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false, value_type = Option<crate::schema::Code>) )]
     pub official: Option<String>,
     /// The ticket being called or served.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub current: Option<TicketView>,
     pub served_today: u32,
     pub service_s_today: u64,
@@ -314,17 +392,22 @@ pub struct CounterView {
     /// Since when the counter has had nothing to do (opened, or its last ticket ended), while it
     /// is open or paused without a ticket.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub idle_since_ms: Option<i64>,
     /// No-shows in a row since the counter last started or completed a service.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub no_show_streak: u32,
 }
 
 /// The whole live state of one site, as of `seq`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SiteSnapshot {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Code))]
     pub site: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false, value_type = Option<crate::schema::Day>) )]
     pub day: Option<String>,
     pub counters: Vec<CounterView>,
     /// Waiting tickets in queue order per lane, for the roles that list them (counter consoles,
@@ -332,11 +415,14 @@ pub struct SiteSnapshot {
     /// `services` (see [`Role::lists_waiting`](crate::Role::lists_waiting)).
     pub waiting: Vec<TicketView>,
     /// Most recent calls, newest first.
+    #[cfg_attr(feature = "openapi", schema(max_items = 12))]
     pub recent_calls: Vec<TicketView>,
     /// Today's no-shows that may still be put back in the queue (their `no_show_return_s` window
     /// has not passed), newest first, at most [`NO_SHOWS_MAX`], each with the `counter` that
     /// marked it: the console's "came back" list. Listed for the same roles as `waiting`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 50))]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub no_shows: Vec<TicketView>,
     pub services: Vec<ServiceStatsDto>,
     /// Issuing stopped by a fault (storage); kiosks show "tạm ngưng cấp số".

@@ -299,7 +299,7 @@ pub async fn execute(
                 (Principal::Device(d), TicketRef::Number(_)) if d.kind.issues() => {
                     check_in_by_number(app, site, d.id, r, phone_last4.as_deref()).await?
                 }
-                (Principal::User(_), TicketRef::Number(_)) => staff_only(principal)?,
+                (Principal::User(_), _) => staff_only(principal)?,
                 (Principal::Anonymous, _) => return Err(ApiError::login_required()),
                 // A citizen cannot check in from home: it would make the hold meaningless.
                 _ => return Err(ApiError::forbidden()),

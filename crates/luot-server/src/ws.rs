@@ -96,9 +96,14 @@ async fn close(sink: &mut Sink, code: u16, reason: &str) {
     operation_id = "websocket",
     tag = "websocket",
     summary = r#"Websocket: live state and commands"#,
-    description = r#"Upgrade to a websocket. First message: `hello` (schema HelloMessage) within 10 s; the server answers `welcome`, then a `snapshot` at seq N and `event`s N+1…, or a replay from `resume_from`. Commands (schema CommandMessage) get exactly one `reply`. Text frames only, at most 16 KiB; 20 messages/s (burst 60). Close codes: 1001 going away (server stopping, idle 60 s), 1003 binary frame, 1007 invalid UTF-8, 1008 policy (no/bad hello, unknown site/device/ticket, too many bad messages), 1009 too big, 1013 too many anonymous sockets. The session cookie, if any, is read from the handshake. Besides `event`s the server sends `ticket` (phone sockets), `intake` (storage fault), `config` (live configuration change: reload the setup and resync) and `error`."#,
+    description = r#"Upgrade to a websocket. First message: `hello` (a `ClientMessage`) within 10 s; the server answers `welcome`, then a `snapshot` at seq N and `event`s N+1…, or a replay from `resume_from`. Commands (`command`, a `ClientMessage`) get exactly one `reply` (a `ServerMessage`). Text frames only, at most 16 KiB; 20 messages/s (burst 60). Close codes: 1001 going away (server stopping, idle 60 s), 1003 binary frame, 1007 invalid UTF-8, 1008 policy (no/bad hello, unknown site/device/ticket, too many bad messages), 1009 too big, 1013 too many anonymous sockets. The session cookie, if any, is read from the handshake. Besides `event`s the server sends `ticket` (phone sockets), `intake` (storage fault), `config` (live configuration change: reload the setup and resync) and `error`."#,
     security((), ("sessionCookie" = [])),
-    responses()
+    responses(
+        (status = 101, description = "Switching Protocols. The client sends `ClientMessage`s and receives `ServerMessage`s (JSON text frames); see docs/protocol.md."),
+        (status = 400, description = "Not a websocket upgrade (plain text).", body = String, content_type = "text/plain"),
+        (status = 403, description = "`origin_refused`: the `Origin` header is not allowed.", body = luot_proto::ErrorDto, content_type = "application/json"),
+        (status = 503, description = "`too_many_connections`.", body = luot_proto::ErrorDto, content_type = "application/json"),
+    )
 )]
 pub async fn handler(
     ws: WebSocketUpgrade,

@@ -29,10 +29,13 @@ pub struct Device {
 
 /// One line of the audit log.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     pub id: i64,
+    /// Unix milliseconds.
     pub at_ms: i64,
     pub actor: String,
+    #[cfg_attr(feature = "openapi", schema(example = "login"))]
     pub action: String,
     pub detail: String,
     /// The client's address; empty for the server's own actions.

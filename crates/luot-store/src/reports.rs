@@ -13,7 +13,10 @@ pub const REPORT_DAYS_MAX: i32 = 366;
 /// Most individual ratings a report lists (the newest), each with its dossier code.
 pub const RATINGS_LISTED_MAX: usize = 2_000;
 
+/// How a report's rows are grouped; its text form (`as_str`) is the API's `by`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(rename_all = "lowercase"))]
 pub enum GroupBy {
     Site,
     Department,
@@ -79,6 +82,7 @@ pub struct ReportQuery {
 
 /// Distribution of a duration, seconds.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Durations {
     pub count: u32,
     pub mean_s: Option<f64>,
@@ -112,6 +116,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 /// One line of a report.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReportRow {
     pub key: String,
     pub issued: u32,
@@ -141,10 +146,15 @@ pub struct ReportRow {
 }
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Report {
+    #[cfg_attr(feature = "openapi", schema(value_type = luot_proto::schema::Code))]
     pub site: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = luot_proto::schema::Day))]
     pub from: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = luot_proto::schema::Day))]
     pub to: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = GroupBy))]
     pub by: &'static str,
     pub target_wait_s: u32,
     pub rating_levels: u8,
@@ -157,6 +167,7 @@ pub struct Report {
     pub queue_by_hour: Vec<f64>,
     /// The ratings one by one, newest first, at most `RATINGS_LISTED_MAX`: each tied to its
     /// ticket, official and the dossier code the official attached.
+    #[cfg_attr(feature = "openapi", schema(max_items = 2000))]
     pub rated_tickets: Vec<RatedTicket>,
     /// More ratings were given than `rated_tickets` lists.
     pub rated_tickets_truncated: bool,
@@ -164,6 +175,7 @@ pub struct Report {
 
 /// One rating, for the list in reports and exports.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RatedTicket {
     pub day: String,
     pub number: String,
@@ -522,9 +534,13 @@ fn queue_by_hour(rows: &[Row], offset_s: i32) -> Vec<f64> {
 
 /// Counters each department needs in each hour of the day to keep a wait target.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Staffing {
+    #[cfg_attr(feature = "openapi", schema(value_type = luot_proto::schema::Code))]
     pub site: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = luot_proto::schema::Day))]
     pub from: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = luot_proto::schema::Day))]
     pub to: String,
     pub target_wait_s: u32,
     /// Share of citizens who should wait at most `target_wait_s` (e.g. 0.9).
@@ -535,15 +551,20 @@ pub struct Staffing {
 }
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StaffingRow {
+    #[cfg_attr(feature = "openapi", schema(value_type = luot_proto::schema::Code))]
     pub department: String,
     /// Mean service time from the history (or the configured expectation when none).
     pub mean_service_s: f64,
     /// Per hour of the day (0–23): mean arrivals in that hour.
+    #[cfg_attr(feature = "openapi", schema(max_items = 24, min_items = 24))]
     pub arrivals_per_hour: Vec<f64>,
     /// Per hour: counters needed (`None`: more than the advice covers).
+    #[cfg_attr(feature = "openapi", schema(max_items = 24, min_items = 24))]
     pub counters: Vec<Option<u32>>,
     /// The most counters needed in any hour: the morning peak.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub peak_counters: Option<u32>,
 }
 
@@ -703,5 +724,23 @@ mod tests {
         // 2026-11-30T02:00:00Z is 09:00 on a Monday in Vietnam.
         let at = 1_796_004_000_000;
         assert_eq!(local(at, 7 * 3600), (0, 9));
+    }
+}
+
+#[cfg(all(test, feature = "openapi"))]
+mod schema_tests {
+    use super::GroupBy;
+
+    #[test]
+    fn the_documented_groupings_are_the_ones_parsed() {
+        let schema = serde_json::to_value(<GroupBy as utoipa::PartialSchema>::schema()).unwrap();
+        let listed: Vec<&str> = schema["enum"]
+            .as_array()
+            .expect("enum")
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let parsed: Vec<&str> = GroupBy::ALL.iter().map(|g| g.as_str()).collect();
+        assert_eq!(listed, parsed);
     }
 }

@@ -10,6 +10,8 @@ use std::str::FromStr;
 /// A user's role.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = UserRole))]
 pub enum Role {
     /// Works at the counters the account lists.
     Official,
@@ -51,6 +53,7 @@ impl Role {
 /// A paired device's kind.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum DeviceKind {
     Kiosk,
     Display,

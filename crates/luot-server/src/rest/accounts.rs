@@ -13,14 +13,15 @@ use axum::response::{IntoResponse, Response};
 use luot_store::Accounts;
 use luot_store::Role;
 use luot_store::User;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct LoginBody {
+    #[schema(max_length = 64)]
     login: String,
+    #[schema(max_length = 256)]
     password: String,
 }
 
@@ -32,8 +33,88 @@ fn session_cookie(app: &App, value: &str, max_age_s: i64) -> HeaderValue {
     .expect("cookie is ASCII")
 }
 
-fn user_json(u: &User) -> Value {
-    json!({"login": u.login, "display_name": u.display_name, "role": u.role, "counters": u.counters, "disabled": u.disabled})
+/// An account as the API shows it (never its password hash).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = User)]
+pub(crate) struct UserReply {
+    #[schema(value_type = luot_proto::schema::Code)]
+    login: String,
+    display_name: String,
+    role: Role,
+    /// Counter codes (`quay-1` or `site/quay-1`).
+    counters: Vec<String>,
+    disabled: bool,
+}
+
+fn user_json(u: &User) -> UserReply {
+    UserReply {
+        login: u.login.clone(),
+        display_name: u.display_name.clone(),
+        role: u.role,
+        counters: u.counters.clone(),
+        disabled: u.disabled,
+    }
+}
+
+/// A paired device asking who it is.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct DeviceMe {
+    device: i64,
+    kind: luot_store::DeviceKind,
+    name: String,
+    #[schema(value_type = luot_proto::schema::Code)]
+    site: String,
+    #[schema(required = true, value_type = Option<luot_proto::schema::Code>)]
+    counter: Option<String>,
+}
+
+/// `GET /me`: a signed-in user or a paired device.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub(crate) enum MeReply {
+    User(UserReply),
+    Device(DeviceMe),
+}
+
+/// `{"ok": true}`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Ok)]
+pub(crate) struct OkReply {
+    /// Always `true`.
+    ok: bool,
+}
+
+impl OkReply {
+    pub(crate) const OK: OkReply = OkReply { ok: true };
+}
+
+/// A password set by an admin: `password` is there only when the server made it, shown once.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct PasswordSet {
+    /// Always `true`.
+    ok: bool,
+    login: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    password: Option<String>,
+}
+
+/// What `POST /admin/users/{login}/{action}` answers.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub(crate) enum UserActionReply {
+    User(UserReply),
+    Password(PasswordSet),
+}
+
+/// The actions of `POST /admin/users/{login}/{action}`.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum UserAction {
+    Disable,
+    Enable,
+    Password,
 }
 
 #[utoipa::path(
@@ -43,7 +124,16 @@ fn user_json(u: &User) -> Value {
     tag = "accounts",
     summary = r#"Sign in"#,
     security(()),
-    responses()
+    request_body(content = LoginBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Signed in; the session cookie is set.", body = UserReply, content_type = "application/json", headers(("Set-Cookie" = String, description = "`luot_session=<token>; Path=/; HttpOnly; SameSite=Strict; Max-Age=50400`"))),
+        (status = 400, response = crate::rest::doc::BadRequest),
+        (status = 401, response = crate::rest::doc::Unauthorized),
+        (status = 403, response = crate::rest::doc::Forbidden),
+        (status = 413, response = crate::rest::doc::PayloadTooLarge),
+        (status = 429, response = crate::rest::doc::TooManyRequests),
+        (status = 503, response = crate::rest::doc::ServiceUnavailable),
+    )
 )]
 pub(super) async fn login(
     State(app): State<Arc<App>>,
@@ -143,7 +233,10 @@ pub(super) async fn login(
     tag = "accounts",
     summary = r#"Sign out"#,
     security((), ("sessionCookie" = [])),
-    responses()
+    responses(
+        (status = 200, description = "Signed out; the cookie is cleared.", body = OkReply, content_type = "application/json"),
+        (status = 403, response = crate::rest::doc::Forbidden),
+    )
 )]
 pub(super) async fn logout(
     State(app): State<Arc<App>>,
@@ -169,7 +262,7 @@ pub(super) async fn logout(
             crate::standing::announce(&app, login);
         }
     }
-    let mut res = Json(json!({"ok": true})).into_response();
+    let mut res = Json(OkReply::OK).into_response();
     res.headers_mut()
         .insert(header::SET_COOKIE, session_cookie(&app, "", 0));
     res
@@ -182,17 +275,25 @@ pub(super) async fn logout(
     tag = "accounts",
     summary = r#"Who am I"#,
     security(("sessionCookie" = []), ("deviceToken" = [])),
-    responses()
+    responses(
+        (status = 200, description = "OK", body = MeReply, content_type = "application/json"),
+        (status = 401, response = crate::rest::doc::Unauthorized),
+        (status = 403, response = crate::rest::doc::Forbidden),
+    )
 )]
 pub(super) async fn me(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MeReply>, ApiError> {
     match auth::principal(&app, &headers).await {
-        Principal::User(u) => Ok(Json(user_json(&u))),
-        Principal::Device(d) => Ok(Json(
-            json!({"device": d.id, "kind": d.kind, "name": d.name, "site": d.site, "counter": d.counter}),
-        )),
+        Principal::User(u) => Ok(Json(MeReply::User(user_json(&u)))),
+        Principal::Device(d) => Ok(Json(MeReply::Device(DeviceMe {
+            device: d.id,
+            kind: d.kind,
+            name: d.name.clone(),
+            site: d.site.clone(),
+            counter: d.counter.clone(),
+        }))),
         _ => Err(ApiError::login_required()),
     }
 }
@@ -204,24 +305,35 @@ pub(super) async fn me(
     tag = "admin",
     summary = r#"List users (admin, manager)"#,
     security(("sessionCookie" = [])),
-    responses()
+    responses(
+        (status = 200, description = "OK", body = Vec<UserReply>, content_type = "application/json"),
+        (status = 401, response = crate::rest::doc::Unauthorized),
+        (status = 403, response = crate::rest::doc::Forbidden),
+        (status = 503, response = crate::rest::doc::ServiceUnavailable),
+    )
 )]
 pub(super) async fn users(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Vec<UserReply>>, ApiError> {
     require_user(&app, &headers, Role::manages).await?;
     let list = app.accounts(|c| c.users()).await.map_err(store_error)?;
-    Ok(Json(json!(list.iter().map(user_json).collect::<Vec<_>>())))
+    Ok(Json(list.iter().map(user_json).collect()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewUser)]
 struct NewUserBody {
+    #[schema(value_type = luot_proto::schema::Code)]
     login: String,
+    #[schema(min_length = 1, max_length = 100)]
     display_name: String,
+    #[schema(value_type = Role)]
     role: String,
+    #[schema(min_length = 10, max_length = 256)]
     password: String,
+    /// Counter codes (`quay-1` or `site/quay-1`).
     #[serde(default)]
     counters: Vec<String>,
 }
@@ -233,7 +345,15 @@ struct NewUserBody {
     tag = "admin",
     summary = r#"Add a user (admin)"#,
     security(("sessionCookie" = [])),
-    responses()
+    request_body(content = NewUserBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created.", body = UserReply, content_type = "application/json"),
+        (status = 400, response = crate::rest::doc::BadRequest),
+        (status = 401, response = crate::rest::doc::Unauthorized),
+        (status = 403, response = crate::rest::doc::Forbidden),
+        (status = 409, description = "`user_exists` (also answered, today, when storage fails).", body = luot_proto::ErrorDto, content_type = "application/json"),
+        (status = 413, response = crate::rest::doc::PayloadTooLarge),
+    )
 )]
 pub(super) async fn add_user(
     State(app): State<Arc<App>>,
@@ -343,14 +463,20 @@ fn account_changed(app: &App, login: &str, hashes: &[String]) {
     let _ = app.account_changes.send(login.to_string());
 }
 
-#[derive(Deserialize)]
+/// What to change; fields left out stay as they are.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = EditUser)]
 struct EditUserBody {
     #[serde(default)]
+    #[schema(nullable = false, min_length = 1, max_length = 100)]
     display_name: Option<String>,
     #[serde(default)]
+    #[schema(nullable = false, value_type = Option<Role>)]
     role: Option<String>,
+    /// Known counter codes (`quay-1` or `site/quay-1`).
     #[serde(default)]
+    #[schema(nullable = false, max_items = 50)]
     counters: Option<Vec<String>>,
 }
 
@@ -363,7 +489,20 @@ struct EditUserBody {
     summary = r#"Change an account's display name, role or counters (admin)"#,
     description = r#"Audited (`user_edit`). The user's open websockets close and reconnect with the new rights. The last active admin keeps the admin role (`last_admin`, 409)."#,
     security(("sessionCookie" = [])),
-    responses()
+    params(
+        ("login" = inline(luot_proto::schema::Code), Path),
+    ),
+    request_body(content = EditUserBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The account as it is now.", body = UserReply, content_type = "application/json"),
+        (status = 400, response = crate::rest::doc::BadRequest),
+        (status = 401, response = crate::rest::doc::Unauthorized),
+        (status = 403, response = crate::rest::doc::Forbidden),
+        (status = 404, response = crate::rest::doc::NotFound),
+        (status = 409, response = crate::rest::doc::Conflict),
+        (status = 413, response = crate::rest::doc::PayloadTooLarge),
+        (status = 503, response = crate::rest::doc::ServiceUnavailable),
+    )
 )]
 pub(super) async fn edit_user(
     State(app): State<Arc<App>>,
@@ -371,7 +510,7 @@ pub(super) async fn edit_user(
     headers: HeaderMap,
     Path(login): Path<String>,
     bytes: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<UserReply>, ApiError> {
     let from = addr.to_string();
     let admin = require_user(&app, &headers, Role::administers).await?;
     let b: EditUserBody = body(&bytes)?;
@@ -429,10 +568,13 @@ pub(super) async fn edit_user(
     Ok(Json(user_json(&user)))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PasswordReset)]
 struct PasswordBody {
+    /// Left out: the server makes one and returns it once.
     #[serde(default)]
+    #[schema(nullable = false, min_length = 12, max_length = 256)]
     password: Option<String>,
 }
 
@@ -446,7 +588,21 @@ struct PasswordBody {
     summary = r#"Disable, enable or reset the password of an account (admin)"#,
     description = r#"`disable`: the user can no longer log in; their sessions end and their open websockets close at once (`session_ended`). An admin cannot disable themselves (`cannot_disable_self`) nor the last active admin (`last_admin`). `enable`: undo. `password`: a new password (body `PasswordReset`; left out, one is made and returned once); ends the user's sessions. All audited."#,
     security(("sessionCookie" = [])),
-    responses()
+    params(
+        ("login" = inline(luot_proto::schema::Code), Path),
+        ("action" = inline(UserAction), Path),
+    ),
+    request_body(content = Option<PasswordBody>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "`disable`/`enable`: the account (User); `password`: `{ok, login, password?}`.", body = UserActionReply, content_type = "application/json"),
+        (status = 400, response = crate::rest::doc::BadRequest),
+        (status = 401, response = crate::rest::doc::Unauthorized),
+        (status = 403, response = crate::rest::doc::Forbidden),
+        (status = 404, response = crate::rest::doc::NotFound),
+        (status = 409, response = crate::rest::doc::Conflict),
+        (status = 413, response = crate::rest::doc::PayloadTooLarge),
+        (status = 503, response = crate::rest::doc::ServiceUnavailable),
+    )
 )]
 pub(super) async fn user_action(
     State(app): State<Arc<App>>,
@@ -454,7 +610,7 @@ pub(super) async fn user_action(
     headers: HeaderMap,
     Path((login, action)): Path<(String, String)>,
     bytes: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<UserActionReply>, ApiError> {
     let from = addr.to_string();
     let admin = require_user(&app, &headers, Role::administers).await?;
     let now = app.clock.now_ms();
@@ -498,7 +654,7 @@ pub(super) async fn user_action(
             if disable {
                 account_changed(&app, &login, &hashes);
             }
-            Ok(Json(user_json(&user)))
+            Ok(Json(UserActionReply::User(user_json(&user))))
         }
         "password" => {
             let b: PasswordBody = if bytes.is_empty() {
@@ -532,11 +688,11 @@ pub(super) async fn user_action(
                 .await
                 .map_err(store_error)??;
             account_changed(&app, &login, &hashes);
-            let mut out = json!({"ok": true, "login": login});
-            if generated {
-                out["password"] = json!(password);
-            }
-            Ok(Json(out))
+            Ok(Json(UserActionReply::Password(PasswordSet {
+                ok: true,
+                login,
+                password: generated.then_some(password),
+            })))
         }
         _ => Err(ApiError::no_action()),
     }

@@ -10,8 +10,8 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use luot_store::Accounts;
 use luot_store::Role;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Default and largest page of the audit viewer.
@@ -20,28 +20,67 @@ pub const AUDIT_PAGE_MAX: usize = 500;
 /// Longest `actor` or `action` filter, in bytes (both are codes).
 pub const AUDIT_FILTER_BYTES_MAX: usize = 64;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(super) struct AuditParams {
     /// First day, `YYYY-MM-DD` in the first site's time zone.
     #[serde(default)]
+    #[param(value_type = Option<luot_proto::schema::Day>, inline)]
     from: Option<String>,
     /// Last day, inclusive.
     #[serde(default)]
+    #[param(value_type = Option<luot_proto::schema::Day>, inline)]
     to: Option<String>,
+    /// Only this actor's lines (a login, or `system`).
     #[serde(default)]
+    #[param(max_length = 64)]
     actor: Option<String>,
+    /// Only this action's lines (`login`, `user_add`, …).
     #[serde(default)]
+    #[param(max_length = 64)]
     action: Option<String>,
+    /// Page number, from 1 (default 1).
     #[serde(default)]
+    #[param(minimum = 1)]
     page: Option<usize>,
+    /// Lines per page (default 50); larger than 500 is refused with `invalid_page_size`.
     #[serde(default)]
+    #[param(minimum = 1, maximum = 500)]
     page_size: Option<usize>,
+    /// `json` (default) or `csv` (every matching line, up to 10,000).
     #[serde(default)]
+    #[param(value_type = Option<AuditFormat>, inline)]
     format: Option<String>,
     /// The CSV's language (`vi`, the default, or `en`).
     #[serde(default)]
+    #[param(value_type = Option<crate::rest::reports::LangParam>, inline)]
     lang: Option<String>,
+}
+
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum AuditFormat {
+    Json,
+    Csv,
+}
+
+/// A page of the audit log, newest first.
+#[derive(Serialize, utoipa::ToSchema)]
+struct AuditPage {
+    entries: Vec<luot_store::AuditEntry>,
+    /// Lines matching the filter.
+    total: u64,
+    page: usize,
+    page_size: usize,
+    pages: usize,
+    /// What each action code of `actions` and `entries` means, in Vietnamese and English.
+    action_names: BTreeMap<String, super::read::Text>,
+    /// Actions the log holds, for the filter (at most 200).
+    actions: Vec<String>,
+    /// Actors the log holds (at most 200).
+    actors: Vec<String>,
 }
 
 /// Unix milliseconds of a day's midnight in the first site's time zone.
@@ -65,7 +104,16 @@ fn day_start_ms(app: &App, field: &'static str, s: &str) -> Result<i64, ApiError
     summary = r#"The audit log, filtered and paged (managers, admins)"#,
     description = r#"Newest first. Logins, accounts, devices and configuration changes: who, when, what. `format=csv` exports every matching line, up to 10,000."#,
     security(("sessionCookie" = [])),
-    responses()
+    params(
+        AuditParams,
+    ),
+    responses(
+        (status = 200, description = "A page (JSON) or the CSV export.", content((AuditPage = "application/json"), (String = "text/csv"))),
+        (status = 400, description = "`invalid_field` (`from`, `to`, `actor`, `action`, `format`), `invalid_range`, `invalid_page_size` (ErrorDto); an unknown or malformed query parameter is answered in plain text.", content((luot_proto::ErrorDto = "application/json"), (String = "text/plain"))),
+        (status = 401, response = crate::rest::doc::Unauthorized),
+        (status = 403, response = crate::rest::doc::Forbidden),
+        (status = 503, response = crate::rest::doc::ServiceUnavailable),
+    )
 )]
 pub(super) async fn audit(
     State(app): State<Arc<App>>,
@@ -191,20 +239,29 @@ pub(super) async fn audit(
         )
             .into_response());
     }
-    Ok(Json(json!({
-        "entries": entries,
-        "total": total,
-        "page": page,
-        "page_size": page_size,
-        "pages": (total as usize).div_ceil(page_size).max(1),
-        "action_names": actions
-            .iter()
-            .chain(entries.iter().map(|e| &e.action))
-            .filter_map(|a| audit_action_names(a).map(|(vi, en)| (a.clone(), json!({"vi": vi, "en": en}))))
-            .collect::<serde_json::Map<String, Value>>(),
-        "actions": actions,
-        "actors": actors,
-    }))
+    let action_names = actions
+        .iter()
+        .chain(entries.iter().map(|e| &e.action))
+        .filter_map(|a| {
+            audit_action_names(a).map(|(vi, en)| {
+                let text = super::read::Text {
+                    vi: vi.to_string(),
+                    en: en.to_string(),
+                };
+                (a.clone(), text)
+            })
+        })
+        .collect();
+    Ok(Json(AuditPage {
+        pages: (total as usize).div_ceil(page_size).max(1),
+        entries,
+        total: total as u64,
+        page,
+        page_size,
+        action_names,
+        actions,
+        actors,
+    })
     .into_response())
 }
 

@@ -16,9 +16,94 @@ use axum::response::{IntoResponse, Response};
 use luot_proto::{ErrorDto, PROTOCOL_VERSION, ServerMessage};
 use luot_store::Accounts;
 use luot_store::Role;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
+
+/// A voice clip the announcer knows: built-in, replaced by the center's recording, or a phrase
+/// the center added.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Clip {
+    /// `null` for the chime.
+    #[schema(required = true)]
+    lang: Option<String>,
+    name: String,
+    /// What the clip says (from the manifest).
+    #[schema(required = true)]
+    text: Option<String>,
+    #[schema(example = "/audio/vi/invite.ogg?v=3f2a9c01d4e5b677")]
+    url: String,
+    /// A phrase clip the center added (not in the built-in manifest).
+    custom: bool,
+    /// `null` while the built-in clip plays.
+    #[schema(required = true)]
+    replaced: Option<ClipReplaced>,
+}
+
+/// The center's recording that replaces a clip.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct ClipReplaced {
+    bytes: u64,
+    duration_ms: u64,
+    #[schema(value_type = ClipCodec)]
+    codec: String,
+    /// Milliseconds since the epoch.
+    uploaded_at: i64,
+    uploaded_by: String,
+    version: String,
+}
+
+/// The codec of a recording (`crate::clips::check` takes no other).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum ClipCodec {
+    Vorbis,
+    Opus,
+}
+
+/// Every clip, with the limits an upload must keep.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct ClipList {
+    limits: ClipLimits,
+    /// The voices, Vietnamese first.
+    languages: Vec<String>,
+    clips: Vec<Clip>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct ClipLimits {
+    bytes_max: usize,
+    seconds_max: f64,
+    phrases_max: usize,
+    phrase_text_max: usize,
+}
+
+/// A recording, the body of `PUT`: the .ogg file itself.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)]
+struct OggFile(Vec<u8>);
+
+/// An added phrase clip, removed.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct ClipRemoved {
+    #[schema(required = true)]
+    lang: Option<String>,
+    name: String,
+    /// Always `true`.
+    removed: bool,
+}
+
+/// What deleting a clip answers: the clip as listed (built-in again), or that an added phrase
+/// is gone.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub(crate) enum ClipDeleted {
+    Listed(Clip),
+    Removed(ClipRemoved),
+}
 
 /// The manifest the announcer reads (the `--assets` folder's or the embedded one), with the
 /// phrases the center added.
@@ -98,20 +183,27 @@ fn known(m: &Value) -> Vec<Known> {
     out
 }
 
-fn clip_json(app: &App, k: &Known) -> Value {
+fn clip_json(app: &App, k: &Known) -> Clip {
     let replaced = app.clips.get(&k.key);
     let url = match &replaced {
         Some(s) => format!("/audio/{}?v={}", k.key, s.version),
         None => format!("/audio/{}", k.key),
     };
-    json!({
-        "lang": k.lang, "name": k.name, "text": k.text, "url": url,
-        "custom": replaced.as_ref().is_some_and(|s| s.text.is_some()),
-        "replaced": replaced.map(|s| json!({
-            "bytes": s.bytes, "duration_ms": s.duration_ms, "codec": s.codec,
-            "uploaded_at": s.uploaded_at_ms, "uploaded_by": s.uploaded_by, "version": s.version,
-        })),
-    })
+    Clip {
+        lang: k.lang.clone(),
+        name: k.name.clone(),
+        text: k.text.clone(),
+        url,
+        custom: replaced.as_ref().is_some_and(|s| s.text.is_some()),
+        replaced: replaced.map(|s| ClipReplaced {
+            bytes: s.bytes,
+            duration_ms: s.duration_ms,
+            codec: s.codec,
+            uploaded_at: s.uploaded_at_ms,
+            uploaded_by: s.uploaded_by,
+            version: s.version,
+        }),
+    }
 }
 
 /// `GET /api/v1/admin/clips`: every clip the announcer knows, built-in, replaced or added.
@@ -123,28 +215,35 @@ fn clip_json(app: &App, k: &Known) -> Value {
     summary = r#"The hall display's voice clips, built-in or replaced (manager, admin)"#,
     description = r#"The chime and every clip of every language of audio/manifest.json, with its text, its URL (with ?v=<version> when replaced) and, when a center's recording replaces it, its size, duration, codec and who uploaded it when. Phrase clips the center added are listed with custom: true."#,
     security(("sessionCookie" = [])),
-    responses()
+    responses(
+        (status = 200, description = "OK", body = ClipList, content_type = "application/json"),
+        (status = 401, response = crate::rest::doc::Unauthorized),
+        (status = 403, response = crate::rest::doc::Forbidden),
+        (status = 503, response = crate::rest::doc::ServiceUnavailable),
+    )
 )]
 pub async fn list(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ClipList>, ApiError> {
     require_user(&app, &headers, Role::manages).await?;
     let m = manifest(&app).await?;
-    let clips: Vec<Value> = known(&m).iter().map(|k| clip_json(&app, k)).collect();
-    let mut languages: Vec<&String> = m["languages"]
+    let clips: Vec<Clip> = known(&m).iter().map(|k| clip_json(&app, k)).collect();
+    let mut languages: Vec<String> = m["languages"]
         .as_object()
-        .map(|o| o.keys().collect())
+        .map(|o| o.keys().cloned().collect())
         .unwrap_or_default();
     languages.sort_by_key(|l| (l.as_str() != "vi", l.to_string()));
-    Ok(Json(json!({
-        "limits": {
-            "bytes_max": CLIP_BYTES_MAX, "seconds_max": CLIP_SECONDS_MAX,
-            "phrases_max": PHRASES_MAX, "phrase_text_max": PHRASE_TEXT_MAX,
+    Ok(Json(ClipList {
+        limits: ClipLimits {
+            bytes_max: CLIP_BYTES_MAX,
+            seconds_max: CLIP_SECONDS_MAX,
+            phrases_max: PHRASES_MAX,
+            phrase_text_max: PHRASE_TEXT_MAX,
         },
-        "languages": languages,
-        "clips": clips,
-    })))
+        languages,
+        clips,
+    }))
 }
 
 fn shown(s: &str) -> String {
@@ -303,7 +402,7 @@ async fn target(
 }
 
 /// The clip as listed, after a change.
-async fn listed(app: &App, lang: Option<&str>, name: &str) -> Result<Value, ApiError> {
+async fn listed(app: &App, lang: Option<&str>, name: &str) -> Result<Clip, ApiError> {
     let m = manifest(app).await?;
     known(&m)
         .iter()
@@ -465,9 +564,15 @@ async fn restore(
         announce_change(&app).await;
     }
     if added {
-        return Ok(Json(json!({"lang": lang, "name": name, "removed": true})).into_response());
+        return Ok(Json(ClipDeleted::Removed(ClipRemoved {
+            lang,
+            name,
+            removed: true,
+        }))
+        .into_response());
     }
-    Ok(Json(listed(&app, lang.as_deref(), &name).await?).into_response())
+    let clip = listed(&app, lang.as_deref(), &name).await?;
+    Ok(Json(ClipDeleted::Listed(clip)).into_response())
 }
 
 /// `PUT /api/v1/admin/clips/{lang}/{name}[?text=…]`: the body is the .ogg file. With `text`, a
@@ -479,7 +584,24 @@ async fn restore(
     tag = "admin",
     summary = r#"Replace one voice clip with the center's recording, or add a phrase clip with ?text= (manager, admin); displays reload it live"#,
     security(("sessionCookie" = [])),
-    responses()
+    params(
+        ("lang" = String, Path, description = "A language of audio/manifest.json (vi, en)."),
+        ("name" = String, Path, description = "A clip name of that language in the manifest (invite, to_counter, digit_0, letter_b, number_4…)."),
+        ("text" = Option<String>, Query, description = "Only for a phrase clip the center adds (or re-records) for its own template: what it says (1-100 characters, not a text another phrase clip of the language already says). A built-in clip's text cannot change (clip_text_fixed). At most 50 added phrases per language (clip_too_many).", max_length = 100),
+    ),
+    request_body(content = OggFile, content_type = "audio/ogg", description = "The recording: Ogg Vorbis or Ogg Opus, one stream, at most 512 KiB (524288 bytes) and 10 seconds."),
+    responses(
+        (status = 200, description = "The clip as listed by GET /api/v1/admin/clips.", body = Clip, content_type = "application/json"),
+        (status = 201, description = "A phrase clip added (listed with custom: true).", body = Clip, content_type = "application/json"),
+        (status = 400, description = "clip_text_fixed, clip_text_invalid, clip_name_invalid or invalid_field (an unknown query parameter); a malformed query is a plain-text 400 from the HTTP layer.", body = luot_proto::ErrorDto, content_type = "application/json"),
+        (status = 401, response = crate::rest::doc::Unauthorized),
+        (status = 403, response = crate::rest::doc::Forbidden),
+        (status = 404, response = crate::rest::doc::NotFound),
+        (status = 409, description = "clip_text_taken (another clip of the language says it) or clip_too_many.", body = luot_proto::ErrorDto, content_type = "application/json"),
+        (status = 413, response = crate::rest::doc::PayloadTooLarge),
+        (status = 422, description = "The file is not a clip the announcer can use: code clip_empty, clip_not_ogg, clip_damaged (says at which byte), clip_streams, clip_codec, clip_silent or clip_too_long (more than 10 s).", body = luot_proto::ErrorDto, content_type = "application/json"),
+        (status = 503, response = crate::rest::doc::ServiceUnavailable),
+    )
 )]
 pub async fn put(
     State(app): State<Arc<App>>,
@@ -502,7 +624,17 @@ pub async fn put(
     tag = "admin",
     summary = r#"Back to the built-in clip, or remove a phrase clip the center added (manager, admin)"#,
     security(("sessionCookie" = [])),
-    responses()
+    params(
+        ("lang" = String, Path, description = "A language of audio/manifest.json (vi, en)."),
+        ("name" = String, Path, description = "A clip name of that language in the manifest (invite, to_counter, digit_0, letter_b, number_4…)."),
+    ),
+    responses(
+        (status = 200, description = "The clip as listed (built-in again), or {lang, name, removed: true} for an added phrase.", body = ClipDeleted, content_type = "application/json"),
+        (status = 401, response = crate::rest::doc::Unauthorized),
+        (status = 403, response = crate::rest::doc::Forbidden),
+        (status = 404, response = crate::rest::doc::NotFound),
+        (status = 503, response = crate::rest::doc::ServiceUnavailable),
+    )
 )]
 pub async fn delete(
     State(app): State<Arc<App>>,
@@ -521,7 +653,17 @@ pub async fn delete(
     tag = "admin",
     summary = r#"Replace the chime played before each call (manager, admin)"#,
     security(("sessionCookie" = [])),
-    responses()
+    request_body(content = OggFile, content_type = "audio/ogg", description = "The recording: Ogg Vorbis or Ogg Opus, one stream, at most 512 KiB (524288 bytes) and 10 seconds."),
+    responses(
+        (status = 200, description = "The clip as listed by GET /api/v1/admin/clips.", body = Clip, content_type = "application/json"),
+        (status = 400, description = "clip_text_fixed: the chime takes no text.", body = luot_proto::ErrorDto, content_type = "application/json"),
+        (status = 401, response = crate::rest::doc::Unauthorized),
+        (status = 403, response = crate::rest::doc::Forbidden),
+        (status = 404, response = crate::rest::doc::NotFound),
+        (status = 413, response = crate::rest::doc::PayloadTooLarge),
+        (status = 422, description = "The file is not a clip the announcer can use: code clip_empty, clip_not_ogg, clip_damaged (says at which byte), clip_streams, clip_codec, clip_silent or clip_too_long (more than 10 s).", body = luot_proto::ErrorDto, content_type = "application/json"),
+        (status = 503, response = crate::rest::doc::ServiceUnavailable),
+    )
 )]
 pub async fn put_chime(
     State(app): State<Arc<App>>,
@@ -548,7 +690,13 @@ pub async fn put_chime(
     tag = "admin",
     summary = r#"Back to the built-in chime (manager, admin)"#,
     security(("sessionCookie" = [])),
-    responses()
+    responses(
+        (status = 200, description = "The clip as listed by GET /api/v1/admin/clips.", body = Clip, content_type = "application/json"),
+        (status = 401, response = crate::rest::doc::Unauthorized),
+        (status = 403, response = crate::rest::doc::Forbidden),
+        (status = 404, response = crate::rest::doc::NotFound),
+        (status = 503, response = crate::rest::doc::ServiceUnavailable),
+    )
 )]
 pub async fn delete_chime(
     State(app): State<Arc<App>>,

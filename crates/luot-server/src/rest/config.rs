@@ -11,16 +11,75 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use luot_store::Accounts;
 use luot_store::Role;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 pub const CONFIG_BODY_MAX: usize = 1024 * 1024;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ConfigBody {
+    /// The whole configuration file (TOML), at most 1 MiB.
     toml: String,
+}
+
+/// The configuration in force and its version (counts every apply).
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct ConfigText {
+    toml: String,
+    version: i64,
+}
+
+/// A configuration text that checks: what it holds.
+#[derive(Serialize, utoipa::ToSchema)]
+struct ConfigCheck {
+    /// Always `true`.
+    ok: bool,
+    summary: ConfigSummary,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct ConfigSummary {
+    sites: usize,
+    services: usize,
+    counters: usize,
+}
+
+/// A configuration applied.
+#[derive(Serialize, utoipa::ToSchema)]
+struct ConfigApplied {
+    version: i64,
+    /// The listening address, public URL, origins, printers or daily backup changed: they are
+    /// read at start only.
+    restart_needed: bool,
+}
+
+/// `config_invalid`: every error of the text with its line and column.
+#[derive(Serialize, utoipa::ToSchema)]
+struct ConfigInvalid {
+    /// `config_invalid`.
+    code: &'static str,
+    message: String,
+    message_en: String,
+    errors: Vec<ConfigErrorAt>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct ConfigErrorAt {
+    line: u32,
+    column: u32,
+    /// Vietnamese.
+    message: String,
+    message_en: String,
+}
+
+/// What a refused configuration body gets (400).
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum ConfigRefused {
+    Invalid(ConfigInvalid),
+    Error(luot_proto::ErrorDto),
 }
 
 fn config_errors(e: &luot_proto::config::ConfigErrors) -> Response {
@@ -37,12 +96,27 @@ fn config_errors(e: &luot_proto::config::ConfigErrors) -> Response {
         .unwrap_or_default();
     (
         StatusCode::BAD_REQUEST,
-        Json(json!({
-            "code": "config_invalid",
-            "message": format!("Cấu hình có {} lỗi. Lỗi đầu tiên, dòng {first_vi}", e.errors.len()),
-            "message_en": format!("The configuration has {} error(s). First, line {first_en}", e.errors.len()),
-            "errors": e.errors.iter().map(|e| json!({"line": e.line, "column": e.column, "message": e.message_vi, "message_en": e.message})).collect::<Vec<_>>(),
-        })),
+        Json(ConfigInvalid {
+            code: "config_invalid",
+            message: format!(
+                "Cấu hình có {} lỗi. Lỗi đầu tiên, dòng {first_vi}",
+                e.errors.len()
+            ),
+            message_en: format!(
+                "The configuration has {} error(s). First, line {first_en}",
+                e.errors.len()
+            ),
+            errors: e
+                .errors
+                .iter()
+                .map(|e| ConfigErrorAt {
+                    line: e.line,
+                    column: e.column,
+                    message: e.message_vi.clone(),
+                    message_en: e.message.clone(),
+                })
+                .collect(),
+        }),
     )
         .into_response()
 }
@@ -91,15 +165,19 @@ fn parse_center(
     tag = "admin",
     summary = r#"The configuration in force (managers, admins)"#,
     security(("sessionCookie" = [])),
-    responses()
+    responses(
+        (status = 200, description = "OK", body = ConfigText, content_type = "application/json"),
+        (status = 401, response = crate::rest::doc::Unauthorized),
+        (status = 403, response = crate::rest::doc::Forbidden),
+    )
 )]
 pub(super) async fn get_config(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ConfigText>, ApiError> {
     require_user(&app, &headers, Role::manages).await?;
     let (toml, version) = app.config_text.read().expect("config lock").clone();
-    Ok(Json(json!({"toml": toml, "version": version})))
+    Ok(Json(ConfigText { toml, version }))
 }
 
 #[utoipa::path(
@@ -109,7 +187,14 @@ pub(super) async fn get_config(
     tag = "admin",
     summary = r#"Check a configuration without applying it (managers, admins)"#,
     security(("sessionCookie" = [])),
-    responses()
+    request_body(content = ConfigBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", body = ConfigCheck, content_type = "application/json"),
+        (status = 400, description = "`config_invalid` with every error and its line, or `bad_body`.", body = ConfigRefused, content_type = "application/json"),
+        (status = 401, response = crate::rest::doc::Unauthorized),
+        (status = 403, response = crate::rest::doc::Forbidden),
+        (status = 413, description = "The body is larger than 1 MiB (plain text).", body = String, content_type = "text/plain"),
+    )
 )]
 pub(super) async fn check_config(
     State(app): State<Arc<App>>,
@@ -123,7 +208,15 @@ pub(super) async fn check_config(
         Ok((c, _)) => {
             let services: usize = c.sites.iter().map(|s| s.core.services.len()).sum();
             let counters: usize = c.sites.iter().map(|s| s.core.counters.len()).sum();
-            Json(json!({"ok": true, "summary": {"sites": c.sites.len(), "services": services, "counters": counters}})).into_response()
+            Json(ConfigCheck {
+                ok: true,
+                summary: ConfigSummary {
+                    sites: c.sites.len(),
+                    services,
+                    counters,
+                },
+            })
+            .into_response()
         }
     })
 }
@@ -138,7 +231,16 @@ pub(super) async fn check_config(
     summary = r#"Apply a configuration live (managers, admins)"#,
     description = r#"Rebuilds today's state under the new configuration from the durable events. Body at most 1 MiB."#,
     security(("sessionCookie" = [])),
-    responses()
+    request_body(content = ConfigBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Applied; every socket gets a `config` message.", body = ConfigApplied, content_type = "application/json"),
+        (status = 400, description = "`config_invalid` with every error and its line, or `bad_body`.", body = ConfigRefused, content_type = "application/json"),
+        (status = 401, response = crate::rest::doc::Unauthorized),
+        (status = 403, response = crate::rest::doc::Forbidden),
+        (status = 409, description = "`config_refused`: it would strand a ticket or an open counter, or it changes the list of sites.", body = luot_proto::ErrorDto, content_type = "application/json"),
+        (status = 413, description = "The body is larger than 1 MiB (plain text).", body = String, content_type = "text/plain"),
+        (status = 503, response = crate::rest::doc::ServiceUnavailable),
+    )
 )]
 pub(super) async fn put_config(
     State(app): State<Arc<App>>,
@@ -173,5 +275,9 @@ pub(super) async fn put_config(
         .await
         .map_err(store_error)?;
     *app.config_text.write().expect("config lock") = (b.toml, version);
-    Ok(Json(json!({"version": version, "restart_needed": restart_needed})).into_response())
+    Ok(Json(ConfigApplied {
+        version,
+        restart_needed,
+    })
+    .into_response())
 }

@@ -15,9 +15,40 @@ use axum::response::{IntoResponse, Response};
 use luot_store::Accounts;
 use luot_store::NewDevice;
 use luot_store::{DeviceKind, Role};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+
+use super::accounts::OkReply;
+
+/// A paired device (never its token).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Device)]
+pub(crate) struct DeviceReply {
+    id: i64,
+    kind: DeviceKind,
+    name: String,
+    #[schema(value_type = luot_proto::schema::Code)]
+    site: String,
+    #[schema(required = true, value_type = Option<luot_proto::schema::Code>)]
+    counter: Option<String>,
+    /// Unix epoch milliseconds.
+    created_at: i64,
+    /// Unix epoch milliseconds.
+    #[schema(required = true)]
+    revoked_at: Option<i64>,
+}
+
+/// A device just paired: its token, shown once.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct PairedDevice {
+    id: i64,
+    /// Shown once.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
+    token: String,
+    #[schema(value_type = DeviceKind)]
+    kind: String,
+    name: String,
+}
 
 #[utoipa::path(
     get,
@@ -26,25 +57,49 @@ use std::sync::Arc;
     tag = "admin",
     summary = r#"List paired devices (admin)"#,
     security(("sessionCookie" = [])),
-    responses()
+    responses(
+        (status = 200, description = "OK", body = Vec<DeviceReply>, content_type = "application/json"),
+        (status = 401, response = crate::rest::doc::Unauthorized),
+        (status = 403, response = crate::rest::doc::Forbidden),
+        (status = 503, response = crate::rest::doc::ServiceUnavailable),
+    )
 )]
 pub(super) async fn devices(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Vec<DeviceReply>>, ApiError> {
     require_user(&app, &headers, Role::administers).await?;
     let list = app.accounts(|c| c.devices()).await.map_err(store_error)?;
-    Ok(Json(json!(list.iter().map(|d| json!({"id": d.id, "kind": d.kind, "name": d.name, "site": d.site, "counter": d.counter, "created_at": d.created_at, "revoked_at": d.revoked_at})).collect::<Vec<_>>())))
+    Ok(Json(
+        list.into_iter()
+            .map(|d| DeviceReply {
+                id: d.id,
+                kind: d.kind,
+                name: d.name,
+                site: d.site,
+                counter: d.counter,
+                created_at: d.created_at,
+                revoked_at: d.revoked_at,
+            })
+            .collect(),
+    ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PairDevice)]
 struct PairBody {
+    #[schema(value_type = DeviceKind)]
     kind: String,
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
+    /// A configuration code (ASCII letters, digits, `. _ - @`); the first site when left out.
     #[serde(default)]
+    #[schema(nullable = false, value_type = Option<luot_proto::schema::Code>)]
     site: Option<String>,
+    /// Required for `rating` and `counter_display`.
     #[serde(default)]
+    #[schema(nullable = false, value_type = Option<luot_proto::schema::Code>)]
     counter: Option<String>,
 }
 
@@ -55,7 +110,16 @@ struct PairBody {
     tag = "admin",
     summary = r#"Pair a device (admin)"#,
     security(("sessionCookie" = [])),
-    responses()
+    request_body(content = PairBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Paired; the token is shown once.", body = PairedDevice, content_type = "application/json"),
+        (status = 400, response = crate::rest::doc::BadRequest),
+        (status = 401, response = crate::rest::doc::Unauthorized),
+        (status = 403, response = crate::rest::doc::Forbidden),
+        (status = 404, response = crate::rest::doc::NotFound),
+        (status = 413, response = crate::rest::doc::PayloadTooLarge),
+        (status = 503, response = crate::rest::doc::ServiceUnavailable),
+    )
 )]
 pub(super) async fn pair_device(
     State(app): State<Arc<App>>,
@@ -117,7 +181,12 @@ pub(super) async fn pair_device(
         .map_err(store_error)?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"id": id, "token": token, "kind": b.kind, "name": b.name})),
+        Json(PairedDevice {
+            id,
+            token,
+            kind: b.kind,
+            name: b.name,
+        }),
     )
         .into_response())
 }
@@ -129,14 +198,24 @@ pub(super) async fn pair_device(
     tag = "admin",
     summary = r#"Revoke a device (admin)"#,
     security(("sessionCookie" = [])),
-    responses()
+    params(
+        ("id" = i64, Path),
+    ),
+    responses(
+        (status = 200, description = "OK", body = OkReply, content_type = "application/json"),
+        (status = 400, description = "The id is not an integer (plain text, from the HTTP layer).", body = String, content_type = "text/plain"),
+        (status = 401, response = crate::rest::doc::Unauthorized),
+        (status = 403, response = crate::rest::doc::Forbidden),
+        (status = 404, response = crate::rest::doc::NotFound),
+        (status = 503, response = crate::rest::doc::ServiceUnavailable),
+    )
 )]
 pub(super) async fn revoke_device(
     State(app): State<Arc<App>>,
     ClientIp(addr): ClientIp,
     headers: HeaderMap,
     Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<OkReply>, ApiError> {
     let from = addr.to_string();
     let admin = require_user(&app, &headers, Role::administers).await?;
     let now = app.clock.now_ms();
@@ -153,5 +232,5 @@ pub(super) async fn revoke_device(
     }
     // The device's open sockets end now (standing.rs).
     crate::standing::announce(&app, crate::standing::device_key(id));
-    Ok(Json(json!({"ok": true})))
+    Ok(Json(OkReply::OK))
 }

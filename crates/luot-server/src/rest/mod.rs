@@ -10,6 +10,7 @@ mod clips;
 mod commands;
 mod config;
 mod devices;
+mod doc;
 mod read;
 mod remote;
 mod reports;
@@ -28,7 +29,8 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use luot_proto::{ErrorDto, PrinterStatusDto};
+use serde::Serialize;
 use std::sync::Arc;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -125,7 +127,10 @@ pub(crate) fn site_index(app: &App, code: &str) -> Result<usize, ApiError> {
     tag = "health",
     summary = r#"Liveness and storage health"#,
     security(()),
-    responses()
+    responses(
+        (status = 200, description = "Serving; storage writable.", body = Health, content_type = "application/json"),
+        (status = 503, description = "Storage failing (`degraded`: issuing paused) or the server is stopping.", body = Health, content_type = "application/json"),
+    )
 )]
 async fn healthz(State(app): State<Arc<App>>) -> Response {
     let r = app
@@ -133,15 +138,87 @@ async fn healthz(State(app): State<Arc<App>>) -> Response {
         .read(|v| (v.intake_open, v.seq, v.intake_reason.cloned()))
         .await;
     let printers: Vec<_> = app.printers.all().iter().map(|p| p.status()).collect();
+    let health = |status| Health {
+        status,
+        storage: None,
+        seq: None,
+        message: None,
+        reason: None,
+        error: None,
+        printers: None,
+    };
     match r {
-        Ok((true, seq, _)) => Json(json!({"status": "ok", "storage": "ok", "seq": seq, "printers": printers})).into_response(),
+        Ok((true, seq, _)) => Json(Health {
+            storage: Some(Storage::Ok),
+            seq: Some(seq),
+            printers: Some(printers),
+            ..health(HealthStatus::Ok)
+        })
+        .into_response(),
         Ok((false, seq, reason)) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "degraded", "storage": "failing", "seq": seq, "message": "Tạm ngưng cấp số: không ghi được dữ liệu", "reason": reason, "printers": printers})),
+            Json(Health {
+                storage: Some(Storage::Failing),
+                seq: Some(seq),
+                message: Some("Tạm ngưng cấp số: không ghi được dữ liệu".into()),
+                // Sent as `null` when no reason was kept, as before.
+                reason: Some(reason),
+                printers: Some(printers),
+                ..health(HealthStatus::Degraded)
+            }),
         )
             .into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "stopping", "error": e.error}))).into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(Health {
+                error: Some(e.error),
+                ..health(HealthStatus::Stopping)
+            }),
+        )
+            .into_response(),
     }
+}
+
+/// `GET /healthz`: whether tickets can be issued, and the network printers' states.
+#[derive(Serialize, utoipa::ToSchema)]
+struct Health {
+    status: HealthStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    storage: Option<Storage>,
+    /// The last durable event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    seq: Option<u64>,
+    /// While degraded: what the kiosks show (Vietnamese).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    message: Option<String>,
+    /// While degraded: the storage fault that stopped issuing (`null` when none was kept).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<Option<ErrorDto>>,
+    /// While stopping: why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    error: Option<ErrorDto>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    printers: Option<Vec<PrinterStatusDto>>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+enum HealthStatus {
+    Ok,
+    Degraded,
+    Stopping,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+enum Storage {
+    Ok,
+    Failing,
 }
 
 #[utoipa::path(
@@ -151,7 +228,9 @@ async fn healthz(State(app): State<Arc<App>>) -> Response {
     tag = "health",
     summary = r#"Prometheus metrics"#,
     security(()),
-    responses()
+    responses(
+        (status = 200, description = "OpenMetrics text format (Prometheus reads it) (counters, commit latency, websocket clients, waiting per service).", body = String, content_type = "application/openmetrics-text"),
+    )
 )]
 async fn metrics(State(app): State<Arc<App>>) -> Response {
     let queues = app
@@ -176,57 +255,52 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
     ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response()
 }
 
-/// The schemas generated from the types' `ToSchema` (the others are still in
-/// `openapi_base.json`, which must not keep these).
-#[derive(utoipa::OpenApi)]
-#[openapi(components(schemas(luot_proto::message::ErrorDto)))]
-struct Schemas;
-
-fn generated_schemas() -> serde_json::Map<String, serde_json::Value> {
-    use utoipa::OpenApi;
-    let doc = serde_json::to_value(Schemas::openapi()).expect("the schemas serialize");
-    doc["components"]["schemas"]
-        .as_object()
-        .cloned()
-        .unwrap_or_default()
-}
-
 /// The API document served at `/api/v1/openapi.json` (OpenAPI 3.1), as a value: the e2e suite
-/// validates every answer against it in-process (`tests/openapi_check.rs`). Its operations
-/// (paths, methods, operation ids, tags, summaries, descriptions, security) are generated from
-/// the handlers' `#[utoipa::path]`, and the schemas of the types that derive `ToSchema`
-/// (`Schemas`); their parameters, bodies and responses, the other schemas and the document's
-/// head are still kept by hand in `openapi_base.json`.
+/// validates every answer against it in-process (`tests/openapi_check.rs`). All of it is made from
+/// the code: the head and the shared error answers from `doc::ApiDoc`, each operation (path,
+/// parameters, body, responses, security) from its handler's `#[utoipa::path]` in the route
+/// tree, and the schemas from the types' `ToSchema`.
 pub fn openapi_document() -> serde_json::Value {
     static DOC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
     DOC.get_or_init(|| {
-        let generated = serde_json::to_value(routes(None).into_openapi())
-            .expect("the generated document serializes");
-        let mut doc: serde_json::Value = serde_json::from_str(include_str!("../openapi_base.json"))
-            .expect("openapi_base.json is JSON");
-        let mut kept = doc["paths"].take();
-        let mut paths = serde_json::Map::new();
-        for (path, item) in generated["paths"].as_object().into_iter().flatten() {
-            let mut out = serde_json::Map::new();
-            for (method, op) in item.as_object().into_iter().flatten() {
-                let mut op = op.clone();
-                if let (Some(op), Some(detail)) =
-                    (op.as_object_mut(), kept[path][method].take().as_object())
-                {
-                    op.extend(detail.clone());
-                }
-                out.insert(method.clone(), op);
-            }
-            paths.insert(path.clone(), out.into());
-        }
-        doc["paths"] = paths.into();
-        let schemas = &mut doc["components"]["schemas"];
-        for (name, schema) in generated_schemas() {
-            schemas[name.as_str()] = schema;
-        }
+        use utoipa::OpenApi;
+        let mut doc = doc::ApiDoc::openapi();
+        doc.merge(routes(None).into_openapi());
+        let mut doc = serde_json::to_value(doc).expect("the API document serializes");
+        optional_bodies_are_left_out(&mut doc);
         doc
     })
     .clone()
+}
+
+/// An optional request body (`request_body(content = Option<T>)`) is one a client leaves out,
+/// not one it sends as `null`: utoipa writes it as `oneOf: [null, T]`, the document says `T`
+/// (the body stays not `required`).
+fn optional_bodies_are_left_out(doc: &mut serde_json::Value) {
+    let ops = doc["paths"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(|item| item.as_object_mut())
+        .flat_map(|item| item.values_mut());
+    for op in ops {
+        let contents = op
+            .get_mut("requestBody")
+            .and_then(|b| b.get_mut("content"))
+            .and_then(|c| c.as_object_mut());
+        for media in contents.into_iter().flat_map(|c| c.values_mut()) {
+            let Some(schema) = media.get_mut("schema") else {
+                continue;
+            };
+            let Some(one_of) = schema.get("oneOf").and_then(|o| o.as_array()) else {
+                continue;
+            };
+            let not_null: Vec<_> = one_of.iter().filter(|s| s["type"] != "null").collect();
+            if one_of.len() == 2 && not_null.len() == 1 {
+                *schema = not_null[0].clone();
+            }
+        }
+    }
 }
 
 #[utoipa::path(
@@ -236,7 +310,9 @@ pub fn openapi_document() -> serde_json::Value {
     tag = "meta",
     summary = r#"This document"#,
     security(()),
-    responses()
+    responses(
+        (status = 200, description = "OpenAPI 3.1 document.", body = serde_json::Value, content_type = "application/json"),
+    )
 )]
 async fn openapi() -> Response {
     Json(openapi_document()).into_response()
@@ -249,7 +325,12 @@ async fn openapi() -> Response {
     tag = "pages",
     summary = r#"The phone page for a ticket (HTML)"#,
     security(()),
-    responses()
+    params(
+        ("token" = inline(luot_proto::schema::TicketToken), Path, description = "The ticket's public token: the proof of a phone page."),
+    ),
+    responses(
+        (status = 200, description = "The phone page; it reads the token from the URL.", body = String, content_type = "text/html"),
+    )
 )]
 async fn phone_page(State(app): State<Arc<App>>) -> Response {
     crate::assets::file(&app, "phone.html").await

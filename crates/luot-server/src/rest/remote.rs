@@ -34,7 +34,14 @@ pub const REMOTE_TRIES_PER_PHONE: f64 = 6.0;
     tag = "remote",
     summary = r#"Procedures a number can be taken for from home, now"#,
     security(()),
-    responses()
+    params(
+        ("site" = inline(luot_proto::schema::Code), Path, description = "Site code, e.g. `sa-huynh`."),
+    ),
+    responses(
+        (status = 200, description = "Each procedure: open for numbers from home now or why not, how many are left today, who waits and a newcomer's wait.", body = Vec<RemoteServiceDto>, content_type = "application/json"),
+        (status = 404, response = crate::rest::doc::NotFound),
+        (status = 503, response = crate::rest::doc::ServiceUnavailable),
+    )
 )]
 pub(super) async fn services(
     State(app): State<Arc<App>>,
@@ -56,14 +63,18 @@ pub(super) async fn services(
     Ok(Json(list))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TakeBody {
+    #[schema(value_type = luot_proto::schema::Code)]
     service: String,
-    /// The citizen's mobile number, as typed.
+    /// The citizen's mobile number as typed: `0912 345 678`, `+84912345678`.
+    #[schema(max_length = 32)]
     phone: String,
-    /// The 12-digit ID number, for the per-person limits; only its keyed hash is kept.
+    /// The ID number (12 digits, or 9 for an old ID card), for the per-person limits; only its
+    /// keyed hash is kept.
     #[serde(default)]
+    #[schema(nullable = false, pattern = "^\\s*([0-9]{9}|[0-9]{12})\\s*$")]
     person_id: Option<String>,
 }
 
@@ -75,7 +86,20 @@ struct TakeBody {
     summary = r#"Take a number from home"#,
     description = r#"A ticket on the `phone` channel: it holds a place in line from now but is not called until checked in at the kiosk (its QR code, or its number and the phone's last 4 digits) or by an official."#,
     security(()),
-    responses()
+    params(
+        ("site" = inline(luot_proto::schema::Code), Path, description = "Site code, e.g. `sa-huynh`."),
+    ),
+    request_body(content = TakeBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Taken; `token` and `url` are for the ticket's page and its QR code.", body = luot_proto::CommandResult, content_type = "application/json"),
+        (status = 400, response = crate::rest::doc::BadRequest),
+        (status = 403, response = crate::rest::doc::Forbidden),
+        (status = 404, response = crate::rest::doc::NotFound),
+        (status = 409, response = crate::rest::doc::Conflict),
+        (status = 413, response = crate::rest::doc::PayloadTooLarge),
+        (status = 429, response = crate::rest::doc::TooManyRequests),
+        (status = 503, response = crate::rest::doc::ServiceUnavailable),
+    )
 )]
 pub(super) async fn take(
     State(app): State<Arc<App>>,

@@ -11,17 +11,64 @@ use luot_store::reports::GroupBy;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-#[derive(serde::Deserialize, Debug)]
+#[derive(serde::Deserialize, Debug, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ReportParams {
+    /// First day, YYYY-MM-DD in the site's time zone (default today).
+    #[param(value_type = Option<luot_proto::schema::Day>, inline)]
     pub from: Option<String>,
+    /// Last day, inclusive (default: the later of `from` and today); at most 366 days.
+    #[param(value_type = Option<luot_proto::schema::Day>, inline)]
     pub to: Option<String>,
+    /// How rows are grouped (default `department`).
+    #[param(value_type = Option<GroupBy>, inline)]
     pub by: Option<String>,
+    /// `json` (default), `csv`, `ratings-csv` (the ratings one by one: ticket, official, score,
+    /// reason, dossier code), `xlsx` or `table`.
+    #[param(value_type = Option<ReportFormat>, inline)]
     pub format: Option<String>,
+    /// Wait target in minutes (default 15).
+    #[param(minimum = 1, maximum = 240)]
     pub target_wait_min: Option<u32>,
+    /// Share of citizens the staffing advice keeps within the target (default 0.9).
+    #[param(minimum = 0.5, maximum = 0.999)]
     pub target_share: Option<f64>,
-    /// `vi` (default) or `en`: the language of exports' column names and labels.
+    /// `vi` (default) or `en`: the language of exports' column names, sheet names, labels and
+    /// values.
+    #[param(value_type = Option<LangParam>, inline)]
     pub lang: Option<String>,
+}
+
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "kebab-case")]
+#[allow(dead_code)]
+enum ReportFormat {
+    Json,
+    Csv,
+    RatingsCsv,
+    Xlsx,
+    Table,
+}
+
+/// The `lang` query parameter of the exports.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub(crate) enum LangParam {
+    Vi,
+    En,
+}
+
+/// A report in JSON: the rows, the staffing advice and the names to show for their keys.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ReportResponse {
+    report: luot_store::reports::Report,
+    /// Each row's key as people read it, in `lang`.
+    labels: HashMap<String, String>,
+    staffing: luot_store::reports::Staffing,
+    /// Each staffing row's department as people read it, in `lang`.
+    department_labels: HashMap<String, String>,
 }
 
 fn day_param(v: Option<&String>, default: &str, field: &'static str) -> Result<String, ApiError> {
@@ -41,7 +88,18 @@ fn day_param(v: Option<&String>, default: &str, field: &'static str) -> Result<S
     tag = "reports",
     summary = r#"Report and staffing advice (managers, admins)"#,
     security(("sessionCookie" = [])),
-    responses()
+    params(
+        ("site" = inline(luot_proto::schema::Code), Path, description = "Site code, e.g. `sa-huynh`."),
+        ReportParams,
+    ),
+    responses(
+        (status = 200, description = "The report: JSON (default), CSV, XLSX or a text table, by `format`.", content((ReportResponse = "application/json"), (String = "text/csv"), (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (String = "text/plain"))),
+        (status = 400, description = "`invalid_range`, `range_too_long`, `invalid_field` (`from`, `to`, `by`, `format`, `target_share`), `report_failed`, `export_failed` (ErrorDto); an unknown query parameter is answered in plain text.", content((luot_proto::ErrorDto = "application/json"), (String = "text/plain"))),
+        (status = 401, response = crate::rest::doc::Unauthorized),
+        (status = 403, response = crate::rest::doc::Forbidden),
+        (status = 404, response = crate::rest::doc::NotFound),
+        (status = 503, response = crate::rest::doc::ServiceUnavailable),
+    )
 )]
 pub async fn reports(
     State(app): State<Arc<App>>,
@@ -126,7 +184,13 @@ pub async fn reports(
                 .iter()
                 .map(|r| (r.department.clone(), label(&l, "department", &r.department)))
                 .collect();
-            axum::Json(serde_json::json!({"report": report, "labels": labels, "staffing": staffing, "department_labels": dept_labels})).into_response()
+            axum::Json(ReportResponse {
+                report,
+                labels,
+                staffing,
+                department_labels: dept_labels,
+            })
+            .into_response()
         }
         "csv" => (
             [

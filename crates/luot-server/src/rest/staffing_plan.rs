@@ -30,29 +30,69 @@ const PLAN_SEED: u64 = 1;
 /// One plan is searched at a time (each is up to `REPLAYS_MAX` replays of a whole day).
 static PLANNING: AtomicBool = AtomicBool::new(false);
 
-#[derive(serde::Deserialize, Debug)]
+#[derive(serde::Deserialize, Debug, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct PlanParams {
-    /// `YYYY-MM-DD`, before today; default: the busiest of the last [`PLAN_LOOKBACK_DAYS`].
+    /// A day before today, `YYYY-MM-DD` (default: the busiest of the last 28 days).
+    #[param(value_type = Option<luot_proto::schema::Day>, inline)]
     pub day: Option<String>,
-    /// Default: the enabled officials' accounts (every counter when there are none).
+    /// Most counters open at once (default: enabled officials' accounts, else every counter).
+    #[param(minimum = 1, maximum = 500)]
     pub officials: Option<u32>,
-    /// Default: the site's `policy.wait_target_min`.
+    /// Wait target in minutes (default: the site's policy.wait_target_min).
+    #[param(minimum = 1, maximum = 240)]
     pub target_min: Option<u32>,
-    /// `json` (default) or `csv` (one row per counter and shift).
+    /// `json` (default) or `csv`: one row per counter and shift, column names in `lang`.
+    #[param(value_type = Option<PlanFormat>, inline)]
     pub format: Option<String>,
+    /// `vi` (default) or `en`.
+    #[param(value_type = Option<super::reports::LangParam>, inline)]
     pub lang: Option<String>,
 }
 
-#[derive(serde::Serialize, Debug)]
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum PlanFormat {
+    Json,
+    Csv,
+}
+
+/// Where a plan's number of officials came from.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum OfficialsFrom {
+    Asked,
+    Accounts,
+    Counters,
+}
+
+/// Why a half hour missed the target though the plan tried.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum ShortfallCode {
+    AllCountersOpen,
+    NoOfficialLeft,
+    SearchBudget,
+}
+
+/// The staffing plan for a past day: which counters to open in each half hour, and how the
+/// replay of that plan went.
+#[derive(serde::Serialize, Debug, utoipa::ToSchema)]
+#[schema(as = StaffingPlan)]
 pub struct PlanReply {
     /// The day replayed; `null` when no day of the last [`PLAN_LOOKBACK_DAYS`] had a ticket (a
     /// new center), and then the plan is empty.
+    #[schema(required = true, value_type = Option<luot_proto::schema::Day>)]
     pub day: Option<String>,
     /// Tickets of the day replayed (cancelled ones left out).
     pub tickets: usize,
     pub officials: u32,
     /// Where `officials` came from: `asked`, `accounts` or `counters`.
+    #[schema(value_type = OfficialsFrom)]
     pub officials_from: &'static str,
     pub target_s: u32,
     pub target_share: f64,
@@ -72,7 +112,7 @@ pub struct PlanReply {
     pub checks: Vec<PlanCheck>,
 }
 
-#[derive(serde::Serialize, Debug)]
+#[derive(serde::Serialize, Debug, utoipa::ToSchema)]
 pub struct PlanCounter {
     pub code: String,
     pub name: String,
@@ -80,21 +120,28 @@ pub struct PlanCounter {
     /// Open in each half hour of `half_hours`.
     pub open: Vec<bool>,
     /// The times it is open, `[from, to]` as `HH:MM`.
+    #[schema(value_type = Vec<Vec<String>>)]
     pub shifts: Vec<[String; 2]>,
 }
 
-#[derive(serde::Serialize, Debug)]
+#[derive(serde::Serialize, Debug, utoipa::ToSchema)]
 pub struct PlanCheck {
+    /// Start of the half hour, `HH:MM`.
     pub from: String,
     pub department: String,
     pub department_name: String,
     pub tickets: u32,
     pub served: u32,
+    #[schema(required = true)]
     pub p90_wait_s: Option<u32>,
     pub counters_open: u32,
     pub met: bool,
+    #[schema(required = true)]
     pub over_s: Option<u32>,
+    /// Why the target was missed though the plan tried (`null` when met).
+    #[schema(required = true, value_type = Option<ShortfallCode>)]
     pub shortfall: Option<&'static str>,
+    #[schema(required = true, value_type = Option<String>)]
     pub shortfall_text: Option<&'static str>,
 }
 
@@ -274,7 +321,19 @@ impl Drop for Planning {
     summary = r#"Staffing plan for a past day of the history, checked by replaying it (managers, admins)"#,
     description = r#"Replays a past day's tickets with the site's counters and officials and searches which counters to open each half hour so that 90% of each half hour's citizens wait at most the target (see docs/staffing-plan.md). Only one plan is made at a time."#,
     security(("sessionCookie" = [])),
-    responses()
+    params(
+        ("site" = inline(luot_proto::schema::Code), Path, description = "Site code, e.g. `sa-huynh`."),
+        PlanParams,
+    ),
+    responses(
+        (status = 200, description = "The plan and how its replay went.", content((PlanReply = "application/json"), (String = "text/csv"))),
+        (status = 400, description = "`day_not_past`, `invalid_target`, `invalid_officials`, `invalid_field` (`day`, `format`, `lang`) (ErrorDto); an unknown query parameter is answered in plain text.", content((luot_proto::ErrorDto = "application/json"), (String = "text/plain"))),
+        (status = 401, response = crate::rest::doc::Unauthorized),
+        (status = 403, response = crate::rest::doc::Forbidden),
+        (status = 404, description = "`unknown_site`, or `no_history`: the `day` asked for has no ticket.", body = luot_proto::ErrorDto, content_type = "application/json"),
+        (status = 429, description = "`plan_busy`: another plan is being made.", body = luot_proto::ErrorDto, content_type = "application/json"),
+        (status = 503, response = crate::rest::doc::ServiceUnavailable),
+    )
 )]
 pub async fn staffing_plan(
     State(app): State<Arc<App>>,
