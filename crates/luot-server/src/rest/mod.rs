@@ -13,11 +13,15 @@ mod devices;
 mod read;
 mod reports;
 mod staffing_plan;
+mod tokens;
+mod webhooks;
 
 pub use accounts::{DEVICE_NAME_LEN_MAX, DISPLAY_NAME_LEN_MAX, USER_COUNTERS_MAX};
 pub use audit::{AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX};
 pub use commands::KIOSK_REPRINT_WINDOW_MS;
 pub use config::CONFIG_BODY_MAX;
+pub use tokens::{TOKEN_NAME_LEN_MAX, TOKENS_MAX};
+pub use webhooks::DELIVERY_LOG_MAX;
 
 use crate::App;
 use crate::error::ApiError;
@@ -62,6 +66,12 @@ fn routes(app: Option<&Arc<App>>) -> OpenApiRouter<Arc<App>> {
         .routes(routes!(audit::audit))
         .routes(routes!(devices::devices, devices::pair_device))
         .routes(routes!(devices::revoke_device))
+        .routes(routes!(tokens::list, tokens::create))
+        .routes(routes!(tokens::revoke))
+        .routes(routes!(webhooks::list, webhooks::add))
+        .routes(routes!(webhooks::edit, webhooks::remove))
+        .routes(routes!(webhooks::deliveries))
+        .routes(routes!(webhooks::resend))
         .fallback(|| async { ApiError::no_route() })
         // Bodies are JSON, declared as such (json_body.rs); clips are not under this layer.
         .layer(axum::middleware::from_fn(crate::json_body::json_only));
@@ -175,13 +185,46 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
 /// The schemas generated from the types' `ToSchema` (the others are still in
 /// `openapi_base.json`, which must not keep these).
 #[derive(utoipa::OpenApi)]
-#[openapi(components(schemas(luot_proto::message::ErrorDto)))]
+#[openapi(
+    components(schemas(
+        luot_proto::message::ErrorDto,
+        tokens::TokenDto,
+        tokens::TokenCreatedDto,
+        tokens::NewTokenBody,
+        tokens::DoneDto,
+        webhooks::WebhookDto,
+        webhooks::WebhookCreatedDto,
+        webhooks::NewWebhookBody,
+        webhooks::EditWebhookBody,
+        webhooks::DeliveryDto,
+    )),
+    modifiers(&ApiTokenScheme)
+)]
 struct Schemas;
 
-fn generated_schemas() -> serde_json::Map<String, serde_json::Value> {
+/// The `apiToken` security scheme: `Authorization: Bearer luot_…` (rest/tokens.rs).
+struct ApiTokenScheme;
+
+impl utoipa::Modify for ApiTokenScheme {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        let components = doc.components.get_or_insert_with(Default::default);
+        let mut http = Http::new(HttpAuthScheme::Bearer);
+        http.description = Some(
+            "An API token an admin made (`Authorization: Bearer luot_…`), with its scopes: `read`, `book`, `webhooks`. Rate limited per token; never manages accounts, devices, tokens or configuration.".into(),
+        );
+        components.add_security_scheme("apiToken", SecurityScheme::Http(http));
+    }
+}
+
+fn generated_components() -> serde_json::Value {
     use utoipa::OpenApi;
     let doc = serde_json::to_value(Schemas::openapi()).expect("the schemas serialize");
-    doc["components"]["schemas"]
+    doc["components"].clone()
+}
+
+fn generated_schemas() -> serde_json::Map<String, serde_json::Value> {
+    generated_components()["schemas"]
         .as_object()
         .cloned()
         .unwrap_or_default()
@@ -219,6 +262,14 @@ pub fn openapi_document() -> serde_json::Value {
         let schemas = &mut doc["components"]["schemas"];
         for (name, schema) in generated_schemas() {
             schemas[name.as_str()] = schema;
+        }
+        let schemes = &mut doc["components"]["securitySchemes"];
+        for (name, scheme) in generated_components()["securitySchemes"]
+            .as_object()
+            .into_iter()
+            .flatten()
+        {
+            schemes[name.as_str()] = scheme.clone();
         }
         doc
     })

@@ -66,7 +66,15 @@ fn every_routed_operation_has_its_responses_and_nothing_else_is_kept() {
     let base: Value = serde_json::from_str(BASE).expect("openapi_base.json is JSON");
     let routed = operations(&generated);
     let kept = operations(&base);
-    let missing: Vec<_> = routed.difference(&kept).collect();
+    // Operations whose `#[utoipa::path]` documents its responses need nothing kept by hand.
+    let missing: Vec<_> = routed
+        .difference(&kept)
+        .filter(|(path, m)| {
+            generated["paths"][path][m]["responses"]
+                .as_object()
+                .is_none_or(|r| r.is_empty())
+        })
+        .collect();
     let stale: Vec<_> = kept.difference(&routed).collect();
     assert!(
         missing.is_empty() && stale.is_empty(),
