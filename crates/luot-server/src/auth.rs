@@ -83,7 +83,9 @@ pub enum Principal {
     /// A script or portal with an API token an admin made (`luot_…`).
     Token(ApiToken),
     /// An API token that is unknown or revoked: 401 wherever it is sent.
-    BadToken { revoked: bool },
+    BadToken {
+        revoked: bool,
+    },
 }
 
 impl Principal {
@@ -177,7 +179,9 @@ async fn api_token_principal(app: &Arc<App>, token: &str) -> Principal {
     match app.accounts(move |c| c.token_by_hash(&hash)).await {
         Ok(Some(t)) if t.revoked_at.is_none() => {
             let now = app.clock.now_ms();
-            if t.last_used_at.is_none_or(|at| now - at >= TOKEN_USE_WRITE_MS) {
+            if t.last_used_at
+                .is_none_or(|at| now - at >= TOKEN_USE_WRITE_MS)
+            {
                 let id = t.id;
                 let _ = app.accounts(move |c| c.token_used(id, now)).await;
             }

@@ -159,9 +159,7 @@ pub async fn require_user_or_scope(
 ) -> Result<Caller, ApiError> {
     match auth::principal(app, headers).await {
         Principal::User(u) if may(u.role) && !u.disabled => Ok(Caller::User(u)),
-        Principal::Token(t) if t.scopes.iter().any(|s| s == scope.as_str()) => {
-            Ok(Caller::Token(t))
-        }
+        Principal::Token(t) if t.scopes.iter().any(|s| s == scope.as_str()) => Ok(Caller::Token(t)),
         Principal::Token(_) => Err(ApiError::token_scope(scope.as_str())),
         Principal::BadToken { revoked } => Err(bad_token(revoked)),
         Principal::Anonymous => Err(ApiError::login_required()),

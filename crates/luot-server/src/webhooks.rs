@@ -177,26 +177,27 @@ pub fn deliveries_for(
     }
     let site = records[0].site.to_string();
     let mut out = Vec::new();
-    let mut push = |kind: &str, event_id: String, ticket: TicketId, at_ms: i64, data: serde_json::Value| {
-        let body = serde_json::json!({
-            "id": event_id,
-            "type": kind,
-            "created_at": rfc3339(at_ms),
-            "site": site,
-            "data": data,
-        })
-        .to_string();
-        for e in endpoints.iter().filter(|e| e.wants(kind)) {
-            out.push(OutboxRow {
-                webhook: e.id,
-                event_id: event_id.clone(),
-                kind: kind.to_string(),
-                ticket_key: format!("{site}/{}", ticket.0),
-                body: body.clone(),
-                created_at: at_ms,
-            });
-        }
-    };
+    let mut push =
+        |kind: &str, event_id: String, ticket: TicketId, at_ms: i64, data: serde_json::Value| {
+            let body = serde_json::json!({
+                "id": event_id,
+                "type": kind,
+                "created_at": rfc3339(at_ms),
+                "site": site,
+                "data": data,
+            })
+            .to_string();
+            for e in endpoints.iter().filter(|e| e.wants(kind)) {
+                out.push(OutboxRow {
+                    webhook: e.id,
+                    event_id: event_id.clone(),
+                    kind: kind.to_string(),
+                    ticket_key: format!("{site}/{}", ticket.0),
+                    body: body.clone(),
+                    created_at: at_ms,
+                });
+            }
+        };
     for r in records {
         if let Event::DayOpened { .. } = r.event {
             seen.told.retain(|(_, si, _)| *si != site_index);
@@ -324,7 +325,10 @@ pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
     message.extend_from_slice(timestamp.to_string().as_bytes());
     message.push(b'.');
     message.extend_from_slice(body.as_bytes());
-    format!("sha256={}", hex::encode(hmac_sha256(secret.as_bytes(), &message)))
+    format!(
+        "sha256={}",
+        hex::encode(hmac_sha256(secret.as_bytes(), &message))
+    )
 }
 
 /// A new endpoint secret: `whsec_` and 256 random bits, hex.
@@ -349,9 +353,13 @@ fn client() -> reqwest::Client {
                     b = b.add_root_certificate(c);
                 }
             }
-            Err(e) => tracing::warn!(file = CA_BUNDLE, error = %e, "CA bundle unreadable: HTTPS webhooks will fail"),
+            Err(e) => {
+                tracing::warn!(file = CA_BUNDLE, error = %e, "CA bundle unreadable: HTTPS webhooks will fail")
+            }
         },
-        Err(e) => tracing::warn!(file = CA_BUNDLE, error = %e, "no CA bundle: HTTPS webhooks will fail"),
+        Err(e) => {
+            tracing::warn!(file = CA_BUNDLE, error = %e, "no CA bundle: HTTPS webhooks will fail")
+        }
     }
     b.build().expect("the webhook HTTP client builds")
 }
@@ -379,7 +387,9 @@ pub fn spawn_delivery(app: Arc<App>) -> anyhow::Result<()> {
                 since_prune = 0;
                 let c = conn.clone();
                 let _ = tokio::task::spawn_blocking(move || {
-                    c.lock().expect("outbox lock").prune_deliveries(DELIVERY_LOG_KEEP)
+                    c.lock()
+                        .expect("outbox lock")
+                        .prune_deliveries(DELIVERY_LOG_KEEP)
                 })
                 .await;
             }

@@ -77,8 +77,7 @@ fn split(s: String) -> Vec<String> {
         .collect()
 }
 
-const TOKEN_COLUMNS: &str =
-    "id, name, scopes, created_by, created_at, last_used_at, revoked_at";
+const TOKEN_COLUMNS: &str = "id, name, scopes, created_by, created_at, last_used_at, revoked_at";
 fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ApiToken> {
     Ok(ApiToken {
         id: r.get(0)?,
@@ -143,7 +142,8 @@ pub(crate) fn insert_outbox(
     let mut insert = tx.prepare_cached(
         "INSERT INTO webhook_outbox (webhook, event_id, type, ticket_key, body, created_at, since, state, next_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 'pending', ?6)",
     )?;
-    let mut dropped = tx.prepare_cached("UPDATE webhooks SET dropped = dropped + 1 WHERE id = ?1")?;
+    let mut dropped =
+        tx.prepare_cached("UPDATE webhooks SET dropped = dropped + 1 WHERE id = ?1")?;
     for r in rows {
         if pending as u64 >= max_pending {
             dropped.execute([r.webhook])?;
@@ -195,9 +195,9 @@ pub trait Integrations {
     }
 
     fn tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
-        let mut stmt = self
-            .conn()
-            .prepare(&format!("SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY id"))?;
+        let mut stmt = self.conn().prepare(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY id"
+        ))?;
         let rows = stmt.query_map([], token_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -244,9 +244,9 @@ pub trait Integrations {
     }
 
     fn webhooks(&self) -> Result<Vec<Webhook>, StoreError> {
-        let mut stmt = self
-            .conn()
-            .prepare(&format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks ORDER BY id"))?;
+        let mut stmt = self.conn().prepare(&format!(
+            "SELECT {WEBHOOK_COLUMNS} FROM webhooks ORDER BY id"
+        ))?;
         let rows = stmt.query_map([], webhook_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }

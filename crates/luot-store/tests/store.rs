@@ -1745,7 +1745,13 @@ fn outbox_rows_commit_with_their_events_and_stop_at_the_limit() {
     store.set_outbox_max(3);
     let hook = store
         .connection()
-        .add_webhook("http://127.0.0.1:9/", &["ticket.issued".into()], 3, "whsec_x", 1)
+        .add_webhook(
+            "http://127.0.0.1:9/",
+            &["ticket.issued".into()],
+            3,
+            "whsec_x",
+            1,
+        )
         .unwrap();
     // A job that fails (a gap in the sequence) writes neither its events nor its deliveries.
     let gap = issued(2..=2, &mut rng);
