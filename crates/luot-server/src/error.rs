@@ -637,75 +637,6 @@ pub fn store_error(e: luot_store::StoreError) -> ApiError {
     ApiError::storage(&e)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The statuses `dispatch::status_for` chose from the code's text, now by variant.
-    #[test]
-    fn refusals_keep_the_status_their_code_had() {
-        let code = luot_core::Code::new("x").unwrap();
-        let cases = [
-            (Rejection::UnknownService(code), StatusCode::NOT_FOUND),
-            (Rejection::UnknownCounter(code), StatusCode::NOT_FOUND),
-            (Rejection::UnknownTicket, StatusCode::NOT_FOUND),
-            (
-                Rejection::UnknownPriorityCategory(code),
-                StatusCode::NOT_FOUND,
-            ),
-            (Rejection::TextTooLong { max: 1 }, StatusCode::BAD_REQUEST),
-            (Rejection::TextEmpty, StatusCode::BAD_REQUEST),
-            (
-                Rejection::ScoreOutOfRange { levels: 5 },
-                StatusCode::BAD_REQUEST,
-            ),
-            (Rejection::AppointmentInvalid, StatusCode::BAD_REQUEST),
-            (
-                Rejection::DossierInvalid { max: 40 },
-                StatusCode::BAD_REQUEST,
-            ),
-            (Rejection::QueueEmpty, StatusCode::CONFLICT),
-            (Rejection::CounterClosed, StatusCode::CONFLICT),
-            (Rejection::AlreadyRated, StatusCode::CONFLICT),
-        ];
-        for (r, status) in cases {
-            let e = ApiError::rejected(&r);
-            assert_eq!(e.status, status, "{}", r.code());
-            assert_eq!(e.code(), r.code());
-            assert!(e.close.is_none());
-        }
-    }
-
-    /// Protocol §13: a credential that is gone closes 1008, changed rights 1012.
-    #[test]
-    fn errors_that_end_a_socket_carry_their_close() {
-        let frame = |e: ApiError| e.close.map(Close::frame);
-        assert_eq!(
-            frame(ApiError::session_ended()),
-            Some((1008, "session ended"))
-        );
-        assert_eq!(
-            frame(ApiError::device_revoked()),
-            Some((1008, "device revoked"))
-        );
-        assert_eq!(
-            frame(ApiError::account_changed()),
-            Some((1012, "account changed"))
-        );
-        assert_eq!(frame(ApiError::hello_first()), Some((1008, "hello first")));
-        assert_eq!(
-            frame(ApiError::too_many_anonymous()),
-            Some((1013, "too many anonymous"))
-        );
-        assert_eq!(frame(ApiError::rate_limited()), None);
-        assert_eq!(
-            ApiError::unknown_ticket_token().code(),
-            TICKET_UNKNOWN_ALIAS
-        );
-        assert_eq!(ApiError::unknown_ticket().code(), "unknown_ticket");
-    }
-}
-
 // ----- integrations: API tokens and webhooks (rest/tokens.rs, rest/webhooks.rs) -----
 
 impl ApiError {
@@ -803,5 +734,74 @@ impl ApiError {
             "Không có lần gửi này",
             "No such delivery",
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The statuses `dispatch::status_for` chose from the code's text, now by variant.
+    #[test]
+    fn refusals_keep_the_status_their_code_had() {
+        let code = luot_core::Code::new("x").unwrap();
+        let cases = [
+            (Rejection::UnknownService(code), StatusCode::NOT_FOUND),
+            (Rejection::UnknownCounter(code), StatusCode::NOT_FOUND),
+            (Rejection::UnknownTicket, StatusCode::NOT_FOUND),
+            (
+                Rejection::UnknownPriorityCategory(code),
+                StatusCode::NOT_FOUND,
+            ),
+            (Rejection::TextTooLong { max: 1 }, StatusCode::BAD_REQUEST),
+            (Rejection::TextEmpty, StatusCode::BAD_REQUEST),
+            (
+                Rejection::ScoreOutOfRange { levels: 5 },
+                StatusCode::BAD_REQUEST,
+            ),
+            (Rejection::AppointmentInvalid, StatusCode::BAD_REQUEST),
+            (
+                Rejection::DossierInvalid { max: 40 },
+                StatusCode::BAD_REQUEST,
+            ),
+            (Rejection::QueueEmpty, StatusCode::CONFLICT),
+            (Rejection::CounterClosed, StatusCode::CONFLICT),
+            (Rejection::AlreadyRated, StatusCode::CONFLICT),
+        ];
+        for (r, status) in cases {
+            let e = ApiError::rejected(&r);
+            assert_eq!(e.status, status, "{}", r.code());
+            assert_eq!(e.code(), r.code());
+            assert!(e.close.is_none());
+        }
+    }
+
+    /// Protocol §13: a credential that is gone closes 1008, changed rights 1012.
+    #[test]
+    fn errors_that_end_a_socket_carry_their_close() {
+        let frame = |e: ApiError| e.close.map(Close::frame);
+        assert_eq!(
+            frame(ApiError::session_ended()),
+            Some((1008, "session ended"))
+        );
+        assert_eq!(
+            frame(ApiError::device_revoked()),
+            Some((1008, "device revoked"))
+        );
+        assert_eq!(
+            frame(ApiError::account_changed()),
+            Some((1012, "account changed"))
+        );
+        assert_eq!(frame(ApiError::hello_first()), Some((1008, "hello first")));
+        assert_eq!(
+            frame(ApiError::too_many_anonymous()),
+            Some((1013, "too many anonymous"))
+        );
+        assert_eq!(frame(ApiError::rate_limited()), None);
+        assert_eq!(
+            ApiError::unknown_ticket_token().code(),
+            TICKET_UNKNOWN_ALIAS
+        );
+        assert_eq!(ApiError::unknown_ticket().code(), "unknown_ticket");
     }
 }

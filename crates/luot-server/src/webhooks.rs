@@ -449,7 +449,12 @@ async fn deliver_due(
             record(app, conn, &d, outcome).await;
         }
     });
-    futures_util::future::join_all(streams).await;
+    // A shutdown does not wait for receivers: an attempt cut off stays pending and is sent
+    // again after the restart (at least once).
+    tokio::select! {
+        _ = futures_util::future::join_all(streams) => {}
+        () = app.shutdown.cancelled() => return 0,
+    }
     if !orphans.is_empty() {
         let c = conn.clone();
         let _ = tokio::task::spawn_blocking(move || {

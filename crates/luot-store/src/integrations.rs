@@ -298,7 +298,6 @@ pub trait Integrations {
     }
 
     /// Records an attempt: `state` is `delivered`, `failed` or `pending` (retry at `next_at`).
-    #[allow(clippy::too_many_arguments)]
     fn record_attempt(
         &self,
         id: i64,
