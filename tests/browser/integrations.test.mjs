@@ -8,7 +8,8 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { createHmac } from "node:crypto";
-import { startServer, launchBrowser, request, shot, until, SITE } from "./harness.mjs";
+import { AxeBuilder } from "@axe-core/playwright";
+import { startServer, launchBrowser, loginOfficial, request, shot, until, SITE } from "./harness.mjs";
 
 let server;
 let browser;
@@ -110,6 +111,10 @@ test("an admin makes a token, adds a webhook, sees a delivery in the log and sen
     return (await page.locator("#log tr[data-id]").first().locator("td").nth(4).innerText()) === "2";
   }, "two attempts in the log");
 
+  // Accessible (axe, as a11y.test.mjs checks the other pages).
+  const axe = await new AxeBuilder({ page }).include("#screen-integrations").analyze();
+  assert.deepEqual(axe.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target).join(" ")}`), []);
+
   // In English.
   await page.click("#lang");
   assert.ok((await page.locator("#log tr[data-id]").first().innerText()).includes("Delivered"));
@@ -124,5 +129,21 @@ test("an admin makes a token, adds a webhook, sees a delivery in the log and sen
     assert.equal(a.body.total, 1, `${action}: ${JSON.stringify(a.body)}`);
   }
   assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("a manager does not see the Integrations tab, and the API refuses them", async () => {
+  const manager = await loginOfficial(server, { role: "manager", counters: [] });
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const [name, value] = manager.cookie.split("=");
+  await context.addCookies([{ name, value, url: server.base, httpOnly: true, sameSite: "Strict" }]);
+  const page = await context.newPage();
+  await page.goto(`${server.base}/admin#integrations`);
+  await until(() => page.evaluate(() => window.luotAdmin?.screen === "reports"), "sent to the reports instead");
+  assert.equal(await page.locator('#nav a[data-tab="integrations"]').isVisible(), false);
+  for (const p of ["/api/v1/admin/tokens", "/api/v1/admin/webhooks"]) {
+    const r = await request(server, "GET", p, undefined, manager.cookie);
+    assert.equal(r.status, 403, `${p}: ${r.status}`);
+  }
   await context.close();
 });
