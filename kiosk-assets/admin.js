@@ -18,7 +18,9 @@ import { FLOOR_TEXT } from "/js/text/floor.js";
 import { $, el } from "/js/dom.js";
 
 const params = new URLSearchParams(location.search);
-const TABS = ["floor", "reports", "config", "users", "voice", "devices", "audit"];
+const TABS = ["floor", "reports", "config", "users", "voice", "devices", "integrations", "audit"];
+/** Tabs only admins see (the API refuses managers anyway). */
+const ADMIN_TABS = ["devices", "integrations"];
 
 for (const l of ["vi", "en"]) Object.assign(TEXT[l], REPORT_TEXT[l], FLOOR_TEXT[l]);
 const i18n = createI18n(TEXT, () => render());
@@ -35,6 +37,7 @@ let today = null;
 const config = { loaded: false, text: "", version: null, errors: [], busy: false, unavailable: null, status: null, changed: new Set() };
 let users = [];
 let devices = [];
+const integrations = { tokens: [], hooks: [], log: [], logHook: null };
 const voice = { loaded: false, clips: [], languages: [], limits: null, lang: "vi", announcers: new Map(), msg: null, phraseError: null };
 
 window.luotAdmin = {
@@ -42,6 +45,7 @@ window.luotAdmin = {
   get tab() { return tab; },
   get config() { return config; },
   get voice() { return voice; },
+  get integrations() { return integrations; },
 };
 
 // ---------- helpers ----------
@@ -113,7 +117,7 @@ function openTab(next) {
     showDenied(t("denied.official", { name: me.display_name || me.login }));
     return;
   }
-  if (next === "devices" && !isAdmin()) next = "reports";
+  if (ADMIN_TABS.includes(next) && !isAdmin()) next = "reports";
   tab = next;
   if (location.hash !== `#${next}`) history.replaceState(null, "", `#${next}`);
   banner(null);
@@ -124,6 +128,7 @@ function openTab(next) {
   if (next === "config" && !config.loaded) loadConfig();
   if (next === "users") loadUsers();
   if (next === "devices") loadDevices();
+  if (next === "integrations") loadIntegrations();
   if (next === "voice") loadClips();
   if (next === "audit") loadAudit();
 }
@@ -135,7 +140,7 @@ function render() {
   $("user-name").textContent = me ? me.display_name || me.login : "";
   $("user-role").textContent = me ? t(`role.${me.role}`) : "";
   for (const a of $("nav").querySelectorAll("a")) {
-    a.hidden = a.dataset.tab === "devices" && !isAdmin();
+    a.hidden = ADMIN_TABS.includes(a.dataset.tab) && !isAdmin();
     if (a.dataset.tab === tab) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
   }
@@ -145,6 +150,7 @@ function render() {
   if (screen === "config") renderConfig();
   if (screen === "users") renderUsers();
   if (screen === "devices") renderDevices();
+  if (screen === "integrations") renderIntegrations();
   if (screen === "voice") renderVoice();
   if (screen === "audit") renderAudit();
 }
@@ -1078,6 +1084,165 @@ async function copyUrl() {
   }
 }
 
+// ---------- integrations: API tokens, webhooks, delivery log ----------
+async function loadIntegrations() {
+  try {
+    [integrations.tokens, integrations.hooks] = await Promise.all([api("/api/v1/admin/tokens"), api("/api/v1/admin/webhooks")]);
+    if (!integrations.hooks.some((h) => h.id === integrations.logHook)) integrations.logHook = integrations.hooks[0]?.id ?? null;
+    await loadLog();
+  } catch (e) {
+    if (e.status === 403) banner(t("denied.manager"));
+    else if (e.status !== 401) banner(e.text(i18n.lang));
+  }
+  renderIntegrations();
+}
+
+async function loadLog() {
+  integrations.log = integrations.logHook == null ? [] : await api(`/api/v1/admin/webhooks/${integrations.logHook}/deliveries`);
+}
+
+function emptyRow(text, cols) {
+  const tr = el("tr");
+  const td = el("td", "m-muted", text);
+  td.colSpan = cols;
+  tr.append(td);
+  return tr;
+}
+
+function actionButton(label, aria, onClick) {
+  const b = el("button", "m-btn m-btn-small m-btn-ghost", label);
+  b.type = "button";
+  b.setAttribute("aria-label", aria);
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+function renderIntegrations() {
+  const { tokens, hooks, log } = integrations;
+  $("tokens").replaceChildren(...(tokens.length ? tokens.map((k) => {
+    const tr = el("tr", k.revoked_at ? "m-revoked" : null);
+    tr.dataset.id = String(k.id);
+    const th = el("th", "tabular", String(k.id));
+    th.scope = "row";
+    tr.append(th, el("td", null, k.name), el("td", null, k.scopes.join(", ")), el("td", "tabular", k.last_used_at ? fmtTime(k.last_used_at) : t("tokens.never")));
+    const act = el("td", "m-actions-cell");
+    if (k.revoked_at) act.append(el("span", "m-muted m-small", t("tokens.revoked", { t: fmtTime(k.revoked_at) })));
+    else act.append(actionButton(t("tokens.revoke"), `${t("tokens.revoke")}: ${k.name}`, () => confirmDialog(t("tokens.revokeTitle", { name: k.name }), t("tokens.revokeText"), t("tokens.revoke"), () => revokeToken(k.id))));
+    tr.append(act);
+    return tr;
+  }) : [emptyRow(t("tokens.none"), 5)]));
+  $("hooks").replaceChildren(...(hooks.length ? hooks.map((h) => {
+    const tr = el("tr", h.enabled ? null : "m-revoked");
+    tr.dataset.id = String(h.id);
+    const th = el("th", "tabular", String(h.id));
+    th.scope = "row";
+    const state = el("td", null, t(h.enabled ? "hooks.on" : "hooks.off"));
+    if (h.dropped > 0) state.append(el("div", "m-small m-muted", t("hooks.dropped", { n: h.dropped })));
+    tr.append(th, el("td", "m-url-cell", h.url), el("td", null, h.events.map((e) => t(`event.${e}`)).join(", ")), state);
+    const act = el("td", "m-actions-cell");
+    act.append(
+      actionButton(t(h.enabled ? "hooks.disable" : "hooks.enable"), `${t(h.enabled ? "hooks.disable" : "hooks.enable")}: ${h.url}`, () => setHook(h.id, !h.enabled)),
+      actionButton(t("hooks.remove"), `${t("hooks.remove")}: ${h.url}`, () => confirmDialog(t("hooks.removeTitle", { url: h.url }), t("hooks.removeText"), t("hooks.remove"), () => removeHook(h.id))),
+    );
+    tr.append(act);
+    return tr;
+  }) : [emptyRow(t("hooks.none"), 5)]));
+  const sel = $("log-hook");
+  sel.replaceChildren(...hooks.map((h) => new Option(`#${h.id} ${h.url}`, String(h.id))));
+  if (integrations.logHook != null) sel.value = String(integrations.logHook);
+  $("log").replaceChildren(...(log.length ? log.map((d) => {
+    const tr = el("tr", `m-delivery m-delivery-${d.state}`);
+    tr.dataset.id = String(d.id);
+    let number = "–";
+    try { number = JSON.parse(d.body)?.data?.ticket?.number ?? "–"; } catch { /* shown as sent */ }
+    tr.append(
+      el("td", "tabular", fmtTime(d.last_at ?? d.created_at, true)),
+      el("td", null, t(`event.${d.type}`)),
+      el("td", "tabular", number),
+      el("td", null, t(`state.${d.state}`) + (d.last_status ? ` (HTTP ${d.last_status})` : "")),
+      el("td", "tabular", String(d.attempts)),
+      el("td", "m-small", d.last_error || "–"),
+    );
+    const act = el("td", "m-actions-cell");
+    if (d.state !== "pending") act.append(actionButton(t("log.resend"), `${t("log.resend")}: ${d.event_id}`, () => resend(d.id)));
+    tr.append(act);
+    return tr;
+  }) : [emptyRow(t("log.none"), 7)]));
+}
+
+async function guarded(fn, errorBox) {
+  try {
+    await fn();
+  } catch (e) {
+    if (e.status === 401) return;
+    if (errorBox) { $(errorBox).hidden = false; $(errorBox).textContent = e.text(i18n.lang); } else banner(e.text(i18n.lang));
+  }
+}
+
+async function makeToken(ev) {
+  ev.preventDefault();
+  const err = $("token-error");
+  err.hidden = true;
+  const name = $("t-name").value.trim();
+  const scopes = [...$("t-scopes").querySelectorAll("input:checked")].map((i) => i.value);
+  const fail = (m) => { err.hidden = false; err.textContent = m; };
+  if (!name) return fail(t("tokens.needName"));
+  if (!scopes.length) return fail(t("tokens.needScope"));
+  $("token-submit").disabled = true;
+  await guarded(async () => {
+    const r = await api("/api/v1/admin/tokens", { method: "POST", body: { name, scopes } });
+    $("token-value").textContent = r.token;
+    $("token-made").hidden = false;
+    $("t-name").value = "";
+    await loadIntegrations();
+    $("token-value").focus();
+  }, "token-error");
+  $("token-submit").disabled = false;
+}
+
+async function revokeToken(id) {
+  await guarded(() => api(`/api/v1/admin/tokens/${id}/revoke`, { method: "POST" }));
+  await loadIntegrations();
+}
+
+async function addHook(ev) {
+  ev.preventDefault();
+  const err = $("hook-error");
+  err.hidden = true;
+  const url = $("h-url").value.trim();
+  const events = [...$("h-events").querySelectorAll("input:checked")].map((i) => i.value);
+  const fail = (m) => { err.hidden = false; err.textContent = m; };
+  if (!/^https?:\/\/./i.test(url)) return fail(t("hooks.needUrl"));
+  if (!events.length) return fail(t("hooks.needEvent"));
+  $("hook-submit").disabled = true;
+  await guarded(async () => {
+    const r = await api("/api/v1/admin/webhooks", { method: "POST", body: { url, events, near: Number($("h-near").value) } });
+    $("hook-secret").textContent = r.secret;
+    $("hook-made").hidden = false;
+    $("h-url").value = "";
+    integrations.logHook = r.id;
+    await loadIntegrations();
+    $("hook-secret").focus();
+  }, "hook-error");
+  $("hook-submit").disabled = false;
+}
+
+async function setHook(id, enabled) {
+  await guarded(() => api(`/api/v1/admin/webhooks/${id}`, { method: "PATCH", body: { enabled } }));
+  await loadIntegrations();
+}
+
+async function removeHook(id) {
+  await guarded(() => api(`/api/v1/admin/webhooks/${id}`, { method: "DELETE" }));
+  await loadIntegrations();
+}
+
+async function resend(id) {
+  await guarded(() => api(`/api/v1/admin/webhooks/deliveries/${id}/resend`, { method: "POST" }));
+  await guarded(loadLog);
+  renderIntegrations();
+}
+
 // ---------- dialog ----------
 let confirmAction = null;
 function confirmDialog(title, text, ok, action) {
@@ -1200,6 +1365,12 @@ async function boot() {
   $("v-try").addEventListener("click", tryCall);
   $("v-phrase-form").addEventListener("submit", addPhrase);
   $("paired-copy").addEventListener("click", copyUrl);
+  $("token-form").addEventListener("submit", makeToken);
+  $("token-hide").addEventListener("click", () => { $("token-made").hidden = true; $("token-value").textContent = ""; });
+  $("hook-form").addEventListener("submit", addHook);
+  $("hook-hide").addEventListener("click", () => { $("hook-made").hidden = true; $("hook-secret").textContent = ""; });
+  $("log-hook").addEventListener("change", async () => { integrations.logHook = Number($("log-hook").value); await guarded(loadLog); renderIntegrations(); });
+  $("log-reload").addEventListener("click", async () => { await guarded(loadLog); renderIntegrations(); });
   $("paired-hide").addEventListener("click", () => { $("paired").hidden = true; $("paired-url").textContent = ""; });
   $("confirm-form").addEventListener("submit", async (e) => {
     e.preventDefault();

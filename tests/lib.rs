@@ -491,6 +491,12 @@ impl Http {
             .await
     }
 
+    pub async fn patch(&self, path: &str, body: &Value) -> Resp {
+        let url = format!("{}{path}", self.base);
+        self.send(&format!("PATCH {path}"), self.client.patch(url).json(body))
+            .await
+    }
+
     pub async fn delete(&self, path: &str) -> Resp {
         let url = format!("{}{path}", self.base);
         self.send(&format!("DELETE {path}"), self.client.delete(url))

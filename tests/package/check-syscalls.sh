@@ -93,12 +93,33 @@ status 200 "log in" -c "$work/cookies" -H 'Content-Type: application/json' -H "O
   --data "{\"login\":\"admin\",\"password\":\"$password\"}" "$base/api/v1/login"
 status 401 "a wrong password" -H 'Content-Type: application/json' -H "Origin: $base" \
   --data '{"login":"admin","password":"not-the-password"}' "$base/api/v1/login"
+# A webhook to a receiver named by host name: the delivery task resolves it (DNS through the
+# C library's resolver) and connects out, which the filter must allow.
+receiver_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+python3 -c '
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        open(sys.argv[2], "a").write(self.headers.get("x-luot-signature", "") + "\n")
+        self.send_response(204); self.end_headers()
+    def log_message(self, *a): pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+' "$receiver_port" "$work/received" &
+receiver=$!
+trap 'kill "$receiver" 2>/dev/null; cleanup' EXIT
+status 201 "add a webhook" -b "$work/cookies" -H 'Content-Type: application/json' -H "Origin: $base" \
+  --data "{\"url\":\"http://localhost:$receiver_port/hook\",\"events\":[\"ticket.issued\"]}" "$base/api/v1/admin/webhooks"
 status 201 "issue a ticket" -H "Authorization: Bearer $kiosk" -H 'Content-Type: application/json' -H "Origin: $base" \
   --data '{"service":"khai-sinh"}' "$base/api/v1/sites/sa-huynh/tickets"
 # The websocket upgrade: curl stops waiting after a second; the status line is what counts.
 got="$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 -H 'Connection: Upgrade' -H 'Upgrade: websocket' \
   -H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' -H "Origin: $base" "$base/ws" || true)"
 if [ "$got" = 101 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "check-syscalls: FAIL: websocket upgrade: HTTP $got" >&2; fi
+
+# The webhook delivery of that ticket reached the receiver, signed.
+for _ in $(seq 1 300); do grep -q '^sha256=' "$work/received" 2>/dev/null && break; sleep 0.1; done
+if grep -q '^sha256=' "$work/received" 2>/dev/null; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "check-syscalls: FAIL: no webhook delivery reached the receiver" >&2; fi
 
 # SIGTERM to the server itself (a signal to strace would only detach it); strace ends with it
 # and exits with the server's status.

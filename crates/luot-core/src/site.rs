@@ -444,6 +444,43 @@ impl Site {
             .map_or(0, |&i| self.queues[i].len() as u32)
     }
 
+    /// The first `n + 1` waiting tickets of every line, each with how many people are ahead of
+    /// it: the same count as the `ahead` of [`Site::estimate_ticket`] (what the phone page
+    /// shows) once the estimate catches up, but always current. For alerts such as a webhook's
+    /// "N away"; O(lines × n).
+    pub fn front_of_lines(&self, n: u32) -> Vec<(TicketId, u32)> {
+        let take = n as usize + 1;
+        let mut out = Vec::new();
+        for q in &self.queues {
+            let mut front: Vec<(i64, TicketId)> = q
+                .normal
+                .iter()
+                .take(take)
+                .chain(q.priority.iter().take(take))
+                .chain(q.appointments.iter().take(take))
+                // Numbers taken from home count where they hold their place, and are told too.
+                .chain(q.away.iter().take(take))
+                .collect();
+            front.sort_unstable();
+            out.extend(
+                front
+                    .into_iter()
+                    .take(take)
+                    .enumerate()
+                    .map(|(i, (_, id))| (id, i as u32)),
+            );
+        }
+        for lane in &self.counter_lanes {
+            out.extend(
+                lane.iter()
+                    .take(take)
+                    .enumerate()
+                    .map(|(i, (_, id))| (id, i as u32)),
+            );
+        }
+        out
+    }
+
     pub fn issued_for(&self, service: Code) -> u32 {
         self.service_ix
             .get(&service)

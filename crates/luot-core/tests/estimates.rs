@@ -543,3 +543,63 @@ fn estimates_are_reused_only_for_the_same_state_within_reuse_ms() {
     let after = site.estimate_service_at(service, &at(121_000)).unwrap();
     assert_eq!(after.ahead, fresh.ahead + 1, "{fresh:?} then {after:?}");
 }
+
+/// `Site::front_of_lines` (a webhook's "N away") counts the people ahead as the phone page
+/// does (`estimate_ticket`'s `ahead`, here without a published table): normal and priority
+/// tickets of one service interleaved, and a second service's line apart.
+#[test]
+fn the_front_of_the_lines_counts_ahead_as_the_phone_page_does() {
+    use luot_core::{Channel, Command, Token};
+    let mut site = Site::new(center());
+    let day = monday();
+    let ms = day.0 as i64 * 86_400_000 - OFFSET_S as i64 * 1000 + 8 * 3_600_000;
+    let now = |ms: i64| Now::from_offset(ms, OFFSET_S);
+    site.apply(Command::OpenDay { day }, &now(ms)).unwrap();
+    let plan = [
+        ("khai-sinh", None),
+        ("khai-sinh", None),
+        ("ket-hon", None),
+        ("khai-sinh", Some("elderly")),
+        ("khai-sinh", None),
+        ("ket-hon", Some("disabled")),
+        ("khai-sinh", None),
+    ];
+    for (k, (service, priority)) in plan.iter().enumerate() {
+        let mut token = [0u8; 16];
+        token[0] = k as u8 + 1;
+        site.apply(
+            Command::Issue {
+                phone: None,
+                service: code(service),
+                channel: Channel::Kiosk,
+                priority: priority.map(code),
+                token: Token(token),
+                appointment: None,
+                person: None,
+            },
+            &now(ms + k as i64 * 1000),
+        )
+        .unwrap();
+    }
+    for n in 0..6 {
+        let front = site.front_of_lines(n);
+        for &(id, ahead) in &front {
+            assert_eq!(
+                Some(ahead),
+                site.estimate_ticket(id).map(|e| e.ahead),
+                "n = {n}, ticket {id:?}"
+            );
+        }
+        // Every waiting ticket with at most n ahead is there.
+        let within = site
+            .tickets()
+            .iter()
+            .filter(|t| site.estimate_ticket(t.id).is_some_and(|e| e.ahead <= n))
+            .count();
+        assert_eq!(
+            front.iter().filter(|(_, a)| *a <= n).count(),
+            within,
+            "n = {n}"
+        );
+    }
+}

@@ -5,7 +5,7 @@ use crate::App;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::http::{HeaderMap, header};
-use luot_store::{Accounts, Device, User};
+use luot_store::{Accounts, ApiToken, Device, Integrations, User};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -32,6 +32,42 @@ pub const LOGIN_BACKOFF_MAX: Duration = Duration::from_secs(300);
 pub const ACCOUNT_CHANGES_CAPACITY: usize = 64;
 /// Entries kept by each in-memory limiter before the oldest are dropped.
 pub const LIMITER_ENTRIES_MAX: usize = 10_000;
+/// What every API token starts with (`Authorization: Bearer luot_…`): tells it from a device's
+/// token without a lookup, and lets secret scanners recognize a leaked one.
+pub const API_TOKEN_PREFIX: &str = "luot_";
+/// Requests one API token may make per second, and in a burst; past that, 429
+/// `token_rate_limited` (`http::same_origin`).
+pub const TOKEN_REQUESTS_PER_S: f64 = 5.0;
+pub const TOKEN_REQUESTS_BURST: f64 = 30.0;
+/// A token's `last_used_at` is written at most this often.
+pub const TOKEN_USE_WRITE_MS: i64 = 60_000;
+
+/// What an API token may do. Tokens never manage accounts, devices, tokens or configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// The read models and the reports a manager can read.
+    Read,
+    /// The booking routes (appointments, issue #15 item 2), checked with `http::require_scope`.
+    Book,
+    /// Webhook endpoints and their delivery log.
+    Webhooks,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 3] = [Scope::Read, Scope::Book, Scope::Webhooks];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Read => "read",
+            Scope::Book => "book",
+            Scope::Webhooks => "webhooks",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Scope> {
+        Scope::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
 
 /// The authenticated party behind a request or socket.
 #[derive(Clone, Debug)]
@@ -43,6 +79,12 @@ pub enum Principal {
     Phone {
         site: usize,
         token: luot_core::Token,
+    },
+    /// A script or portal with an API token an admin made (`luot_…`).
+    Token(ApiToken),
+    /// An API token that is unknown or revoked: 401 wherever it is sent.
+    BadToken {
+        revoked: bool,
     },
 }
 
@@ -57,6 +99,8 @@ impl Principal {
             Principal::User(u) => u.login.clone(),
             Principal::Device(d) => format!("device:{}", d.id),
             Principal::Phone { .. } => "phone".into(),
+            Principal::Token(t) => format!("token:{}", t.id),
+            Principal::BadToken { .. } => "bad-token".into(),
         }
     }
 }
@@ -116,13 +160,51 @@ pub async fn principal(app: &Arc<App>, headers: &HeaderMap) -> Principal {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
     {
-        let hash = token_hash(token.trim());
+        let token = token.trim();
+        if token.starts_with(API_TOKEN_PREFIX) {
+            return api_token_principal(app, token).await;
+        }
+        let hash = token_hash(token);
         return match app.accounts(move |c| c.device_by_token(&hash)).await {
             Ok(Some(d)) => Principal::Device(d),
             _ => Principal::Anonymous,
         };
     }
     session_principal(app, headers).await
+}
+
+/// The API token behind `Authorization: Bearer luot_…`.
+async fn api_token_principal(app: &Arc<App>, token: &str) -> Principal {
+    let hash = token_hash(token);
+    match app.accounts(move |c| c.token_by_hash(&hash)).await {
+        Ok(Some(t)) if t.revoked_at.is_none() => {
+            let now = app.clock.now_ms();
+            if t.last_used_at
+                .is_none_or(|at| now - at >= TOKEN_USE_WRITE_MS)
+            {
+                let id = t.id;
+                let _ = app.accounts(move |c| c.token_used(id, now)).await;
+            }
+            Principal::Token(t)
+        }
+        Ok(Some(_)) => Principal::BadToken { revoked: true },
+        _ => Principal::BadToken { revoked: false },
+    }
+}
+
+/// A new API token: the prefix and 256 bits from the OS CSPRNG, hex.
+pub fn new_api_token() -> String {
+    format!("{API_TOKEN_PREFIX}{}", new_token())
+}
+
+/// The API token a request carries, if any (not checked).
+pub fn api_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| t.starts_with(API_TOKEN_PREFIX))
 }
 
 // ----- secrets -----

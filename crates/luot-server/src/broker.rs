@@ -8,6 +8,7 @@ use crate::error::{ApiError, storage_reason};
 use crate::estimates::{ESTIMATE_TICK, EstimateJob, Estimator, SiteEstimates};
 use crate::hub::{Hub, Outgoing};
 use crate::metrics::Metrics;
+use crate::webhooks::{AwaySeen, Hooks};
 use jiff::tz::TimeZone;
 use luot_core::{Code, Command, Event, Now, Site};
 use luot_proto::config::SiteSettings;
@@ -179,6 +180,8 @@ struct InFlight {
     reply: Option<Reply>,
     /// For a call: when the command reached the broker, carried to the display sockets.
     call_received: Option<Instant>,
+    /// The job carries webhook deliveries: wake the delivery task once durable.
+    outbox: bool,
 }
 
 /// What the writer thread tells the broker.
@@ -230,6 +233,9 @@ struct Broker {
     /// The thread that computes wait estimates, and what the broker knows of each site's.
     estimator: Estimator,
     estimates: Vec<SiteEstimates>,
+    /// Webhook endpoints, and which tickets each was told are near (`webhooks.rs`).
+    hooks: Arc<Hooks>,
+    away: AwaySeen,
 }
 
 /// Recovers every site from the store and starts the broker task.
@@ -240,6 +246,7 @@ pub fn start(
     hub: Arc<Hub>,
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
+    hooks: Arc<Hooks>,
     shutdown: CancellationToken,
     tracker: &tokio_util::task::TaskTracker,
 ) -> Result<BrokerHandle, StoreError> {
@@ -288,6 +295,8 @@ pub fn start(
         metrics,
         estimator: Estimator::spawn(broker_metrics.estimating.clone()),
         estimates: runtime.iter().map(|_| SiteEstimates::new()).collect(),
+        hooks,
+        away: AwaySeen::default(),
     };
     tracker.spawn(broker.run(rx, durable_rx, shutdown));
     Ok(BrokerHandle {
@@ -393,6 +402,7 @@ impl Broker {
         if !self.spec[site].rollover_due(now) {
             return;
         }
+        self.away.sync(&self.hooks, &self.spec);
         match self.spec[site].apply(Command::OpenDay { day: now.day }, now) {
             Ok(events) => {
                 tracing::info!(site = %self.runtime[site].code, day = %now.day, "opening the day");
@@ -425,6 +435,8 @@ impl Broker {
         }
         let now = self.now(site);
         self.rollover_if_due(site, &now);
+        // Before deciding: which tickets the endpoints were already told are near.
+        self.away.sync(&self.hooks, &self.spec);
         match self.spec[site].apply(cmd, &now) {
             Ok(events) => self.submit(site, &now, events, Some(reply), call_received),
             Err(r) => {
@@ -468,11 +480,21 @@ impl Broker {
                 }
             })
             .collect();
+        // Webhook deliveries, decided on the state after these events; they commit with them.
+        let outbox = crate::webhooks::deliveries_for(
+            &self.hooks,
+            &mut self.away,
+            site,
+            &self.spec[site],
+            &records,
+        );
+        let has_outbox = !outbox.is_empty();
         let job = self.next_job;
         self.next_job += 1;
         let tx = self.durable_tx.clone();
         self.writer.submit(Job {
             records: records.clone(),
+            outbox,
             epoch: self.epoch,
             done: Box::new(move |result| {
                 let _ = tx.send(Notice::Durable { job, result });
@@ -485,6 +507,7 @@ impl Broker {
             records,
             reply,
             call_received,
+            outbox: has_outbox,
         });
     }
 
@@ -633,6 +656,9 @@ impl Broker {
                 }
                 self.estimates[f.site].changed_seq = self.durable_seq;
                 self.offer_estimate(f.site);
+                if f.outbox {
+                    self.hooks.wake.notify_one();
+                }
                 if !self.intake_open {
                     self.resume_intake();
                 }
@@ -647,6 +673,8 @@ impl Broker {
                     self.epoch += 1;
                     self.spec = self.live.iter().map(Site::clone_for_the_day).collect();
                     self.next_seq = self.durable_seq + 1;
+                    // The deliveries of the lost jobs were lost with them.
+                    self.away.invalidate();
                     let reason = storage_reason(&e);
                     // Tell the clients when issuing stops, or when the cause changes.
                     let news = self.intake_open

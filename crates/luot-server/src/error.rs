@@ -665,6 +665,106 @@ pub fn store_error(e: luot_store::StoreError) -> ApiError {
     ApiError::storage(&e)
 }
 
+// ----- integrations: API tokens and webhooks (rest/tokens.rs, rest/webhooks.rs) -----
+
+impl ApiError {
+    /// A bearer token of the API-token kind (`luot_…`) that no admin made.
+    pub fn token_unknown() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorDto::new(
+                "token_unknown",
+                "Mã truy cập API không đúng",
+                "Unknown API token",
+            ),
+        )
+    }
+
+    /// A bearer token an admin revoked.
+    pub fn token_revoked() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorDto::new(
+                "token_revoked",
+                "Mã truy cập API đã bị thu hồi",
+                "This API token was revoked",
+            ),
+        )
+    }
+
+    /// A valid token without the scope the route needs.
+    pub fn token_scope(scope: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorDto::new(
+                "token_scope",
+                format!("Mã truy cập API không có phạm vi `{scope}`"),
+                format!("The API token lacks the scope `{scope}`"),
+            ),
+        )
+    }
+
+    /// Accounts, devices, tokens, configuration: only a person signed in may change them.
+    pub fn token_not_allowed() -> ApiError {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorDto::new(
+                "token_not_allowed",
+                "Mã truy cập API không dùng được cho việc này; cần quản trị viên đăng nhập",
+                "API tokens cannot do this; an admin must sign in",
+            ),
+        )
+    }
+
+    /// Too many requests with one API token (`auth::TOKEN_REQUESTS_PER_S`).
+    pub fn token_rate_limited() -> ApiError {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorDto::new(
+                "token_rate_limited",
+                "Quá nhiều yêu cầu với mã truy cập API này, vui lòng chờ",
+                "Too many requests with this API token, slow down",
+            ),
+        )
+    }
+
+    pub fn token_not_found() -> ApiError {
+        ApiError::not_found(
+            "token_not_found",
+            "Không có mã truy cập API này",
+            "No such API token",
+        )
+    }
+
+    /// More active tokens or webhooks than the named limit.
+    pub fn integration_limit(what_vi: &str, what_en: &str, max: usize) -> ApiError {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            ErrorDto::new(
+                "integration_limit",
+                format!("Đã đủ {max} {what_vi}; hãy xoá bớt trước"),
+                format!("There are already {max} {what_en}; remove one first"),
+            ),
+        )
+    }
+
+    pub fn webhook_not_found() -> ApiError {
+        ApiError::not_found(
+            "webhook_not_found",
+            "Không có webhook này",
+            "No such webhook",
+        )
+    }
+
+    pub fn delivery_not_found() -> ApiError {
+        ApiError::not_found(
+            "delivery_not_found",
+            "Không có lần gửi này",
+            "No such delivery",
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

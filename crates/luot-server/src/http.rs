@@ -69,6 +69,21 @@ pub async fn same_origin(
     next: axum::middleware::Next,
 ) -> Response {
     let headers = req.headers();
+    // An API token (`luot_…`) sent without a cookie is not a browser's ambient credential: a
+    // page from another origin cannot make its browser send it, so there is nothing to forge.
+    // Every such request is rate limited per token instead.
+    if let Some(token) = auth::api_token(headers)
+        && !headers.contains_key(header::COOKIE)
+    {
+        if !app.token_limiter.allow(&auth::token_hash(token)) {
+            return ApiError::token_rate_limited().into_response();
+        }
+        // An unknown or revoked token is refused everywhere, public reads included.
+        if let Principal::BadToken { revoked } = auth::principal(&app, headers).await {
+            return bad_token(revoked).into_response();
+        }
+        return next.run(req).await;
+    }
     let safe = matches!(*req.method(), Method::GET | Method::HEAD);
     let credentials =
         headers.contains_key(header::COOKIE) || headers.contains_key(header::AUTHORIZATION);
@@ -87,6 +102,66 @@ pub async fn require_user(
 ) -> Result<User, ApiError> {
     match auth::principal(app, headers).await {
         Principal::User(u) if may(u.role) && !u.disabled => Ok(u),
+        Principal::Anonymous => Err(ApiError::login_required()),
+        Principal::BadToken { revoked } => Err(bad_token(revoked)),
+        Principal::Token(_) => Err(ApiError::token_not_allowed()),
+        _ => Err(ApiError::forbidden()),
+    }
+}
+
+fn bad_token(revoked: bool) -> ApiError {
+    if revoked {
+        ApiError::token_revoked()
+    } else {
+        ApiError::token_unknown()
+    }
+}
+
+/// Who may call a route open to both people and API tokens.
+#[derive(Clone, Debug)]
+pub enum Caller {
+    User(User),
+    Token(luot_store::ApiToken),
+}
+
+impl Caller {
+    /// For the audit log: the login, or `token:<id>`.
+    pub fn name(&self) -> String {
+        match self {
+            Caller::User(u) => u.login.clone(),
+            Caller::Token(t) => format!("token:{}", t.id),
+        }
+    }
+}
+
+/// The API token asking, if it holds `scope` (not revoked). The booking routes use this with
+/// `Scope::Book`; routes people use too call [`require_user_or_scope`].
+pub async fn require_scope(
+    app: &Arc<App>,
+    headers: &HeaderMap,
+    scope: auth::Scope,
+) -> Result<luot_store::ApiToken, ApiError> {
+    match auth::principal(app, headers).await {
+        Principal::Token(t) if t.scopes.iter().any(|s| s == scope.as_str()) => Ok(t),
+        Principal::Token(_) => Err(ApiError::token_scope(scope.as_str())),
+        Principal::BadToken { revoked } => Err(bad_token(revoked)),
+        Principal::Anonymous => Err(ApiError::login_required()),
+        _ => Err(ApiError::forbidden()),
+    }
+}
+
+/// A signed-in user whose role `may`, or an API token with `scope`.
+pub async fn require_user_or_scope(
+    app: &Arc<App>,
+    headers: &HeaderMap,
+    may: fn(Role) -> bool,
+    scope: auth::Scope,
+) -> Result<Caller, ApiError> {
+    match auth::principal(app, headers).await {
+        Principal::User(u) if may(u.role) && !u.disabled => Ok(Caller::User(u)),
+        Principal::Token(t) if t.scopes.iter().any(|s| s == scope.as_str()) => Ok(Caller::Token(t)),
+        Principal::Token(_) => Err(ApiError::token_scope(scope.as_str())),
+        Principal::BadToken { revoked } => Err(bad_token(revoked)),
         Principal::Anonymous => Err(ApiError::login_required()),
         _ => Err(ApiError::forbidden()),
     }

@@ -25,6 +25,7 @@ pub mod report;
 pub mod rest;
 pub mod standing;
 pub mod tls;
+pub mod webhooks;
 pub mod ws;
 
 use anyhow::Context;
@@ -73,6 +74,12 @@ pub struct Limits {
     /// (`ws::PING_INTERVAL`, `ws::IDLE_TIMEOUT`); shorter in tests.
     pub ws_ping_interval: std::time::Duration,
     pub ws_idle_timeout: std::time::Duration,
+    /// Pending webhook deliveries the outbox holds (`luot_store::OUTBOX_PENDING_MAX`).
+    pub webhook_outbox_max: u64,
+    /// A failed delivery's first retry (`webhooks::RETRY_FIRST`) and how long it is retried
+    /// (`webhooks::RETRY_WINDOW_MS`); shorter in tests.
+    pub webhook_retry_first: std::time::Duration,
+    pub webhook_retry_window_ms: i64,
 }
 
 impl Default for Limits {
@@ -91,6 +98,9 @@ impl Default for Limits {
             ws_hello_timeout: ws::HELLO_TIMEOUT,
             ws_ping_interval: ws::PING_INTERVAL,
             ws_idle_timeout: ws::IDLE_TIMEOUT,
+            webhook_outbox_max: luot_store::OUTBOX_PENDING_MAX,
+            webhook_retry_first: webhooks::RETRY_FIRST,
+            webhook_retry_window_ms: webhooks::RETRY_WINDOW_MS,
         }
     }
 }
@@ -146,6 +156,10 @@ pub struct App {
     pub phone_limiter: RateLimiter,
     /// Check-ins by number and the phone's last 4 digits, per kiosk.
     pub check_in_limiter: RateLimiter,
+    /// Requests per API token (`auth::TOKEN_REQUESTS_PER_S`).
+    pub token_limiter: RateLimiter,
+    /// Webhook endpoints for the broker, and the delivery task's wake-up (`webhooks.rs`).
+    pub hooks: Arc<webhooks::Hooks>,
     pub activity: SessionActivity,
     /// Keys the hash of ID numbers (per-person limits); never leaves the data folder.
     pub secret: [u8; 32],
@@ -354,6 +368,7 @@ pub async fn start(listener: TcpListener, opts: Options) -> anyhow::Result<Serve
     let lock = luot_store::DataLock::acquire(&opts.data_dir)?;
     let db_path = opts.data_dir.join("luot.db");
     let mut store = Store::open(&db_path)?;
+    store.set_outbox_max(opts.limits.webhook_outbox_max);
     let now_ms = opts.clock.now_ms();
     let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
         opts.config_toml.as_bytes(),
@@ -393,6 +408,12 @@ pub async fn start(listener: TcpListener, opts: Options) -> anyhow::Result<Serve
         opts.limits.broadcast_capacity,
         opts.limits.resume_buffer,
     ));
+    let hooks = Arc::new(webhooks::Hooks::new(
+        opts.limits.webhook_retry_first,
+        opts.limits.webhook_retry_window_ms,
+    ));
+    // The broker needs the endpoints from its first command on.
+    hooks.set(&luot_store::Integrations::webhooks(store.connection())?);
     let broker = broker::start(
         store,
         db_path.clone(),
@@ -400,6 +421,7 @@ pub async fn start(listener: TcpListener, opts: Options) -> anyhow::Result<Serve
         hub.clone(),
         opts.clock.clone(),
         metrics.clone(),
+        hooks.clone(),
         shutdown.clone(),
         &tracker,
     )?;
@@ -442,6 +464,8 @@ pub async fn start(listener: TcpListener, opts: Options) -> anyhow::Result<Serve
             dispatch::CHECK_IN_TRIES_PER_S,
             dispatch::CHECK_IN_TRIES_BURST,
         ),
+        token_limiter: RateLimiter::new(auth::TOKEN_REQUESTS_PER_S, auth::TOKEN_REQUESTS_BURST),
+        hooks,
         limits: opts.limits,
         public_url,
         db_path,
@@ -460,6 +484,7 @@ pub async fn start(listener: TcpListener, opts: Options) -> anyhow::Result<Serve
         consoles: Arc::new(consoles::Consoles::default()),
     });
     consoles::spawn_watch(app.clone());
+    webhooks::spawn_delivery(app.clone())?;
     if let Some(b) = app.center.backup.clone() {
         let zone = &app.center.sites[0].time_zone;
         let tz = jiff::tz::TimeZone::get(zone)

@@ -74,6 +74,9 @@ pub struct Metrics {
     pub ws_resyncs: AtomicU64,
     pub ws_refused: AtomicU64,
     pub rate_limited: AtomicU64,
+    /// Webhook delivery attempts, and those answered with a 2xx (`webhooks.rs`).
+    pub webhook_attempts: AtomicU64,
+    pub webhook_delivered: AtomicU64,
     writer: OnceLock<Arc<WriterStats>>,
     /// Issue to first call, per service (the report's "wait").
     pub wait_seconds: Family<ServiceLabels, Histogram, fn() -> Histogram>,
@@ -136,6 +139,8 @@ impl Default for Metrics {
             ws_resyncs: AtomicU64::new(0),
             ws_refused: AtomicU64::new(0),
             rate_limited: AtomicU64::new(0),
+            webhook_attempts: AtomicU64::new(0),
+            webhook_delivered: AtomicU64::new(0),
             writer: OnceLock::new(),
             wait_seconds,
             call_to_display_seconds,
@@ -293,6 +298,16 @@ impl Metrics {
                 "luot_rate_limited",
                 "Requests refused by a rate limit",
                 get(&self.rate_limited),
+            ),
+            (
+                "luot_webhook_attempts",
+                "Webhook delivery attempts",
+                get(&self.webhook_attempts),
+            ),
+            (
+                "luot_webhook_delivered",
+                "Webhook deliveries answered with a 2xx",
+                get(&self.webhook_delivered),
             ),
         ];
         if let Some(w) = self.writer.get() {

@@ -206,6 +206,7 @@ impl Feed {
         *seq += 1;
         self.writer.submit(Job {
             records: vec![record],
+            outbox: vec![],
             epoch: 0,
             done: Box::new(done),
         });

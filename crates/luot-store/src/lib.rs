@@ -7,6 +7,7 @@
 mod accounts;
 pub mod backup;
 mod error;
+mod integrations;
 pub mod lock;
 mod projection;
 pub mod reports;
@@ -15,6 +16,7 @@ mod writer;
 
 pub use accounts::{AUDIT_READ_MAX, Accounts, AuditEntry, AuditFilter, Device, NewDevice, User};
 pub use error::StoreError;
+pub use integrations::{ApiToken, Delivery, Integrations, OutboxRow, Webhook};
 pub use lock::{DataLock, LockError};
 pub use roles::{DeviceKind, Role, UnknownName};
 pub use writer::{BATCH_RECORDS_MAX, Job, Writer, WriterStats};
@@ -36,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_dossier_audit.sql"),
     include_str!("migrations/0006_backups.sql"),
     include_str!("migrations/0007_audit_address.sql"),
+    include_str!("migrations/0008_integrations.sql"),
     include_str!("migrations/0009_checked_in.sql"),
 ];
 
@@ -73,7 +76,13 @@ pub struct Store {
     /// The file the connection has open (device, inode): a write is refused when the path no
     /// longer leads to it, or SQLite would go on committing into a moved or deleted file.
     file_id: (u64, u64),
+    /// Most pending webhook deliveries the outbox holds ([`OUTBOX_PENDING_MAX`] unless set).
+    outbox_max: u64,
 }
+
+/// Default bound on pending webhook deliveries: past it a new delivery is not queued and is
+/// counted on its endpoint (`webhooks.dropped`), so a dead receiver cannot fill the disk.
+pub const OUTBOX_PENDING_MAX: u64 = 10_000;
 
 /// The folder a database file is in.
 fn data_folder(db: &Path) -> PathBuf {
@@ -163,6 +172,7 @@ impl Store {
             path: path.to_path_buf(),
             last_seq: 0,
             file_id,
+            outbox_max: OUTBOX_PENDING_MAX,
         };
         let before = if existed && tables > 0 && version < SCHEMA_VERSION {
             Some(store.backup_before_migration(version)?)
@@ -250,6 +260,21 @@ impl Store {
     /// Appends records in one transaction: all of them are durable when this returns Ok, none
     /// when it fails. Sequence numbers must continue the log without a gap.
     pub fn append(&mut self, records: &[Record]) -> Result<(), StoreError> {
+        self.append_with_outbox(records, &[])
+    }
+
+    /// Sets the bound on pending webhook deliveries (default [`OUTBOX_PENDING_MAX`]).
+    pub fn set_outbox_max(&mut self, max: u64) {
+        self.outbox_max = max;
+    }
+
+    /// Appends records and the webhook deliveries they cause in one transaction: both are
+    /// durable when this returns Ok, neither when it fails.
+    pub fn append_with_outbox(
+        &mut self,
+        records: &[Record],
+        outbox: &[OutboxRow],
+    ) -> Result<(), StoreError> {
         let mut expected = self.last_seq + 1;
         for r in records {
             if r.seq != expected {
@@ -261,10 +286,10 @@ impl Store {
             expected += 1;
         }
         self.check_in_place()?;
-        self.write(records).map_err(|e| self.diagnose(e))
+        self.write(records, outbox).map_err(|e| self.diagnose(e))
     }
 
-    fn write(&mut self, records: &[Record]) -> Result<(), StoreError> {
+    fn write(&mut self, records: &[Record], outbox: &[OutboxRow]) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         {
             let mut insert = tx.prepare_cached(
@@ -291,6 +316,7 @@ impl Store {
                 projection::apply(&tx, r, day_text)?;
             }
         }
+        integrations::insert_outbox(&tx, outbox, self.outbox_max)?;
         tx.commit()?;
         if let Some(last) = records.last() {
             self.last_seq = last.seq;

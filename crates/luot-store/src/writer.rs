@@ -2,7 +2,7 @@
 //! job waiting, writes them in one transaction, commits once (one fsync), then tells each caller,
 //! in submission order, that its events are durable, or why they are not.
 
-use crate::{Record, Store, StoreError};
+use crate::{OutboxRow, Record, Store, StoreError};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, OnceLock};
@@ -20,6 +20,8 @@ pub type Done = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 /// Records to make durable, and whom to tell.
 pub struct Job {
     pub records: Vec<Record>,
+    /// Webhook deliveries these records cause: committed in the same transaction.
+    pub outbox: Vec<OutboxRow>,
     /// After a failed commit every later job of the same epoch is refused unwritten (its events
     /// were decided on top of the lost ones); the owner reloads its state and moves to a new epoch.
     pub epoch: u64,
@@ -135,6 +137,7 @@ fn run(mut store: Store, rx: mpsc::Receiver<Msg>, stats: &WriterStats) -> Store 
     let mut failed_epoch: Option<u64> = None;
     let mut batch: Vec<Job> = Vec::new();
     let mut records: Vec<Record> = Vec::new();
+    let mut outbox: Vec<OutboxRow> = Vec::new();
     loop {
         let mut stop = false;
         let mut probes: Vec<Done> = Vec::new();
@@ -169,11 +172,13 @@ fn run(mut store: Store, rx: mpsc::Receiver<Msg>, stats: &WriterStats) -> Store 
         }
         if !jobs.is_empty() {
             records.clear();
+            outbox.clear();
             for j in &jobs {
                 records.extend(j.records.iter().cloned());
+                outbox.extend(j.outbox.iter().cloned());
             }
             let started = Instant::now();
-            let result = store.append(&records);
+            let result = store.append_with_outbox(&records, &outbox);
             let took = started.elapsed();
             if let Some(observe) = stats.observer.get() {
                 observe(took);

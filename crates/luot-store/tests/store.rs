@@ -1185,6 +1185,7 @@ impl Submitter {
         all.extend(batch.iter().cloned());
         self.writer.submit(Job {
             records: batch,
+            outbox: vec![],
             epoch,
             done: Box::new(done),
         });
@@ -1377,6 +1378,7 @@ fn writer_child(path: &Path) -> ! {
             let tx = tx.clone();
             writer.submit(Job {
                 records,
+                outbox: vec![],
                 epoch: 0,
                 done: Box::new(move |r| tx.send((last, r)).unwrap()),
             });
@@ -1402,6 +1404,7 @@ fn wait(writer: &Writer, records: Vec<Record>, epoch: u64) -> Result<(), StoreEr
     let (tx, rx) = mpsc::channel();
     writer.submit(Job {
         records,
+        outbox: vec![],
         epoch,
         done: Box::new(move |r| tx.send(r).unwrap()),
     });
@@ -1719,4 +1722,79 @@ fn a_password_change_that_cannot_end_the_sessions_changes_nothing() {
         user("an", Role::Official, &[]).password_hash
     );
     assert!(store.session("hash-an").unwrap().is_some());
+}
+
+// ----- the webhook outbox -----
+
+fn outbox_row(webhook: i64, event_id: &str, ticket: u64) -> luot_store::OutboxRow {
+    luot_store::OutboxRow {
+        webhook,
+        event_id: event_id.into(),
+        kind: "ticket.issued".into(),
+        ticket_key: format!("{}/{ticket}", common::SITE),
+        body: format!(r#"{{"id":"{event_id}"}}"#),
+        created_at: 1,
+    }
+}
+
+/// Deliveries commit with their events or not at all, stop at the limit (counted on the
+/// endpoint), and one ticket's wait for its older pending one.
+#[test]
+fn outbox_rows_commit_with_their_events_and_stop_at_the_limit() {
+    use luot_store::Integrations;
+    let (_dir, path) = temp_db();
+    let mut rng = Rng::new(8);
+    let mut store = Store::open(&path).unwrap();
+    store.set_outbox_max(3);
+    let hook = store
+        .connection()
+        .add_webhook(
+            "http://127.0.0.1:9/",
+            &["ticket.issued".into()],
+            3,
+            "whsec_x",
+            1,
+        )
+        .unwrap();
+    // A job that fails (a gap in the sequence) writes neither its events nor its deliveries.
+    let gap = issued(2..=2, &mut rng);
+    assert!(
+        store
+            .append_with_outbox(&gap, &[outbox_row(hook, "2", 2)])
+            .is_err()
+    );
+    assert_eq!(store.connection().pending_deliveries().unwrap(), 0);
+    // Five deliveries for a limit of three: three queued, two counted as dropped.
+    let rows: Vec<_> = [(1, 1), (2, 1), (3, 2), (4, 3), (5, 4)]
+        .iter()
+        .map(|(e, t)| outbox_row(hook, &e.to_string(), *t))
+        .collect();
+    store
+        .append_with_outbox(&issued(1..=2, &mut rng), &rows)
+        .unwrap();
+    let conn = store.connection();
+    assert_eq!(conn.pending_deliveries().unwrap(), 3);
+    assert_eq!(conn.webhooks().unwrap()[0].dropped, 2);
+    assert_eq!(all_seqs(&store), [1, 2]);
+    // Ticket 1's second delivery waits for its first; ticket 2's goes alongside.
+    let due: Vec<String> = conn
+        .due_deliveries(i64::MAX, 10)
+        .unwrap()
+        .into_iter()
+        .map(|d| d.event_id)
+        .collect();
+    assert_eq!(due, ["1", "3"]);
+    let first = conn.due_deliveries(i64::MAX, 10).unwrap()[0].id;
+    conn.record_attempt(first, "delivered", 5, Some(200), None, 5)
+        .unwrap();
+    let due: Vec<String> = conn
+        .due_deliveries(i64::MAX, 10)
+        .unwrap()
+        .into_iter()
+        .map(|d| d.event_id)
+        .collect();
+    assert_eq!(due, ["2", "3"]);
+    // A disabled endpoint's deliveries wait.
+    conn.set_webhook_enabled(hook, false).unwrap();
+    assert!(conn.due_deliveries(i64::MAX, 10).unwrap().is_empty());
 }

@@ -312,6 +312,13 @@ fn audit_action_names(action: &str) -> Option<(&'static str, &'static str)> {
         "backup_daily" => ("Sao lưu hằng ngày", "Daily backup"),
         "backup_failed" => ("Sao lưu thất bại", "Backup failed"),
         "first_start" => ("Khởi động lần đầu", "First start"),
+        "token_create" => ("Tạo mã truy cập API", "API token created"),
+        "token_revoke" => ("Thu hồi mã truy cập API", "API token revoked"),
+        "webhook_add" => ("Thêm webhook", "Webhook added"),
+        "webhook_enable" => ("Bật webhook", "Webhook enabled"),
+        "webhook_disable" => ("Tắt webhook", "Webhook disabled"),
+        "webhook_remove" => ("Xóa webhook", "Webhook removed"),
+        "webhook_resend" => ("Gửi lại webhook", "Webhook delivery sent again"),
         _ => return None,
     })
 }

@@ -2,6 +2,7 @@
 //! names but clients need (the websocket messages), and the error answers many operations share.
 //! The operations themselves come from the handlers' `#[utoipa::path]` (`super::routes`).
 
+use super::ApiTokenScheme;
 use luot_proto::ErrorDto;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
@@ -26,6 +27,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         (name = "accounts"),
         (name = "reports"),
         (name = "admin"),
+        (name = "remote"),
     ),
     components(
         schemas(ErrorDto, luot_proto::ClientMessage, luot_proto::ServerMessage),
@@ -40,7 +42,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
             ServiceUnavailable
         ),
     ),
-    modifiers(&SecuritySchemes)
+    modifiers(&SecuritySchemes, &ApiTokenScheme)
 )]
 pub(super) struct ApiDoc;
 

@@ -15,12 +15,16 @@ mod read;
 mod remote;
 mod reports;
 mod staffing_plan;
+mod tokens;
+mod webhooks;
 
 pub use accounts::{DEVICE_NAME_LEN_MAX, DISPLAY_NAME_LEN_MAX, USER_COUNTERS_MAX};
 pub use audit::{AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX};
 pub use commands::KIOSK_REPRINT_WINDOW_MS;
 pub use config::CONFIG_BODY_MAX;
 pub use remote::{REMOTE_ISSUES_BURST, REMOTE_ISSUES_PER_HOUR, REMOTE_TRIES_PER_PHONE};
+pub use tokens::{TOKEN_NAME_LEN_MAX, TOKENS_MAX};
+pub use webhooks::DELIVERY_LOG_MAX;
 
 use crate::App;
 use crate::error::ApiError;
@@ -68,6 +72,12 @@ fn routes(app: Option<&Arc<App>>) -> OpenApiRouter<Arc<App>> {
         .routes(routes!(audit::audit))
         .routes(routes!(devices::devices, devices::pair_device))
         .routes(routes!(devices::revoke_device))
+        .routes(routes!(tokens::list, tokens::create))
+        .routes(routes!(tokens::revoke))
+        .routes(routes!(webhooks::list, webhooks::add))
+        .routes(routes!(webhooks::edit, webhooks::remove))
+        .routes(routes!(webhooks::deliveries))
+        .routes(routes!(webhooks::resend))
         .fallback(|| async { ApiError::no_route() })
         // Bodies are JSON, declared as such (json_body.rs); clips are not under this layer.
         .layer(axum::middleware::from_fn(crate::json_body::json_only));
@@ -253,6 +263,21 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
         .unwrap_or_default();
     let text = app.metrics.render(queues, app.printers.metric_samples());
     ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response()
+}
+
+/// The `apiToken` security scheme: `Authorization: Bearer luot_…` (rest/tokens.rs).
+pub(crate) struct ApiTokenScheme;
+
+impl utoipa::Modify for ApiTokenScheme {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        let components = doc.components.get_or_insert_with(Default::default);
+        let mut http = Http::new(HttpAuthScheme::Bearer);
+        http.description = Some(
+            "An API token an admin made (`Authorization: Bearer luot_…`), with its scopes: `read`, `book`, `webhooks`. Rate limited per token; never manages accounts, devices, tokens or configuration.".into(),
+        );
+        components.add_security_scheme("apiToken", SecurityScheme::Http(http));
+    }
 }
 
 /// The API document served at `/api/v1/openapi.json` (OpenAPI 3.1), as a value: the e2e suite

@@ -107,7 +107,8 @@ pub async fn reports(
     Path(site): Path<String>,
     Query(p): Query<ReportParams>,
 ) -> Result<Response, ApiError> {
-    crate::http::require_user(&app, &headers, Role::manages).await?;
+    crate::http::require_user_or_scope(&app, &headers, Role::manages, crate::auth::Scope::Read)
+        .await?;
     let i = app
         .broker
         .site_index(&site)

@@ -341,7 +341,13 @@ pub async fn staffing_plan(
     Path(site): Path<String>,
     Query(p): Query<PlanParams>,
 ) -> Result<Response, ApiError> {
-    crate::http::require_user(&app, &headers, luot_store::Role::manages).await?;
+    crate::http::require_user_or_scope(
+        &app,
+        &headers,
+        luot_store::Role::manages,
+        crate::auth::Scope::Read,
+    )
+    .await?;
     let i = app
         .broker
         .site_index(&site)
