@@ -12,9 +12,7 @@
 //! (capture pattern, CRC), the codec's identification header and the last page's granule
 //! position: a few dozen lines, so no Ogg crate.
 
-use crate::error::ApiError;
-use axum::http::StatusCode;
-use luot_proto::ErrorDto;
+use crate::error::{ApiError, ClipFault, OggDamage};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -110,7 +108,7 @@ impl Clips {
                     index.insert(key, s);
                 }
                 Err(e) => {
-                    tracing::warn!(clip = %key, error = %e.error.message_en, "stored clip skipped")
+                    tracing::warn!(clip = %key, error = %e.text(crate::report::Lang::En), "stored clip skipped")
                 }
             }
         }
@@ -279,39 +277,20 @@ fn ogg_crc(bytes: &[u8]) -> u32 {
     })
 }
 
-fn refuse(code: &str, vi: String, en: String) -> ApiError {
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        ErrorDto::new(code, vi, en),
-    )
-}
-
 /// Checks that `bytes` is one Ogg Vorbis or Ogg Opus stream of at most [`CLIP_SECONDS_MAX`]
 /// seconds: every byte in a page whose CRC matches, one logical stream, a known codec header.
 pub fn check(bytes: &[u8]) -> Result<OggInfo, ApiError> {
+    check_ogg(bytes).map_err(ApiError::ClipRefused)
+}
+
+fn check_ogg(bytes: &[u8]) -> Result<OggInfo, ClipFault> {
     if bytes.is_empty() {
-        return Err(refuse(
-            "clip_empty",
-            "Tệp rỗng: hãy chọn một tệp âm thanh .ogg".into(),
-            "The file is empty: choose an .ogg audio file".into(),
-        ));
+        return Err(ClipFault::Empty);
     }
     if !bytes.starts_with(b"OggS") {
-        return Err(refuse(
-            "clip_not_ogg",
-            "Tệp không phải Ogg (không bắt đầu bằng “OggS”). Hãy dùng tệp .ogg (Vorbis hoặc Opus)"
-                .into(),
-            "Not an Ogg file (it does not start with “OggS”). Use an .ogg file (Vorbis or Opus)"
-                .into(),
-        ));
+        return Err(ClipFault::NotOgg);
     }
-    let damaged = |at: usize, vi: &str, en: &str| {
-        refuse(
-            "clip_damaged",
-            format!("Tệp Ogg hỏng ở byte {at}: {vi}"),
-            format!("Damaged Ogg file at byte {at}: {en}"),
-        )
-    };
+    let damaged = |at: usize, why: OggDamage| ClipFault::Damaged { at, why };
     let mut at = 0;
     let mut serial = None;
     let mut first_body: Option<&[u8]> = None;
@@ -319,14 +298,10 @@ pub fn check(bytes: &[u8]) -> Result<OggInfo, ApiError> {
     while at < bytes.len() {
         let page = &bytes[at..];
         if page.len() < 27 || !page.starts_with(b"OggS") {
-            return Err(damaged(at, "không có trang Ogg ở đây", "no Ogg page here"));
+            return Err(damaged(at, OggDamage::NoPage));
         }
         if page[4] != 0 {
-            return Err(damaged(
-                at,
-                "phiên bản trang không hỗ trợ",
-                "unsupported page version",
-            ));
+            return Err(damaged(at, OggDamage::Version));
         }
         let flags = page[5];
         let granule = u64::from_le_bytes(page[6..14].try_into().expect("8 bytes"));
@@ -334,30 +309,22 @@ pub fn check(bytes: &[u8]) -> Result<OggInfo, ApiError> {
         let crc = u32::from_le_bytes(page[22..26].try_into().expect("4 bytes"));
         let nseg = page[26] as usize;
         if page.len() < 27 + nseg {
-            return Err(damaged(at, "tệp bị cắt cụt", "the file is truncated"));
+            return Err(damaged(at, OggDamage::Truncated));
         }
         let body_len: usize = page[27..27 + nseg].iter().map(|&l| l as usize).sum();
         let len = 27 + nseg + body_len;
         if page.len() < len {
-            return Err(damaged(at, "tệp bị cắt cụt", "the file is truncated"));
+            return Err(damaged(at, OggDamage::Truncated));
         }
         let mut copy = page[..len].to_vec();
         copy[22..26].fill(0);
         if ogg_crc(&copy) != crc {
-            return Err(damaged(
-                at,
-                "sai mã kiểm tra (CRC)",
-                "checksum (CRC) mismatch",
-            ));
+            return Err(damaged(at, OggDamage::Crc));
         }
         match serial {
             None => {
                 if flags & 0x02 == 0 {
-                    return Err(damaged(
-                        at,
-                        "thiếu trang đầu luồng",
-                        "no beginning-of-stream page",
-                    ));
+                    return Err(damaged(at, OggDamage::NoBeginning));
                 }
                 serial = Some(s);
                 let lacing = &page[27..27 + nseg];
@@ -371,12 +338,7 @@ pub fn check(bytes: &[u8]) -> Result<OggInfo, ApiError> {
                 first_body = Some(&page[27 + nseg..27 + nseg + first_len.min(body_len)]);
             }
             Some(prev) if prev != s || flags & 0x02 != 0 => {
-                return Err(refuse(
-                    "clip_streams",
-                    "Tệp có nhiều luồng âm thanh; hãy xuất lại thành một luồng .ogg".into(),
-                    "The file holds several audio streams; export it again as one .ogg stream"
-                        .into(),
-                ));
+                return Err(ClipFault::Streams);
             }
             Some(_) => {}
         }
@@ -386,47 +348,30 @@ pub fn check(bytes: &[u8]) -> Result<OggInfo, ApiError> {
         at += len;
     }
     let head = first_body.unwrap_or_default();
-    let (codec, sample_rate, channels, samples) = if head.len() >= 30
-        && head.starts_with(b"\x01vorbis")
-    {
-        let rate = u32::from_le_bytes(head[12..16].try_into().expect("4 bytes"));
-        ("vorbis", rate, head[11], last_granule.unwrap_or(0) as f64)
-    } else if head.len() >= 19 && head.starts_with(b"OpusHead") {
-        let pre_skip = u16::from_le_bytes(head[10..12].try_into().expect("2 bytes")) as u64;
-        (
-            "opus",
-            48_000,
-            head[9],
-            last_granule.unwrap_or(0).saturating_sub(pre_skip) as f64,
-        )
-    } else {
-        return Err(refuse(
-            "clip_codec",
-            "Tệp Ogg nhưng không phải Vorbis hay Opus: trình duyệt có thể không phát được".into(),
-            "An Ogg file, but neither Vorbis nor Opus: browsers may not play it".into(),
-        ));
-    };
+    let (codec, sample_rate, channels, samples) =
+        if head.len() >= 30 && head.starts_with(b"\x01vorbis") {
+            let rate = u32::from_le_bytes(head[12..16].try_into().expect("4 bytes"));
+            ("vorbis", rate, head[11], last_granule.unwrap_or(0) as f64)
+        } else if head.len() >= 19 && head.starts_with(b"OpusHead") {
+            let pre_skip = u16::from_le_bytes(head[10..12].try_into().expect("2 bytes")) as u64;
+            (
+                "opus",
+                48_000,
+                head[9],
+                last_granule.unwrap_or(0).saturating_sub(pre_skip) as f64,
+            )
+        } else {
+            return Err(ClipFault::Codec);
+        };
     if sample_rate == 0 || channels == 0 {
-        return Err(damaged(
-            0,
-            "phần đầu mã hóa không hợp lệ",
-            "invalid codec header",
-        ));
+        return Err(damaged(0, OggDamage::CodecHeader));
     }
     let seconds = samples / sample_rate as f64;
     if last_granule.is_none_or(|g| g == 0) || seconds <= 0.0 {
-        return Err(refuse(
-            "clip_silent",
-            "Tệp không có âm thanh (độ dài bằng 0)".into(),
-            "The file holds no audio (zero length)".into(),
-        ));
+        return Err(ClipFault::Silent);
     }
     if seconds > CLIP_SECONDS_MAX {
-        return Err(refuse(
-            "clip_too_long",
-            format!("Đoạn âm thanh dài {seconds:.1} giây; tối đa {CLIP_SECONDS_MAX} giây"),
-            format!("The clip lasts {seconds:.1} s; at most {CLIP_SECONDS_MAX} s"),
-        ));
+        return Err(ClipFault::TooLong { seconds });
     }
     Ok(OggInfo {
         codec,
@@ -456,27 +401,25 @@ mod tests {
         let mut bad = INVITE.to_vec();
         bad[200] ^= 0x40;
         let e = check(&bad).unwrap_err();
-        assert_eq!(e.error.code, "clip_damaged");
+        assert_eq!(e.code(), "clip_damaged");
         assert!(
-            e.error.message_en.contains("byte 58: checksum"),
+            e.text(crate::report::Lang::En)
+                .contains("byte 58: checksum"),
             "{}",
-            e.error.message_en
+            e.text(crate::report::Lang::En)
         );
         let e = check(&INVITE[..INVITE.len() - 10]).unwrap_err();
-        assert_eq!(e.error.code, "clip_damaged");
-        assert!(e.error.message_en.contains("truncated"));
-        assert_eq!(
-            check(b"RIFF....WAVE").unwrap_err().error.code,
-            "clip_not_ogg"
-        );
-        assert_eq!(check(b"").unwrap_err().error.code, "clip_empty");
+        assert_eq!(e.code(), "clip_damaged");
+        assert!(e.text(crate::report::Lang::En).contains("truncated"));
+        assert_eq!(check(b"RIFF....WAVE").unwrap_err().code(), "clip_not_ogg");
+        assert_eq!(check(b"").unwrap_err().code(), "clip_empty");
     }
 
     #[test]
     fn two_streams_one_after_the_other_are_refused() {
         let mut two = INVITE.to_vec();
         two.extend_from_slice(CHIME);
-        assert_eq!(check(&two).unwrap_err().error.code, "clip_streams");
+        assert_eq!(check(&two).unwrap_err().code(), "clip_streams");
     }
 
     /// One Ogg page holding `packets` (each under 255 bytes), with its CRC.
@@ -516,14 +459,14 @@ mod tests {
         assert!((i.seconds - 2.0).abs() < 1e-9, "{i:?}");
         check(&opus(10 * 48_000 + 312)).expect("exactly 10 s");
         let e = check(&opus(10 * 48_000 + 313)).unwrap_err();
-        assert_eq!(e.error.code, "clip_too_long");
-        assert_eq!(check(&opus(312)).unwrap_err().error.code, "clip_silent");
+        assert_eq!(e.code(), "clip_too_long");
+        assert_eq!(check(&opus(312)).unwrap_err().code(), "clip_silent");
     }
 
     #[test]
     fn an_ogg_stream_of_another_codec_is_refused() {
         let f = page(0x06, 100, 0, &[b"\x80theora......................"]);
-        assert_eq!(check(&f).unwrap_err().error.code, "clip_codec");
+        assert_eq!(check(&f).unwrap_err().code(), "clip_codec");
     }
 
     #[test]

@@ -19,29 +19,7 @@ pub fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
         Ok(text) => serde_json::from_str(&luot_proto::nfc_json(text)),
         Err(_) => serde_json::from_slice(bytes),
     };
-    parsed.map_err(|e| {
-        // No position is known (line 0) for errors inside tagged enums such as commands.
-        if e.line() == 0 {
-            return ApiError::bad_request(
-                "bad_body",
-                format!("Nội dung không hợp lệ: {e}"),
-                format!("Malformed body: {e}"),
-            );
-        }
-        ApiError::bad_request(
-            "bad_body",
-            format!(
-                "Nội dung không hợp lệ (dòng {}, cột {}): {e}",
-                e.line(),
-                e.column()
-            ),
-            format!(
-                "Malformed body (line {}, column {}): {e}",
-                e.line(),
-                e.column()
-            ),
-        )
-    })
+    parsed.map_err(|e| ApiError::BadBody((&e).into()))
 }
 
 /// Origins are checked only when a browser sends one: a page from another site may not drive
@@ -73,7 +51,7 @@ pub async fn same_origin(
     let credentials =
         headers.contains_key(header::COOKIE) || headers.contains_key(header::AUTHORIZATION);
     if (!safe || credentials) && !origin_allowed(&app, headers) {
-        return ApiError::origin_refused().into_response();
+        return ApiError::OriginRefused.into_response();
     }
     next.run(req).await
 }
@@ -87,8 +65,8 @@ pub async fn require_user(
 ) -> Result<User, ApiError> {
     match auth::principal(app, headers).await {
         Principal::User(u) if may(u.role) && !u.disabled => Ok(u),
-        Principal::Anonymous => Err(ApiError::login_required()),
-        _ => Err(ApiError::forbidden()),
+        Principal::Anonymous => Err(ApiError::LoginRequired),
+        _ => Err(ApiError::Forbidden),
     }
 }
 

@@ -4,7 +4,7 @@
 
 use crate::App;
 use crate::auth::{Principal, RateLimiter};
-use crate::error::{ApiError, Close};
+use crate::error::{ApiError, FieldFault, TicketKey};
 use crate::hub::Resume;
 use crate::proxy::ClientIp;
 use axum::extract::State;
@@ -109,11 +109,11 @@ pub async fn handler(
 ) -> Response {
     if !crate::http::origin_allowed(&app, &headers) {
         app.metrics.ws_refused.fetch_add(1, Ordering::Relaxed);
-        return ApiError::origin_refused().into_response();
+        return ApiError::OriginRefused.into_response();
     }
     if app.metrics.ws_clients.load(Ordering::Relaxed) as usize >= app.limits.ws_connections_max {
         app.metrics.ws_refused.fetch_add(1, Ordering::Relaxed);
-        return ApiError::too_many_connections().into_response();
+        return ApiError::TooManyConnections { per_address: None }.into_response();
     }
     #[cfg(debug_assertions)]
     if let Some(max) = echo::requested(uri.query()) {
@@ -255,19 +255,8 @@ struct Identity<'a> {
 /// Sends an error: as the reply to command `id`, or as an `error` message. True when the socket
 /// carries on; false when the error ends it (it is then closed with the error's close code).
 async fn reply_error(sink: &mut Sink, id: Option<&str>, e: ApiError) -> bool {
-    let ends = e.close;
-    let msg = match id {
-        Some(id) => text(&ServerMessage::Reply {
-            v: PROTOCOL_VERSION,
-            id: clip_id(id),
-            ok: false,
-            result: None,
-            error: Some(e.error),
-        }),
-        None => error_msg(e.error),
-    };
-    let sent = sink.send(msg).await.is_ok();
-    match ends {
+    let sent = send_error(sink, id, &e).await;
+    match e.close() {
         Some(c) => {
             let (code, why) = c.frame();
             close(sink, code, why).await;
@@ -275,6 +264,21 @@ async fn reply_error(sink: &mut Sink, id: Option<&str>, e: ApiError) -> bool {
         }
         None => sent,
     }
+}
+
+/// Sends an error as the reply to command `id`, or as an `error` message, without closing.
+async fn send_error(sink: &mut Sink, id: Option<&str>, e: &ApiError) -> bool {
+    let msg = match id {
+        Some(id) => text(&ServerMessage::Reply {
+            v: PROTOCOL_VERSION,
+            id: clip_id(id),
+            ok: false,
+            result: None,
+            error: Some(e.to_dto()),
+        }),
+        None => error_msg(e.to_dto()),
+    };
+    sink.send(msg).await.is_ok()
 }
 
 /// Reads the hello, within `Limits::ws_hello_timeout`. `None` when the socket ended.
@@ -311,11 +315,11 @@ async fn handshake(app: &Arc<App>, sink: &mut Sink, stream: &mut Stream) -> Opti
                 ticket_token,
             }) => (role, site, resume_from, device_token, ticket_token),
             Ok(_) => {
-                reply_error(sink, None, ApiError::hello_first()).await;
+                reply_error(sink, None, ApiError::HelloFirst).await;
                 return None;
             }
             Err(e) => {
-                let e = ApiError::bad_message(&e).closing(Close::BadHello);
+                let e = ApiError::BadMessage((&e).into()).at_hello();
                 reply_error(sink, None, e).await;
                 return None;
             }
@@ -325,9 +329,7 @@ async fn handshake(app: &Arc<App>, sink: &mut Sink, stream: &mut Stream) -> Opti
         Some(c) => match app.broker.site_index(c) {
             Some(i) => i,
             None => {
-                let e = ApiError::unknown_site()
-                    .into_field("site")
-                    .closing(Close::UnknownSite);
+                let e = ApiError::UnknownSite.at_hello();
                 reply_error(sink, None, e).await;
                 return None;
             }
@@ -367,14 +369,18 @@ async fn identify<'a>(
         match device {
             Some(d) if d.site == site_code => principal = Principal::Device(d),
             _ => {
-                reply_error(sink, None, ApiError::device_unknown_hello()).await;
+                reply_error(sink, None, ApiError::DeviceUnknown.at_hello()).await;
                 return None;
             }
         }
     } else if let Some(token) = &hello.ticket_token {
-        let refuse = |e: ApiError| e.into_field("ticket_token").closing(Close::TicketUnknown);
         let Some(t) = luot_core::Token::from_hex(token) else {
-            reply_error(sink, None, refuse(ApiError::unknown_ticket_token())).await;
+            reply_error(
+                sink,
+                None,
+                ApiError::UnknownTicket(TicketKey::Token).at_hello(),
+            )
+            .await;
             return None;
         };
         let found = app
@@ -388,7 +394,12 @@ async fn identify<'a>(
             .ok()
             .flatten();
         let Some(id) = found else {
-            reply_error(sink, None, refuse(ApiError::expired_ticket_token())).await;
+            reply_error(
+                sink,
+                None,
+                ApiError::UnknownTicket(TicketKey::ExpiredToken).at_hello(),
+            )
+            .await;
             return None;
         };
         my_ticket = Some(id);
@@ -398,7 +409,7 @@ async fn identify<'a>(
         if app.metrics.ws_anonymous.load(Ordering::Relaxed) as usize >= app.limits.ws_anonymous_max
         {
             app.metrics.ws_refused.fetch_add(1, Ordering::Relaxed);
-            reply_error(sink, None, ApiError::too_many_anonymous()).await;
+            reply_error(sink, None, ApiError::TooManyAnonymous).await;
             return None;
         }
         Some(Gauge::up(&app.metrics.ws_anonymous))
@@ -569,14 +580,12 @@ impl Live<'_> {
             return true;
         };
         if let Some(id) = command_id {
-            let mut reply = refusal.clone();
-            reply.close = None;
-            reply_error(self.sink, Some(id), reply).await;
+            send_error(self.sink, Some(id), &refusal).await;
         }
         if let crate::standing::Standing::Ended(e) = standing {
             return reply_error(self.sink, None, e).await;
         }
-        if let Some(c) = refusal.close {
+        if let Some(c) = refusal.close() {
             let (code, why) = c.frame();
             close(self.sink, code, why).await;
         }
@@ -614,17 +623,17 @@ impl Live<'_> {
                 Ok(ClientMessage::Command { id, .. }) => Some(id.as_str()),
                 _ => None,
             };
-            reply_error(self.sink, id, ApiError::rate_limited()).await
+            reply_error(self.sink, id, ApiError::RateLimited).await
         } else {
             match parsed {
                 Ok(ClientMessage::Command { id, command }) => self.command(id, command).await,
                 Ok(ClientMessage::Hello { .. }) => {
                     self.bad += 1;
-                    reply_error(self.sink, None, ApiError::hello_twice()).await
+                    reply_error(self.sink, None, ApiError::HelloTwice).await
                 }
                 Err(e) => {
                     self.bad += 1;
-                    reply_error(self.sink, None, ApiError::bad_message(&e)).await
+                    reply_error(self.sink, None, ApiError::BadMessage((&e).into())).await
                 }
             }
         };
@@ -646,7 +655,12 @@ impl Live<'_> {
             return false;
         }
         if id.len() > REQUEST_ID_LEN_MAX {
-            return reply_error(self.sink, Some(&id), ApiError::request_id_too_long()).await;
+            return reply_error(
+                self.sink,
+                Some(&id),
+                ApiError::InvalidField(FieldFault::RequestIdTooLong),
+            )
+            .await;
         }
         let r =
             crate::dispatch::execute(self.app, &self.who.principal, self.site, command, self.addr)

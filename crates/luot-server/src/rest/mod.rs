@@ -62,7 +62,7 @@ fn routes(app: Option<&Arc<App>>) -> OpenApiRouter<Arc<App>> {
         .routes(routes!(audit::audit))
         .routes(routes!(devices::devices, devices::pair_device))
         .routes(routes!(devices::revoke_device))
-        .fallback(|| async { ApiError::no_route() })
+        .fallback(|| async { ApiError::NoRoute { action: false } })
         // Bodies are JSON, declared as such (json_body.rs); clips are not under this layer.
         .layer(axum::middleware::from_fn(crate::json_body::json_only));
     // Configuration texts are larger than any command: their own, larger body limit.
@@ -105,9 +105,7 @@ pub fn router(app: Arc<App>) -> Router {
 }
 
 pub(crate) fn site_index(app: &App, code: &str) -> Result<usize, ApiError> {
-    app.broker
-        .site_index(code)
-        .ok_or_else(ApiError::unknown_site)
+    app.broker.site_index(code).ok_or(ApiError::UnknownSite)
 }
 
 // ----- health and metrics -----
@@ -126,7 +124,7 @@ pub(crate) fn site_index(app: &App, code: &str) -> Result<usize, ApiError> {
 async fn healthz(State(app): State<Arc<App>>) -> Response {
     let r = app
         .broker
-        .read(|v| (v.intake_open, v.seq, v.intake_reason.cloned()))
+        .read(|v| (v.intake_open, v.seq, v.intake_reason.map(ApiError::to_dto)))
         .await;
     let printers: Vec<_> = app.printers.all().iter().map(|p| p.status()).collect();
     match r {
@@ -136,7 +134,7 @@ async fn healthz(State(app): State<Arc<App>>) -> Response {
             Json(json!({"status": "degraded", "storage": "failing", "seq": seq, "message": "Tạm ngưng cấp số: không ghi được dữ liệu", "reason": reason, "printers": printers})),
         )
             .into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "stopping", "error": e.error}))).into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "stopping", "error": e.to_dto()}))).into_response(),
     }
 }
 

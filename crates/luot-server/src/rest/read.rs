@@ -3,7 +3,7 @@
 
 use super::site_index;
 use crate::App;
-use crate::error::{ApiError, store_error};
+use crate::error::{ApiError, TicketKey, store_error};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::header;
@@ -275,7 +275,7 @@ pub(super) async fn ticket(
     State(app): State<Arc<App>>,
     Path(token): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let t = luot_core::Token::from_hex(&token).ok_or_else(ApiError::unknown_ticket_token)?;
+    let t = luot_core::Token::from_hex(&token).ok_or(ApiError::UnknownTicket(TicketKey::Token))?;
     let found = app
         .broker
         .read(move |v| {
@@ -288,7 +288,9 @@ pub(super) async fn ticket(
         })
         .await
         ?;
-    found.map(Json).ok_or_else(ApiError::expired_ticket_token)
+    found
+        .map(Json)
+        .ok_or(ApiError::UnknownTicket(TicketKey::ExpiredToken))
 }
 
 #[utoipa::path(
@@ -305,7 +307,7 @@ pub(super) async fn qr(
     State(app): State<Arc<App>>,
     Path(token): Path<String>,
 ) -> Result<Response, ApiError> {
-    let unknown = ApiError::unknown_ticket_token;
+    let unknown = || ApiError::UnknownTicket(TicketKey::Token);
     let t = luot_core::Token::from_hex(&token).ok_or_else(unknown)?;
     // Only for tickets that exist, like every other `/tickets/{token}` route.
     let known = app
@@ -321,7 +323,7 @@ pub(super) async fn qr(
     }
     let url = format!("{}/t/{token}", app.public_url);
     let code = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
-        .map_err(|e| ApiError::qr_failed(e.to_string()))?;
+        .map_err(|e| ApiError::QrFailed(e.to_string()))?;
     let svg = code
         .render::<qrcode::render::svg::Color<'_>>()
         .min_dimensions(200, 200)
