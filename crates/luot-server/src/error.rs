@@ -6,6 +6,7 @@
 //! `ApiError::Rejected` and take their status from their variant, never from their code's text.
 //! The codes and texts are listed in docs/protocol.md §12, the closes in §13.
 
+use crate::ogg::{Damage as OggDamage, Fault as ClipFault};
 use crate::report::Lang;
 use axum::Json;
 use axum::extract::ws::close_code;
@@ -116,40 +117,6 @@ pub enum NoPrinter {
     Site,
     /// The site has several and the request did not say which.
     Several,
-}
-
-/// Why a clip file is refused (`clips::check`): code `clip_<kind>`, HTTP 422.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum ClipFault {
-    Empty,
-    /// It does not start with `OggS`.
-    NotOgg,
-    /// A page at byte `at` is cut, fails its CRC or breaks the format.
-    Damaged {
-        at: usize,
-        why: OggDamage,
-    },
-    /// More than one logical stream.
-    Streams,
-    /// Neither Vorbis nor Opus.
-    Codec,
-    /// No audio (zero length).
-    Silent,
-    /// Over `clips::CLIP_SECONDS_MAX`.
-    TooLong {
-        seconds: f64,
-    },
-}
-
-/// What is wrong with a damaged Ogg file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OggDamage {
-    NoPage,
-    Version,
-    Truncated,
-    Crc,
-    NoBeginning,
-    CodecHeader,
 }
 
 /// An error of the server's edge: one variant per meaning.
@@ -292,8 +259,13 @@ pub enum ApiError {
     ClipTooLarge {
         max: usize,
     },
-    /// A clip file that is not a playable Ogg Vorbis/Opus clip of at most 10 s.
+    /// A clip file that is not one playable Ogg Vorbis/Opus stream (`ogg::read`).
     ClipRefused(ClipFault),
+    /// A clip over `max` seconds (`clips::CLIP_SECONDS_MAX`).
+    ClipTooLong {
+        seconds: f64,
+        max: f64,
+    },
     /// A phrase's text with no words or over `max` characters.
     ClipTextInvalid {
         max: usize,
@@ -398,8 +370,8 @@ impl ApiError {
                 ClipFault::Streams => "clip_streams",
                 ClipFault::Codec => "clip_codec",
                 ClipFault::Silent => "clip_silent",
-                ClipFault::TooLong { .. } => "clip_too_long",
             },
+            E::ClipTooLong { .. } => "clip_too_long",
             E::ClipTextInvalid { .. } => "clip_text_invalid",
             E::ClipTextTaken { .. } => "clip_text_taken",
             E::ClipTextFixed(_) => "clip_text_fixed",
@@ -499,7 +471,7 @@ impl ApiError {
             E::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             E::ClipManifest(Some(_)) => StatusCode::INTERNAL_SERVER_ERROR,
             E::ClipTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            E::ClipRefused(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            E::ClipRefused(_) | E::ClipTooLong { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         }
     }
 
@@ -808,6 +780,10 @@ impl ApiError {
                 ),
             ),
             E::ClipRefused(f) => clip_texts(f),
+            E::ClipTooLong { seconds, max } => (
+                format!("Đoạn âm thanh dài {seconds:.1} giây; tối đa {max} giây"),
+                format!("The clip lasts {seconds:.1} s; at most {max} s"),
+            ),
             E::ClipTextInvalid { max } => (
                 format!("Nội dung của câu phải có chữ, tối đa {max} ký tự"),
                 format!("A phrase's text needs words, at most {max} characters"),
@@ -936,13 +912,6 @@ fn clip_texts(f: &ClipFault) -> (String, String) {
             "Tệp không có âm thanh (độ dài bằng 0)",
             "The file holds no audio (zero length)",
         ),
-        ClipFault::TooLong { seconds } => {
-            let max = crate::clips::CLIP_SECONDS_MAX;
-            (
-                format!("Đoạn âm thanh dài {seconds:.1} giây; tối đa {max} giây"),
-                format!("The clip lasts {seconds:.1} s; at most {max} s"),
-            )
-        }
     }
 }
 
@@ -1093,6 +1062,7 @@ mod tests {
             E::ClipUnknown { .. } => "ClipUnknown",
             E::ClipTooLarge { .. } => "ClipTooLarge",
             E::ClipRefused(_) => "ClipRefused",
+            E::ClipTooLong { .. } => "ClipTooLong",
             E::ClipTextInvalid { .. } => "ClipTextInvalid",
             E::ClipTextTaken { .. } => "ClipTextTaken",
             E::ClipTextFixed(_) => "ClipTextFixed",
@@ -1110,7 +1080,7 @@ mod tests {
     }
 
     /// How many variants `name` knows: keep it equal to the arms above.
-    const VARIANTS: usize = 68;
+    const VARIANTS: usize = 69;
 
     /// Every variant, with every kind of the data that changes its code or text.
     fn samples() -> Vec<ApiError> {
@@ -1254,7 +1224,10 @@ mod tests {
             E::ClipRefused(ClipFault::Streams),
             E::ClipRefused(ClipFault::Codec),
             E::ClipRefused(ClipFault::Silent),
-            E::ClipRefused(ClipFault::TooLong { seconds: 11.0 }),
+            E::ClipTooLong {
+                seconds: 11.0,
+                max: 10.0,
+            },
             E::ClipTextInvalid { max: 100 },
             E::ClipTextTaken {
                 other: "a".into(),

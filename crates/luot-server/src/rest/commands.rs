@@ -154,12 +154,12 @@ async fn reprint(
         Principal::Device(d) if d.kind.issues() && d.site == site => app
             .printers
             .for_kiosk(site, &d.name)
-            .ok_or_else(|| ApiError::NoPrinter(NoPrinter::Kiosk))?,
+            .ok_or(ApiError::NoPrinter(NoPrinter::Kiosk))?,
         Principal::User(u) if !u.disabled => match &b.printer {
             Some(name) => app
                 .printers
                 .by_name(site, name)
-                .ok_or_else(|| ApiError::UnknownPrinter)?,
+                .ok_or(ApiError::UnknownPrinter)?,
             None => match app.printers.of_site(site).as_slice() {
                 [only] => *only,
                 [] => {
