@@ -42,6 +42,10 @@ pub const BAD_MESSAGES_MAX: u32 = 20;
 /// load it was a quarter of the server's CPU (luot-bench, BENCHMARKS.md). 1 KiB holds any
 /// command a kiosk or console sends; 4 KiB cost 3 KiB more per idle display.
 pub const READ_BUFFER_BYTES: usize = 1024;
+/// The most a socket's `client` future may weigh, in bytes (a debug build's; a release build's
+/// is smaller): every socket's task holds it for as long as the socket lives, so the steps an
+/// idle socket is not in are boxed (a test checks it).
+pub const IDLE_SOCKET_FUTURE_MAX: usize = 2048;
 /// Events already queued for a socket are written together, up to about this many bytes (the
 /// write buffer keeps its largest size, so this also bounds what a burst leaves behind).
 pub const FORWARD_BATCH_BYTES: usize = 8 * 1024;
@@ -224,7 +228,9 @@ async fn client(
     let Some(hello) = handshake(&app, sink, stream).await else {
         return;
     };
-    let Some(who) = identify(&app, sink, &hello, session, session_hash).await else {
+    // Boxed, like every step an idle socket is not in: a task holds its future's largest
+    // state for as long as it lives (`IDLE_SOCKET_FUTURE_MAX`).
+    let Some(who) = Box::pin(identify(&app, sink, &hello, session, session_hash)).await else {
         return;
     };
     live(&app, sink, stream, hello, who, addr).await;
@@ -478,12 +484,13 @@ async fn live(
     };
     // Subscribe first, then replay or snapshot, so nothing falls in between.
     let mut rx = app.hub.subscribe();
-    let Some(last_seq) = sync(app, sink, hello.site, hello.role, hello.resume_from).await else {
+    let Some(last_seq) = Box::pin(sync(app, sink, hello.site, hello.role, hello.resume_from)).await
+    else {
         return;
     };
     if hello.role == Role::Phone
         && let Some(id) = who.my_ticket
-        && !send_ticket(app, sink, hello.site, id).await
+        && !Box::pin(send_ticket(app, sink, hello.site, id)).await
     {
         return;
     }
@@ -515,7 +522,7 @@ async fn live(
     };
     // The credential was read at the upgrade, before this subscription: a change announced in
     // between (e.g. the account disabled while this socket reconnected) would go unheard.
-    if changes.is_some() && !s.recheck(None).await {
+    if changes.is_some() && !Box::pin(s.recheck(None)).await {
         return;
     }
     let mut ping = tokio::time::interval(app.limits.ws_ping_interval);
@@ -541,13 +548,13 @@ async fn live(
                         false
                     }
                 };
-                !check || s.recheck(None).await
+                !check || Box::pin(s.recheck(None)).await
             }
             incoming = stream.next() => {
                 heard = Instant::now();
-                s.incoming(incoming).await
+                Box::pin(s.incoming(incoming)).await
             }
-            out = rx.recv() => s.forward(out, &mut rx).await,
+            out = rx.recv() => Box::pin(s.forward(out, &mut rx)).await,
             _ = ping.tick() => {
                 if heard.elapsed() > app.limits.ws_idle_timeout {
                     close(s.sink, close_code::AWAY, "idle").await;
@@ -830,5 +837,40 @@ async fn send_ticket(app: &App, sink: &mut Sink, site: usize, id: u64) -> bool {
             .await
             .is_ok(),
         None => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The size of the future `f` would make, without making it.
+    fn size_of_future<Fut: std::future::Future>(_: impl FnOnce() -> Fut) -> usize {
+        std::mem::size_of::<Fut>()
+    }
+
+    /// Every idle socket's task holds its `client` future, sized for its largest state: what an
+    /// idle display is not doing (identifying, catching up, answering a command, forwarding an
+    /// event) must not weigh on it. Unboxed, those steps made it 3,888 bytes (debug build).
+    #[test]
+    #[allow(unreachable_code, unused_variables, clippy::diverging_sub_expression)]
+    fn an_idle_socket_future_stays_small() {
+        let client_size = size_of_future(|| {
+            let sink: &mut Sink = unreachable!();
+            let stream: &mut Stream = unreachable!();
+            let app: Arc<App> = unreachable!();
+            client(
+                sink,
+                stream,
+                app,
+                Principal::Anonymous,
+                None,
+                [127, 0, 0, 1].into(),
+            )
+        });
+        assert!(
+            client_size <= IDLE_SOCKET_FUTURE_MAX,
+            "a socket's future is {client_size} bytes; at most {IDLE_SOCKET_FUTURE_MAX}: box the step that grew"
+        );
     }
 }
