@@ -3,8 +3,8 @@
 # committed seeds (fuzz/seeds/<target>/); what libFuzzer adds goes to fuzz/corpus/<target>/
 # (not committed), a crash to fuzz/artifacts/<target>/. See docs/reliability.md.
 #
-#   fuzz/run.sh quick            proto, config, core: 20 s each (CI, from run-tests.sh)
-#   fuzz/run.sh long             proto, config, core, ws: 600 s each
+#   fuzz/run.sh quick            proto, config, core, ogg: 20 s each (CI, from run-tests.sh)
+#   fuzz/run.sh long             proto, config, core, ogg, ws: 600 s each
 #   fuzz/run.sh long ws core     only these targets
 #   LUOT_FUZZ_SECONDS=1200 fuzz/run.sh long    another time per target
 #
@@ -17,8 +17,8 @@ cd "$(dirname "$0")"
 mode="${1:-quick}"
 shift || true
 case "$mode" in
-  quick) seconds="${LUOT_FUZZ_SECONDS:-20}"; targets=(proto config core) ;;
-  long) seconds="${LUOT_FUZZ_SECONDS:-600}"; targets=(proto config core ws) ;;
+  quick) seconds="${LUOT_FUZZ_SECONDS:-20}"; targets=(proto config core ogg) ;;
+  long) seconds="${LUOT_FUZZ_SECONDS:-600}"; targets=(proto config core ogg ws) ;;
   *) echo "usage: fuzz/run.sh quick|long [target...]" >&2; exit 2 ;;
 esac
 [ $# -gt 0 ] && targets=("$@")

@@ -112,13 +112,42 @@ def ws():
     write("ws", "bad-close", bytes([0]) + bytes([7 | 16, 3]) + struct.pack(">H", 999) + b"\xff")
 
 
+def ogg_page(flags, granule, seq, packets, serial=7):
+    """One Ogg page holding `packets` (each under 255 bytes), with its CRC."""
+    head = b"OggS\0" + bytes([flags]) + struct.pack("<QII", granule, serial, seq) + b"\0" * 4
+    page = bytearray(head + bytes([len(packets)]) + bytes(len(p) for p in packets) + b"".join(packets))
+    crc = 0
+    for b in page:
+        crc ^= b << 24
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x04C11DB7 if crc & 0x80000000 else crc << 1) & 0xFFFFFFFF
+    page[22:26] = struct.pack("<I", crc)
+    return bytes(page)
+
+
+# The real clips a center starts with (Vorbis), a few of each kind; and an Opus stream.
+OGG_CLIPS = ["chime.ogg", "vi/invite.ogg", "vi/digit_7.ogg", "vi/letter_a.ogg", "en/invite.ogg"]
+
+
+def ogg():
+    audio = HERE.parent / "kiosk-assets" / "audio"
+    for name in OGG_CLIPS:
+        shutil.copy(audio / name, SEEDS / "ogg" / name.replace("/", "-"))
+    head = b"OpusHead\x01\x01" + struct.pack("<HI", 312, 44100) + b"\0\0\0"
+    opus = (ogg_page(0x02, 0, 0, [head]) + ogg_page(0, 0, 1, [b"OpusTags" + b"\0" * 8])
+            + ogg_page(0, 48000, 2, [b"\xfc" * 40]) + ogg_page(0x04, 2 * 48000 + 312, 3, [b"\xfc" * 40]))
+    write("ogg", "opus-2s", opus)
+    write("ogg", "two-streams", (audio / "chime.ogg").read_bytes() + opus)
+
+
 if __name__ == "__main__":
     shutil.rmtree(SEEDS, ignore_errors=True)
-    for d in ["proto", "config", "core", "ws"]:
+    for d in ["proto", "config", "core", "ogg", "ws"]:
         (SEEDS / d).mkdir(parents=True)
     proto()
     config()
     core()
+    ogg()
     ws()
     for d in sorted(SEEDS.iterdir()):
         print(d.name, len(list(d.iterdir())), "files")

@@ -4,7 +4,7 @@
 //! replies, and publishes them, in sequence order. It never waits on a client.
 
 use crate::clock::{Clock, site_now};
-use crate::error::{ApiError, storage_reason};
+use crate::error::ApiError;
 use crate::estimates::{ESTIMATE_TICK, EstimateJob, Estimator, SiteEstimates};
 use crate::hub::{Hub, Outgoing};
 use crate::metrics::Metrics;
@@ -72,7 +72,7 @@ pub struct View<'a> {
     /// False while storage is failing: kiosks stop issuing.
     pub intake_open: bool,
     /// Why storage is failing (the last failed write or probe), while `intake_open` is false.
-    pub intake_reason: Option<&'a ErrorDto>,
+    pub intake_reason: Option<&'a ApiError>,
     pub hub: &'a Hub,
     pub clock: &'a dyn Clock,
     /// The broker's event time never runs backwards (see `Broker::last_at_ms`); reads agree.
@@ -125,10 +125,10 @@ impl BrokerHandle {
         self.tx
             .try_send(Msg::Reconfigure { sites, reply: tx })
             .map_err(|e| match e {
-                mpsc::error::TrySendError::Full(_) => ApiError::busy(),
-                mpsc::error::TrySendError::Closed(_) => ApiError::stopping(),
+                mpsc::error::TrySendError::Full(_) => ApiError::ServerBusy,
+                mpsc::error::TrySendError::Closed(_) => ApiError::ServerStopping,
             })?;
-        rx.await.map_err(|_| ApiError::stopping())?
+        rx.await.map_err(|_| ApiError::ServerStopping)?
     }
 
     /// Runs a command; the reply comes once its events are durable (or with why not).
@@ -144,10 +144,10 @@ impl BrokerHandle {
                 received,
             })
             .map_err(|e| match e {
-                mpsc::error::TrySendError::Full(_) => ApiError::busy(),
-                mpsc::error::TrySendError::Closed(_) => ApiError::stopping(),
+                mpsc::error::TrySendError::Full(_) => ApiError::ServerBusy,
+                mpsc::error::TrySendError::Closed(_) => ApiError::ServerStopping,
             })?;
-        let reply = rx.await.map_err(|_| ApiError::stopping())?;
+        let reply = rx.await.map_err(|_| ApiError::ServerStopping)?;
         self.metrics
             .reply_seconds
             .get_or_create(&crate::metrics::CommandLabels { command: kind })
@@ -165,10 +165,10 @@ impl BrokerHandle {
             let _ = tx.send(f(v));
         });
         self.tx.try_send(Msg::Read(f)).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => ApiError::busy(),
-            mpsc::error::TrySendError::Closed(_) => ApiError::stopping(),
+            mpsc::error::TrySendError::Full(_) => ApiError::ServerBusy,
+            mpsc::error::TrySendError::Closed(_) => ApiError::ServerStopping,
         })?;
-        rx.await.map_err(|_| ApiError::stopping())
+        rx.await.map_err(|_| ApiError::ServerStopping)
     }
 }
 
@@ -228,7 +228,7 @@ struct Broker {
     /// broker sends every socket its site's fresh service stats (`stats` message).
     boundary_ms: i64,
     /// The latest storage failure while intake is closed: for `/healthz`.
-    intake_reason: Option<ErrorDto>,
+    intake_reason: Option<ApiError>,
     metrics: Arc<Metrics>,
     /// The thread that computes wait estimates, and what the broker knows of each site's.
     estimator: Estimator,
@@ -358,7 +358,7 @@ impl Broker {
         // Stop taking commands; finish what is in flight so every accepted command is answered.
         rx.close();
         while let Some(Msg::Command { reply, .. }) = rx.recv().await {
-            let _ = reply.send(Err(ApiError::stopping()));
+            let _ = reply.send(Err(ApiError::ServerStopping));
         }
         while !self.inflight.is_empty() {
             match durable_rx.recv().await {
@@ -414,7 +414,7 @@ impl Broker {
 
     fn on_command(&mut self, site: usize, cmd: Command, reply: Reply, received: Instant) {
         if site >= self.spec.len() {
-            let _ = reply.send(Err(ApiError::unknown_site()));
+            let _ = reply.send(Err(ApiError::UnknownSite));
             return;
         }
         let is_issue = matches!(cmd, Command::Issue { .. });
@@ -429,8 +429,8 @@ impl Broker {
             let e = self
                 .intake_reason
                 .clone()
-                .unwrap_or_else(|| storage_reason(&StoreError::Other("failing".into())));
-            let _ = reply.send(Err(ApiError::storage_reason(e)));
+                .unwrap_or_else(|| ApiError::storage(&StoreError::Other("failing".into())));
+            let _ = reply.send(Err(e));
             return;
         }
         let now = self.now(site);
@@ -534,7 +534,7 @@ impl Broker {
                     Ok(()) => {}
                     Err(e) => {
                         tracing::warn!(error = %e, "storage still failing");
-                        self.intake_reason = Some(storage_reason(&e));
+                        self.intake_reason = Some(ApiError::storage(&e));
                     }
                 }
             }
@@ -553,7 +553,7 @@ impl Broker {
     }
 
     fn reconfigure(&mut self, sites: Vec<SiteRuntime>) -> Result<(), ApiError> {
-        let refuse = |vi: String, en: String| Err(ApiError::config_refused(vi, en));
+        let refuse = |vi: String, en: String| Err(ApiError::ConfigRefused { vi, en });
         let old: Vec<Code> = self.runtime.iter().map(|r| r.code).collect();
         let new: Vec<Code> = sites.iter().map(|r| r.code).collect();
         if old != new {
@@ -675,14 +675,14 @@ impl Broker {
                     self.next_seq = self.durable_seq + 1;
                     // The deliveries of the lost jobs were lost with them.
                     self.away.invalidate();
-                    let reason = storage_reason(&e);
+                    let reason = ApiError::storage(&e);
                     // Tell the clients when issuing stops, or when the cause changes.
                     let news = self.intake_open
-                        || self.intake_reason.as_ref().map(|r| &r.code) != Some(&reason.code);
+                        || self.intake_reason.as_ref().map(ApiError::code) != Some(reason.code());
                     self.intake_open = false;
                     self.intake_reason = Some(reason.clone());
                     if news {
-                        self.publish_intake(Some(reason));
+                        self.publish_intake(Some(reason.to_dto()));
                     }
                 }
             }

@@ -8,13 +8,12 @@
 //! and the announcer matches a template's words to them by that text.
 //!
 //! A clip must be Ogg Vorbis or Ogg Opus (what every browser's `decodeAudioData` reads), at most
-//! [`CLIP_BYTES_MAX`] bytes and [`CLIP_SECONDS_MAX`] seconds long. The check reads the Ogg pages
+//! [`CLIP_BYTES_MAX`] bytes and [`CLIP_SECONDS_MAX`] seconds long. `ogg.rs` reads the Ogg pages
 //! (capture pattern, CRC), the codec's identification header and the last page's granule
-//! position: a few dozen lines, so no Ogg crate.
+//! position.
 
 use crate::error::ApiError;
-use axum::http::StatusCode;
-use luot_proto::ErrorDto;
+use crate::ogg::{self, OggInfo};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -110,7 +109,7 @@ impl Clips {
                     index.insert(key, s);
                 }
                 Err(e) => {
-                    tracing::warn!(clip = %key, error = %e.error.message_en, "stored clip skipped")
+                    tracing::warn!(clip = %key, error = %e.text(crate::report::Lang::En), "stored clip skipped")
                 }
             }
         }
@@ -241,204 +240,26 @@ pub(crate) fn stored(bytes: &[u8], info: &OggInfo, at_ms: i64, by: &str) -> Stor
     }
 }
 
-// ----- the Ogg check -----
+// ----- the check -----
 
-/// What the check found in a valid clip.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OggInfo {
-    pub codec: &'static str,
-    pub sample_rate: u32,
-    pub channels: u8,
-    pub seconds: f64,
-}
-
-fn crc_table() -> &'static [u32; 256] {
-    static TABLE: std::sync::OnceLock<[u32; 256]> = std::sync::OnceLock::new();
-    TABLE.get_or_init(|| {
-        let mut t = [0u32; 256];
-        for (i, e) in t.iter_mut().enumerate() {
-            let mut r = (i as u32) << 24;
-            for _ in 0..8 {
-                r = if r & 0x8000_0000 != 0 {
-                    (r << 1) ^ 0x04c1_1db7
-                } else {
-                    r << 1
-                };
-            }
-            *e = r;
-        }
-        t
-    })
-}
-
-/// Ogg's CRC-32 (polynomial 0x04c11db7, not reflected, no final xor).
-fn ogg_crc(bytes: &[u8]) -> u32 {
-    let t = crc_table();
-    bytes.iter().fold(0u32, |crc, &b| {
-        (crc << 8) ^ t[((crc >> 24) as u8 ^ b) as usize]
-    })
-}
-
-fn refuse(code: &str, vi: String, en: String) -> ApiError {
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        ErrorDto::new(code, vi, en),
-    )
-}
-
-/// Checks that `bytes` is one Ogg Vorbis or Ogg Opus stream of at most [`CLIP_SECONDS_MAX`]
-/// seconds: every byte in a page whose CRC matches, one logical stream, a known codec header.
+/// Checks that `bytes` is one Ogg Vorbis or Ogg Opus stream (`ogg::read`) of at most
+/// [`CLIP_SECONDS_MAX`] seconds.
 pub fn check(bytes: &[u8]) -> Result<OggInfo, ApiError> {
-    if bytes.is_empty() {
-        return Err(refuse(
-            "clip_empty",
-            "Tệp rỗng: hãy chọn một tệp âm thanh .ogg".into(),
-            "The file is empty: choose an .ogg audio file".into(),
-        ));
+    let info = ogg::read(bytes).map_err(ApiError::ClipRefused)?;
+    if info.seconds > CLIP_SECONDS_MAX {
+        return Err(ApiError::ClipTooLong {
+            seconds: info.seconds,
+            max: CLIP_SECONDS_MAX,
+        });
     }
-    if !bytes.starts_with(b"OggS") {
-        return Err(refuse(
-            "clip_not_ogg",
-            "Tệp không phải Ogg (không bắt đầu bằng “OggS”). Hãy dùng tệp .ogg (Vorbis hoặc Opus)"
-                .into(),
-            "Not an Ogg file (it does not start with “OggS”). Use an .ogg file (Vorbis or Opus)"
-                .into(),
-        ));
-    }
-    let damaged = |at: usize, vi: &str, en: &str| {
-        refuse(
-            "clip_damaged",
-            format!("Tệp Ogg hỏng ở byte {at}: {vi}"),
-            format!("Damaged Ogg file at byte {at}: {en}"),
-        )
-    };
-    let mut at = 0;
-    let mut serial = None;
-    let mut first_body: Option<&[u8]> = None;
-    let mut last_granule: Option<u64> = None;
-    while at < bytes.len() {
-        let page = &bytes[at..];
-        if page.len() < 27 || !page.starts_with(b"OggS") {
-            return Err(damaged(at, "không có trang Ogg ở đây", "no Ogg page here"));
-        }
-        if page[4] != 0 {
-            return Err(damaged(
-                at,
-                "phiên bản trang không hỗ trợ",
-                "unsupported page version",
-            ));
-        }
-        let flags = page[5];
-        let granule = u64::from_le_bytes(page[6..14].try_into().expect("8 bytes"));
-        let s = u32::from_le_bytes(page[14..18].try_into().expect("4 bytes"));
-        let crc = u32::from_le_bytes(page[22..26].try_into().expect("4 bytes"));
-        let nseg = page[26] as usize;
-        if page.len() < 27 + nseg {
-            return Err(damaged(at, "tệp bị cắt cụt", "the file is truncated"));
-        }
-        let body_len: usize = page[27..27 + nseg].iter().map(|&l| l as usize).sum();
-        let len = 27 + nseg + body_len;
-        if page.len() < len {
-            return Err(damaged(at, "tệp bị cắt cụt", "the file is truncated"));
-        }
-        let mut copy = page[..len].to_vec();
-        copy[22..26].fill(0);
-        if ogg_crc(&copy) != crc {
-            return Err(damaged(
-                at,
-                "sai mã kiểm tra (CRC)",
-                "checksum (CRC) mismatch",
-            ));
-        }
-        match serial {
-            None => {
-                if flags & 0x02 == 0 {
-                    return Err(damaged(
-                        at,
-                        "thiếu trang đầu luồng",
-                        "no beginning-of-stream page",
-                    ));
-                }
-                serial = Some(s);
-                let lacing = &page[27..27 + nseg];
-                // The identification header is the first packet, alone on the first page.
-                let first_len: usize = lacing
-                    .iter()
-                    .take_while(|&&l| l == 255)
-                    .map(|_| 255usize)
-                    .sum::<usize>()
-                    + lacing.iter().find(|&&l| l < 255).map_or(0, |&l| l as usize);
-                first_body = Some(&page[27 + nseg..27 + nseg + first_len.min(body_len)]);
-            }
-            Some(prev) if prev != s || flags & 0x02 != 0 => {
-                return Err(refuse(
-                    "clip_streams",
-                    "Tệp có nhiều luồng âm thanh; hãy xuất lại thành một luồng .ogg".into(),
-                    "The file holds several audio streams; export it again as one .ogg stream"
-                        .into(),
-                ));
-            }
-            Some(_) => {}
-        }
-        if granule != u64::MAX {
-            last_granule = Some(granule);
-        }
-        at += len;
-    }
-    let head = first_body.unwrap_or_default();
-    let (codec, sample_rate, channels, samples) = if head.len() >= 30
-        && head.starts_with(b"\x01vorbis")
-    {
-        let rate = u32::from_le_bytes(head[12..16].try_into().expect("4 bytes"));
-        ("vorbis", rate, head[11], last_granule.unwrap_or(0) as f64)
-    } else if head.len() >= 19 && head.starts_with(b"OpusHead") {
-        let pre_skip = u16::from_le_bytes(head[10..12].try_into().expect("2 bytes")) as u64;
-        (
-            "opus",
-            48_000,
-            head[9],
-            last_granule.unwrap_or(0).saturating_sub(pre_skip) as f64,
-        )
-    } else {
-        return Err(refuse(
-            "clip_codec",
-            "Tệp Ogg nhưng không phải Vorbis hay Opus: trình duyệt có thể không phát được".into(),
-            "An Ogg file, but neither Vorbis nor Opus: browsers may not play it".into(),
-        ));
-    };
-    if sample_rate == 0 || channels == 0 {
-        return Err(damaged(
-            0,
-            "phần đầu mã hóa không hợp lệ",
-            "invalid codec header",
-        ));
-    }
-    let seconds = samples / sample_rate as f64;
-    if last_granule.is_none_or(|g| g == 0) || seconds <= 0.0 {
-        return Err(refuse(
-            "clip_silent",
-            "Tệp không có âm thanh (độ dài bằng 0)".into(),
-            "The file holds no audio (zero length)".into(),
-        ));
-    }
-    if seconds > CLIP_SECONDS_MAX {
-        return Err(refuse(
-            "clip_too_long",
-            format!("Đoạn âm thanh dài {seconds:.1} giây; tối đa {CLIP_SECONDS_MAX} giây"),
-            format!("The clip lasts {seconds:.1} s; at most {CLIP_SECONDS_MAX} s"),
-        ));
-    }
-    Ok(OggInfo {
-        codec,
-        sample_rate,
-        channels,
-        seconds,
-    })
+    Ok(info)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ogg::build::opus;
+    use crate::report::Lang;
 
     const INVITE: &[u8] = include_bytes!("../../../kiosk-assets/audio/vi/invite.ogg");
     const CHIME: &[u8] = include_bytes!("../../../kiosk-assets/audio/chime.ogg");
@@ -451,84 +272,34 @@ mod tests {
         check(CHIME).expect("chime.ogg");
     }
 
+    /// What a manager reads: the code, and where the file is damaged.
     #[test]
-    fn a_flipped_byte_or_a_cut_file_is_refused_with_where() {
+    fn a_refused_file_says_why_and_where() {
         let mut bad = INVITE.to_vec();
         bad[200] ^= 0x40;
         let e = check(&bad).unwrap_err();
-        assert_eq!(e.error.code, "clip_damaged");
-        assert!(
-            e.error.message_en.contains("byte 58: checksum"),
-            "{}",
-            e.error.message_en
-        );
+        assert_eq!(e.code(), "clip_damaged");
+        assert_eq!(e.status(), axum::http::StatusCode::UNPROCESSABLE_ENTITY);
+        let en = e.text(Lang::En);
+        assert!(en.contains("byte 58: checksum"), "{en}");
+        assert!(e.text(Lang::Vi).contains("byte 58: sai mã kiểm tra"));
         let e = check(&INVITE[..INVITE.len() - 10]).unwrap_err();
-        assert_eq!(e.error.code, "clip_damaged");
-        assert!(e.error.message_en.contains("truncated"));
-        assert_eq!(
-            check(b"RIFF....WAVE").unwrap_err().error.code,
-            "clip_not_ogg"
-        );
-        assert_eq!(check(b"").unwrap_err().error.code, "clip_empty");
-    }
-
-    #[test]
-    fn two_streams_one_after_the_other_are_refused() {
+        assert_eq!(e.code(), "clip_damaged");
+        assert!(e.text(Lang::En).contains("truncated"));
+        assert_eq!(check(b"RIFF....WAVE").unwrap_err().code(), "clip_not_ogg");
+        assert_eq!(check(b"").unwrap_err().code(), "clip_empty");
         let mut two = INVITE.to_vec();
         two.extend_from_slice(CHIME);
-        assert_eq!(check(&two).unwrap_err().error.code, "clip_streams");
+        assert_eq!(check(&two).unwrap_err().code(), "clip_streams");
+        assert_eq!(check(&opus(312)).unwrap_err().code(), "clip_silent");
     }
 
-    /// One Ogg page holding `packets` (each under 255 bytes), with its CRC.
-    fn page(flags: u8, granule: u64, seq: u32, packets: &[&[u8]]) -> Vec<u8> {
-        let mut p = b"OggS\0".to_vec();
-        p.push(flags);
-        p.extend_from_slice(&granule.to_le_bytes());
-        p.extend_from_slice(&7u32.to_le_bytes());
-        p.extend_from_slice(&seq.to_le_bytes());
-        p.extend_from_slice(&[0; 4]);
-        p.push(packets.len() as u8);
-        p.extend(packets.iter().map(|k| k.len() as u8));
-        for k in packets {
-            p.extend_from_slice(k);
-        }
-        let crc = ogg_crc(&p);
-        p[22..26].copy_from_slice(&crc.to_le_bytes());
-        p
-    }
-
-    fn opus(final_granule: u64) -> Vec<u8> {
-        let mut head = b"OpusHead\x01\x01".to_vec();
-        head.extend_from_slice(&312u16.to_le_bytes()); // pre-skip
-        head.extend_from_slice(&44_100u32.to_le_bytes()); // input rate: not the granule's
-        head.extend_from_slice(&[0, 0, 0]);
-        let mut f = page(0x02, 0, 0, &[&head]);
-        f.extend(page(0, 0, 1, &[b"OpusTags\0\0\0\0\0\0\0\0"]));
-        f.extend(page(0, 48_000, 2, &[&[0xfc; 40]]));
-        f.extend(page(0x04, final_granule, 3, &[&[0xfc; 40]]));
-        f
-    }
-
+    /// [`CLIP_SECONDS_MAX`] is allowed, a sample more is not.
     #[test]
-    fn opus_is_timed_at_48_khz_less_the_pre_skip() {
-        let i = check(&opus(2 * 48_000 + 312)).expect("opus");
-        assert_eq!((i.codec, i.sample_rate, i.channels), ("opus", 48_000, 1));
-        assert!((i.seconds - 2.0).abs() < 1e-9, "{i:?}");
+    fn a_clip_over_ten_seconds_is_refused() {
         check(&opus(10 * 48_000 + 312)).expect("exactly 10 s");
         let e = check(&opus(10 * 48_000 + 313)).unwrap_err();
-        assert_eq!(e.error.code, "clip_too_long");
-        assert_eq!(check(&opus(312)).unwrap_err().error.code, "clip_silent");
-    }
-
-    #[test]
-    fn an_ogg_stream_of_another_codec_is_refused() {
-        let f = page(0x06, 100, 0, &[b"\x80theora......................"]);
-        assert_eq!(check(&f).unwrap_err().error.code, "clip_codec");
-    }
-
-    #[test]
-    fn the_crc_matches_the_reference_value() {
-        // "OggS" pages of real files carry this CRC; a known vector for the polynomial:
-        assert_eq!(ogg_crc(b"123456789"), 0x89a1_897f);
+        assert_eq!(e.code(), "clip_too_long");
+        assert_eq!(e.text(Lang::En), "The clip lasts 10.0 s; at most 10 s");
     }
 }

@@ -64,7 +64,7 @@ pub fn parse_checked(text: &str, name: &str) -> anyhow::Result<CenterConfig> {
 }
 
 fn refuse(vi: String, en: String) -> Result<(), ApiError> {
-    Err(ApiError::config_refused(vi, en))
+    Err(ApiError::ConfigRefused { vi, en })
 }
 
 fn holds_a_citizen(state: TicketState) -> bool {
@@ -179,8 +179,8 @@ fn refused(name: &str, e: &ApiError) -> anyhow::Error {
     anyhow::anyhow!(
         "không áp dụng được cấu hình {name}: {}\n\
          the configuration {name} was not applied: {}",
-        e.error.message,
-        e.error.message_en
+        e.text(crate::report::Lang::Vi),
+        e.text(crate::report::Lang::En)
     )
 }
 

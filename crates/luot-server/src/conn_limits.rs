@@ -189,8 +189,13 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
 
 /// Answers a connection over the cap with a 503 and closes it, without reading its request.
 pub async fn refuse<S: AsyncWrite + Unpin>(mut stream: S, max: usize) {
-    let body = serde_json::to_string(&ApiError::too_many_connections_from_address(max).error)
-        .expect("error serializes");
+    let body = serde_json::to_string(
+        &ApiError::TooManyConnections {
+            per_address: Some(max),
+        }
+        .to_dto(),
+    )
+    .expect("error serializes");
     let response = format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
          content-length: {}\r\nconnection: close\r\nretry-after: 5\r\n\r\n{body}",
@@ -261,7 +266,7 @@ pub async fn body_deadline(State(limit): State<Duration>, req: Request, next: Ne
         return res;
     }
     let s = limit.as_secs_f64();
-    let mut res = ApiError::body_timeout(s).into_response();
+    let mut res = ApiError::BodyTimeout { secs: s }.into_response();
     res.headers_mut()
         .insert(header::CONNECTION, HeaderValue::from_static("close"));
     res

@@ -3,7 +3,7 @@
 
 use crate::App;
 use crate::auth::Principal;
-use crate::error::ApiError;
+use crate::error::{ApiError, AppointmentFault};
 use luot_core::{Channel, Command, PersonKey, TicketNumber, TicketRef, Token, TransferTarget};
 use luot_proto::{CommandDto, CommandResult, TargetDto, code};
 use luot_store::Accounts;
@@ -32,25 +32,17 @@ pub const APPOINTMENT_HORIZON_MS: i64 = 12 * 3600 * 1000;
 /// An appointment window must start before it ends, end in the future and start within
 /// [`APPOINTMENT_HORIZON_MS`]; the error names the field.
 fn check_appointment(a: &luot_proto::AppointmentDto, now_ms: i64) -> Result<(), ApiError> {
-    let invalid = |vi: String, en: String| Err(ApiError::appointment_invalid(vi, en));
+    let invalid = |f| Err(ApiError::AppointmentWindow(f));
     if a.from_ms >= a.to_ms {
-        return invalid(
-            "Khung giờ hẹn không hợp lệ: from_ms phải trước to_ms".into(),
-            "Invalid appointment window: from_ms must be before to_ms".into(),
-        );
+        return invalid(AppointmentFault::Backwards);
     }
     if a.to_ms <= now_ms {
-        return invalid(
-            "Khung giờ hẹn đã kết thúc (to_ms không ở tương lai)".into(),
-            "The appointment window has already ended (to_ms is not in the future)".into(),
-        );
+        return invalid(AppointmentFault::Ended);
     }
     if a.from_ms > now_ms + APPOINTMENT_HORIZON_MS {
-        let h = APPOINTMENT_HORIZON_MS / 3_600_000;
-        return invalid(
-            format!("Khung giờ hẹn phải bắt đầu trong vòng {h} giờ tới"),
-            format!("The appointment window must start within the next {h} hours"),
-        );
+        return invalid(AppointmentFault::TooFar {
+            hours: APPOINTMENT_HORIZON_MS / 3_600_000,
+        });
     }
     Ok(())
 }
@@ -75,18 +67,18 @@ fn manages(p: &Principal) -> bool {
 /// May this principal act at this counter?
 fn at_counter(p: &Principal, site_code: &str, counter: &str) -> Result<(), ApiError> {
     match p {
-        Principal::User(u) if u.disabled => Err(ApiError::forbidden()),
+        Principal::User(u) if u.disabled => Err(ApiError::Forbidden),
         _ if manages(p) => Ok(()),
         Principal::User(u) => {
             let qualified = format!("{site_code}/{counter}");
             if u.counters.iter().any(|c| c == counter || *c == qualified) {
                 Ok(())
             } else {
-                Err(ApiError::forbidden())
+                Err(ApiError::Forbidden)
             }
         }
-        Principal::Anonymous => Err(ApiError::login_required()),
-        _ => Err(ApiError::forbidden()),
+        Principal::Anonymous => Err(ApiError::LoginRequired),
+        _ => Err(ApiError::Forbidden),
     }
 }
 
@@ -96,7 +88,7 @@ pub const PERSON_ID_DIGITS: [usize; 2] = [12, 9];
 pub(crate) fn person_key(app: &App, id: &str) -> Result<PersonKey, ApiError> {
     let id = id.trim();
     if !PERSON_ID_DIGITS.contains(&id.len()) || !id.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ApiError::invalid_person_id());
+        return Err(ApiError::InvalidPersonId);
     }
     let mut h = Sha256::new();
     h.update(app.secret);
@@ -124,10 +116,10 @@ async fn check_in_by_number(
 ) -> Result<(), ApiError> {
     let last4 = last4
         .filter(|d| d.len() == 4 && d.bytes().all(|b| b.is_ascii_digit()))
-        .ok_or_else(ApiError::invalid_phone_last4)?
+        .ok_or(ApiError::InvalidPhoneLast4)?
         .to_string();
     if !app.check_in_limiter.allow(&format!("device:{device}")) {
-        return Err(ApiError::rate_limited());
+        return Err(ApiError::RateLimited);
     }
     let matches = app
         .broker
@@ -139,7 +131,7 @@ async fn check_in_by_number(
         .await?;
     match matches {
         Some(true) => Ok(()),
-        _ => Err(ApiError::check_in_no_match()),
+        _ => Err(ApiError::CheckInNoMatch),
     }
 }
 
@@ -156,7 +148,7 @@ pub async fn execute(
     let site_code = rt.code.as_str();
     if let Principal::Device(d) = principal {
         if d.site != site_code {
-            return Err(ApiError::forbidden());
+            return Err(ApiError::Forbidden);
         }
     }
     let official = match principal {
@@ -178,7 +170,7 @@ pub async fn execute(
             let channel = match principal {
                 // An appointment is called before the queue: only staff may make one.
                 Principal::Device(d) if d.kind.issues() && appointment.is_some() => {
-                    return Err(ApiError::staff_only_field("appointment"));
+                    return Err(ApiError::StaffOnlyField("appointment"));
                 }
                 Principal::Device(d) if d.kind.issues() => Channel::Kiosk,
                 Principal::User(u) if !u.disabled => {
@@ -189,8 +181,8 @@ pub async fn execute(
                         Channel::Staff
                     }
                 }
-                Principal::Anonymous => return Err(ApiError::login_required()),
-                _ => return Err(ApiError::forbidden()),
+                Principal::Anonymous => return Err(ApiError::LoginRequired),
+                _ => return Err(ApiError::Forbidden),
             };
             let key = match principal {
                 Principal::Device(d) => format!("device:{}", d.id),
@@ -200,7 +192,7 @@ pub async fn execute(
                 app.metrics
                     .rate_limited
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                return Err(ApiError::rate_limited());
+                return Err(ApiError::RateLimited);
             }
             // `intake_close` (per session) is the core's: `Site::decide` refuses with
             // `intake_closed`, and the service stats show it.
@@ -249,7 +241,7 @@ pub async fn execute(
         },
         CommandDto::OpenCounter { counter } => Command::OpenCounter {
             counter: counter_cmd(counter)?,
-            official: official.ok_or_else(ApiError::forbidden)?,
+            official: official.ok_or(ApiError::Forbidden)?,
         },
         CommandDto::PauseCounter { counter, reason } => {
             let counter = counter_cmd(counter)?;
@@ -300,9 +292,9 @@ pub async fn execute(
                     check_in_by_number(app, site, d.id, r, phone_last4.as_deref()).await?
                 }
                 (Principal::User(_), _) => staff_only(principal)?,
-                (Principal::Anonymous, _) => return Err(ApiError::login_required()),
+                (Principal::Anonymous, _) => return Err(ApiError::LoginRequired),
                 // A citizen cannot check in from home: it would make the hold meaningless.
-                _ => return Err(ApiError::forbidden()),
+                _ => return Err(ApiError::Forbidden),
             }
             Command::CheckIn { ticket: r }
         }
@@ -327,11 +319,11 @@ pub async fn execute(
                         })
                         .await?;
                     if !served_here {
-                        return Err(ApiError::forbidden());
+                        return Err(ApiError::Forbidden);
                     }
                 }
-                Principal::Anonymous => return Err(ApiError::login_required()),
-                _ => return Err(ApiError::forbidden()),
+                Principal::Anonymous => return Err(ApiError::LoginRequired),
+                _ => return Err(ApiError::Forbidden),
             }
             Command::Rate {
                 ticket: r,
@@ -346,8 +338,7 @@ pub async fn execute(
         } => {
             let counter = counter_cmd(counter)?;
             // Checked here as well as in the core, so the error names the field.
-            luot_core::site::check_dossier(dossier)
-                .map_err(|r| ApiError::rejected(&r).into_field("dossier"))?;
+            luot_core::site::check_dossier(dossier).map_err(ApiError::Rejected)?;
             Command::AttachDossier {
                 counter,
                 ticket: TicketRef::Number(number(n)?),
@@ -441,8 +432,8 @@ async fn floor_context(
 fn manager_only(p: &Principal) -> Result<(), ApiError> {
     match p {
         _ if manages(p) => Ok(()),
-        Principal::Anonymous => Err(ApiError::login_required()),
-        _ => Err(ApiError::forbidden()),
+        Principal::Anonymous => Err(ApiError::LoginRequired),
+        _ => Err(ApiError::Forbidden),
     }
 }
 
@@ -522,8 +513,8 @@ async fn print_issued(
 fn staff_only(p: &Principal) -> Result<(), ApiError> {
     match p {
         Principal::User(u) if !u.disabled => Ok(()),
-        Principal::Anonymous => Err(ApiError::login_required()),
-        _ => Err(ApiError::forbidden()),
+        Principal::Anonymous => Err(ApiError::LoginRequired),
+        _ => Err(ApiError::Forbidden),
     }
 }
 
@@ -533,7 +524,7 @@ fn own_ticket_or_staff(p: &Principal, site: usize, r: &TicketRef) -> Result<(), 
             Ok(())
         }
         (Principal::User(_), _) => staff_only(p),
-        (Principal::Anonymous, _) => Err(ApiError::login_required()),
-        _ => Err(ApiError::forbidden()),
+        (Principal::Anonymous, _) => Err(ApiError::LoginRequired),
+        _ => Err(ApiError::Forbidden),
     }
 }

@@ -19,29 +19,7 @@ pub fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
         Ok(text) => serde_json::from_str(&luot_proto::nfc_json(text)),
         Err(_) => serde_json::from_slice(bytes),
     };
-    parsed.map_err(|e| {
-        // No position is known (line 0) for errors inside tagged enums such as commands.
-        if e.line() == 0 {
-            return ApiError::bad_request(
-                "bad_body",
-                format!("Nội dung không hợp lệ: {e}"),
-                format!("Malformed body: {e}"),
-            );
-        }
-        ApiError::bad_request(
-            "bad_body",
-            format!(
-                "Nội dung không hợp lệ (dòng {}, cột {}): {e}",
-                e.line(),
-                e.column()
-            ),
-            format!(
-                "Malformed body (line {}, column {}): {e}",
-                e.line(),
-                e.column()
-            ),
-        )
-    })
+    parsed.map_err(|e| ApiError::BadBody((&e).into()))
 }
 
 /// Origins are checked only when a browser sends one: a page from another site may not drive
@@ -76,7 +54,7 @@ pub async fn same_origin(
         && !headers.contains_key(header::COOKIE)
     {
         if !app.token_limiter.allow(&auth::token_hash(token)) {
-            return ApiError::token_rate_limited().into_response();
+            return ApiError::TokenRateLimited.into_response();
         }
         // An unknown or revoked token is refused everywhere, public reads included.
         if let Principal::BadToken { revoked } = auth::principal(&app, headers).await {
@@ -88,7 +66,7 @@ pub async fn same_origin(
     let credentials =
         headers.contains_key(header::COOKIE) || headers.contains_key(header::AUTHORIZATION);
     if (!safe || credentials) && !origin_allowed(&app, headers) {
-        return ApiError::origin_refused().into_response();
+        return ApiError::OriginRefused.into_response();
     }
     next.run(req).await
 }
@@ -102,18 +80,18 @@ pub async fn require_user(
 ) -> Result<User, ApiError> {
     match auth::principal(app, headers).await {
         Principal::User(u) if may(u.role) && !u.disabled => Ok(u),
-        Principal::Anonymous => Err(ApiError::login_required()),
+        Principal::Anonymous => Err(ApiError::LoginRequired),
         Principal::BadToken { revoked } => Err(bad_token(revoked)),
-        Principal::Token(_) => Err(ApiError::token_not_allowed()),
-        _ => Err(ApiError::forbidden()),
+        Principal::Token(_) => Err(ApiError::TokenNotAllowed),
+        _ => Err(ApiError::Forbidden),
     }
 }
 
 fn bad_token(revoked: bool) -> ApiError {
     if revoked {
-        ApiError::token_revoked()
+        ApiError::TokenRevoked
     } else {
-        ApiError::token_unknown()
+        ApiError::TokenUnknown
     }
 }
 
@@ -143,10 +121,10 @@ pub async fn require_scope(
 ) -> Result<luot_store::ApiToken, ApiError> {
     match auth::principal(app, headers).await {
         Principal::Token(t) if t.scopes.iter().any(|s| s == scope.as_str()) => Ok(t),
-        Principal::Token(_) => Err(ApiError::token_scope(scope.as_str())),
+        Principal::Token(_) => Err(ApiError::TokenScope(scope.as_str())),
         Principal::BadToken { revoked } => Err(bad_token(revoked)),
-        Principal::Anonymous => Err(ApiError::login_required()),
-        _ => Err(ApiError::forbidden()),
+        Principal::Anonymous => Err(ApiError::LoginRequired),
+        _ => Err(ApiError::Forbidden),
     }
 }
 
@@ -160,10 +138,10 @@ pub async fn require_user_or_scope(
     match auth::principal(app, headers).await {
         Principal::User(u) if may(u.role) && !u.disabled => Ok(Caller::User(u)),
         Principal::Token(t) if t.scopes.iter().any(|s| s == scope.as_str()) => Ok(Caller::Token(t)),
-        Principal::Token(_) => Err(ApiError::token_scope(scope.as_str())),
+        Principal::Token(_) => Err(ApiError::TokenScope(scope.as_str())),
         Principal::BadToken { revoked } => Err(bad_token(revoked)),
-        Principal::Anonymous => Err(ApiError::login_required()),
-        _ => Err(ApiError::forbidden()),
+        Principal::Anonymous => Err(ApiError::LoginRequired),
+        _ => Err(ApiError::Forbidden),
     }
 }
 

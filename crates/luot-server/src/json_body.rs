@@ -31,7 +31,7 @@ pub async fn json_only(req: Request, next: Next) -> Response {
         return next.run(req).await;
     }
     let got = declared.unwrap_or_else(|| "(none)".into());
-    ApiError::unsupported_media_type(&got).into_response()
+    ApiError::UnsupportedMediaType { got }.into_response()
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ pub mod http;
 pub mod hub;
 pub mod json_body;
 pub mod metrics;
+pub mod ogg;
 pub mod printer;
 pub mod proxy;
 pub mod report;

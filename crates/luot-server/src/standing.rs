@@ -33,7 +33,7 @@ impl Standing {
     pub fn refusal(&self) -> Option<ApiError> {
         match self {
             Standing::Holds => None,
-            Standing::Changed => Some(ApiError::account_changed()),
+            Standing::Changed => Some(ApiError::AccountChanged),
             Standing::Ended(e) => Some(e.clone()),
         }
     }
@@ -41,7 +41,7 @@ impl Standing {
 
 /// The close code and reason for a standing that ends a socket.
 pub fn close_for(s: &Standing) -> Option<(u16, &'static str)> {
-    s.refusal().and_then(|e| e.close).map(|c| c.frame())
+    s.refusal().and_then(|e| e.close()).map(|c| c.frame())
 }
 
 /// The key announced on `App::account_changes` for a credential: the login of a user, or
@@ -84,12 +84,12 @@ pub async fn read(
                         Standing::Changed
                     }
                 }
-                _ => Standing::Ended(ApiError::session_ended()),
+                _ => Standing::Ended(ApiError::SessionEnded),
             }
         }
         Principal::Device(was) => {
             let Some(hash) = device_hash.map(str::to_string) else {
-                return Standing::Ended(ApiError::device_revoked());
+                return Standing::Ended(ApiError::DeviceRevoked);
             };
             match app.accounts(move |c| c.device_by_token(&hash)).await {
                 Ok(Some(d)) if d.id == was.id && d.revoked_at.is_none() => {
@@ -104,7 +104,7 @@ pub async fn read(
                     tracing::warn!(error = %e, "could not re-read a device");
                     Standing::Holds
                 }
-                _ => Standing::Ended(ApiError::device_revoked()),
+                _ => Standing::Ended(ApiError::DeviceRevoked),
             }
         }
         _ => Standing::Holds,

@@ -4,7 +4,7 @@
 
 use crate::App;
 use crate::auth::{Principal, RateLimiter};
-use crate::error::{ApiError, Close};
+use crate::error::{ApiError, FieldFault, TicketKey};
 use crate::hub::Resume;
 use crate::proxy::ClientIp;
 use axum::extract::State;
@@ -42,6 +42,10 @@ pub const BAD_MESSAGES_MAX: u32 = 20;
 /// load it was a quarter of the server's CPU (luot-bench, BENCHMARKS.md). 1 KiB holds any
 /// command a kiosk or console sends; 4 KiB cost 3 KiB more per idle display.
 pub const READ_BUFFER_BYTES: usize = 1024;
+/// The most a socket's `client` future may weigh, in bytes (a debug build's; a release build's
+/// is smaller): every socket's task holds it for as long as the socket lives, so the steps an
+/// idle socket is not in are boxed (a test checks it).
+pub const IDLE_SOCKET_FUTURE_MAX: usize = 2048;
 /// Events already queued for a socket are written together, up to about this many bytes (the
 /// write buffer keeps its largest size, so this also bounds what a burst leaves behind).
 pub const FORWARD_BATCH_BYTES: usize = 8 * 1024;
@@ -114,11 +118,11 @@ pub async fn handler(
 ) -> Response {
     if !crate::http::origin_allowed(&app, &headers) {
         app.metrics.ws_refused.fetch_add(1, Ordering::Relaxed);
-        return ApiError::origin_refused().into_response();
+        return ApiError::OriginRefused.into_response();
     }
     if app.metrics.ws_clients.load(Ordering::Relaxed) as usize >= app.limits.ws_connections_max {
         app.metrics.ws_refused.fetch_add(1, Ordering::Relaxed);
-        return ApiError::too_many_connections().into_response();
+        return ApiError::TooManyConnections { per_address: None }.into_response();
     }
     #[cfg(debug_assertions)]
     if let Some(max) = echo::requested(uri.query()) {
@@ -229,7 +233,9 @@ async fn client(
     let Some(hello) = handshake(&app, sink, stream).await else {
         return;
     };
-    let Some(who) = identify(&app, sink, &hello, session, session_hash).await else {
+    // Boxed, like every step an idle socket is not in: a task holds its future's largest
+    // state for as long as it lives (`IDLE_SOCKET_FUTURE_MAX`).
+    let Some(who) = Box::pin(identify(&app, sink, &hello, session, session_hash)).await else {
         return;
     };
     live(&app, sink, stream, hello, who, addr).await;
@@ -260,19 +266,8 @@ struct Identity<'a> {
 /// Sends an error: as the reply to command `id`, or as an `error` message. True when the socket
 /// carries on; false when the error ends it (it is then closed with the error's close code).
 async fn reply_error(sink: &mut Sink, id: Option<&str>, e: ApiError) -> bool {
-    let ends = e.close;
-    let msg = match id {
-        Some(id) => text(&ServerMessage::Reply {
-            v: PROTOCOL_VERSION,
-            id: clip_id(id),
-            ok: false,
-            result: None,
-            error: Some(e.error),
-        }),
-        None => error_msg(e.error),
-    };
-    let sent = sink.send(msg).await.is_ok();
-    match ends {
+    let sent = send_error(sink, id, &e).await;
+    match e.close() {
         Some(c) => {
             let (code, why) = c.frame();
             close(sink, code, why).await;
@@ -280,6 +275,21 @@ async fn reply_error(sink: &mut Sink, id: Option<&str>, e: ApiError) -> bool {
         }
         None => sent,
     }
+}
+
+/// Sends an error as the reply to command `id`, or as an `error` message, without closing.
+async fn send_error(sink: &mut Sink, id: Option<&str>, e: &ApiError) -> bool {
+    let msg = match id {
+        Some(id) => text(&ServerMessage::Reply {
+            v: PROTOCOL_VERSION,
+            id: clip_id(id),
+            ok: false,
+            result: None,
+            error: Some(e.to_dto()),
+        }),
+        None => error_msg(e.to_dto()),
+    };
+    sink.send(msg).await.is_ok()
 }
 
 /// Reads the hello, within `Limits::ws_hello_timeout`. `None` when the socket ended.
@@ -316,11 +326,11 @@ async fn handshake(app: &Arc<App>, sink: &mut Sink, stream: &mut Stream) -> Opti
                 ticket_token,
             }) => (role, site, resume_from, device_token, ticket_token),
             Ok(_) => {
-                reply_error(sink, None, ApiError::hello_first()).await;
+                reply_error(sink, None, ApiError::HelloFirst).await;
                 return None;
             }
             Err(e) => {
-                let e = ApiError::bad_message(&e).closing(Close::BadHello);
+                let e = ApiError::BadMessage((&e).into()).at_hello();
                 reply_error(sink, None, e).await;
                 return None;
             }
@@ -330,9 +340,7 @@ async fn handshake(app: &Arc<App>, sink: &mut Sink, stream: &mut Stream) -> Opti
         Some(c) => match app.broker.site_index(c) {
             Some(i) => i,
             None => {
-                let e = ApiError::unknown_site()
-                    .into_field("site")
-                    .closing(Close::UnknownSite);
+                let e = ApiError::UnknownSite.at_hello();
                 reply_error(sink, None, e).await;
                 return None;
             }
@@ -372,14 +380,18 @@ async fn identify<'a>(
         match device {
             Some(d) if d.site == site_code => principal = Principal::Device(d),
             _ => {
-                reply_error(sink, None, ApiError::device_unknown_hello()).await;
+                reply_error(sink, None, ApiError::DeviceUnknown.at_hello()).await;
                 return None;
             }
         }
     } else if let Some(token) = &hello.ticket_token {
-        let refuse = |e: ApiError| e.into_field("ticket_token").closing(Close::TicketUnknown);
         let Some(t) = luot_core::Token::from_hex(token) else {
-            reply_error(sink, None, refuse(ApiError::unknown_ticket_token())).await;
+            reply_error(
+                sink,
+                None,
+                ApiError::UnknownTicket(TicketKey::Token).at_hello(),
+            )
+            .await;
             return None;
         };
         let found = app
@@ -393,7 +405,12 @@ async fn identify<'a>(
             .ok()
             .flatten();
         let Some(id) = found else {
-            reply_error(sink, None, refuse(ApiError::expired_ticket_token())).await;
+            reply_error(
+                sink,
+                None,
+                ApiError::UnknownTicket(TicketKey::ExpiredToken).at_hello(),
+            )
+            .await;
             return None;
         };
         my_ticket = Some(id);
@@ -403,7 +420,7 @@ async fn identify<'a>(
         if app.metrics.ws_anonymous.load(Ordering::Relaxed) as usize >= app.limits.ws_anonymous_max
         {
             app.metrics.ws_refused.fetch_add(1, Ordering::Relaxed);
-            reply_error(sink, None, ApiError::too_many_anonymous()).await;
+            reply_error(sink, None, ApiError::TooManyAnonymous).await;
             return None;
         }
         Some(Gauge::up(&app.metrics.ws_anonymous))
@@ -472,12 +489,13 @@ async fn live(
     };
     // Subscribe first, then replay or snapshot, so nothing falls in between.
     let mut rx = app.hub.subscribe();
-    let Some(last_seq) = sync(app, sink, hello.site, hello.role, hello.resume_from).await else {
+    let Some(last_seq) = Box::pin(sync(app, sink, hello.site, hello.role, hello.resume_from)).await
+    else {
         return;
     };
     if hello.role == Role::Phone
         && let Some(id) = who.my_ticket
-        && !send_ticket(app, sink, hello.site, id).await
+        && !Box::pin(send_ticket(app, sink, hello.site, id)).await
     {
         return;
     }
@@ -509,7 +527,7 @@ async fn live(
     };
     // The credential was read at the upgrade, before this subscription: a change announced in
     // between (e.g. the account disabled while this socket reconnected) would go unheard.
-    if changes.is_some() && !s.recheck(None).await {
+    if changes.is_some() && !Box::pin(s.recheck(None)).await {
         return;
     }
     let mut ping = tokio::time::interval(app.limits.ws_ping_interval);
@@ -535,13 +553,13 @@ async fn live(
                         false
                     }
                 };
-                !check || s.recheck(None).await
+                !check || Box::pin(s.recheck(None)).await
             }
             incoming = stream.next() => {
                 heard = Instant::now();
-                s.incoming(incoming).await
+                Box::pin(s.incoming(incoming)).await
             }
-            out = rx.recv() => s.forward(out, &mut rx).await,
+            out = rx.recv() => Box::pin(s.forward(out, &mut rx)).await,
             _ = ping.tick() => {
                 if heard.elapsed() > app.limits.ws_idle_timeout {
                     close(s.sink, close_code::AWAY, "idle").await;
@@ -574,14 +592,12 @@ impl Live<'_> {
             return true;
         };
         if let Some(id) = command_id {
-            let mut reply = refusal.clone();
-            reply.close = None;
-            reply_error(self.sink, Some(id), reply).await;
+            send_error(self.sink, Some(id), &refusal).await;
         }
         if let crate::standing::Standing::Ended(e) = standing {
             return reply_error(self.sink, None, e).await;
         }
-        if let Some(c) = refusal.close {
+        if let Some(c) = refusal.close() {
             let (code, why) = c.frame();
             close(self.sink, code, why).await;
         }
@@ -619,17 +635,17 @@ impl Live<'_> {
                 Ok(ClientMessage::Command { id, .. }) => Some(id.as_str()),
                 _ => None,
             };
-            reply_error(self.sink, id, ApiError::rate_limited()).await
+            reply_error(self.sink, id, ApiError::RateLimited).await
         } else {
             match parsed {
                 Ok(ClientMessage::Command { id, command }) => self.command(id, command).await,
                 Ok(ClientMessage::Hello { .. }) => {
                     self.bad += 1;
-                    reply_error(self.sink, None, ApiError::hello_twice()).await
+                    reply_error(self.sink, None, ApiError::HelloTwice).await
                 }
                 Err(e) => {
                     self.bad += 1;
-                    reply_error(self.sink, None, ApiError::bad_message(&e)).await
+                    reply_error(self.sink, None, ApiError::BadMessage((&e).into())).await
                 }
             }
         };
@@ -651,7 +667,12 @@ impl Live<'_> {
             return false;
         }
         if id.len() > REQUEST_ID_LEN_MAX {
-            return reply_error(self.sink, Some(&id), ApiError::request_id_too_long()).await;
+            return reply_error(
+                self.sink,
+                Some(&id),
+                ApiError::InvalidField(FieldFault::RequestIdTooLong),
+            )
+            .await;
         }
         let r =
             crate::dispatch::execute(self.app, &self.who.principal, self.site, command, self.addr)
@@ -821,5 +842,40 @@ async fn send_ticket(app: &App, sink: &mut Sink, site: usize, id: u64) -> bool {
             .await
             .is_ok(),
         None => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The size of the future `f` would make, without making it.
+    fn size_of_future<Fut: std::future::Future>(_: impl FnOnce() -> Fut) -> usize {
+        std::mem::size_of::<Fut>()
+    }
+
+    /// Every idle socket's task holds its `client` future, sized for its largest state: what an
+    /// idle display is not doing (identifying, catching up, answering a command, forwarding an
+    /// event) must not weigh on it. Unboxed, those steps made it 3,888 bytes (debug build).
+    #[test]
+    #[allow(unreachable_code, unused_variables, clippy::diverging_sub_expression)]
+    fn an_idle_socket_future_stays_small() {
+        let client_size = size_of_future(|| {
+            let sink: &mut Sink = unreachable!();
+            let stream: &mut Stream = unreachable!();
+            let app: Arc<App> = unreachable!();
+            client(
+                sink,
+                stream,
+                app,
+                Principal::Anonymous,
+                None,
+                [127, 0, 0, 1].into(),
+            )
+        });
+        assert!(
+            client_size <= IDLE_SOCKET_FUTURE_MAX,
+            "a socket's future is {client_size} bytes; at most {IDLE_SOCKET_FUTURE_MAX}: box the step that grew"
+        );
     }
 }

@@ -20,7 +20,7 @@ use crate::broker::BrokerHandle;
 use crate::clock::Clock;
 use crate::hub::{Hub, Outgoing};
 use luot_proto::config::PrinterSettings;
-use luot_proto::{ErrorDto, PROTOCOL_VERSION, PrintDto, PrinterStatusDto, ServerMessage};
+use luot_proto::{PROTOCOL_VERSION, PrintDto, PrinterStatusDto, ServerMessage};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -79,6 +79,21 @@ impl PrinterState {
             PrinterState::Timeout => "timeout",
             PrinterState::BadReply => "bad_reply",
             PrinterState::Busy => "busy",
+        }
+    }
+
+    /// The error code a failed print answers with (`printer_<state>`), by the state's text.
+    pub fn error_code(state: &str) -> &'static str {
+        match state {
+            "ok" => "printer_ok",
+            "paper_near_end" => "printer_paper_near_end",
+            "paper_out" => "printer_paper_out",
+            "offline" => "printer_offline",
+            "unreachable" => "printer_unreachable",
+            "timeout" => "printer_timeout",
+            "bad_reply" => "printer_bad_reply",
+            "busy" => "printer_busy",
+            _ => "printer_unknown",
         }
     }
 
@@ -196,11 +211,10 @@ impl Printer {
             },
             Err(_) => {
                 self.dropped.fetch_add(1, Ordering::Relaxed);
-                let (vi, en) = PrinterState::Busy.message();
                 PrintDto {
                     printer: name,
                     queued: false,
-                    error: Some(ErrorDto::new("printer_busy", vi, en)),
+                    error: Some(crate::error::ApiError::PrinterBusy.to_dto()),
                 }
             }
         }

@@ -2,7 +2,7 @@
 
 use crate::App;
 use crate::auth::{self, Principal, SESSION_COOKIE};
-use crate::error::{ApiError, store_error};
+use crate::error::{ApiError, FieldFault, store_error};
 use crate::http::{body, require_user};
 use crate::proxy::ClientIp;
 use axum::Json;
@@ -143,17 +143,16 @@ pub(super) async fn login(
 ) -> Result<Response, ApiError> {
     let b: LoginBody = body(&bytes)?;
     if b.login.len() > auth::LOGIN_BYTES_MAX || b.password.len() > auth::PASSWORD_BYTES_MAX {
-        return Err(ApiError::login_too_long());
+        return Err(ApiError::InvalidField(FieldFault::LoginTooLong));
     }
     let keys = [format!("login:{}", b.login), format!("addr:{addr}")];
     if let Some(wait) = keys.iter().filter_map(|k| app.backoff.wait(k)).max() {
         app.metrics
             .rate_limited
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut res = ApiError::login_backoff(wait.as_secs() + 1).into_response();
-        res.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(wait.as_secs() + 1));
-        return Ok(res);
+        return Err(ApiError::LoginBackoff {
+            wait_s: wait.as_secs() + 1,
+        });
     }
     let login = b.login.clone();
     let user = app
@@ -195,7 +194,7 @@ pub(super) async fn login(
             })
             .await
             .map_err(store_error)?;
-            return Err(ApiError::login_failed());
+            return Err(ApiError::LoginFailed);
         }
     };
     for k in &keys {
@@ -294,7 +293,7 @@ pub(super) async fn me(
             site: d.site.clone(),
             counter: d.counter.clone(),
         }))),
-        _ => Err(ApiError::login_required()),
+        _ => Err(ApiError::LoginRequired),
     }
 }
 
@@ -368,12 +367,12 @@ pub(super) async fn add_user(
     let role = parse_role(&b.role)?;
     check_counters(&app, &b.counters)?;
     check_display_name(&b.display_name)?;
-    auth::check_password_strength(&b.password).map_err(|e| ApiError::weak_password(e))?;
+    auth::check_password_strength(&b.password).map_err(ApiError::WeakPassword)?;
     let password = b.password.clone();
     let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
         .await
-        .map_err(|e| ApiError::hash_failed(e.to_string()))?
-        .map_err(ApiError::hash_failed)?;
+        .map_err(|e| ApiError::HashFailed(e.to_string()))?
+        .map_err(ApiError::HashFailed)?;
     let now = app.clock.now_ms();
     let user = User {
         login: b.login,
@@ -397,7 +396,7 @@ pub(super) async fn add_user(
         c.audit_from(now, &actor, "user_add", &u.login, &from)
     })
     .await
-    .map_err(|e| ApiError::user_exists(e.to_string()))?;
+    .map_err(|e| ApiError::UserExists(e.to_string()))?;
     Ok((StatusCode::CREATED, Json(user_json(&user))).into_response())
 }
 
@@ -424,12 +423,9 @@ pub const USER_COUNTERS_MAX: usize = 50;
 /// Counter codes as accounts hold them (`counter` or `site/counter`), each of a known counter.
 fn check_counters(app: &App, counters: &[String]) -> Result<(), ApiError> {
     if counters.len() > USER_COUNTERS_MAX {
-        return Err(ApiError::bad_request(
-            "too_many_counters",
-            format!("Tối đa {USER_COUNTERS_MAX} quầy cho một tài khoản"),
-            format!("At most {USER_COUNTERS_MAX} counters per account"),
-        )
-        .into_field("counters"));
+        return Err(ApiError::TooManyCounters {
+            max: USER_COUNTERS_MAX,
+        });
     }
     let runtime = app.broker.runtime();
     for c in counters {
@@ -444,12 +440,7 @@ fn check_counters(app: &App, counters: &[String]) -> Result<(), ApiError> {
             })
         });
         if !known {
-            return Err(ApiError::bad_request(
-                "unknown_counter",
-                format!("Không có quầy '{c}'"),
-                format!("No counter '{c}'"),
-            )
-            .into_field("counters"));
+            return Err(ApiError::UserCounterUnknown(c.clone()));
         }
     }
     Ok(())
@@ -526,14 +517,14 @@ pub(super) async fn edit_user(
     let outcome = app
         .accounts(move |c| {
             let Some(before) = c.user(&l)? else {
-                return Ok(Err(ApiError::user_unknown()));
+                return Ok(Err(ApiError::UserUnknown));
             };
             if before.role.administers()
                 && role.is_some_and(|r| !r.administers())
                 && !before.disabled
                 && c.active_admins()? <= 1
             {
-                return Ok(Err(ApiError::last_admin()));
+                return Ok(Err(ApiError::LastAdmin));
             }
             c.update_user(
                 &l,
@@ -619,20 +610,20 @@ pub(super) async fn user_action(
         "disable" | "enable" => {
             let disable = action == "disable";
             if disable && login == admin.login {
-                return Err(ApiError::cannot_disable_self());
+                return Err(ApiError::CannotDisableSelf);
             }
             let l = login.clone();
             let (user, hashes) = app
                 .accounts(move |c| {
                     let Some(before) = c.user(&l)? else {
-                        return Ok(Err(ApiError::user_unknown()));
+                        return Ok(Err(ApiError::UserUnknown));
                     };
                     if disable
                         && before.role.administers()
                         && !before.disabled
                         && c.active_admins()? <= 1
                     {
-                        return Ok(Err(ApiError::last_admin()));
+                        return Ok(Err(ApiError::LastAdmin));
                     }
                     let hashes = c.session_hashes(&l)?;
                     c.set_disabled(&l, disable)?;
@@ -664,7 +655,7 @@ pub(super) async fn user_action(
             };
             let (password, generated) = match b.password {
                 Some(p) => {
-                    auth::check_password_strength(&p).map_err(|e| ApiError::weak_password(e))?;
+                    auth::check_password_strength(&p).map_err(ApiError::WeakPassword)?;
                     (p, false)
                 }
                 None => (auth::new_password(), true),
@@ -672,13 +663,13 @@ pub(super) async fn user_action(
             let p = password.clone();
             let hash = tokio::task::spawn_blocking(move || auth::hash_password(&p))
                 .await
-                .map_err(|e| ApiError::hash_failed(e.to_string()))?
-                .map_err(ApiError::hash_failed)?;
+                .map_err(|e| ApiError::HashFailed(e.to_string()))?
+                .map_err(ApiError::HashFailed)?;
             let l = login.clone();
             let hashes = app
                 .accounts(move |c| {
                     if c.user(&l)?.is_none() {
-                        return Ok(Err(ApiError::user_unknown()));
+                        return Ok(Err(ApiError::UserUnknown));
                     }
                     let hashes = c.session_hashes(&l)?;
                     c.set_password(&l, &hash)?;
@@ -694,6 +685,6 @@ pub(super) async fn user_action(
                 password: generated.then_some(password),
             })))
         }
-        _ => Err(ApiError::no_action()),
+        _ => Err(ApiError::NoRoute { action: true }),
     }
 }

@@ -133,7 +133,7 @@ pub(super) async fn audit(
             .map(|s| day_start_ms(&app, "to", s).map(|ms| ms + 86_400_000))
             .transpose()?;
     if matches!((from_ms, to_ms), (Some(f), Some(t)) if f >= t) {
-        return Err(ApiError::invalid_range());
+        return Err(ApiError::InvalidRange);
     }
     let text_filter =
         |field: &'static str, v: Option<String>| -> Result<Option<String>, ApiError> {
@@ -158,12 +158,9 @@ pub(super) async fn audit(
     };
     let page_size = p.page_size.unwrap_or(AUDIT_PAGE_DEFAULT);
     if page_size == 0 || page_size > AUDIT_PAGE_MAX {
-        return Err(ApiError::bad_request(
-            "invalid_page_size",
-            format!("Số dòng mỗi trang phải từ 1 đến {AUDIT_PAGE_MAX}"),
-            format!("page_size must be 1 to {AUDIT_PAGE_MAX}"),
-        )
-        .into_field("page_size"));
+        return Err(ApiError::InvalidPageSize {
+            max: AUDIT_PAGE_MAX,
+        });
     }
     let page = p.page.unwrap_or(1).max(1);
     let (offset, limit) = if csv_out {
@@ -178,7 +175,7 @@ pub(super) async fn audit(
         .map_err(store_error)?;
     if csv_out {
         let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
-        let fail = |e: csv::Error| ApiError::export_failed(e.to_string());
+        let fail = |e: csv::Error| ApiError::ExportFailed(e.to_string());
         let header = match lang {
             Lang::Vi => [
                 "STT",
@@ -226,7 +223,7 @@ pub(super) async fn audit(
         }
         let bytes = w
             .into_inner()
-            .map_err(|e| ApiError::export_failed(e.to_string()))?;
+            .map_err(|e| ApiError::ExportFailed(e.to_string()))?;
         return Ok((
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8"),

@@ -6,14 +6,14 @@ use crate::clips::{
     CLIP_BYTES_MAX, CLIP_SECONDS_MAX, NAME_MAX, PHRASE_TEXT_MAX, PHRASES_MAX, RESERVED_PREFIXES,
     check, stored, valid_name,
 };
-use crate::error::{ApiError, store_error};
+use crate::error::{ApiError, FieldFault, store_error};
 use crate::http::require_user;
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use luot_proto::{ErrorDto, PROTOCOL_VERSION, ServerMessage};
+use luot_proto::{PROTOCOL_VERSION, ServerMessage};
 use luot_store::Accounts;
 use luot_store::Role;
 use serde::Serialize;
@@ -110,23 +110,9 @@ pub(crate) enum ClipDeleted {
 async fn manifest(app: &App) -> Result<Value, ApiError> {
     let bytes = crate::assets::read(app, "audio/manifest.json")
         .await
-        .ok_or_else(|| {
-            ApiError::not_found(
-                "clip_manifest",
-                "Không tìm thấy danh sách giọng đọc (audio/manifest.json)",
-                "The voice manifest (audio/manifest.json) is missing",
-            )
-        })?;
-    let mut m: Value = serde_json::from_slice(&bytes).map_err(|e| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorDto::new(
-                "clip_manifest",
-                format!("audio/manifest.json không hợp lệ: {e}"),
-                format!("audio/manifest.json is invalid: {e}"),
-            ),
-        )
-    })?;
+        .ok_or(ApiError::ClipManifest(None))?;
+    let mut m: Value =
+        serde_json::from_slice(&bytes).map_err(|e| ApiError::ClipManifest(Some(e.to_string())))?;
     app.clips.merge(&mut m);
     Ok(m)
 }
@@ -253,30 +239,18 @@ fn shown(s: &str) -> String {
 /// The language of a path, if the manifest has a voice for it.
 fn check_lang(m: &Value, lang: Option<&str>) -> Result<(), ApiError> {
     match lang {
-        Some(l) if !valid_name(l) || m["languages"].get(l).is_none() => Err(ApiError::not_found(
-            "clip_language",
-            &format!("Không có giọng đọc cho ngôn ngữ “{}”", shown(l)),
-            &format!("No voice for the language “{}”", shown(l)),
-        )),
+        Some(l) if !valid_name(l) || m["languages"].get(l).is_none() => {
+            Err(ApiError::ClipLanguage(shown(l)))
+        }
         _ => Ok(()),
     }
 }
 
 fn unknown(lang: Option<&str>, name: &str) -> ApiError {
-    let n = shown(name);
-    let (vi, en) = match lang {
-        Some(l) => (
-            format!(
-                "Không có đoạn âm thanh “{n}” trong giọng đọc “{l}” (muốn thêm một câu mới thì gửi kèm nội dung của câu)"
-            ),
-            format!("No clip “{n}” in the “{l}” voice (to add a phrase, send its text with it)"),
-        ),
-        None => (
-            format!("Không có đoạn âm thanh “{n}”"),
-            format!("No clip “{n}”"),
-        ),
-    };
-    ApiError::not_found("clip_unknown", &vi, &en)
+    ApiError::ClipUnknown {
+        lang: lang.map(str::to_string),
+        name: shown(name),
+    }
 }
 
 /// A phrase's text as the announcer compares it (`normalize` in announcer.js).
@@ -291,21 +265,14 @@ fn normalize(text: &str) -> String {
         .join(" ")
 }
 
-fn bad(status: StatusCode, code: &str, vi: String, en: String) -> ApiError {
-    ApiError::new(status, ErrorDto::new(code, vi, en).with_field("text"))
-}
-
 /// The text of a new or re-recorded phrase clip `name` of `lang`, checked against the others.
 fn check_phrase(m: &Value, lang: &str, name: &str, text: &str) -> Result<String, ApiError> {
     let text = text.trim();
     let norm = normalize(text);
     if norm.is_empty() || text.chars().count() > PHRASE_TEXT_MAX {
-        return Err(bad(
-            StatusCode::BAD_REQUEST,
-            "clip_text_invalid",
-            format!("Nội dung của câu phải có chữ, tối đa {PHRASE_TEXT_MAX} ký tự"),
-            format!("A phrase's text needs words, at most {PHRASE_TEXT_MAX} characters"),
-        ));
+        return Err(ApiError::ClipTextInvalid {
+            max: PHRASE_TEXT_MAX,
+        });
     }
     let taken = known(m).into_iter().find(|k| {
         k.lang.as_deref() == Some(lang)
@@ -314,15 +281,10 @@ fn check_phrase(m: &Value, lang: &str, name: &str, text: &str) -> Result<String,
             && k.text.as_deref().map(normalize).as_deref() == Some(norm.as_str())
     });
     if let Some(k) = taken {
-        return Err(bad(
-            StatusCode::CONFLICT,
-            "clip_text_taken",
-            format!("Đoạn “{}” đã đọc câu “{text}”: hãy thay đoạn đó", k.name),
-            format!(
-                "The clip “{}” already says “{text}”: replace that one",
-                k.name
-            ),
-        ));
+        return Err(ApiError::ClipTextTaken {
+            other: k.name,
+            text: text.to_string(),
+        });
     }
     Ok(text.to_string())
 }
@@ -346,20 +308,10 @@ async fn target(
             Ok((k.key, Some(t), false))
         }
         // A built-in clip: its text is the manifest's.
-        (Some(k), _, Some(_)) => Err(bad(
-            StatusCode::BAD_REQUEST,
-            "clip_text_fixed",
-            format!(
-                "Nội dung của đoạn có sẵn “{}” không đổi được: hãy thu đúng câu “{}”",
-                k.name,
-                k.text.clone().unwrap_or_default()
-            ),
-            format!(
-                "The text of the built-in clip “{}” cannot change: record “{}”",
-                k.name,
-                k.text.clone().unwrap_or_default()
-            ),
-        )),
+        (Some(k), _, Some(_)) => Err(ApiError::ClipTextFixed(Some((
+            k.name,
+            k.text.unwrap_or_default(),
+        )))),
         (Some(k), _, None) => {
             let t = custom(&k.key);
             Ok((k.key, t, false))
@@ -369,30 +321,17 @@ async fn target(
                 || name == "chime"
                 || RESERVED_PREFIXES.iter().any(|p| name.starts_with(p))
             {
-                return Err(ApiError::bad_request(
-                    "clip_name_invalid",
-                    format!(
-                        "Tên đoạn “{}” không dùng được: chữ thường không dấu, số và _ (tối đa {NAME_MAX}), không bắt đầu bằng letter_, digit_, number_",
-                        shown(name)
-                    ),
-                    format!(
-                        "The clip name “{}” cannot be used: lowercase a-z, digits and _ (at most {NAME_MAX}), not starting with letter_, digit_, number_",
-                        shown(name)
-                    ),
-                ));
+                return Err(ApiError::ClipNameInvalid {
+                    name: shown(name),
+                    max: NAME_MAX,
+                });
             }
             let added = app.clips.phrases(l);
             if added >= PHRASES_MAX {
-                return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    ErrorDto::new(
-                        "clip_too_many",
-                        format!("Đã có {PHRASES_MAX} câu thêm cho giọng “{l}”: hãy xóa bớt"),
-                        format!(
-                            "The “{l}” voice already has {PHRASES_MAX} added phrases: remove one"
-                        ),
-                    ),
-                ));
+                return Err(ApiError::ClipTooMany {
+                    lang: l.to_string(),
+                    max: PHRASES_MAX,
+                });
             }
             let t = check_phrase(&m, l, name, t)?;
             Ok((format!("{l}/{name}.ogg"), Some(t), true))
@@ -432,46 +371,24 @@ async fn announce_change(app: &Arc<App>) {
 }
 
 fn io_error(e: std::io::Error) -> ApiError {
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        ErrorDto::new(
-            "clip_storage",
-            format!("Không lưu được đoạn âm thanh vào thư mục dữ liệu: {e}"),
-            format!("Could not store the clip in the data folder: {e}"),
-        ),
-    )
+    ApiError::ClipStorage(e.to_string())
 }
 
 /// Reads a body of at most [`CLIP_BYTES_MAX`] bytes, with a clear error beyond.
 async fn read_body(body: Body) -> Result<Bytes, ApiError> {
     axum::body::to_bytes(body, CLIP_BYTES_MAX)
         .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                ErrorDto::new(
-                    "clip_too_large",
-                    format!(
-                        "Tệp quá lớn: tối đa {CLIP_BYTES_MAX} byte ({} KiB)",
-                        CLIP_BYTES_MAX / 1024
-                    ),
-                    format!(
-                        "The file is too large: at most {CLIP_BYTES_MAX} bytes ({} KiB)",
-                        CLIP_BYTES_MAX / 1024
-                    ),
-                ),
-            )
+        .map_err(|_| ApiError::ClipTooLarge {
+            max: CLIP_BYTES_MAX,
         })
 }
 
 /// The query of a PUT: only `text` (a phrase clip's).
 fn query_text(q: &HashMap<String, String>) -> Result<Option<&str>, ApiError> {
     if let Some(k) = q.keys().find(|k| k.as_str() != "text") {
-        return Err(ApiError::bad_request(
-            "invalid_field",
-            format!("Tham số không biết: “{}”", shown(k)),
-            format!("Unknown parameter “{}”", shown(k)),
-        ));
+        return Err(ApiError::InvalidField(FieldFault::UnknownParameter(shown(
+            k,
+        ))));
     }
     Ok(q.get("text").map(String::as_str))
 }
@@ -673,11 +590,7 @@ pub async fn put_chime(
     body: Body,
 ) -> Result<Response, ApiError> {
     if query_text(&q)?.is_some() {
-        return Err(ApiError::bad_request(
-            "clip_text_fixed",
-            "Tiếng chuông không có nội dung đọc",
-            "The chime has no text",
-        ));
+        return Err(ApiError::ClipTextFixed(None));
     }
     replace(app, addr, headers, None, "chime".into(), None, body).await
 }

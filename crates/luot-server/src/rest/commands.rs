@@ -5,7 +5,7 @@ use super::site_index;
 use crate::App;
 use crate::auth::{self, Principal};
 use crate::dispatch;
-use crate::error::ApiError;
+use crate::error::{ApiError, NoPrinter, TicketKey};
 use crate::http::body;
 use crate::proxy::ClientIp;
 use axum::Json;
@@ -171,8 +171,8 @@ pub(super) async fn ticket_action(
             // the phone's last 4 digits or the ticket's token.
             match auth::principal(&app, &headers).await {
                 Principal::User(_) => {}
-                Principal::Anonymous => return Err(ApiError::login_required()),
-                _ => return Err(ApiError::forbidden()),
+                Principal::Anonymous => return Err(ApiError::LoginRequired),
+                _ => return Err(ApiError::Forbidden),
             }
             CommandDto::CheckIn {
                 number: Some(number),
@@ -180,7 +180,7 @@ pub(super) async fn ticket_action(
                 phone_last4: None,
             }
         }
-        _ => return Err(ApiError::no_action()),
+        _ => return Err(ApiError::NoRoute { action: true }),
     };
     run(&app, &headers, addr, &site, dto).await
 }
@@ -257,56 +257,46 @@ async fn reprint(
         .ok_or_else(|| ApiError::from(luot_proto::WireError::invalid("number", number)))?;
     let who = auth::principal(app, headers).await;
     let printer = match &who {
-        Principal::Device(d) if d.kind.issues() && d.site == site => {
-            app.printers.for_kiosk(site, &d.name).ok_or_else(|| {
-                ApiError::no_printer(
-                    "Kiosk này không có máy in mạng",
-                    "This kiosk has no network printer",
-                )
-            })?
-        }
+        Principal::Device(d) if d.kind.issues() && d.site == site => app
+            .printers
+            .for_kiosk(site, &d.name)
+            .ok_or(ApiError::NoPrinter(NoPrinter::Kiosk))?,
         Principal::User(u) if !u.disabled => match &b.printer {
             Some(name) => app
                 .printers
                 .by_name(site, name)
-                .ok_or_else(|| ApiError::unknown_printer())?,
+                .ok_or(ApiError::UnknownPrinter)?,
             None => match app.printers.of_site(site).as_slice() {
                 [only] => *only,
                 [] => {
-                    return Err(ApiError::no_printer(
-                        "Điểm tiếp nhận này không có máy in mạng",
-                        "This site has no network printer",
-                    ));
+                    return Err(ApiError::NoPrinter(NoPrinter::Site));
                 }
                 _ => {
-                    return Err(ApiError::no_printer(
-                        "Có nhiều máy in: hãy chọn máy in (printer)",
-                        "Several printers: say which one (printer)",
-                    ));
+                    return Err(ApiError::NoPrinter(NoPrinter::Several));
                 }
             },
         },
-        Principal::Anonymous => return Err(ApiError::login_required()),
-        _ => return Err(ApiError::forbidden()),
+        Principal::Anonymous => return Err(ApiError::LoginRequired),
+        _ => return Err(ApiError::Forbidden),
     };
-    let unknown = ApiError::unknown_ticket;
+    let unknown = || ApiError::UnknownTicket(TicketKey::Number);
     let (ticket, t) = crate::printer::ticket_print(app, i, n)
         .await?
         .ok_or_else(unknown)?;
     use luot_core::TicketState as S;
     if !matches!(t.state, S::Waiting | S::Called | S::Serving) {
-        return Err(ApiError::ticket_finished());
+        return Err(ApiError::TicketFinished);
     }
     if matches!(who, Principal::Device(_))
         && (t.channel != luot_core::Channel::Kiosk
             || app.clock.now_ms() - t.issued_at_ms > KIOSK_REPRINT_WINDOW_MS)
     {
-        return Err(ApiError::forbidden());
+        return Err(ApiError::Forbidden);
     }
     let (tx, rx) = tokio::sync::oneshot::channel();
     let queued = printer.submit(ticket, Some(tx));
-    if let Some(e) = queued.error {
-        return Err(ApiError::printer_refused(e));
+    if queued.error.is_some() {
+        return Err(ApiError::PrinterBusy);
     }
     // Long enough for the jobs ahead of it in a short queue; then answer "still queued".
     let wait = std::time::Duration::from_millis(u64::from(printer.settings.timeout_ms))
@@ -457,7 +447,7 @@ pub(super) async fn counter_action(
             number: b.number.ok_or_else(|| missing("number"))?,
             dossier: b.dossier.ok_or_else(|| missing("dossier"))?,
         },
-        _ => return Err(ApiError::no_action()),
+        _ => return Err(ApiError::NoRoute { action: true }),
     };
     run(&app, &headers, addr, &site, dto).await
 }
@@ -513,7 +503,7 @@ pub(super) async fn phone_action(
     Path((token, action)): Path<(String, String)>,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    let t = luot_core::Token::from_hex(&token).ok_or_else(ApiError::unknown_ticket_token)?;
+    let t = luot_core::Token::from_hex(&token).ok_or(ApiError::UnknownTicket(TicketKey::Token))?;
     let site = app
         .broker
         .read(move |v| {
@@ -522,7 +512,7 @@ pub(super) async fn phone_action(
                 .position(|s| s.resolve(luot_core::TicketRef::Token(t)).is_some())
         })
         .await?
-        .ok_or_else(ApiError::unknown_ticket_token)?;
+        .ok_or(ApiError::UnknownTicket(TicketKey::Token))?;
     let dto = match action.as_str() {
         "cancel" => CommandDto::Cancel {
             number: None,
@@ -537,7 +527,7 @@ pub(super) async fn phone_action(
                 reason: b.reason,
             }
         }
-        _ => return Err(ApiError::no_action()),
+        _ => return Err(ApiError::NoRoute { action: true }),
     };
     let p = Principal::Phone { site, token: t };
     let r = dispatch::execute(&app, &p, site, dto, addr).await?;

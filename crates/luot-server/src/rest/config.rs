@@ -7,7 +7,7 @@ use crate::proxy::ClientIp;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use luot_store::Accounts;
 use luot_store::Role;
@@ -82,45 +82,6 @@ enum ConfigRefused {
     Error(luot_proto::ErrorDto),
 }
 
-fn config_errors(e: &luot_proto::config::ConfigErrors) -> Response {
-    let at = |e: &luot_proto::config::ConfigError, m: &str| format!("{}:{}: {m}", e.line, e.column);
-    let first_vi = e
-        .errors
-        .first()
-        .map(|e| at(e, &e.message_vi))
-        .unwrap_or_default();
-    let first_en = e
-        .errors
-        .first()
-        .map(|e| at(e, &e.message))
-        .unwrap_or_default();
-    (
-        StatusCode::BAD_REQUEST,
-        Json(ConfigInvalid {
-            code: "config_invalid",
-            message: format!(
-                "Cấu hình có {} lỗi. Lỗi đầu tiên, dòng {first_vi}",
-                e.errors.len()
-            ),
-            message_en: format!(
-                "The configuration has {} error(s). First, line {first_en}",
-                e.errors.len()
-            ),
-            errors: e
-                .errors
-                .iter()
-                .map(|e| ConfigErrorAt {
-                    line: e.line,
-                    column: e.column,
-                    message: e.message_vi.clone(),
-                    message_en: e.message.clone(),
-                })
-                .collect(),
-        }),
-    )
-        .into_response()
-}
-
 /// Parses and checks a configuration text, including the time zones against the tz database.
 fn parse_center(
     text: &str,
@@ -129,14 +90,14 @@ fn parse_center(
         luot_proto::config::CenterConfig,
         Vec<crate::broker::SiteRuntime>,
     ),
-    Response,
+    ApiError,
 > {
     let center =
-        luot_proto::config::parse_config(text, "config.toml").map_err(|e| config_errors(&e))?;
+        luot_proto::config::parse_config(text, "config.toml").map_err(ApiError::ConfigInvalid)?;
     let mut runtime = Vec::new();
     for s in &center.sites {
         let tz = jiff::tz::TimeZone::get(&s.time_zone).map_err(|_| {
-            config_errors(&luot_proto::config::ConfigErrors {
+            ApiError::ConfigInvalid(luot_proto::config::ConfigErrors {
                 errors: vec![luot_proto::config::ConfigError {
                     file: "config.toml".into(),
                     line: 1,
@@ -203,22 +164,18 @@ pub(super) async fn check_config(
 ) -> Result<Response, ApiError> {
     require_user(&app, &headers, Role::manages).await?;
     let b: ConfigBody = body(&bytes)?;
-    Ok(match parse_center(&b.toml) {
-        Err(res) => res,
-        Ok((c, _)) => {
-            let services: usize = c.sites.iter().map(|s| s.core.services.len()).sum();
-            let counters: usize = c.sites.iter().map(|s| s.core.counters.len()).sum();
-            Json(ConfigCheck {
-                ok: true,
-                summary: ConfigSummary {
-                    sites: c.sites.len(),
-                    services,
-                    counters,
-                },
-            })
-            .into_response()
-        }
+    let (c, _) = parse_center(&b.toml)?;
+    let services: usize = c.sites.iter().map(|s| s.core.services.len()).sum();
+    let counters: usize = c.sites.iter().map(|s| s.core.counters.len()).sum();
+    Ok(Json(ConfigCheck {
+        ok: true,
+        summary: ConfigSummary {
+            sites: c.sites.len(),
+            services,
+            counters,
+        },
     })
+    .into_response())
 }
 
 /// Applies a configuration live: kiosks, displays and consoles reload their setup without a
@@ -251,10 +208,7 @@ pub(super) async fn put_config(
     let from = addr.to_string();
     let user = require_user(&app, &headers, Role::manages).await?;
     let b: ConfigBody = body(&bytes)?;
-    let (center, runtime) = match parse_center(&b.toml) {
-        Ok(x) => x,
-        Err(res) => return Ok(res),
-    };
+    let (center, runtime) = parse_center(&b.toml)?;
     // The listening address, public URL, origins, printers and daily backup are read at start
     // only.
     let restart_needed = center.public_url != app.center.public_url

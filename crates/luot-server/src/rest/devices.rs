@@ -228,7 +228,7 @@ pub(super) async fn revoke_device(
         .await
         .map_err(store_error)?;
     if !done {
-        return Err(ApiError::device_unknown());
+        return Err(ApiError::DeviceUnknown);
     }
     // The device's open sockets end now (standing.rs).
     crate::standing::announce(&app, crate::standing::device_key(id));

@@ -78,7 +78,7 @@ fn routes(app: Option<&Arc<App>>) -> OpenApiRouter<Arc<App>> {
         .routes(routes!(webhooks::edit, webhooks::remove))
         .routes(routes!(webhooks::deliveries))
         .routes(routes!(webhooks::resend))
-        .fallback(|| async { ApiError::no_route() })
+        .fallback(|| async { ApiError::NoRoute { action: false } })
         // Bodies are JSON, declared as such (json_body.rs); clips are not under this layer.
         .layer(axum::middleware::from_fn(crate::json_body::json_only));
     // Configuration texts are larger than any command: their own, larger body limit.
@@ -121,9 +121,7 @@ pub fn router(app: Arc<App>) -> Router {
 }
 
 pub(crate) fn site_index(app: &App, code: &str) -> Result<usize, ApiError> {
-    app.broker
-        .site_index(code)
-        .ok_or_else(ApiError::unknown_site)
+    app.broker.site_index(code).ok_or(ApiError::UnknownSite)
 }
 
 // ----- health and metrics -----
@@ -145,7 +143,7 @@ pub(crate) fn site_index(app: &App, code: &str) -> Result<usize, ApiError> {
 async fn healthz(State(app): State<Arc<App>>) -> Response {
     let r = app
         .broker
-        .read(|v| (v.intake_open, v.seq, v.intake_reason.cloned()))
+        .read(|v| (v.intake_open, v.seq, v.intake_reason.map(ApiError::to_dto)))
         .await;
     let printers: Vec<_> = app.printers.all().iter().map(|p| p.status()).collect();
     let health = |status| Health {
@@ -181,7 +179,7 @@ async fn healthz(State(app): State<Arc<App>>) -> Response {
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(Health {
-                error: Some(e.error),
+                error: Some(e.to_dto()),
                 ..health(HealthStatus::Stopping)
             }),
         )

@@ -3,7 +3,7 @@
 
 use super::site_index;
 use crate::App;
-use crate::error::{ApiError, store_error};
+use crate::error::{ApiError, TicketKey, store_error};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::header;
@@ -557,7 +557,8 @@ pub(super) async fn ticket(
     State(app): State<Arc<App>>,
     Path(token): Path<String>,
 ) -> Result<Json<PhoneTicket>, ApiError> {
-    let t = luot_core::Token::from_hex(&token).ok_or_else(ApiError::unknown_ticket_token)?;
+    let t = luot_core::Token::from_hex(&token)
+        .ok_or(ApiError::UnknownTicket(crate::error::TicketKey::Token))?;
     let found = app
         .broker
         .read(move |v| {
@@ -578,7 +579,9 @@ pub(super) async fn ticket(
             })
         })
         .await?;
-    found.map(Json).ok_or_else(ApiError::expired_ticket_token)
+    found.map(Json).ok_or(ApiError::UnknownTicket(
+        crate::error::TicketKey::ExpiredToken,
+    ))
 }
 
 #[utoipa::path(
@@ -603,7 +606,7 @@ pub(super) async fn qr(
     State(app): State<Arc<App>>,
     Path(token): Path<String>,
 ) -> Result<Response, ApiError> {
-    let unknown = ApiError::unknown_ticket_token;
+    let unknown = || ApiError::UnknownTicket(TicketKey::Token);
     let t = luot_core::Token::from_hex(&token).ok_or_else(unknown)?;
     // Only for tickets that exist, like every other `/tickets/{token}` route.
     let known = app
@@ -619,7 +622,7 @@ pub(super) async fn qr(
     }
     let url = format!("{}/t/{token}", app.public_url);
     let code = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
-        .map_err(|e| ApiError::qr_failed(e.to_string()))?;
+        .map_err(|e| ApiError::QrFailed(e.to_string()))?;
     let svg = code
         .render::<qrcode::render::svg::Color<'_>>()
         .min_dimensions(200, 200)

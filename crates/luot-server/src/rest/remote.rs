@@ -109,7 +109,7 @@ pub(super) async fn take(
 ) -> Result<Response, ApiError> {
     let i = site_index(&app, &site)?;
     let b: TakeBody = body(&bytes)?;
-    let phone = luot_core::phone::normalize_phone(&b.phone).ok_or_else(ApiError::invalid_phone)?;
+    let phone = luot_core::phone::normalize_phone(&b.phone).ok_or(ApiError::InvalidPhone)?;
     let person = b
         .person_id
         .as_deref()
@@ -121,7 +121,7 @@ pub(super) async fn take(
         app.metrics
             .rate_limited
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        return Err(ApiError::rate_limited());
+        return Err(ApiError::RateLimited);
     }
     let cmd = Command::Issue {
         service: luot_proto::code("service", &b.service)?,

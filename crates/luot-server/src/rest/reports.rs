@@ -109,10 +109,7 @@ pub async fn reports(
 ) -> Result<Response, ApiError> {
     crate::http::require_user_or_scope(&app, &headers, Role::manages, crate::auth::Scope::Read)
         .await?;
-    let i = app
-        .broker
-        .site_index(&site)
-        .ok_or_else(ApiError::unknown_site)?;
+    let i = app.broker.site_index(&site).ok_or(ApiError::UnknownSite)?;
     let runtime = app.broker.runtime();
     let rt = &runtime[i];
     let now = crate::clock::site_now(app.clock.now_ms(), &rt.tz);
@@ -120,14 +117,14 @@ pub async fn reports(
     let from = day_param(p.from.as_ref(), &today, "from")?;
     let to = day_param(p.to.as_ref(), &from.clone().max(today.clone()), "to")?;
     if from > to {
-        return Err(ApiError::invalid_range());
+        return Err(ApiError::InvalidRange);
     }
     let span = luot_proto::parse_day(&to).expect("valid").0
         - luot_proto::parse_day(&from).expect("valid").0;
     if span >= luot_store::reports::REPORT_DAYS_MAX {
-        return Err(ApiError::range_too_long(
-            luot_store::reports::REPORT_DAYS_MAX.into(),
-        ));
+        return Err(ApiError::RangeTooLong {
+            days_max: luot_store::reports::REPORT_DAYS_MAX.into(),
+        });
     }
     let by_s = p.by.clone().unwrap_or_else(|| "department".into());
     let by = GroupBy::parse(&by_s)
@@ -159,7 +156,7 @@ pub async fn reports(
             Ok((r, s, official_names(&conn)?))
         })
         .await
-        .map_err(|e| ApiError::report_failed(e.to_string()))?
+        .map_err(|e| ApiError::ReportFailed(e.to_string()))?
         .map_err(|e| ApiError::storage(&e))?;
     let settings = &rt.settings;
     let mut report = report;
@@ -172,7 +169,7 @@ pub async fn reports(
         to,
         by.as_str()
     );
-    let fail = ApiError::export_failed;
+    let fail = ApiError::ExportFailed;
     Ok(match p.format.as_deref().unwrap_or("json") {
         "json" => {
             let labels: HashMap<String, String> = report

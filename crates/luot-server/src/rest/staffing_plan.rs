@@ -348,10 +348,7 @@ pub async fn staffing_plan(
         crate::auth::Scope::Read,
     )
     .await?;
-    let i = app
-        .broker
-        .site_index(&site)
-        .ok_or_else(ApiError::unknown_site)?;
+    let i = app.broker.site_index(&site).ok_or(ApiError::UnknownSite)?;
     let lang = crate::http::lang_param(p.lang.as_deref())?;
     let format = p.format.as_deref().unwrap_or("json");
     if !matches!(format, "json" | "csv") {
@@ -367,11 +364,7 @@ pub async fn staffing_plan(
             let d = luot_proto::parse_day(s)
                 .ok_or_else(|| ApiError::from(luot_proto::WireError::invalid("day", s)))?;
             if d >= today {
-                return Err(ApiError::bad_request(
-                    "day_not_past",
-                    "Chọn một ngày đã qua: kế hoạch lập theo một ngày trọn vẹn trong lịch sử",
-                    "Pick a past day: the plan replays a whole day of the history",
-                ));
+                return Err(ApiError::DayNotPast);
             }
             Some(d)
         }
@@ -380,25 +373,23 @@ pub async fn staffing_plan(
     let target_s = match p.target_min {
         Some(m) if (1..=PLAN_TARGET_MIN_MAX).contains(&m) => m * 60,
         Some(m) => {
-            return Err(ApiError::bad_request(
-                "invalid_target",
-                format!("Mục tiêu chờ {m} phút: phải trong 1–{PLAN_TARGET_MIN_MAX} phút"),
-                format!("Wait target {m} min: must be within 1–{PLAN_TARGET_MIN_MAX} minutes"),
-            ));
+            return Err(ApiError::InvalidTarget {
+                minutes: m,
+                max: PLAN_TARGET_MIN_MAX,
+            });
         }
         None => cfg.policy.wait_target_s,
     };
     if let Some(n) = p.officials
         && !(1..=PLAN_OFFICIALS_MAX).contains(&n)
     {
-        return Err(ApiError::bad_request(
-            "invalid_officials",
-            format!("Số cán bộ {n}: phải trong 1–{PLAN_OFFICIALS_MAX}"),
-            format!("{n} officials: must be within 1–{PLAN_OFFICIALS_MAX}"),
-        ));
+        return Err(ApiError::InvalidOfficials {
+            officials: n,
+            max: PLAN_OFFICIALS_MAX,
+        });
     }
     let Some(guard) = Planning::start() else {
-        return Err(ApiError::plan_busy());
+        return Err(ApiError::PlanBusy);
     };
     let db = app.db_path.clone();
     let tz = rt.tz.clone();
@@ -450,11 +441,7 @@ pub async fn staffing_plan(
             .map_err(storage)?;
         let arrivals = arrivals(cfg, &tickets);
         if arrivals.is_empty() {
-            return Err(ApiError::not_found(
-                "no_history",
-                "Ngày này không có vé nào để lập kế hoạch",
-                "That day has no tickets to plan from",
-            ));
+            return Err(ApiError::NoHistory);
         }
         let plan = luot_core::plan::plan_staffing(&PlanRequest {
             cfg,
@@ -468,7 +455,7 @@ pub async fn staffing_plan(
         Ok((Some(day), tickets.len(), officials, plan))
     })
     .await
-    .map_err(|e| ApiError::bad_request("plan_failed", e.to_string(), e.to_string()))??;
+    .map_err(|e| ApiError::PlanFailed(e.to_string()))??;
     let (day, tickets, officials, plan) = made;
     let r = reply(
         &settings,
@@ -479,8 +466,7 @@ pub async fn staffing_plan(
         &plan,
     );
     if format == "csv" {
-        let body =
-            to_csv(lang, &r).map_err(|e| ApiError::bad_request("export_failed", e.clone(), e))?;
+        let body = to_csv(lang, &r).map_err(ApiError::ExportFailed)?;
         let name = format!(
             "luot-{}-{}-ke-hoach.csv",
             cfg.code,

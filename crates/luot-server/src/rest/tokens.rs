@@ -173,11 +173,11 @@ pub(super) async fn create(
         .await
         .map_err(store_error)?;
     let Some(id) = made else {
-        return Err(ApiError::integration_limit(
-            "mã truy cập API",
-            "API tokens",
-            TOKENS_MAX,
-        ));
+        return Err(ApiError::IntegrationLimit {
+            vi: "mã truy cập API",
+            en: "API tokens",
+            max: TOKENS_MAX,
+        });
     };
     let dto = TokenCreatedDto {
         info: TokenDto {
@@ -240,7 +240,7 @@ pub(super) async fn revoke(
         .await
         .map_err(store_error)?;
     if !done {
-        return Err(ApiError::token_not_found());
+        return Err(ApiError::TokenNotFound);
     }
     Ok(Json(DoneDto { ok: true }))
 }

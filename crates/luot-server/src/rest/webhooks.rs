@@ -254,11 +254,11 @@ pub(super) async fn add(
         .await
         .map_err(store_error)?;
     let Some(id) = made else {
-        return Err(ApiError::integration_limit(
-            "webhook",
-            "webhooks",
-            WEBHOOKS_MAX,
-        ));
+        return Err(ApiError::IntegrationLimit {
+            vi: "webhook",
+            en: "webhooks",
+            max: WEBHOOKS_MAX,
+        });
     };
     reload(&app).await?;
     let dto = WebhookCreatedDto {
@@ -325,13 +325,13 @@ pub(super) async fn edit(
         .await
         .map_err(store_error)?;
     if !done {
-        return Err(ApiError::webhook_not_found());
+        return Err(ApiError::WebhookNotFound);
     }
     let list = reload(&app).await?;
     let w = list
         .iter()
         .find(|w| w.id == id)
-        .ok_or_else(ApiError::webhook_not_found)?;
+        .ok_or(ApiError::WebhookNotFound)?;
     if enabled {
         app.hooks.wake.notify_one();
     }
@@ -376,7 +376,7 @@ pub(super) async fn remove(
         .await
         .map_err(store_error)?;
     if !done {
-        return Err(ApiError::webhook_not_found());
+        return Err(ApiError::WebhookNotFound);
     }
     reload(&app).await?;
     Ok(Json(DoneDto { ok: true }))
@@ -421,7 +421,7 @@ pub(super) async fn deliveries(
         })
         .await
         .map_err(store_error)?;
-    let list = found.ok_or_else(ApiError::webhook_not_found)?;
+    let list = found.ok_or(ApiError::WebhookNotFound)?;
     Ok(Json(list.iter().map(DeliveryDto::from).collect()))
 }
 
@@ -472,7 +472,7 @@ pub(super) async fn resend(
         })
         .await
         .map_err(store_error)?;
-    let d = found.ok_or_else(ApiError::delivery_not_found)?;
+    let d = found.ok_or(ApiError::DeliveryNotFound)?;
     app.hooks.wake.notify_one();
     Ok(Json(DeliveryDto::from(&d)))
 }
