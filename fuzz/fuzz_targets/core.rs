@@ -108,6 +108,8 @@ fn config(u: &mut Unstructured<'_>) -> Result<SiteConfig> {
         per_person_day_max: u.int_in_range(1..=3)?,
         per_person_department_max: u.int_in_range(1..=2)?,
         intake_close: Vec::new(),
+        remote_hold_s: u.int_in_range(0..=30)? * 60,
+        hall_share_pct: u.int_in_range(0..=100)?,
     };
     let first = Day::from_ymd(2026, 11, 30).0;
     let holidays = (0..u.int_in_range(0..=2)?)
@@ -196,6 +198,12 @@ impl Run {
                     } else {
                         None
                     },
+                    // A few phones, so that one phone's limits are reached.
+                    phone: if channel.is_remote() && u.ratio(3, 4)? {
+                        Some(format!("09{:08}", u.int_in_range(0..=3u32)?))
+                    } else {
+                        None
+                    },
                 }
             }
             3 | 4 => Command::CallNext {
@@ -228,6 +236,9 @@ impl Run {
                     TransferTarget::Counter(self.counter(u)?)
                 },
                 note: Self::text(u)?,
+            },
+            12 if u.ratio(1, 3)? => Command::CheckIn {
+                ticket: self.ticket(u)?,
             },
             12 => Command::Cancel {
                 ticket: self.ticket(u)?,

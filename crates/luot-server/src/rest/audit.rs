@@ -100,7 +100,7 @@ fn day_start_ms(app: &App, field: &'static str, s: &str) -> Result<i64, ApiError
     get,
     path = "/admin/audit",
     operation_id = "getAudit",
-    tag = "admin",
+    tag = "administration",
     summary = r#"The audit log, filtered and paged (managers, admins)"#,
     description = r#"Newest first. Logins, accounts, devices and configuration changes: who, when, what. `format=csv` exports every matching line, up to 10,000."#,
     security(("sessionCookie" = [])),

@@ -54,7 +54,7 @@ pub(crate) struct PairedDevice {
     get,
     path = "/admin/devices",
     operation_id = "listDevices",
-    tag = "admin",
+    tag = "administration",
     summary = r#"List paired devices (admin)"#,
     security(("sessionCookie" = [])),
     responses(
@@ -107,7 +107,7 @@ struct PairBody {
     post,
     path = "/admin/devices",
     operation_id = "pairDevice",
-    tag = "admin",
+    tag = "administration",
     summary = r#"Pair a device (admin)"#,
     security(("sessionCookie" = [])),
     request_body(content = PairBody, content_type = "application/json"),
@@ -195,7 +195,7 @@ pub(super) async fn pair_device(
     post,
     path = "/admin/devices/{id}/revoke",
     operation_id = "revokeDevice",
-    tag = "admin",
+    tag = "administration",
     summary = r#"Revoke a device (admin)"#,
     security(("sessionCookie" = [])),
     params(

@@ -26,7 +26,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         (name = "phone"),
         (name = "accounts"),
         (name = "reports"),
-        (name = "admin"),
+        (name = "administration"),
         (name = "remote"),
     ),
     components(

@@ -123,9 +123,8 @@ fn every_operation_says_its_parameters_answers_and_security() {
             let has_body = op["requestBody"]["content"]
                 .as_object()
                 .is_some_and(|c| !c.is_empty());
-            let bodiless = path.ends_with("/revoke")
-                || path.ends_with("/resend")
-                || path == "/api/v1/logout";
+            let bodiless =
+                path.ends_with("/revoke") || path.ends_with("/resend") || path == "/api/v1/logout";
             assert!(has_body || bodiless, "{what} documents no request body");
         }
     }
