@@ -1,7 +1,8 @@
 // Accessibility of every page, in both languages: axe-core (through @axe-core/playwright) finds
 // no serious or critical violation on the kiosk, phone, console, hall and counter displays, rating
-// tablet, administration, floor and reports pages, each opened as its user opens it, with live data on
-// the screen (a waiting ticket, a called one, a rating prompt).
+// tablet, administration, floor and reports pages and the page for numbers from home (/lay-so), each
+// opened as its user opens it, with live data on the screen (a waiting ticket, a called one, a
+// rating prompt).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { AxeBuilder } from "@axe-core/playwright";
@@ -53,6 +54,7 @@ const PAGES = [
   { name: "administration", path: () => "/admin#users", who: () => manager, ready: () => !!window.luotAdmin?.screen },
   { name: "floor", path: () => "/admin#floor", who: () => manager, ready: () => window.luotAdmin?.screen === "floor" && window.luotFloor?.status === "live" && !!document.querySelector("#f-counters tr") },
   { name: "reports", path: () => "/admin#reports", who: () => manager, ready: () => window.luotAdmin?.screen === "reports" && !!document.querySelector("#rp-table tbody tr") },
+  { name: "number from home", path: () => "/lay-so", ready: () => !!document.querySelector("#services button[data-service]"), viewport: { width: 390, height: 844 } },
   // The start page says everything in both languages side by side (its English parts lang="en").
   { name: "home", path: () => "/", ready: () => document.body.innerText.trim().length > 0, bilingual: true },
 ];

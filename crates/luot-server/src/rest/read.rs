@@ -427,20 +427,30 @@ pub(super) async fn queues(
     State(app): State<Arc<App>>,
     Path(site): Path<String>,
 ) -> Result<Json<Vec<ServiceStatsDto>>, ApiError> {
-    let i = site_index(&app, &site)?;
-    let stats = app
-        .broker
+    per_service(&app, &site, ServiceStatsDto::of)
+        .await
+        .map(Json)
+}
+
+/// One read model per service of a site, in the configuration's order, made at the broker's
+/// now (`queues`, and `remote::services` for numbers from home).
+pub(super) async fn per_service<T: Send + 'static>(
+    app: &Arc<App>,
+    site: &str,
+    of: fn(&luot_core::Site, &luot_core::Service, &luot_core::Now) -> T,
+) -> Result<Vec<T>, ApiError> {
+    let i = site_index(app, site)?;
+    app.broker
         .read(move |v| {
             let s = &v.sites[i];
             let now = v.now(i);
             s.config()
                 .services
                 .iter()
-                .map(|svc| ServiceStatsDto::of(s, svc, &now))
+                .map(|svc| of(s, svc, &now))
                 .collect()
         })
-        .await?;
-    Ok(Json(stats))
+        .await
 }
 
 #[utoipa::path(

@@ -47,20 +47,9 @@ pub(super) async fn services(
     State(app): State<Arc<App>>,
     Path(site): Path<String>,
 ) -> Result<Json<Vec<RemoteServiceDto>>, ApiError> {
-    let i = site_index(&app, &site)?;
-    let list = app
-        .broker
-        .read(move |v| {
-            let s = &v.sites[i];
-            let now = v.now(i);
-            s.config()
-                .services
-                .iter()
-                .map(|svc| RemoteServiceDto::of(s, svc, &now))
-                .collect()
-        })
-        .await?;
-    Ok(Json(list))
+    super::read::per_service(&app, &site, RemoteServiceDto::of)
+        .await
+        .map(Json)
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
