@@ -368,7 +368,7 @@ pub async fn execute(
     };
     let mut result = app.broker.command(site, cmd).await?;
     if let Some(t) = &result.token {
-        result.url = Some(format!("{}/t/{t}", app.public_url));
+        result.url = Some(app.ticket_url(t));
     }
     audit_command(app, principal, &dto, &result, &floor, addr).await;
     // A kiosk with a network printer: the ticket is durable now; print it without waiting.

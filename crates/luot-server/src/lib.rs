@@ -182,6 +182,11 @@ pub struct App {
 }
 
 impl App {
+    /// The phone page of a ticket, at the public address: what its QR code holds.
+    pub fn ticket_url(&self, token: &str) -> String {
+        format!("{}/t/{token}", self.public_url)
+    }
+
     /// Runs account work off the async threads.
     pub async fn accounts<T: Send + 'static>(
         self: &Arc<Self>,

@@ -630,7 +630,7 @@ pub(super) async fn qr(
     if !known {
         return Err(unknown());
     }
-    let url = format!("{}/t/{token}", app.public_url);
+    let url = app.ticket_url(&token);
     let code = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
         .map_err(|e| ApiError::QrFailed(e.to_string()))?;
     let svg = code

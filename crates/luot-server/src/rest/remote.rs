@@ -123,7 +123,7 @@ pub(super) async fn take(
     };
     let mut result = app.broker.command(i, cmd).await?;
     if let Some(t) = &result.token {
-        result.url = Some(format!("{}/t/{t}", app.public_url));
+        result.url = Some(app.ticket_url(t));
     }
     Ok((StatusCode::CREATED, Json(result)).into_response())
 }
